@@ -1,0 +1,1 @@
+"""Firm-level features, point-in-time correct (see SPEC 3.2)."""

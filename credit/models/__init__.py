@@ -1,0 +1,1 @@
+"""Credit-risk estimators, evaluation, explanation and the registry wrapper (see SPEC 3.4-3.8)."""

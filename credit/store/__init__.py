@@ -1,0 +1,1 @@
+"""The operational store: marketplace history tables, their schemas and the database engine."""
