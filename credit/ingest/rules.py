@@ -1,0 +1,278 @@
+"""Validation rules of each history table, run as one Great Expectations suite per table.
+
+Every rule has a name (the quarantine's ``rule`` column), the columns it reads and a sentence
+that says what it requires. Single-column rules map to GE's built-in expectations; rules
+over several columns or tables compare columns of a *validation frame*: the incoming chunk
+plus ``<fk>__<column>`` values looked up from the referenced rows already in the store.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from credit.store.frames import HISTORY, TableSpec
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A validation rule of one table.
+
+    Attributes
+    ----------
+    name
+        Short machine name, e.g. ``fk:buyer_id`` or ``due_after_issued``.
+    requires
+        What a valid row satisfies, in words (printed in reports and the schema doc).
+    columns
+        Columns of the table the rule reads; their values go into the quarantine detail.
+    expectation
+        ``(kind, kwargs)`` for a built-in GE expectation, where ``kind`` is the class name
+        in ``great_expectations.expectations``.
+    holds
+        For rules GE cannot express with one expectation: a vectorised predicate over the
+        validation frame; validated as ``ExpectColumnValuesToBeInSet([True])``.
+    """
+
+    name: str
+    requires: str
+    columns: tuple[str, ...]
+    expectation: tuple[str, dict] | None = None
+    holds: Callable[[pd.DataFrame], pd.Series] | None = None
+
+    @property
+    def check_column(self) -> str:
+        return f"__holds__{self.name}"
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Columns fetched from the row a foreign key references, as ``<fk>__<column>``."""
+
+    foreign_key: str
+    parent_table: str
+    parent_key: str
+    columns: tuple[str, ...]
+
+
+def _after(a: str, b: str, name: str, requires: str) -> Rule:
+    return Rule(name, requires, tuple(c for c in (a, b) if "__" not in c), (
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+        {"column_A": a, "column_B": b, "or_equal": True, "ignore_row_if": "either_value_is_missing"},
+    ))
+
+
+def _missing_or(frame: pd.DataFrame, column: str, condition: pd.Series) -> pd.Series:
+    return frame[column].isna() | condition.fillna(False)
+
+
+# Table-specific rules over several columns or tables (generic per-column rules are derived
+# from the table specs in `table_rules`).
+_SPECIFIC: dict[str, list[Rule]] = {
+    "firms": [],
+    "orders": [
+        Rule("buyer_not_supplier", "buyer_id differs from supplier_id", ("buyer_id", "supplier_id"),
+             holds=lambda f: (f.buyer_id != f.supplier_id).fillna(True)),
+        _after("confirmed_at", "created_at", "confirmed_after_created", "confirmed_at is not before created_at"),
+        Rule("shipped_after_confirmed", "shipped_at needs confirmed_at and is not before it",
+             ("shipped_at", "confirmed_at"),
+             holds=lambda f: _missing_or(f, "shipped_at", f.confirmed_at.notna() & (f.shipped_at >= f.confirmed_at))),
+        Rule("delivered_after_shipped", "delivered_at needs shipped_at and is not before it",
+             ("delivered_at", "shipped_at"),
+             holds=lambda f: _missing_or(f, "delivered_at", f.shipped_at.notna() & (f.delivered_at >= f.shipped_at))),
+        Rule("cancelled_before_delivery", "cancelled_at is not before created_at and the order was not delivered",
+             ("cancelled_at", "created_at", "delivered_at"),
+             holds=lambda f: _missing_or(f, "cancelled_at", f.delivered_at.isna() & (f.cancelled_at >= f.created_at))),
+        _after("created_at", "buyer_id__registered_at", "created_after_buyer_registered",
+               "created_at is not before the buyer registered on the platform"),
+        _after("created_at", "supplier_id__registered_at", "created_after_supplier_registered",
+               "created_at is not before the supplier registered on the platform"),
+    ],
+    "invoices": [
+        _after("due_at", "issued_at", "due_after_issued", "due_at is not before issued_at"),
+        _after("issued_at", "order_id__created_at", "issued_after_order_created",
+               "issued_at is not before the order was created"),
+        Rule("parties_match_order", "buyer_id and supplier_id are the invoiced order's buyer and supplier",
+             ("buyer_id", "supplier_id", "order_id"),
+             holds=lambda f: _missing_or(f, "order_id__buyer_id", (f.buyer_id == f.order_id__buyer_id)
+                                         & (f.supplier_id == f.order_id__supplier_id))),
+    ],
+    "payments": [
+        _after("paid_at", "invoice_id__issued_at", "paid_after_invoice_issued",
+               "paid_at is not before the invoice was issued"),
+    ],
+    "returns": [
+        _after("returned_at", "order_id__created_at", "returned_after_order_created",
+               "returned_at is not before the order was created"),
+        _after("order_id__amount_minor", "amount_minor", "amount_within_order",
+               "amount_minor is at most the order's amount"),
+        Rule("invoice_matches_order", "the credited invoice belongs to the returned order", ("invoice_id", "order_id"),
+             holds=lambda f: _missing_or(f, "invoice_id__order_id", f.invoice_id__order_id == f.order_id)),
+    ],
+    "disputes": [
+        _after("opened_at", "order_id__created_at", "opened_after_order_created",
+               "opened_at is not before the order was created"),
+        Rule("resolution_complete", "resolution and resolved_at are both set or both empty",
+             ("resolution", "resolved_at"), holds=lambda f: f.resolution.isna() == f.resolved_at.isna()),
+        _after("resolved_at", "opened_at", "resolved_after_opened", "resolved_at is not before opened_at"),
+        Rule("invoice_matches_order", "the disputed invoice belongs to the disputed order", ("invoice_id", "order_id"),
+             holds=lambda f: _missing_or(f, "invoice_id__order_id", f.invoice_id__order_id == f.order_id)),
+    ],
+    "credit_events": [
+        _after("occurred_at", "firm_id__registered_at", "occurred_after_registration",
+               "occurred_at is not before the firm registered on the platform"),
+    ],
+}
+
+_LOOKUP_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("orders", "buyer_id"): ("registered_at",),
+    ("orders", "supplier_id"): ("registered_at",),
+    ("invoices", "order_id"): ("created_at", "buyer_id", "supplier_id"),
+    ("payments", "invoice_id"): ("issued_at",),
+    ("returns", "order_id"): ("created_at", "amount_minor"),
+    ("returns", "invoice_id"): ("order_id",),
+    ("disputes", "order_id"): ("created_at",),
+    ("disputes", "invoice_id"): ("order_id",),
+    ("credit_events", "firm_id"): ("registered_at",),
+}
+
+_TYPE_WORDS = {
+    "id": "a whole number", "integer": "a whole number", "money": "a whole number of minor units (no decimals)",
+    "timestamp": "an ISO 8601 date or timestamp", "boolean": "true or false", "text": "text", "choice": "text",
+}
+
+_POSITIVE_MONEY = {("orders", "amount_minor"), ("invoices", "amount_minor"), ("payments", "amount_minor"),
+                   ("returns", "amount_minor")}
+
+
+def lookups(table: str) -> list[Lookup]:
+    """What validating ``table`` needs from the rows its foreign keys reference."""
+    spec = HISTORY[table]
+    found = []
+    for column in spec.columns:
+        if column.references:
+            parent_table, parent_key = column.references.split(".")
+            extra = _LOOKUP_COLUMNS.get((table, column.name), ())
+            found.append(Lookup(column.name, parent_table, parent_key, extra))
+    return found
+
+
+@cache
+def table_rules(table: str) -> tuple[Rule, ...]:
+    """Every rule of ``table``: per-column rules from its spec, then its specific rules."""
+    spec: TableSpec = HISTORY[table]
+    rules: list[Rule] = []
+    for c in spec.columns:
+        rules.append(Rule(f"type:{c.name}", f"{c.name} is {_TYPE_WORDS[c.kind]}", (c.name,)))
+        if not c.nullable:
+            rules.append(Rule(f"not_null:{c.name}", f"{c.name} is present", (c.name,),
+                              ("ExpectColumnValuesToNotBeNull", {"column": c.name})))
+        if c.name == spec.key:
+            rules.append(Rule(f"unique:{c.name}", f"{c.name} appears once in the file", (c.name,),
+                              ("ExpectColumnValuesToBeUnique", {"column": c.name})))
+        if c.kind == "id":
+            rules.append(Rule(f"positive:{c.name}", f"{c.name} is a positive identifier", (c.name,),
+                              ("ExpectColumnValuesToBeBetween", {"column": c.name, "min_value": 1})))
+        if c.kind == "money":
+            positive = (table, c.name) in _POSITIVE_MONEY
+            rules.append(Rule(
+                f"{'positive' if positive else 'non_negative'}:{c.name}",
+                f"{c.name} is {'> 0' if positive else '>= 0'} (integer minor units)", (c.name,),
+                ("ExpectColumnValuesToBeBetween", {"column": c.name, "min_value": 1 if positive else 0})))
+        if c.allowed:
+            rules.append(Rule(f"allowed:{c.name}", f"{c.name} is one of {', '.join(c.allowed)}", (c.name,),
+                              ("ExpectColumnValuesToBeInSet", {"column": c.name, "value_set": list(c.allowed)})))
+        if c.kind == "text" and c.max_length:
+            rules.append(Rule(f"length:{c.name}", f"{c.name} has 1 to {c.max_length} characters", (c.name,),
+                              ("ExpectColumnValueLengthsToBeBetween",
+                               {"column": c.name, "min_value": 1, "max_value": c.max_length})))
+    for lookup in lookups(table):
+        rules.append(Rule(
+            f"fk:{lookup.foreign_key}",
+            f"{lookup.foreign_key} refers to an existing {lookup.parent_table} row", (lookup.foreign_key,),
+            holds=lambda f, fk=lookup.foreign_key: f[fk].isna() | f[f"{fk}__found"].fillna(False),
+        ))
+    rules.extend(_SPECIFIC[table])
+    return tuple(rules)
+
+
+@cache
+def validator(table: str) -> "TableValidator":
+    """The (cached) validator of ``table``; building a GE suite is done once per process."""
+    return TableValidator(table)
+
+
+class TableValidator:
+    """Runs a table's rules on validation frames with one Great Expectations suite."""
+
+    def __init__(self, table: str) -> None:
+        import great_expectations as gx  # 2 s import: only when validating
+        import great_expectations.expectations as gxe
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self.table = table
+        self.rules = {rule.name: rule for rule in table_rules(table)}
+        context = _context()
+        self._batch_definition = (context.data_sources.add_pandas(f"ingest_{table}")
+                                  .add_dataframe_asset(table).add_batch_definition_whole_dataframe("chunk"))
+        suite = gx.ExpectationSuite(name=f"history_{table}")
+        for rule in self.rules.values():
+            if rule.name.startswith("type:"):
+                continue  # parse failures are known before validation; see `failures`
+            if rule.expectation:
+                kind, kwargs = rule.expectation
+                expectation = getattr(gxe, kind)(**kwargs, meta={"rule": rule.name})
+            else:
+                expectation = gxe.ExpectColumnValuesToBeInSet(
+                    column=rule.check_column, value_set=[True], meta={"rule": rule.name})
+            suite.add_expectation(expectation)
+        self.suite = context.suites.add(suite)
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+
+    def failures(self, frame: pd.DataFrame, parse_failed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Row positions breaking each rule (only rules with failures are returned).
+
+        A value that did not parse is reported once, under ``type:<column>``; the other
+        rules of that column do not also report it.
+        """
+        frame = frame.reset_index(drop=True)
+        checks = {
+            rule.check_column: rule.holds(frame).astype("boolean").fillna(False).astype(bool)
+            for rule in self.rules.values() if rule.holds
+        }
+        frame = pd.concat([frame, pd.DataFrame(checks, index=frame.index)], axis=1)
+        batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(self.suite, result_format="COMPLETE")
+        out: dict[str, np.ndarray] = {}
+        for column, mask in parse_failed.items():
+            if mask.any():
+                out[f"type:{column}"] = np.flatnonzero(mask)
+        for item in result.results:
+            name = item.expectation_config.meta["rule"]
+            if item.exception_info and item.exception_info.get("raised_exception"):
+                raise RuntimeError(f"rule {self.table}.{name} could not run: {item.exception_info['exception_message']}")
+            if item.success:
+                continue
+            rows = np.asarray(item.result.get("unexpected_index_list") or [], dtype=np.int64)
+            unparsed = np.zeros(len(frame), bool)
+            for column in self.rules[name].columns:
+                if column in parse_failed:
+                    unparsed |= parse_failed[column]
+            rows = rows[~unparsed[rows]]
+            if len(rows):
+                out[name] = np.unique(rows)
+        return out
+
+
+@cache
+def _context():  # noqa: ANN202
+    import great_expectations as gx
+
+    return gx.get_context(mode="ephemeral")

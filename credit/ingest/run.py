@@ -1,0 +1,197 @@
+"""Ingest files into the store: read, look up, validate, load, quarantine, report.
+
+Each file is loaded in one transaction: it lands whole (valid rows stored, invalid rows in
+``ingest_quarantine``) or, when unusable, not at all. Rows already stored with the same key
+and the same values are counted as unchanged; the same key with other values is a conflict
+and is quarantined, never overwritten. Loading the same files twice therefore changes
+neither the history tables nor the quarantine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, insert
+
+from credit.ingest.reading import CHUNK_ROWS, Chunk, UnusableFileError, read_chunks
+from credit.ingest.rules import lookups, validator
+from credit.ingest.staging import ROW, Stage, quarantine, quarantine_record
+from credit.store.frames import HISTORY
+from credit.store.tables import Base, IngestRun
+
+_SUFFIXES = (".parquet", ".csv", ".csv.gz")
+CONFLICT_RULE = "conflicts_with_stored"
+MALFORMED_RULE = "malformed_row"
+
+
+@dataclass
+class FileResult:
+    """What happened to one file."""
+
+    table: str
+    path: Path
+    rows_read: int = 0
+    loaded: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    by_rule: Counter = field(default_factory=Counter)
+    error: str | None = None  # set when the file was unusable and nothing was loaded
+
+
+def find_history_files(paths: Iterable[Path]) -> tuple[list[tuple[str, Path]], list[Path]]:
+    """Map paths (files or folders) to history tables, in load order.
+
+    A file belongs to the table its name says (``orders.parquet``, ``orders.csv``). Files in
+    a folder that name no table are returned as ignored, so the caller can say so.
+
+    Raises
+    ------
+    UnusableFileError
+        A path that does not exist, a file named after no table, or two files for one table.
+    """
+    found: dict[str, Path] = {}
+    ignored: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise UnusableFileError(path, "no such file or folder")
+        candidates = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+        for candidate in candidates:
+            table = _table_of(candidate)
+            if table is None:
+                if path.is_dir():
+                    ignored.append(candidate)
+                    continue
+                raise UnusableFileError(candidate, f"file name names no history table; expected one of "
+                                                   f"{', '.join(HISTORY)} with {', '.join(_SUFFIXES)}")
+            if table in found:
+                raise UnusableFileError(candidate, f"a second file for table {table} (first: {found[table]})")
+            found[table] = candidate
+    return [(t, found[t]) for t in HISTORY if t in found], ignored
+
+
+def _table_of(path: Path) -> str | None:
+    for suffix in _SUFFIXES:
+        if path.name.endswith(suffix) and path.name[: -len(suffix)] in HISTORY:
+            return path.name[: -len(suffix)]
+    return None
+
+
+def ingest_files(
+    engine: Engine,
+    files: list[tuple[str, Path]],
+    progress: Callable[[str, int], None] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> list[FileResult]:
+    """Load ``(table, path)`` pairs into the store in order; see the module docstring.
+
+    Parameters
+    ----------
+    engine
+        Store whose schema is at the latest migration.
+    files
+        Pairs from :func:`find_history_files`, parents before children.
+    progress
+        Called with (table, rows read so far) after each chunk.
+    """
+    return [_ingest_file(engine, table, path, progress, chunk_rows) for table, path in files]
+
+
+def _ingest_file(engine, table, path, progress, chunk_rows) -> FileResult:  # noqa: ANN001
+    result = FileResult(table=table, path=path)
+    started = datetime.now(UTC).replace(tzinfo=None)
+    spec = HISTORY[table]
+    check = validator(table)
+    try:
+        with engine.begin() as connection:
+            stage = Stage(connection, spec)
+            for chunk in read_chunks(path, spec, chunk_rows):
+                _ingest_chunk(connection, stage, chunk, check, result)
+                if progress:
+                    progress(table, result.rows_read)
+            stage.drop()
+            connection.execute(insert(IngestRun.__table__).values(
+                table_name=table, source=str(path), file_sha256=_sha256(path), rows_read=result.rows_read,
+                rows_loaded=result.loaded, rows_unchanged=result.unchanged, rows_quarantined=result.quarantined,
+                started_at=started, finished_at=datetime.now(UTC).replace(tzinfo=None),
+            ))
+    except UnusableFileError as exc:
+        return FileResult(table=table, path=path, error=exc.reason)
+    return result
+
+
+def _ingest_chunk(connection, stage: Stage, chunk: Chunk, check, result: FileResult) -> None:  # noqa: ANN001
+    spec = stage.spec
+    frame = chunk.frame
+    source = chunk_source = str(result.path)
+    stage.load(frame)
+    frame = frame.copy()
+    frame[ROW] = np.arange(len(frame))
+    for lookup in lookups(spec.name):
+        parent = Base.metadata.tables[lookup.parent_table]
+        found = stage.parent_values(lookup, parent)
+        frame = frame.merge(found, on=ROW, how="left")
+        for column in lookup.columns:
+            if HISTORY[lookup.parent_table].column(column).kind == "timestamp":
+                frame[f"{lookup.foreign_key}__{column}"] = pd.to_datetime(
+                    frame[f"{lookup.foreign_key}__{column}"]).astype("datetime64[us]")
+    failures = check.failures(frame.drop(columns=[ROW]), chunk.parse_failed)
+
+    stored_positions, identical = stage.stored_matches()
+    failed_any = np.zeros(len(frame), bool)
+    for rows in failures.values():
+        failed_any[rows] = True
+    conflicts = stored_positions[~identical & ~failed_any[stored_positions]]
+    if len(conflicts):
+        failures[CONFLICT_RULE] = conflicts
+        failed_any[conflicts] = True
+    unchanged = stored_positions[identical & ~failed_any[stored_positions]]
+
+    records = []
+    for rule_name, rows in failures.items():
+        rule = check.rules.get(rule_name)
+        columns = rule.columns if rule else tuple(spec.column_names)
+        requires = rule.requires if rule else "a row already stored under this key has the same values"
+        for position in rows:
+            raw = {c: chunk.raw.column(c)[int(position)].as_py() for c in columns}
+            shown = ", ".join(f"{c}={v!r}" for c, v in raw.items())
+            records.append(quarantine_record(
+                spec.name, chunk_source, int(chunk.row_numbers[position]),
+                _key_text(chunk.raw.column(spec.key)[int(position)].as_py()), rule_name,
+                f"{requires}; got {shown}", chunk.raw_row_json(int(position))))
+        result.by_rule[rule_name] += len(rows)
+    for line, text in chunk.malformed:
+        records.append(quarantine_record(
+            spec.name, source, line, None, MALFORMED_RULE,
+            f"line {line} does not have the {len(spec.columns)} fields of the header", _json_text(text)))
+        result.by_rule[MALFORMED_RULE] += 1
+    quarantine(connection, records)
+
+    result.loaded += stage.insert_new(np.flatnonzero(failed_any))
+    result.unchanged += len(unchanged)
+    result.quarantined += int(failed_any.sum()) + len(chunk.malformed)
+    result.rows_read += len(frame) + len(chunk.malformed)
+
+
+def _key_text(value: object) -> str | None:
+    return None if value is None else str(value)[:100]
+
+
+def _json_text(text: str) -> str:
+    import json
+
+    return json.dumps({"line": text}, ensure_ascii=False)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

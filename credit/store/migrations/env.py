@@ -1,0 +1,15 @@
+"""Alembic environment: runs migrations on the engine handed over by credit.store.migrate."""
+
+from alembic import context
+
+from credit.store.tables import Base
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER constraints in place
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()
