@@ -173,7 +173,10 @@ def _ingest_chunk(connection, stage: Stage, chunk: Chunk, check, result: FileRes
         result.by_rule[MALFORMED_RULE] += 1
     quarantine(connection, records)
 
-    result.loaded += stage.insert_new(np.flatnonzero(failed_any))
+    stage.insert_new(np.flatnonzero(failed_any))
+    already_stored = np.zeros(len(frame), bool)
+    already_stored[stored_positions] = True
+    result.loaded += int((~failed_any & ~already_stored).sum())
     result.unchanged += len(unchanged)
     result.quarantined += int(failed_any.sum()) + len(chunk.malformed)
     result.rows_read += len(frame) + len(chunk.malformed)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import BigInteger, Column, Connection, MetaData, Table, and_, case, exists, insert, select
+from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Text, Table, and_, case, exists, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from credit.ingest.rules import Lookup
@@ -34,7 +34,9 @@ class Stage:
         metadata = MetaData()
         self.rows = Table(
             f"_stage_{spec.name}", metadata, Column(ROW, BigInteger, primary_key=True),
-            *(Column(c.name, c.type, nullable=True) for c in self.target.columns),
+            # unbounded text: an over-long value must reach the rules, not fail the copy
+            *(Column(c.name, Text if isinstance(c.type, String) else c.type, nullable=True)
+              for c in self.target.columns),
             prefixes=["TEMPORARY"],
         )
         self.rejected = Table(f"_reject_{spec.name}", metadata, Column(ROW, BigInteger, primary_key=True),
@@ -75,8 +77,8 @@ class Stage:
         identical = np.array([bool(r[1]) for r in matched], dtype=bool)
         return positions, identical
 
-    def insert_new(self, rejected_positions: np.ndarray) -> int:
-        """Insert staged rows that are neither rejected nor already stored; returns the count."""
+    def insert_new(self, rejected_positions: np.ndarray) -> None:
+        """Insert staged rows that are neither rejected nor already stored."""
         if len(rejected_positions):
             _bulk_insert(self.connection, self.rejected.name, [ROW], [(int(p),) for p in rejected_positions])
         key = self.spec.key
@@ -85,8 +87,7 @@ class Stage:
             ~exists().where(self.rejected.c[ROW] == self.rows.c[ROW]),
             ~exists().where(self.target.c[key] == self.rows.c[key]),
         ).order_by(self.rows.c[ROW])
-        result = self.connection.execute(insert(self.target).from_select(names, source))
-        return result.rowcount
+        self.connection.execute(insert(self.target).from_select(names, source))
 
 
 def quarantine(connection: Connection, records: list[dict]) -> int:

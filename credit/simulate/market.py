@@ -313,8 +313,8 @@ def place_orders(firms: FirmBook, network: SupplierNetwork, month: MonthContext,
     before_confirmation = rng.random(n) < 0.5
     cancelled = np.where(
         before_confirmation,
-        created + ((confirmed - created) * rng.random(n)).astype(np.int64),
-        confirmed + ((shipped - confirmed) * rng.random(n)).astype(np.int64),
+        created + ((confirmed - created) // SECOND * rng.random(n)).astype(np.int64) * SECOND,
+        confirmed + ((shipped - confirmed) // SECOND * rng.random(n)).astype(np.int64) * SECOND,
     )
     # A supplier stops fulfilling at its credit event: what has not shipped by then is cancelled.
     supplier_event = month.event_at[supplier]

@@ -1,0 +1,276 @@
+"""The ``credit`` command line: simulate, ingest, schema and the demo."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(
+    help="Marketplace credit: supply-chain finance and credit scoring for a B2B marketplace.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Manage the operational store's schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+errors = Console(stderr=True)
+
+DatabaseUrl = Annotated[
+    str,
+    typer.Option(
+        "--database-url",
+        envvar="CREDIT_DATABASE_URL",
+        show_default=False,
+        help="SQLAlchemy URL of the store. Default: the SQLite file var/credit.db. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/dbname.",
+    ),
+]
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for: printed as one line, exit code 2."""
+
+
+def _fail(message: str, code: int = 2) -> None:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _engine(database_url: str):  # noqa: ANN202
+    from sqlalchemy.exc import OperationalError
+
+    from credit.settings import Settings
+    from credit.store.engine import make_engine
+    from credit.store.migrate import upgrade
+
+    url = database_url or Settings().resolved_database_url()
+    try:
+        engine = make_engine(url)
+        upgrade(engine)
+    except OperationalError as exc:
+        _fail(f"cannot open the store at {url}: {str(exc.orig).strip().splitlines()[0]}")
+    except Exception as exc:  # a malformed URL or a missing driver
+        if type(exc).__name__ in ("ArgumentError", "NoSuchModuleError"):
+            _fail(f"cannot use database URL {url!r}: {exc}")
+        raise
+    return engine
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=errors, transient=True, disable=not errors.is_terminal)
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="Folder to write the tables and the ground truth to.")],
+    firms: Annotated[int, typer.Option(help="Number of firms.")] = 1000,
+    years: Annotated[int, typer.Option(help="Years of history.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 7,
+    start: Annotated[str, typer.Option(help="First day of the history (YYYY-MM-DD).")] = "2023-01-01",
+    shock: Annotated[
+        list[str] | None,
+        typer.Option(help="Industry downturn INDUSTRY:YYYY-MM:MONTHS:DEPTH, e.g. construction:2024-06:9:1.0. Repeatable."),
+    ] = None,
+    file_format: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+) -> None:
+    """Simulate a marketplace's transaction history with its ground truth."""
+    from credit.simulate import SimulationConfig, simulate as run_simulation
+
+    try:
+        config = SimulationConfig(
+            firms=firms, years=years, seed=seed, start=_parse_date(start, "--start"),
+            shocks=tuple(_parse_shock(s) for s in shock or ()), file_format=file_format,
+        )
+    except ValueError as exc:
+        _fail(str(exc))
+    with _progress() as progress:
+        task = progress.add_task("simulating months", total=config.years * 12)
+        summary = run_simulation(config, out, progress=lambda done, total: progress.update(task, completed=done, total=total))
+    _print_simulation(summary, out)
+
+
+def _parse_date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(f"{option} must be a date like 2023-01-01; got {text!r}")
+
+
+def _parse_shock(text: str):  # noqa: ANN202
+    from credit.simulate import IndustryShock
+
+    parts = text.split(":")
+    if len(parts) != 4:
+        _fail(f"--shock must be INDUSTRY:YYYY-MM:MONTHS:DEPTH; got {text!r}")
+    industry, month, months, depth = parts
+    try:
+        return IndustryShock(industry=industry, start=date.fromisoformat(f"{month}-01"),
+                             months=int(months), depth=float(depth))
+    except ValueError as exc:
+        _fail(f"--shock {text!r}: {exc}")
+
+
+def _print_simulation(summary, out: Path) -> None:  # noqa: ANN001
+    table = Table(title=f"Simulated marketplace in {out}", title_justify="left")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in summary.rows.items():
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+    console.print(summary.describe())
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of history tables (CSV or Parquet).", show_default=False)],
+    database_url: DatabaseUrl = "",
+) -> None:
+    """Validate history files and load them into the store; bad rows go to quarantine.
+
+    Files are named after their table (orders.csv, orders.parquet, ...); see docs/schema.md.
+    Exit code 1 when a file is unusable as a whole (nothing of it is loaded).
+    """
+    from credit.ingest import UnusableFileError, find_history_files, ingest_files
+
+    try:
+        files, ignored = find_history_files(paths)
+    except UnusableFileError as exc:
+        _fail(str(exc))
+    if not files:
+        _fail(f"no history table files in {', '.join(map(str, paths))}; expected names like orders.csv or orders.parquet")
+    engine = _engine(database_url)
+    with _progress() as progress:
+        tasks = {}
+
+        def report(table: str, rows: int) -> None:
+            if table not in tasks:
+                tasks[table] = progress.add_task(f"loading {table}", total=None)
+            progress.update(tasks[table], completed=rows)
+
+        results = ingest_files(engine, files, progress=report)
+    _print_ingest(results, ignored, engine.url.render_as_string(hide_password=True))
+    if any(r.error for r in results):
+        raise typer.Exit(1)
+
+
+def _print_ingest(results, ignored: list[Path], url: str) -> None:  # noqa: ANN001
+    from credit.ingest.rules import table_rules
+
+    table = Table(title=f"Ingest into {url}", title_justify="left")
+    for column in ("table", "file", "read", "loaded", "unchanged", "quarantined"):
+        table.add_column(column, justify="left" if column in ("table", "file") else "right")
+    for r in results:
+        if r.error:
+            table.add_row(r.table, r.path.name, "[red]unusable[/]", "-", "-", "-")
+            continue
+        table.add_row(r.table, r.path.name, f"{r.rows_read:,}", f"{r.loaded:,}", f"{r.unchanged:,}", f"{r.quarantined:,}")
+    console.print(table)
+    by_rule = Table(title="Quarantined by rule (a row can break several)", title_justify="left")
+    for column in ("table", "rule", "rows", "a valid row has"):
+        by_rule.add_column(column, justify="right" if column == "rows" else "left")
+    for r in results:
+        requires = {rule.name: rule.requires for rule in table_rules(r.table)}
+        for rule, count in sorted(r.by_rule.items()):
+            by_rule.add_row(r.table, rule, f"{count:,}", requires.get(rule, _GENERAL_RULES.get(rule, "")))
+    if by_rule.row_count:
+        console.print(by_rule)
+        console.print("Each quarantined row, with its values: credit quarantine --table TABLE --rule RULE")
+    for path in ignored:
+        console.print(f"ignored {path}: its name is not a history table")
+    for r in results:
+        if r.error:
+            errors.print(f"[bold red]error:[/] {r.path}: {r.error}; nothing of it was loaded", highlight=False)
+
+
+_GENERAL_RULES = {
+    "conflicts_with_stored": "the same values as the row already stored under its key",
+    "malformed_row": "as many fields as the header",
+}
+
+
+@app.command("quarantine")
+def show_quarantine(
+    table: Annotated[str | None, typer.Option(help="Only this table.")] = None,
+    rule: Annotated[str | None, typer.Option(help="Only this rule, e.g. fk:buyer_id.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.", min=1)] = 20,
+    database_url: DatabaseUrl = "",
+) -> None:
+    """Show quarantined rows with the rule they broke."""
+    from sqlalchemy import select
+
+    from credit.store.tables import QuarantinedRow as Q
+
+    engine = _engine(database_url)
+    query = select(Q.table_name, Q.source, Q.row_number, Q.rule, Q.detail).order_by(Q.quarantine_id).limit(limit)
+    if table:
+        query = query.where(Q.table_name == table)
+    if rule:
+        query = query.where(Q.rule == rule)
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    out = Table(title=f"{len(rows)} quarantined row(s)", title_justify="left")
+    for column in ("table", "file", "row", "rule", "detail"):
+        out.add_column(column)
+    for row in rows:
+        out.add_row(row.table_name, Path(row.source).name, str(row.row_number), row.rule, row.detail)
+    console.print(out)
+
+
+@app.command()
+def schema(
+    out: Annotated[Path | None, typer.Option(help="Write the reference to this file instead of printing it.")] = None,
+) -> None:
+    """Print the schema reference of the history tables (columns, allowed values, rules)."""
+    from credit.store.schema_doc import render_schema_reference
+
+    text = render_schema_reference()
+    if out:
+        out.write_text(text)
+        console.print(f"wrote {out}")
+    else:
+        sys.stdout.write(text)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseUrl = "") -> None:
+    """Create or migrate the store's tables to the latest schema."""
+    engine = _engine(database_url)
+    console.print(f"store at {engine.url.render_as_string(hide_password=True)} is at the latest schema")
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Folder for the simulated files and the store.")] = Path("var/demo"),
+    firms: Annotated[int, typer.Option(help="Firms in the demo marketplace.")] = 400,
+    years: Annotated[int, typer.Option(help="Years of history.")] = 2,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    database_url: DatabaseUrl = "",
+) -> None:
+    """Run the whole product on a small simulated marketplace: simulate, then ingest."""
+    from credit.ingest import find_history_files, ingest_files
+    from credit.simulate import SimulationConfig, simulate as run_simulation
+
+    data = workdir / "history"
+    url = database_url or f"sqlite:///{(workdir / 'credit.db').resolve()}"
+    console.rule("1. simulate")
+    config = SimulationConfig(firms=firms, years=years, seed=seed, start=date(2023, 1, 1))
+    summary = run_simulation(config, data)
+    _print_simulation(summary, data)
+    console.rule("2. ingest")
+    engine = _engine(url)
+    files, ignored = find_history_files([data])
+    _print_ingest(ingest_files(engine, files), ignored, engine.url.render_as_string(hide_password=True))
+    console.print(f"The store is at {url}; the ground truth (true PD per firm and month) is in {data / 'truth'}.")
+
+
+def main() -> None:
+    app()
