@@ -188,7 +188,8 @@ def _print_ingest(results, ignored: list[Path], url: str) -> None:  # noqa: ANN0
         console.print(f"ignored {path}: its name is not a history table")
     for r in results:
         if r.error:
-            errors.print(f"[bold red]error:[/] {r.path}: {r.error}; nothing of it was loaded", highlight=False)
+            errors.print(f"[bold red]error:[/] {r.path}: {r.error}; nothing of it was loaded",
+                         highlight=False, soft_wrap=True)
 
 
 _GENERAL_RULES = {

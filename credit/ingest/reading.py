@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 from credit.store.frames import ColumnSpec, TableSpec
 
 CHUNK_ROWS = 500_000
-_INTEGER = r"^-?[0-9]{1,18}$"
+_INTEGER = r"^-?[0-9]{1,19}$"
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _TRUE = {"true", "True", "TRUE", "1", "t"}
 _FALSE = {"false", "False", "FALSE", "0", "f"}
 
@@ -95,7 +96,7 @@ def _csv_chunks(path: Path, spec: TableSpec, chunk_rows: int) -> Iterator[Chunk]
         reader = pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(block_size=1 << 22, use_threads=False),  # keeps line numbers
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid_row),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid_row, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in spec.column_names},
                 strings_can_be_null=True,
@@ -204,8 +205,12 @@ def _typed(array: pa.Array, column: ColumnSpec) -> tuple[pd.Series, np.ndarray]:
         return pd.Series(array.cast(pa.string()).to_pandas(types_mapper=pd.ArrowDtype), dtype="string"), np.zeros(len(array), bool)
     if column.kind in ("id", "money", "integer"):
         if is_text:
-            ok = pc.fill_null(pc.match_substring_regex(array.cast(pa.string()), _INTEGER), False)
-            array = pc.if_else(ok, array, pa.scalar(None, array.type)).cast(pa.int64())
+            text = array.cast(pa.string())
+            digits = pc.fill_null(pc.match_substring_regex(text, _INTEGER), False)
+            number = pc.if_else(digits, text, pa.scalar(None, pa.string())).cast(pa.decimal128(20, 0))
+            in_range = pc.fill_null(pc.and_(pc.greater_equal(number, pa.scalar(_INT64_MIN, pa.decimal128(20, 0))),
+                                            pc.less_equal(number, pa.scalar(_INT64_MAX, pa.decimal128(20, 0)))), False)
+            array = pc.if_else(in_range, number, pa.scalar(None, number.type)).cast(pa.int64())
         elif array.type == pa.uint64():
             too_big = pc.fill_null(pc.greater(array, 2**63 - 1), False)
             array = pc.if_else(too_big, pa.scalar(None, array.type), array).cast(pa.int64())

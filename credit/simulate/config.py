@@ -97,7 +97,7 @@ class SimulationConfig:
     start: date = date(2023, 1, 1)
     shocks: tuple[IndustryShock, ...] = field(default_factory=tuple)
     file_format: str = "parquet"
-    orders_per_buyer_month: float = 7.5
+    orders_per_buyer_month: float = 6.8
 
     def __post_init__(self) -> None:
         _require_int("firms", self.firms, 10)

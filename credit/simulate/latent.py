@@ -69,7 +69,7 @@ class LatentParameters:
     contagion_decay: float = 0.85
     receivable_hit: float = 1.5
     supply_hit: float = 0.5
-    alpha: float = -7.0
+    alpha: float = -6.85
     kappa: float = 1.1
 
 
@@ -162,10 +162,15 @@ class LatentProcess:
     shock_onset : ndarray (n_shocks,)
     n_industries : int
     rng : numpy.random.Generator
-        Stream of the latent innovations (separate from behaviour so both stay reproducible).
+        Stream of the idiosyncratic innovations (separate from behaviour).
+    common_rng : numpy.random.Generator
+        Stream of the industry and macro innovations, apart from the firms' so that the same
+        seed gives the same economy whatever the number of firms.
+    lag : EventLag, optional
     """
 
-    def __init__(self, params, mu, industry, buys_on_terms, shock_depth, shock_onset, n_industries, rng, lag=None):
+    def __init__(self, params, mu, industry, buys_on_terms, shock_depth, shock_onset, n_industries, rng,
+                 common_rng, lag=None):
         self.params = params
         self.lag = lag or EventLag()
         self.mu = mu
@@ -173,11 +178,12 @@ class LatentProcess:
         self.shock_depth = shock_depth
         self.shock_onset = shock_onset
         self.rng = rng
+        self.common_rng = common_rng
         p = params
         n = len(mu)
         self.z = mu + rng.normal(0.0, p.sigma_z / np.sqrt(1 - p.phi_z**2), n)
-        self.industry_ar = rng.normal(0.0, p.sigma_industry / np.sqrt(1 - p.phi_industry**2), n_industries)
-        self.macro = float(rng.normal(0.0, p.sigma_macro / np.sqrt(1 - p.phi_macro**2)))
+        self.industry_ar = common_rng.normal(0.0, p.sigma_industry / np.sqrt(1 - p.phi_industry**2), n_industries)
+        self.macro = float(common_rng.normal(0.0, p.sigma_macro / np.sqrt(1 - p.phi_macro**2)))
         self.contagion = np.zeros(n)
         self.month = 0
         self._weights = np.where(
@@ -186,11 +192,11 @@ class LatentProcess:
 
     def step(self) -> None:
         """Advance every component by one month."""
-        p, rng = self.params, self.rng
+        p, rng, common = self.params, self.rng, self.common_rng
         self.month += 1
         self.z = self.mu + p.phi_z * (self.z - self.mu) + rng.normal(0.0, p.sigma_z, len(self.z))
-        self.industry_ar = p.phi_industry * self.industry_ar + rng.normal(0.0, p.sigma_industry, len(self.industry_ar))
-        self.macro = p.phi_macro * self.macro + float(rng.normal(0.0, p.sigma_macro))
+        self.industry_ar = p.phi_industry * self.industry_ar + common.normal(0.0, p.sigma_industry, len(self.industry_ar))
+        self.macro = p.phi_macro * self.macro + float(common.normal(0.0, p.sigma_macro))
         self.contagion = p.contagion_decay * self.contagion
 
     def industry_factor(self) -> np.ndarray:

@@ -163,7 +163,7 @@ def generate_firms(n: int, start: date, end: date, size_effect, rng: np.random.G
     favoured = np.array([CATEGORIES.index(MAIN_CATEGORY_OF_INDUSTRY[i]) for i in INDUSTRIES])[industry]
     main_category = np.where(rng.random(n) < 0.5, favoured, rng.integers(0, len(CATEGORIES), n)).astype(np.int8)
     # Heavy-tailed supplier popularity drives preferential attachment in the network.
-    popularity = np.where(supplies, (rng.pareto(1.3, n) + 1.0) * np.array([0.5, 1.0, 2.0, 4.0])[size], 0.0)
+    popularity = np.where(supplies, (rng.pareto(1.8, n) + 1.0) * np.array([0.5, 1.0, 2.0, 4.0])[size], 0.0)
 
     prefix = rng.integers(0, len(NAME_PREFIXES), n)
     trade = rng.integers(0, 5, n)

@@ -97,13 +97,13 @@ def simulate(config: SimulationConfig, out_dir: Path,
     bounds = [timestamp_us(day) for day in month_starts]
     end_us = bounds[-1]
 
-    firm_seed, network_seed, latent_seed, month_seed = np.random.SeedSequence(config.seed).spawn(4)
+    firm_seed, network_seed, latent_seed, month_seed, economy_seed = np.random.SeedSequence(config.seed).spawn(5)
     month_rngs = [np.random.default_rng(s) for s in month_seed.spawn(months)]
     firms = generate_firms(n, config.start, month_starts[-1], params.size_effect, np.random.default_rng(firm_seed))
     network = build_network(firms, np.random.default_rng(network_seed))
     depth, onset = shock_paths(config.shocks, month_starts[:-1], INDUSTRIES)
     latent = LatentProcess(params, firms.mu, firms.industry.astype(np.int64), firms.buys, depth, onset,
-                           len(INDUSTRIES), np.random.default_rng(latent_seed))
+                           len(INDUSTRIES), np.random.default_rng(latent_seed), np.random.default_rng(economy_seed))
     credit = CreditBook(n)
     settlement = Settlement(end_us)
     trade_window: deque[sp.csr_matrix] = deque(maxlen=TRADE_MEMORY_MONTHS)

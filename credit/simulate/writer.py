@@ -114,7 +114,7 @@ class _TableFile:
         else:
             self._writer = pacsv.CSVWriter(
                 path, _csv_ready(schema.empty_table()).schema,
-                write_options=pacsv.WriteOptions(quoting_style="needed"))
+                write_options=pacsv.WriteOptions(quoting_style="none", quoting_header="none"))
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows == 0:
