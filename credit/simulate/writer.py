@@ -1,11 +1,19 @@
 """Incremental output of a simulation: one row group (or CSV block) per simulated month.
 
 Observable tables are written with exactly ``HISTORY[name].arrow_schema``; ground truth goes
-to ``truth/`` with its own schemas and never shares a file with observable columns.
+to ``truth/`` with its own schemas and never shares a file with observable columns. Encoding
+and compression run on one background thread (Arrow releases the GIL), in submission order,
+so files stay byte-identical while the next month is simulated; at most
+``MAX_PENDING_WRITES`` months wait, which bounds memory.
+
+CSV files are written without quoting: names come from fixed word lists and choices from
+``ALLOWED_VALUES``, none containing a delimiter, quote or line break (Arrow would refuse one).
 """
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +49,8 @@ TRUTH_SCHEMAS: dict[str, pa.Schema] = {
     ]),
 }
 """Schemas of the ground-truth files in ``truth/``."""
+
+MAX_PENDING_WRITES = 40
 
 
 def _timestamps(values: np.ndarray) -> pa.Array:
@@ -110,16 +120,15 @@ class _TableFile:
         self.rows = 0
         self.file_format = file_format
         if file_format == "parquet":
-            self._writer = pq.ParquetWriter(path, schema, compression="zstd")
+            # Dictionary-encoding ids, money and timestamps costs time and saves nothing.
+            text = [field.name for field in schema if pa.types.is_string(field.type)]
+            self._writer = pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=text)
         else:
             self._writer = pacsv.CSVWriter(
                 path, _csv_ready(schema.empty_table()).schema,
                 write_options=pacsv.WriteOptions(quoting_style="none", quoting_header="none"))
 
     def write(self, table: pa.Table) -> None:
-        if table.num_rows == 0:
-            return
-        self.rows += table.num_rows
         if self.file_format == "parquet":
             self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
         else:
@@ -151,17 +160,32 @@ class SimulationWriter:
             name: _TableFile(self.out_dir / "truth" / f"{name}.parquet", schema, "parquet")
             for name, schema in TRUTH_SCHEMAS.items()
         }
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simulation-writer")
+        self._pending: deque[Future] = deque()
 
     def write_history(self, name: str, columns: dict) -> None:
         """Append rows to history table ``name``."""
-        self.history[name].write(history_table(name, columns))
+        self._submit(self.history[name], history_table(name, columns))
 
     def write_truth(self, name: str, columns: dict) -> None:
         """Append rows to truth file ``name``."""
-        self.truth[name].write(truth_table(name, columns))
+        self._submit(self.truth[name], truth_table(name, columns))
+
+    def _submit(self, file: _TableFile, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        file.rows += table.num_rows
+        self._pending.append(self._pool.submit(file.write, table))
+        while len(self._pending) > MAX_PENDING_WRITES or (self._pending and self._pending[0].done()):
+            self._pending.popleft().result()
 
     def close(self) -> dict[str, Path]:
-        """Close every file; returns their paths by name (truth files as ``truth/<name>``)."""
+        """Finish pending writes and close every file; returns paths by name (truth as ``truth/<name>``)."""
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pool.shutdown(wait=True)
         paths = {}
         for name, file in self.history.items():
             file.close()

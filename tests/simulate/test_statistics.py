@@ -15,7 +15,7 @@ TARGETS = {
     "median_days_past_due": ((-5.0, 0.0), 1.0),
     "p90_days_past_due": ((3.0, 15.0), 3.5),
     "late_share": ((0.10, 0.30), 0.05),
-    "top_decile_supplier_share": ((0.40, 0.80), 0.15),
+    "top_decile_supplier_share": ((0.35, 0.70), 0.10),
     "top3_supplier_share_median": ((0.50, 0.85), 0.10),
 }
 
