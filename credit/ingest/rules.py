@@ -248,7 +248,7 @@ class TableValidator:
             rule.check_column: rule.holds(frame).astype("boolean").fillna(False).astype(bool)
             for rule in self.rules.values() if rule.holds
         }
-        frame = pd.concat([frame, pd.DataFrame(checks, index=frame.index)], axis=1)
+        frame = pd.concat([_numpy_integers(frame), pd.DataFrame(checks, index=frame.index)], axis=1)
         batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
         result = batch.validate(self.suite, result_format="COMPLETE")
         out: dict[str, np.ndarray] = {}
@@ -270,6 +270,20 @@ class TableValidator:
             if len(rows):
                 out[name] = np.unique(rows)
         return out
+
+
+def _numpy_integers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Nullable integer columns without nulls as numpy int64 (exact).
+
+    GE vectorises range checks only for numpy dtypes; on pandas' Int64 it calls a Python
+    function per value, 50x slower.
+    """
+    converted = {
+        name: column.to_numpy(dtype=np.int64)
+        for name, column in frame.items()
+        if isinstance(column.dtype, pd.Int64Dtype) and not column.hasnans
+    }
+    return frame.assign(**converted) if converted else frame
 
 
 @cache

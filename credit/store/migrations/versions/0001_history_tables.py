@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 13:54:58.245146
+Create Date: 2026-11-22 14:26:01.492962
 """
 from alembic import op
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table('firms',
-    sa.Column('firm_id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('firm_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('roles', sa.String(length=8), nullable=False),
     sa.Column('industry', sa.String(length=15), nullable=False),
@@ -25,10 +25,10 @@ def upgrade() -> None:
     sa.Column('registered_at', sa.DateTime(), nullable=False),
     sa.Column('verified', sa.Boolean(create_constraint=True, name='verified_bool'), nullable=False),
     sa.Column('deposit_minor', sa.BigInteger(), nullable=False),
-    sa.CheckConstraint("industry IN ('machinery', 'construction', 'automotive', 'electronics', 'food_processing', 'chemicals', 'textiles', 'wholesale')", name=op.f('ck_firms_industry_allowed')),
-    sa.CheckConstraint("region IN ('north', 'south', 'east', 'west', 'central')", name=op.f('ck_firms_region_allowed')),
-    sa.CheckConstraint("roles IN ('buyer', 'supplier', 'both')", name=op.f('ck_firms_roles_allowed')),
-    sa.CheckConstraint("size_band IN ('micro', 'small', 'medium', 'large')", name=op.f('ck_firms_size_band_allowed')),
+    sa.CheckConstraint("(industry = 'machinery' OR industry = 'construction' OR industry = 'automotive' OR industry = 'electronics' OR industry = 'food_processing' OR industry = 'chemicals' OR industry = 'textiles' OR industry = 'wholesale')", name=op.f('ck_firms_industry_allowed')),
+    sa.CheckConstraint("(region = 'north' OR region = 'south' OR region = 'east' OR region = 'west' OR region = 'central')", name=op.f('ck_firms_region_allowed')),
+    sa.CheckConstraint("(roles = 'buyer' OR roles = 'supplier' OR roles = 'both')", name=op.f('ck_firms_roles_allowed')),
+    sa.CheckConstraint("(size_band = 'micro' OR size_band = 'small' OR size_band = 'medium' OR size_band = 'large')", name=op.f('ck_firms_size_band_allowed')),
     sa.CheckConstraint('deposit_minor >= 0', name=op.f('ck_firms_deposit_non_negative')),
     sa.PrimaryKeyConstraint('firm_id', name=op.f('pk_firms')),
     info={'event_time': 'registered_at', 'key': 'firm_id'}
@@ -64,11 +64,11 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('run_id', name=op.f('pk_ingest_runs'))
     )
     op.create_table('credit_events',
-    sa.Column('event_id', sa.BigInteger(), autoincrement=False, nullable=False),
-    sa.Column('firm_id', sa.BigInteger(), nullable=False),
+    sa.Column('event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('firm_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('occurred_at', sa.DateTime(), nullable=False),
     sa.Column('kind', sa.String(length=13), nullable=False),
-    sa.CheckConstraint("kind IN ('default_90dpd', 'insolvency', 'write_off')", name=op.f('ck_credit_events_kind_allowed')),
+    sa.CheckConstraint("(kind = 'default_90dpd' OR kind = 'insolvency' OR kind = 'write_off')", name=op.f('ck_credit_events_kind_allowed')),
     sa.ForeignKeyConstraint(['firm_id'], ['firms.firm_id'], name=op.f('fk_credit_events_firm_id_firms')),
     sa.PrimaryKeyConstraint('event_id', name=op.f('pk_credit_events')),
     info={'event_time': 'occurred_at', 'key': 'event_id'}
@@ -77,9 +77,9 @@ def upgrade() -> None:
         batch_op.create_index('ix_credit_events_firm', ['firm_id', 'occurred_at'], unique=False)
 
     op.create_table('orders',
-    sa.Column('order_id', sa.BigInteger(), autoincrement=False, nullable=False),
-    sa.Column('buyer_id', sa.BigInteger(), nullable=False),
-    sa.Column('supplier_id', sa.BigInteger(), nullable=False),
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('buyer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('supplier_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('amount_minor', sa.BigInteger(), nullable=False),
     sa.Column('category', sa.String(length=10), nullable=False),
@@ -88,8 +88,8 @@ def upgrade() -> None:
     sa.Column('shipped_at', sa.DateTime(), nullable=True),
     sa.Column('delivered_at', sa.DateTime(), nullable=True),
     sa.Column('cancelled_at', sa.DateTime(), nullable=True),
-    sa.CheckConstraint("category IN ('parts', 'tools', 'materials', 'packaging', 'chemicals', 'electrical')", name=op.f('ck_orders_category_allowed')),
-    sa.CheckConstraint("payment_terms IN ('prepaid', 'net30', 'net60', 'net90', 'credit')", name=op.f('ck_orders_payment_terms_allowed')),
+    sa.CheckConstraint("(category = 'parts' OR category = 'tools' OR category = 'materials' OR category = 'packaging' OR category = 'chemicals' OR category = 'electrical')", name=op.f('ck_orders_category_allowed')),
+    sa.CheckConstraint("(payment_terms = 'prepaid' OR payment_terms = 'net30' OR payment_terms = 'net60' OR payment_terms = 'net90' OR payment_terms = 'credit')", name=op.f('ck_orders_payment_terms_allowed')),
     sa.CheckConstraint('amount_minor > 0', name=op.f('ck_orders_amount_positive')),
     sa.CheckConstraint('buyer_id <> supplier_id', name=op.f('ck_orders_buyer_not_supplier')),
     sa.CheckConstraint('cancelled_at IS NULL OR (cancelled_at >= created_at AND delivered_at IS NULL)', name=op.f('ck_orders_cancelled_before_delivery')),
@@ -106,10 +106,10 @@ def upgrade() -> None:
         batch_op.create_index('ix_orders_supplier_created', ['supplier_id', 'created_at'], unique=False)
 
     op.create_table('invoices',
-    sa.Column('invoice_id', sa.BigInteger(), autoincrement=False, nullable=False),
-    sa.Column('order_id', sa.BigInteger(), nullable=False),
-    sa.Column('supplier_id', sa.BigInteger(), nullable=False),
-    sa.Column('buyer_id', sa.BigInteger(), nullable=False),
+    sa.Column('invoice_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('supplier_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('buyer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('issued_at', sa.DateTime(), nullable=False),
     sa.Column('due_at', sa.DateTime(), nullable=False),
     sa.Column('amount_minor', sa.BigInteger(), nullable=False),
@@ -127,16 +127,16 @@ def upgrade() -> None:
         batch_op.create_index('ix_invoices_supplier_issued', ['supplier_id', 'issued_at'], unique=False)
 
     op.create_table('disputes',
-    sa.Column('dispute_id', sa.BigInteger(), autoincrement=False, nullable=False),
-    sa.Column('order_id', sa.BigInteger(), nullable=False),
-    sa.Column('invoice_id', sa.BigInteger(), nullable=True),
+    sa.Column('dispute_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('invoice_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('opened_at', sa.DateTime(), nullable=False),
     sa.Column('amount_minor', sa.BigInteger(), nullable=False),
     sa.Column('reason', sa.String(length=13), nullable=False),
     sa.Column('resolution', sa.String(length=15), nullable=True),
     sa.Column('resolved_at', sa.DateTime(), nullable=True),
-    sa.CheckConstraint("reason IN ('quality', 'quantity', 'late_delivery', 'pricing', 'damaged', 'not_received')", name=op.f('ck_disputes_reason_allowed')),
-    sa.CheckConstraint("resolution IS NULL OR resolution IN ('buyer_favour', 'supplier_favour', 'settled', 'withdrawn')", name=op.f('ck_disputes_resolution_allowed')),
+    sa.CheckConstraint("(reason = 'quality' OR reason = 'quantity' OR reason = 'late_delivery' OR reason = 'pricing' OR reason = 'damaged' OR reason = 'not_received')", name=op.f('ck_disputes_reason_allowed')),
+    sa.CheckConstraint("resolution IS NULL OR (resolution = 'buyer_favour' OR resolution = 'supplier_favour' OR resolution = 'settled' OR resolution = 'withdrawn')", name=op.f('ck_disputes_resolution_allowed')),
     sa.CheckConstraint('(resolution IS NULL AND resolved_at IS NULL) OR (resolution IS NOT NULL AND resolved_at IS NOT NULL AND resolved_at >= opened_at)', name=op.f('ck_disputes_resolved_after_opened')),
     sa.CheckConstraint('amount_minor >= 0', name=op.f('ck_disputes_amount_non_negative')),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoices.invoice_id'], name=op.f('fk_disputes_invoice_id_invoices')),
@@ -148,8 +148,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_disputes_order', ['order_id'], unique=False)
 
     op.create_table('payments',
-    sa.Column('payment_id', sa.BigInteger(), autoincrement=False, nullable=False),
-    sa.Column('invoice_id', sa.BigInteger(), nullable=False),
+    sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('invoice_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('paid_at', sa.DateTime(), nullable=False),
     sa.Column('amount_minor', sa.BigInteger(), nullable=False),
     sa.CheckConstraint('amount_minor > 0', name=op.f('ck_payments_amount_positive')),
@@ -161,13 +161,13 @@ def upgrade() -> None:
         batch_op.create_index('ix_payments_invoice', ['invoice_id'], unique=False)
 
     op.create_table('returns',
-    sa.Column('return_id', sa.BigInteger(), autoincrement=False, nullable=False),
-    sa.Column('order_id', sa.BigInteger(), nullable=False),
-    sa.Column('invoice_id', sa.BigInteger(), nullable=True),
+    sa.Column('return_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('invoice_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('returned_at', sa.DateTime(), nullable=False),
     sa.Column('amount_minor', sa.BigInteger(), nullable=False),
     sa.Column('reason', sa.String(length=16), nullable=False),
-    sa.CheckConstraint("reason IN ('damaged', 'defective', 'wrong_item', 'not_as_described', 'late_delivery', 'surplus')", name=op.f('ck_returns_reason_allowed')),
+    sa.CheckConstraint("(reason = 'damaged' OR reason = 'defective' OR reason = 'wrong_item' OR reason = 'not_as_described' OR reason = 'late_delivery' OR reason = 'surplus')", name=op.f('ck_returns_reason_allowed')),
     sa.CheckConstraint('amount_minor > 0', name=op.f('ck_returns_amount_positive')),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoices.invoice_id'], name=op.f('fk_returns_invoice_id_invoices')),
     sa.ForeignKeyConstraint(['order_id'], ['orders.order_id'], name=op.f('fk_returns_order_id_orders')),
