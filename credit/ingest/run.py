@@ -138,16 +138,14 @@ def _bulk_load_settings(connection) -> Iterator[None]:  # noqa: ANN001
     if connection.dialect.name != "sqlite":
         yield
         return
-    connection.exec_driver_sql("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction
-    connection.exec_driver_sql("PRAGMA cache_size = -524288")
-    connection.commit()  # end SQLAlchemy's autobegun transaction before the file's own
+    driver = connection.connection.dbapi_connection  # outside any transaction: PRAGMA
+    driver.execute("PRAGMA foreign_keys = OFF")       # foreign_keys is a no-op inside one
+    driver.execute("PRAGMA cache_size = -524288")
     try:
         yield
     finally:
-        connection.rollback()
-        connection.exec_driver_sql("PRAGMA cache_size = -2000")
-        connection.exec_driver_sql("PRAGMA foreign_keys = ON")
-        connection.commit()
+        driver.execute("PRAGMA cache_size = -2000")
+        driver.execute("PRAGMA foreign_keys = ON")
 
 
 @contextmanager

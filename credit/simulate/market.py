@@ -229,7 +229,6 @@ def build_network(firms: FirmBook, rng: np.random.Generator) -> SupplierNetwork:
 class MonthContext:
     """What the order flow of one month depends on."""
 
-    index: int
     start_us: int
     end_us: int
     calendar_month: int

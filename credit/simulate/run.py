@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import scipy.sparse as sp
 
 from credit.simulate.config import SimulationConfig
@@ -137,7 +138,7 @@ def simulate(config: SimulationConfig, out_dir: Path,
                 latent.add_contagion(contagion_hits(sum(trade_window), newly_distressed, params))
 
             month = MonthContext(
-                index=t, start_us=month_start, end_us=month_end, calendar_month=month_starts[t].month,
+                start_us=month_start, end_us=month_end, calendar_month=month_starts[t].month,
                 horizon_end_us=end_us, credit_index=credit_index,
                 industry_factor=latent.industry_factor()[firms.industry],
                 distressed_at=credit.distressed_at, event_at=credit.event_at,
@@ -243,9 +244,7 @@ def _write_firm_month(writer, latent: LatentProcess, firms, credit: CreditBook, 
     return len(rows)
 
 
-def _event_kind_names(credit: CreditBook):
-    import pyarrow as pa
-
+def _event_kind_names(credit: CreditBook) -> pa.Array:
     scheduled = credit.event_at != NO_TIME
     names = np.array(EVENT_KINDS, dtype=object)[credit.event_kind]
     return pa.array(np.where(scheduled, names, None), type=pa.string())

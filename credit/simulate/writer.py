@@ -1,10 +1,8 @@
 """Incremental output of a simulation: one row group (or CSV block) per simulated month.
 
 Observable tables are written with exactly ``HISTORY[name].arrow_schema``; ground truth goes
-to ``truth/`` with its own schemas and never shares a file with observable columns. Encoding
-and compression run on one background thread (Arrow releases the GIL), in submission order,
-so files stay byte-identical while the next month is simulated; at most
-``MAX_PENDING_WRITES`` months wait, which bounds memory.
+to ``truth/`` with its own schemas and never shares a file with observable columns. Only one
+month of rows is held in memory at a time.
 
 CSV files are written without quoting: names come from fixed word lists and choices from
 ``ALLOWED_VALUES``, none containing a delimiter, quote or line break (Arrow would refuse one).
@@ -12,8 +10,6 @@ CSV files are written without quoting: names come from fixed word lists and choi
 
 from __future__ import annotations
 
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -48,9 +44,15 @@ TRUTH_SCHEMAS: dict[str, pa.Schema] = {
         pa.field("credit_event_kind", pa.string(), nullable=True),
     ]),
 }
-"""Schemas of the ground-truth files in ``truth/``."""
+"""Schemas of the ground-truth files in ``truth/``.
 
-MAX_PENDING_WRITES = 40
+``firm_month``: one row per firm registered and without a credit event at a month end: the
+latent components at that month end (:mod:`credit.simulate.latent`), whether the firm is
+distressed, its monthly hazard and its true ``pd_12m``.
+``firms``: long-run quality ``mu``, supplier popularity, size of the preferred-supplier set,
+distress time and the scheduled first credit event (which may fall after the end and then
+never appears in ``credit_events``).
+"""
 
 
 def _timestamps(values: np.ndarray) -> pa.Array:
@@ -160,8 +162,6 @@ class SimulationWriter:
             name: _TableFile(self.out_dir / "truth" / f"{name}.parquet", schema, "parquet")
             for name, schema in TRUTH_SCHEMAS.items()
         }
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simulation-writer")
-        self._pending: deque[Future] = deque()
 
     def write_history(self, name: str, columns: dict) -> None:
         """Append rows to history table ``name``."""
@@ -175,17 +175,10 @@ class SimulationWriter:
         if table.num_rows == 0:
             return
         file.rows += table.num_rows
-        self._pending.append(self._pool.submit(file.write, table))
-        while len(self._pending) > MAX_PENDING_WRITES or (self._pending and self._pending[0].done()):
-            self._pending.popleft().result()
+        file.write(table)
 
     def close(self) -> dict[str, Path]:
-        """Finish pending writes and close every file; returns paths by name (truth as ``truth/<name>``)."""
-        try:
-            while self._pending:
-                self._pending.popleft().result()
-        finally:
-            self._pool.shutdown(wait=True)
+        """Close every file; returns their paths by name (truth files as ``truth/<name>``)."""
         paths = {}
         for name, file in self.history.items():
             file.close()

@@ -90,3 +90,16 @@ def test_two_files_for_one_table_are_refused(tmp_path):
     result = CliRunner().invoke(app, ["ingest", str(tmp_path)])
     assert result.exit_code == 2
     assert "a second file for table firms" in result.output
+
+
+def test_refused_file_leaves_the_tables_indexes_in_place(store, tmp_path):
+    """A first load builds indexes after the rows; a refused file must not lose them."""
+    from sqlalchemy import inspect
+
+    write_csv(tmp_path, {"firms": valid_history()["firms"]})
+    ingest_files(store, find_history_files([tmp_path])[0])
+    (tmp_path / "orders.csv").write_text(",".join(HISTORY["orders"].column_names) + "\n")
+    result = _ingest_one(store, tmp_path / "orders.csv")
+    assert result.error == "the file has a header but no data rows"
+    names = {index["name"] for index in inspect(store).get_indexes("orders")}
+    assert {"ix_orders_buyer_created", "ix_orders_supplier_created"} <= names

@@ -14,7 +14,7 @@ from credit.simulate import IndustryShock, SimulationConfig, SimulationSummary, 
 from credit.store.tables import HISTORY_TABLES
 
 START = date(2023, 1, 1)
-SHOCK = IndustryShock(industry="construction", start=date(2024, 3, 1), months=9, depth=1.0)
+SHOCK = IndustryShock(industry="construction", start=date(2024, 3, 1), months=9, depth=1.5)
 
 
 @dataclass
@@ -73,6 +73,12 @@ def large_run(simulated) -> SimulatedRun:
 @pytest.fixture(scope="session")
 def shocked_run(simulated) -> SimulatedRun:
     return simulated(make_config(1500, seed=5, shocks=(SHOCK,)))
+
+
+@pytest.fixture(scope="session")
+def unshocked_run(simulated) -> SimulatedRun:
+    """The shocked run's economy without the shock (the economy has its own random stream)."""
+    return simulated(make_config(1500, seed=5))
 
 
 HISTORY_FILES = [f"{name}.parquet" for name in HISTORY_TABLES]

@@ -7,7 +7,7 @@ import pytest
 
 from credit.simulate import TRUTH_SCHEMAS
 from credit.store.frames import HISTORY
-from credit.store.tables import ALLOWED_VALUES, TERMS_DAYS
+from credit.store.tables import TERMS_DAYS
 
 TIMESTAMP_COLUMNS = {
     name: [c.name for c in spec.columns if c.kind == "timestamp"] for name, spec in HISTORY.items()
@@ -199,3 +199,19 @@ def test_truth_rows_cover_registered_firms_not_yet_defaulted(run, tables):
     assert not (event < truth.month_end.to_numpy()).any()
     assert truth.pd_12m.between(0, 1).all() and truth.monthly_hazard.between(0, 1).all()
     assert not truth.duplicated(["firm_id", "month_end"]).any()
+
+
+def test_larger_suppliers_hold_larger_deposits(tables):
+    firms = tables["firms"]
+    suppliers = firms[firms.roles != "buyer"]
+    median = suppliers.groupby("size_band").deposit_minor.median()
+    assert median["micro"] < median["small"] < median["medium"] < median["large"]
+
+
+def test_smallest_market_simulates(tmp_path):
+    from credit.simulate import simulate
+    from tests.simulate.conftest import make_config
+
+    summary = simulate(make_config(10, years=1, seed=1), tmp_path)
+    assert summary.rows["firms"] == 10
+    assert summary.rows["orders"] > 0
