@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 
 from credit.simulate import simulate
 from credit.store.frames import HISTORY
-from tests.simulate.conftest import HISTORY_FILES, make_config
+from tests.simulate.runs import HISTORY_FILES, make_config
 
 TRUTH_FILES = ["truth/firm_month.parquet", "truth/firms.parquet"]
 

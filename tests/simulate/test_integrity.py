@@ -210,7 +210,7 @@ def test_larger_suppliers_hold_larger_deposits(tables):
 
 def test_smallest_market_simulates(tmp_path):
     from credit.simulate import simulate
-    from tests.simulate.conftest import make_config
+    from tests.simulate.runs import make_config
 
     summary = simulate(make_config(10, years=1, seed=1), tmp_path)
     assert summary.rows["firms"] == 10

@@ -7,7 +7,7 @@ their own random stream, so both runs share one economy apart from the shock.
 import pandas as pd
 import pytest
 
-from tests.simulate.conftest import SimulatedRun, settled_invoices
+from tests.simulate.runs import SimulatedRun, settled_invoices
 
 BEFORE = ("2023-07-01", "2024-03-01")
 DURING = ("2024-05-01", "2025-01-01")  # the shock runs from March to November 2024

@@ -6,7 +6,7 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
-from tests.simulate.conftest import SimulatedRun
+from tests.simulate.runs import SimulatedRun
 
 
 def realised_12m_events(run: SimulatedRun) -> pd.DataFrame:

@@ -6,7 +6,7 @@ summarised over two seeds; the tolerances cover that seed-to-seed spread.
 
 import pytest
 
-from tests.simulate.conftest import make_config, market_statistics
+from tests.simulate.runs import make_config, market_statistics
 
 SEEDS = (11, 12)
 # statistic: (target band, tolerance between 400 and 1,600 firms)
@@ -44,7 +44,7 @@ def test_statistic_agrees_between_small_and_large_markets(statistics_by_size, st
 
 
 def test_default_rate_of_the_summary_matches_the_files(simulated):
-    from tests.simulate.conftest import annual_default_rate
+    from tests.simulate.runs import annual_default_rate
 
     run = simulated(make_config(1600, seed=11))
     assert run.summary.annual_default_rate == pytest.approx(annual_default_rate(run), rel=0.1)
