@@ -120,13 +120,18 @@ def _parse_shock(text: str):  # noqa: ANN202
 
 
 def _print_simulation(summary, out: Path) -> None:  # noqa: ANN001
-    table = Table(title=f"Simulated marketplace in {out}", title_justify="left")
+    console.print(f"Simulated marketplace in {out}:")
+    table = Table()
     table.add_column("table")
     table.add_column("rows", justify="right")
     for name, count in summary.rows.items():
         table.add_row(name, f"{count:,}")
     console.print(table)
-    console.print(summary.describe())
+    console.print(
+        f"{summary.defaulted_firms:,} firms defaulted (annual default rate {summary.annual_default_rate:.1%}); "
+        f"simulated in {summary.elapsed_seconds:.1f} s. Ground truth (true 12-month PD per firm and month "
+        f"end, latent state): {out / 'truth'}"
+    )
 
 
 @app.command()
@@ -165,7 +170,8 @@ def ingest(
 def _print_ingest(results, ignored: list[Path], url: str) -> None:  # noqa: ANN001
     from credit.ingest.rules import table_rules
 
-    table = Table(title=f"Ingest into {url}", title_justify="left")
+    console.print(f"Ingest into {url}:")
+    table = Table()
     for column in ("table", "file", "read", "loaded", "unchanged", "quarantined"):
         table.add_column(column, justify="left" if column in ("table", "file") else "right")
     for r in results:
@@ -174,7 +180,7 @@ def _print_ingest(results, ignored: list[Path], url: str) -> None:  # noqa: ANN0
             continue
         table.add_row(r.table, r.path.name, f"{r.rows_read:,}", f"{r.loaded:,}", f"{r.unchanged:,}", f"{r.quarantined:,}")
     console.print(table)
-    by_rule = Table(title="Quarantined by rule (a row can break several)", title_justify="left")
+    by_rule = Table(title="Quarantined by rule (a row can break several):", title_justify="left")
     for column in ("table", "rule", "rows", "a valid row has"):
         by_rule.add_column(column, justify="right" if column == "rows" else "left")
     for r in results:
@@ -270,7 +276,32 @@ def demo(
     engine = _engine(url)
     files, ignored = find_history_files([data])
     _print_ingest(ingest_files(engine, files), ignored, engine.url.render_as_string(hide_password=True))
-    console.print(f"The store is at {url}; the ground truth (true PD per firm and month) is in {data / 'truth'}.")
+    console.rule("3. a late delivery with mistakes")
+    late = _write_late_delivery(data, workdir / "late-delivery")
+    console.print(f"{late} repeats 3 payments already stored and has 3 broken rows:")
+    _print_ingest(ingest_files(engine, find_history_files([late])[0]), [], engine.url.render_as_string(hide_password=True))
+    console.print(f"The store is at {url}; the quarantine says what was wrong with each refused row:")
+    console.print(f"  credit quarantine --database-url {url}")
+
+
+def _write_late_delivery(history: Path, folder: Path) -> Path:
+    """payments.csv: three rows already stored, then three rows a real feed gets wrong."""
+    import pandas as pd
+
+    payments = pd.read_parquet(history / "payments.parquet").head(3)
+    invoice = pd.read_parquet(history / "invoices.parquet").iloc[0]
+    next_id = int(pd.read_parquet(history / "payments.parquet", columns=["payment_id"]).payment_id.max()) + 1
+    broken = pd.DataFrame([
+        {"payment_id": next_id, "invoice_id": 999_999_999, "paid_at": invoice.issued_at, "amount_minor": "1000"},
+        {"payment_id": next_id + 1, "invoice_id": invoice.invoice_id, "paid_at": invoice.issued_at,
+         "amount_minor": "12.50"},
+        {"payment_id": next_id + 2, "invoice_id": invoice.invoice_id,
+         "paid_at": invoice.issued_at - pd.Timedelta(days=3), "amount_minor": "1000"},
+    ])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "payments.csv"
+    pd.concat([payments.astype({"amount_minor": str}), broken]).to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S")
+    return folder
 
 
 def main() -> None:
