@@ -1,0 +1,1 @@
+"""Batch jobs a scheduler runs, each a thin script over the credit library."""
