@@ -83,7 +83,7 @@ def simulate(
     file_format: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
 ) -> None:
     """Simulate a marketplace's transaction history with its ground truth."""
-    from credit.simulate import SimulationConfig, simulate as run_simulation
+    from credit.simulate import SimulationConfig
 
     try:
         config = SimulationConfig(
@@ -92,10 +92,15 @@ def simulate(
         )
     except ValueError as exc:
         _fail(str(exc))
+    _print_simulation(_simulate_with_progress(config, out), out)
+
+
+def _simulate_with_progress(config, out: Path):  # noqa: ANN001, ANN202
+    from credit.simulate import simulate as run_simulation
+
     with _progress() as progress:
         task = progress.add_task("simulating months", total=config.years * 12)
-        summary = run_simulation(config, out, progress=lambda done, total: progress.update(task, completed=done, total=total))
-    _print_simulation(summary, out)
+        return run_simulation(config, out, progress=lambda done, total: progress.update(task, completed=done, total=total))
 
 
 def _parse_date(text: str, option: str) -> date:
@@ -144,7 +149,7 @@ def ingest(
     Files are named after their table (orders.csv, orders.parquet, ...); see docs/schema.md.
     Exit code 1 when a file is unusable as a whole (nothing of it is loaded).
     """
-    from credit.ingest import UnusableFileError, find_history_files, ingest_files
+    from credit.ingest import UnusableFileError, find_history_files
 
     try:
         files, ignored = find_history_files(paths)
@@ -153,18 +158,38 @@ def ingest(
     if not files:
         _fail(f"no history table files in {', '.join(map(str, paths))}; expected names like orders.csv or orders.parquet")
     engine = _engine(database_url)
-    with _progress() as progress:
-        tasks = {}
-
-        def report(table: str, rows: int) -> None:
-            if table not in tasks:
-                tasks[table] = progress.add_task(f"loading {table}", total=None)
-            progress.update(tasks[table], completed=rows)
-
-        results = ingest_files(engine, files, progress=report)
+    results = _ingest_with_progress(engine, files)
     _print_ingest(results, ignored, engine.url.render_as_string(hide_password=True))
     if any(r.error for r in results):
         raise typer.Exit(1)
+
+
+def _ingest_with_progress(engine, files: list[tuple[str, Path]]):  # noqa: ANN001, ANN202
+    from credit.ingest import ingest_files
+
+    with _progress() as progress:
+        tasks = {}
+
+        totals = {table: _row_count(path) for table, path in files}
+
+        def report(table: str, rows: int) -> None:
+            if table not in tasks:
+                tasks[table] = progress.add_task(f"loading {table}", total=totals[table])
+            progress.update(tasks[table], completed=rows)
+
+        return ingest_files(engine, files, progress=report)
+
+
+def _row_count(path: Path) -> int | None:
+    """Rows in a Parquet file from its footer; None for CSV (unknown until read)."""
+    if path.suffix != ".parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except Exception:  # noqa: BLE001 - an unreadable file is reported by ingest itself
+        return None
 
 
 def _print_ingest(results, ignored: list[Path], url: str) -> None:  # noqa: ANN001
@@ -263,23 +288,23 @@ def demo(
     database_url: DatabaseUrl = "",
 ) -> None:
     """Run the whole product on a small simulated marketplace: simulate, then ingest."""
-    from credit.ingest import find_history_files, ingest_files
-    from credit.simulate import SimulationConfig, simulate as run_simulation
+    from credit.ingest import find_history_files
+    from credit.simulate import SimulationConfig
 
     data = workdir / "history"
     url = database_url or f"sqlite:///{(workdir / 'credit.db').resolve()}"
     console.rule("1. simulate")
     config = SimulationConfig(firms=firms, years=years, seed=seed, start=date(2023, 1, 1))
-    summary = run_simulation(config, data)
-    _print_simulation(summary, data)
+    _print_simulation(_simulate_with_progress(config, data), data)
     console.rule("2. ingest")
     engine = _engine(url)
     files, ignored = find_history_files([data])
-    _print_ingest(ingest_files(engine, files), ignored, engine.url.render_as_string(hide_password=True))
+    _print_ingest(_ingest_with_progress(engine, files), ignored, engine.url.render_as_string(hide_password=True))
     console.rule("3. a late delivery with mistakes")
     late = _write_late_delivery(data, workdir / "late-delivery")
     console.print(f"{late} repeats 3 payments already stored and has 3 broken rows:")
-    _print_ingest(ingest_files(engine, find_history_files([late])[0]), [], engine.url.render_as_string(hide_password=True))
+    _print_ingest(_ingest_with_progress(engine, find_history_files([late])[0]), [],
+                  engine.url.render_as_string(hide_password=True))
     console.print(f"The store is at {url}; the quarantine says what was wrong with each refused row:")
     console.print(f"  credit quarantine --database-url {url}")
 

@@ -10,6 +10,7 @@ neither the history tables nor the quarantine.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -237,8 +238,6 @@ def _key_text(value: object) -> str | None:
 
 
 def _json_text(text: str) -> str:
-    import json
-
     return json.dumps({"line": text}, ensure_ascii=False)
 
 
