@@ -92,8 +92,8 @@ def test_two_files_for_one_table_are_refused(tmp_path):
     assert "a second file for table firms" in result.output
 
 
-def test_refused_file_leaves_the_tables_indexes_in_place(store, tmp_path):
-    """A first load builds indexes after the rows; a refused file must not lose them."""
+def test_refused_file_leaves_the_tables_indexes_and_foreign_keys_in_place(store, tmp_path):
+    """A first load adds indexes and foreign keys after the rows; a refused file must not lose them."""
     from sqlalchemy import inspect
 
     write_csv(tmp_path, {"firms": valid_history()["firms"]})
@@ -103,3 +103,17 @@ def test_refused_file_leaves_the_tables_indexes_in_place(store, tmp_path):
     assert result.error == "the file has a header but no data rows"
     names = {index["name"] for index in inspect(store).get_indexes("orders")}
     assert {"ix_orders_buyer_created", "ix_orders_supplier_created"} <= names
+    referenced = {tuple(fk["constrained_columns"]) for fk in inspect(store).get_foreign_keys("orders")}
+    assert referenced == {("buyer_id",), ("supplier_id",)}
+
+
+def test_foreign_keys_are_back_after_a_first_load(store, tmp_path):
+    from sqlalchemy import inspect
+
+    write_csv(tmp_path, valid_history())
+    results = ingest_files(store, find_history_files([tmp_path])[0])
+    assert all(r.error is None and r.quarantined == 0 for r in results)
+    inspector = inspect(store)
+    for table in HISTORY:
+        declared = {tuple(c.name for c in fk.columns) for fk in Base.metadata.tables[table].foreign_key_constraints}
+        assert {tuple(fk["constrained_columns"]) for fk in inspector.get_foreign_keys(table)} == declared, table
