@@ -113,9 +113,10 @@ def _ingest_file(engine, table, path, progress, chunk_rows) -> FileResult:  # no
     check = validator(table)
     try:
         with engine.connect() as connection, _bulk_load_settings(connection), connection.begin():
+            inserted_keys: list[np.ndarray] = []  # keys this file has loaded so far
             with _constraints_built_after_first_load(connection, table):
                 for chunk in read_chunks(path, spec, chunk_rows):
-                    _ingest_chunk(connection, spec, chunk, check, result)
+                    _ingest_chunk(connection, spec, chunk, check, result, inserted_keys)
                     if progress:
                         progress(table, result.rows_read)
             connection.execute(insert(IngestRun.__table__).values(
@@ -177,7 +178,8 @@ def _constraints_built_after_first_load(connection, table: str) -> Iterator[None
         connection.execute(AddConstraint(constraint))
 
 
-def _ingest_chunk(connection, spec, chunk: Chunk, check, result: FileResult) -> None:  # noqa: ANN001
+def _ingest_chunk(connection, spec, chunk: Chunk, check, result: FileResult,  # noqa: ANN001
+                  inserted_keys: list[np.ndarray]) -> None:
     frame = chunk.frame
     source = str(result.path)
     validation = frame
@@ -191,6 +193,13 @@ def _ingest_chunk(connection, spec, chunk: Chunk, check, result: FileResult) -> 
         failed_any[rows] = True
     stored = stored_rows(connection, spec, frame[spec.key])
     already_stored = frame[spec.key].isin(stored[spec.key]).to_numpy(dtype=bool)
+    if already_stored.any() and inserted_keys:
+        # a key this file loaded in an earlier chunk: the same duplicate the unique rule
+        # catches within a chunk, not a row that was stored before the file
+        repeated = np.flatnonzero(already_stored & frame[spec.key].isin(np.concatenate(inserted_keys)).to_numpy(bool))
+        unique_rule = f"unique:{spec.key}"
+        failures[unique_rule] = np.union1d(failures.get(unique_rule, np.zeros(0, np.int64)), repeated)
+        failed_any[repeated] = True
     identical = _identical_to_stored(frame, stored, spec)
     conflicts = np.flatnonzero(already_stored & ~identical & ~failed_any)
     if len(conflicts):
@@ -220,6 +229,7 @@ def _ingest_chunk(connection, spec, chunk: Chunk, check, result: FileResult) -> 
 
     new = ~failed_any & ~already_stored
     insert_rows(connection, spec, frame[new])
+    inserted_keys.append(frame[spec.key][new].to_numpy(dtype=np.int64))
     result.loaded += int(new.sum())
     result.unchanged += int(unchanged.sum())
     result.quarantined += int(failed_any.sum()) + len(chunk.malformed)

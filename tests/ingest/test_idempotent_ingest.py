@@ -101,3 +101,15 @@ def test_partial_delivery_then_full_delivery_equals_one_full_delivery(one_full_d
         pieces.dispose()
     for table in HISTORY:
         assert got[table] == one_full_delivery[table], table
+
+
+def test_a_key_repeated_in_a_later_chunk_of_the_file_is_a_duplicate_not_unchanged(store, tmp_path):
+    firms = valid_history()["firms"]
+    write_csv(tmp_path, {"firms": [*firms, dict(firms[0])]})  # firm 1 again, identical, on line 6
+    files, _ = find_history_files([tmp_path])
+    [result] = ingest_files(store, files, chunk_rows=2)  # lines 2-3, 4-5, 6: the repeat is alone
+    assert (result.loaded, result.unchanged, result.quarantined) == (4, 0, 1)
+    assert dict(result.by_rule) == {"unique:firm_id": 1}
+    with store.connect() as connection:
+        assert connection.execute(select(QuarantinedRow.row_number, QuarantinedRow.rule)).all() == [
+            (6, "unique:firm_id")]
