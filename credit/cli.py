@@ -279,6 +279,21 @@ def db_upgrade(database_url: DatabaseUrl = "") -> None:
     console.print(f"store at {engine.url.render_as_string(hide_password=True)} is at the latest schema")
 
 
+@db_app.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("--message", "-m", help="What the migration changes.")],
+    database_url: DatabaseUrl = "",
+) -> None:
+    """Write a new migration from the difference between the store and credit/store/tables.py.
+
+    For developers changing the data model: point it at a store at the latest migration,
+    review the generated file under credit/store/migrations/versions/, then run make test.
+    """
+    from credit.store.migrate import new_revision
+
+    new_revision(_engine(database_url), message)
+
+
 @app.command()
 def demo(
     workdir: Annotated[Path, typer.Option(help="Folder for the simulated files and the store.")] = Path("var/demo"),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandas as pd
 import pyarrow as pa
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, Integer, String, Table, Text
 
@@ -65,9 +64,6 @@ class TableSpec:
     @property
     def arrow_schema(self) -> pa.Schema:
         return pa.schema([pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in self.columns])
-
-    def empty_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({c.name: pd.Series([], dtype=c.pandas_dtype) for c in self.columns})
 
 
 def _column_kind(column: Column) -> str:
