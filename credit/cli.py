@@ -45,7 +45,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _engine(database_url: str):  # noqa: ANN202
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
     from credit.settings import Settings
     from credit.store.engine import make_engine
@@ -57,10 +57,8 @@ def _engine(database_url: str):  # noqa: ANN202
         upgrade(engine)
     except OperationalError as exc:
         _fail(f"cannot open the store at {url}: {str(exc.orig).strip().splitlines()[0]}")
-    except Exception as exc:  # a malformed URL or a missing driver
-        if type(exc).__name__ in ("ArgumentError", "NoSuchModuleError"):
-            _fail(f"cannot use database URL {url!r}: {exc}")
-        raise
+    except (ArgumentError, NoSuchModuleError) as exc:  # a malformed URL or an unknown driver
+        _fail(f"cannot use database URL {url!r}: {exc}")
     return engine
 
 
@@ -193,7 +191,7 @@ def _row_count(path: Path) -> int | None:
 
 
 def _print_ingest(results, ignored: list[Path], url: str) -> None:  # noqa: ANN001
-    from credit.ingest.rules import table_rules
+    from credit.ingest.rules import rule_named
 
     console.print(f"Ingest into {url}:")
     table = Table()
@@ -209,9 +207,8 @@ def _print_ingest(results, ignored: list[Path], url: str) -> None:  # noqa: ANN0
     for column in ("table", "rule", "rows", "a valid row has"):
         by_rule.add_column(column, justify="right" if column == "rows" else "left")
     for r in results:
-        requires = {rule.name: rule.requires for rule in table_rules(r.table)}
         for rule, count in sorted(r.by_rule.items()):
-            by_rule.add_row(r.table, rule, f"{count:,}", requires.get(rule, _GENERAL_RULES.get(rule, "")))
+            by_rule.add_row(r.table, rule, f"{count:,}", rule_named(r.table, rule).requires)
     if by_rule.row_count:
         console.print(by_rule)
         console.print("Each quarantined row, with its values: credit quarantine --table TABLE --rule RULE")
@@ -221,12 +218,6 @@ def _print_ingest(results, ignored: list[Path], url: str) -> None:  # noqa: ANN0
         if r.error:
             errors.print(f"[bold red]error:[/] {r.path}: {r.error}; nothing of it was loaded",
                          highlight=False, soft_wrap=True)
-
-
-_GENERAL_RULES = {
-    "conflicts_with_stored": "the same values as the row already stored under its key",
-    "malformed_row": "as many fields as the header",
-}
 
 
 @app.command("quarantine")

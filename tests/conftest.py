@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from credit.store.engine import make_engine
 from credit.store.migrate import upgrade
-from credit.store.tables import Base
+from tests.stores import empty_all_tables
 
 POSTGRES_ADMIN_URL = os.environ.get("CREDIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -57,7 +57,5 @@ def store(request, tmp_path) -> Iterator[Engine]:  # noqa: ANN001
         return
     engine = make_engine(request.getfixturevalue("postgres_url"))
     yield engine
-    with engine.begin() as connection:
-        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    empty_all_tables(engine)
     engine.dispose()

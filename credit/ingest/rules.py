@@ -204,6 +204,17 @@ def table_rules(table: str) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
+CONFLICT = Rule("conflicts_with_stored", "the same values as the row already stored under its key", ())
+MALFORMED = Rule("malformed_row", "as many fields as the header (CSV)", ())
+FILE_RULES = (CONFLICT, MALFORMED)
+"""Rules every table has that are checked while loading, not by the GE suite."""
+
+
+def rule_named(table: str, name: str) -> Rule:
+    """The rule called ``name`` of ``table``, including the file rules."""
+    return next(rule for rule in (*table_rules(table), *FILE_RULES) if rule.name == name)
+
+
 @cache
 def validator(table: str) -> "TableValidator":
     """The (cached) validator of ``table``; building a GE suite is done once per process."""

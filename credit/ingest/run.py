@@ -24,14 +24,12 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from credit.ingest.reading import CHUNK_ROWS, Chunk, UnusableFileError, read_chunks
-from credit.ingest.rules import lookups, validator
+from credit.ingest.rules import CONFLICT, MALFORMED, lookups, rule_named, validator
 from credit.ingest.loading import insert_rows, parent_values, quarantine, quarantine_record, stored_rows
 from credit.store.frames import HISTORY
 from credit.store.tables import Base, IngestRun
 
 _SUFFIXES = (".parquet", ".csv", ".csv.gz")
-CONFLICT_RULE = "conflicts_with_stored"
-MALFORMED_RULE = "malformed_row"
 
 
 @dataclass
@@ -203,28 +201,27 @@ def _ingest_chunk(connection, spec, chunk: Chunk, check, result: FileResult,  # 
     identical = _identical_to_stored(frame, stored, spec)
     conflicts = np.flatnonzero(already_stored & ~identical & ~failed_any)
     if len(conflicts):
-        failures[CONFLICT_RULE] = conflicts
+        failures[CONFLICT.name] = conflicts
         failed_any[conflicts] = True
     unchanged = already_stored & identical & ~failed_any
 
     records = []
     for rule_name, rows in failures.items():
-        rule = check.rules.get(rule_name)
-        columns = rule.columns if rule else tuple(spec.column_names)
-        requires = rule.requires if rule else "a row already stored under this key has the same values"
+        rule = rule_named(spec.name, rule_name)
+        columns = rule.columns or tuple(spec.column_names)
         for position in rows:
             raw = {c: chunk.raw.column(c)[int(position)].as_py() for c in columns}
             shown = ", ".join(f"{c}={v!r}" for c, v in raw.items())
             records.append(quarantine_record(
                 spec.name, source, int(chunk.row_numbers[position]),
                 _key_text(chunk.raw.column(spec.key)[int(position)].as_py()), rule_name,
-                f"{requires}; got {shown}", chunk.raw_row_json(int(position))))
+                f"{rule.requires}; got {shown}", chunk.raw_row_json(int(position))))
         result.by_rule[rule_name] += len(rows)
     for line, text in chunk.malformed:
         records.append(quarantine_record(
-            spec.name, source, line, None, MALFORMED_RULE,
+            spec.name, source, line, None, MALFORMED.name,
             f"line {line} does not have the {len(spec.columns)} fields of the header", _json_text(text)))
-        result.by_rule[MALFORMED_RULE] += 1
+        result.by_rule[MALFORMED.name] += 1
     quarantine(connection, records)
 
     new = ~failed_any & ~already_stored

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from credit.ingest.rules import table_rules
+from credit.ingest.rules import FILE_RULES, table_rules
 from credit.store.frames import HISTORY, ColumnSpec
 
 _TYPES = {
@@ -56,9 +56,14 @@ def render_schema_reference() -> str:
             lines.append(f"| `{rule.name}` | {rule.requires} |")
         lines.append("")
     lines += [
-        "Every table also has the rule `conflicts_with_stored`: a row whose key is already",
-        "stored with other values is quarantined, never overwritten. Malformed CSV lines (wrong",
-        "number of fields) are quarantined under `malformed_row` with their line number.",
+        "Every table also has these rules, checked while loading:",
+        "",
+        "| rule | a valid row has |",
+        "|---|---|",
+        *(f"| `{rule.name}` | {rule.requires} |" for rule in FILE_RULES),
+        "",
+        "A row breaking `conflicts_with_stored` is quarantined, never written over the stored one;",
+        "a malformed CSV line is quarantined with its line number.",
         "",
         "## `ingest_quarantine`",
         "",

@@ -274,7 +274,7 @@ class QuarantinedRow(Base):
     quarantine_id: Mapped[int] = mapped_column(primary_key=True)
     table_name: Mapped[str] = mapped_column(String(64), nullable=False, doc="Target table.")
     source: Mapped[str] = mapped_column(String(500), nullable=False, doc="File the row came from.")
-    row_number: Mapped[int] = mapped_column(BigInteger, nullable=False, doc="1-based data row number in the file.")
+    row_number: Mapped[int] = mapped_column(BigInteger, nullable=False, doc="CSV line number (header = line 1) or 1-based Parquet row.")
     row_key: Mapped[str | None] = mapped_column(String(100), doc="The row's primary key as given, if any.")
     rule: Mapped[str] = mapped_column(String(100), nullable=False, doc="Validation rule broken.")
     detail: Mapped[str] = mapped_column(Text, nullable=False, doc="What was wrong, in words.")

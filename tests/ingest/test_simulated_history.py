@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from credit.ingest import find_history_files, ingest_files
 from credit.simulate import SimulationConfig, simulate
@@ -13,6 +13,7 @@ from credit.store.engine import make_engine
 from credit.store.frames import HISTORY
 from credit.store.migrate import upgrade
 from credit.store.tables import Base
+from tests.stores import empty_all_tables
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +46,4 @@ def test_simulated_history_loads_whole_and_identically_on_sqlite_and_postgres(hi
             assert len(on_sqlite[table]) == summary.rows[table]
             assert on_sqlite[table] == on_postgres[table], table
     finally:
-        with postgres.begin() as connection:
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        empty_all_tables(postgres)

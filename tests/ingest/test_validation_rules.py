@@ -10,7 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from credit.ingest import find_history_files, ingest_files
 from credit.ingest.rules import table_rules
@@ -19,6 +19,7 @@ from credit.store.frames import HISTORY
 from credit.store.migrate import upgrade
 from credit.store.tables import Base, QuarantinedRow
 from tests.ingest.history import valid_history, write_csv
+from tests.stores import empty_all_tables
 
 NEW_KEY = iter(range(10_000, 99_999))
 VALID = valid_history()
@@ -115,9 +116,7 @@ def ingested(request, tmp_path_factory):  # noqa: ANN001
                   for t in HISTORY}
     yield lines, quarantined, stored, results
     if request.param == "postgres":
-        with engine.begin() as connection:
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        empty_all_tables(engine)
     engine.dispose()
 
 
