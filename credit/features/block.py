@@ -1,0 +1,58 @@
+"""Feature values for a set of firms at a set of as-of dates, one firm x date grid per column."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class FeatureBlock:
+    """Columns of shape ``(len(firms), len(dates))``: row ``i`` is ``firms[i]``, column ``k`` is ``dates[k]``.
+
+    Every value is float64 with NaN for "no value" (a mean of no events, a ratio over zero);
+    counts and sums of minor units are whole numbers well inside float64's exact range.
+    """
+
+    firms: np.ndarray
+    dates: list[date]
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def empty(self) -> np.ndarray:
+        return np.full((len(self.firms), len(self.dates)), np.nan)
+
+    def add(self, name: str, values: np.ndarray) -> None:
+        if name in self.columns:
+            raise ValueError(f"feature column {name!r} computed twice")
+        if values.shape != (len(self.firms), len(self.dates)):
+            raise ValueError(f"feature column {name!r} has shape {values.shape}, "
+                             f"expected {(len(self.firms), len(self.dates))}")
+        self.columns[name] = values.astype(np.float64, copy=False)
+
+    def update(self, other: FeatureBlock) -> None:
+        for name, values in other.columns.items():
+            self.add(name, values)
+
+    def positions(self, firm_ids: Iterable[int]) -> np.ndarray:
+        """Row of each firm id in this block (every id must belong to it)."""
+        ids = np.asarray(firm_ids, dtype=np.int64)
+        position = np.searchsorted(self.firms, ids)
+        position = np.minimum(position, len(self.firms) - 1)
+        if len(ids) and not np.array_equal(self.firms[position], ids):
+            missing = ids[self.firms[position] != ids]
+            raise KeyError(f"firm id(s) {missing[:5].tolist()} are not in the firms table")
+        return position
+
+    def frame(self, mask: np.ndarray | None = None) -> pd.DataFrame:
+        """Long form: one row per (firm, as-of), optionally only where ``mask`` is true."""
+        firm_grid = np.repeat(self.firms, len(self.dates))
+        date_grid = np.tile(np.array(self.dates, dtype="datetime64[us]"), len(self.firms))
+        keep = np.ones(firm_grid.shape, dtype=bool) if mask is None else mask.reshape(-1)
+        data = {"firm_id": firm_grid[keep], "as_of": date_grid[keep]}
+        for name, values in self.columns.items():
+            data[name] = values.reshape(-1)[keep]
+        return pd.DataFrame(data)

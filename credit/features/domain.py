@@ -1,0 +1,313 @@
+"""Domain features that the declarative form cannot express, as pure functions.
+
+Each function takes the history, the as-of grid and the firms, and returns a
+:class:`~credit.features.block.FeatureBlock`; none writes anything. Like the engine they see
+only events strictly before each as-of date, and use the state of an invoice or order as it
+was known then.
+
+- :func:`overdue_as_of`: days past due and overdue amounts owed by and to the firm.
+- :func:`monthly_activity`: active months, growth, volatility and seasonally adjusted trend
+  of monthly GMV.
+- :func:`trade_network`: counterparty concentration (distinct partners, top share, HHI) and
+  network risk (trade-weighted share of partners overdue or already defaulted).
+- :data:`DERIVED`: rates and trends combined from declarative aggregates.
+- :func:`tenure_days`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import pyarrow as pa
+
+from credit.features.asof import AsOfGrid
+from credit.features.block import FeatureBlock
+from credit.features.definitions import Aggregate, Feature
+from credit.features.history import History
+from credit.features.sources import DAY_US
+
+OVERDUE_DAYS_FOR_RISK = 30
+"""A partner counts as 'overdue' in network features from this many days past due."""
+CONCENTRATION_WINDOW = 365
+MONTHS_FOR_VOLATILITY = 12
+MIN_MONTHS_FOR_VOLATILITY = 3
+
+
+def _as_of_index(history: History, grid: AsOfGrid) -> None:
+    """Register ``_as_of(k, as_of)``, the grid's dates in order."""
+    history.connection.register("_as_of", pa.table({
+        "k": pa.array(np.arange(len(grid.dates)), type=pa.int64()),
+        "as_of": pa.array(grid.as_of_timestamps(), type=pa.timestamp("us"))}))
+
+
+def _after_count(column: str) -> str:
+    """SQL: how many as-of dates are at or before ``column`` (as-of k is after the event iff k >= this)."""
+    return f"(SELECT count(*) FROM _as_of a WHERE a.as_of <= {column})"
+
+
+def overdue_as_of(history: History, grid: AsOfGrid, firms: np.ndarray) -> FeatureBlock:
+    """Days past due and overdue amounts at each as-of date, as debtor and as creditor.
+
+    An invoice is overdue at as-of ``t`` when its due time is before ``t`` and the payments
+    made before ``t`` do not cover it. Its days past due are whole days from the due time to
+    ``t``; its overdue amount is what those payments left unpaid.
+
+    Returns
+    -------
+    FeatureBlock
+        ``debtor_days_past_due`` (largest, 0 with nothing overdue), ``debtor_overdue_value``
+        and ``debtor_overdue_invoices``, and ``creditor_overdue_value`` (owed to the firm).
+    """
+    _as_of_index(history, grid)
+    last = grid.as_of_timestamps()[-1].astype(datetime)
+    # each invoice is overdue over a run of as-of dates [first_k, end_k): from the first date
+    # after its due time up to the first date after it was paid in full
+    table = history.connection.execute(f"""
+        WITH runs AS (
+            SELECT i.invoice_id, i.buyer_id, i.supplier_id, i.amount_minor, i.due_at,
+                   {_after_count('i.due_at')} AS first_k,
+                   CASE WHEN s.settled_at IS NULL THEN {len(grid.dates)} ELSE {_after_count('s.settled_at')} END AS end_k
+            FROM invoices i LEFT JOIN _invoice_settlement s USING (invoice_id)
+            WHERE i.due_at < $last AND (s.settled_at IS NULL OR s.settled_at >= (SELECT min(as_of) FROM _as_of))
+        ), open AS (
+            SELECT r.*, a.as_of, a.k FROM runs r JOIN _as_of a ON a.k >= r.first_k AND a.k < r.end_k
+        )
+        SELECT o.buyer_id, o.supplier_id, o.k,
+               o.amount_minor - coalesce(sum(p.amount_minor), 0) AS overdue_minor,
+               CAST(floor((epoch_us(o.as_of) - epoch_us(o.due_at)) / {DAY_US}) AS BIGINT) AS days_past_due
+        FROM open o LEFT JOIN _payment_facts p ON p.invoice_id = o.invoice_id AND p.paid_at < o.as_of
+        GROUP BY o.invoice_id, o.buyer_id, o.supplier_id, o.k, o.amount_minor, o.as_of, o.due_at
+        HAVING o.amount_minor - coalesce(sum(p.amount_minor), 0) > 0
+    """, {"last": last}).to_arrow_table()
+    block = FeatureBlock(firms, grid.dates)
+    shape = (len(firms), len(grid.dates))
+    k = table.column("k").to_numpy()
+    overdue = table.column("overdue_minor").to_numpy().astype(np.float64)
+    for role, column in (("debtor", "buyer_id"), ("creditor", "supplier_id")):
+        ids = table.column(column).to_numpy()
+        mine = np.isin(ids, firms)
+        rows = block.positions(ids[mine])
+        value = np.zeros(shape)
+        np.add.at(value, (rows, k[mine]), overdue[mine])
+        block.add(f"{role}_overdue_value", value)
+        if role == "debtor":
+            count = np.zeros(shape)
+            np.add.at(count, (rows, k[mine]), 1)
+            days = np.zeros(shape)
+            np.maximum.at(days, (rows, k[mine]), table.column("days_past_due").to_numpy()[mine].astype(np.float64))
+            block.add("debtor_overdue_invoices", count)
+            block.add("debtor_days_past_due", days)
+    return block
+
+
+def monthly_activity(history: History, grid: AsOfGrid, firms: np.ndarray) -> FeatureBlock:
+    """Trends of monthly GMV over the calendar months completed before each as-of date.
+
+    Only months from the firm's registration month on count. For each role (buyer, supplier):
+
+    - ``<role>_active_months_12m``: months with an order among the last 12;
+    - ``<role>_gmv_growth_3m``: GMV of the last 3 months over the 3 before, minus 1;
+    - ``<role>_gmv_yoy_3m``: GMV of the last 3 months over the same 3 months a year
+      earlier, minus 1 (a seasonally adjusted trend);
+    - ``<role>_gmv_volatility_12m``: sample standard deviation over mean of monthly GMV in
+      the last 12 months (at least 3 months needed).
+
+    Ratios are null when their base is 0.
+    """
+    first_month = _month_number(grid.dates[0]) - 24
+    months = _month_number(grid.dates[-1]) - first_month
+    # the months complete at as-of d are those before d's own month (still running at d,
+    # or just starting when d is the 1st): indices below this
+    complete = np.array([_month_number(d) - first_month for d in grid.dates])
+    block = FeatureBlock(firms, grid.dates)
+    registered = history.connection.execute(
+        f"SELECT firm_id, (year(registered_at) * 12 + month(registered_at) - 1) - {first_month} AS month "
+        f"FROM firms").to_arrow_table()
+    start = np.full(len(firms), -10**6, dtype=np.int64)
+    ids = registered.column("firm_id").to_numpy()
+    mine = np.isin(ids, firms)
+    start[block.positions(ids[mine])] = registered.column("month").to_numpy()[mine]
+    for role, key in (("buyer", "buyer_id"), ("supplier", "supplier_id")):
+        table = history.connection.execute(f"""
+            SELECT u.row, (year(o.created_at) * 12 + month(o.created_at) - 1) - {first_month} AS month,
+                   sum(o.amount_minor) AS gmv
+            FROM orders o JOIN _universe u ON u.firm_id = o.{key}
+            WHERE o.created_at >= make_timestamp({first_month // 12}, {first_month % 12 + 1}, 1, 0, 0, 0)
+              AND o.created_at < $last
+            GROUP BY ALL""", {"last": grid.as_of_timestamps()[-1].astype(datetime)}).to_arrow_table()
+        gmv = np.zeros((len(firms), months + 1))
+        gmv[table.column("row").to_numpy(), table.column("month").to_numpy()] = table.column("gmv").to_numpy()
+        columns = {name: block.empty() for name in ("active", "growth", "yoy", "volatility")}
+        for k, end in enumerate(complete):
+            month_index = np.arange(months + 1)[None, :]
+            eligible = month_index >= start[:, None]
+            last12 = gmv[:, end - 12:end]
+            known12 = eligible[:, end - 12:end]
+            columns["active"][:, k] = ((last12 > 0) & known12).sum(axis=1)
+            recent, before = gmv[:, end - 3:end].sum(axis=1), gmv[:, end - 6:end - 3].sum(axis=1)
+            year_ago = gmv[:, end - 15:end - 12].sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                columns["growth"][:, k] = np.where((before > 0) & eligible[:, end - 6], recent / before - 1, np.nan)
+                columns["yoy"][:, k] = np.where((year_ago > 0) & eligible[:, end - 15], recent / year_ago - 1, np.nan)
+                n = known12.sum(axis=1)
+                values = np.where(known12, last12, np.nan)
+                mean = np.nanmean(np.where(n[:, None] > 0, values, 0), axis=1)
+                std = np.nanstd(np.where(n[:, None] > 0, values, 0), axis=1, ddof=1)
+                columns["volatility"][:, k] = np.where((n >= MIN_MONTHS_FOR_VOLATILITY) & (mean > 0), std / mean, np.nan)
+        block.add(f"{role}_active_months_12m", columns["active"])
+        block.add(f"{role}_gmv_growth_3m", columns["growth"])
+        block.add(f"{role}_gmv_yoy_3m", columns["yoy"])
+        block.add(f"{role}_gmv_volatility_12m", columns["volatility"])
+    return block
+
+
+def _month_number(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def partner_flags(history: History, grid: AsOfGrid, overdue: FeatureBlock) -> FeatureBlock:
+    """Per firm and as-of: overdue by at least 30 days, and defaulted before the date (0/1)."""
+    block = FeatureBlock(overdue.firms, grid.dates)
+    block.add("overdue", (overdue.columns["debtor_days_past_due"] >= OVERDUE_DAYS_FOR_RISK).astype(np.float64))
+    _as_of_index(history, grid)
+    table = history.connection.execute(
+        "SELECT firm_id, min(occurred_at) AS first_event FROM credit_events GROUP BY firm_id").to_arrow_table()
+    defaulted = np.zeros((len(block.firms), len(grid.dates)))
+    ids = table.column("firm_id").to_numpy()
+    known = np.isin(ids, block.firms)
+    first = table.column("first_event").to_numpy()[known].astype("datetime64[us]")
+    defaulted[block.positions(ids[known])] = first[:, None] < grid.as_of_timestamps()[None, :]
+    block.add("defaulted", defaulted)
+    return block
+
+
+def trade_network(history: History, grid: AsOfGrid, firms: np.ndarray, partners: FeatureBlock) -> FeatureBlock:
+    """Counterparty concentration and partner risk over the last 365 days, as buyer and as supplier.
+
+    Weights are each partner's share of the firm's order value in the window.
+
+    - ``<role>_partners_top_share_365d``: largest partner share;
+    - ``<role>_partners_hhi_365d``: Herfindahl index, the sum of squared shares;
+    - ``<role>_partners_overdue_share_365d``: trade-weighted share of partners 30+ days past
+      due at the as-of date (trade-weighted partner risk);
+    - ``<role>_partners_defaulted_share_365d`` and ``<role>_partners_defaulted_365d``: share
+      of trade with, and number of, partners with a credit event before the as-of date.
+
+    ``partners`` holds the flags of every firm (:func:`partner_flags`), not only ``firms``.
+    """
+    block = FeatureBlock(firms, grid.dates)
+    for role, key, partner in (("buyer", "buyer_id", "supplier_id"), ("supplier", "supplier_id", "buyer_id")):
+        rows, partner_rows, k, gmv = _pair_gmv(history, grid, key, partner, partners)
+        columns = {name: block.empty() for name in ("top", "hhi", "overdue", "defaulted_share", "defaulted")}
+        total = np.zeros((len(firms), len(grid.dates)))
+        np.add.at(total, (rows, k), gmv)
+        share = gmv / total[rows, k]
+        for name in columns:
+            columns[name][:] = 0.0
+        np.maximum.at(columns["top"], (rows, k), share)
+        np.add.at(columns["hhi"], (rows, k), share * share)
+        np.add.at(columns["overdue"], (rows, k), share * partners.columns["overdue"][partner_rows, k])
+        flagged = partners.columns["defaulted"][partner_rows, k]
+        np.add.at(columns["defaulted_share"], (rows, k), share * flagged)
+        np.add.at(columns["defaulted"], (rows, k), flagged)
+        no_trade = total == 0
+        for name in ("top", "hhi", "overdue", "defaulted_share"):
+            columns[name][no_trade] = np.nan
+        block.add(f"{role}_partners_top_share_365d", columns["top"])
+        block.add(f"{role}_partners_hhi_365d", columns["hhi"])
+        block.add(f"{role}_partners_overdue_share_365d", columns["overdue"])
+        block.add(f"{role}_partners_defaulted_share_365d", columns["defaulted_share"])
+        block.add(f"{role}_partners_defaulted_365d", columns["defaulted"])
+    return block
+
+
+def _pair_gmv(history: History, grid: AsOfGrid, key: str, partner: str,
+              partners: FeatureBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Order value per (firm row, partner row, as-of index) over the concentration window, non-zero only."""
+    first = grid.dates[0]
+    table = history.connection.execute(f"""
+        SELECT u.row, o.{partner} AS partner, coalesce(d.segment, 0) AS segment, sum(o.amount_minor) AS gmv
+        FROM orders o JOIN _universe u ON u.firm_id = o.{key}
+        LEFT JOIN _day_segments d ON d.day = CAST(o.created_at AS DATE)
+        WHERE o.created_at < $last AND o.created_at >= $first - INTERVAL {CONCENTRATION_WINDOW} DAY
+        GROUP BY ALL""", {"last": grid.as_of_timestamps()[-1].astype(datetime),
+                          "first": datetime(first.year, first.month, first.day)}).to_arrow_table()
+    rows = table.column("row").to_numpy()
+    partner_rows = partners.positions(table.column("partner").to_numpy())
+    segments = table.column("segment").to_numpy()
+    gmv = table.column("gmv").to_numpy().astype(np.float64)
+    pairs, pair_of_event = np.unique(rows * len(partners.firms) + partner_rows, return_inverse=True)
+    out = []
+    for k, as_of in enumerate(grid.dates):
+        window = grid.range(as_of, CONCENTRATION_WINDOW)
+        inside = (segments >= window.lo) & (segments < window.hi)
+        sums = np.bincount(pair_of_event[inside], weights=gmv[inside], minlength=len(pairs))
+        traded = np.flatnonzero(sums > 0)
+        out.append((pairs[traded] // len(partners.firms), pairs[traded] % len(partners.firms),
+                    np.full(len(traded), k), sums[traded]))
+    return tuple(np.concatenate(parts) for parts in zip(*out, strict=True))
+
+
+def tenure_days(history: History, grid: AsOfGrid, firms: np.ndarray) -> FeatureBlock:
+    """Days on the platform at each as-of date (negative before registration)."""
+    block = FeatureBlock(firms, grid.dates)
+    table = history.connection.execute("SELECT firm_id, registered_at FROM firms").to_arrow_table()
+    ids = table.column("firm_id").to_numpy()
+    mine = np.isin(ids, firms)
+    registered = np.full(len(firms), np.datetime64("NaT"), dtype="datetime64[us]")
+    registered[block.positions(ids[mine])] = table.column("registered_at").to_numpy()[mine]
+    elapsed = (grid.as_of_timestamps()[None, :] - registered[:, None]).astype("timedelta64[us]").astype(np.int64)
+    block.add("tenure_days", np.where(np.isnat(registered)[:, None], np.nan, elapsed / DAY_US))
+    return block
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A feature combined from declarative aggregates it names in ``needs``."""
+
+    name: str
+    description: str
+    needs: tuple[Feature, ...]
+    combine: Callable[[dict[str, np.ndarray]], np.ndarray]
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
+
+
+def _dbt_trend(c: dict[str, np.ndarray]) -> np.ndarray:
+    recent = _ratio(c["debtor_dbt_sum_90d"], c["debtor_dbt_count_90d"])
+    earlier = _ratio(c["debtor_dbt_sum_180d"] - c["debtor_dbt_sum_90d"],
+                     c["debtor_dbt_count_180d"] - c["debtor_dbt_count_90d"])
+    return recent - earlier
+
+
+def _rate(role: str, event: str, source: str, of: Aggregate, base: Aggregate, what: str) -> Derived:
+    numerator = Feature(f"{role}_{event}_numerator", "", source, role, of, (365,))
+    denominator = Feature(f"{role}_{event}_base", "", "orders", role, base, (365,))
+    return Derived(f"{role}_{event}_rate_365d", what, (numerator, denominator),
+                   lambda c, n=numerator.column_names()[0], d=denominator.column_names()[0]: _ratio(c[n], c[d]))
+
+
+DERIVED: list[Derived] = [
+    Derived("debtor_dbt_trend_90d",
+            "Mean days beyond terms of invoices paid in full in the last 90 days minus that of the 90 days "
+            "before (positive: paying later).",
+            (Feature("debtor_dbt_sum", "", "invoice_settlements", "debtor", Aggregate("sum", "days_beyond_terms"), (90, 180)),
+             Feature("debtor_dbt_count", "", "invoice_settlements", "debtor", Aggregate("count"), (90, 180))),
+            _dbt_trend),
+    _rate("supplier", "return", "returns", Aggregate("sum", "amount_minor"), Aggregate("sum", "amount_minor"),
+          "Credit-note value over sales value, as supplier, last 365 days."),
+    _rate("buyer", "return", "returns", Aggregate("sum", "amount_minor"), Aggregate("sum", "amount_minor"),
+          "Credit-note value over purchase value, as buyer, last 365 days."),
+    _rate("supplier", "dispute", "disputes", Aggregate("count"), Aggregate("count"),
+          "Disputes opened over orders, as supplier, last 365 days."),
+    _rate("buyer", "dispute", "disputes", Aggregate("count"), Aggregate("count"),
+          "Disputes opened over orders, as buyer, last 365 days."),
+    _rate("supplier", "cancellation", "order_cancellations", Aggregate("count"), Aggregate("count"),
+          "Orders cancelled over orders received, as supplier, last 365 days."),
+]

@@ -1,0 +1,179 @@
+"""The feature panel: one row per (firm, as-of date) with every feature and the label.
+
+:func:`build_panel` runs in two stages so that the same code runs on one machine or on a
+Dask cluster partitioned by firm (:mod:`credit.features.distributed`):
+
+1. :func:`firm_stage` computes everything that depends only on a firm's own events:
+   declarative features, derived rates, overdue state, monthly trends, tenure.
+2. :func:`network_stage` needs every firm's overdue and default flags at each as-of date
+   (partners may sit in other partitions), then computes concentration and network risk.
+
+:func:`write_panel` stores the panel as Parquet with a JSON manifest beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from credit.features.asof import AsOfGrid
+from credit.features.block import FeatureBlock
+from credit.features.catalog import MARKETPLACE_FEATURES
+from credit.features.definitions import ALL_HISTORY, Feature, check_definitions, definitions_version
+from credit.features.domain import (
+    CONCENTRATION_WINDOW, DERIVED, Derived, monthly_activity, overdue_as_of, partner_flags, tenure_days,
+    trade_network,
+)
+from credit.features.engine import compute_features, register_grid
+from credit.features.history import History
+from credit.features.labels import DEFAULT_HORIZON_MONTHS, default_labels
+
+FEATURE_SET_VERSION = 1
+"""Bump when a domain feature's meaning changes; declarative changes show in the definitions hash."""
+KEY_COLUMNS = ["firm_id", "as_of"]
+FIRMOGRAPHICS = ["industry", "region", "size_band", "roles"]
+
+
+@dataclass
+class Panel:
+    """A built panel and its manifest."""
+
+    frame: pd.DataFrame
+    manifest: dict
+
+
+def grid_for(as_of: list[date], features: list[Feature] = MARKETPLACE_FEATURES,
+             derived: list[Derived] = DERIVED) -> AsOfGrid:
+    """The as-of grid with every window the feature set needs."""
+    needed = [*features, *(need for d in derived for need in d.needs)]
+    windows = {w for f in needed for w in f.windows if w != ALL_HISTORY} | {CONCENTRATION_WINDOW}
+    return AsOfGrid(as_of, windows)
+
+
+def firm_stage(history: History, grid: AsOfGrid, firms: np.ndarray, features: list[Feature] = MARKETPLACE_FEATURES,
+               derived: list[Derived] = DERIVED) -> FeatureBlock:
+    """Stage 1: features of ``firms`` computed from their own events only."""
+    helpers = [need for d in derived for need in d.needs]
+    computed = compute_features(history, grid, [*features, *helpers], firms)
+    block = FeatureBlock(firms, grid.dates)
+    helper_columns = {name for f in helpers for name in f.column_names()}
+    for name, values in computed.columns.items():
+        if name not in helper_columns:
+            block.add(name, values)
+    for feature in derived:
+        block.add(feature.name, feature.combine(computed.columns))
+    block.update(overdue_as_of(history, grid, firms))
+    block.update(monthly_activity(history, grid, firms))
+    block.update(tenure_days(history, grid, firms))
+    return block
+
+
+def network_stage(history: History, grid: AsOfGrid, firms: np.ndarray, partners: FeatureBlock) -> FeatureBlock:
+    """Stage 2: concentration and partner risk of ``firms``; ``partners`` flags every firm."""
+    register_grid(history, grid, firms)
+    return trade_network(history, grid, firms, partners)
+
+
+def all_firms(history: History) -> np.ndarray:
+    return np.sort(history.connection.execute("SELECT firm_id FROM firms").fetchnumpy()["firm_id"]).astype(np.int64)
+
+
+def build_panel(history: History, as_of: list[date], horizon_months: int = DEFAULT_HORIZON_MONTHS,
+                features: list[Feature] = MARKETPLACE_FEATURES) -> Panel:
+    """Build the panel on this machine.
+
+    Parameters
+    ----------
+    history
+        The transaction history.
+    as_of
+        As-of dates; each must lie after the first transaction and not after the end of the history.
+    horizon_months
+        Label horizon.
+    features
+        Declarative definitions (the marketplace set by default).
+
+    Raises
+    ------
+    FeatureDefinitionError, AsOfError
+        For a definition that cannot be computed or an as-of date outside the history.
+    """
+    started = time.perf_counter()
+    check_definitions(features)
+    grid = grid_for(as_of, features)
+    first_event, history_end = history.span()
+    grid.check_within(first_event, history_end, history.origin)
+    firms = all_firms(history)
+    block = firm_stage(history, grid, firms, features)
+    partners = partner_flags(history, grid, block)
+    block.update(network_stage(history, grid, firms, partners))
+    eligible, labels = default_labels(history, grid, firms, history_end, horizon_months)
+    block.update(labels)
+    frame = assemble(history, block, eligible)
+    return Panel(frame, manifest(history, grid, frame, features, horizon_months, history_end,
+                                 time.perf_counter() - started, engine="duckdb"))
+
+
+def assemble(history: History, block: FeatureBlock, eligible: np.ndarray) -> pd.DataFrame:
+    """Long panel rows for the eligible (firm, as-of) pairs, with firmographics joined."""
+    frame = block.frame(eligible)
+    firms = history.connection.execute(
+        f"SELECT firm_id, {', '.join(FIRMOGRAPHICS)}, CAST(verified AS DOUBLE) AS verified, "
+        f"CAST(deposit_minor AS DOUBLE) AS deposit_minor FROM firms").df()
+    for column in FIRMOGRAPHICS:
+        firms[column] = firms[column].astype("category")
+    frame = frame.merge(firms, on="firm_id", how="left", validate="many_to_one")
+    columns = KEY_COLUMNS + FIRMOGRAPHICS + ["verified", "deposit_minor"]
+    frame = frame[columns + [c for c in frame.columns if c not in columns]]
+    return frame.sort_values(KEY_COLUMNS, kind="stable").reset_index(drop=True)
+
+
+def label_column(horizon_months: int) -> str:
+    return f"default_{horizon_months}m"
+
+
+def manifest(history: History, grid: AsOfGrid, frame: pd.DataFrame, features: list[Feature], horizon_months: int,
+             history_end: datetime, seconds: float, engine: str) -> dict:
+    """What a panel holds and where it came from."""
+    label = label_column(horizon_months)
+    feature_columns = [c for c in frame.columns if c not in (*KEY_COLUMNS, label)]
+    per_date = frame.groupby("as_of", observed=True)[label].agg(rows="size", labelled="count", defaults="sum")
+    return {
+        "feature_set_version": FEATURE_SET_VERSION,
+        "definitions_version": definitions_version([*features, *(n for d in DERIVED for n in d.needs)]),
+        "history": history.origin,
+        "engine": engine,
+        "as_of": [d.isoformat() for d in grid.dates],
+        "horizon_months": horizon_months,
+        "history_end": history_end.isoformat(),
+        "watermarks": {m.table: {"rows": m.rows, "first_event": _iso(m.first_event), "last_event": _iso(m.last_event)}
+                       for m in history.watermarks()},
+        "rows": len(frame),
+        "rows_by_as_of": {pd.Timestamp(d).date().isoformat(): {k: int(v) for k, v in row.items()}
+                          for d, row in per_date.iterrows()},
+        "key_columns": KEY_COLUMNS,
+        "label_column": label,
+        "categorical_columns": FIRMOGRAPHICS,
+        "feature_columns": feature_columns,
+        "null_rates": {c: round(float(frame[c].isna().mean()), 6) for c in feature_columns},
+        "build_seconds": round(seconds, 2),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def write_panel(panel: Panel, out: Path) -> tuple[Path, Path]:
+    """Write ``panel.parquet`` and ``manifest.json`` into the folder ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    data, meta = out / "panel.parquet", out / "manifest.json"
+    panel.frame.to_parquet(data, index=False)
+    meta.write_text(json.dumps(panel.manifest, indent=2) + "\n")
+    return data, meta
