@@ -65,7 +65,7 @@ def overdue_as_of(history: History, grid: AsOfGrid, firms: np.ndarray) -> Featur
     last = grid.as_of_timestamps()[-1].astype(datetime)
     # each invoice is overdue over a run of as-of dates [first_k, end_k): from the first date
     # after its due time up to the first date after it was paid in full
-    table = history.connection.execute(f"""
+    table = history.connection.sql(f"""
         WITH runs AS (
             SELECT i.invoice_id, i.buyer_id, i.supplier_id, i.amount_minor, i.due_at,
                    {_after_count('i.due_at')} AS first_k,
@@ -81,7 +81,7 @@ def overdue_as_of(history: History, grid: AsOfGrid, firms: np.ndarray) -> Featur
         FROM open o LEFT JOIN _payment_facts p ON p.invoice_id = o.invoice_id AND p.paid_at < o.as_of
         GROUP BY o.invoice_id, o.buyer_id, o.supplier_id, o.k, o.amount_minor, o.as_of, o.due_at
         HAVING o.amount_minor - coalesce(sum(p.amount_minor), 0) > 0
-    """, {"last": last}).to_arrow_table()
+    """, params={"last": last}).to_arrow_table()
     block = FeatureBlock(firms, grid.dates)
     shape = (len(firms), len(grid.dates))
     k = table.column("k").to_numpy()
@@ -123,7 +123,7 @@ def monthly_activity(history: History, grid: AsOfGrid, firms: np.ndarray) -> Fea
     # or just starting when d is the 1st): indices below this
     complete = np.array([_month_number(d) - first_month for d in grid.dates])
     block = FeatureBlock(firms, grid.dates)
-    registered = history.connection.execute(
+    registered = history.connection.sql(
         f"SELECT firm_id, (year(registered_at) * 12 + month(registered_at) - 1) - {first_month} AS month "
         f"FROM firms").to_arrow_table()
     start = np.full(len(firms), -10**6, dtype=np.int64)
@@ -131,13 +131,13 @@ def monthly_activity(history: History, grid: AsOfGrid, firms: np.ndarray) -> Fea
     mine = np.isin(ids, firms)
     start[block.positions(ids[mine])] = registered.column("month").to_numpy()[mine]
     for role, key in (("buyer", "buyer_id"), ("supplier", "supplier_id")):
-        table = history.connection.execute(f"""
+        table = history.connection.sql(f"""
             SELECT u.row, (year(o.created_at) * 12 + month(o.created_at) - 1) - {first_month} AS month,
                    sum(o.amount_minor) AS gmv
             FROM orders o JOIN _universe u ON u.firm_id = o.{key}
             WHERE o.created_at >= make_timestamp({first_month // 12}, {first_month % 12 + 1}, 1, 0, 0, 0)
               AND o.created_at < $last
-            GROUP BY ALL""", {"last": grid.as_of_timestamps()[-1].astype(datetime)}).to_arrow_table()
+            GROUP BY ALL""", params={"last": grid.as_of_timestamps()[-1].astype(datetime)}).to_arrow_table()
         gmv = np.zeros((len(firms), months + 1))
         gmv[table.column("row").to_numpy(), table.column("month").to_numpy()] = table.column("gmv").to_numpy()
         columns = {name: block.empty() for name in ("active", "growth", "yoy", "volatility")}
@@ -153,9 +153,9 @@ def monthly_activity(history: History, grid: AsOfGrid, firms: np.ndarray) -> Fea
                 columns["growth"][:, k] = np.where((before > 0) & eligible[:, end - 6], recent / before - 1, np.nan)
                 columns["yoy"][:, k] = np.where((year_ago > 0) & eligible[:, end - 15], recent / year_ago - 1, np.nan)
                 n = known12.sum(axis=1)
-                values = np.where(known12, last12, np.nan)
-                mean = np.nanmean(np.where(n[:, None] > 0, values, 0), axis=1)
-                std = np.nanstd(np.where(n[:, None] > 0, values, 0), axis=1, ddof=1)
+                known = np.where(known12, last12, 0.0)
+                mean = known.sum(axis=1) / n
+                std = np.sqrt((np.where(known12, (last12 - mean[:, None]) ** 2, 0.0)).sum(axis=1) / (n - 1))
                 columns["volatility"][:, k] = np.where((n >= MIN_MONTHS_FOR_VOLATILITY) & (mean > 0), std / mean, np.nan)
         block.add(f"{role}_active_months_12m", columns["active"])
         block.add(f"{role}_gmv_growth_3m", columns["growth"])
@@ -173,7 +173,7 @@ def partner_flags(history: History, grid: AsOfGrid, overdue: FeatureBlock) -> Fe
     block = FeatureBlock(overdue.firms, grid.dates)
     block.add("overdue", (overdue.columns["debtor_days_past_due"] >= OVERDUE_DAYS_FOR_RISK).astype(np.float64))
     _as_of_index(history, grid)
-    table = history.connection.execute(
+    table = history.connection.sql(
         "SELECT firm_id, min(occurred_at) AS first_event FROM credit_events GROUP BY firm_id").to_arrow_table()
     defaulted = np.zeros((len(block.firms), len(grid.dates)))
     ids = table.column("firm_id").to_numpy()
@@ -196,65 +196,66 @@ def trade_network(history: History, grid: AsOfGrid, firms: np.ndarray, partners:
     - ``<role>_partners_defaulted_share_365d`` and ``<role>_partners_defaulted_365d``: share
       of trade with, and number of, partners with a credit event before the as-of date.
 
-    ``partners`` holds the flags of every firm (:func:`partner_flags`), not only ``firms``.
+    Shares are null for a firm with no trade in the window. ``partners`` holds the flags of
+    every firm (:func:`partner_flags`), not only of ``firms``.
     """
+    _as_of_index(history, grid)
+    ranges = [grid.range(d, CONCENTRATION_WINDOW) for d in grid.dates]
+    history.connection.register("_window_ranges", pa.table({
+        "k": pa.array(np.arange(len(ranges)), type=pa.int64()),
+        "lo": pa.array([r.lo for r in ranges], type=pa.int32()), "hi": pa.array([r.hi for r in ranges], type=pa.int32())}))
+    k_grid = np.broadcast_to(np.arange(len(grid.dates)), (len(partners.firms), len(grid.dates)))
+    history.connection.register("_partner_flags", pa.table({
+        "firm_id": pa.array(np.repeat(partners.firms, len(grid.dates)), type=pa.int64()),
+        "k": pa.array(k_grid.reshape(-1), type=pa.int64()),
+        "overdue": pa.array(partners.columns["overdue"].reshape(-1).astype(np.int64)),
+        "defaulted": pa.array(partners.columns["defaulted"].reshape(-1).astype(np.int64))}))
+    first = grid.dates[0]
+    # order value per (buyer, supplier, as-of): per segment first, then each as-of's run of segments
+    history.connection.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _pair_window_gmv AS
+        WITH by_segment AS (
+            SELECT o.buyer_id, o.supplier_id, coalesce(d.segment, 0) AS segment, sum(o.amount_minor) AS gmv
+            FROM orders o LEFT JOIN _day_segments d ON d.day = CAST(o.created_at AS DATE)
+            WHERE o.created_at < $last AND o.created_at >= $first - INTERVAL {CONCENTRATION_WINDOW} DAY
+              AND (o.buyer_id IN (SELECT firm_id FROM _universe) OR o.supplier_id IN (SELECT firm_id FROM _universe))
+            GROUP BY ALL)
+        SELECT s.buyer_id, s.supplier_id, r.k, CAST(sum(s.gmv) AS BIGINT) AS gmv
+        FROM by_segment s JOIN _window_ranges r ON s.segment >= r.lo AND s.segment < r.hi
+        GROUP BY ALL""", {"last": grid.as_of_timestamps()[-1].astype(datetime),
+                          "first": datetime(first.year, first.month, first.day)})
     block = FeatureBlock(firms, grid.dates)
     for role, key, partner in (("buyer", "buyer_id", "supplier_id"), ("supplier", "supplier_id", "buyer_id")):
-        rows, partner_rows, k, gmv = _pair_gmv(history, grid, key, partner, partners)
-        columns = {name: block.empty() for name in ("top", "hhi", "overdue", "defaulted_share", "defaulted")}
-        total = np.zeros((len(firms), len(grid.dates)))
-        np.add.at(total, (rows, k), gmv)
-        share = gmv / total[rows, k]
-        for name in columns:
-            columns[name][:] = 0.0
-        np.maximum.at(columns["top"], (rows, k), share)
-        np.add.at(columns["hhi"], (rows, k), share * share)
-        np.add.at(columns["overdue"], (rows, k), share * partners.columns["overdue"][partner_rows, k])
-        flagged = partners.columns["defaulted"][partner_rows, k]
-        np.add.at(columns["defaulted_share"], (rows, k), share * flagged)
-        np.add.at(columns["defaulted"], (rows, k), flagged)
-        no_trade = total == 0
-        for name in ("top", "hhi", "overdue", "defaulted_share"):
-            columns[name][no_trade] = np.nan
-        block.add(f"{role}_partners_top_share_365d", columns["top"])
-        block.add(f"{role}_partners_hhi_365d", columns["hhi"])
-        block.add(f"{role}_partners_overdue_share_365d", columns["overdue"])
-        block.add(f"{role}_partners_defaulted_share_365d", columns["defaulted_share"])
-        block.add(f"{role}_partners_defaulted_365d", columns["defaulted"])
+        table = history.connection.sql(f"""
+            SELECT u.row, p.k, sum(p.gmv) AS total, max(p.gmv) AS top,
+                   CAST(sum(CAST(p.gmv AS HUGEINT) * p.gmv) AS DOUBLE) AS squares,
+                   sum(p.gmv * f.overdue) AS overdue, sum(p.gmv * f.defaulted) AS defaulted_gmv,
+                   sum(f.defaulted) AS defaulted
+            FROM _pair_window_gmv p JOIN _universe u ON u.firm_id = p.{key}
+            JOIN _partner_flags f ON f.firm_id = p.{partner} AND f.k = p.k
+            GROUP BY ALL""").to_arrow_table()
+        cells = (table.column("row").to_numpy(), table.column("k").to_numpy())
+
+        def dense(column: str, fill: float = np.nan) -> np.ndarray:
+            out = np.full((len(firms), len(grid.dates)), fill)
+            out[cells] = table.column(column).to_numpy().astype(np.float64)
+            return out
+
+        total = dense("total")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            block.add(f"{role}_partners_top_share_365d", dense("top") / total)
+            block.add(f"{role}_partners_hhi_365d", dense("squares") / (total * total))
+            block.add(f"{role}_partners_overdue_share_365d", dense("overdue") / total)
+            block.add(f"{role}_partners_defaulted_share_365d", dense("defaulted_gmv") / total)
+        block.add(f"{role}_partners_defaulted_365d", dense("defaulted", fill=0.0))
+    history.connection.execute("DROP TABLE _pair_window_gmv")
     return block
-
-
-def _pair_gmv(history: History, grid: AsOfGrid, key: str, partner: str,
-              partners: FeatureBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Order value per (firm row, partner row, as-of index) over the concentration window, non-zero only."""
-    first = grid.dates[0]
-    table = history.connection.execute(f"""
-        SELECT u.row, o.{partner} AS partner, coalesce(d.segment, 0) AS segment, sum(o.amount_minor) AS gmv
-        FROM orders o JOIN _universe u ON u.firm_id = o.{key}
-        LEFT JOIN _day_segments d ON d.day = CAST(o.created_at AS DATE)
-        WHERE o.created_at < $last AND o.created_at >= $first - INTERVAL {CONCENTRATION_WINDOW} DAY
-        GROUP BY ALL""", {"last": grid.as_of_timestamps()[-1].astype(datetime),
-                          "first": datetime(first.year, first.month, first.day)}).to_arrow_table()
-    rows = table.column("row").to_numpy()
-    partner_rows = partners.positions(table.column("partner").to_numpy())
-    segments = table.column("segment").to_numpy()
-    gmv = table.column("gmv").to_numpy().astype(np.float64)
-    pairs, pair_of_event = np.unique(rows * len(partners.firms) + partner_rows, return_inverse=True)
-    out = []
-    for k, as_of in enumerate(grid.dates):
-        window = grid.range(as_of, CONCENTRATION_WINDOW)
-        inside = (segments >= window.lo) & (segments < window.hi)
-        sums = np.bincount(pair_of_event[inside], weights=gmv[inside], minlength=len(pairs))
-        traded = np.flatnonzero(sums > 0)
-        out.append((pairs[traded] // len(partners.firms), pairs[traded] % len(partners.firms),
-                    np.full(len(traded), k), sums[traded]))
-    return tuple(np.concatenate(parts) for parts in zip(*out, strict=True))
 
 
 def tenure_days(history: History, grid: AsOfGrid, firms: np.ndarray) -> FeatureBlock:
     """Days on the platform at each as-of date (negative before registration)."""
     block = FeatureBlock(firms, grid.dates)
-    table = history.connection.execute("SELECT firm_id, registered_at FROM firms").to_arrow_table()
+    table = history.connection.sql("SELECT firm_id, registered_at FROM firms").to_arrow_table()
     ids = table.column("firm_id").to_numpy()
     mine = np.isin(ids, firms)
     registered = np.full(len(firms), np.datetime64("NaT"), dtype="datetime64[us]")
@@ -311,3 +312,21 @@ DERIVED: list[Derived] = [
     _rate("supplier", "cancellation", "order_cancellations", Aggregate("count"), Aggregate("count"),
           "Orders cancelled over orders received, as supplier, last 365 days."),
 ]
+
+DOMAIN_FEATURES: list[tuple[str, str]] = [
+    ("debtor_days_past_due", "Most days past due of an invoice the firm owes, at the as-of date (0: none overdue)."),
+    ("debtor_overdue_value", "Amount the firm owes on invoices past due, at the as-of date, minor units."),
+    ("debtor_overdue_invoices", "Invoices the firm owes that are past due at the as-of date."),
+    ("creditor_overdue_value", "Amount owed to the firm on invoices past due, at the as-of date, minor units."),
+    ("<role>_active_months_12m", "Months with an order among the last 12 complete months (buyer, supplier)."),
+    ("<role>_gmv_growth_3m", "GMV of the last 3 complete months over the 3 before, minus 1."),
+    ("<role>_gmv_yoy_3m", "GMV of the last 3 complete months over the same months a year earlier, minus 1."),
+    ("<role>_gmv_volatility_12m", "Coefficient of variation of monthly GMV over the last 12 complete months."),
+    ("tenure_days", "Days since the firm registered on the platform."),
+    ("<role>_partners_top_share_365d", "Largest counterparty's share of the firm's trade, last 365 days."),
+    ("<role>_partners_hhi_365d", "Herfindahl index of counterparty shares, last 365 days."),
+    ("<role>_partners_overdue_share_365d", "Trade-weighted share of counterparties 30+ days past due now."),
+    ("<role>_partners_defaulted_share_365d", "Share of trade with counterparties that defaulted before the as-of date."),
+    ("<role>_partners_defaulted_365d", "Counterparties traded with that defaulted before the as-of date."),
+]
+"""Columns written by the domain functions above, for `credit features list`."""

@@ -63,7 +63,7 @@ def compute_features(history: History, grid: AsOfGrid, features: list[Feature], 
     for feature in features:
         by_stream[(feature.source, feature.entity)].append(feature)
     for (source_name, role), stream_features in by_stream.items():
-        partials = _scan(history, SOURCES[source_name], role, stream_features, grid)
+        partials = _scan(history, SOURCES[source_name], role, stream_features, grid, len(firms))
         for feature in stream_features:
             for window, name in zip(feature.windows, feature.column_names(), strict=True):
                 block.add(name, partials.window_values(feature.of, window))
@@ -96,7 +96,10 @@ SEGMENT = "coalesce(d.segment, 0)"
 
 @dataclass
 class _Partials:
-    """Dense (firm row, segment) arrays of one stream role's partial aggregates."""
+    """Dense (segment, firm row) arrays of one stream role's partial aggregates.
+
+    Segment-major, so a window's edges are whole rows of the cumulative arrays.
+    """
 
     grid: AsOfGrid
     rows: int
@@ -113,24 +116,26 @@ class _Partials:
         if isinstance(of, Ratio):
             numerator, denominator = self._values(of.numerator, lo, hi), self._values(of.denominator, lo, hi)
             with np.errstate(divide="ignore", invalid="ignore"):
-                return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
-        return self._values(of, lo, hi)
+                values = np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
+        else:
+            values = self._values(of, lo, hi)
+        return values.T
 
     def _cumulative(self, name: str) -> np.ndarray:
         key = "cum:" + name
         if key not in self._cache:
             values = self.arrays[name]
-            out = np.zeros((values.shape[0], values.shape[1] + 1), dtype=values.dtype)
-            np.cumsum(values, axis=1, out=out[:, 1:])
+            out = np.zeros((values.shape[0] + 1, values.shape[1]), dtype=values.dtype)
+            np.cumsum(values, axis=0, out=out[1:])
             self._cache[key] = out
         return self._cache[key]
 
     def _latest_segment(self, count_name: str) -> np.ndarray:
-        """For each firm and segment s, the last segment <= s with an event (-1 if none)."""
+        """For each segment s and firm, the last segment <= s with an event (-1 if none)."""
         key = "latest:" + count_name
         if key not in self._cache:
-            segments = np.arange(self.grid.segments)
-            self._cache[key] = np.maximum.accumulate(np.where(self.arrays[count_name] > 0, segments, -1), axis=1)
+            segments = np.arange(self.grid.segments)[:, None]
+            self._cache[key] = np.maximum.accumulate(np.where(self.arrays[count_name] > 0, segments, -1), axis=0)
         return self._cache[key]
 
     def _values(self, aggregate: Aggregate, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -140,7 +145,7 @@ class _Partials:
 
         def windowed(name: str) -> np.ndarray:
             cumulative = self._cumulative(name)
-            return cumulative[:, hi] - cumulative[:, lo]
+            return cumulative[hi] - cumulative[lo]
 
         n = windowed(names["n"]).astype(np.float64)
         has = n > 0
@@ -160,28 +165,29 @@ class _Partials:
                     values = self.arrays[names[aggregate.function]]
                     reduce = np.min if aggregate.function == "min" else np.max
                     initial = INT64_MAX if aggregate.function == "min" else INT64_MIN
-                    out = np.column_stack([reduce(values[:, a:b], axis=1, initial=initial) for a, b in zip(lo, hi)])
+                    out = np.vstack([reduce(values[a:b], axis=0, initial=initial) for a, b in zip(lo, hi)])
                     return np.where(has, out, np.nan)
                 case "last" | "days_since":
-                    latest = self._latest_segment(names["n"])[:, hi - 1]
-                    valid = latest >= lo
+                    latest = self._latest_segment(names["n"])[hi - 1]
+                    valid = latest >= lo[:, None]
                     index = np.maximum(latest, 0)
-                    firm_rows = np.arange(self.rows)[:, None]
+                    firm_rows = np.arange(self.rows)[None, :]
                     if aggregate.function == "last":
-                        return np.where(valid, self.arrays[names["last"]][firm_rows, index], np.nan)
+                        return np.where(valid, self.arrays[names["last"]][index, firm_rows], np.nan)
                     as_of_us = self.grid.as_of_timestamps().astype(np.int64)
-                    elapsed = as_of_us[None, :] - self.arrays[names["t"]][firm_rows, index]
+                    elapsed = as_of_us[:, None] - self.arrays[names["t"]][index, firm_rows]
                     return np.where(valid, elapsed / DAY_US, np.nan)
         raise AssertionError(aggregate.function)
 
     def _distinct(self, aggregate: Aggregate, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         # a value counts once per window: at its first segment inside it, the one whose
         # previous occurrence (same firm and value) lies before the window
-        rows, segments, previous = self.distinct[aggregate]
-        out = np.empty((self.rows, len(lo)))
+        rows, segments, previous = self.distinct[aggregate]  # sorted by segment
+        out = np.empty((len(lo), self.rows))
         for k, (a, b) in enumerate(zip(lo, hi)):
-            first = (segments >= a) & (segments < b) & (previous < a)
-            out[:, k] = np.bincount(rows[first], minlength=self.rows)
+            start, stop = np.searchsorted(segments, [a, b])
+            first = previous[start:stop] < a
+            out[k] = np.bincount(rows[start:stop][first], minlength=self.rows)
         return out
 
 
@@ -212,36 +218,37 @@ def _parts(aggregate: Aggregate, time: str) -> dict[str, str]:
 _FILLS = {"min": INT64_MAX, "max": INT64_MIN}
 
 
-def _scan(history: History, source: Source, role: str, features: list[Feature], grid: AsOfGrid) -> _Partials:
+def _scan(history: History, source: Source, role: str, features: list[Feature], grid: AsOfGrid,
+          firms: int) -> _Partials:
+    """Partial aggregates of one stream role: one grouped query, plus one per distinct count."""
     scope = events_scope(source, role, grid)
     # identical partial expressions (the count behind a mean and a count, say) are computed once
     expressions: dict[str, str] = {}
     parts: dict[Aggregate, dict[str, str]] = {}
-    for aggregate in {a for f in features for a in f.aggregates if a.function != "distinct_count"}:
-        parts[aggregate] = {}
-        for part, expression in _parts(aggregate, source.event_time).items():
-            alias = expressions.setdefault(expression, f"p{len(expressions)}")
-            parts[aggregate][part] = alias
-    firms = history.one("SELECT count(*) FROM _universe")[0]
-    shape = (firms, grid.segments)
+    wanted = {a for f in features for a in f.aggregates}
+    for aggregate in sorted(wanted, key=repr):
+        if aggregate.function != "distinct_count":
+            parts[aggregate] = {part: expressions.setdefault(expression, f"p{len(expressions)}")
+                                for part, expression in _parts(aggregate, source.event_time).items()}
+    shape = (grid.segments, firms)
     arrays: dict[str, np.ndarray] = {}
     if expressions:
         select = ", ".join(f"{expression} AS {alias}" for expression, alias in expressions.items())
         table = history.connection.sql(f"SELECT u.row, {SEGMENT} AS segment, {select} {scope} GROUP BY ALL").to_arrow_table()
-        cells = table.column("row").to_numpy() * grid.segments + table.column("segment").to_numpy()
-        for alias in table.column_names[2:]:
-            column = table.column(alias)
-            fill = next((_FILLS[p] for a in parts.values() for p, name in a.items() if name == alias and p in _FILLS), 0)
+        cells = table.column("segment").to_numpy() * firms + table.column("row").to_numpy()
+        fills = {alias: _FILLS[part] for names in parts.values() for part, alias in names.items() if part in _FILLS}
+        for alias in expressions.values():
+            column, fill = table.column(alias), fills.get(alias, 0)
             dtype = np.float64 if pa.types.is_floating(column.type) else np.int64
             dense = np.zeros(shape, dtype=dtype) if fill == 0 else np.full(shape, fill, dtype=dtype)
             dense.reshape(-1)[cells] = column.fill_null(fill).to_numpy()
             arrays[alias] = dense
     distinct = {}
-    for aggregate in {a for f in features for a in f.aggregates if a.function == "distinct_count"}:
+    for aggregate in sorted((a for a in wanted if a.function == "distinct_count"), key=repr):
         condition = f" AND ({aggregate.filter})" if aggregate.filter else ""
         table = history.connection.sql(
             f"SELECT row, segment, lag(segment, 1, -1) OVER (PARTITION BY row, value ORDER BY segment) AS previous "
             f"FROM (SELECT DISTINCT u.row, {SEGMENT} AS segment, e.{aggregate.column} AS value {scope} "
-            f"AND e.{aggregate.column} IS NOT NULL{condition})").to_arrow_table()
+            f"AND e.{aggregate.column} IS NOT NULL{condition}) ORDER BY segment").to_arrow_table()
         distinct[aggregate] = tuple(table.column(c).to_numpy() for c in ("row", "segment", "previous"))
     return _Partials(grid, firms, parts, arrays, distinct)

@@ -53,10 +53,19 @@ class History:
         self.connection = connection
         self.origin = origin
         self.prepared_until: datetime | None = None  # helper tables built for events before this
+        self.folder: Path | None = None  # the Parquet folder, when read from one
 
     @classmethod
-    def from_parquet(cls, folder: Path | str, threads: int | None = None) -> History:
+    def from_parquet(cls, folder: Path | str, threads: int | None = None,
+                     partition: tuple[int, int] | None = None) -> History:
         """Scan ``<folder>/<table>.parquet`` for every history table (the simulator's layout).
+
+        Parameters
+        ----------
+        partition
+            ``(p, count)``: keep only what the firms with ``firm_id % count == p`` need (their
+            orders and invoices as either party, with the payments, returns and disputes on
+            them); ``firms`` and ``credit_events`` stay whole, they are small.
 
         Raises
         ------
@@ -72,9 +81,14 @@ class History:
                                    f"({', '.join(HISTORY)})")
             relation = connection.sql(f"SELECT * FROM read_parquet({_quote(str(path))})")
             _check_columns(spec, dict(zip(relation.columns, relation.types, strict=True)), str(path))
-            connection.execute(f"CREATE VIEW {spec.name} AS SELECT {', '.join(spec.column_names)} "
-                               f"FROM read_parquet({_quote(str(path))})")
-        return cls(connection, str(folder))
+            rows = f"SELECT {', '.join(spec.column_names)} FROM read_parquet({_quote(str(path))})"
+            if partition is not None:
+                rows += _partition_filter(spec.name, *partition)
+            connection.execute(f"CREATE VIEW {spec.name} AS {rows}")
+        origin = str(folder) if partition is None else f"{folder} (firm partition {partition[0]} of {partition[1]})"
+        history = cls(connection, origin)
+        history.folder = folder
+        return history
 
     @classmethod
     def from_tables(cls, tables: Mapping[str, pa.Table | object], origin: str = "memory",
@@ -123,6 +137,17 @@ class History:
         last = max(m.last_event for m in marks)
         end = datetime(last.year, last.month, last.day) + timedelta(days=1)
         return first, end
+
+
+def _partition_filter(table: str, part: int, count: int) -> str:
+    mine = f"% {int(count)} = {int(part)}"
+    return {
+        "orders": f" WHERE buyer_id {mine} OR supplier_id {mine}",
+        "invoices": f" WHERE buyer_id {mine} OR supplier_id {mine}",
+        "payments": " WHERE invoice_id IN (SELECT invoice_id FROM invoices)",
+        "returns": " WHERE order_id IN (SELECT order_id FROM orders)",
+        "disputes": " WHERE order_id IN (SELECT order_id FROM orders)",
+    }.get(table, "")
 
 
 def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:

@@ -54,7 +54,7 @@ def default_labels(history: History, grid: AsOfGrid, firms: np.ndarray, history_
     block = FeatureBlock(firms, grid.dates)
     as_of = grid.as_of_timestamps()
     horizon_end = np.array([add_months(d, horizon_months) for d in grid.dates], dtype="datetime64[us]")
-    table = history.connection.execute(
+    table = history.connection.sql(
         "SELECT f.firm_id, f.registered_at, min(e.occurred_at) AS first_event "
         "FROM firms f LEFT JOIN credit_events e USING (firm_id) GROUP BY ALL").to_arrow_table()
     ids = table.column("firm_id").to_numpy()

@@ -105,19 +105,31 @@ def build_panel(history: History, as_of: list[date], horizon_months: int = DEFAU
         For a definition that cannot be computed or an as-of date outside the history.
     """
     started = time.perf_counter()
-    check_definitions(features)
-    grid = grid_for(as_of, features)
-    first_event, history_end = history.span()
-    grid.check_within(first_event, history_end, history.origin)
+    grid, history_end = plan(history, as_of, features)
     firms = all_firms(history)
     block = firm_stage(history, grid, firms, features)
     partners = partner_flags(history, grid, block)
     block.update(network_stage(history, grid, firms, partners))
-    eligible, labels = default_labels(history, grid, firms, history_end, horizon_months)
+    return finish(history, grid, block, features, horizon_months, history_end, started, engine="duckdb")
+
+
+def plan(history: History, as_of: list[date], features: list[Feature]) -> tuple[AsOfGrid, datetime]:
+    """Check the definitions and the as-of dates against the history; the grid and the history's end."""
+    check_definitions(features)
+    grid = grid_for(as_of, features)
+    first_event, history_end = history.span()
+    grid.check_within(first_event, history_end, history.origin)
+    return grid, history_end
+
+
+def finish(history: History, grid: AsOfGrid, block: FeatureBlock, features: list[Feature], horizon_months: int,
+           history_end: datetime, started: float, engine: str) -> Panel:
+    """Add labels, keep the eligible rows, join firmographics and describe the result."""
+    eligible, labels = default_labels(history, grid, block.firms, history_end, horizon_months)
     block.update(labels)
     frame = assemble(history, block, eligible)
     return Panel(frame, manifest(history, grid, frame, features, horizon_months, history_end,
-                                 time.perf_counter() - started, engine="duckdb"))
+                                 time.perf_counter() - started, engine=engine))
 
 
 def assemble(history: History, block: FeatureBlock, eligible: np.ndarray) -> pd.DataFrame:
