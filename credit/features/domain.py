@@ -17,6 +17,7 @@ was known then.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -43,9 +44,23 @@ def _as_of_index(history: History, grid: AsOfGrid) -> None:
         "as_of": pa.array(grid.as_of_timestamps(), type=pa.timestamp("us"))}))
 
 
-def _after_count(column: str) -> str:
-    """SQL: how many as-of dates are at or before ``column`` (as-of k is after the event iff k >= this)."""
-    return f"(SELECT count(*) FROM _as_of a WHERE a.as_of <= {column})"
+def _register_as_of_days(history: History, grid: AsOfGrid) -> None:
+    """Register ``_as_of_days(day, seen)``: how many as-of dates are at or before each calendar day.
+
+    An as-of date is midnight, so it is at or before a time exactly when it is at or before
+    that time's day. Days before the first as-of date are 0; from the last one on, all.
+    """
+    days = np.arange(np.datetime64(grid.dates[0], "D"), np.datetime64(grid.last, "D") + 1)
+    seen = np.searchsorted(np.array(grid.dates, dtype="datetime64[D]"), days, side="right")
+    history.connection.register("_as_of_days", pa.table({
+        "day": pa.array(days.astype("datetime64[s]").astype(object), type=pa.date32()),
+        "seen": pa.array(seen, type=pa.int64())}))
+
+
+def _seen_by(column: str, alias: str, grid: AsOfGrid) -> str:
+    """SQL: number of as-of dates at or before ``column``, via the ``_as_of_days`` row joined as ``alias``."""
+    first, last = (f"TIMESTAMP '{d.isoformat()} 00:00:00'" for d in (grid.dates[0], grid.last))
+    return f"CASE WHEN {column} < {first} THEN 0 WHEN {column} >= {last} THEN {len(grid.dates)} ELSE {alias}.seen END"
 
 
 def overdue_as_of(history: History, grid: AsOfGrid, firms: np.ndarray) -> FeatureBlock:
@@ -62,21 +77,25 @@ def overdue_as_of(history: History, grid: AsOfGrid, firms: np.ndarray) -> Featur
         and ``debtor_overdue_invoices``, and ``creditor_overdue_value`` (owed to the firm).
     """
     _as_of_index(history, grid)
+    _register_as_of_days(history, grid)
     last = grid.as_of_timestamps()[-1].astype(datetime)
     # each invoice is overdue over a run of as-of dates [first_k, end_k): from the first date
     # after its due time up to the first date after it was paid in full
     table = history.connection.sql(f"""
         WITH runs AS (
             SELECT i.invoice_id, i.buyer_id, i.supplier_id, i.amount_minor, i.due_at,
-                   {_after_count('i.due_at')} AS first_k,
-                   CASE WHEN s.settled_at IS NULL THEN {len(grid.dates)} ELSE {_after_count('s.settled_at')} END AS end_k
-            FROM invoices i LEFT JOIN _invoice_settlement s USING (invoice_id)
-            WHERE i.due_at < $last AND (s.settled_at IS NULL OR s.settled_at >= (SELECT min(as_of) FROM _as_of))
+                   {_seen_by('i.due_at', 'due', grid)} AS first_k,
+                   CASE WHEN i.settled_at IS NULL THEN {len(grid.dates)} ELSE {_seen_by('i.settled_at', 'paid', grid)} END
+                       AS end_k
+            FROM _invoice_facts i
+            LEFT JOIN _as_of_days due ON due.day = CAST(i.due_at AS DATE)
+            LEFT JOIN _as_of_days paid ON paid.day = CAST(i.settled_at AS DATE)
+            WHERE i.due_at < $last AND (i.settled_at IS NULL OR i.settled_at >= (SELECT min(as_of) FROM _as_of))
         ), open AS (
             SELECT r.*, a.as_of, a.k FROM runs r JOIN _as_of a ON a.k >= r.first_k AND a.k < r.end_k
         )
         SELECT o.buyer_id, o.supplier_id, o.k,
-               o.amount_minor - coalesce(sum(p.amount_minor), 0) AS overdue_minor,
+               CAST(o.amount_minor - coalesce(sum(p.amount_minor), 0) AS BIGINT) AS overdue_minor,
                CAST(floor((epoch_us(o.as_of) - epoch_us(o.due_at)) / {DAY_US}) AS BIGINT) AS days_past_due
         FROM open o LEFT JOIN _payment_facts p ON p.invoice_id = o.invoice_id AND p.paid_at < o.as_of
         GROUP BY o.invoice_id, o.buyer_id, o.supplier_id, o.k, o.amount_minor, o.as_of, o.due_at
@@ -133,7 +152,7 @@ def monthly_activity(history: History, grid: AsOfGrid, firms: np.ndarray) -> Fea
     for role, key in (("buyer", "buyer_id"), ("supplier", "supplier_id")):
         table = history.connection.sql(f"""
             SELECT u.row, (year(o.created_at) * 12 + month(o.created_at) - 1) - {first_month} AS month,
-                   sum(o.amount_minor) AS gmv
+                   CAST(sum(o.amount_minor) AS BIGINT) AS gmv
             FROM orders o JOIN _universe u ON u.firm_id = o.{key}
             WHERE o.created_at >= make_timestamp({first_month // 12}, {first_month % 12 + 1}, 1, 0, 0, 0)
               AND o.created_at < $last
@@ -199,57 +218,70 @@ def trade_network(history: History, grid: AsOfGrid, firms: np.ndarray, partners:
     Shares are null for a firm with no trade in the window. ``partners`` holds the flags of
     every firm (:func:`partner_flags`), not only of ``firms``.
     """
-    _as_of_index(history, grid)
-    ranges = [grid.range(d, CONCENTRATION_WINDOW) for d in grid.dates]
-    history.connection.register("_window_ranges", pa.table({
-        "k": pa.array(np.arange(len(ranges)), type=pa.int64()),
-        "lo": pa.array([r.lo for r in ranges], type=pa.int32()), "hi": pa.array([r.hi for r in ranges], type=pa.int32())}))
-    k_grid = np.broadcast_to(np.arange(len(grid.dates)), (len(partners.firms), len(grid.dates)))
-    history.connection.register("_partner_flags", pa.table({
-        "firm_id": pa.array(np.repeat(partners.firms, len(grid.dates)), type=pa.int64()),
-        "k": pa.array(k_grid.reshape(-1), type=pa.int64()),
-        "overdue": pa.array(partners.columns["overdue"].reshape(-1).astype(np.int64)),
-        "defaulted": pa.array(partners.columns["defaulted"].reshape(-1).astype(np.int64))}))
     first = grid.dates[0]
-    # order value per (buyer, supplier, as-of): per segment first, then each as-of's run of segments
-    history.connection.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _pair_window_gmv AS
-        WITH by_segment AS (
-            SELECT o.buyer_id, o.supplier_id, coalesce(d.segment, 0) AS segment, sum(o.amount_minor) AS gmv
-            FROM orders o LEFT JOIN _day_segments d ON d.day = CAST(o.created_at AS DATE)
-            WHERE o.created_at < $last AND o.created_at >= $first - INTERVAL {CONCENTRATION_WINDOW} DAY
-              AND (o.buyer_id IN (SELECT firm_id FROM _universe) OR o.supplier_id IN (SELECT firm_id FROM _universe))
-            GROUP BY ALL)
-        SELECT s.buyer_id, s.supplier_id, r.k, CAST(sum(s.gmv) AS BIGINT) AS gmv
-        FROM by_segment s JOIN _window_ranges r ON s.segment >= r.lo AND s.segment < r.hi
-        GROUP BY ALL""", {"last": grid.as_of_timestamps()[-1].astype(datetime),
-                          "first": datetime(first.year, first.month, first.day)})
+    # order value per (buyer, supplier, segment), sorted so that each pair is one run of rows
+    table = history.connection.sql(f"""
+        SELECT o.buyer_id, o.supplier_id, coalesce(d.segment, 0) AS segment,
+               CAST(sum(o.amount_minor) AS BIGINT) AS gmv
+        FROM orders o LEFT JOIN _day_segments d ON d.day = CAST(o.created_at AS DATE)
+        WHERE o.created_at < $last AND o.created_at >= $first - INTERVAL {CONCENTRATION_WINDOW} DAY
+          AND (o.buyer_id IN (SELECT firm_id FROM _universe) OR o.supplier_id IN (SELECT firm_id FROM _universe))
+        GROUP BY ALL ORDER BY o.buyer_id, o.supplier_id, segment""",
+        params={"last": grid.as_of_timestamps()[-1].astype(datetime),
+                "first": datetime(first.year, first.month, first.day)}).to_arrow_table()
+    buyer, supplier = table.column("buyer_id").to_numpy(), table.column("supplier_id").to_numpy()
+    segment, gmv = table.column("segment").to_numpy(), table.column("gmv").to_numpy().astype(np.float64)
+    new_pair = np.ones(len(buyer), dtype=bool)
+    new_pair[1:] = (buyer[1:] != buyer[:-1]) | (supplier[1:] != supplier[:-1])
+    pair_start = np.flatnonzero(new_pair)
+    pair_gmv = np.zeros((len(grid.dates), len(pair_start)))
+    for k, as_of in enumerate(grid.dates):
+        window = grid.range(as_of, CONCENTRATION_WINDOW)
+        if len(pair_start):
+            pair_gmv[k] = np.add.reduceat(np.where((segment >= window.lo) & (segment < window.hi), gmv, 0.0), pair_start)
     block = FeatureBlock(firms, grid.dates)
-    for role, key, partner in (("buyer", "buyer_id", "supplier_id"), ("supplier", "supplier_id", "buyer_id")):
-        table = history.connection.sql(f"""
-            SELECT u.row, p.k, sum(p.gmv) AS total, max(p.gmv) AS top,
-                   CAST(sum(CAST(p.gmv AS HUGEINT) * p.gmv) AS DOUBLE) AS squares,
-                   sum(p.gmv * f.overdue) AS overdue, sum(p.gmv * f.defaulted) AS defaulted_gmv,
-                   sum(f.defaulted) AS defaulted
-            FROM _pair_window_gmv p JOIN _universe u ON u.firm_id = p.{key}
-            JOIN _partner_flags f ON f.firm_id = p.{partner} AND f.k = p.k
-            GROUP BY ALL""").to_arrow_table()
-        cells = (table.column("row").to_numpy(), table.column("k").to_numpy())
 
-        def dense(column: str, fill: float = np.nan) -> np.ndarray:
-            out = np.full((len(firms), len(grid.dates)), fill)
-            out[cells] = table.column(column).to_numpy().astype(np.float64)
-            return out
+    def role_weights(own: np.ndarray, other: np.ndarray) -> dict[str, np.ndarray]:
+        mine = np.isin(own, firms)
+        return _partner_weights(len(firms), block.positions(own[mine]), partners.positions(other[mine]),
+                                pair_gmv[:, mine], partners)
 
-        total = dense("total")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            block.add(f"{role}_partners_top_share_365d", dense("top") / total)
-            block.add(f"{role}_partners_hhi_365d", dense("squares") / (total * total))
-            block.add(f"{role}_partners_overdue_share_365d", dense("overdue") / total)
-            block.add(f"{role}_partners_defaulted_share_365d", dense("defaulted_gmv") / total)
-        block.add(f"{role}_partners_defaulted_365d", dense("defaulted", fill=0.0))
-    history.connection.execute("DROP TABLE _pair_window_gmv")
+    # the two roles are independent NumPy work, which releases the GIL: one per core
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        roles = {"buyer": pool.submit(role_weights, buyer[pair_start], supplier[pair_start]),
+                 "supplier": pool.submit(role_weights, supplier[pair_start], buyer[pair_start])}
+        for role, weights in roles.items():
+            for name, values in weights.result().items():
+                block.add(f"{role}_partners_{name}_365d", values)
     return block
+
+
+def _partner_weights(firms: int, rows: np.ndarray, partner_rows: np.ndarray, pair_gmv: np.ndarray,
+                     partners: FeatureBlock) -> dict[str, np.ndarray]:
+    """Concentration and partner-risk columns from each pair's order value per as-of (dates x pairs)."""
+    if len(rows) and np.any(rows[1:] < rows[:-1]):
+        order = np.argsort(rows, kind="stable")
+        rows, partner_rows, pair_gmv = rows[order], partner_rows[order], pair_gmv[:, order]
+    out = {name: np.full((firms, pair_gmv.shape[0]), np.nan)
+           for name in ("top_share", "hhi", "overdue_share", "defaulted_share", "defaulted")}
+    out["defaulted"][:] = 0.0
+    for k in range(pair_gmv.shape[0]):
+        # only pairs that traded in this window count; rows stay sorted, so firms are runs
+        active = np.flatnonzero(pair_gmv[k] > 0)
+        if not len(active):
+            continue
+        trade, firm_rows = pair_gmv[k, active], rows[active]
+        overdue = partners.columns["overdue"][:, k][partner_rows[active]]
+        defaulted = partners.columns["defaulted"][:, k][partner_rows[active]]
+        starts = np.flatnonzero(np.r_[True, firm_rows[1:] != firm_rows[:-1]])
+        group_rows = firm_rows[starts]
+        total = np.add.reduceat(trade, starts)
+        out["top_share"][group_rows, k] = np.maximum.reduceat(trade, starts) / total
+        out["hhi"][group_rows, k] = np.add.reduceat(trade * trade, starts) / (total * total)
+        out["overdue_share"][group_rows, k] = np.add.reduceat(trade * overdue, starts) / total
+        out["defaulted_share"][group_rows, k] = np.add.reduceat(trade * defaulted, starts) / total
+        out["defaulted"][group_rows, k] = np.add.reduceat(defaulted, starts)
+    return out
 
 
 def tenure_days(history: History, grid: AsOfGrid, firms: np.ndarray) -> FeatureBlock:

@@ -13,6 +13,7 @@ as-of date alone or in a batch gives the same numbers.
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -58,37 +59,59 @@ def compute_features(history: History, grid: AsOfGrid, features: list[Feature], 
     if missing:
         raise ValueError(f"the as-of grid lacks window(s) {sorted(missing)}")
     register_grid(history, grid, firms)
+    prepare_streams(history, grid)
     block = FeatureBlock(firms, grid.dates)
     by_stream: dict[tuple[str, str], list[Feature]] = defaultdict(list)
     for feature in features:
         by_stream[(feature.source, feature.entity)].append(feature)
-    for (source_name, role), stream_features in by_stream.items():
-        partials = _scan(history, SOURCES[source_name], role, stream_features, grid, len(firms))
-        for feature in stream_features:
-            for window, name in zip(feature.windows, feature.column_names(), strict=True):
-                block.add(name, partials.window_values(feature.of, window))
+    # NumPy combines one stream's partials while DuckDB scans the next: both release the GIL,
+    # so the combining runs on the core DuckDB leaves idle between its parallel phases
+    with ThreadPoolExecutor(max_workers=1) as combiner:
+        pending = []
+        for (source_name, role), stream_features in by_stream.items():
+            scanned = _scan(history, SOURCES[source_name], role, stream_features, grid)
+            pending.append(combiner.submit(_combine_scanned, scanned, block, grid, stream_features))
+        for done in pending:
+            for name, values in done.result():
+                block.add(name, values)
     return block
 
 
-def register_grid(history: History, grid: AsOfGrid, firms: np.ndarray) -> None:
-    """Give the history connection the day -> segment map, the firms (with their row) and helpers."""
+def _combine_scanned(scanned: _Scanned, block: FeatureBlock, grid: AsOfGrid,
+                     features: list[Feature]) -> list[tuple[str, np.ndarray]]:
+    partials = scanned.partials(block, grid)
+    return [(name, partials.window_values(feature.of, window))
+            for feature in features for window, name in zip(feature.windows, feature.column_names(), strict=True)]
+
+
+def prepare_streams(history: History, grid: AsOfGrid) -> None:
+    """Build the derived streams' helper tables for events before the grid's last date (once)."""
     until = datetime(grid.last.year, grid.last.month, grid.last.day)
     if history.prepared_until != until:
         prepare(history, until)
         history.prepared_until = until
+
+
+def register_grid(history: History, grid: AsOfGrid, firms: np.ndarray) -> None:
+    """Give the history connection the day -> segment map and the firms features are computed for."""
     days = grid.day_segments()
     history.connection.register("_day_segments", pa.table({
         "day": pa.array(days["day"].dt.date, type=pa.date32()), "segment": pa.array(days["segment"], type=pa.int32())}))
     history.connection.register("_universe", pa.table({
         "firm_id": pa.array(firms, type=pa.int64()), "row": pa.array(np.arange(len(firms)), type=pa.int64())}))
+    history.whole_universe = len(firms) == history.one("SELECT count(*) FROM firms")[0]
 
 
-def events_scope(source: Source, role: str, grid: AsOfGrid) -> str:
-    """FROM clause: the stream's events before the last as-of date, of the universe's firms, with row and segment."""
+def events_scope(source: Source, role: str, grid: AsOfGrid, whole_universe: bool) -> str:
+    """FROM clause: the stream's events before the last as-of date, of the universe's firms, with their segment.
+
+    The role's firm id is ``firm_id``. Without ``whole_universe`` only firms in ``_universe`` are read.
+    """
     key, time = source.entities[role], source.event_time
-    return (f"FROM ({source.select}) e JOIN _universe u ON u.firm_id = e.{key} "
+    among = "" if whole_universe else f" AND e.{key} IN (SELECT firm_id FROM _universe)"
+    return (f"FROM (SELECT *, {key} AS firm_id FROM ({source.select})) e "
             f"LEFT JOIN _day_segments d ON d.day = CAST(e.{time} AS DATE) "
-            f"WHERE e.{time} < TIMESTAMP '{grid.last.isoformat()} 00:00:00'")
+            f"WHERE e.{time} < TIMESTAMP '{grid.last.isoformat()} 00:00:00'{among}")
 
 
 SEGMENT = "coalesce(d.segment, 0)"
@@ -105,7 +128,7 @@ class _Partials:
     rows: int
     parts: dict[Aggregate, dict[str, str]]
     arrays: dict[str, np.ndarray]
-    distinct: dict[Aggregate, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    distinct: dict[Aggregate, tuple[np.ndarray, np.ndarray]]
     _cache: dict[str, np.ndarray] = field(default_factory=dict)
 
     def window_values(self, of: Aggregate | Ratio, window: Window) -> np.ndarray:
@@ -180,15 +203,23 @@ class _Partials:
         raise AssertionError(aggregate.function)
 
     def _distinct(self, aggregate: Aggregate, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        # a value counts once per window: at its first segment inside it, the one whose
-        # previous occurrence (same firm and value) lies before the window
-        rows, segments, previous = self.distinct[aggregate]  # sorted by segment
+        # a (firm, value) counts in a window when its segment mask meets the window's segments
+        rows, masks = self.distinct[aggregate]
         out = np.empty((len(lo), self.rows))
         for k, (a, b) in enumerate(zip(lo, hi)):
-            start, stop = np.searchsorted(segments, [a, b])
-            first = previous[start:stop] < a
-            out[k] = np.bincount(rows[start:stop][first], minlength=self.rows)
+            present = np.zeros(len(rows), dtype=bool)
+            for word in range(masks.shape[1]):
+                present |= (masks[:, word] & _segment_bits(a, b, word)) != 0
+            out[k] = np.bincount(rows[present], minlength=self.rows)
         return out
+
+
+def _segment_bits(lo: int, hi: int, word: int) -> np.uint64:
+    """Bits of segments ``[lo, hi)`` that fall in 64-segment word ``word``."""
+    first, last = max(lo - 64 * word, 0), min(hi - 64 * word, 64)
+    if last <= first:
+        return np.uint64(0)
+    return np.uint64(sum(1 << bit for bit in range(first, last)))
 
 
 def _parts(aggregate: Aggregate, time: str) -> dict[str, str]:
@@ -208,20 +239,19 @@ def _parts(aggregate: Aggregate, time: str) -> dict[str, str]:
         case "min" | "max":
             return {"n": f"count({column}){where}", aggregate.function: f"{aggregate.function}({column}){where}"}
         case "last":
-            # the latest event wins; equal times fall back to the larger value, so ties are deterministic
             condition = f"({aggregate.filter}) AND {column} IS NOT NULL" if aggregate.filter else f"{column} IS NOT NULL"
-            return {"n": f"count({column}){where}",
-                    "last": f"max({{'t': epoch_us(e.{time}), 'v': {column}}}) FILTER (WHERE {condition}).v"}
+            # the key orders by time, then value: equal times resolve the same way in any batch
+            key = f"CAST(epoch_us(e.{time}) AS HUGEINT) * {2**64} + CAST({column} AS HUGEINT)"
+            return {"n": f"count({column}){where}", "last": f"arg_max({column}, {key}) FILTER (WHERE {condition})"}
     raise AssertionError(aggregate.function)
 
 
 _FILLS = {"min": INT64_MAX, "max": INT64_MIN}
 
 
-def _scan(history: History, source: Source, role: str, features: list[Feature], grid: AsOfGrid,
-          firms: int) -> _Partials:
+def _scan(history: History, source: Source, role: str, features: list[Feature], grid: AsOfGrid) -> _Scanned:
     """Partial aggregates of one stream role: one grouped query, plus one per distinct count."""
-    scope = events_scope(source, role, grid)
+    scope = events_scope(source, role, grid, history.whole_universe)
     # identical partial expressions (the count behind a mean and a count, say) are computed once
     expressions: dict[str, str] = {}
     parts: dict[Aggregate, dict[str, str]] = {}
@@ -230,25 +260,49 @@ def _scan(history: History, source: Source, role: str, features: list[Feature], 
         if aggregate.function != "distinct_count":
             parts[aggregate] = {part: expressions.setdefault(expression, f"p{len(expressions)}")
                                 for part, expression in _parts(aggregate, source.event_time).items()}
-    shape = (grid.segments, firms)
-    arrays: dict[str, np.ndarray] = {}
+    grouped = None
     if expressions:
         select = ", ".join(f"{expression} AS {alias}" for expression, alias in expressions.items())
-        table = history.connection.sql(f"SELECT u.row, {SEGMENT} AS segment, {select} {scope} GROUP BY ALL").to_arrow_table()
-        cells = table.column("segment").to_numpy() * firms + table.column("row").to_numpy()
-        fills = {alias: _FILLS[part] for names in parts.values() for part, alias in names.items() if part in _FILLS}
-        for alias in expressions.values():
-            column, fill = table.column(alias), fills.get(alias, 0)
-            dtype = np.float64 if pa.types.is_floating(column.type) else np.int64
-            dense = np.zeros(shape, dtype=dtype) if fill == 0 else np.full(shape, fill, dtype=dtype)
-            dense.reshape(-1)[cells] = column.fill_null(fill).to_numpy()
-            arrays[alias] = dense
+        grouped = history.connection.sql(f"SELECT firm_id, {SEGMENT} AS segment, {select} {scope} GROUP BY ALL"
+                                         ).to_arrow_table()
     distinct = {}
+    words = -(-grid.segments // 64)
     for aggregate in sorted((a for a in wanted if a.function == "distinct_count"), key=repr):
+        # one row per (firm, value): a bitmask of the segments the value occurs in, 64 per word
+        masks = ", ".join(f"CAST(bit_or(CASE WHEN segment // 64 = {w} THEN CAST(1 AS UBIGINT) << CAST(segment % 64 AS UBIGINT) "
+                          f"ELSE CAST(0 AS UBIGINT) END) AS UBIGINT) AS w{w}" for w in range(words))
         condition = f" AND ({aggregate.filter})" if aggregate.filter else ""
-        table = history.connection.sql(
-            f"SELECT row, segment, lag(segment, 1, -1) OVER (PARTITION BY row, value ORDER BY segment) AS previous "
-            f"FROM (SELECT DISTINCT u.row, {SEGMENT} AS segment, e.{aggregate.column} AS value {scope} "
-            f"AND e.{aggregate.column} IS NOT NULL{condition}) ORDER BY segment").to_arrow_table()
-        distinct[aggregate] = tuple(table.column(c).to_numpy() for c in ("row", "segment", "previous"))
-    return _Partials(grid, firms, parts, arrays, distinct)
+        distinct[aggregate] = history.connection.sql(
+            f"SELECT firm_id, {masks} FROM (SELECT firm_id, {SEGMENT} AS segment, e.{aggregate.column} AS value {scope} "
+            f"AND e.{aggregate.column} IS NOT NULL{condition}) GROUP BY firm_id, value").to_arrow_table()
+    return _Scanned(parts, grouped, distinct, words)
+
+
+@dataclass
+class _Scanned:
+    """What DuckDB returned for one stream role, before it is laid out per (segment, firm)."""
+
+    parts: dict[Aggregate, dict[str, str]]
+    grouped: pa.Table | None
+    distinct: dict[Aggregate, pa.Table]
+    words: int
+
+    def partials(self, block: FeatureBlock, grid: AsOfGrid) -> _Partials:
+        firms = len(block.firms)
+        shape = (grid.segments, firms)
+        arrays: dict[str, np.ndarray] = {}
+        if self.grouped is not None:
+            table = self.grouped
+            cells = table.column("segment").to_numpy() * firms + block.positions(table.column("firm_id").to_numpy())
+            fills = {alias: _FILLS[part] for names in self.parts.values() for part, alias in names.items()
+                     if part in _FILLS}
+            for alias in table.column_names[2:]:
+                column, fill = table.column(alias), fills.get(alias, 0)
+                dtype = np.float64 if pa.types.is_floating(column.type) else np.int64
+                dense = np.zeros(shape, dtype=dtype) if fill == 0 else np.full(shape, fill, dtype=dtype)
+                dense.reshape(-1)[cells] = column.fill_null(fill).to_numpy()
+                arrays[alias] = dense
+        distinct = {aggregate: (block.positions(table.column("firm_id").to_numpy()),
+                                np.column_stack([table.column(f"w{w}").to_numpy() for w in range(self.words)]))
+                    for aggregate, table in self.distinct.items()}
+        return _Partials(grid, firms, self.parts, arrays, distinct)

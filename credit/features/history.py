@@ -54,6 +54,7 @@ class History:
         self.origin = origin
         self.prepared_until: datetime | None = None  # helper tables built for events before this
         self.folder: Path | None = None  # the Parquet folder, when read from one
+        self.whole_universe = False  # features are being computed for every firm
 
     @classmethod
     def from_parquet(cls, folder: Path | str, threads: int | None = None,

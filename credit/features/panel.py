@@ -32,6 +32,7 @@ from credit.features.domain import (
 )
 from credit.features.engine import compute_features, register_grid
 from credit.features.history import History
+from credit.features.sources import release
 from credit.features.labels import DEFAULT_HORIZON_MONTHS, default_labels
 
 FEATURE_SET_VERSION = 1
@@ -69,6 +70,7 @@ def firm_stage(history: History, grid: AsOfGrid, firms: np.ndarray, features: li
     for feature in derived:
         block.add(feature.name, feature.combine(computed.columns))
     block.update(overdue_as_of(history, grid, firms))
+    release(history)
     block.update(monthly_activity(history, grid, firms))
     block.update(tenure_days(history, grid, firms))
     return block
