@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test postgres bench schema-doc clean
+.PHONY: demo test postgres bench bench-features schema-doc clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ test: $(INSTALLED) postgres
 
 bench: $(INSTALLED)
 	$(VENV)/bin/python benchmarks/simulate_ingest.py
+
+bench-features: $(INSTALLED)
+	$(VENV)/bin/python benchmarks/features.py
 
 schema-doc: $(INSTALLED)
 	$(VENV)/bin/credit schema --out docs/schema.md

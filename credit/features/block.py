@@ -21,6 +21,7 @@ class FeatureBlock:
     firms: np.ndarray
     dates: list[date]
     columns: dict[str, np.ndarray] = field(default_factory=dict)
+    _id_rows: np.ndarray | None = field(default=None, repr=False)
 
     def empty(self) -> np.ndarray:
         return np.full((len(self.firms), len(self.dates)), np.nan)
@@ -40,12 +41,24 @@ class FeatureBlock:
     def positions(self, firm_ids: Iterable[int]) -> np.ndarray:
         """Row of each firm id in this block (every id must belong to it)."""
         ids = np.asarray(firm_ids, dtype=np.int64)
-        position = np.searchsorted(self.firms, ids)
-        position = np.minimum(position, len(self.firms) - 1)
-        if len(ids) and not np.array_equal(self.firms[position], ids):
-            missing = ids[self.firms[position] != ids]
-            raise KeyError(f"firm id(s) {missing[:5].tolist()} are not in the firms table")
+        lookup = self._lookup()
+        if lookup is not None:
+            inside = (ids >= 0) & (ids < len(lookup))
+            position = np.where(inside, lookup[np.where(inside, ids, 0)], -1)
+            unknown = position < 0
+        else:
+            position = np.minimum(np.searchsorted(self.firms, ids), len(self.firms) - 1)
+            unknown = self.firms[position] != ids if len(ids) else np.zeros(0, dtype=bool)
+        if unknown.any():
+            raise KeyError(f"firm id(s) {ids[unknown][:5].tolist()} are not in the firms table")
         return position
+
+    def _lookup(self) -> np.ndarray | None:
+        """An id -> row array when ids are dense enough for one (a gather beats a binary search)."""
+        if self._id_rows is None and len(self.firms) and 0 <= self.firms[0] and self.firms[-1] < 4 * len(self.firms) + 1_000_000:
+            self._id_rows = np.full(self.firms[-1] + 1, -1, dtype=np.int64)
+            self._id_rows[self.firms] = np.arange(len(self.firms))
+        return self._id_rows
 
     def frame(self, mask: np.ndarray | None = None) -> pd.DataFrame:
         """Long form: one row per (firm, as-of), optionally only where ``mask`` is true."""

@@ -149,16 +149,24 @@ def monthly_activity(history: History, grid: AsOfGrid, firms: np.ndarray) -> Fea
     ids = registered.column("firm_id").to_numpy()
     mine = np.isin(ids, firms)
     start[block.positions(ids[mine])] = registered.column("month").to_numpy()[mine]
+    among = "" if history.whole_universe else \
+        " AND (buyer_id IN (SELECT firm_id FROM _universe) OR supplier_id IN (SELECT firm_id FROM _universe))"
+    # one scan for both roles: order value per (buyer, month) and per (supplier, month)
+    table = history.connection.sql(f"""
+        SELECT buyer_id, supplier_id, month, CAST(sum(amount_minor) AS BIGINT) AS gmv
+        FROM (SELECT buyer_id, supplier_id, amount_minor,
+                     CAST(datediff('month', make_timestamp({first_month // 12}, {first_month % 12 + 1}, 1, 0, 0, 0),
+                                   created_at) AS BIGINT) AS month
+              FROM orders
+              WHERE created_at >= make_timestamp({first_month // 12}, {first_month % 12 + 1}, 1, 0, 0, 0)
+                AND created_at < $last{among})
+        GROUP BY GROUPING SETS ((buyer_id, month), (supplier_id, month))""",
+        params={"last": grid.as_of_timestamps()[-1].astype(datetime)}).to_arrow_table()
     for role, key in (("buyer", "buyer_id"), ("supplier", "supplier_id")):
-        table = history.connection.sql(f"""
-            SELECT u.row, (year(o.created_at) * 12 + month(o.created_at) - 1) - {first_month} AS month,
-                   CAST(sum(o.amount_minor) AS BIGINT) AS gmv
-            FROM orders o JOIN _universe u ON u.firm_id = o.{key}
-            WHERE o.created_at >= make_timestamp({first_month // 12}, {first_month % 12 + 1}, 1, 0, 0, 0)
-              AND o.created_at < $last
-            GROUP BY ALL""", params={"last": grid.as_of_timestamps()[-1].astype(datetime)}).to_arrow_table()
+        ids = table.column(key).fill_null(-1).to_numpy()  # null: a row of the other role's grouping set
+        mine = np.isin(ids, firms)
         gmv = np.zeros((len(firms), months + 1))
-        gmv[table.column("row").to_numpy(), table.column("month").to_numpy()] = table.column("gmv").to_numpy()
+        gmv[block.positions(ids[mine]), table.column("month").to_numpy()[mine]] = table.column("gmv").to_numpy()[mine]
         columns = {name: block.empty() for name in ("active", "growth", "yoy", "volatility")}
         for k, end in enumerate(complete):
             month_index = np.arange(months + 1)[None, :]
@@ -191,7 +199,6 @@ def partner_flags(history: History, grid: AsOfGrid, overdue: FeatureBlock) -> Fe
     """Per firm and as-of: overdue by at least 30 days, and defaulted before the date (0/1)."""
     block = FeatureBlock(overdue.firms, grid.dates)
     block.add("overdue", (overdue.columns["debtor_days_past_due"] >= OVERDUE_DAYS_FOR_RISK).astype(np.float64))
-    _as_of_index(history, grid)
     table = history.connection.sql(
         "SELECT firm_id, min(occurred_at) AS first_event FROM credit_events GROUP BY firm_id").to_arrow_table()
     defaulted = np.zeros((len(block.firms), len(grid.dates)))
@@ -322,8 +329,8 @@ def _dbt_trend(c: dict[str, np.ndarray]) -> np.ndarray:
 def _rate(role: str, event: str, source: str, of: Aggregate, base: Aggregate, what: str) -> Derived:
     numerator = Feature(f"{role}_{event}_numerator", "", source, role, of, (365,))
     denominator = Feature(f"{role}_{event}_base", "", "orders", role, base, (365,))
-    return Derived(f"{role}_{event}_rate_365d", what, (numerator, denominator),
-                   lambda c, n=numerator.column_names()[0], d=denominator.column_names()[0]: _ratio(c[n], c[d]))
+    (over,), (base,) = numerator.column_names(), denominator.column_names()
+    return Derived(f"{role}_{event}_rate_365d", what, (numerator, denominator), lambda c: _ratio(c[over], c[base]))
 
 
 DERIVED: list[Derived] = [

@@ -188,7 +188,7 @@ class _Partials:
                     values = self.arrays[names[aggregate.function]]
                     reduce = np.min if aggregate.function == "min" else np.max
                     initial = INT64_MAX if aggregate.function == "min" else INT64_MIN
-                    out = np.vstack([reduce(values[a:b], axis=0, initial=initial) for a, b in zip(lo, hi)])
+                    out = np.vstack([reduce(values[a:b], axis=0, initial=initial) for a, b in zip(lo, hi, strict=True)])
                     return np.where(has, out, np.nan)
                 case "last" | "days_since":
                     latest = self._latest_segment(names["n"])[hi - 1]
@@ -206,7 +206,7 @@ class _Partials:
         # a (firm, value) counts in a window when its segment mask meets the window's segments
         rows, masks = self.distinct[aggregate]
         out = np.empty((len(lo), self.rows))
-        for k, (a, b) in enumerate(zip(lo, hi)):
+        for k, (a, b) in enumerate(zip(lo, hi, strict=True)):
             present = np.zeros(len(rows), dtype=bool)
             for word in range(masks.shape[1]):
                 present |= (masks[:, word] & _segment_bits(a, b, word)) != 0

@@ -12,7 +12,6 @@ leap year, so windows reaching back over February 2024 count 29 February.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from datetime import date
 
 import pandas as pd
