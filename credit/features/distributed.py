@@ -80,8 +80,8 @@ def build_panel_dask(history: History, as_of: list[date], workers: int = 2, part
     from distributed import Client, LocalCluster
 
     if history.folder is None:
-        raise HistoryError(f"{history.origin}: the Dask build reads a Parquet history folder "
-                           "(export the store with `credit simulate`'s layout, or build locally)")
+        raise HistoryError(f"{history.origin}: the Dask build reads a folder of Parquet files, one per table "
+                           "(credit features build --history DIR); without --workers it reads the store too")
     started = time.perf_counter()
     grid, history_end = plan(history, as_of, features)
     partitions = partitions or 2 * workers

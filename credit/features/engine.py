@@ -97,8 +97,7 @@ def register_grid(history: History, grid: AsOfGrid, firms: np.ndarray) -> None:
     days = grid.day_segments()
     history.connection.register("_day_segments", pa.table({
         "day": pa.array(days["day"].dt.date, type=pa.date32()), "segment": pa.array(days["segment"], type=pa.int32())}))
-    history.connection.register("_universe", pa.table({
-        "firm_id": pa.array(firms, type=pa.int64()), "row": pa.array(np.arange(len(firms)), type=pa.int64())}))
+    history.connection.register("_universe", pa.table({"firm_id": pa.array(firms, type=pa.int64())}))
     history.whole_universe = len(firms) == history.one("SELECT count(*) FROM firms")[0]
 
 

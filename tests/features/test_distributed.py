@@ -50,5 +50,5 @@ def test_a_partition_holds_every_event_its_firms_take_part_in(simulated: Path) -
 
 def test_the_dask_build_needs_a_parquet_folder() -> None:
     source = history(firms=[firm(1), firm(2)], orders=[order(1, 1, 2, "2024-01-01", 100)])
-    with pytest.raises(HistoryError, match="the Dask build reads a Parquet history folder"):
+    with pytest.raises(HistoryError, match="the Dask build reads a folder of Parquet files, one per table"):
         build_panel_dask(source, [date(2024, 1, 2)])
