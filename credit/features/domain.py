@@ -33,7 +33,6 @@ from credit.features.sources import DAY_US
 OVERDUE_DAYS_FOR_RISK = 30
 """A partner counts as 'overdue' in network features from this many days past due."""
 CONCENTRATION_WINDOW = 365
-MONTHS_FOR_VOLATILITY = 12
 MIN_MONTHS_FOR_VOLATILITY = 3
 
 
