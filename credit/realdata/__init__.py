@@ -1,0 +1,1 @@
+"""Real, public credit data sets turned into labelled, point-in-time feature tables."""
