@@ -1,0 +1,74 @@
+"""Out-of-time splits of a feature panel: earlier as-of dates train, later ones judge.
+
+Rows are never split at random across time for reported numbers: a model is trained on the
+as-of dates up to ``train_end``, stopped early on the dates of the validation window,
+calibrated on the calibration window, and tested on the dates from ``test_start`` on.
+Windows are half-open ``[start, end)`` over the ``as_of`` column and may not overlap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class OutOfTimeSplit:
+    """Row masks of the four windows of a panel.
+
+    Attributes
+    ----------
+    train, valid, calibrate, test
+        Boolean arrays over the panel's rows.
+    dates
+        The as-of dates in each window, for reports.
+    """
+
+    train: np.ndarray
+    valid: np.ndarray
+    calibrate: np.ndarray
+    test: np.ndarray
+    dates: dict[str, list[date]]
+
+
+def out_of_time_split(as_of: pd.Series, train_end: date, valid_end: date, calibrate_end: date,
+                      test_start: date) -> OutOfTimeSplit:
+    """Split rows by their as-of date: train < train_end <= valid < valid_end <= calibrate < calibrate_end <= test_start <= test.
+
+    Parameters
+    ----------
+    as_of
+        The panel's as-of column.
+    train_end, valid_end, calibrate_end, test_start
+        Window edges; a gap between ``calibrate_end`` and ``test_start`` is allowed (for
+        example one label horizon, so no training label looks into the test period).
+
+    Returns
+    -------
+    OutOfTimeSplit
+
+    Raises
+    ------
+    ValueError
+        If the edges are out of order or a window holds no row.
+    """
+    edges = {"train_end": train_end, "valid_end": valid_end, "calibrate_end": calibrate_end, "test_start": test_start}
+    ordered = list(edges.items())
+    for (first, a), (second, b) in zip(ordered, ordered[1:], strict=False):
+        if a > b or (first != "calibrate_end" and a == b):
+            raise ValueError(f"`{first}` ({a}) must come before `{second}` ({b}).")
+    days = pd.to_datetime(as_of).dt.date.to_numpy()
+    masks = {
+        "train": days < train_end,
+        "valid": (days >= train_end) & (days < valid_end),
+        "calibrate": (days >= valid_end) & (days < calibrate_end),
+        "test": days >= test_start,
+    }
+    for name, mask in masks.items():
+        if not mask.any():
+            raise ValueError(f"the {name} window holds no row; as-of dates run from {days.min()} to {days.max()} "
+                             f"and the edges are {', '.join(f'{k}={v}' for k, v in edges.items())}.")
+    return OutOfTimeSplit(**masks, dates={name: sorted(set(days[mask])) for name, mask in masks.items()})
