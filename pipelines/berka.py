@@ -11,8 +11,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from credit.realdata.berka import (FEATURE_COLUMNS, LABEL_COLUMN, build_loan_table,
-                                   cross_validated_auc)
+from credit.realdata.berka import (
+    FEATURE_COLUMNS,
+    LABEL_COLUMN,
+    build_loan_table,
+    cross_validated_auc,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path("../shared/data/berka")

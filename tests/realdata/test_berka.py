@@ -9,8 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from credit.realdata.berka import (FEATURE_COLUMNS, TRUNCATED_TRANSACTIONS, build_loan_table,
-                                   read_loans, transaction_features)
+from credit.realdata.berka import (
+    FEATURE_COLUMNS,
+    TRUNCATED_TRANSACTIONS,
+    build_loan_table,
+    read_loans,
+    transaction_features,
+)
 
 # In CI the repository is cloned with ../shared beside it, as here.
 BERKA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "berka"
