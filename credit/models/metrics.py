@@ -1,0 +1,639 @@
+"""How good a credit-risk model is: discrimination, calibration, rank order, stability, uncertainty.
+
+Pure functions over arrays, for the evaluation step of SPEC 3.5 and the drift monitor of 3.7.
+
+Conventions used throughout:
+
+- ``y`` is the default label: 1 = the firm defaulted (a "bad"), 0 = it did not (a "good").
+- A ``score`` is a risk score: **higher means more likely to default**, as a PD is. To
+  evaluate scorecard points, where more points mean a better firm, pass minus the points.
+- ``p`` is a predicted probability of default (PD) in [0, 1].
+
+Inputs are validated, and refused with a :class:`ValueError` that names the argument, says
+what it must be and shows what it got.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+from sklearn.utils import check_random_state
+
+LOG_LOSS_CLIP = 1e-15
+PSI_FLOOR = 1e-4
+
+
+class KS(NamedTuple):
+    """Kolmogorov-Smirnov statistic and the score at which it is reached."""
+
+    statistic: float
+    threshold: float
+
+
+class RankOrdering(NamedTuple):
+    """Bad rate per score band, and whether it never rises as the score gets better."""
+
+    table: pd.DataFrame
+    monotone: bool
+
+
+class BootstrapInterval(NamedTuple):
+    """A metric on the full sample, its percentile interval, and the resamples skipped."""
+
+    point: float
+    low: float
+    high: float
+    skipped: int
+
+
+# ---------------------------------------------------------------------------------------------
+# Discrimination and accuracy
+# ---------------------------------------------------------------------------------------------
+
+
+def auc(y, score) -> float:
+    """Area under the ROC curve: the chance a random bad scores riskier than a random good.
+
+    Computed from ranks (Mann-Whitney U): a (bad, good) pair counts 1 when the bad has the
+    higher score, 1/2 when their scores tie and 0 otherwise.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Default labels, 0 or 1.
+    score : array-like of shape (n,)
+        Risk scores, higher = more likely to default.
+
+    Returns
+    -------
+    float
+        AUC in [0, 1]; 0.5 is no better than chance.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not 0/1, ``score`` is not finite, the lengths differ, or ``y`` has one
+        class only.
+    """
+    y, score = _labels_and_scores(y, score, "score")
+    _require_both_classes(y, "AUC")
+    return _auc(y, score)
+
+
+def gini(y, score) -> float:
+    """Gini coefficient (accuracy ratio), ``2 * AUC - 1``.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Default labels, 0 or 1.
+    score : array-like of shape (n,)
+        Risk scores, higher = more likely to default.
+
+    Returns
+    -------
+    float
+        Gini in [-1, 1]; 0 is no better than chance.
+
+    Raises
+    ------
+    ValueError
+        As :func:`auc`.
+    """
+    y, score = _labels_and_scores(y, score, "score")
+    _require_both_classes(y, "Gini")
+    return 2.0 * _auc(y, score) - 1.0
+
+
+def ks(y, score) -> KS:
+    """Kolmogorov-Smirnov statistic: the largest gap between the score CDFs of goods and bads.
+
+    With ``G(t)`` and ``B(t)`` the shares of goods and of bads scoring ``<= t``, the statistic
+    is ``max |G(t) - B(t)|`` over the observed scores. Tied scores move together: the CDFs
+    are only compared after every row at a score has been counted.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Default labels, 0 or 1.
+    score : array-like of shape (n,)
+        Risk scores, higher = more likely to default.
+
+    Returns
+    -------
+    KS
+        ``statistic`` in [0, 1], and ``threshold``: the score ``t`` where the gap is
+        largest, i.e. the cut "score <= t" against "score > t" that separates goods from
+        bads best. When several scores reach the maximum, the lowest is returned.
+
+    Raises
+    ------
+    ValueError
+        As :func:`auc`.
+    """
+    y, score = _labels_and_scores(y, score, "score")
+    _require_both_classes(y, "KS")
+    order = np.argsort(score, kind="stable")
+    sorted_score, sorted_y = score[order], y[order].astype(np.int64)
+    bads_below = np.cumsum(sorted_y)
+    goods_below = np.arange(1, len(y) + 1) - bads_below
+    last_of_each_score = np.r_[sorted_score[1:] != sorted_score[:-1], True]
+    n_bad = int(sorted_y.sum())
+    n_good = len(y) - n_bad
+    # |G - B| scaled by n_good * n_bad is an exact integer, so equal gaps compare equal and
+    # the lowest threshold wins ties reliably
+    scaled_gap = np.abs(goods_below * n_bad - bads_below * n_good)[last_of_each_score]
+    best = int(np.argmax(scaled_gap))
+    return KS(float(scaled_gap[best] / (n_good * n_bad)), float(sorted_score[last_of_each_score][best]))
+
+
+def brier(y, p) -> float:
+    """Brier score: the mean squared difference between the PD and the outcome.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Default labels, 0 or 1.
+    p : array-like of shape (n,)
+        Predicted probabilities of default.
+
+    Returns
+    -------
+    float
+        Brier score in [0, 1]; lower is better.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not 0/1, ``p`` is not in [0, 1], or the lengths differ.
+    """
+    y, p = _labels_and_probabilities(y, p)
+    return float(np.mean((p - y) ** 2))
+
+
+def log_loss(y, p) -> float:
+    """Log loss: the mean of ``-ln`` of the probability the model gave to what happened.
+
+    That probability is clipped below at 1e-15 (equivalently, ``p`` is clipped to
+    [1e-15, 1 - 1e-15]), so a certain but wrong PD costs ``-ln(1e-15) = 34.54`` instead of
+    infinity.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Default labels, 0 or 1.
+    p : array-like of shape (n,)
+        Predicted probabilities of default.
+
+    Returns
+    -------
+    float
+        Log loss, >= 0; lower is better.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not 0/1, ``p`` is not in [0, 1], or the lengths differ.
+    """
+    y, p = _labels_and_probabilities(y, p)
+    # clipping the probability of the outcome, not p itself, keeps -ln(1e-15) exact for
+    # y = 0, p = 1, where 1 - (1 - 1e-15) would lose digits
+    given_to_outcome = np.where(y == 1, p, 1.0 - p)
+    return float(-np.mean(np.log(np.maximum(given_to_outcome, LOG_LOSS_CLIP))))
+
+
+# ---------------------------------------------------------------------------------------------
+# Calibration and rank order
+# ---------------------------------------------------------------------------------------------
+
+
+def calibration_table(y, p, bins: int = 10) -> pd.DataFrame:
+    """Predicted PD against the observed default rate, by quantile bin of predicted PD.
+
+    Rows are ranked by PD and cut into ``bins`` groups of near-equal size: the row ranked
+    ``k`` (from 0) of ``n`` goes to bin ``floor(k * bins / n) + 1``. Rows with equal PDs all
+    take the rank of the first of them, so a PD value is never split between bins and the
+    table does not depend on row order; bins that ties leave empty are dropped.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Default labels, 0 or 1.
+    p : array-like of shape (n,)
+        Predicted probabilities of default.
+    bins : int, default 10
+        Number of quantile bins (10 gives deciles).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per non-empty bin, lowest PD first, with columns ``bin`` (1 to ``bins``),
+        ``rows``, ``predicted_mean`` (mean PD), ``observed_rate`` (defaults / rows) and
+        ``defaults``.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not 0/1, ``p`` is not in [0, 1], the lengths differ, or ``bins`` is not
+        an integer >= 1.
+    """
+    y, p = _labels_and_probabilities(y, p)
+    _require_integer(bins, "bins", minimum=1)
+    first_rank = rankdata(p, method="min").astype(np.int64) - 1
+    bin_index = first_rank * bins // len(p)
+    table = _outcome_table(y, p, bin_index, bins)
+    table.insert(0, "bin", np.arange(1, bins + 1))
+    return table[table["rows"] > 0].reset_index(drop=True)
+
+
+def calibration_by_grade(y, p, grades, order: Sequence) -> pd.DataFrame:
+    """Predicted PD against the observed default rate, by risk grade.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Default labels, 0 or 1.
+    p : array-like of shape (n,)
+        Predicted probabilities of default.
+    grades : array-like of shape (n,)
+        Each row's grade label.
+    order : sequence
+        Every grade of the scale, in the order the table lists them (best grade first,
+        usually). A grade with no rows is kept, with 0 rows and NaN rates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per grade of ``order``, with columns ``grade``, ``rows``,
+        ``predicted_mean``, ``observed_rate`` and ``defaults``.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not 0/1, ``p`` is not in [0, 1], the lengths differ, ``order`` repeats a
+        label, or ``grades`` has a label that is not in ``order``.
+    """
+    y, p = _labels_and_probabilities(y, p)
+    grades = _one_dimensional(grades, "grades")
+    _require_same_length(y, grades, "grades")
+    order = list(order)
+    repeated = sorted({str(g) for g in order if order.count(g) > 1})
+    if repeated:
+        raise ValueError(f"`order` has repeated labels: {repeated}.")
+    codes = pd.Index(order).get_indexer(grades).astype(np.int64)
+    if (codes < 0).any():
+        unknown = sorted({str(g) for g in grades[codes < 0]})
+        raise ValueError(f"`grades` has labels not in `order`: {unknown}.")
+    table = _outcome_table(y, p, codes, len(order))
+    table.insert(0, "grade", order)
+    return table
+
+
+def rank_ordering(y, score, bands: Sequence[float]) -> RankOrdering:
+    """Bad rate per score band, and whether it never rises as the score gets better.
+
+    A better score is a lower one (higher = more likely to default), so the rank order
+    holds (``monotone`` is True) when, going from the lowest band to the highest, the bad
+    rate never falls. Equal bad rates in neighbouring bands keep it monotone; empty bands
+    are listed but skipped in the check.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Default labels, 0 or 1.
+    score : array-like of shape (n,)
+        Risk scores, higher = more likely to default.
+    bands : sequence of float
+        Increasing band edges ``e0 < e1 < ... < ek``, giving the bands ``[e0, e1]``,
+        ``(e1, e2]``, ..., ``(ek-1, ek]``. Use ``-inf`` and ``inf`` as outer edges to take
+        every score.
+
+    Returns
+    -------
+    RankOrdering
+        ``table``: one row per band, lowest scores first, with columns ``band`` (the
+        interval as text), ``score_low``, ``score_high``, ``rows``, ``defaults`` and
+        ``bad_rate`` (defaults / rows, NaN when empty); and ``monotone``.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not 0/1, ``score`` is not finite, the lengths differ, ``bands`` is not at
+        least two increasing edges, or a score falls outside the bands.
+    """
+    y, score = _labels_and_scores(y, score, "score")
+    edges = np.asarray(bands, dtype=float)
+    if edges.ndim != 1 or len(edges) < 2 or np.isnan(edges).any() or (np.diff(edges) <= 0).any():
+        raise ValueError(f"`bands` must be at least two increasing edges; got {_shown(edges.ravel())}.")
+    band_index = np.searchsorted(edges, score, side="left") - 1
+    band_index[score == edges[0]] = 0  # the first band includes its lower edge
+    outside = (band_index < 0) | (band_index >= len(edges) - 1)
+    if outside.any():
+        raise ValueError(
+            f"`score` has values outside the bands [{edges[0]:g}, {edges[-1]:g}]; got values {_shown(score[outside])}."
+        )
+    n_bands = len(edges) - 1
+    rows = np.bincount(band_index, minlength=n_bands)
+    defaults = np.bincount(band_index, weights=y, minlength=n_bands).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bad_rate = defaults / rows
+    labels = [f"{'[' if i == 0 else '('}{edges[i]:g}, {edges[i + 1]:g}]" for i in range(n_bands)]
+    table = pd.DataFrame(
+        {
+            "band": labels,
+            "score_low": edges[:-1],
+            "score_high": edges[1:],
+            "rows": rows,
+            "defaults": defaults,
+            "bad_rate": bad_rate,
+        }
+    )
+    observed = bad_rate[rows > 0]
+    return RankOrdering(table, bool((np.diff(observed) >= 0).all()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Stability
+# ---------------------------------------------------------------------------------------------
+
+
+def psi(expected, actual, bins: int = 10) -> float:
+    """Population stability index of ``actual`` against ``expected``.
+
+    ``PSI = sum over bins of (a - e) * ln(a / e)``, with ``e`` and ``a`` the shares of each
+    sample in the bin. The bin edges are the expected sample's quantiles at
+    ``1/bins, ..., (bins-1)/bins`` (NumPy's linear interpolation); repeated edges are merged,
+    so heavy ties give fewer bins. A bin holds values in ``(lower edge, upper edge]`` and the
+    outer bins are open-ended, so actual values beyond the expected range still count.
+    Missing values (NaN) form a bin of their own. A share of 0 is raised to 1e-4
+    (:data:`PSI_FLOOR`) so the log is defined; a bin empty in both samples adds 0.
+
+    Common reading: below 0.1 stable, 0.1 to 0.25 some shift, above 0.25 a material shift.
+
+    Parameters
+    ----------
+    expected : array-like of shape (n,)
+        The reference sample, e.g. scores or a feature at development time.
+    actual : array-like of shape (m,)
+        The sample to compare, e.g. the same this month.
+    bins : int, default 10
+        Number of quantile bins, before merging repeated edges.
+
+    Returns
+    -------
+    float
+        PSI, >= 0; 0 when both samples fill the bins in the same shares.
+
+    Raises
+    ------
+    ValueError
+        If a sample is empty, not numeric, or has infinite values, or ``bins`` is not an
+        integer >= 2.
+    """
+    expected = _finite_or_missing(expected, "expected")
+    actual = _finite_or_missing(actual, "actual")
+    _require_integer(bins, "bins", minimum=2)
+    known = expected[~np.isnan(expected)]
+    edges = np.unique(np.quantile(known, np.arange(1, bins) / bins)) if len(known) else np.array([])
+    missing_bin = len(edges) + 1
+
+    def counts(values: np.ndarray) -> np.ndarray:
+        bin_index = np.where(np.isnan(values), missing_bin, np.searchsorted(edges, values, side="left"))
+        return np.bincount(bin_index, minlength=missing_bin + 1)
+
+    return _psi_from_counts(counts(expected), counts(actual))
+
+
+def csi(expected_frame: pd.DataFrame, actual_frame: pd.DataFrame, columns: Sequence[str], bins: int = 10) -> pd.Series:
+    """Characteristic stability index: the PSI of each feature column.
+
+    Numeric columns are binned as in :func:`psi`, with missing values as a bin of their
+    own. Other columns (text, categories, booleans) take each value as a bin, and missing
+    values as one more.
+
+    Parameters
+    ----------
+    expected_frame : pandas.DataFrame
+        The reference sample.
+    actual_frame : pandas.DataFrame
+        The sample to compare.
+    columns : sequence of str
+        Feature columns to compare; both frames must have them.
+    bins : int, default 10
+        Number of quantile bins for numeric columns.
+
+    Returns
+    -------
+    pandas.Series
+        PSI per column, indexed by column name, named ``csi``.
+
+    Raises
+    ------
+    ValueError
+        If a frame lacks a column, or as :func:`psi` for a numeric column.
+    """
+    columns = list(columns)
+    for name, frame in (("expected_frame", expected_frame), ("actual_frame", actual_frame)):
+        absent = [c for c in columns if c not in frame.columns]
+        if absent:
+            raise ValueError(f"`{name}` lacks column(s) {absent}.")
+    values = {}
+    for column in columns:
+        expected, actual = expected_frame[column], actual_frame[column]
+        if pd.api.types.is_numeric_dtype(expected) and not pd.api.types.is_bool_dtype(expected):
+            # nullable columns (Int64, Float64) hold pd.NA, which NumPy floats cannot
+            values[column] = psi(
+                expected.to_numpy(dtype=float, na_value=np.nan),
+                actual.to_numpy(dtype=float, na_value=np.nan),
+                bins=bins,
+            )
+        else:
+            values[column] = _category_psi(expected, actual)
+    return pd.Series(values, index=pd.Index(columns), name="csi", dtype=float)
+
+
+# ---------------------------------------------------------------------------------------------
+# Uncertainty
+# ---------------------------------------------------------------------------------------------
+
+
+def bootstrap_interval(
+    metric: Callable[[np.ndarray, np.ndarray], float],
+    y,
+    p,
+    n: int = 1000,
+    level: float = 0.95,
+    random_state=0,
+) -> BootstrapInterval:
+    """Percentile bootstrap interval of any metric.
+
+    Draws ``n`` resamples of the rows with replacement, computes ``metric`` on each, and
+    takes the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the results. A
+    resample with one class only is skipped (AUC, Gini and KS are undefined there) and
+    counted in ``skipped``; the interval comes from the others.
+
+    Parameters
+    ----------
+    metric : callable
+        ``metric(y, p) -> float``, e.g. :func:`auc` or :func:`brier`.
+    y : array-like of shape (n,)
+        Default labels, 0 or 1; both classes must be present.
+    p : array-like of shape (n,)
+        Predicted PDs or risk scores, whatever ``metric`` takes.
+    n : int, default 1000
+        Number of resamples drawn.
+    level : float, default 0.95
+        Coverage of the interval, strictly between 0 and 1.
+    random_state : int, numpy.random.RandomState or None, default 0
+        Seed or generator for the resampling, as in scikit-learn.
+
+    Returns
+    -------
+    BootstrapInterval
+        ``point`` (the metric on all rows), ``low``, ``high`` and ``skipped``; unpacks as
+        ``point, low, high, skipped``.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not 0/1 or has one class only, the lengths differ, ``n`` is not an
+        integer >= 1, ``level`` is not strictly between 0 and 1, or every resample had one
+        class only.
+    """
+    y = _labels(y)
+    p = _one_dimensional(p, "p")
+    _require_same_length(y, p, "p")
+    _require_both_classes(y, "a bootstrap interval")
+    _require_integer(n, "n", minimum=1)
+    if not 0 < level < 1:
+        raise ValueError(f"`level` must be strictly between 0 and 1; got {level}.")
+    generator = check_random_state(random_state)
+    point = float(metric(y, p))
+    values = []
+    skipped = 0
+    for _ in range(n):
+        rows = generator.randint(0, len(y), size=len(y))
+        resampled = y[rows]
+        if resampled.min() == resampled.max():
+            skipped += 1
+            continue
+        values.append(metric(resampled, p[rows]))
+    if not values:
+        raise ValueError(f"all {n} resamples had one class only; draw more resamples or use more rows.")
+    low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
+    return BootstrapInterval(point, float(low), float(high), skipped)
+
+
+# ---------------------------------------------------------------------------------------------
+# Private helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _auc(y: np.ndarray, score: np.ndarray) -> float:
+    ranks = rankdata(score)  # average ranks: a tie between a bad and a good counts 1/2
+    n_bad = int(y.sum())
+    n_good = len(y) - n_bad
+    return float((ranks[y == 1].sum() - n_bad * (n_bad + 1) / 2) / (n_bad * n_good))
+
+
+def _outcome_table(y: np.ndarray, p: np.ndarray, group: np.ndarray, groups: int) -> pd.DataFrame:
+    rows = np.bincount(group, minlength=groups)
+    defaults = np.bincount(group, weights=y, minlength=groups).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        predicted_mean = np.bincount(group, weights=p, minlength=groups) / rows
+        observed_rate = defaults / rows
+    return pd.DataFrame(
+        {"rows": rows, "predicted_mean": predicted_mean, "observed_rate": observed_rate, "defaults": defaults}
+    )
+
+
+def _psi_from_counts(expected_counts: np.ndarray, actual_counts: np.ndarray) -> float:
+    expected_share = np.maximum(expected_counts / expected_counts.sum(), PSI_FLOOR)
+    actual_share = np.maximum(actual_counts / actual_counts.sum(), PSI_FLOOR)
+    return float(np.sum((actual_share - expected_share) * np.log(actual_share / expected_share)))
+
+
+def _category_psi(expected: pd.Series, actual: pd.Series) -> float:
+    # every value is a bin; missing values (None, NaN, NA) share one more
+    expected_counts = expected.astype(object).value_counts(dropna=False)
+    actual_counts = actual.astype(object).value_counts(dropna=False)
+    expected_counts, actual_counts = expected_counts.align(actual_counts, fill_value=0)
+    return _psi_from_counts(expected_counts.to_numpy(dtype=float), actual_counts.to_numpy(dtype=float))
+
+
+def _one_dimensional(values, name: str) -> np.ndarray:
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"`{name}` must be one-dimensional; got shape {array.shape}.")
+    if len(array) == 0:
+        raise ValueError(f"`{name}` must not be empty.")
+    return array
+
+
+def _numeric(values, name: str) -> np.ndarray:
+    array = _one_dimensional(values, name)
+    try:
+        return array.astype(float)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be numeric; got dtype {array.dtype}.") from None
+
+
+def _labels(y) -> np.ndarray:
+    y = _numeric(y, "y")
+    wrong = (y != 0) & (y != 1)
+    if wrong.any():
+        raise ValueError(f"`y` must contain only 0 and 1; got values {_shown(y[wrong])}.")
+    return y
+
+
+def _labels_and_scores(y, score, name: str) -> tuple[np.ndarray, np.ndarray]:
+    y = _labels(y)
+    score = _numeric(score, name)
+    _require_same_length(y, score, name)
+    wrong = ~np.isfinite(score)
+    if wrong.any():
+        raise ValueError(f"`{name}` must be finite; got values {_shown(score[wrong])}.")
+    return y, score
+
+
+def _labels_and_probabilities(y, p) -> tuple[np.ndarray, np.ndarray]:
+    y = _labels(y)
+    p = _numeric(p, "p")
+    _require_same_length(y, p, "p")
+    wrong = ~((p >= 0) & (p <= 1))  # also catches NaN
+    if wrong.any():
+        raise ValueError(f"`p` must be probabilities in [0, 1]; got values {_shown(p[wrong])}.")
+    return y, p
+
+
+def _finite_or_missing(values, name: str) -> np.ndarray:
+    array = _numeric(values, name)
+    if np.isinf(array).any():
+        raise ValueError(f"`{name}` must not contain infinite values; got values {_shown(array[np.isinf(array)])}.")
+    return array
+
+
+def _require_same_length(y: np.ndarray, other: np.ndarray, name: str) -> None:
+    if len(y) != len(other):
+        raise ValueError(f"`y` and `{name}` must have the same length; got {len(y)} and {len(other)}.")
+
+
+def _require_both_classes(y: np.ndarray, what: str) -> None:
+    if y.min() == y.max():
+        raise ValueError(f"`y` has one class only (all {y[0]:g}): {what} is undefined.")
+
+
+def _require_integer(value, name: str, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum}; got {value}.")
+
+
+def _shown(values: np.ndarray, limit: int = 5) -> str:
+    # distinct offending values, a few of them, as plain numbers: [2, 0.5, nan]
+    distinct = pd.unique(values)
+    shown = ", ".join(f"{v:g}" for v in distinct[:limit])
+    return f"[{shown}{', ...' if len(distinct) > limit else ''}]"

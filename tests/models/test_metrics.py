@@ -1,0 +1,542 @@
+"""Model evaluation metrics on inputs small enough to work out by hand.
+
+The comment above each assertion shows the arithmetic; no expected value was copied from the
+code's output. Conventions (credit/models/metrics.py): y = 1 is a default (a "bad"), and a
+higher score means riskier, as a PD does.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import ks_2samp
+from sklearn.metrics import roc_auc_score
+
+from credit.models.metrics import (
+    PSI_FLOOR,
+    auc,
+    bootstrap_interval,
+    brier,
+    calibration_by_grade,
+    calibration_table,
+    csi,
+    gini,
+    ks,
+    log_loss,
+    psi,
+    rank_ordering,
+)
+
+
+def raises(message: str):
+    return pytest.raises(ValueError, match=re.escape(message))
+
+
+def scored_firms(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Firms whose default odds rise with a latent risk the score measures."""
+    rng = np.random.default_rng(seed)
+    risk = rng.normal(size=rows)
+    defaulted = rng.random(rows) < 1 / (1 + np.exp(-(1.5 * risk - 2)))
+    return defaulted.astype(int), risk
+
+
+# ---------------------------------------------------------------------------------------------
+# AUC and Gini
+# ---------------------------------------------------------------------------------------------
+
+
+def test_auc_is_the_share_of_bad_good_pairs_the_score_orders_correctly() -> None:
+    # bads score 0.35 and 0.8, goods 0.1 and 0.4; (bad, good) pairs:
+    # (0.35, 0.1) right, (0.35, 0.4) wrong, (0.8, 0.1) right, (0.8, 0.4) right -> 3/4
+    y, score = [0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]
+    assert auc(y, score) == pytest.approx(3 / 4)
+    # Gini = 2 * 3/4 - 1
+    assert gini(y, score) == pytest.approx(1 / 2)
+
+
+def test_a_tie_between_a_bad_and_a_good_counts_one_half() -> None:
+    # goods 0.3, 0.5; bads 0.5, 0.5, 0.9. Each bad at 0.5: beats 0.3 (1) + ties 0.5 (1/2);
+    # the bad at 0.9 beats both (2). (1.5 + 1.5 + 2) / (3 * 2) = 5/6
+    y, score = [0, 0, 1, 1, 1], [0.3, 0.5, 0.5, 0.5, 0.9]
+    assert auc(y, score) == pytest.approx(5 / 6)
+    assert gini(y, score) == pytest.approx(2 * 5 / 6 - 1)
+
+
+def test_a_score_that_ties_everyone_is_no_better_than_chance() -> None:
+    # every (bad, good) pair ties: 1/2 each
+    assert auc([0, 1, 0, 1, 1], [0.2] * 5) == pytest.approx(0.5)
+    assert gini([0, 1, 0, 1, 1], [0.2] * 5) == pytest.approx(0.0)
+
+
+def test_a_score_that_ranks_backwards_has_auc_0_and_gini_minus_1() -> None:
+    # the single bad scores below both goods: 0 of 2 pairs right
+    assert auc([0, 1, 0], [0.9, 0.1, 0.5]) == 0.0
+    assert gini([0, 1, 0], [0.9, 0.1, 0.5]) == -1.0
+
+
+def test_auc_agrees_with_scikit_learn_on_random_scores_with_ties() -> None:
+    rng = np.random.default_rng(7)
+    for rows in (10, 100, 1000):
+        y = rng.integers(0, 2, size=rows)
+        y[:2] = [0, 1]
+        score = np.round(rng.random(rows), 1)  # ten distinct values: plenty of ties
+        assert auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# KS
+# ---------------------------------------------------------------------------------------------
+
+
+def test_ks_is_the_largest_gap_between_the_goods_and_bads_score_distributions() -> None:
+    # goods 0.1, 0.2, 0.6; bads 0.3, 0.5, 0.9. Share of goods G(t) and bads B(t) at or below t:
+    #   t    0.1  0.2  0.3  0.5  0.6  0.9
+    #   G    1/3  2/3  2/3  2/3   1    1
+    #   B     0    0   1/3  2/3  2/3   1
+    #  gap   1/3  2/3  1/3   0   1/3   0   -> 2/3 at t = 0.2
+    y = [1, 0, 1, 0, 0, 1]
+    score = [0.5, 0.2, 0.9, 0.1, 0.6, 0.3]
+    statistic, threshold = ks(y, score)
+    assert statistic == pytest.approx(2 / 3)
+    assert threshold == 0.2
+
+
+def test_ks_counts_tied_scores_together_and_reports_the_lowest_best_threshold() -> None:
+    # goods 0.1, 0.4; bads 0.4, 0.8. The good and the bad at 0.4 pass the threshold together:
+    #   t    0.1  0.4  0.8
+    #   G    1/2   1    1
+    #   B     0   1/2   1
+    #  gap   1/2  1/2   0   -> 1/2, first reached at 0.1
+    # (counting the good at 0.4 before the bad would wrongly give a gap of 1)
+    result = ks([0, 1, 0, 1], [0.4, 0.4, 0.1, 0.8])
+    assert result.statistic == pytest.approx(1 / 2)
+    assert result.threshold == 0.1
+
+
+def test_ks_agrees_with_scipys_two_sample_statistic() -> None:
+    y, score = scored_firms(500, seed=3)
+    expected = ks_2samp(score[y == 0], score[y == 1]).statistic
+    assert ks(y, score).statistic == pytest.approx(expected, abs=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Brier and log loss
+# ---------------------------------------------------------------------------------------------
+
+
+def test_brier_is_the_mean_squared_gap_between_pd_and_outcome() -> None:
+    # (0.1 - 0)^2 + (0.8 - 1)^2 + (0.6 - 1)^2 + (0.3 - 0)^2 = 0.01 + 0.04 + 0.16 + 0.09 = 0.30
+    # 0.30 / 4 = 0.075
+    assert brier([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3]) == pytest.approx(0.075)
+
+
+def test_log_loss_is_the_mean_minus_log_of_the_probability_given_to_what_happened() -> None:
+    # probabilities given to the outcomes: 0.9, 0.8, 0.6, 0.7; product 0.3024
+    # -ln(0.3024) / 4 = 1.196005 / 4 = 0.299001
+    assert log_loss([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3]) == pytest.approx(0.299001, abs=1e-6)
+
+
+def test_log_loss_clips_certain_wrong_pds_to_one_in_10_to_the_15() -> None:
+    # each row gave probability 0 to what happened, clipped to 1e-15: -ln(1e-15) = 15 ln 10
+    # = 34.538776 per row, and so on average
+    assert log_loss([1, 0], [0.0, 1.0]) == pytest.approx(34.538776, abs=1e-6)
+    # certain and right: -ln(1) = 0
+    assert log_loss([1, 0], [1.0, 0.0]) == pytest.approx(0.0, abs=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Calibration
+# ---------------------------------------------------------------------------------------------
+
+
+def test_calibration_table_groups_rows_by_quantile_of_predicted_pd() -> None:
+    # 10 rows, 5 bins of 2 rows by PD rank, whatever the row order:
+    #   bin 1: 0.02 (0), 0.04 (0)  mean 0.03, 0 defaults, rate 0
+    #   bin 2: 0.06 (1), 0.08 (0)  mean 0.07, 1 default,  rate 1/2
+    #   bin 3: 0.10 (0), 0.12 (0)  mean 0.11, 0 defaults, rate 0
+    #   bin 4: 0.14 (0), 0.16 (1)  mean 0.15, 1 default,  rate 1/2
+    #   bin 5: 0.18 (1), 0.20 (1)  mean 0.19, 2 defaults, rate 1
+    p = [0.16, 0.02, 0.10, 0.20, 0.06, 0.14, 0.04, 0.18, 0.12, 0.08]
+    y = [1, 0, 0, 1, 1, 0, 0, 1, 0, 0]
+    table = calibration_table(y, p, bins=5)
+    assert list(table.columns) == ["bin", "rows", "predicted_mean", "observed_rate", "defaults"]
+    assert table["bin"].tolist() == [1, 2, 3, 4, 5]
+    assert table["rows"].tolist() == [2, 2, 2, 2, 2]
+    assert table["predicted_mean"].tolist() == pytest.approx([0.03, 0.07, 0.11, 0.15, 0.19])
+    assert table["observed_rate"].tolist() == pytest.approx([0, 0.5, 0, 0.5, 1])
+    assert table["defaults"].tolist() == [0, 1, 0, 1, 2]
+
+
+def test_calibration_table_makes_deciles_by_default() -> None:
+    # 20 rows, PDs 0.01 .. 0.20: decile k holds the PDs 0.02k - 0.01 and 0.02k
+    p = np.arange(1, 21) / 100
+    y = np.zeros(20, dtype=int)
+    table = calibration_table(y, p)
+    assert table["bin"].tolist() == list(range(1, 11))
+    assert table["rows"].tolist() == [2] * 10
+    assert table["predicted_mean"].tolist() == pytest.approx([0.015 + 0.02 * k for k in range(10)])
+
+
+def test_calibration_table_keeps_tied_pds_in_one_bin_whatever_the_row_order() -> None:
+    # PDs 0.1, 0.1, 0.1, 0.2 in 2 bins: ranks 0..3 would go to bins 1, 1, 2, 2, but the third
+    # 0.1 takes the rank of the first 0.1 (0) and stays in bin 1.
+    #   bin 1: three rows at 0.1, defaults 1 -> rate 1/3;  bin 2: one row at 0.2, 1 default
+    table = calibration_table([1, 0, 0, 1], [0.1, 0.1, 0.1, 0.2], bins=2)
+    assert table["rows"].tolist() == [3, 1]
+    assert table["predicted_mean"].tolist() == pytest.approx([0.1, 0.2])
+    assert table["observed_rate"].tolist() == pytest.approx([1 / 3, 1])
+    reordered = calibration_table([0, 1, 0, 1], [0.1, 0.2, 0.1, 0.1], bins=2)
+    pd.testing.assert_frame_equal(reordered, table)
+
+
+def test_calibration_table_drops_bins_that_ties_leave_empty() -> None:
+    # all four PDs equal: every row has rank 0 and goes to bin 1; bins 2 to 4 are empty
+    table = calibration_table([0, 1, 0, 0], [0.3] * 4, bins=4)
+    assert table["bin"].tolist() == [1]
+    assert table["rows"].tolist() == [4]
+    assert table["observed_rate"].tolist() == pytest.approx([1 / 4])
+
+
+def test_calibration_by_grade_lists_every_grade_of_the_scale_in_its_order() -> None:
+    #   A: PDs 0.01, 0.03 -> mean 0.02, no default
+    #   B: PDs 0.05, 0.07 -> mean 0.06, 1 default of 2
+    #   C: PD 0.20        -> 1 default of 1
+    #   D: no rows        -> NaN rates
+    table = calibration_by_grade(
+        y=[0, 0, 1, 1, 0],
+        p=[0.05, 0.01, 0.07, 0.20, 0.03],
+        grades=["B", "A", "B", "C", "A"],
+        order=["A", "B", "C", "D"],
+    )
+    assert list(table.columns) == ["grade", "rows", "predicted_mean", "observed_rate", "defaults"]
+    assert table["grade"].tolist() == ["A", "B", "C", "D"]
+    assert table["rows"].tolist() == [2, 2, 1, 0]
+    assert table["defaults"].tolist() == [0, 1, 1, 0]
+    assert table["predicted_mean"].tolist()[:3] == pytest.approx([0.02, 0.06, 0.20])
+    assert table["observed_rate"].tolist()[:3] == pytest.approx([0, 0.5, 1])
+    assert table[["predicted_mean", "observed_rate"]].iloc[3].isna().all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Rank ordering
+# ---------------------------------------------------------------------------------------------
+
+
+def test_rank_ordering_gives_the_bad_rate_per_band_and_holds_when_it_never_falls_with_score() -> None:
+    # bands [0, 0.1], (0.1, 0.2], (0.2, 1]; each edge score belongs to the band it closes,
+    # and 0 to the first band:
+    #   [0, 0.1]:   0.0 (0), 0.1 (0), 0.05 (1)  -> 1/3
+    #   (0.1, 0.2]: 0.15 (0), 0.2 (1), 0.12 (1) -> 2/3
+    #   (0.2, 1]:   0.5 (1), 1.0 (1), 0.3 (0)   -> 2/3, equal to the band below: still monotone
+    score = [0.0, 0.1, 0.05, 0.15, 0.2, 0.12, 0.5, 1.0, 0.3]
+    y = [0, 0, 1, 0, 1, 1, 1, 1, 0]
+    table, monotone = rank_ordering(y, score, bands=[0, 0.1, 0.2, 1])
+    assert table["band"].tolist() == ["[0, 0.1]", "(0.1, 0.2]", "(0.2, 1]"]
+    assert table["rows"].tolist() == [3, 3, 3]
+    assert table["defaults"].tolist() == [1, 2, 2]
+    assert table["bad_rate"].tolist() == pytest.approx([1 / 3, 2 / 3, 2 / 3])
+    assert monotone is True
+
+
+def test_rank_ordering_breaks_when_a_better_band_defaults_more() -> None:
+    #   [0, 0.1]: 2 of 3 default;  (0.1, 0.2]: 1 of 3;  (0.2, 1]: 3 of 3
+    # the middle band is riskier by score but defaults less than the best band
+    score = [0.02, 0.05, 0.08, 0.12, 0.15, 0.18, 0.3, 0.6, 0.9]
+    y = [1, 1, 0, 1, 0, 0, 1, 1, 1]
+    result = rank_ordering(y, score, bands=[0, 0.1, 0.2, 1])
+    assert result.table["bad_rate"].tolist() == pytest.approx([2 / 3, 1 / 3, 1])
+    assert result.monotone is False
+
+
+def test_rank_ordering_lists_empty_bands_but_skips_them_in_the_check() -> None:
+    #   [0, 0.1]: 0 of 2;  (0.1, 0.2]: 1 of 2;  (0.2, 0.3]: empty;  (0.3, 1]: 2 of 2
+    table, monotone = rank_ordering(
+        [0, 0, 0, 1, 1, 1], [0.05, 0.05, 0.15, 0.15, 0.5, 0.5], bands=[0, 0.1, 0.2, 0.3, 1]
+    )
+    assert table["rows"].tolist() == [2, 2, 0, 2]
+    assert table["bad_rate"].iloc[[0, 1, 3]].tolist() == pytest.approx([0, 0.5, 1])
+    assert math.isnan(table["bad_rate"].iloc[2])
+    assert monotone is True
+
+
+# ---------------------------------------------------------------------------------------------
+# PSI and CSI
+# ---------------------------------------------------------------------------------------------
+
+
+def test_psi_of_a_sample_against_itself_is_zero() -> None:
+    _, score = scored_firms(300, seed=1)
+    assert psi(score, score) == 0.0
+    assert psi(score, score[::-1].copy()) == 0.0
+
+
+def test_psi_of_a_shifted_sample_on_two_bins() -> None:
+    # expected 1, 2, 3, 4: median edge 2.5, shares (1/2, 1/2)
+    # actual   1, 3, 4, 4: shares (1/4, 3/4)
+    # PSI = (1/4 - 1/2) ln(1/2) + (3/4 - 1/2) ln(3/2) = 1/4 (ln 2 + ln 3/2) = ln(3) / 4 = 0.274653
+    assert psi([1, 2, 3, 4], [1, 3, 4, 4], bins=2) == pytest.approx(0.274653, abs=1e-6)
+
+
+def test_psi_puts_a_value_on_an_edge_in_the_bin_below_it() -> None:
+    # expected 1..5 in 2 bins: the median edge is 3 itself, and 3 goes below it:
+    # {1, 2, 3}, {4, 5} -> shares (3/5, 2/5); actual 3, 3, 4, 4, 5: {3, 3}, {4, 4, 5} -> (2/5, 3/5)
+    # PSI = (2/5 - 3/5) ln(2/3) + (3/5 - 2/5) ln(3/2) = 2/5 ln(3/2) = 0.162186
+    assert psi([1, 2, 3, 4, 5], [3, 3, 4, 4, 5], bins=2) == pytest.approx(0.162186, abs=1e-6)
+
+
+def test_psi_floors_an_empty_bin_and_counts_values_beyond_the_expected_range() -> None:
+    # expected 1..6 in 3 bins: edges at the 1/3 and 2/3 quantiles, 2.667 and 4.333, so the
+    # bins hold {1, 2}, {3, 4}, {5, 6}: shares (1/3, 1/3, 1/3)
+    # actual 3..8: {}, {3, 4}, {5, 6, 7, 8} (7 and 8 fall in the open top bin): (0, 1/3, 2/3)
+    # the empty share is floored to 1e-4:
+    # PSI = (1e-4 - 1/3) ln(3e-4) + 0 + (1/3) ln 2 = 0.333233 * 8.111728 + 0.231049 = 2.934147
+    assert psi([1, 2, 3, 4, 5, 6], [3, 4, 5, 6, 7, 8], bins=3) == pytest.approx(2.934147, abs=1e-6)
+
+
+def test_psi_puts_missing_values_in_a_bin_of_their_own() -> None:
+    # expected 1, 2, 3, 4 in 2 bins plus a missing bin: (1/2, 1/2, 0 -> 1e-4)
+    # actual 1, 2, 3, 4, NaN: (2/5, 2/5, 1/5)
+    # PSI = 2 (0.4 - 0.5) ln(0.8) + (0.2 - 1e-4) ln(0.2 / 1e-4)
+    #     = 0.044629 + 0.1999 * 7.600902 = 0.044629 + 1.519420 = 1.564049
+    assert PSI_FLOOR == 1e-4
+    assert psi([1, 2, 3, 4], [1, 2, 3, 4, np.nan], bins=2) == pytest.approx(1.564049, abs=1e-6)
+
+
+def test_csi_is_the_psi_of_each_feature_column() -> None:
+    # gmv_90d: the same values reordered -> 0
+    # days_past_due: 1, 2, 3, 4 then 1, 3, 4, 4 -> ln(3) / 4 = 0.274653 (as above)
+    # region: N, N, S, S then N, S, S, S -> shares (1/2, 1/2) then (1/4, 3/4) -> ln(3) / 4 too
+    expected = pd.DataFrame(
+        {"gmv_90d": [10, 20, 30, 40], "days_past_due": [1, 2, 3, 4], "region": ["N", "N", "S", "S"]}
+    )
+    actual = pd.DataFrame(
+        {"gmv_90d": [40, 30, 20, 10], "days_past_due": [1, 3, 4, 4], "region": ["N", "S", "S", "S"]}
+    )
+    result = csi(expected, actual, ["gmv_90d", "days_past_due", "region"], bins=2)
+    assert result.name == "csi"
+    assert result.index.tolist() == ["gmv_90d", "days_past_due", "region"]
+    assert result.tolist() == pytest.approx([0.0, 0.274653, 0.274653], abs=1e-6)
+
+
+def test_csi_counts_missing_feature_values_as_their_own_bin() -> None:
+    # expected 1, 2, 3, 4 in 2 bins: (1/2, 1/2, missing 0 -> 1e-4)
+    # actual 1, 2, NA, NA: (1/2, 0 -> 1e-4, 1/2)
+    # PSI = 0 + (1e-4 - 1/2) ln(1e-4 / (1/2)) + (1/2 - 1e-4) ln((1/2) / 1e-4)
+    #     = 2 * 0.4999 * ln(5000) = 0.9998 * 8.517193 = 8.515490
+    # (dropping the NAs instead would give shares (1, 0): a different number)
+    expected = pd.DataFrame({"overdue_days": pd.array([1, 2, 3, 4], dtype="Float64")})
+    actual = pd.DataFrame({"overdue_days": pd.array([1, 2, pd.NA, pd.NA], dtype="Float64")})
+    assert csi(expected, actual, ["overdue_days"], bins=2)["overdue_days"] == pytest.approx(8.515490, abs=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bootstrap intervals
+# ---------------------------------------------------------------------------------------------
+
+
+class ScriptedRows(np.random.RandomState):
+    """A generator that hands out the given resamples of row numbers, in turn."""
+
+    def __init__(self, resamples: list[list[int]]) -> None:
+        super().__init__(0)
+        self.resamples = iter(resamples)
+
+    def randint(self, low, high=None, size=None, dtype=int):  # RandomState.randint signature; arguments unused
+        return np.array(next(self.resamples))
+
+
+def test_bootstrap_interval_contains_the_point_estimate_and_narrows_with_more_rows() -> None:
+    small = bootstrap_interval(auc, *scored_firms(200, seed=11), n=200)
+    large = bootstrap_interval(auc, *scored_firms(5000, seed=11), n=200)
+    for interval in (small, large):
+        assert interval.low < interval.point < interval.high
+    # the width shrinks like 1 / sqrt(rows): 25 times the rows, about a fifth of the width
+    assert (large.high - large.low) < (small.high - small.low) / 2
+
+
+def test_bootstrap_interval_skips_and_counts_resamples_with_one_class() -> None:
+    # y = 0, 0, 1 and PDs 0.2, 0.4, 0.9; point Brier: (0.04 + 0.16 + 0.01) / 3 = 0.07
+    # resamples of rows:
+    #   0, 0, 0 -> y all 0: skipped
+    #   0, 2, 2 -> y 0, 1, 1, PDs 0.2, 0.9, 0.9: (0.04 + 0.01 + 0.01) / 3 = 0.02
+    #   2, 2, 2 -> y all 1: skipped
+    #   1, 2, 0 -> y 0, 1, 0, PDs 0.4, 0.9, 0.2: (0.16 + 0.01 + 0.04) / 3 = 0.07
+    # a 50% interval of (0.02, 0.07): quantiles 1/4 and 3/4 = 0.0325 and 0.0575
+    rows = ScriptedRows([[0, 0, 0], [0, 2, 2], [2, 2, 2], [1, 2, 0]])
+    point, low, high, skipped = bootstrap_interval(
+        brier, [0, 0, 1], [0.2, 0.4, 0.9], n=4, level=0.5, random_state=rows
+    )
+    assert point == pytest.approx(0.07)
+    assert low == pytest.approx(0.0325)
+    assert high == pytest.approx(0.0575)
+    assert skipped == 2
+
+
+def test_bootstrap_interval_is_repeatable_with_the_same_random_state() -> None:
+    y, score = scored_firms(300, seed=5)
+    first = bootstrap_interval(gini, y, score, n=100, random_state=42)
+    assert bootstrap_interval(gini, y, score, n=100, random_state=42) == first
+    assert bootstrap_interval(gini, y, score, n=100, random_state=43) != first
+
+
+def test_a_higher_level_gives_a_wider_bootstrap_interval() -> None:
+    y, score = scored_firms(300, seed=5)
+    narrow = bootstrap_interval(auc, y, score, n=200, level=0.5)
+    wide = bootstrap_interval(auc, y, score, n=200, level=0.99)
+    assert wide.low < narrow.low and narrow.high < wide.high
+
+
+# ---------------------------------------------------------------------------------------------
+# Refused inputs
+# ---------------------------------------------------------------------------------------------
+
+SCORE_METRICS = [auc, gini, ks]
+PD_METRICS = [brier, log_loss]
+
+
+@pytest.mark.parametrize("metric", SCORE_METRICS + PD_METRICS)
+def test_labels_other_than_0_and_1_are_refused(metric) -> None:
+    with raises("`y` must contain only 0 and 1; got values [2]."):
+        metric([0, 1, 2, 1], [0.1, 0.2, 0.3, 0.4])
+
+
+@pytest.mark.parametrize("metric", SCORE_METRICS + PD_METRICS)
+def test_missing_labels_are_refused(metric) -> None:
+    with raises("`y` must contain only 0 and 1; got values [nan]."):
+        metric([0, 1, np.nan], [0.1, 0.2, 0.3])
+
+
+def test_text_labels_are_refused() -> None:
+    with raises("`y` must be numeric; got dtype <U4."):
+        auc(["good", "bad"], [0.1, 0.2])
+
+
+@pytest.mark.parametrize("metric", SCORE_METRICS)
+def test_scores_of_another_length_are_refused(metric) -> None:
+    with raises("`y` and `score` must have the same length; got 5 and 4."):
+        metric([0, 1, 0, 1, 0], [0.1, 0.2, 0.3, 0.4])
+
+
+@pytest.mark.parametrize("metric", PD_METRICS)
+def test_pds_of_another_length_are_refused(metric) -> None:
+    with raises("`y` and `p` must have the same length; got 3 and 4."):
+        metric([0, 1, 0], [0.1, 0.2, 0.3, 0.4])
+
+
+@pytest.mark.parametrize(("metric", "name"), [(auc, "AUC"), (gini, "Gini"), (ks, "KS")])
+def test_ranking_metrics_refuse_labels_of_one_class(metric, name) -> None:
+    with raises(f"`y` has one class only (all 0): {name} is undefined."):
+        metric([0, 0, 0], [0.1, 0.2, 0.3])
+    with raises(f"`y` has one class only (all 1): {name} is undefined."):
+        metric([1, 1], [0.1, 0.2])
+
+
+def test_brier_and_log_loss_accept_labels_of_one_class() -> None:
+    # (0.1^2 + 0.3^2) / 2 = 0.05;  -(ln 0.9 + ln 0.7) / 2 = -ln(0.63) / 2 = 0.231018
+    assert brier([0, 0], [0.1, 0.3]) == pytest.approx(0.05)
+    assert log_loss([0, 0], [0.1, 0.3]) == pytest.approx(0.231018, abs=1e-6)
+
+
+@pytest.mark.parametrize("metric", SCORE_METRICS)
+def test_scores_that_are_not_finite_are_refused(metric) -> None:
+    with raises("`score` must be finite; got values [nan, inf]."):
+        metric([0, 1, 0, 1], [0.1, np.nan, np.inf, np.nan])
+
+
+@pytest.mark.parametrize("metric", PD_METRICS + [calibration_table])
+def test_pds_outside_0_and_1_are_refused(metric) -> None:
+    with raises("`p` must be probabilities in [0, 1]; got values [1.5, -0.1, nan]."):
+        metric([0, 1, 0, 1], [1.5, -0.1, np.nan, 0.5])
+
+
+@pytest.mark.parametrize("metric", SCORE_METRICS + PD_METRICS)
+def test_empty_inputs_are_refused(metric) -> None:
+    with raises("`y` must not be empty."):
+        metric([], [])
+
+
+def test_two_dimensional_inputs_are_refused() -> None:
+    with raises("`y` must be one-dimensional; got shape (2, 2)."):
+        auc([[0, 1], [1, 0]], [[0.1, 0.2], [0.3, 0.4]])
+
+
+@pytest.mark.parametrize("bins", [0, 2.5, True])
+def test_calibration_table_refuses_a_bin_count_that_is_not_a_positive_integer(bins) -> None:
+    with raises(f"`bins` must be an integer >= 1; got {bins!r}."):
+        calibration_table([0, 1], [0.1, 0.2], bins=bins)
+
+
+def test_calibration_by_grade_refuses_a_grade_missing_from_the_scale() -> None:
+    with raises("`grades` has labels not in `order`: ['E', 'X']."):
+        calibration_by_grade([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], ["A", "X", "E", "E"], order=["A", "B"])
+
+
+def test_calibration_by_grade_refuses_a_scale_that_repeats_a_grade() -> None:
+    with raises("`order` has repeated labels: ['B']."):
+        calibration_by_grade([0, 1], [0.1, 0.2], ["A", "B"], order=["A", "B", "B"])
+
+
+def test_calibration_by_grade_refuses_grades_of_another_length() -> None:
+    with raises("`y` and `grades` must have the same length; got 2 and 3."):
+        calibration_by_grade([0, 1], [0.1, 0.2], ["A", "B", "A"], order=["A", "B"])
+
+
+@pytest.mark.parametrize(("bands", "shown"), [([0.5], "[0.5]"), ([0, 0.5, 0.5, 1], "[0, 0.5, 1]"), ([1, 0], "[1, 0]")])
+def test_rank_ordering_refuses_bands_that_are_not_increasing_edges(bands, shown) -> None:
+    with raises(f"`bands` must be at least two increasing edges; got {shown}."):
+        rank_ordering([0, 1], [0.1, 0.2], bands=bands)
+
+
+def test_rank_ordering_refuses_scores_outside_the_bands() -> None:
+    # the first band includes 0.1 but not 0.05; the last ends at 0.5
+    with raises("`score` has values outside the bands [0.1, 0.5]; got values [0.05, 0.7]."):
+        rank_ordering([0, 1, 0, 1], [0.05, 0.1, 0.5, 0.7], bands=[0.1, 0.3, 0.5])
+
+
+@pytest.mark.parametrize("bins", [1, 0, 3.0])
+def test_psi_refuses_fewer_than_two_bins(bins) -> None:
+    with raises(f"`bins` must be an integer >= 2; got {bins!r}."):
+        psi([1, 2, 3], [1, 2, 3], bins=bins)
+
+
+def test_psi_refuses_infinite_values() -> None:
+    with raises("`actual` must not contain infinite values; got values [inf]."):
+        psi([1, 2, 3], [1, np.inf, 3])
+
+
+def test_psi_refuses_an_empty_sample() -> None:
+    with raises("`expected` must not be empty."):
+        psi([], [1, 2, 3])
+
+
+def test_csi_refuses_a_frame_without_the_column() -> None:
+    frame = pd.DataFrame({"gmv_90d": [1, 2]})
+    with raises("`actual_frame` lacks column(s) ['region']."):
+        csi(frame.assign(region=["N", "S"]), frame, ["gmv_90d", "region"])
+
+
+def test_bootstrap_interval_refuses_labels_of_one_class() -> None:
+    with raises("`y` has one class only (all 0): a bootstrap interval is undefined."):
+        bootstrap_interval(brier, [0, 0, 0], [0.1, 0.2, 0.3])
+
+
+@pytest.mark.parametrize("n", [0, 10.0])
+def test_bootstrap_interval_refuses_a_resample_count_that_is_not_a_positive_integer(n) -> None:
+    with raises(f"`n` must be an integer >= 1; got {n!r}."):
+        bootstrap_interval(brier, [0, 1], [0.1, 0.2], n=n)
+
+
+@pytest.mark.parametrize("level", [0, 1, 1.5])
+def test_bootstrap_interval_refuses_a_level_outside_0_and_1(level) -> None:
+    with raises(f"`level` must be strictly between 0 and 1; got {level}."):
+        bootstrap_interval(brier, [0, 1], [0.1, 0.2], level=level)
+
+
+def test_bootstrap_interval_fails_when_every_resample_has_one_class() -> None:
+    rows = ScriptedRows([[0, 0], [1, 1]])
+    with raises("all 2 resamples had one class only; draw more resamples or use more rows."):
+        bootstrap_interval(auc, [0, 1], [0.1, 0.2], n=2, random_state=rows)
