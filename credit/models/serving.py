@@ -1,0 +1,117 @@
+"""Score with an exported PD model using LightGBM and NumPy only: no MLflow, no scikit-learn.
+
+:func:`credit.models.registry.export_serving_files` writes a folder with the champion's
+booster (``model.lgb``), its calibrator as numbers (``calibrator.json``), the feature list
+with the categories of categorical features (``features.json``) and the registry version it
+came from (``version.json``). :class:`ServingModel` reads that folder back. The service
+imports this module at start-up, so it imports nothing heavy at import time: LightGBM is
+imported when a model is loaded. (LightGBM itself imports scikit-learn if it is installed,
+but it works without it, so the serving image need not ship scikit-learn or MLflow.)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+BOOSTER_FILE = "model.lgb"
+CALIBRATOR_FILE = "calibrator.json"
+FEATURES_FILE = "features.json"
+VERSION_FILE = "version.json"
+
+
+@dataclass(frozen=True)
+class ServingModel:
+    """A PD model read from an exported folder.
+
+    Attributes
+    ----------
+    name, version, alias, run_id : str
+        The registered model, its version, the alias it was exported under and the MLflow
+        run that trained it, as written in ``version.json``.
+    features : list of str
+        The columns :meth:`predict_pd` reads, in the order the booster expects them.
+    """
+
+    booster: Any
+    calibrator: dict
+    features: list[str]
+    categories: dict[str, list]
+    name: str
+    version: str
+    alias: str
+    run_id: str
+
+    @classmethod
+    def load(cls, folder: str | Path) -> ServingModel:
+        """Read the files :func:`credit.models.registry.export_serving_files` wrote.
+
+        Raises
+        ------
+        FileNotFoundError
+            If one of the four files is missing from ``folder``.
+        """
+        import lightgbm  # here, not at import time: see the module docstring
+
+        folder = Path(folder)
+        features = json.loads((folder / FEATURES_FILE).read_text())
+        version = json.loads((folder / VERSION_FILE).read_text())
+        return cls(booster=lightgbm.Booster(model_file=str(folder / BOOSTER_FILE)),
+                   calibrator=json.loads((folder / CALIBRATOR_FILE).read_text()),
+                   features=list(features["features"]), categories=dict(features["categories"]),
+                   name=version["name"], version=str(version["version"]), alias=version["alias"],
+                   run_id=version["run_id"])
+
+    def predict_pd(self, frame: Any) -> np.ndarray:
+        """Calibrated probability of default of each row of a pandas DataFrame.
+
+        Columns beyond :attr:`features` are ignored; categorical features may arrive as
+        strings (as they do from JSON) and are mapped onto the training categories.
+
+        Raises
+        ------
+        ValueError
+            If a feature is missing from ``frame``.
+        """
+        missing = [name for name in self.features if name not in frame.columns]
+        if missing:
+            raise ValueError(f"the frame lacks {len(missing)} model features: {missing[:5]}.")
+        rows = restore_categories(frame[self.features], self.categories)
+        return calibrate(self.calibrator, self.booster.predict(rows))
+
+
+def restore_categories(frame: Any, categories: dict[str, list]) -> Any:
+    """``frame`` with each categorical feature cast back to its training categories.
+
+    LightGBM codes a categorical column by its pandas categories, so a column that arrives
+    as strings (from JSON, or from MLflow's schema enforcement) must become categorical
+    again; values outside the training categories become missing, as in training.
+    """
+    frame = frame.copy()
+    for column, values in categories.items():
+        if not hasattr(frame[column], "cat"):
+            as_text = [str(value) for value in values]
+            restored = frame[column].astype("category").cat.set_categories(as_text)
+            frame[column] = restored.cat.rename_categories(list(values))
+    return frame
+
+
+def calibrate(calibrator: dict, raw: np.ndarray) -> np.ndarray:
+    """Map the booster's PDs through the exported calibrator (see ``calibrator.json``)."""
+    kind = calibrator["kind"]
+    if kind is None:
+        return raw
+    if kind == "isotonic":
+        x, y = np.asarray(calibrator["x_thresholds"]), np.asarray(calibrator["y_thresholds"])
+        # scikit-learn clips to the fitted range and interpolates linearly between thresholds
+        return np.interp(np.clip(raw, x[0], x[-1]), x, y)
+    if kind == "sigmoid":
+        clip = calibrator["logit_clip"]
+        p = np.clip(raw, clip, 1 - clip)
+        z = calibrator["coef"] * np.log(p / (1 - p)) + calibrator["intercept"]
+        return 1 / (1 + np.exp(-z))
+    raise ValueError(f"unknown calibrator kind {kind!r}; expected 'isotonic', 'sigmoid' or null.")
