@@ -34,6 +34,8 @@ DEFAULT_PARAMS: dict[str, object] = {
     "feature_fraction": 0.7, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 5.0, "verbose": -1,
 }
 CALIBRATIONS = ("isotonic", "sigmoid", None)
+LOGIT_CLIP = 1e-6
+"""PDs are clipped to [LOGIT_CLIP, 1 - LOGIT_CLIP] before the sigmoid calibrator's logit."""
 
 
 class LightGBMPD(ClassifierMixin, BaseEstimator):
@@ -113,7 +115,7 @@ class LightGBMPD(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities, shape (rows, 2): column 1 is the PD."""
         raw = self.predict_raw(X)
-        pd_ = raw if self.calibrator_ is None else _apply_calibrator(self.calibrator_, raw)
+        pd_ = raw if self.calibrator_ is None else apply_calibrator(self.calibrator_, raw)
         return np.column_stack([1 - pd_, pd_])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
@@ -166,7 +168,7 @@ def _same_columns(reference: pd.DataFrame, other: pd.DataFrame, name: str) -> No
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
+    p = np.clip(p, LOGIT_CLIP, 1 - LOGIT_CLIP)
     return np.log(p / (1 - p))
 
 
@@ -176,7 +178,8 @@ def _fit_calibrator(kind: str, raw: np.ndarray, y: np.ndarray) -> IsotonicRegres
     return LogisticRegression(C=1e6).fit(_logit(raw).reshape(-1, 1), y)
 
 
-def _apply_calibrator(calibrator: IsotonicRegression | LogisticRegression, raw: np.ndarray) -> np.ndarray:
+def apply_calibrator(calibrator: IsotonicRegression | LogisticRegression, raw: np.ndarray) -> np.ndarray:
+    """Calibrated PDs from the booster's raw PDs (the exported serving files must reproduce this)."""
     if isinstance(calibrator, IsotonicRegression):
         return calibrator.predict(raw)
     return calibrator.predict_proba(_logit(raw).reshape(-1, 1))[:, 1]

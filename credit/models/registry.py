@@ -28,7 +28,7 @@ from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import AnyType, ColSpec, Schema
 from sklearn.isotonic import IsotonicRegression
 
-from credit.models.pd_model import LightGBMPD, _apply_calibrator
+from credit.models.pd_model import LOGIT_CLIP, LightGBMPD, apply_calibrator
 from credit.models.serving import (
     BOOSTER_FILE,
     CALIBRATOR_FILE,
@@ -40,8 +40,6 @@ from credit.models.serving import (
 from credit.settings import Settings
 
 EXPERIMENT = "credit-pd"
-LOGIT_CLIP = 1e-6
-"""The clip :func:`credit.models.pd_model._logit` applies before the sigmoid calibrator."""
 
 
 @dataclass(frozen=True)
@@ -285,7 +283,7 @@ def _calibrator_as_numbers(model: LightGBMPD) -> dict:
         calibrator = {"kind": "sigmoid", "coef": float(fitted.coef_[0, 0]), "intercept": float(fitted.intercept_[0]),
                       "logit_clip": LOGIT_CLIP}
     grid = np.concatenate([np.linspace(0, 1, 2001), calibrator.get("x_thresholds", [])])
-    expected = grid if fitted is None else _apply_calibrator(fitted, grid)
+    expected = grid if fitted is None else apply_calibrator(fitted, grid)
     if not np.allclose(calibrate(calibrator, grid), expected, rtol=0, atol=1e-12):
         raise RuntimeError("the exported calibrator does not reproduce the model's; "
                            "update credit.models.serving.calibrate to match credit.models.pd_model.")
