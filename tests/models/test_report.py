@@ -1,0 +1,240 @@
+"""The model evaluation report: its numbers are the metric functions', its HTML stands alone.
+
+Conventions as in credit/models/metrics.py: y = 1 is a default (a "bad"), a PD is a risk
+score (higher = riskier).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from credit.models.metrics import (
+    auc,
+    bootstrap_interval,
+    brier,
+    gini,
+    ks,
+    log_loss,
+    psi,
+)
+from credit.models.report import (
+    SUMMARY_COLUMNS,
+    EvaluatedModel,
+    Oracle,
+    Report,
+    evaluation_report,
+)
+
+RESAMPLES = 50
+SPLIT = {"train": "2019-01-01 to 2020-12-31", "valid": "2021-01-01 to 2021-03-31",
+         "calibrate": "2021-04-01 to 2021-06-30", "test": "2021-10-01 to 2022-03-31"}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+EMBEDDED_PNG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+def simulated_firms(rows: int = 80, seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Labels drawn from a true PD, and two models' noisy PDs of it: (y, true, sharp, blunt)."""
+    rng = np.random.default_rng(seed)
+    true_pd = 1 / (1 + np.exp(-(rng.normal(size=rows) * 1.5 - 1.5)))
+    y = (rng.random(rows) < true_pd).astype(int)
+    sharp = np.clip(true_pd * np.exp(rng.normal(0, 0.3, rows)), 0, 1)
+    blunt = np.clip(true_pd * np.exp(rng.normal(0, 1.0, rows)), 0, 1)
+    return y, true_pd, sharp, blunt
+
+
+def make_report(models: list[EvaluatedModel], **overrides) -> Report:
+    arguments = {"title": "PD models, simulated marketplace", "split_description": SPLIT,
+                 "bootstrap_rows": RESAMPLES} | overrides
+    return evaluation_report(models, **arguments)
+
+
+@pytest.fixture(scope="module")
+def two_models() -> tuple[list[EvaluatedModel], Oracle]:
+    y, true_pd, sharp, blunt = simulated_firms()
+    y_train, _, sharp_train, _ = simulated_firms(rows=120, seed=4)
+    models = [
+        EvaluatedModel("lightgbm", y, sharp, y_train=y_train, pd_train=sharp_train),
+        EvaluatedModel("scorecard", y, blunt),
+    ]
+    return models, Oracle("true PD", true_pd)
+
+
+@pytest.fixture(scope="module")
+def with_oracle(two_models) -> Report:
+    models, oracle = two_models
+    return make_report(models, oracle=oracle)
+
+
+@pytest.fixture(scope="module")
+def without_oracle(two_models) -> Report:
+    models, _ = two_models
+    return make_report(models)
+
+
+def payloads_removed(page: str) -> str:
+    return EMBEDDED_PNG.sub('<img src="data:image/png;base64,"', page)
+
+
+# ---------------------------------------------------------------------------------------------
+# The numbers
+# ---------------------------------------------------------------------------------------------
+
+
+def test_summary_columns_are_as_documented(with_oracle: Report) -> None:
+    assert list(with_oracle.summary.columns) == [
+        "model", "rows", "defaults",
+        "auc", "auc_low", "auc_high",
+        "gini", "gini_low", "gini_high",
+        "ks", "ks_low", "ks_high",
+        "brier", "brier_low", "brier_high",
+        "log_loss", "log_loss_low", "log_loss_high",
+        "oracle_auc", "auc_gap_to_oracle", "auc_gap_low", "auc_gap_high",
+        "auc_train", "psi_train_test",
+    ]
+    assert list(with_oracle.summary.columns) == list(SUMMARY_COLUMNS)
+    assert list(with_oracle.summary["model"]) == ["lightgbm", "scorecard"]
+
+
+def test_summary_numbers_are_the_metric_functions_values(two_models, with_oracle: Report) -> None:
+    models, oracle = two_models
+    metrics = {"auc": auc, "gini": gini, "ks": lambda y, p: ks(y, p).statistic, "brier": brier, "log_loss": log_loss}
+    for model, (_, row) in zip(models, with_oracle.summary.iterrows(), strict=True):
+        y, p = np.asarray(model.y_test), np.asarray(model.pd_test)
+        assert row["rows"] == len(y)
+        assert row["defaults"] == y.sum()
+        for name, metric in metrics.items():
+            point, low, high, _ = bootstrap_interval(metric, y, p, n=RESAMPLES, random_state=0)
+            assert row[name] == pytest.approx(metric(y, p), abs=1e-12), name
+            assert (row[f"{name}_low"], row[f"{name}_high"]) == pytest.approx((low, high), abs=1e-12), name
+            assert low <= point <= high
+        assert row["oracle_auc"] == pytest.approx(auc(y, oracle.pd_test), abs=1e-12)
+        assert row["auc_gap_to_oracle"] == pytest.approx(auc(y, oracle.pd_test) - auc(y, p), abs=1e-12)
+        assert row["auc_gap_low"] <= row["auc_gap_to_oracle"] <= row["auc_gap_high"]
+
+    lightgbm, scorecard = with_oracle.summary.to_dict("records")
+    assert lightgbm["psi_train_test"] == pytest.approx(psi(models[0].pd_train, models[0].pd_test), abs=1e-12)
+    assert lightgbm["auc_train"] == pytest.approx(auc(models[0].y_train, models[0].pd_train), abs=1e-12)
+    # no training rows given for the scorecard: nothing to compare
+    assert np.isnan(scorecard["psi_train_test"]) and np.isnan(scorecard["auc_train"])
+
+
+def test_headline_numbers_of_six_rows_worked_by_hand() -> None:
+    y = [0, 0, 1, 0, 1, 1]
+    pd_test = [0.10, 0.40, 0.35, 0.80, 0.70, 0.90]
+    report = make_report([EvaluatedModel("six firms", y, pd_test)], bootstrap_rows=0)
+    row = report.summary.iloc[0]
+    # bads score 0.35, 0.70, 0.90; goods 0.10, 0.40, 0.80. Pairs where the bad is riskier:
+    # 0.35 > {0.10} = 1, 0.70 > {0.10, 0.40} = 2, 0.90 > all three = 3; 6 of 9 pairs
+    assert row["auc"] == pytest.approx(2 / 3)
+    assert row["gini"] == pytest.approx(2 * 2 / 3 - 1)
+    # sorted: G .10, B .35, G .40, B .70, G .80, B .90; goods' CDF 1/3 1/3 2/3 2/3 1 1,
+    # bads' 0 1/3 1/3 2/3 2/3 1; the largest gap is 1/3
+    assert row["ks"] == pytest.approx(1 / 3)
+    # (0.1² + 0.4² + 0.65² + 0.8² + 0.3² + 0.1²) / 6 = (0.01 + 0.16 + 0.4225 + 0.64 + 0.09 + 0.01) / 6
+    assert row["brier"] == pytest.approx(1.3325 / 6)
+    # bootstrap_rows=0 leaves the intervals out
+    assert row[["auc_low", "auc_high", "brier_low", "brier_high"]].isna().all()
+
+
+# ---------------------------------------------------------------------------------------------
+# The HTML
+# ---------------------------------------------------------------------------------------------
+
+
+def test_html_names_every_model_and_the_split(with_oracle: Report) -> None:
+    for name in ("lightgbm", "scorecard", "PD models, simulated marketplace", *SPLIT.values()):
+        assert name in with_oracle.html
+
+
+def test_oracle_gap_line_appears_only_with_an_oracle(with_oracle: Report, without_oracle: Report) -> None:
+    gap_line = re.search(r'<p class="oracle-gap">(.*?)</p>', with_oracle.html)
+    assert gap_line is not None
+    lightgbm = with_oracle.summary.iloc[0]
+    assert "Oracle true PD: AUC " + f"{lightgbm['oracle_auc']:.3f}" in gap_line.group(1)
+    assert f"lightgbm {lightgbm['auc_gap_to_oracle']:.3f}" in gap_line.group(1)
+    assert 'class="oracle-gap"' not in without_oracle.html
+    assert "Oracle" not in without_oracle.html and "gap to oracle" not in without_oracle.html
+    assert without_oracle.summary[["oracle_auc", "auc_gap_to_oracle"]].isna().all().all()
+
+
+def test_every_chart_is_an_embedded_png(with_oracle: Report) -> None:
+    # ROC, KS, score distribution, calibration; no grades, so no bad-rate-by-grade chart
+    images = EMBEDDED_PNG.findall(with_oracle.html)
+    assert len(images) == 4
+    assert len(re.findall(r"<img ", with_oracle.html)) == 4
+    for payload in images:
+        assert base64.b64decode(payload, validate=True).startswith(PNG_SIGNATURE)
+
+
+def test_html_loads_nothing_from_outside(with_oracle: Report) -> None:
+    page = payloads_removed(with_oracle.html)
+    assert "http" not in page
+    assert "<script" not in page and "<link" not in page and "url(" not in page
+    assert all(source.startswith("data:image/png;base64,") for source in re.findall(r'src="([^"]*)"', page))
+
+
+def test_grades_add_a_bad_rate_by_grade_table_and_chart(two_models) -> None:
+    models, _ = two_models
+    lightgbm = models[0]
+    grades = np.where(np.asarray(lightgbm.pd_test) < 0.1, "A", np.where(np.asarray(lightgbm.pd_test) < 0.3, "B", "C"))
+    graded = EvaluatedModel("lightgbm", lightgbm.y_test, lightgbm.pd_test, grades=grades, grade_order=["A", "B", "C"])
+    report = make_report([graded])
+    assert "<h2>Bad rate by grade</h2>" in report.html
+    assert len(EMBEDDED_PNG.findall(report.html)) == 5
+    y = np.asarray(lightgbm.y_test)
+    # the grade table shows grade C's default count as the rows say
+    grade_c_defaults = int(y[grades == "C"].sum())
+    section = report.html.split("<h2>Bad rate by grade</h2>")[1].split("<h2>")[0]
+    assert re.search(rf"<td>C</td>\s*<td>{(grades == 'C').sum()}</td>\s*<td>[\d.]+%</td>\s*<td>[\d.]+%</td>\s*"
+                     rf"<td>{grade_c_defaults}</td>", section)
+
+
+def test_feature_importance_lists_the_20_largest_by_size(two_models) -> None:
+    models, _ = two_models
+    # feature_k has importance k, except feature_0 which is the largest in size but negative
+    importance = pd.Series([-100.0, *range(1, 30)], index=[f"feature_{k}" for k in range(30)])
+    model = EvaluatedModel("lightgbm", models[0].y_test, models[0].pd_test, feature_importance=importance)
+    section = make_report([model], bootstrap_rows=0).html.split("Feature importance (top 20)")[1]
+    listed = re.findall(r"<td>(feature_\d+)</td>", section)
+    assert listed == ["feature_0", *[f"feature_{k}" for k in range(29, 10, -1)]]
+
+
+def test_model_names_are_escaped_in_the_html(two_models) -> None:
+    models, _ = two_models
+    report = make_report([EvaluatedModel("<b>glm</b> $v2", models[0].y_test, models[0].pd_test)], bootstrap_rows=0)
+    assert "&lt;b&gt;glm&lt;/b&gt; $v2" in report.html
+    assert "<b>glm" not in report.html
+
+
+def test_write_saves_the_html_as_utf8(with_oracle: Report, tmp_path) -> None:
+    path = with_oracle.write(tmp_path / "report.html")
+    assert path.read_text(encoding="utf-8") == with_oracle.html
+
+
+# ---------------------------------------------------------------------------------------------
+# Refusals
+# ---------------------------------------------------------------------------------------------
+
+
+def test_test_labels_of_one_class_are_refused_naming_the_model(two_models) -> None:
+    models, _ = two_models
+    all_good = EvaluatedModel("challenger", np.zeros(10, dtype=int), np.linspace(0.01, 0.2, 10))
+    with pytest.raises(ValueError, match=r"model 'challenger': `y_test` has one class only \(all 0\)"):
+        make_report([models[0], all_good])
+
+
+def test_oracle_on_other_rows_is_refused(two_models) -> None:
+    models, oracle = two_models
+    with pytest.raises(ValueError, match=r"model 'lightgbm': oracle 'true PD' has 79 PDs for 80 test rows"):
+        make_report(models, oracle=Oracle(oracle.name, oracle.pd_test[:-1]))
+
+
+def test_repeated_model_names_are_refused(two_models) -> None:
+    models, _ = two_models
+    with pytest.raises(ValueError, match=r"model names must be unique; repeated: \['lightgbm'\]"):
+        make_report([models[0], models[0]])
