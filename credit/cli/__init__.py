@@ -1,0 +1,11 @@
+"""The ``credit`` command line; each module registers its commands on :data:`app`.
+
+- :mod:`~credit.cli.data`: simulate, ingest, quarantine, schema, db
+- :mod:`~credit.cli.features`: features list, features build
+- :mod:`~credit.cli.demo`: demo
+"""
+
+from credit.cli import data, demo, features  # noqa: F401  (registering their commands)
+from credit.cli.common import app
+
+__all__ = ["app"]

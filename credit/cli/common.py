@@ -1,0 +1,76 @@
+"""What every ``credit`` command shares: the Typer apps, the consoles, the store option and error exit."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+
+app = typer.Typer(
+    help="Marketplace credit: supply-chain finance and credit scoring for a B2B marketplace.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Manage the operational store's schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+features_app = typer.Typer(help="Point-in-time firm features: list the definitions, build a panel.",
+                           no_args_is_help=True)
+app.add_typer(features_app, name="features")
+console = Console()
+errors = Console(stderr=True)
+
+DatabaseUrl = Annotated[
+    str,
+    typer.Option(
+        "--database-url",
+        envvar="CREDIT_DATABASE_URL",
+        show_default=False,
+        help="SQLAlchemy URL of the store. Default: the SQLite file var/credit.db. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/dbname.",
+    ),
+]
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print ``error: message`` on stderr and exit with ``code`` (2: the user asked for something wrong)."""
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def open_store(database_url: str):  # noqa: ANN202
+    """The store's engine, migrated to the latest schema; a clear error if it cannot be opened."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+    from credit.settings import Settings
+    from credit.store.engine import make_engine
+    from credit.store.migrate import upgrade
+
+    url = database_url or Settings().resolved_database_url()
+    try:
+        engine = make_engine(url)
+        upgrade(engine)
+    except OperationalError as exc:
+        fail(f"cannot open the store at {url}: {str(exc.orig).strip().splitlines()[0]}")
+    except (ArgumentError, NoSuchModuleError) as exc:  # a malformed URL or an unknown driver
+        fail(f"cannot use database URL {url!r}: {exc}")
+    return engine
+
+
+def progress_bar() -> Progress:
+    """A progress bar on stderr that disappears when done (and stays silent when not a terminal)."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=errors, transient=True, disable=not errors.is_terminal)
+
+
+def parse_date(text: str, option: str) -> date:
+    """``text`` as a date, or exit naming ``option``."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"{option} must be a date like 2023-01-01; got {text!r}")
+

@@ -1,0 +1,224 @@
+"""Commands for the history data: simulate, ingest, quarantine, schema and db."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from credit.cli.common import DatabaseUrl, app, console, db_app, errors, fail, open_store, parse_date, progress_bar
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="Folder to write the tables and the ground truth to.")],
+    firms: Annotated[int, typer.Option(help="Number of firms.")] = 1000,
+    years: Annotated[int, typer.Option(help="Years of history.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 7,
+    start: Annotated[str, typer.Option(help="First day of the history (YYYY-MM-DD).")] = "2023-01-01",
+    shock: Annotated[
+        list[str] | None,
+        typer.Option(help="Industry downturn INDUSTRY:YYYY-MM:MONTHS:DEPTH, e.g. construction:2024-06:9:1.0. Repeatable."),
+    ] = None,
+    file_format: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+) -> None:
+    """Simulate a marketplace's transaction history with its ground truth."""
+    from credit.simulate import SimulationConfig
+
+    try:
+        config = SimulationConfig(
+            firms=firms, years=years, seed=seed, start=parse_date(start, "--start"),
+            shocks=tuple(_parse_shock(s) for s in shock or ()), file_format=file_format,
+        )
+    except ValueError as exc:
+        fail(str(exc))
+    print_simulation(simulate_with_progress(config, out), out)
+
+
+def simulate_with_progress(config, out: Path):  # noqa: ANN001, ANN202
+    from credit.simulate import simulate as run_simulation
+
+    with progress_bar() as progress:
+        task = progress.add_task("simulating months", total=config.years * 12)
+        return run_simulation(config, out, progress=lambda done, total: progress.update(task, completed=done, total=total))
+
+
+
+def _parse_shock(text: str):  # noqa: ANN202
+    from credit.simulate import IndustryShock
+
+    parts = text.split(":")
+    if len(parts) != 4:
+        fail(f"--shock must be INDUSTRY:YYYY-MM:MONTHS:DEPTH; got {text!r}")
+    industry, month, months, depth = parts
+    try:
+        return IndustryShock(industry=industry, start=date.fromisoformat(f"{month}-01"),
+                             months=int(months), depth=float(depth))
+    except ValueError as exc:
+        fail(f"--shock {text!r}: {exc}")
+
+
+def print_simulation(summary, out: Path) -> None:  # noqa: ANN001
+    console.print(f"Simulated marketplace in {out}:")
+    table = Table()
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in summary.rows.items():
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+    console.print(
+        f"{summary.defaulted_firms:,} firms defaulted (annual default rate {summary.annual_default_rate:.1%}); "
+        f"simulated in {summary.elapsed_seconds:.1f} s. Ground truth (true 12-month PD per firm and month "
+        f"end, latent state): {out / 'truth'}"
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of history tables (CSV or Parquet).", show_default=False)],
+    database_url: DatabaseUrl = "",
+) -> None:
+    """Validate history files and load them into the store; bad rows go to quarantine.
+
+    Files are named after their table (orders.csv, orders.parquet, ...); see docs/schema.md.
+    Exit code 1 when a file is unusable as a whole (nothing of it is loaded).
+    """
+    from credit.ingest import UnusableFileError, find_history_files
+
+    try:
+        files, ignored = find_history_files(paths)
+    except UnusableFileError as exc:
+        fail(str(exc))
+    if not files:
+        fail(f"no history table files in {', '.join(map(str, paths))}; expected names like orders.csv or orders.parquet")
+    engine = open_store(database_url)
+    results = ingest_with_progress(engine, files)
+    print_ingest(results, ignored, engine.url.render_as_string(hide_password=True))
+    if any(r.error for r in results):
+        raise typer.Exit(1)
+
+
+def ingest_with_progress(engine, files: list[tuple[str, Path]]):  # noqa: ANN001, ANN202
+    from credit.ingest import ingest_files
+
+    with progress_bar() as progress:
+        tasks = {}
+
+        totals = {table: _row_count(path) for table, path in files}
+
+        def report(table: str, rows: int) -> None:
+            if table not in tasks:
+                tasks[table] = progress.add_task(f"loading {table}", total=totals[table])
+            progress.update(tasks[table], completed=rows)
+
+        return ingest_files(engine, files, progress=report)
+
+
+def _row_count(path: Path) -> int | None:
+    """Rows in a Parquet file from its footer; None for CSV (unknown until read)."""
+    if path.suffix != ".parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except Exception:  # noqa: BLE001 - an unreadable file is reported by ingest itself
+        return None
+
+
+def print_ingest(results, ignored: list[Path], url: str) -> None:  # noqa: ANN001
+    from credit.ingest.rules import rule_named
+
+    console.print(f"Ingest into {url}:")
+    table = Table()
+    for column in ("table", "file", "read", "loaded", "unchanged", "quarantined"):
+        table.add_column(column, justify="left" if column in ("table", "file") else "right")
+    for r in results:
+        if r.error:
+            table.add_row(r.table, r.path.name, "[red]unusable[/]", "-", "-", "-")
+            continue
+        table.add_row(r.table, r.path.name, f"{r.rows_read:,}", f"{r.loaded:,}", f"{r.unchanged:,}", f"{r.quarantined:,}")
+    console.print(table)
+    by_rule = Table(title="Quarantined by rule (a row can break several):", title_justify="left")
+    for column in ("table", "rule", "rows", "a valid row has"):
+        by_rule.add_column(column, justify="right" if column == "rows" else "left")
+    for r in results:
+        for rule, count in sorted(r.by_rule.items()):
+            by_rule.add_row(r.table, rule, f"{count:,}", rule_named(r.table, rule).requires)
+    if by_rule.row_count:
+        console.print(by_rule)
+        console.print("Each quarantined row, with its values: credit quarantine --table TABLE --rule RULE")
+    for path in ignored:
+        console.print(f"ignored {path}: its name is not a history table")
+    for r in results:
+        if r.error:
+            errors.print(f"[bold red]error:[/] {r.path}: {r.error}; nothing of it was loaded",
+                         highlight=False, soft_wrap=True)
+
+
+@app.command("quarantine")
+def show_quarantine(
+    table: Annotated[str | None, typer.Option(help="Only this table.")] = None,
+    rule: Annotated[str | None, typer.Option(help="Only this rule, e.g. fk:buyer_id.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.", min=1)] = 20,
+    database_url: DatabaseUrl = "",
+) -> None:
+    """Show quarantined rows with the rule they broke."""
+    from sqlalchemy import select
+
+    from credit.store.tables import QuarantinedRow as Q
+
+    engine = open_store(database_url)
+    query = select(Q.table_name, Q.source, Q.row_number, Q.rule, Q.detail).order_by(Q.quarantine_id).limit(limit)
+    if table:
+        query = query.where(Q.table_name == table)
+    if rule:
+        query = query.where(Q.rule == rule)
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    out = Table(title=f"{len(rows)} quarantined row(s)", title_justify="left")
+    for column in ("table", "file", "row", "rule", "detail"):
+        out.add_column(column)
+    for row in rows:
+        out.add_row(row.table_name, Path(row.source).name, str(row.row_number), row.rule, row.detail)
+    console.print(out)
+
+
+@app.command()
+def schema(
+    out: Annotated[Path | None, typer.Option(help="Write the reference to this file instead of printing it.")] = None,
+) -> None:
+    """Print the schema reference of the history tables (columns, allowed values, rules)."""
+    from credit.store.schema_doc import render_schema_reference
+
+    text = render_schema_reference()
+    if out:
+        out.write_text(text)
+        console.print(f"wrote {out}")
+    else:
+        sys.stdout.write(text)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseUrl = "") -> None:
+    """Create or migrate the store's tables to the latest schema."""
+    engine = open_store(database_url)
+    console.print(f"store at {engine.url.render_as_string(hide_password=True)} is at the latest schema")
+
+
+@db_app.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("--message", "-m", help="What the migration changes.")],
+    database_url: DatabaseUrl = "",
+) -> None:
+    """Write a new migration from the difference between the store and credit/store/tables.py.
+
+    For developers changing the data model: point it at a store at the latest migration,
+    review the generated file under credit/store/migrations/versions/, then run make test.
+    """
+    from credit.store.migrate import new_revision
+
+    new_revision(open_store(database_url), message)

@@ -1,0 +1,91 @@
+"""``credit features``: list the definitions, build a panel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from credit.cli.common import DatabaseUrl, console, fail, features_app, open_store, parse_date
+
+
+@features_app.command("list")
+def features_list() -> None:
+    """Print every feature definition: column names, stream, role, aggregation and meaning."""
+    from credit.features.catalog import MARKETPLACE_FEATURES
+    from credit.features.domain import DERIVED, DOMAIN_FEATURES
+    from credit.features.sources import SOURCES
+
+    console.print("[bold]Declarative features[/] (credit/features/catalog.py): column(s), stream (event time), "
+                  "role, aggregation; then the meaning.")
+    for feature in MARKETPLACE_FEATURES:
+        source = SOURCES[feature.source]
+        console.print(f"[cyan]{', '.join(feature.column_names())}[/]  {source.name} ({source.event_time}) · "
+                      f"{feature.entity} · {feature.of.describe()}", highlight=False, soft_wrap=True)
+        console.print(f"    {feature.description}", highlight=False, soft_wrap=True)
+    console.print("\n[bold]Domain features[/] (credit/features/domain.py); <role> is buyer or supplier.")
+    for name, meaning in [(d.name, d.description) for d in DERIVED] + DOMAIN_FEATURES:
+        console.print(f"[cyan]{name}[/]", highlight=False)
+        console.print(f"    {meaning}", highlight=False, soft_wrap=True)
+    console.print("\nFirmographics: industry, region, size_band, roles, verified, deposit_minor. "
+                  "Label: default_<horizon>m.", highlight=False)
+
+
+@features_app.command("build")
+def features_build(
+    as_of: Annotated[list[str] | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (features see events "
+                                                   "strictly before its midnight). Repeatable.")] = None,
+    monthly: Annotated[tuple[str, str] | None, typer.Option(
+        "--monthly", metavar="FROM TO", help="The first day of every month from FROM to TO (YYYY-MM-DD).")] = None,
+    history: Annotated[Path | None, typer.Option(
+        help="Folder of Parquet history files (as `credit simulate` writes). Default: read the store.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for panel.parquet and manifest.json.")] = Path("var/features"),
+    horizon_months: Annotated[int, typer.Option(help="Label: a credit event within this many months.")] = 12,
+    workers: Annotated[int, typer.Option(help="0: build here; N: on a local Dask cluster of N workers, "
+                                              "partitioned by firm.")] = 0,
+    database_url: DatabaseUrl = "",
+) -> None:
+    """Build the feature panel: one row per firm and as-of date, with its default label."""
+    from credit.features.asof import AsOfError
+    from credit.features.definitions import FeatureDefinitionError
+    from credit.features.history import History, HistoryError
+    from credit.features.panel import build_panel, write_panel
+
+    dates = [parse_date(text, "--as-of") for text in as_of or []]
+    if monthly:
+        from credit.features.asof import monthly as month_starts
+
+        try:
+            dates += month_starts(parse_date(monthly[0], "--monthly"), parse_date(monthly[1], "--monthly"))
+        except AsOfError as exc:
+            fail(str(exc))
+    if not dates:
+        fail("give at least one --as-of date or a --monthly FROM TO range")
+    if horizon_months <= 0:
+        fail(f"--horizon-months must be a positive number of months; got {horizon_months}")
+    try:
+        source = History.from_parquet(history) if history else History.from_store(open_store(database_url))
+        with console.status(f"building features at {len(set(dates))} as-of date(s) from {source.origin}"):
+            if workers:
+                from credit.features.distributed import build_panel_dask
+
+                panel = build_panel_dask(source, dates, workers=workers, horizon_months=horizon_months)
+            else:
+                panel = build_panel(source, dates, horizon_months=horizon_months)
+    except (AsOfError, FeatureDefinitionError, HistoryError) as exc:
+        fail(str(exc))
+    data, meta = write_panel(panel, out)
+    print_panel(panel, data, meta)
+
+
+def print_panel(panel, data: Path, meta: Path) -> None:  # noqa: ANN001
+    manifest = panel.manifest
+    table = Table(title=f"Feature panel: {manifest['rows']:,} rows x {len(manifest['feature_columns'])} features")
+    for column in ("as-of", "firms", "labelled", "defaults in horizon"):
+        table.add_column(column, justify="right")
+    for day, counts in manifest["rows_by_as_of"].items():
+        table.add_row(day, f"{counts['rows']:,}", f"{counts['labelled']:,}", f"{counts['defaults']:,}")
+    console.print(table)
+    console.print(f"Built in {manifest['build_seconds']} s. Panel: {data}  manifest: {meta}")
