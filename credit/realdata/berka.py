@@ -36,6 +36,7 @@ BALANCE_TOLERANCE = 0.15  # crowns; see _end_of_day_balances
 
 ID_COLUMNS = ("loan_id", "account_id", "granted_at")
 LABEL_COLUMN = "bad"
+TRAINING_ID_COLUMN = "loan_id"
 WINDOWS_MONTHS = (3, 6, 12)
 
 _TRANSACTION_COLUMNS = ["trans_id", "account_id", "date", "type", "operation", "amount",
@@ -441,6 +442,19 @@ def build_loan_table(data_dir: Path) -> pd.DataFrame:
         features, on="loan_id")
     table[LABEL_COLUMN] = loans[LABEL_COLUMN].to_numpy()
     return table
+
+
+def training_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The loan table as a labelled table to bring to training: ``loan_id``, the features and ``bad``.
+
+    A labelled-table reader (:func:`credit.models.tables.read_labelled_table`) takes every
+    column but the target and the id as a feature, so the other columns of
+    :func:`build_loan_table` are left out: ``account_id`` is a second key, not a
+    characteristic of the borrower; ``history_file`` says which cut of the data a loan came
+    from, which is its period; ``granted_at`` is a date, which the reader only takes as the
+    time column.
+    """
+    return table[[TRAINING_ID_COLUMN, *FEATURE_COLUMNS, LABEL_COLUMN]]
 
 
 def cross_validated_auc(table: pd.DataFrame, n_splits: int = 5, n_repeats: int = 1,

@@ -9,11 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from credit.models.tables import read_labelled_table
 from credit.realdata.berka import (
     FEATURE_COLUMNS,
     TRUNCATED_TRANSACTIONS,
     build_loan_table,
     read_loans,
+    training_table,
     transaction_features,
 )
 
@@ -134,3 +136,14 @@ def test_a_file_without_the_expected_columns_is_refused_by_name(tmp_path):
 
     with pytest.raises(ValueError, match="loan_test.csv: expected columns"):
         build_loan_table(data)
+
+
+def test_the_training_table_brings_exactly_the_features_to_the_labelled_table_reader(table, tmp_path):
+    path = tmp_path / "loans_training.parquet"
+    training_table(table.reset_index()).to_parquet(path, index=False)
+
+    labelled = read_labelled_table(path, target="bad", id_column="loan_id")
+
+    assert list(labelled.features.columns) == list(FEATURE_COLUMNS)
+    assert labelled.left_out == {"loan_id": "id column"}
+    assert (len(labelled.target), int(labelled.target.sum())) == (392, 35)
