@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
+from scipy.stats import chi2, norm, rankdata
 from sklearn.utils import check_random_state
 
 LOG_LOSS_CLIP = 1e-15
@@ -248,6 +248,84 @@ def calibration_table(y, p, bins: int = 10) -> pd.DataFrame:
     table = _outcome_table(y, p, bin_index, bins)
     table.insert(0, "bin", np.arange(1, bins + 1))
     return table[table["rows"] > 0].reset_index(drop=True)
+
+
+
+class CalibrationTest(NamedTuple):
+    """A statistical test of calibration: its statistic and p-value (small: miscalibrated)."""
+
+    statistic: float
+    p_value: float
+
+
+def calibration_in_the_large(y, p) -> CalibrationTest:
+    """Observed against expected defaults over all rows, as a z statistic.
+
+    ``z = (sum(y) - sum(p)) / sqrt(sum(p * (1 - p)))``: the number of defaults minus the
+    number the PDs expect, in standard deviations of that number if the PDs are right
+    (the supervisor's binomial test, with the normal approximation). The p-value is
+    two-sided.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Default labels, 0 or 1.
+    p : array-like of shape (n,)
+        Predicted probabilities of default.
+
+    Returns
+    -------
+    CalibrationTest
+        ``statistic`` is z (positive: more defaults than predicted).
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not 0/1, ``p`` is not in [0, 1], the lengths differ, or every PD is 0 or 1
+        (the variance is zero).
+    """
+    y, p = _labels_and_probabilities(y, p)
+    variance = float(np.sum(p * (1 - p)))
+    if variance == 0:
+        raise ValueError("every PD in `p` is 0 or 1: the number of defaults has no variance to test against.")
+    z = (float(y.sum()) - float(p.sum())) / np.sqrt(variance)
+    return CalibrationTest(float(z), float(2 * norm.sf(abs(z))))
+
+
+def hosmer_lemeshow(y, p, bins: int = 10) -> CalibrationTest:
+    """The Hosmer-Lemeshow test over quantile bins of the PD (the bins of :func:`calibration_table`).
+
+    ``H = sum over bins of (O - E)^2 / (E * (1 - E / n))`` with ``O`` the defaults, ``E`` the
+    sum of PDs and ``n`` the rows of a bin. The PDs are judged on rows they were not fitted
+    on (a test window), so ``H`` is compared with a chi-squared of as many degrees of freedom
+    as non-empty bins, not bins - 2 as for in-sample fits. Bins whose PDs are all 0 or all 1
+    add nothing.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Default labels, 0 or 1.
+    p : array-like of shape (n,)
+        Predicted probabilities of default.
+    bins : int, default 10
+        Number of quantile bins.
+
+    Returns
+    -------
+    CalibrationTest
+        ``statistic`` is H.
+
+    Raises
+    ------
+    ValueError
+        As :func:`calibration_table`.
+    """
+    table = calibration_table(y, p, bins)
+    expected = table["predicted_mean"] * table["rows"]
+    variance = expected * (1 - table["predicted_mean"])
+    used = variance > 0
+    statistic = float((((table["defaults"] - expected) ** 2)[used] / variance[used]).sum())
+    return CalibrationTest(statistic, float(chi2.sf(statistic, int(used.sum()))))
 
 
 def calibration_by_grade(y, p, grades, order: Sequence) -> pd.DataFrame:

@@ -22,9 +22,11 @@ from credit.models.metrics import (
     bootstrap_interval,
     brier,
     calibration_by_grade,
+    calibration_in_the_large,
     calibration_table,
     csi,
     gini,
+    hosmer_lemeshow,
     ks,
     log_loss,
     psi,
@@ -540,3 +542,44 @@ def test_bootstrap_interval_fails_when_every_resample_has_one_class() -> None:
     rows = ScriptedRows([[0, 0], [1, 1]])
     with raises("all 2 resamples had one class only; draw more resamples or use more rows."):
         bootstrap_interval(auc, [0, 1], [0.1, 0.2], n=2, random_state=rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Calibration tests (the promotion gate's checks)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_calibration_in_the_large_counts_defaults_against_the_pds():
+    y = [1, 1, 0, 0, 0]
+    p = [0.5, 0.5, 0.2, 0.2, 0.2]
+    # observed 2, expected 0.5+0.5+0.2*3 = 1.6; variance 2*0.25 + 3*0.16 = 0.98
+    # z = 0.4 / sqrt(0.98) = 0.40406; two-sided p = 2 * (1 - Phi(0.40406)) = 0.68617
+    test = calibration_in_the_large(y, p)
+    assert test.statistic == pytest.approx(0.4 / math.sqrt(0.98), abs=1e-12)
+    assert test.p_value == pytest.approx(0.68617, abs=1e-4)
+
+
+def test_calibration_in_the_large_needs_uncertain_pds():
+    with raises("every PD in `p` is 0 or 1"):
+        calibration_in_the_large([0, 1], [0.0, 1.0])
+
+
+def test_hosmer_lemeshow_by_hand_on_two_bins():
+    y = [0, 0, 0, 1, 1, 0]
+    p = [0.1, 0.1, 0.2, 0.4, 0.6, 0.6]
+    # ranks 0..5 -> bins k*2//6: rows 0-2 in bin 1, rows 3-5 in bin 2
+    # bin 1: n 3, O 0, E 0.4, H term 0.16 / (0.4 * (1 - 0.4/3)) = 0.16 / 0.346667 = 0.461538
+    # bin 2: n 3, O 2, E 1.6, H term 0.16 / (1.6 * (1 - 1.6/3)) = 0.16 / 0.746667 = 0.214286
+    # H = 0.675824, chi-squared with 2 degrees of freedom: p = exp(-H/2) = 0.713298
+    test = hosmer_lemeshow(y, p, bins=2)
+    assert test.statistic == pytest.approx(0.675824, abs=1e-6)
+    assert test.p_value == pytest.approx(math.exp(-0.675824 / 2), abs=1e-6)
+
+
+def test_hosmer_lemeshow_rejects_pds_that_are_twice_too_high():
+    rng = np.random.default_rng(3)
+    true_pd = rng.uniform(0.01, 0.2, 20_000)
+    y = (rng.random(20_000) < true_pd).astype(int)
+    assert hosmer_lemeshow(y, true_pd).p_value > 0.001
+    assert hosmer_lemeshow(y, np.minimum(2 * true_pd, 1)).p_value < 1e-6
+    assert calibration_in_the_large(y, np.minimum(2 * true_pd, 1)).statistic < -20
