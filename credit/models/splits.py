@@ -72,3 +72,32 @@ def out_of_time_split(as_of: pd.Series, train_end: date, valid_end: date, calibr
             raise ValueError(f"the {name} window holds no row; as-of dates run from {days.min()} to {days.max()} "
                              f"and the edges are {', '.join(f'{k}={v}' for k, v in edges.items())}.")
     return OutOfTimeSplit(**masks, dates={name: sorted(set(days[mask])) for name, mask in masks.items()})
+
+
+def latest_windows(as_of: pd.Series, *, test_months: int, calibrate_months: int, valid_months: int,
+                   min_train_months: int) -> OutOfTimeSplit:
+    """The out-of-time split that tests on the latest as-of dates of a monthly panel.
+
+    Counting back from the latest as-of date: ``test_months`` dates test, the
+    ``calibrate_months`` before them calibrate, the ``valid_months`` before those validate,
+    and every earlier date trains. Pass only labelled rows: the latest labelled months are
+    the latest whose outcome is known.
+
+    Raises
+    ------
+    ValueError
+        If there are fewer as-of dates than the windows need, counting ``min_train_months``
+        for training.
+    """
+    dates = sorted(set(pd.to_datetime(as_of).dt.date))
+    needed = test_months + calibrate_months + valid_months + min_train_months
+    if len(dates) < needed:
+        shown = f"{dates[0]} to {dates[-1]}" if dates else "none"
+        raise ValueError(f"the windows need {needed} labelled as-of months ({min_train_months} train, {valid_months} "
+                         f"valid, {calibrate_months} calibrate, {test_months} test); the panel has {len(dates)} "
+                         f"({shown}): build the panel over more months or shorten the windows")
+    test_start = dates[-test_months]
+    calibrate_end = test_start
+    valid_end = dates[-test_months - calibrate_months]
+    train_end = dates[-test_months - calibrate_months - valid_months]
+    return out_of_time_split(as_of, train_end, valid_end, calibrate_end, test_start)
