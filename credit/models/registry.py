@@ -13,6 +13,7 @@ store in :class:`credit.settings.Settings` or at a URI a test gives.
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +62,11 @@ class RegisteredVersion:
         return cls(name=version.name, version=str(version.version), run_id=version.run_id, model_uri=version.source)
 
 
-class AliasNotFoundError(LookupError):
+class ModelNotFoundError(LookupError):
+    """The registry has no such model, version or alias."""
+
+
+class AliasNotFoundError(ModelNotFoundError):
     """A registered model has no version under the alias asked for."""
 
 
@@ -129,7 +134,8 @@ def log_pd_model(model: LightGBMPD, *, params: dict, metrics: dict[str, float], 
         A few rows with the model's columns; they give the signature and are stored with the
         model. Categorical columns are logged as strings.
     run_name : str
-        The MLflow run's name.
+        The MLflow run's name. When a run is active already (a training run that logs more
+        than the model), the model is logged into that run instead and this is unused.
     report_path : path or None
         An HTML evaluation report to attach to the run.
     register_as : str
@@ -160,7 +166,8 @@ def log_pd_model(model: LightGBMPD, *, params: dict, metrics: dict[str, float], 
                   for column in features if isinstance(input_example[column].dtype, pd.CategoricalDtype)}
     example = input_example.astype({column: str for column in categories})
     signature = _signature(example, model.predict_proba(input_example)[:, 1], categories)
-    with mlflow.start_run(experiment_id=experiment.experiment_id, run_name=run_name):
+    active = mlflow.active_run()
+    with nullcontext(active) if active else mlflow.start_run(experiment_id=experiment.experiment_id, run_name=run_name):
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
         mlflow.log_dict({"features": features, "categories": categories}, FEATURES_FILE)
@@ -210,6 +217,22 @@ def resolve_alias(name: str, alias: str) -> RegisteredVersion:
                                      f"at {mlflow.get_registry_uri()}.") from exc
         raise AliasNotFoundError(f"registered model {name!r} has no alias {alias!r}; "
                                  f"its aliases are {aliases}.") from exc
+
+
+def load_version(name: str, version: str | int) -> LightGBMPD:
+    """The fitted :class:`LightGBMPD` of registered model version ``name/version``, for evaluation.
+
+    Raises
+    ------
+    ModelNotFoundError
+        If the model has no such version.
+    """
+    try:
+        pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    except MlflowException as exc:
+        raise ModelNotFoundError(f"registered model {name!r} has no version {version!r} at "
+                                 f"{mlflow.get_registry_uri()}.") from exc
+    return pyfunc.unwrap_python_model().model
 
 
 def load_by_alias(name: str, alias: str) -> tuple[mlflow.pyfunc.PyFuncModel, str]:

@@ -22,13 +22,19 @@ Points are not rounded, so the score is exactly the formula above applied to the
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 import warnings
 
 import numpy as np
 import pandas as pd
-from optbinning import BinningProcess, Scorecard
+
+# optbinning imports OR-Tools (which loads its own HiGHS library) and then CVXPY, whose probe of
+# the highspy wheel then fails on a symbol and logs a warning on every run. optbinning solves
+# with OR-Tools, so that one warning is noise; CVXPY resets its logger's level, not its filters.
+logging.getLogger("__cvxpy__").addFilter(lambda record: "importing solver HIGHS" not in record.getMessage())
+from optbinning import BinningProcess, Scorecard  # noqa: E402
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 

@@ -36,8 +36,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer
 
 from credit.models.metrics import auc
 from credit.models.pd_model import DEFAULT_PARAMS, LightGBMPD
@@ -220,24 +218,8 @@ def _fit_candidates(X: pd.DataFrame, y: np.ndarray, booster_rows: np.ndarray, st
         models["scorecard"] = ScorecardPD().fit(X.iloc[other_rows], y[other_rows])
     categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     numeric = [c for c in X.columns if c not in categorical]
-    models["logistic"] = _logistic(categorical, numeric, random_state).fit(X.iloc[other_rows], y[other_rows])
+    models["logistic"] = logistic_baseline(categorical, numeric, random_state).fit(X.iloc[other_rows], y[other_rows])
     return _Candidates(models, params)
-
-
-def _logistic(categorical: list[str], numeric: list[str], random_state: int) -> Pipeline:
-    # tables.py keeps text as categories of pandas strings, whose gaps are pd.NA; the one-hot
-    # encoder of logistic_baseline cannot sort pd.NA among strings, but takes NaN as a category
-    return Pipeline([("missing_categories_as_nan", FunctionTransformer(_missing_categories_as_nan)),
-                     ("logistic", logistic_baseline(categorical, numeric, random_state))])
-
-
-def _missing_categories_as_nan(X: pd.DataFrame) -> pd.DataFrame:
-    """Category columns as objects with NaN for gaps, so the one-hot encoder can encode them."""
-    X = X.copy()
-    for column in X.columns:
-        if isinstance(X[column].dtype, pd.CategoricalDtype):
-            X[column] = X[column].astype(object).where(X[column].notna(), np.nan)
-    return X
 
 
 def _pd(model: object, X: pd.DataFrame) -> np.ndarray:

@@ -19,7 +19,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from credit.models.pd_model import LightGBMPD
 from credit.models.report import EvaluatedModel
@@ -41,14 +41,23 @@ def logistic_baseline(categorical: list[str], numeric: list[str], random_state: 
     """Logistic regression on the raw features: medians for gaps, standardised numbers, one-hot categories."""
     columns = ColumnTransformer([
         ("numbers", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-        ("categories", OneHotEncoder(handle_unknown="ignore"), categorical),
+        ("categories", make_pipeline(FunctionTransformer(categories_as_objects), OneHotEncoder(handle_unknown="ignore")),
+         categorical),
     ])
     return Pipeline([("columns", columns), ("model", LogisticRegression(max_iter=2000, random_state=random_state))])
 
 
+def categories_as_objects(X: pd.DataFrame) -> pd.DataFrame:
+    """Category columns as objects with NaN for gaps: the one-hot encoder cannot sort pd.NA among strings."""
+    X = X.copy()
+    for column in X.columns:
+        X[column] = X[column].astype(object).where(X[column].notna(), np.nan)
+    return X
+
+
 def train_on_panel(frame: pd.DataFrame, feature_columns: list[str], label: str, split: OutOfTimeSplit, *,
-                   lightgbm_params: dict | None = None, with_scorecard: bool = True,
-                   random_state: int = 0) -> TrainedModels:
+                   lightgbm_params: dict | None = None, lightgbm_options: dict | None = None,
+                   with_scorecard: bool = True, random_state: int = 0) -> TrainedModels:
     """Fit the candidates on the windows before the test window and predict the test window.
 
     Parameters
@@ -61,6 +70,11 @@ def train_on_panel(frame: pd.DataFrame, feature_columns: list[str], label: str, 
         0/1 target column; every row of the four windows must have one.
     split
         Out-of-time windows (:func:`credit.models.splits.out_of_time_split`).
+    lightgbm_params
+        LightGBM parameters of the PD model (over :data:`~credit.models.pd_model.DEFAULT_PARAMS`).
+    lightgbm_options
+        Other :class:`LightGBMPD` arguments: ``num_boost_round``, ``early_stopping_rounds``,
+        ``calibration``.
 
     Raises
     ------
@@ -81,7 +95,7 @@ def train_on_panel(frame: pd.DataFrame, feature_columns: list[str], label: str, 
     numeric = [c for c in feature_columns if c not in categorical]
     fit_rows = split.train | split.valid  # the candidates without early stopping learn from both windows
 
-    champion = LightGBMPD(params=lightgbm_params, random_state=random_state).fit(
+    champion = LightGBMPD(params=lightgbm_params, random_state=random_state, **(lightgbm_options or {})).fit(
         X[split.train], y[split.train], X_valid=X[split.valid], y_valid=y[split.valid],
         X_calibrate=X[split.calibrate], y_calibrate=y[split.calibrate])
     models: dict[str, object] = {"lightgbm": champion}

@@ -68,7 +68,7 @@ def test_a_categorical_column_is_a_category_in_every_candidate(cross_validated) 
     assert champion.booster_.dump_model()["pandas_categorical"] == [["east", "north", "south"]]
     assert champion.booster_.feature_importance("gain")[region] > 0
     assert scorecard.categorical_features_ == ["region"]
-    one_hot = logistic.named_steps["logistic"].named_steps["columns"].named_transformers_["categories"]
+    one_hot = logistic.named_steps["columns"].named_transformers_["categories"][-1]
     assert [str(c) for c in one_hot.categories_[0]] == ["east", "north", "south", "nan"]
     # a region never seen at fit still gets a PD from every model
     unseen = frame.drop(columns=["loan_id", "bad"]).head(2).assign(region=pd.Categorical(["west", None]))
@@ -92,7 +92,7 @@ def test_every_row_is_scored_once_by_models_that_never_saw_it(monkeypatch: pytes
             seen["scorecard"].append(set(X.index))
             return super().fit(X, y)
 
-    logistic = table_training._logistic
+    logistic = table_training.logistic_baseline
 
     def spied_logistic(*args):  # noqa: ANN002, ANN202
         pipeline = logistic(*args)
@@ -102,7 +102,7 @@ def test_every_row_is_scored_once_by_models_that_never_saw_it(monkeypatch: pytes
 
     monkeypatch.setattr(table_training, "LightGBMPD", SpiedLightGBM)
     monkeypatch.setattr(table_training, "ScorecardPD", SpiedScorecard)
-    monkeypatch.setattr(table_training, "_logistic", spied_logistic)
+    monkeypatch.setattr(table_training, "logistic_baseline", spied_logistic)
     trained = train_on_table(table, folds=4, **FAST)
 
     assert np.bincount(trained.fold_of_row).tolist() == [75, 75, 75, 75]
