@@ -1,0 +1,270 @@
+"""Model commands: train, evaluate, promote and retrain the PD model, tracked in MLflow."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from credit.cli.common import DatabaseUrl, app, console, fail, open_store
+
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", help="Model configuration TOML (hyper-parameters, windows, tuning, promotion gate); "
+    "keys left out keep the defaults of credit/models/model.toml.", show_default=False)]
+PanelOption = Annotated[Path | None, typer.Option(
+    "--panel", help="Feature panel folder (panel.parquet + manifest.json from `credit features build`).",
+    show_default=False)]
+TruthOption = Annotated[Path | None, typer.Option(
+    "--truth", help="Simulated data only: the simulator's truth folder, to report the oracle AUC beside the models.",
+    show_default=False)]
+TrackingOption = Annotated[str, typer.Option(
+    "--tracking-uri", envvar="CREDIT_TRACKING_URI", show_default=False,
+    help="MLflow tracking and registry URI. Default: the SQLite file var/mlflow.db, artifacts under mlruns/.")]
+ReportOption = Annotated[Path | None, typer.Option(
+    "--report", help="Where to write the HTML report. Default: var/reports/<job>-<time>.html.", show_default=False)]
+
+@app.command()
+def train(
+    panel: PanelOption = None,
+    table: Annotated[Path | None, typer.Option(
+        "--table", help="Instead of a panel: any labelled CSV/Parquet table.", show_default=False)] = None,
+    target: Annotated[str | None, typer.Option(help="--table only: the 0/1 target column.", show_default=False)] = None,
+    time_col: Annotated[str | None, typer.Option(
+        "--time-col", help="--table only: a date column for out-of-time windows; without it, stratified "
+        "cross-validation.", show_default=False)] = None,
+    id_col: Annotated[str | None, typer.Option(
+        "--id-col", help="--table only: a unique row id (not a feature).", show_default=False)] = None,
+    config: ConfigOption = None,
+    truth: TruthOption = None,
+    tune: Annotated[bool, typer.Option("--tune", help="Search LightGBM's hyper-parameters with Optuna first "
+                                                     "([tuning] of the configuration); every trial is logged.")] = False,
+    report: ReportOption = None,
+    tracking_uri: TrackingOption = "",
+) -> None:
+    """Train the PD model, the scorecard and a logistic baseline out of time; report, log and register.
+
+    The LightGBM PD model is registered in MLflow as a new version of credit_pd under the
+    alias `challenger`; `credit promote` makes it the champion if it passes the gate.
+    """
+    if (panel is None) == (table is None):
+        fail("give either --panel FOLDER (a feature panel) or --table FILE --target COLUMN (a labelled table)")
+    if table is None and (target or time_col or id_col):
+        fail("--target, --time-col and --id-col go with --table, not with --panel")
+    settings = _config(config)
+    report = report or _default_report("train")
+    _tracking(tracking_uri)
+    if table is not None:
+        if not target:
+            fail("--table needs --target COLUMN: the 0/1 outcome to learn")
+        if tune:
+            fail("--tune searches on a panel's validation window; with --table, set [lightgbm] in a --config file")
+        _train_table(table, target, time_col, id_col, settings, report)
+        return
+    from pipelines.train_pd import PanelError, read_panel, train_pd
+
+    try:
+        data = read_panel(panel, settings.training.label)
+        with console.status(f"training on {len(data.rows):,} labelled rows of {panel}"):
+            outcome = train_pd(data, settings, report_path=report, truth=truth, tune=tune)
+    except (PanelError, ValueError, OSError) as exc:
+        fail(str(exc))
+    _print_windows(outcome.windows)
+    _print_summary(outcome.summary)
+    if outcome.tuned_params:
+        console.print(f"Tuned LightGBM parameters: {outcome.tuned_params}", highlight=False)
+    console.print(f"Registered {outcome.registered.name} version {outcome.registered.version} as challenger "
+                  f"(run {outcome.run_id}). Report: {outcome.report_path}", highlight=False)
+    console.print("Make it the champion if it passes the promotion gate: credit promote --panel "
+                  f"{panel}", highlight=False)
+
+
+@app.command()
+def evaluate(
+    panel: PanelOption = None,
+    version: Annotated[list[str] | None, typer.Option(
+        "--version", help="A registered version of credit_pd, or an alias (champion, challenger). Repeatable. "
+        "Default: the champion and the challenger.", show_default=False)] = None,
+    config: ConfigOption = None,
+    truth: TruthOption = None,
+    report: ReportOption = None,
+    tracking_uri: TrackingOption = "",
+) -> None:
+    """Score registered PD models on the panel's latest out-of-time window, side by side, with an HTML report."""
+    if panel is None:
+        fail("give --panel FOLDER: the feature panel to evaluate on")
+    settings = _config(config)
+    report = report or _default_report("evaluate")
+    _tracking(tracking_uri)
+    from credit.models.registry import ModelNotFoundError, resolve_alias
+    from pipelines.train_pd import CHALLENGER, CHAMPION, REGISTERED_MODEL, PanelError, evaluate_versions, read_panel
+
+    wanted = version or [CHAMPION, CHALLENGER]
+    versions = {}
+    try:
+        for name in wanted:
+            number = name if name.isdigit() else resolve_alias(REGISTERED_MODEL, name).version
+            versions[f"v{number}" if name.isdigit() else f"{name} (v{number})"] = number
+        data = read_panel(panel, settings.training.label)
+        with console.status(f"scoring {len(versions)} model(s) on {panel}"):
+            result = evaluate_versions(data, settings, versions, report_path=report, truth=truth)
+    except (ModelNotFoundError, PanelError, ValueError, OSError) as exc:
+        fail(str(exc))
+    _print_summary(result.summary)
+    console.print(f"Report: {report}", highlight=False)
+
+
+@app.command()
+def promote(
+    panel: PanelOption = None,
+    version: Annotated[str | None, typer.Option(
+        "--version", help="The version to promote. Default: the one under the alias challenger.",
+        show_default=False)] = None,
+    config: ConfigOption = None,
+    tracking_uri: TrackingOption = "",
+) -> None:
+    """Make the challenger the champion if it beats it on the panel's latest window and is calibrated.
+
+    Exit code 1 when the gate refuses; the reasons are printed and logged in the challenger's run.
+    """
+    if panel is None:
+        fail("give --panel FOLDER: the feature panel whose latest window the gate compares on")
+    settings = _config(config)
+    _tracking(tracking_uri)
+    from credit.models.registry import ModelNotFoundError
+    from pipelines.train_pd import PanelError, apply_judgement, judge_challenger, read_panel
+
+    try:
+        judgement = judge_challenger(read_panel(panel, settings.training.label), settings, version)
+    except (ModelNotFoundError, PanelError, ValueError, OSError) as exc:
+        fail(str(exc))
+    apply_judgement(judgement)
+    _print_judgement(judgement)
+    if not judgement.decision.promote:
+        raise typer.Exit(1)
+
+
+@app.command()
+def retrain(
+    history: Annotated[Path | None, typer.Option(
+        help="Folder of Parquet history files. Default: read the store.", show_default=False)] = None,
+    workdir: Annotated[Path, typer.Option(help="Where the rebuilt panel and the report go.")] = Path("var/retrain"),
+    config: ConfigOption = None,
+    truth: TruthOption = None,
+    tracking_uri: TrackingOption = "",
+    database_url: DatabaseUrl = "",
+) -> None:
+    """Rebuild the panel up to the latest month, train a challenger, and promote it only if it beats the champion.
+
+    Exit code 1 when the challenger is not promoted (the champion stays); the reasons are
+    printed and logged.
+    """
+    settings = _config(config)
+    _tracking(tracking_uri)
+    from credit.features.history import History, HistoryError
+    from pipelines.retrain import retrain as run_retrain
+    from pipelines.train_pd import PanelError
+
+    try:
+        source = History.from_parquet(history) if history else History.from_store(open_store(database_url))
+        with console.status(f"rebuilding the monthly panel from {source.origin}"):
+            outcome = run_retrain(source, settings, workdir, truth=truth)
+    except (HistoryError, PanelError, ValueError, OSError) as exc:
+        fail(str(exc))
+    console.print(f"Panel: {outcome.panel_folder} (as-of {outcome.as_of[0]} to {outcome.as_of[-1]})", highlight=False)
+    _print_windows(outcome.training.windows)
+    _print_summary(outcome.training.summary)
+    console.print(f"Challenger: version {outcome.training.registered.version}. Report: {outcome.training.report_path}",
+                  highlight=False)
+    _print_judgement(outcome.judgement)
+    if not outcome.judgement.decision.promote:
+        raise typer.Exit(1)
+
+
+def _train_table(path: Path, target: str, time_col: str | None, id_col: str | None, settings,  # noqa: ANN001
+                 report: Path) -> None:
+    from credit.models.tables import TableError, read_labelled_table
+    from pipelines.train_table import train_table
+
+    try:
+        table = read_labelled_table(path, target, id_column=id_col, time_column=time_col)
+        with console.status(f"training on {len(table.target):,} rows of {path}"):
+            outcome = train_table(table, settings, source=path, report_path=report)
+    except (TableError, ValueError, OSError) as exc:
+        fail(str(exc))
+    console.print(f"Validation: {outcome.validation}", highlight=False)
+    _print_summary(outcome.summary, "Test window" if outcome.out_of_time else "Out-of-fold PDs of every row")
+    if len(outcome.fold_auc) and outcome.fold_auc["folds"].max() > 1:
+        console.print("AUC over the folds (mean ± sd): " + "; ".join(
+            f"{row.model} {row.auc_mean:.3f} ± {row.auc_std:.3f}" for row in outcome.fold_auc.itertuples()),
+            highlight=False)
+    console.print(f"Registered {outcome.registered.name} version {outcome.registered.version} as challenger "
+                  f"(run {outcome.run_id}). Report: {outcome.report_path}", highlight=False)
+
+
+def _config(path: Path | None):  # noqa: ANN202
+    from credit.models.config import ConfigError, load_model_config
+
+    try:
+        return load_model_config(path)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def _tracking(uri: str) -> None:
+    from credit.models.registry import tracking
+    from credit.settings import Settings
+
+    tracking(Settings(tracking_uri=uri) if uri else Settings())
+
+
+def _default_report(job: str) -> Path:
+    folder = Path("var/reports")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{job}-{datetime.now():%Y%m%d-%H%M%S}.html"
+
+
+def _print_windows(windows: dict[str, str]) -> None:
+    table = Table(title="Out-of-time windows (as-of dates)", title_justify="left")
+    table.add_column("window")
+    table.add_column("as-of dates, rows, defaults")
+    for name, text in windows.items():
+        table.add_row(name, text)
+    console.print(table)
+
+
+def _print_summary(summary, scored: str = "Test window") -> None:  # noqa: ANN001
+    first = summary.iloc[0]
+    table = Table(title=f"{scored}: {int(first['rows']):,} rows, {int(first['defaults']):,} defaults "
+                        "(95% bootstrap intervals in brackets; all intervals in the report)", title_justify="left")
+    for column in ("model", "AUC", "Gini", "KS", "Brier", "log loss"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    oracle = summary["oracle_auc"].notna().any()
+    if oracle:
+        table.add_column("gap to oracle", justify="right")
+    for row in summary.to_dict("records"):
+        cells = [row["model"], f"{row['auc']:.4f} [{row['auc_low']:.3f}, {row['auc_high']:.3f}]",
+                 f"{row['gini']:.4f}", f"{row['ks']:.4f}", f"{row['brier']:.5f}", f"{row['log_loss']:.4f}"]
+        if oracle:
+            cells.append(f"{row['auc_gap_to_oracle']:+.4f} [{row['auc_gap_low']:+.3f}, {row['auc_gap_high']:+.3f}]")
+        table.add_row(*cells)
+    console.print(table)
+    if oracle:
+        console.print(f"Oracle (the simulator's true PD) on the same rows: AUC {first['oracle_auc']:.4f}", highlight=False)
+
+
+def _print_judgement(judgement) -> None:  # noqa: ANN001
+    versus = f"champion version {judgement.champion.version}" if judgement.champion else "no champion yet"
+    console.print(f"Promotion gate: challenger version {judgement.challenger.version} against {versus}, "
+                  f"on test window {judgement.test_window}", highlight=False)
+    for line in judgement.decision.reasons():
+        console.print(f"  {line}", highlight=False, markup=False)
+    if judgement.decision.auc_gain_interval:
+        low, high = judgement.decision.auc_gain_interval
+        console.print(f"  (AUC gain 95% paired bootstrap interval: [{low:+.4f}, {high:+.4f}])", highlight=False)
+    verdict = (f"PROMOTED: version {judgement.challenger.version} is the champion" if judgement.decision.promote
+               else "NOT PROMOTED: the champion stays" if judgement.champion
+               else "NOT PROMOTED: there is still no champion")
+    console.print(verdict, highlight=False)

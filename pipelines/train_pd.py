@@ -1,0 +1,310 @@
+"""Batch jobs around the PD model: train on a panel, evaluate registered versions, judge and promote.
+
+Each job reads a feature panel (``panel.parquet`` and ``manifest.json`` as ``credit features
+build`` writes them), takes its windows from the model configuration (the latest labelled
+as-of months test), and logs what it did to MLflow. The CLI (``credit train``, ``credit
+evaluate``, ``credit promote``) and ``credit retrain`` (:mod:`pipelines.retrain`) call them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from credit.models.config import ModelConfig
+from credit.models.promotion import PromotionDecision, promotion_decision
+from credit.models.registry import (
+    ModelNotFoundError,
+    RegisteredVersion,
+    load_version,
+    log_pd_model,
+    resolve_alias,
+    set_alias,
+)
+from credit.models.report import EvaluatedModel, Oracle, Report, evaluation_report
+from credit.models.splits import OutOfTimeSplit, latest_windows
+from credit.models.training import oracle_pd, train_on_panel
+
+REGISTERED_MODEL = "credit_pd"
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+class PanelError(ValueError):
+    """A panel folder that cannot be trained or evaluated on; the message names the folder."""
+
+
+@dataclass(frozen=True)
+class Panel:
+    """The labelled rows of a feature panel, and what its manifest says about them."""
+
+    folder: Path
+    rows: pd.DataFrame
+    feature_columns: list[str]
+    label: str
+    manifest: dict
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    """What ``credit train`` did: the run, the registered challenger, the headline numbers."""
+
+    run_id: str
+    registered: RegisteredVersion
+    summary: pd.DataFrame
+    report_path: Path
+    windows: dict[str, str]
+    tuned_params: dict | None
+
+
+def read_panel(folder: Path | str, label: str) -> Panel:
+    """The rows of the panel in ``folder`` whose whole outcome horizon lies within the history.
+
+    Raises
+    ------
+    PanelError
+        If the folder has no panel or manifest, or the panel has no such label column.
+    """
+    folder = Path(folder)
+    data, meta = folder / "panel.parquet", folder / "manifest.json"
+    for path in (data, meta):
+        if not path.is_file():
+            raise PanelError(f"{folder} holds no feature panel: {path.name} is missing "
+                             "(build one with `credit features build --out FOLDER`)")
+    manifest = json.loads(meta.read_text())
+    frame = pd.read_parquet(data)
+    if label not in frame.columns:
+        raise PanelError(f"the panel in {folder} has no label column {label!r}; its label is "
+                         f"{manifest.get('label_column')!r} (set [training] label in the model configuration)")
+    # A default shows before the horizon ends, a non-default only after: at as-of dates whose
+    # horizon is not over yet the known labels are mostly defaults, so those dates are left out.
+    history_end = pd.Timestamp(manifest["history_end"])
+    observed = pd.to_datetime(frame["as_of"]) + pd.DateOffset(months=int(manifest["horizon_months"])) <= history_end
+    rows = frame[observed & frame[label].notna()].reset_index(drop=True)
+    if rows.empty:
+        raise PanelError(f"no as-of date of the panel in {folder} has its {manifest['horizon_months']}-month outcome "
+                         f"observed: the history ends {history_end.date()}")
+    return Panel(folder, rows, list(manifest["feature_columns"]), label, manifest)
+
+
+def windows_of(panel: Panel, config: ModelConfig) -> OutOfTimeSplit:
+    """The configured out-of-time windows over the panel's labelled rows."""
+    try:
+        return latest_windows(panel.rows["as_of"], **vars(config.windows))
+    except ValueError as exc:
+        raise PanelError(f"{panel.folder}: {exc}") from exc
+
+
+def describe_windows(panel: Panel, split: OutOfTimeSplit) -> dict[str, str]:
+    """Each window's as-of dates, rows and defaults, for the report and the run's parameters."""
+    described = {}
+    for name in ("train", "valid", "calibrate", "test"):
+        mask, dates = getattr(split, name), split.dates[name]
+        described[name] = (f"{dates[0]} to {dates[-1]} ({len(dates)} as-of dates, {int(mask.sum()):,} rows, "
+                           f"{int(panel.rows.loc[mask, panel.label].sum()):,} defaults)")
+    return described
+
+
+def train_pd(panel: Panel, config: ModelConfig, *, report_path: Path, truth: Path | None = None,
+             tune: bool = False) -> TrainingOutcome:
+    """Train the candidates, write the report, log the run and register the PD model as challenger.
+
+    Call :func:`credit.models.registry.tracking` first. The run logs the configuration, the
+    windows, every candidate's test metrics with intervals (and the oracle's with ``truth``),
+    the report, the scorecard's points table and the model with its signature; with ``tune``
+    the Optuna trials are nested runs of it.
+
+    Raises
+    ------
+    PanelError
+        If the windows do not fit the panel.
+    ValueError
+        If training fails on the data (the message says why).
+    """
+    split = windows_of(panel, config)
+    windows = describe_windows(panel, split)
+    X, y = panel.rows[panel.feature_columns], panel.rows[panel.label]
+    experiment = mlflow.get_experiment_by_name("credit-pd")
+    with mlflow.start_run(experiment_id=experiment.experiment_id,
+                          run_name=f"train {datetime.now():%Y-%m-%d %H:%M:%S}") as run:
+        params = dict(config.lightgbm)
+        if tune:
+            params = _tuned(config, X, y, split)
+        trained = train_on_panel(
+            panel.rows, panel.feature_columns, panel.label, split, lightgbm_params=params,
+            lightgbm_options={"num_boost_round": config.training.num_boost_round,
+                              "early_stopping_rounds": config.training.early_stopping_rounds,
+                              "calibration": config.training.calibration},
+            with_scorecard=config.training.scorecard, random_state=config.training.random_state)
+        oracle = Oracle("simulator's true PD", oracle_pd(panel.rows[split.test], truth)) if truth else None
+        report = evaluation_report(graded(trained.evaluated, config), oracle=oracle,
+                                   title=f"PD model: out-of-time evaluation on {panel.folder}",
+                                   split_description=windows, random_state=config.training.random_state)
+        report.write(report_path)
+        mlflow.log_params(config.as_params() | {
+            "panel": str(panel.folder), "features": len(panel.feature_columns),
+            "definitions_version": panel.manifest.get("definitions_version"), "tuned": tune,
+            **{f"window.{name}": text for name, text in windows.items()},
+            **({f"tuned.{key}": value for key, value in params.items()} if tune else {})})
+        mlflow.log_metrics(summary_metrics(report))
+        mlflow.log_text(report.summary.to_csv(index=False), "evaluation/summary.csv")
+        if "scorecard" in trained.models:
+            mlflow.log_text(trained.models["scorecard"].points_table().to_csv(index=False), "scorecard/points_table.csv")
+        champion_model = trained.models["lightgbm"]
+        registered = log_pd_model(
+            champion_model, params={}, metrics={}, feature_names=panel.feature_columns,
+            input_example=X[split.test].head(5), run_name=run.info.run_name, report_path=report_path,
+            register_as=REGISTERED_MODEL)
+        set_alias(REGISTERED_MODEL, CHALLENGER, registered.version)
+        mlflow.set_tags({"job": "train", "registered_version": registered.version})
+    return TrainingOutcome(run.info.run_id, registered, report.summary, report_path, windows,
+                           params if tune else None)
+
+
+def evaluate_versions(panel: Panel, config: ModelConfig, versions: dict[str, str], *, report_path: Path,
+                      truth: Path | None = None) -> Report:
+    """Score registered versions on the panel's latest test window, side by side, and log the report.
+
+    Parameters
+    ----------
+    versions
+        Report label -> registered version of ``credit_pd``, e.g. ``{"champion (v3)": "3"}``.
+
+    Raises
+    ------
+    ModelNotFoundError
+        If a version does not exist.
+    PanelError
+        If the windows do not fit the panel or a model's features are missing from it.
+    """
+    split = windows_of(panel, config)
+    windows = describe_windows(panel, split)
+    test = panel.rows[split.test]
+    y_test = test[panel.label].astype(int).to_numpy()
+    evaluated = [EvaluatedModel(label, y_test, _scored(load_version(REGISTERED_MODEL, version), test, panel))
+                 for label, version in versions.items()]
+    oracle = Oracle("simulator's true PD", oracle_pd(test, truth)) if truth else None
+    report = evaluation_report(graded(evaluated, config), oracle=oracle,
+                               title=f"Registered PD models on {panel.folder}",
+                               split_description={"test": windows["test"]}, random_state=config.training.random_state)
+    report.write(report_path)
+    experiment = mlflow.get_experiment_by_name("credit-pd")
+    with mlflow.start_run(experiment_id=experiment.experiment_id,
+                          run_name=f"evaluate {datetime.now():%Y-%m-%d %H:%M:%S}"):
+        mlflow.set_tags({"job": "evaluate", **{f"version.{_mlflow_key(label)}": v for label, v in versions.items()}})
+        mlflow.log_params({"panel": str(panel.folder), "window.test": windows["test"]})
+        mlflow.log_metrics(summary_metrics(report))
+        mlflow.log_artifact(str(report_path), artifact_path="reports")
+    return report
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The gate's decision on a challenger, with the versions it compared."""
+
+    decision: PromotionDecision
+    challenger: RegisteredVersion
+    champion: RegisteredVersion | None
+    test_window: str
+
+
+def judge_challenger(panel: Panel, config: ModelConfig, challenger: str | None = None) -> Judgement:
+    """Run the promotion gate for ``challenger`` (default: the ``challenger`` alias) against the champion.
+
+    Both are scored on the panel's latest test window. Nothing is changed in the registry:
+    :func:`apply_judgement` does that.
+
+    Raises
+    ------
+    ModelNotFoundError
+        If there is no such challenger version or alias.
+    PanelError
+        If the windows do not fit the panel or a model's features are missing from it.
+    """
+    challenger_version = _version(challenger) if challenger else resolve_alias(REGISTERED_MODEL, CHALLENGER)
+    try:
+        champion = resolve_alias(REGISTERED_MODEL, CHAMPION)
+    except ModelNotFoundError:
+        champion = None
+    split = windows_of(panel, config)
+    test = panel.rows[split.test]
+    y_test = test[panel.label].astype(int).to_numpy()
+    pd_challenger = _scored(load_version(REGISTERED_MODEL, challenger_version.version), test, panel)
+    pd_champion = None
+    if champion is not None and champion.version != challenger_version.version:
+        pd_champion = _scored(load_version(REGISTERED_MODEL, champion.version), test, panel)
+    elif champion is not None:
+        champion = None  # the challenger is the champion already: judge it on its own
+    decision = promotion_decision(y_test, pd_challenger, pd_champion, policy=config.promotion,
+                                  random_state=config.training.random_state)
+    return Judgement(decision, challenger_version, champion, describe_windows(panel, split)["test"])
+
+
+def apply_judgement(judgement: Judgement) -> None:
+    """Move ``champion`` to the challenger if the gate passed; log the decision in the challenger's run."""
+    if judgement.decision.promote:
+        set_alias(REGISTERED_MODEL, CHAMPION, judgement.challenger.version)
+    record = judgement.decision.as_dict() | {
+        "challenger_version": judgement.challenger.version,
+        "champion_version": judgement.champion.version if judgement.champion else None,
+        "test_window": judgement.test_window, "decided_at": datetime.now().isoformat(timespec="seconds")}
+    client = mlflow.MlflowClient()
+    client.log_dict(judgement.challenger.run_id, record,
+                    f"promotion/decision-{datetime.now():%Y%m%dT%H%M%S}.json")
+    client.set_tag(judgement.challenger.run_id, "promotion",
+                   "promoted" if judgement.decision.promote else "refused")
+
+
+def summary_metrics(report: Report) -> dict[str, float]:
+    """``model.metric -> value`` for MLflow, from the report's summary (NaN left out)."""
+    metrics = {}
+    for row in report.summary.to_dict("records"):
+        name = row.pop("model")
+        for key, value in row.items():
+            if isinstance(value, int | float | np.number) and np.isfinite(value):
+                metrics[f"{_mlflow_key(name)}.{key}"] = float(value)
+    return metrics
+
+
+def _tuned(config: ModelConfig, X: pd.DataFrame, y: pd.Series, split: OutOfTimeSplit) -> dict:
+    from credit.models.tuning import tune_lightgbm
+
+    result = tune_lightgbm(X[split.train], y[split.train].astype(int), X[split.valid], y[split.valid].astype(int),
+                           n_trials=config.tuning.trials, timeout_seconds=config.tuning.timeout_seconds,
+                           base_params=config.lightgbm, num_boost_round=config.training.num_boost_round,
+                           early_stopping_rounds=config.training.early_stopping_rounds,
+                           random_state=config.training.random_state)
+    return result.best_params
+
+
+def graded(evaluated: list[EvaluatedModel], config: ModelConfig) -> list[EvaluatedModel]:
+    """The models with each test row's grade on the configured master scale, for the report."""
+    scale = config.master_scale
+    return [replace(m, grades=scale.grade(m.pd_test), grade_order=list(scale.grades)) for m in evaluated]
+
+
+def _scored(model, rows: pd.DataFrame, panel: Panel) -> np.ndarray:  # noqa: ANN001
+    features = [str(name) for name in model.feature_names_in_]
+    missing = [name for name in features if name not in rows.columns]
+    if missing:
+        raise PanelError(f"the panel in {panel.folder} lacks {len(missing)} feature(s) the model was trained on, "
+                         f"e.g. {missing[:5]}: rebuild the panel with the same feature definitions")
+    return model.predict_proba(rows[features])[:, 1]
+
+
+def _version(version: str) -> RegisteredVersion:
+    client = mlflow.MlflowClient()
+    try:
+        return RegisteredVersion.of(client.get_model_version(REGISTERED_MODEL, str(version)))
+    except mlflow.exceptions.MlflowException as exc:
+        raise ModelNotFoundError(f"registered model {REGISTERED_MODEL!r} has no version {version!r}") from exc
+
+
+def _mlflow_key(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "_-. /" else "_" for ch in name).strip()
+
