@@ -18,8 +18,12 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the store's schema to ``revision`` (default: the latest)."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the store's schema to ``revision`` (default: the latest of every branch).
+
+    Each part of the store (history, exposure ledger, decision audit, API access) migrates on
+    its own branch from the history tables, so "heads", not "head".
+    """
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
