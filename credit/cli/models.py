@@ -55,7 +55,7 @@ def train(
         fail("--target, --time-col and --id-col go with --table, not with --panel")
     settings = _config(config)
     report = report or _default_report("train")
-    _tracking(tracking_uri)
+    use_tracking(tracking_uri)
     if table is not None:
         if not target:
             fail("--table needs --target COLUMN: the 0/1 outcome to learn")
@@ -71,8 +71,8 @@ def train(
             outcome = train_pd(data, settings, report_path=report, truth=truth, tune=tune)
     except (PanelError, ValueError, OSError) as exc:
         fail(str(exc))
-    _print_windows(outcome.windows)
-    _print_summary(outcome.summary)
+    print_windows(outcome.windows)
+    print_summary(outcome.summary)
     if outcome.tuned_params:
         console.print(f"Tuned LightGBM parameters: {outcome.tuned_params}", highlight=False)
     console.print(f"Registered {outcome.registered.name} version {outcome.registered.version} as challenger "
@@ -97,7 +97,7 @@ def evaluate(
         fail("give --panel FOLDER: the feature panel to evaluate on")
     settings = _config(config)
     report = report or _default_report("evaluate")
-    _tracking(tracking_uri)
+    use_tracking(tracking_uri)
     from credit.models.registry import ModelNotFoundError, resolve_alias
     from pipelines.train_pd import CHALLENGER, CHAMPION, REGISTERED_MODEL, PanelError, evaluate_versions, read_panel
 
@@ -112,7 +112,7 @@ def evaluate(
             result = evaluate_versions(data, settings, versions, report_path=report, truth=truth)
     except (ModelNotFoundError, PanelError, ValueError, OSError) as exc:
         fail(str(exc))
-    _print_summary(result.summary)
+    print_summary(result.summary)
     console.print(f"Report: {report}", highlight=False)
 
 
@@ -132,7 +132,7 @@ def promote(
     if panel is None:
         fail("give --panel FOLDER: the feature panel whose latest window the gate compares on")
     settings = _config(config)
-    _tracking(tracking_uri)
+    use_tracking(tracking_uri)
     from credit.models.registry import ModelNotFoundError
     from pipelines.train_pd import PanelError, apply_judgement, judge_challenger, read_panel
 
@@ -141,7 +141,7 @@ def promote(
     except (ModelNotFoundError, PanelError, ValueError, OSError) as exc:
         fail(str(exc))
     apply_judgement(judgement)
-    _print_judgement(judgement)
+    print_judgement(judgement)
     if not judgement.decision.promote:
         raise typer.Exit(1)
 
@@ -162,7 +162,7 @@ def retrain(
     printed and logged.
     """
     settings = _config(config)
-    _tracking(tracking_uri)
+    use_tracking(tracking_uri)
     from credit.features.history import History, HistoryError
     from pipelines.retrain import retrain as run_retrain
     from pipelines.train_pd import PanelError
@@ -174,11 +174,11 @@ def retrain(
     except (HistoryError, PanelError, ValueError, OSError) as exc:
         fail(str(exc))
     console.print(f"Panel: {outcome.panel_folder} (as-of {outcome.as_of[0]} to {outcome.as_of[-1]})", highlight=False)
-    _print_windows(outcome.training.windows)
-    _print_summary(outcome.training.summary)
+    print_windows(outcome.training.windows)
+    print_summary(outcome.training.summary)
     console.print(f"Challenger: version {outcome.training.registered.version}. Report: {outcome.training.report_path}",
                   highlight=False)
-    _print_judgement(outcome.judgement)
+    print_judgement(outcome.judgement)
     if not outcome.judgement.decision.promote:
         raise typer.Exit(1)
 
@@ -195,7 +195,7 @@ def _train_table(path: Path, target: str, time_col: str | None, id_col: str | No
     except (TableError, ValueError, OSError) as exc:
         fail(str(exc))
     console.print(f"Validation: {outcome.validation}", highlight=False)
-    _print_summary(outcome.summary, "Test window" if outcome.out_of_time else "Out-of-fold PDs of every row")
+    print_summary(outcome.summary, "Test window" if outcome.out_of_time else "Out-of-fold PDs of every row")
     if len(outcome.fold_auc) and outcome.fold_auc["folds"].max() > 1:
         console.print("AUC over the folds (mean ± sd): " + "; ".join(
             f"{row.model} {row.auc_mean:.3f} ± {row.auc_std:.3f}" for row in outcome.fold_auc.itertuples()),
@@ -213,7 +213,8 @@ def _config(path: Path | None):  # noqa: ANN202
         fail(str(exc))
 
 
-def _tracking(uri: str) -> None:
+def use_tracking(uri: str) -> None:
+    """Point MLflow at ``uri``, or at the settings' store (var/mlflow.db, artifacts in mlruns/)."""
     from credit.models.registry import tracking
     from credit.settings import Settings
 
@@ -226,7 +227,8 @@ def _default_report(job: str) -> Path:
     return folder / f"{job}-{datetime.now():%Y%m%d-%H%M%S}.html"
 
 
-def _print_windows(windows: dict[str, str]) -> None:
+def print_windows(windows: dict[str, str]) -> None:
+    """The out-of-time windows with their dates, rows and defaults."""
     table = Table(title="Out-of-time windows (as-of dates)", title_justify="left")
     table.add_column("window")
     table.add_column("as-of dates, rows, defaults")
@@ -235,7 +237,8 @@ def _print_windows(windows: dict[str, str]) -> None:
     console.print(table)
 
 
-def _print_summary(summary, scored: str = "Test window") -> None:  # noqa: ANN001
+def print_summary(summary, scored: str = "Test window") -> None:  # noqa: ANN001
+    """One line per model: AUC with its interval, Gini, KS, Brier, log loss, and the gap to the oracle if known."""
     first = summary.iloc[0]
     table = Table(title=f"{scored}: {int(first['rows']):,} rows, {int(first['defaults']):,} defaults "
                         "(95% bootstrap intervals in brackets; all intervals in the report)", title_justify="left")
@@ -255,7 +258,8 @@ def _print_summary(summary, scored: str = "Test window") -> None:  # noqa: ANN00
         console.print(f"Oracle (the simulator's true PD) on the same rows: AUC {first['oracle_auc']:.4f}", highlight=False)
 
 
-def _print_judgement(judgement) -> None:  # noqa: ANN001
+def print_judgement(judgement) -> None:  # noqa: ANN001
+    """The promotion gate's checks, one per line, and the verdict."""
     versus = f"champion version {judgement.champion.version}" if judgement.champion else "no champion yet"
     console.print(f"Promotion gate: challenger version {judgement.challenger.version} against {versus}, "
                   f"on test window {judgement.test_window}", highlight=False)
