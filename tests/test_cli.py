@@ -23,7 +23,8 @@ COMMANDS = _command_paths(typer.main.get_command(app))
 
 def test_the_cli_has_the_commands_the_readme_lists():
     assert {" ".join(p) for p in COMMANDS} >= {"simulate", "ingest", "quarantine", "schema", "db", "db upgrade", "db revision", "demo",
-                                               "features", "features list", "features build"}
+                                               "features", "features list", "features build",
+                                               "train", "evaluate", "promote", "retrain"}
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
