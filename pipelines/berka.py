@@ -4,8 +4,8 @@
 
 Relative ``--data`` and ``--out`` paths are taken from the repository root, so the job runs
 the same from any folder; the data default is ``../shared/data/berka`` beside the repository.
-With ``--candidates`` it also writes the table to bring to training (``<out>_training.parquet``:
-``loan_id``, the features, ``bad``) and trains the PD candidates on it the way
+It also writes the table to bring to training (``<out>_training.parquet``: ``loan_id``, the
+features, ``bad``); with ``--candidates`` it trains the PD candidates on it the way
 ``credit train --table`` does: stratified cross-validation, as it has no time column.
 """
 
@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cv", action="store_true",
                         help="Also print the 5-fold stratified AUC of a logistic regression.")
     parser.add_argument("--candidates", action="store_true",
-                        help="Also write <out>_training.parquet and print the cross-validated AUC of the "
-                             "three PD candidates with 95%% bootstrap intervals.")
+                        help="Also print the cross-validated AUC of the three PD candidates with 95%% "
+                             "bootstrap intervals.")
     args = parser.parse_args(argv)
 
     table = build_loan_table(_from_repo_root(args.data))
@@ -65,11 +65,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  over {CV_REPEATS} reshuffles of the 5 folds: mean {repeated.mean():.3f}, "
               f"sd {repeated.std():.3f} over {len(repeated)} folds")
 
+    training = out.with_name(f"{out.stem}_training.parquet")
+    training_table(table).to_parquet(training, index=False)
+    print(f"Training table (id, features, label) -> {training}; train on it with:\n"
+          f"  credit train --table {training} --target {LABEL_COLUMN} --id-col {TRAINING_ID_COLUMN}")
+
     if args.candidates:
-        training = out.with_name(f"{out.stem}_training.parquet")
-        training_table(table).to_parquet(training, index=False)
-        print(f"Training table -> {training}; the same run from the command line:\n"
-              f"  credit train --table {training} --target {LABEL_COLUMN} --id-col {TRAINING_ID_COLUMN}")
         _print_candidates(training)
 
 
