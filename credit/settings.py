@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,6 +23,12 @@ class Settings(BaseSettings):
     artifact_location
         Where the ``credit-pd`` experiment keeps run and model artifacts when it is created.
         Default: ``mlruns/`` under the working directory (git-ignored).
+    api_max_body_bytes
+        Largest request body the HTTP API reads; a larger one is refused with 413.
+    idempotency_lease_seconds
+        How long an ``Idempotency-Key`` stays claimed by a request that has not finished. A
+        retry after that (the first attempt's process died) runs the request again; the first
+        attempt, should it still finish, cannot commit (see :mod:`api.kit.idempotency`).
     """
 
     model_config = SettingsConfigDict(env_prefix="CREDIT_", extra="ignore")
@@ -29,6 +36,8 @@ class Settings(BaseSettings):
     database_url: str = ""
     tracking_uri: str = ""
     artifact_location: str = ""
+    api_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    idempotency_lease_seconds: int = Field(default=60, ge=1, le=3600)
 
     def resolved_database_url(self) -> str:
         if self.database_url:
