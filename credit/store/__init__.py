@@ -1,1 +1,6 @@
 """The operational store: marketplace history tables, their schemas and the database engine."""
+
+# Every part of the store declares its tables on the one Base and migrates on its own branch;
+# importing them here keeps Base.metadata equal to what `upgrade(engine, "heads")` builds,
+# for autogenerate (migrations/env.py) and for the schema test, whatever was imported first.
+import credit.ledger.tables  # noqa: E402,F401  (registers credit_lines, holds, ledger_transfers)
