@@ -32,8 +32,11 @@ next 12 months given the state at ``t``:
 component has mean ``m0 + phi^k (v - m0)`` and variance ``sigma^2 (1 - phi^{2k}) / (1 - phi^2)``,
 contagion decays deterministically (``decay^k c``) and a shock already under way follows its
 known path (a shock that has not started yet is not anticipated). With ``m`` and ``s2`` the mean
-and variance of ``alpha - kappa * x_{t+k}``, the logistic-normal approximation is
-``E[h] = sigmoid(m / sqrt(1 + pi * s2 / 8))``.
+and variance of ``alpha - kappa * x_{t+k}``, ``E[h] = E[sigmoid(m + sqrt(s2) Z)]`` is integrated
+by Gauss-Hermite quadrature (:func:`expected_sigmoid`). The probit-style shortcut
+``sigmoid(m / sqrt(1 + pi * s2 / 8))`` is accurate near ``m = 0`` only: at the monthly hazards
+of the simulation (``m`` around -7) it overstates ``E[h]`` by about 60% a year ahead, and the
+true PD by some 20% over all firms.
 
 ``w_k`` is the probability that the credit event follows distress in month ``t+k`` soon enough
 to fall within the horizon, i.e. within ``(12 - k + 1/2)`` months (distress falls mid-month on
@@ -105,6 +108,18 @@ class EventLag:
 def sigmoid(value: np.ndarray) -> np.ndarray:
     """The logistic function, overflow-safe."""
     return 0.5 * (1.0 + np.tanh(0.5 * value))
+
+
+# 12 nodes integrate the logistic against the normal to a relative 1e-4 even at variance 3,
+# far beyond what 12 months of the process reach.
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(12)
+_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
+
+
+def expected_sigmoid(mean: np.ndarray, variance: float) -> np.ndarray:
+    """``E[sigmoid(Y)]`` for ``Y ~ N(mean, variance)``, by Gauss-Hermite quadrature."""
+    spread = np.sqrt(variance)
+    return sigmoid(np.asarray(mean)[..., None] + spread * _NODES) @ _WEIGHTS
 
 
 def shock_paths(shocks, month_starts, industries: tuple[str, ...], horizon: int = 12) -> tuple[np.ndarray, np.ndarray]:
@@ -232,7 +247,7 @@ class LatentProcess:
             mean_x -= p.contagion_decay**k * self.contagion
             m = p.alpha - p.kappa * mean_x
             s2 = p.kappa**2 * (var_z + p.beta_industry**2 * var_a + p.beta_macro**2 * var_g)
-            expected_hazard = sigmoid(m / np.sqrt(1 + np.pi * s2 / 8))
+            expected_hazard = expected_sigmoid(m, s2)
             survival *= 1 - expected_hazard * self._weights[:, k - 1]
         return 1 - survival
 
