@@ -1,0 +1,65 @@
+"""The exposure ledger of checkout credit: lines, holds and append-only transfers.
+
+Available = limit − posted − pending, never negative: enforced by guarded conditional
+UPDATEs and a CHECK constraint, and recomputable from the transfers (:func:`reconcile`).
+Functions take the caller's session and never commit.
+"""
+
+from credit.ledger.checkout import (
+    DEFAULT_HOLD_PERIOD,
+    Authorization,
+    HoldState,
+    Precheck,
+    authorize,
+    capture,
+    expire_holds,
+    get_hold,
+    precheck,
+    refund,
+    void,
+)
+from credit.ledger.errors import (
+    CaptureExceedsHold,
+    Decline,
+    ExceedsPosted,
+    FirmNotFound,
+    HoldExpired,
+    HoldNotFound,
+    HoldNotPending,
+    InvalidAmount,
+    LedgerError,
+    LimitBelowExposure,
+    LimitExceeded,
+    LineClosed,
+    LineExists,
+    LineFrozen,
+    LineNotEmpty,
+    NoLine,
+    PerOrderCapExceeded,
+    RefundExceedsCaptured,
+)
+from credit.ledger.journal import Balances
+from credit.ledger.lines import (
+    LineState,
+    balances,
+    change_limit,
+    change_per_order_cap,
+    close_line,
+    freeze,
+    get_line,
+    line_of_firm,
+    open_line,
+    repay,
+    unfreeze,
+)
+from credit.ledger.reconcile import Difference, Reconciliation, reconcile, recomputed_balances
+
+__all__ = [
+    "DEFAULT_HOLD_PERIOD", "Authorization", "Balances", "CaptureExceedsHold", "Decline", "Difference",
+    "ExceedsPosted", "FirmNotFound", "HoldExpired", "HoldNotFound", "HoldNotPending", "HoldState", "InvalidAmount",
+    "LedgerError", "LimitBelowExposure", "LimitExceeded", "LineClosed", "LineExists", "LineFrozen", "LineNotEmpty",
+    "LineState", "NoLine", "PerOrderCapExceeded", "Precheck", "Reconciliation", "RefundExceedsCaptured",
+    "authorize", "balances", "capture", "change_limit", "change_per_order_cap", "close_line", "expire_holds",
+    "freeze", "get_hold", "get_line", "line_of_firm", "open_line", "precheck", "reconcile", "recomputed_balances",
+    "refund", "repay", "unfreeze", "void",
+]

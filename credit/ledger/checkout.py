@@ -1,0 +1,392 @@
+"""Checkout credit on a line: pre-check, authorize (hold), capture, void, refund, expire.
+
+An authorization is TigerBeetle's pending transfer: its amount counts against the limit
+from the moment it is reserved, so captures and voids can never break the limit. The
+reservation is one guarded conditional UPDATE of the line,
+
+    UPDATE credit_lines SET pending_minor = pending_minor + :a
+    WHERE line_id = :id AND status = 'active'
+      AND posted_minor + pending_minor + :a <= limit_minor AND (cap IS NULL OR :a <= cap)
+
+followed by two INSERTs (the hold and its transfer). On PostgreSQL under READ COMMITTED a
+concurrent UPDATE of the same row waits, then re-evaluates the WHERE clause on the row the
+winner committed, so two authorizations can never both take the last headroom; on SQLite
+writers are serialised by the database lock. The CHECK constraint
+``posted_minor + pending_minor <= limit_minor`` backs both up.
+
+Every write begins with its guarded UPDATE, so on SQLite the unit of work takes the write
+lock at its first statement (waiting out the busy timeout) rather than failing when a read
+snapshot turns stale. A caller that reads in the same unit of work before calling these
+should begin it with ``BEGIN IMMEDIATE`` on SQLite. Locks are always taken hold first, then
+line, so two operations on PostgreSQL cannot deadlock each other.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, or_, select, update, insert
+from sqlalchemy.orm import Session
+
+from credit.ledger.errors import (
+    CaptureExceedsHold,
+    Decline,
+    ExceedsPosted,
+    HoldExpired,
+    HoldNotFound,
+    HoldNotPending,
+    LimitExceeded,
+    LineClosed,
+    LineFrozen,
+    NoLine,
+    PerOrderCapExceeded,
+    RefundExceedsCaptured,
+)
+from credit.ledger.journal import HOLDS, LINES, TRANSFERS, Balances, book, require_positive, utc_now
+
+DEFAULT_HOLD_PERIOD = timedelta(days=30)
+"""How long an authorization stays capturable unless the caller says otherwise: order to shipment."""
+
+_HOLD_COLUMNS = (
+    HOLDS.c.hold_id, HOLDS.c.line_id, HOLDS.c.order_reference, HOLDS.c.amount_minor, HOLDS.c.captured_minor,
+    HOLDS.c.released_minor, HOLDS.c.refunded_minor, HOLDS.c.status, HOLDS.c.expires_at,
+)
+_BALANCE_COLUMNS = (LINES.c.limit_minor, LINES.c.posted_minor, LINES.c.pending_minor)
+
+
+@dataclass(frozen=True)
+class HoldState:
+    """One order's authorization: what was held, captured, released and refunded."""
+
+    hold_id: int
+    line_id: int
+    order_reference: str
+    amount_minor: int
+    captured_minor: int
+    released_minor: int
+    refunded_minor: int
+    status: str
+    expires_at: datetime
+
+    @property
+    def remaining_minor(self) -> int:
+        """Still held: capturable until it expires, released by a void."""
+        return self.amount_minor - self.captured_minor - self.released_minor
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """An approved authorization: the hold made and the line's balances right after."""
+
+    hold_id: int
+    line_id: int
+    amount_minor: int
+    expires_at: datetime
+    balances: Balances
+
+
+@dataclass(frozen=True)
+class Precheck:
+    """Whether an amount would be authorized now; ``decline`` says why not."""
+
+    approved: bool
+    decline: Decline | None
+    balances: Balances | None
+
+
+def precheck(session: Session, line_id: int, amount_minor: int) -> Precheck:
+    """Would ``amount_minor`` be authorized on the line now? One read, nothing held.
+
+    The answer can change before an authorization: only :func:`authorize` reserves.
+
+    Raises
+    ------
+    InvalidAmount
+        A non-positive or non-integer amount.
+    """
+    require_positive(amount_minor)
+    line = session.execute(
+        select(LINES.c.status, LINES.c.per_order_cap_minor, *_BALANCE_COLUMNS).where(LINES.c.line_id == line_id)
+    ).first()
+    decline = _decline(line_id, line, amount_minor)
+    return Precheck(
+        approved=decline is None, decline=decline,
+        balances=None if line is None else Balances(line.limit_minor, line.posted_minor, line.pending_minor),
+    )
+
+
+def authorize(session: Session, line_id: int, amount_minor: int, *, order_reference: str,
+              now: datetime | None = None, hold_for: timedelta = DEFAULT_HOLD_PERIOD) -> Authorization:
+    """Hold ``amount_minor`` on the line for an order, or decline without holding anything.
+
+    Parameters
+    ----------
+    session
+        The caller's unit of work; it commits or rolls back.
+    line_id
+        The buyer's credit line.
+    amount_minor
+        Order amount to hold, integer minor units, > 0.
+    order_reference
+        The marketplace's order reference, kept on the hold and its transfer.
+    now
+        Booking time (UTC); defaults to the clock.
+    hold_for
+        How long the hold stays capturable.
+
+    Returns
+    -------
+    Authorization
+        The hold id and the balances after the hold.
+
+    Raises
+    ------
+    InvalidAmount
+        A non-positive or non-integer amount.
+    Decline
+        ``no_line``, ``line_closed``, ``line_frozen``, ``per_order_cap_exceeded`` or
+        ``limit_exceeded``, in that order of precedence; nothing is written.
+    """
+    require_positive(amount_minor)
+    now = now or utc_now()
+    reserved = _reserve(session, line_id, amount_minor, now)
+    if reserved is None:
+        line = session.execute(
+            select(LINES.c.status, LINES.c.per_order_cap_minor, *_BALANCE_COLUMNS).where(LINES.c.line_id == line_id)
+        ).first()
+        decline = _decline(line_id, line, amount_minor)
+        if decline is None:
+            # PostgreSQL only: headroom freed between our UPDATE and this read. One more try.
+            reserved = _reserve(session, line_id, amount_minor, now)
+            if reserved is None:
+                raise LimitExceeded(
+                    f"Cannot hold {amount_minor} on line {line_id}: concurrent holds took the headroom.",
+                    line_id=line_id, amount_minor=amount_minor)
+        else:
+            raise decline
+    expires_at = now + hold_for
+    hold_id = session.execute(insert(HOLDS).values(
+        line_id=line_id, order_reference=order_reference, amount_minor=amount_minor, captured_minor=0,
+        released_minor=0, refunded_minor=0, status="pending", expires_at=expires_at, created_at=now, updated_at=now,
+    ).returning(HOLDS.c.hold_id)).scalar_one()
+    book(session, line_id=line_id, hold_id=hold_id, kind="hold", amount_minor=amount_minor,
+         reference=order_reference, now=now)
+    return Authorization(hold_id=hold_id, line_id=line_id, amount_minor=amount_minor, expires_at=expires_at,
+                         balances=Balances(*reserved))
+
+
+def capture(session: Session, hold_id: int, amount_minor: int, *, reference: str | None = None,
+            now: datetime | None = None) -> HoldState:
+    """Move part or all of what a hold still reserves to posted exposure (goods shipped).
+
+    Several captures may follow one authorization, up to its amount; the hold closes when
+    fully captured. Allowed on a frozen line: the order was already approved.
+
+    Raises
+    ------
+    InvalidAmount
+        A non-positive or non-integer amount.
+    HoldNotFound, HoldNotPending, HoldExpired
+        No such hold; it is closed (fully captured or voided); it is past ``expires_at``.
+    CaptureExceedsHold
+        More than the hold still reserves (``capture_exceeds_hold``).
+    """
+    require_positive(amount_minor)
+    now = now or utc_now()
+    # One guarded UPDATE of the hold: two concurrent captures cannot both take its rest.
+    captured = session.execute(
+        update(HOLDS)
+        .where(HOLDS.c.hold_id == hold_id, HOLDS.c.status == "pending", HOLDS.c.expires_at > now,
+               HOLDS.c.captured_minor + HOLDS.c.released_minor + amount_minor <= HOLDS.c.amount_minor)
+        .values(
+            captured_minor=HOLDS.c.captured_minor + amount_minor,
+            status=case((HOLDS.c.captured_minor + amount_minor == HOLDS.c.amount_minor, "closed"), else_="pending"),
+            updated_at=now,
+        )
+        .returning(*_HOLD_COLUMNS)
+    ).first()
+    if captured is None:
+        raise _capture_refusal(get_hold(session, hold_id), amount_minor, now)
+    session.execute(
+        update(LINES).where(LINES.c.line_id == captured.line_id)
+        .values(pending_minor=LINES.c.pending_minor - amount_minor,
+                posted_minor=LINES.c.posted_minor + amount_minor, updated_at=now)
+    )
+    book(session, line_id=captured.line_id, hold_id=hold_id, kind="post", amount_minor=amount_minor,
+         reference=reference, now=now)
+    return HoldState(*captured)
+
+
+def void(session: Session, hold_id: int, *, reference: str | None = None, now: datetime | None = None) -> HoldState:
+    """Release everything a hold still reserves (order cancelled, or shipped short) and close it.
+
+    Raises
+    ------
+    HoldNotFound, HoldNotPending
+        No such hold; it is already closed or expired (``hold_not_pending``).
+    """
+    now = now or utc_now()
+    # A pending hold has released nothing yet (void and expiry close it), so the rest is
+    # amount - captured, and it is > 0 because a fully captured hold is closed.
+    voided = session.execute(
+        update(HOLDS).where(HOLDS.c.hold_id == hold_id, HOLDS.c.status == "pending")
+        .values(released_minor=HOLDS.c.amount_minor - HOLDS.c.captured_minor, status="closed", updated_at=now)
+        .returning(*_HOLD_COLUMNS)
+    ).first()
+    if voided is None:
+        hold = get_hold(session, hold_id)
+        raise HoldNotPending(f"Hold {hold_id} is {hold.status}; there is nothing left to void.",
+                             hold_id=hold_id, status=hold.status)
+    session.execute(
+        update(LINES).where(LINES.c.line_id == voided.line_id)
+        .values(pending_minor=LINES.c.pending_minor - voided.released_minor, updated_at=now)
+    )
+    book(session, line_id=voided.line_id, hold_id=hold_id, kind="void", amount_minor=voided.released_minor,
+         reference=reference, now=now)
+    return HoldState(*voided)
+
+
+def refund(session: Session, hold_id: int, amount_minor: int, *, reference: str | None = None,
+           now: datetime | None = None) -> HoldState:
+    """Book the seller refunding part of a captured order: posted exposure goes down by it.
+
+    Unlike a repayment (the buyer paying), a refund is tied to the order's hold and cannot
+    exceed what was captured on it less earlier refunds. It also cannot exceed what is still
+    posted on the line: once the buyer has repaid, a refund is money owed to the buyer,
+    which this ledger of exposure does not book.
+
+    Raises
+    ------
+    InvalidAmount
+        A non-positive or non-integer amount.
+    HoldNotFound
+        No such hold.
+    RefundExceedsCaptured
+        More than captured less refunded on this hold (``refund_exceeds_captured``).
+    ExceedsPosted
+        More than the line has posted (``exceeds_posted``).
+    """
+    require_positive(amount_minor)
+    now = now or utc_now()
+    refunded = session.execute(
+        update(HOLDS)
+        .where(HOLDS.c.hold_id == hold_id, HOLDS.c.refunded_minor + amount_minor <= HOLDS.c.captured_minor)
+        .values(refunded_minor=HOLDS.c.refunded_minor + amount_minor, updated_at=now)
+        .returning(*_HOLD_COLUMNS)
+    ).first()
+    if refunded is None:
+        hold = get_hold(session, hold_id)
+        refundable = hold.captured_minor - hold.refunded_minor
+        raise RefundExceedsCaptured(
+            f"Cannot refund {amount_minor} on hold {hold_id}: captured {hold.captured_minor}, already refunded "
+            f"{hold.refunded_minor}, so at most {refundable} can be refunded.",
+            hold_id=hold_id, amount_minor=amount_minor, captured_minor=hold.captured_minor,
+            refunded_minor=hold.refunded_minor,
+        )
+    lowered = session.execute(
+        update(LINES).where(LINES.c.line_id == refunded.line_id, LINES.c.posted_minor >= amount_minor)
+        .values(posted_minor=LINES.c.posted_minor - amount_minor, updated_at=now)
+    ).rowcount
+    if not lowered:
+        # Undo our own hold update (we hold its row lock) so a caller that catches this and
+        # commits anyway still leaves the hold and the journal in agreement.
+        session.execute(update(HOLDS).where(HOLDS.c.hold_id == hold_id)
+                        .values(refunded_minor=HOLDS.c.refunded_minor - amount_minor))
+        posted = session.execute(select(LINES.c.posted_minor).where(LINES.c.line_id == refunded.line_id)).scalar_one()
+        raise ExceedsPosted(
+            f"Cannot refund {amount_minor} on line {refunded.line_id}: only {posted} is posted "
+            f"(the buyer has repaid the rest).",
+            hold_id=hold_id, line_id=refunded.line_id, amount_minor=amount_minor, posted_minor=posted,
+        )
+    book(session, line_id=refunded.line_id, hold_id=hold_id, kind="refund", amount_minor=amount_minor,
+         reference=reference, now=now)
+    return HoldState(*refunded)
+
+
+def expire_holds(session: Session, now: datetime | None = None) -> list[int]:
+    """Release every pending hold whose ``expires_at`` has passed; idempotent.
+
+    Returns
+    -------
+    list of int
+        The holds expired by this call (none when run again).
+    """
+    now = now or utc_now()
+    expired = session.execute(
+        update(HOLDS).where(HOLDS.c.status == "pending", HOLDS.c.expires_at <= now)
+        .values(released_minor=HOLDS.c.amount_minor - HOLDS.c.captured_minor, status="expired", updated_at=now)
+        .returning(HOLDS.c.hold_id, HOLDS.c.line_id, HOLDS.c.released_minor)
+    ).all()
+    if not expired:
+        return []
+    released: dict[int, int] = defaultdict(int)
+    for row in expired:
+        released[row.line_id] += row.released_minor
+    for line_id in sorted(released):  # a fixed lock order across concurrent sweeps
+        session.execute(update(LINES).where(LINES.c.line_id == line_id)
+                        .values(pending_minor=LINES.c.pending_minor - released[line_id], updated_at=now))
+    session.execute(insert(TRANSFERS), [
+        {"line_id": row.line_id, "hold_id": row.hold_id, "kind": "expire", "amount_minor": row.released_minor,
+         "reference": None, "created_at": now}
+        for row in expired
+    ])
+    return sorted(row.hold_id for row in expired)
+
+
+def get_hold(session: Session, hold_id: int) -> HoldState:
+    """The hold as stored. Raises :class:`HoldNotFound` if there is none."""
+    row = session.execute(select(*_HOLD_COLUMNS).where(HOLDS.c.hold_id == hold_id)).first()
+    if row is None:
+        raise HoldNotFound(f"Hold {hold_id} does not exist.", hold_id=hold_id)
+    return HoldState(*row)
+
+
+def _reserve(session: Session, line_id: int, amount_minor: int, now: datetime):  # noqa: ANN202
+    return session.execute(
+        update(LINES)
+        .where(LINES.c.line_id == line_id, LINES.c.status == "active",
+               LINES.c.posted_minor + LINES.c.pending_minor + amount_minor <= LINES.c.limit_minor,
+               or_(LINES.c.per_order_cap_minor.is_(None), LINES.c.per_order_cap_minor >= amount_minor))
+        .values(pending_minor=LINES.c.pending_minor + amount_minor, updated_at=now)
+        .returning(*_BALANCE_COLUMNS)
+    ).first()
+
+
+def _decline(line_id: int, line, amount_minor: int) -> Decline | None:  # noqa: ANN001
+    if line is None:
+        return NoLine(f"Credit line {line_id} does not exist.", line_id=line_id)
+    if line.status == "closed":
+        return LineClosed(f"Credit line {line_id} is closed.", line_id=line_id)
+    if line.status == "frozen":
+        return LineFrozen(f"Credit line {line_id} is frozen; no new authorizations.", line_id=line_id)
+    if line.per_order_cap_minor is not None and amount_minor > line.per_order_cap_minor:
+        return PerOrderCapExceeded(
+            f"Order amount {amount_minor} exceeds the per-order cap {line.per_order_cap_minor} of line {line_id}.",
+            line_id=line_id, amount_minor=amount_minor, per_order_cap_minor=line.per_order_cap_minor,
+        )
+    available = line.limit_minor - line.posted_minor - line.pending_minor
+    if amount_minor > available:
+        return LimitExceeded(
+            f"Order amount {amount_minor} exceeds available {available} on line {line_id} "
+            f"(limit {line.limit_minor}, posted {line.posted_minor}, pending {line.pending_minor}).",
+            line_id=line_id, amount_minor=amount_minor, available_minor=available, limit_minor=line.limit_minor,
+            posted_minor=line.posted_minor, pending_minor=line.pending_minor,
+        )
+    return None
+
+
+def _capture_refusal(hold: HoldState, amount_minor: int, now: datetime) -> Exception:
+    if hold.status == "expired" or (hold.status == "pending" and hold.expires_at <= now):
+        return HoldExpired(f"Hold {hold.hold_id} expired at {hold.expires_at:%Y-%m-%d %H:%M:%S} UTC; "
+                           f"authorize the order again.", hold_id=hold.hold_id, expires_at=hold.expires_at.isoformat())
+    if hold.status != "pending":
+        return HoldNotPending(f"Hold {hold.hold_id} is {hold.status}; nothing is left to capture.",
+                              hold_id=hold.hold_id, status=hold.status)
+    return CaptureExceedsHold(
+        f"Cannot capture {amount_minor} on hold {hold.hold_id}: {hold.remaining_minor} of {hold.amount_minor} "
+        f"remains (captured {hold.captured_minor}).",
+        hold_id=hold.hold_id, amount_minor=amount_minor, remaining_minor=hold.remaining_minor,
+        captured_minor=hold.captured_minor,
+    )

@@ -1,0 +1,266 @@
+"""Credit lines: open, change the limit or per-order cap, freeze, close, read balances, repay.
+
+Every function takes the caller's :class:`~sqlalchemy.orm.Session` and never commits: the
+caller's unit of work does. Writes start with their guarded UPDATE, so on SQLite the unit of
+work takes the write lock at its first statement and waits its turn instead of failing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from credit.ledger.errors import (
+    ExceedsPosted,
+    FirmNotFound,
+    LimitBelowExposure,
+    LineClosed,
+    LineExists,
+    LineNotEmpty,
+    NoLine,
+)
+from credit.ledger.journal import (
+    LINES,
+    Balances,
+    book,
+    require_non_negative,
+    require_positive,
+    utc_now,
+)
+from credit.store.tables import Firm
+
+_BALANCE_COLUMNS = (LINES.c.limit_minor, LINES.c.posted_minor, LINES.c.pending_minor)
+
+
+@dataclass(frozen=True)
+class LineState:
+    """A credit line as stored: identity, terms, status and cached balances."""
+
+    line_id: int
+    firm_id: int
+    currency: str
+    status: str
+    per_order_cap_minor: int | None
+    balances: Balances
+
+
+def open_line(session: Session, *, firm_id: int, limit_minor: int, currency: str,
+              per_order_cap_minor: int | None = None, now: datetime | None = None) -> int:
+    """Open an active checkout credit line for a buyer firm, with nothing held or posted.
+
+    Parameters
+    ----------
+    session
+        The caller's unit of work.
+    firm_id
+        Buyer firm; it must exist and have no line yet.
+    limit_minor
+        Credit limit, integer minor units, >= 0.
+    currency
+        ISO 4217 code of every amount on the line.
+    per_order_cap_minor
+        Largest single authorization, or None for no cap below the limit.
+    now
+        Booking time (UTC); defaults to the clock.
+
+    Returns
+    -------
+    int
+        The new line's id.
+
+    Raises
+    ------
+    InvalidAmount
+        A negative limit or a non-positive cap.
+    LineExists
+        The firm already has a line (``line_exists``).
+    FirmNotFound
+        The firm does not exist (``no_firm``).
+    """
+    require_non_negative(limit_minor, "limit_minor")
+    if per_order_cap_minor is not None:
+        require_positive(per_order_cap_minor, "per_order_cap_minor")
+    if session.execute(select(Firm.firm_id).where(Firm.firm_id == firm_id)).first() is None:
+        raise FirmNotFound(f"Firm {firm_id} does not exist; a credit line needs a registered firm.", firm_id=firm_id)
+    existing = session.execute(select(LINES.c.line_id).where(LINES.c.firm_id == firm_id)).scalar()
+    if existing is not None:
+        raise LineExists(f"Firm {firm_id} already has credit line {existing}; change its limit instead.",
+                         firm_id=firm_id, line_id=existing)
+    now = now or utc_now()
+    return session.execute(insert(LINES).values(
+        firm_id=firm_id, currency=currency, limit_minor=limit_minor, per_order_cap_minor=per_order_cap_minor,
+        status="active", posted_minor=0, pending_minor=0, created_at=now, updated_at=now,
+    ).returning(LINES.c.line_id)).scalar_one()
+
+
+def get_line(session: Session, line_id: int) -> LineState:
+    """The line as stored. Raises :class:`NoLine` if there is none."""
+    row = session.execute(select(LINES).where(LINES.c.line_id == line_id)).first()
+    if row is None:
+        raise NoLine(f"Credit line {line_id} does not exist.", line_id=line_id)
+    return LineState(
+        line_id=row.line_id, firm_id=row.firm_id, currency=row.currency, status=row.status,
+        per_order_cap_minor=row.per_order_cap_minor,
+        balances=Balances(row.limit_minor, row.posted_minor, row.pending_minor),
+    )
+
+
+def line_of_firm(session: Session, firm_id: int) -> LineState:
+    """The firm's line. Raises :class:`NoLine` if the firm has none."""
+    line_id = session.execute(select(LINES.c.line_id).where(LINES.c.firm_id == firm_id)).scalar()
+    if line_id is None:
+        raise NoLine(f"Firm {firm_id} has no credit line.", firm_id=firm_id)
+    return get_line(session, line_id)
+
+
+def balances(session: Session, line_id: int) -> Balances:
+    """Limit, posted, pending and available of a line (cached values, one read).
+
+    Raises
+    ------
+    NoLine
+        There is no such line.
+    """
+    row = session.execute(select(*_BALANCE_COLUMNS).where(LINES.c.line_id == line_id)).first()
+    if row is None:
+        raise NoLine(f"Credit line {line_id} does not exist.", line_id=line_id)
+    return Balances(*row)
+
+
+def change_limit(session: Session, line_id: int, limit_minor: int, *, now: datetime | None = None) -> Balances:
+    """Set a new limit; never below what is already posted plus held.
+
+    Lowering the limit below exposure would make available negative; the finance team must
+    wait for captures to be repaid or holds to lapse, or freeze the line meanwhile.
+
+    Returns
+    -------
+    Balances
+        The line's balances under the new limit.
+
+    Raises
+    ------
+    InvalidAmount
+        A negative limit.
+    LimitBelowExposure
+        ``limit_minor`` < posted + pending (``limit_below_exposure``).
+    LineClosed, NoLine
+        The line is closed or does not exist.
+    """
+    require_non_negative(limit_minor, "limit_minor")
+    changed = session.execute(
+        update(LINES)
+        .where(LINES.c.line_id == line_id, LINES.c.status != "closed",
+               LINES.c.posted_minor + LINES.c.pending_minor <= limit_minor)
+        .values(limit_minor=limit_minor, updated_at=now or utc_now())
+        .returning(*_BALANCE_COLUMNS)
+    ).first()
+    if changed is not None:
+        return Balances(*changed)
+    line = get_line(session, line_id)
+    if line.status == "closed":
+        raise LineClosed(f"Credit line {line_id} is closed; its limit cannot change.", line_id=line_id)
+    exposure = line.balances.posted_minor + line.balances.pending_minor
+    raise LimitBelowExposure(
+        f"Cannot set the limit of line {line_id} to {limit_minor}: posted {line.balances.posted_minor} "
+        f"+ pending {line.balances.pending_minor} = {exposure} is already used.",
+        line_id=line_id, limit_minor=limit_minor, posted_minor=line.balances.posted_minor,
+        pending_minor=line.balances.pending_minor,
+    )
+
+
+def change_per_order_cap(session: Session, line_id: int, per_order_cap_minor: int | None, *,
+                         now: datetime | None = None) -> None:
+    """Set (or with None remove) the largest single authorization on a line; holds already made stand."""
+    if per_order_cap_minor is not None:
+        require_positive(per_order_cap_minor, "per_order_cap_minor")
+    _set(session, line_id, ("active", "frozen"), per_order_cap_minor=per_order_cap_minor, updated_at=now or utc_now())
+
+
+def freeze(session: Session, line_id: int, *, now: datetime | None = None) -> None:
+    """Stop new authorizations; captures, voids, refunds and repayments of existing holds go on.
+
+    Idempotent. Raises :class:`LineClosed` or :class:`NoLine`.
+    """
+    _set(session, line_id, ("active", "frozen"), status="frozen", updated_at=now or utc_now())
+
+
+def unfreeze(session: Session, line_id: int, *, now: datetime | None = None) -> None:
+    """Accept authorizations again. Idempotent. Raises :class:`LineClosed` or :class:`NoLine`."""
+    _set(session, line_id, ("active", "frozen"), status="active", updated_at=now or utc_now())
+
+
+def close_line(session: Session, line_id: int, *, now: datetime | None = None) -> None:
+    """Close a line for good; only once nothing is posted or held.
+
+    Raises
+    ------
+    LineNotEmpty
+        Exposure remains (``line_not_empty``).
+    NoLine
+        There is no such line.
+    """
+    closed = session.execute(
+        update(LINES)
+        .where(LINES.c.line_id == line_id, LINES.c.posted_minor == 0, LINES.c.pending_minor == 0)
+        .values(status="closed", updated_at=now or utc_now())
+    ).rowcount
+    if closed:
+        return
+    line = get_line(session, line_id)
+    raise LineNotEmpty(
+        f"Credit line {line_id} still has posted {line.balances.posted_minor} and pending "
+        f"{line.balances.pending_minor}; it can close only when both are 0.",
+        line_id=line_id, posted_minor=line.balances.posted_minor, pending_minor=line.balances.pending_minor,
+    )
+
+
+def repay(session: Session, line_id: int, amount_minor: int, *, reference: str | None = None,
+          now: datetime | None = None) -> Balances:
+    """Book the buyer paying back posted exposure; restores headroom by the amount.
+
+    Allowed on a frozen line too: a buyer in trouble should still be able to pay.
+
+    Returns
+    -------
+    Balances
+        The line after the repayment.
+
+    Raises
+    ------
+    InvalidAmount
+        A non-positive or non-integer amount.
+    ExceedsPosted
+        More than is posted (``exceeds_posted``); held amounts cannot be repaid.
+    NoLine
+        There is no such line.
+    """
+    require_positive(amount_minor)
+    now = now or utc_now()
+    repaid = session.execute(
+        update(LINES)
+        .where(LINES.c.line_id == line_id, LINES.c.posted_minor >= amount_minor)
+        .values(posted_minor=LINES.c.posted_minor - amount_minor, updated_at=now)
+        .returning(*_BALANCE_COLUMNS)
+    ).first()
+    if repaid is None:
+        posted = balances(session, line_id).posted_minor
+        raise ExceedsPosted(
+            f"Cannot repay {amount_minor} on line {line_id}: only {posted} is posted.",
+            line_id=line_id, amount_minor=amount_minor, posted_minor=posted,
+        )
+    book(session, line_id=line_id, hold_id=None, kind="repay", amount_minor=amount_minor, reference=reference, now=now)
+    return Balances(*repaid)
+
+
+def _set(session: Session, line_id: int, from_statuses: tuple[str, ...], **values: object) -> None:
+    changed = session.execute(
+        update(LINES).where(LINES.c.line_id == line_id, LINES.c.status.in_(from_statuses)).values(**values)
+    ).rowcount
+    if changed:
+        return
+    get_line(session, line_id)  # raises NoLine
+    raise LineClosed(f"Credit line {line_id} is closed.", line_id=line_id)
