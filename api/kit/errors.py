@@ -1,0 +1,215 @@
+"""Errors of the HTTP API: one base class, one documented body, one place that maps them.
+
+Every error the service returns has the body ``{"error": {"code", "message", "details"?}}``
+(:class:`ErrorBody`). ``code`` is a stable machine code (snake case) that clients switch on;
+``message`` is for people and may change. Business outcomes get their real status (404, 409,
+...); 422 is only for a payload that fails validation. Anything unexpected is a 500 with a
+generic body, logged with its traceback; bad input must never reach that path.
+
+Codes raised by the kit itself:
+
+====  ================================  =============================================
+400   ``idempotency_key_required``      POST that creates or moves money without the header
+400   ``idempotency_key_invalid``       header empty, too long or not printable ASCII
+400   ``bad_request``                   a request the framework could not read
+401   ``unauthenticated``               no, unknown or revoked API key
+403   ``forbidden``                     the key's role may not call this endpoint
+404   ``not_found``                     no such route, or an object the caller may not see
+405   ``method_not_allowed``            the route exists but not with this method
+409   ``idempotency_request_in_progress``  the same key is being processed right now
+413   ``payload_too_large``             body over ``Settings.api_max_body_bytes``
+422   ``validation_failed``             the request failed validation (``details`` lists
+                                        each field's ``loc``, ``msg`` and ``type``)
+422   ``idempotency_key_reused``        the key was used before with another request
+500   ``internal_error``                a bug; the body says nothing more
+503   ``database_unavailable``          the store does not answer
+====  ================================  =============================================
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+log = logging.getLogger("api.errors")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine code, snake case; switch on this.", examples=["not_found"])
+    message: str = Field(description="What went wrong, for people; wording may change.")
+    details: list[dict[str, Any]] | dict[str, Any] | None = Field(
+        default=None, description="Structured context, e.g. one entry per invalid field with its `loc`."
+    )
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+class ServiceError(Exception):
+    """An outcome the API reports as an error; subclass it or raise it with a code.
+
+    Parameters
+    ----------
+    message
+        Human-readable explanation.
+    code
+        Machine code; defaults to the class's ``code``.
+    status_code
+        HTTP status; defaults to the class's ``status_code``.
+    details
+        Optional structured context (JSON-serializable).
+    headers
+        Extra response headers (e.g. ``WWW-Authenticate``).
+    """
+
+    status_code: int = 400
+    code: str = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        details: list[dict[str, Any]] | dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status_code is not None:
+            self.status_code = status_code
+        self.details = details
+        self.headers = headers
+
+
+class BadRequest(ServiceError):
+    status_code, code = 400, "bad_request"
+
+
+class Unauthenticated(ServiceError):
+    status_code, code = 401, "unauthenticated"
+
+    def __init__(self, message: str = "A valid API key is required.", **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(message, **kwargs)
+
+
+class Forbidden(ServiceError):
+    status_code, code = 403, "forbidden"
+
+
+class NotFound(ServiceError):
+    """Also the answer for an object the caller may not see (never 403 for objects)."""
+
+    status_code, code = 404, "not_found"
+
+
+class Conflict(ServiceError):
+    status_code, code = 409, "conflict"
+
+
+class PayloadTooLarge(ServiceError):
+    status_code, code = 413, "payload_too_large"
+
+
+class Unprocessable(ServiceError):
+    status_code, code = 422, "unprocessable"
+
+
+class ServiceUnavailable(ServiceError):
+    status_code, code = 503, "service_unavailable"
+
+
+def error_response(
+    status_code: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """The JSON response for an error, in the documented :class:`ErrorBody` shape."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = jsonable_encoder(details)
+    return JSONResponse({"error": error}, status_code=status_code, headers=headers)
+
+
+_DESCRIPTIONS = {
+    400: "Bad request (e.g. `idempotency_key_required`).",
+    401: "Missing, unknown or revoked API key (`unauthenticated`).",
+    403: "The API key's role may not call this endpoint (`forbidden`).",
+    404: "Not found, or not visible to this caller (`not_found`).",
+    409: "Conflict (e.g. `idempotency_request_in_progress`).",
+    413: "Request body too large (`payload_too_large`).",
+    422: "Validation failed (`validation_failed`, `idempotency_key_reused`).",
+    500: "Unexpected error (`internal_error`).",
+    503: "The store does not answer (`database_unavailable`).",
+}
+
+
+def responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries documenting :class:`ErrorBody` for ``status_codes``.
+
+    Examples
+    --------
+    >>> @router.post("/v1/things", responses=responses(400, 401, 403, 409, 422))  # doctest: +SKIP
+    """
+    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS.get(code, "Error.")} for code in status_codes}
+
+
+_STATUS_CODES = {
+    400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 406: "not_acceptable", 408: "request_timeout", 409: "conflict",
+    411: "length_required", 413: "payload_too_large", 415: "unsupported_media_type",
+    422: "validation_failed", 429: "too_many_requests",
+}
+
+
+async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+
+async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    details = []
+    for error in exc.errors():
+        entry = {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type", "")}
+        if error.get("type") == "json_invalid" and "ctx" in error:
+            entry["msg"] = f"Invalid JSON: {error['ctx'].get('error', '')}"
+        details.append(entry)
+    first = details[0] if details else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(part) for part in first["loc"]) or "request"
+    message = f"{where}: {first['msg']}" + (f" (and {len(details) - 1} more)" if len(details) > 1 else "")
+    return error_response(422, "validation_failed", message, details)
+
+
+async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = _STATUS_CODES.get(exc.status_code, "internal_error" if exc.status_code >= 500 else "bad_request")
+    message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+    if exc.status_code == 404 and message == "Not Found":
+        message = "No such resource."
+    return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "An unexpected error occurred; it has been logged.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error the app can raise to an :class:`ErrorBody` response."""
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

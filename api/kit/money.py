@@ -1,0 +1,139 @@
+"""Money at the API edge: decimal strings outside, integer minor units inside, converted once.
+
+A request schema declares ``amount: AmountMinor``; the client sends ``"1250.50"`` (a JSON
+string; a JSON integer such as ``1250`` is accepted too) and the route receives ``125050``,
+an ``int`` of minor units, ready for the ledger. A response schema declares
+``amount: AmountOut`` holding minor units and shows ``"1250.50"``. JSON floats are refused:
+``12.5`` has already lost its exactness when it reaches the server.
+
+Refused (422 ``validation_failed``): more decimal places than the currency has, negative or
+zero amounts (unless allowed), NaN, infinities, exponents that hide either, more than
+``MAX_MAJOR_UNITS``, booleans, floats and anything that is not a number.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_UNNECESSARY, Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+
+MARKETPLACE_CURRENCY = "EUR"
+"""The currency of every ``*_minor`` column in the store."""
+
+CURRENCY_EXPONENTS: dict[str, int] = {"EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "PLN": 2, "JPY": 0, "KWD": 3}
+"""Decimal places of the minor unit (ISO 4217)."""
+
+MAX_MAJOR_UNITS = 10**12
+"""Largest amount the API accepts, in major units: 1 trillion, far beyond any order, and
+small enough that sums of many amounts stay inside a 64-bit integer of minor units."""
+
+_PLAIN_DECIMAL = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$")
+
+
+def _exponent(currency: str) -> int:
+    try:
+        return CURRENCY_EXPONENTS[currency]
+    except KeyError:
+        raise ValueError(f"unknown currency {currency!r}") from None
+
+
+def to_minor(amount: Decimal | int | str, currency: str = MARKETPLACE_CURRENCY, *, allow_zero: bool = False) -> int:
+    """Convert an amount in major units to integer minor units, refusing anything inexact.
+
+    Parameters
+    ----------
+    amount
+        A ``Decimal``, an ``int`` or a plain decimal string such as ``"1250.50"``.
+    currency
+        ISO 4217 code; sets how many decimal places are allowed.
+    allow_zero
+        Accept ``0`` (e.g. a zero fee); amounts are always refused when negative.
+
+    Returns
+    -------
+    int
+        The amount in minor units, e.g. ``125050`` for ``"1250.50"`` EUR.
+
+    Raises
+    ------
+    ValueError
+        The amount is not a finite plain decimal, has too many decimal places, is negative,
+        zero (unless allowed) or larger than ``MAX_MAJOR_UNITS``.
+    """
+    places = _exponent(currency)
+    if isinstance(amount, bool) or not isinstance(amount, (Decimal, int, str)):
+        raise ValueError("amount must be a decimal string such as \"12.50\"")
+    if isinstance(amount, str):
+        if len(amount) > 40 or not _PLAIN_DECIMAL.match(amount):
+            raise ValueError("amount must be a plain decimal number such as \"12.50\"")
+        amount = Decimal(amount.strip())
+    value = Decimal(amount)
+    if not value.is_finite():
+        raise ValueError("amount must be a finite number")
+    if value.is_signed() and value != 0:
+        raise ValueError("amount must not be negative")
+    if value == 0 and not allow_zero:
+        raise ValueError("amount must be greater than zero")
+    if value > MAX_MAJOR_UNITS:
+        raise ValueError(f"amount must be at most {MAX_MAJOR_UNITS}")
+    try:
+        minor = value.scaleb(places).quantize(Decimal(1), rounding=ROUND_UNNECESSARY)
+    except InvalidOperation:
+        raise ValueError(f"amount has more than {places} decimal places for {currency}") from None
+    return int(minor)
+
+
+def from_minor(minor: int, currency: str = MARKETPLACE_CURRENCY) -> Decimal:
+    """Minor units back to a ``Decimal`` with exactly the currency's places (``125050`` -> ``1250.50``)."""
+    places = _exponent(currency)
+    return Decimal(int(minor)).scaleb(-places).quantize(Decimal(1).scaleb(-places))
+
+
+def _amount_validator(allow_zero: bool, currency: str):  # noqa: ANN202
+    def parse(value: Any) -> int:
+        if isinstance(value, float):
+            raise ValueError("send the amount as a decimal string such as \"12.50\", not a JSON float")
+        return to_minor(value, currency, allow_zero=allow_zero)
+
+    return parse
+
+
+def _amount_schema(allow_zero: bool, currency: str) -> dict[str, Any]:
+    places = _exponent(currency)
+    fraction = rf"(\.\d{{1,{places}}})?" if places else ""
+    return {
+        "type": "string",
+        "pattern": rf"^\d{{1,13}}{fraction}$",
+        "examples": ["1250.50" if places else "1250"],
+        "description": (
+            f"Amount in {currency} as a decimal string, at most {places} decimal places, "
+            f"{'>= 0' if allow_zero else '> 0'} and at most {MAX_MAJOR_UNITS}."
+        ),
+    }
+
+
+def amount_minor(*, allow_zero: bool = False, currency: str = MARKETPLACE_CURRENCY) -> Any:
+    """A request-schema type: a decimal amount on the wire, ``int`` minor units in Python."""
+    return Annotated[
+        int,
+        BeforeValidator(_amount_validator(allow_zero, currency)),
+        PlainSerializer(lambda minor: str(from_minor(minor, currency)), return_type=str),
+        WithJsonSchema(_amount_schema(allow_zero, currency)),
+    ]
+
+
+AmountMinor = amount_minor()
+"""A positive amount in the marketplace currency; the validated value is ``int`` minor units."""
+
+AmountMinorOrZero = amount_minor(allow_zero=True)
+"""Like :data:`AmountMinor` but zero is allowed (fees, balances)."""
+
+AmountOut = Annotated[
+    int,
+    PlainSerializer(lambda minor: str(from_minor(minor)), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["1250.50"],
+                    "description": f"Amount in {MARKETPLACE_CURRENCY} as a decimal string."}),
+]
+"""A response-schema type: holds minor units, shows a decimal string (``125050`` -> ``"1250.50"``)."""
