@@ -1,0 +1,179 @@
+"""API keys and roles.
+
+A key is ``mck_`` followed by 43 characters of URL-safe base64 (32 random bytes). Only the
+SHA-256 of the whole key is stored: a key has 256 bits of entropy, so a fast hash is the
+standard and safe choice (a slow password hash such as bcrypt protects guessable secrets and
+would cost milliseconds on every request). A request is authenticated by one indexed lookup
+of that hash; a constant-time comparison guards the match. Nothing is cached, so a revoked
+key is refused from the next request on.
+
+The key is read from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. A missing,
+unknown or revoked key is 401 ``unauthenticated``; a valid key whose role an endpoint does
+not allow is 403 ``forbidden``. Objects a caller may not see are 404, decided by the
+repository functions, not here.
+
+Use in a route::
+
+    @router.post("/v1/credit-lines/{line_id}/approve")
+    async def approve(line_id: int, caller: Annotated[Caller, requires("finance", "admin")]): ...
+
+or ``dependencies=[requires("admin")]`` when the route does not need the caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from api.kit.errors import Forbidden, NotFound, Unauthenticated
+from api.kit.tables import ROLES, ApiKey
+
+Role = Literal["checkout", "finance", "analyst", "admin"]
+
+KEY_PREFIX = "mck_"
+_SECRET_BYTES = 32
+_KEY_LENGTH = len(KEY_PREFIX) + 43  # urlsafe base64 of 32 bytes, unpadded
+_DISPLAY_PREFIX_LENGTH = 12
+
+
+def hash_key(plaintext: str) -> str:
+    """Hex SHA-256 of an API key, as stored in ``api_keys.key_hash``."""
+    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def create_api_key(session: Session, name: str, role: str) -> tuple[int, str]:
+    """Issue a new API key; the plaintext is returned once and never stored.
+
+    Parameters
+    ----------
+    session
+        Session of the unit of work; the key is flushed, not committed.
+    name
+        Who or what holds the key (1-100 characters), e.g. ``"checkout-frontend"``.
+    role
+        One of ``checkout``, ``finance``, ``analyst``, ``admin``.
+
+    Returns
+    -------
+    tuple[int, str]
+        The key's id and its plaintext (``mck_...``) to hand to the holder.
+
+    Raises
+    ------
+    ValueError
+        Unknown role, or an empty or too long name.
+    """
+    if role not in ROLES:
+        raise ValueError(f"`role` must be one of {', '.join(ROLES)}; got {role!r}.")
+    name = name.strip()
+    if not 1 <= len(name) <= 100:
+        raise ValueError(f"`name` must have 1 to 100 characters; got {len(name)}.")
+    plaintext = KEY_PREFIX + secrets.token_urlsafe(_SECRET_BYTES)
+    key = ApiKey(
+        name=name, role=role, key_hash=hash_key(plaintext), prefix=plaintext[:_DISPLAY_PREFIX_LENGTH], created_at=_now()
+    )
+    session.add(key)
+    session.flush()
+    return key.key_id, plaintext
+
+
+def revoke_api_key(session: Session, key_id: int) -> ApiKey:
+    """Revoke a key (idempotent: revoking a revoked key keeps its first revocation time).
+
+    Raises
+    ------
+    NotFound
+        No key has this id.
+    """
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"No API key {key_id}.")
+    if key.revoked_at is None:
+        session.execute(
+            update(ApiKey).where(ApiKey.key_id == key_id, ApiKey.revoked_at.is_(None)).values(revoked_at=_now())
+        )
+        session.refresh(key)
+    return key
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    """Every key, newest first (hashes included: callers must not expose them)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.key_id.desc())))
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated holder of an API key."""
+
+    key_id: int
+    name: str
+    role: str
+
+
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer mck_...`")
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: mck_...`")
+
+_lookup = select(ApiKey.key_id, ApiKey.name, ApiKey.role, ApiKey.key_hash, ApiKey.revoked_at)
+
+
+async def _authenticate(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header_key: Annotated[str | None, Depends(_api_key_header)],
+) -> Caller:
+    plaintext = bearer.credentials if bearer is not None else header_key
+    if not plaintext:
+        raise Unauthenticated("An API key is required: `Authorization: Bearer <key>` or `X-API-Key: <key>`.")
+    if len(plaintext) != _KEY_LENGTH or not plaintext.startswith(KEY_PREFIX):
+        raise Unauthenticated("The API key is not valid.")
+    digest = hash_key(plaintext)
+    # A connection of its own, closed at once: the request's session must not hold a read
+    # snapshot from before the idempotency claim commits (SQLite could not then write).
+    with request.app.state.engine.connect() as connection:
+        row = connection.execute(_lookup.where(ApiKey.key_hash == digest)).first()
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
+        raise Unauthenticated("The API key is not valid.")
+    if row.revoked_at is not None:
+        raise Unauthenticated("The API key has been revoked.")
+    caller = Caller(key_id=row.key_id, name=row.name, role=row.role)
+    request.state.caller = caller
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(_authenticate)]
+"""The authenticated caller, any role (401 without a valid key)."""
+
+
+def requires(*roles: Role) -> Any:
+    """A dependency that admits only callers with one of ``roles`` (403 otherwise).
+
+    Returns ``Depends(...)``, to use as ``Annotated[Caller, requires("finance")]`` or in
+    ``dependencies=[requires("admin")]``. Roles are not hierarchical: list every role an
+    endpoint allows, admin included.
+    """
+    unknown = set(roles) - set(ROLES)
+    if not roles or unknown:
+        raise ValueError(f"`roles` must be a non-empty subset of {ROLES}; got {roles}.")
+    allowed = frozenset(roles)
+    label = ", ".join(roles)
+
+    async def _role_check(caller: CallerDep) -> Caller:
+        if caller.role not in allowed:
+            raise Forbidden(f"This endpoint is for the roles: {label}; the key's role is {caller.role}.")
+        return caller
+
+    _role_check.__name__ = f"requires_{'_'.join(roles)}"
+    return Depends(_role_check)

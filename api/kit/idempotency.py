@@ -1,0 +1,305 @@
+"""``Idempotency-Key`` for POST routes that create a decision or move money or exposure.
+
+Usage in a route (the route returns ``idem.respond(...)``, which stores the response in the
+request's transaction)::
+
+    @router.post("/v1/things", status_code=201, response_model=ThingOut,
+                 responses=responses(400, 401, 403, 409, 413, 422))
+    async def create_thing(body: ThingIn, session: SessionDep, idem: IdempotencyDep,
+                           caller: Annotated[Caller, requires("finance", "admin")]) -> Response:
+        thing = services.create_thing(session, caller, body)      # flushes, never commits
+        return idem.respond(ThingOut.model_validate(thing), status_code=201)
+
+Behaviour, per caller (API key) and key:
+
+* no header: 400 ``idempotency_key_required``; a malformed one: 400 ``idempotency_key_invalid``.
+* first use: the request runs; its response (status and body bytes) is stored.
+* same key, same method, path and body (JSON compared canonically: key order and whitespace
+  do not matter): the stored response is replayed byte for byte with the header
+  ``Idempotent-Replayed: true``; the route does not run.
+* same key, anything else different: 422 ``idempotency_key_reused``.
+* same key while the first request is still running: 409 ``idempotency_request_in_progress``;
+  the client retries later and then gets the replay.
+* the route raises (a business error, a bug, a lost database): its writes roll back and the
+  key is released, so a retry runs the request again. Only successful outcomes are stored.
+  Routes that want a business refusal replayed return it as a normal response.
+
+Design (why a retry can never book twice, even across crashes)
+-------------------------------------------------------------
+1. **Claim.** Before the route runs, the key is claimed by inserting an ``in_progress`` row
+   in a short transaction of its own, committed at once. The unique constraint on
+   ``(key_id, idempotency_key)`` decides among concurrent duplicates: exactly one insert
+   succeeds; the others read the row and answer replay / reused / in progress. The row
+   carries a random ``lock_token`` naming the attempt that holds it.
+2. **Run.** The route does its business writes in the request's session (not committed).
+3. **Complete.** ``respond()`` updates the row to ``completed`` with the response, in the
+   *same* transaction as the business writes, guarded by ``state = 'in_progress' AND
+   lock_token = <ours>``. The kit then commits. Business writes and the completed record are
+   therefore atomic: after a crash either both exist (a retry replays) or neither (the row is
+   still ``in_progress`` from step 1).
+4. **Recover.** An ``in_progress`` row older than ``Settings.idempotency_lease_seconds``
+   belongs to an attempt presumed dead; a retry takes it over by a conditional update that
+   changes the ``lock_token``. Should the old attempt be merely slow and reach step 3, its
+   guarded update matches no row, it raises and rolls back: still only one attempt commits
+   its writes. (PostgreSQL's row lock makes the two updates wait for each other; SQLite has
+   one writer at a time.)
+5. **Release.** When the route raises, its transaction is rolled back first, then the row is
+   deleted (guarded by the token) in a short transaction, so a retry starts afresh.
+
+Each request costs one indexed insert (plus, for a duplicate, one indexed select) before the
+route, and one indexed update inside the route's own transaction. Old records can be removed
+with :func:`purge_idempotency_records` (a retention job; 24 h is the usual window).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from api.kit.auth import CallerDep
+from api.kit.db import SessionDep
+from api.kit.errors import BadRequest, Conflict, Unprocessable
+from api.kit.tables import IdempotencyRecord
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_KEY_LENGTH = 255
+
+
+class IdempotentReplay(Exception):
+    """Raised before the route runs: answer with the stored response instead."""
+
+    def __init__(self, status_code: int, body: str) -> None:
+        super().__init__(status_code)
+        self.status_code = status_code
+        self.body = body
+
+    def response(self) -> Response:
+        return Response(
+            self.body.encode("utf-8"),
+            status_code=self.status_code,
+            media_type="application/json",
+            headers={REPLAYED_HEADER: "true"},
+        )
+
+
+class _LostClaim(Conflict):
+    code = "idempotency_request_in_progress"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    """SHA-256 over method, path and body; a JSON body is canonicalised first."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    except (ValueError, UnicodeDecodeError):
+        canonical = body
+    digest = hashlib.sha256()
+    for part in (method.upper().encode(), path.encode(), canonical):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def _json_text(content: Any) -> str:
+    if isinstance(content, BaseModel):
+        return content.model_dump_json()
+    return json.dumps(jsonable_encoder(content), separators=(",", ":"), ensure_ascii=False)
+
+
+class IdempotentRequest:
+    """The claim a request holds on its key; the route ends with :meth:`respond`."""
+
+    def __init__(self, session: Session, record_id: int, lock_token: str) -> None:
+        self.session = session
+        self.record_id = record_id
+        self.lock_token = lock_token
+        self.responded = False
+
+    def respond(self, content: Any, status_code: int = 200, *, stored_content: Any = None) -> Response:
+        """Store the response with the request's writes and return it.
+
+        Parameters
+        ----------
+        content
+            A pydantic model or anything ``jsonable_encoder`` takes.
+        status_code
+            The success status (200 or 201, usually).
+        stored_content
+            What a replay returns instead of ``content``; only for a response holding a
+            secret that must not be stored (a new API key's plaintext).
+
+        Raises
+        ------
+        Conflict
+            ``idempotency_request_in_progress``: the claim expired and a retry took it over;
+            this attempt's writes roll back.
+        """
+        if self.responded:
+            raise RuntimeError("respond() was already called for this request")
+        text = _json_text(content)
+        stored = text if stored_content is None else _json_text(stored_content)
+        result = self.session.execute(
+            update(IdempotencyRecord)
+            .where(
+                IdempotencyRecord.record_id == self.record_id,
+                IdempotencyRecord.state == "in_progress",
+                IdempotencyRecord.lock_token == self.lock_token,
+            )
+            .values(state="completed", response_status=status_code, response_body=stored, completed_at=_now())
+        )
+        if result.rowcount != 1:
+            raise _LostClaim("This request took too long and a retry took over its Idempotency-Key.")
+        self.responded = True
+        return Response(text.encode("utf-8"), status_code=status_code, media_type="application/json")
+
+
+_existing = select(
+    IdempotencyRecord.record_id, IdempotencyRecord.request_method, IdempotencyRecord.request_path,
+    IdempotencyRecord.request_hash, IdempotencyRecord.state, IdempotencyRecord.lock_token,
+    IdempotencyRecord.locked_at, IdempotencyRecord.response_status, IdempotencyRecord.response_body,
+)
+
+
+def _claim(
+    engine: Engine, key_id: int, key: str, method: str, path: str, fingerprint: str, lease: timedelta
+) -> tuple[int, str]:
+    token = secrets.token_hex(16)
+    for _ in range(3):
+        now = _now()
+        try:
+            with engine.begin() as connection:
+                record_id = connection.execute(
+                    insert(IdempotencyRecord)
+                    .values(
+                        key_id=key_id, idempotency_key=key, request_method=method, request_path=path[:1000],
+                        request_hash=fingerprint, state="in_progress", lock_token=token, locked_at=now,
+                        created_at=now,
+                    )
+                    .returning(IdempotencyRecord.record_id)
+                ).scalar_one()
+            return record_id, token
+        except IntegrityError:
+            pass
+        with engine.begin() as connection:
+            record = connection.execute(
+                _existing.where(IdempotencyRecord.key_id == key_id, IdempotencyRecord.idempotency_key == key)
+            ).first()
+            if record is None:
+                continue  # released between our insert and this read: claim again
+            if record.request_hash != fingerprint:
+                raise Unprocessable(
+                    "This Idempotency-Key was already used with a different request.",
+                    code="idempotency_key_reused",
+                    details={"first_used_with": f"{record.request_method} {record.request_path}"},
+                )
+            if record.state == "completed":
+                raise IdempotentReplay(record.response_status, record.response_body)
+            if record.locked_at < now - lease:
+                taken = connection.execute(
+                    update(IdempotencyRecord)
+                    .where(
+                        IdempotencyRecord.record_id == record.record_id,
+                        IdempotencyRecord.state == "in_progress",
+                        IdempotencyRecord.lock_token == record.lock_token,
+                    )
+                    .values(lock_token=token, locked_at=now)
+                ).rowcount
+                if taken == 1:
+                    return record.record_id, token
+            raise Conflict(
+                "A request with this Idempotency-Key is still being processed; retry later.",
+                code="idempotency_request_in_progress",
+            )
+    raise Conflict("This Idempotency-Key is contended; retry later.", code="idempotency_request_in_progress")
+
+
+def _release(engine: Engine, record_id: int, token: str) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            delete(IdempotencyRecord).where(
+                IdempotencyRecord.record_id == record_id,
+                IdempotencyRecord.state == "in_progress",
+                IdempotencyRecord.lock_token == token,
+            )
+        )
+
+
+def _valid_key(key: str) -> bool:
+    return 1 <= len(key) <= MAX_KEY_LENGTH and all(33 <= ord(c) <= 126 for c in key)
+
+
+async def _idempotent_request(
+    request: Request,
+    caller: CallerDep,
+    session: SessionDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=IDEMPOTENCY_HEADER,
+            description="Required. A unique value per operation (a UUID): a retry with the same key "
+            "and body replays the first response instead of running twice.",
+        ),
+    ] = None,
+) -> Any:
+    if idempotency_key is None:
+        raise BadRequest(f"This operation requires an `{IDEMPOTENCY_HEADER}` header.", code="idempotency_key_required")
+    if not _valid_key(idempotency_key):
+        raise BadRequest(
+            f"`{IDEMPOTENCY_HEADER}` must be 1 to {MAX_KEY_LENGTH} printable ASCII characters without spaces.",
+            code="idempotency_key_invalid",
+        )
+    body = await request.body()
+    engine: Engine = request.app.state.engine
+    lease = timedelta(seconds=request.app.state.settings.idempotency_lease_seconds)
+    path = request.url.path
+    record_id, token = _claim(
+        engine, caller.key_id, idempotency_key, request.method, path,
+        request_fingerprint(request.method, path, body), lease,
+    )
+    claim = IdempotentRequest(session, record_id, token)
+    try:
+        yield claim
+        if not claim.responded:
+            raise RuntimeError(f"{request.method} {path} did not end with IdempotentRequest.respond()")
+        session.commit()  # business writes and the completed record, atomically
+    except BaseException:
+        session.rollback()  # first: on SQLite the release below needs the write lock
+        _release(engine, record_id, token)
+        raise
+
+
+IdempotencyDep = Annotated[IdempotentRequest, Depends(_idempotent_request, scope="function")]
+"""Claims the request's ``Idempotency-Key``; the route must return ``idem.respond(...)``."""
+
+
+async def replay_handler(_request: Request, exc: IdempotentReplay) -> Response:
+    """Exception handler the app registers for :class:`IdempotentReplay`."""
+    return exc.response()
+
+
+def purge_idempotency_records(session: Session, older_than: timedelta = timedelta(hours=24)) -> int:
+    """Delete completed records created more than ``older_than`` ago; returns how many.
+
+    After this a client retrying with such an old key runs the request again, so keep the
+    window longer than any client retries.
+    """
+    cutoff = _now() - older_than
+    result = session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff, IdempotencyRecord.state == "completed")
+    )
+    return result.rowcount
