@@ -1,0 +1,1 @@
+"""API access administration: issue, list and revoke API keys (admin role)."""

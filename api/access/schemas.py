@@ -1,0 +1,37 @@
+"""Request and response schemas of the API-key administration routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"\S", description="Who or what holds the key.")
+    role: Literal["checkout", "finance", "analyst", "admin"]
+
+
+class ApiKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    key_id: int
+    name: str
+    role: str
+    prefix: str = Field(description="First characters of the key, to recognise it.")
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyIssued(ApiKeyOut):
+    key: str | None = Field(
+        description="The key itself, shown once. Null when this response is a replay "
+        "(`Idempotent-Replayed: true`): the key is not stored; revoke it and issue another if lost."
+    )
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyOut]
