@@ -1,0 +1,116 @@
+"""Fixed catalogues of the codes decisions return: policy reasons, checkout declines, next actions.
+
+A decision's ``reason_codes`` are codes of :data:`POLICY_REASONS` (why the policy decided as
+it did: knock-outs, caps, referrals, eligibility) followed by the model's codes of
+:data:`credit.models.reasons.REASON_CATALOGUE` (why the firm scored as risky). Checkout
+declines with one code of :data:`CHECKOUT_DECLINES`; every decision may suggest codes of
+:data:`NEXT_ACTIONS`. A code's meaning never changes within one
+:data:`CODES_CATALOGUE_VERSION`, which every audited decision stores.
+"""
+
+from __future__ import annotations
+
+from credit.models.reasons import REASON_CATALOGUE
+
+CODES_CATALOGUE_VERSION = 1
+"""Bump when a code is removed or its meaning or text changes; decisions store it."""
+
+POLICY_REASONS: dict[str, str] = {
+    # credit line: knock-outs
+    "too_new": "Trading on the platform for less than the minimum time",
+    "overdue_now": "Invoices past due now",
+    "past_default": "Defaulted, went insolvent or was written off before",
+    "unverified": "Firm not verified",
+    "grade_too_risky": "Risk grade worse than the policy lends to",
+    # credit line: the limit
+    "limit_by_capacity": "Limit set by purchasing volume on the platform",
+    "limit_by_grade_cap": "Limit capped for the risk grade",
+    "limit_by_expected_loss": "Limit capped by the expected-loss budget",
+    "limit_by_maximum": "Limit capped at the largest line offered",
+    "limit_as_requested": "Limit set to the amount requested",
+    "limit_below_requested": "Limit lower than the amount requested",
+    "limit_below_minimum": "Limit would be below the smallest line offered",
+    # credit line: referral and review
+    "refer_above_amount": "Limit above the amount the finance team reviews",
+    "refer_grey_zone": "Risk grade in the band the finance team reviews",
+    "finance_approved": "Approved by the finance team",
+    "finance_changed_limit": "Limit changed by the finance team",
+    "finance_declined": "Declined by the finance team",
+    # credit line: changes to an open line
+    "frozen_by_finance": "Line frozen by the finance team",
+    "unfrozen_by_finance": "Line unfrozen by the finance team",
+    "limit_changed_by_finance": "Line limit changed by the finance team",
+    # order financing
+    "po_not_confirmed": "Purchase order not confirmed by the supplier",
+    "tenor_too_long": "Financing period longer than the policy allows",
+    "grade_pair_not_financed": "Buyer and supplier grades not financed together",
+    "supplier_track_record_short": "Supplier has too few sales on the platform",
+    "supplier_record_adjustment": "Advance rate lowered for the supplier's cancellations, returns or disputes",
+    "advance_rate_below_minimum": "Advance rate below the lowest the policy finances",
+    "buyer_exposure_cap": "Advance reduced to the buyer's remaining exposure cap",
+    "supplier_exposure_cap": "Advance reduced to the supplier's remaining exposure cap",
+    "advance_below_minimum": "Advance would be below the smallest amount financed",
+    "fee_at_floor": "Fee at the policy's minimum rate",
+    # receivables financing
+    "invoice_overdue": "Invoice already past its due date",
+    "invoice_disputed": "Invoice in dispute",
+    "invoice_too_old": "Invoice older than the policy finances",
+    "debtor_grade_too_low": "Debtor's risk grade below the policy's minimum",
+    "invoice_already_financed": "Invoice already financed",
+    "invoice_not_outstanding": "Nothing left to pay on the invoice",
+    "dilution_reserve": "Advance rate lowered by a reserve for the debtor's returns and credit notes",
+    "risk_haircut": "Advance rate lowered for the debtor's risk grade",
+    "debtor_concentration_cap": "Advance reduced to the debtor's remaining concentration cap",
+}
+"""Policy reason code -> text shown to the finance team and in decision records."""
+
+CHECKOUT_DECLINES: dict[str, str] = {
+    "no_line": "The buyer has no credit line",
+    "line_frozen": "The buyer's credit line is frozen",
+    "in_arrears": "The buyer has invoices past due",
+    "too_high_risk": "The buyer's current risk grade is too high for credit",
+    "per_order_cap_exceeded": "The order is larger than the line's per-order cap",
+    "limit_exceeded": "The order is larger than the available limit",
+}
+"""Checkout decline code -> text; a checkout decline carries exactly one of these."""
+
+NEXT_ACTIONS: dict[str, str] = {
+    "apply_for_credit_line": "Apply for a credit line",
+    "await_finance_review": "Wait for the finance team's review",
+    "apply_for_review": "Ask the finance team to review the limit",
+    "pay_overdue_invoices": "Pay the invoices past due",
+    "reduce_order_amount": "Reduce the order amount",
+    "split_order": "Split the order into smaller orders",
+    "pay_upfront": "Pay by another method (prepaid)",
+    "verify_firm": "Complete the firm's verification",
+    "build_trading_history": "Trade longer on the platform, then apply again",
+    "contact_finance": "Contact the finance team",
+    "resolve_dispute": "Resolve the dispute on the invoice",
+    "finance_another_invoice": "Offer another invoice for financing",
+}
+"""Next-action code -> text shown to the buyer or supplier."""
+
+CHECKOUT_DECLINE_NEXT_ACTIONS: dict[str, tuple[str, ...]] = {
+    "no_line": ("apply_for_credit_line", "pay_upfront"),
+    "line_frozen": ("contact_finance", "pay_upfront"),
+    "in_arrears": ("pay_overdue_invoices", "pay_upfront"),
+    "too_high_risk": ("pay_upfront",),
+    "per_order_cap_exceeded": ("split_order", "reduce_order_amount", "apply_for_review"),
+    "limit_exceeded": ("reduce_order_amount", "apply_for_review", "pay_upfront"),
+}
+"""The next actions a checkout decline suggests, most useful first."""
+
+
+def describe(code: str) -> str:
+    """Human-readable text of any code a decision can carry (policy, checkout, next action, model).
+
+    Raises
+    ------
+    KeyError
+        For a code in no catalogue.
+    """
+    for catalogue in (POLICY_REASONS, CHECKOUT_DECLINES, NEXT_ACTIONS, REASON_CATALOGUE):
+        if code in catalogue:
+            return catalogue[code]
+    raise KeyError(f"unknown code {code!r}: not in any catalogue of credit.decisions.codes or "
+                   "credit.models.reasons")
