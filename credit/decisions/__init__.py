@@ -5,6 +5,7 @@ records the result with :func:`credit.audit.record_decision`, which is what make
 decision replayable.
 """
 
+from credit.decisions.checkout import CheckoutDecision, CheckoutRequest, decide_checkout
 from credit.decisions.codes import (
     CHECKOUT_DECLINE_NEXT_ACTIONS,
     CHECKOUT_DECLINES,
@@ -37,8 +38,9 @@ from credit.decisions.outcome import RuleFired
 
 __all__ = [
     "CHECKOUT_DECLINES", "CHECKOUT_DECLINE_NEXT_ACTIONS", "CODES_CATALOGUE_VERSION", "CREDIT_LINE_FEATURES",
-    "NEXT_ACTIONS", "POLICY_REASONS", "SUPPLIER_RECORD_FEATURES", "CreditLineApplication", "CreditLineChange",
+    "NEXT_ACTIONS", "POLICY_REASONS", "SUPPLIER_RECORD_FEATURES", "CheckoutDecision", "CheckoutRequest",
+    "CreditLineApplication", "CreditLineChange",
     "CreditLineDecision", "CreditLineReview", "OrderFinancingQuote", "OrderFinancingRequest", "ReceivableQuote",
-    "ReceivableRequest", "RuleFired", "change_credit_line", "decide_credit_line", "describe",
+    "ReceivableRequest", "RuleFired", "change_credit_line", "decide_checkout", "decide_credit_line", "describe",
     "per_order_cap_minor", "quote_order_financing", "quote_receivable", "review_credit_line",
 ]

@@ -66,6 +66,7 @@ POLICY_REASONS: dict[str, str] = {
 
 CHECKOUT_DECLINES: dict[str, str] = {
     "no_line": "The buyer has no credit line",
+    "line_closed": "The buyer's credit line is closed",
     "line_frozen": "The buyer's credit line is frozen",
     "in_arrears": "The buyer has invoices past due",
     "too_high_risk": "The buyer's current risk grade is too high for credit",
@@ -92,6 +93,7 @@ NEXT_ACTIONS: dict[str, str] = {
 
 CHECKOUT_DECLINE_NEXT_ACTIONS: dict[str, tuple[str, ...]] = {
     "no_line": ("apply_for_credit_line", "pay_upfront"),
+    "line_closed": ("apply_for_credit_line", "pay_upfront"),
     "line_frozen": ("contact_finance", "pay_upfront"),
     "in_arrears": ("pay_overdue_invoices", "pay_upfront"),
     "too_high_risk": ("pay_upfront",),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from credit.decisions.codes import NEXT_ACTIONS, POLICY_REASONS
+from credit.decisions.codes import CHECKOUT_DECLINES, NEXT_ACTIONS, POLICY_REASONS
 from credit.models.reasons import REASON_CATALOGUE
 
 Outcome = Literal["approve", "refer", "decline"]
@@ -24,7 +24,8 @@ class RuleFired:
     Attributes
     ----------
     code : str
-        A code of :data:`credit.decisions.codes.POLICY_REASONS`.
+        A code of :data:`credit.decisions.codes.POLICY_REASONS` or, for checkout,
+        :data:`credit.decisions.codes.CHECKOUT_DECLINES`.
     detail : str
         The numbers behind it, in words ("tenure 120 days < 180").
     """
@@ -33,8 +34,9 @@ class RuleFired:
     detail: str
 
     def __post_init__(self) -> None:
-        if self.code not in POLICY_REASONS:
-            raise ValueError(f"rule code {self.code!r} is not in POLICY_REASONS (credit/decisions/codes.py).")
+        if self.code not in POLICY_REASONS and self.code not in CHECKOUT_DECLINES:
+            raise ValueError(f"rule code {self.code!r} is in neither POLICY_REASONS nor CHECKOUT_DECLINES "
+                             "(credit/decisions/codes.py).")
 
 
 def ordered_reason_codes(rules: Iterable[RuleFired], model_codes: Iterable[str] = ()) -> tuple[str, ...]:
