@@ -14,7 +14,7 @@ zero amounts (unless allowed), NaN, infinities, exponents that hide either, more
 from __future__ import annotations
 
 import re
-from decimal import ROUND_UNNECESSARY, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
@@ -29,7 +29,7 @@ MAX_MAJOR_UNITS = 10**12
 """Largest amount the API accepts, in major units: 1 trillion, far beyond any order, and
 small enough that sums of many amounts stay inside a 64-bit integer of minor units."""
 
-_PLAIN_DECIMAL = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$")
+_PLAIN_DECIMAL = re.compile(r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$")  # ASCII digits only
 
 
 def _exponent(currency: str) -> int:
@@ -78,10 +78,9 @@ def to_minor(amount: Decimal | int | str, currency: str = MARKETPLACE_CURRENCY, 
         raise ValueError("amount must be greater than zero")
     if value > MAX_MAJOR_UNITS:
         raise ValueError(f"amount must be at most {MAX_MAJOR_UNITS}")
-    try:
-        minor = value.scaleb(places).quantize(Decimal(1), rounding=ROUND_UNNECESSARY)
-    except InvalidOperation:
-        raise ValueError(f"amount has more than {places} decimal places for {currency}") from None
+    minor = value.scaleb(places)  # exact: at most 15 digits, well within the 28-digit context
+    if minor != minor.to_integral_value():
+        raise ValueError(f"amount has more than {places} decimal places for {currency}")
     return int(minor)
 
 
