@@ -1,0 +1,86 @@
+"""Every error is JSON in the documented shape with a machine code; bad input is never a 500."""
+
+from __future__ import annotations
+
+import logging
+
+from tests.api.conftest import auth
+
+
+def _error(response):  # noqa: ANN001
+    body = response.json()
+    assert set(body) == {"error"} and {"code", "message"} <= set(body["error"])
+    return body["error"]
+
+
+def test_unknown_route_is_a_json_404(client):
+    response = client.get("/v1/no-such-thing")
+    assert response.status_code == 404
+    assert _error(response)["code"] == "not_found"
+
+
+def test_wrong_method_is_a_json_405(client):
+    response = client.delete("/v1/health")
+    assert response.status_code == 405 and _error(response)["code"] == "method_not_allowed"
+
+
+def test_malformed_json_is_a_422_with_its_location(client, keys):
+    response = client.post("/v1/test/bookings", content=b'{"reference": "a", "amount": ',
+                           headers={**auth(keys["admin"]), "Idempotency-Key": "k", "Content-Type": "application/json"})
+    assert response.status_code == 422
+    error = _error(response)
+    assert error["code"] == "validation_failed"
+    assert error["details"][0]["loc"] == ["body", 29] and error["details"][0]["type"] == "json_invalid"
+
+
+def test_invalid_field_is_a_422_naming_the_field(client, keys):
+    response = client.post("/v1/test/bookings", json={"reference": "a", "amount": "1.234", "extra": 1},
+                           headers={**auth(keys["admin"]), "Idempotency-Key": "k"})
+    assert response.status_code == 422
+    locs = {tuple(d["loc"]) for d in _error(response)["details"]}
+    assert locs == {("body", "amount"), ("body", "extra")}
+    assert _error(response)["message"].startswith("body.")
+
+
+def test_body_over_the_limit_is_a_json_413(client, keys):
+    big = {"reference": "a", "amount": "1", "pad": "x" * 70_000}
+    response = client.post("/v1/test/bookings", json=big, headers={**auth(keys["admin"]), "Idempotency-Key": "k"})
+    assert response.status_code == 413
+    assert _error(response)["code"] == "payload_too_large"
+
+
+def test_chunked_body_over_the_limit_is_a_json_413(client, keys):
+    def chunks():
+        for _ in range(20):
+            yield b"x" * 8192
+
+    response = client.post("/v1/test/bookings", content=chunks(),
+                           headers={**auth(keys["admin"]), "Idempotency-Key": "k", "Content-Type": "application/json"})
+    assert "content-length" not in {k.lower() for k in response.request.headers}
+    assert response.status_code == 413
+    assert _error(response)["code"] == "payload_too_large"
+
+
+def test_unexpected_error_is_a_generic_500_and_is_logged(client, caplog):
+    with caplog.at_level(logging.ERROR, logger="api.errors"):
+        response = client.get("/v1/test/crash")
+    assert response.status_code == 500
+    assert _error(response) == {"code": "internal_error", "message": "An unexpected error occurred; it has been logged."}
+    assert "secret internal detail" not in response.text
+    assert any("secret internal detail" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
+
+
+def test_non_numeric_path_id_is_a_422(client, keys):
+    response = client.delete("/v1/api-keys/abc", headers=auth(keys["admin"]))
+    assert response.status_code == 422 and _error(response)["details"][0]["loc"] == ["path", "key_id"]
+
+
+def test_openapi_documents_versioned_paths_and_the_error_body(client):
+    schema = client.get("/v1/openapi.json").json()
+    assert all(path.startswith("/v1/") for path in schema["paths"])
+    post = schema["paths"]["/v1/api-keys"]["post"]
+    assert post["responses"]["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    assert post["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in post["parameters"])
+    assert {"HTTPBearer", "APIKeyHeader"} <= set(schema["components"]["securitySchemes"])
+    assert "ErrorBody" in schema["components"]["schemas"]
