@@ -4,3 +4,4 @@
 # importing them here keeps Base.metadata equal to what `upgrade(engine, "heads")` builds,
 # for autogenerate (migrations/env.py) and for the schema test, whatever was imported first.
 import credit.ledger.tables  # noqa: E402,F401  (registers credit_lines, holds, ledger_transfers)
+import credit.audit.tables  # noqa: E402,F401  (registers policies, decisions)

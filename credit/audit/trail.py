@@ -1,0 +1,170 @@
+"""Write and read the audit trail: policies by version, decisions by id. Insert only.
+
+Service code calls :func:`record_decision` in its unit of work; these functions flush and
+never commit. There is deliberately no function that updates or deletes a record.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from credit.audit.kinds import KINDS, result_json
+from credit.audit.tables import DecisionRecord, StoredPolicy
+from credit.decisions.codes import CODES_CATALOGUE_VERSION
+from credit.models.reasons import REASON_CATALOGUE_VERSION
+from credit.policy import Policy, PolicyError, parse_policy
+
+
+class PolicyVersionConflict(PolicyError):
+    """A policy whose version is already stored with different content: bump its version."""
+
+
+class DecisionMismatch(ValueError):
+    """A decision handed to :func:`record_decision` that its inputs and policy do not produce."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def store_policy(session: Session, policy: Policy, *, now: datetime | None = None) -> StoredPolicy:
+    """Keep ``policy``'s document under its version, once; return the stored row.
+
+    Raises
+    ------
+    PolicyVersionConflict
+        If the version is already stored with a different content hash.
+    """
+    stored = session.get(StoredPolicy, policy.version)
+    if stored is None:
+        row = StoredPolicy(policy_version=policy.version, content_hash=policy.content_hash, document=policy.text,
+                           stored_at=now or _utc_now())
+        try:
+            with session.begin_nested():  # another request may store the same policy first
+                session.add(row)
+        except IntegrityError:
+            stored = session.get(StoredPolicy, policy.version, populate_existing=True)
+            if stored is None:
+                raise
+        else:
+            return row
+    if stored.content_hash != policy.content_hash:
+        raise PolicyVersionConflict(
+            f"policy version {policy.version} is already stored with content hash {stored.content_hash[:12]}..., "
+            f"this document hashes to {policy.content_hash[:12]}...: a changed policy needs a new version.")
+    return stored
+
+
+def load_stored_policy(session: Session, version: str) -> Policy:
+    """The policy a past decision used, parsed from the stored document.
+
+    Raises
+    ------
+    LookupError
+        If no policy of that version was stored.
+    PolicyError
+        If the stored document no longer validates or no longer has its stored hash.
+    """
+    stored = session.get(StoredPolicy, version)
+    if stored is None:
+        raise LookupError(f"no stored policy of version {version!r}.")
+    policy = parse_policy(stored.document, source=f"stored policy {version}")
+    if policy.content_hash != stored.content_hash:
+        raise PolicyError(f"stored policy {version}: the document hashes to {policy.content_hash[:12]}..., "
+                          f"not the stored {stored.content_hash[:12]}...")
+    return policy
+
+
+def record_decision(session: Session, *, kind: str, inputs: Any, decision: Any, policy: Policy, actor: str,
+                    request: dict | None = None, firm_id: int | None = None, model_name: str | None = None,
+                    model_version: str | None = None, parent_decision_id: str | None = None,
+                    now: datetime | None = None) -> DecisionRecord:
+    """Append one decision to the audit trail (and its policy, the first time it is used).
+
+    Parameters
+    ----------
+    session
+        The unit of work; flushed, not committed.
+    kind
+        A key of :data:`credit.audit.kinds.KINDS` (``credit_line_application``, ...).
+    inputs
+        What the decision function was given (e.g. a :class:`~credit.decisions.CreditLineApplication`).
+    decision
+        What it returned. It is re-computed here and must match, so every record replays.
+    policy
+        The policy it was decided under.
+    actor
+        Who asked: API key name, user id, job name.
+    request
+        The caller's request as JSON values (defaults to ``{}``).
+    firm_id
+        Defaults to the kind's applicant in ``inputs``.
+    model_name, model_version
+        The PD model that scored the inputs, if one did.
+    parent_decision_id
+        The decision this one follows (a review's application, a change's line decision).
+    now
+        Record time (UTC); defaults to the clock.
+
+    Returns
+    -------
+    DecisionRecord
+        With its new ``decision_id``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind, inputs of the wrong type, or a request that is not JSON.
+    DecisionMismatch
+        If ``decision`` is not what ``inputs`` and ``policy`` produce.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"`kind` must be one of {sorted(KINDS)}; got {kind!r}.")
+    spec = KINDS[kind]
+    if not isinstance(inputs, spec.inputs_type):
+        raise ValueError(f"a {kind} decision takes {spec.inputs_type.__name__} inputs; got {type(inputs).__name__}.")
+    result = result_json(decision)
+    if result_json(spec.decide(inputs, policy)) != result:
+        raise DecisionMismatch(f"the {kind} decision given is not what its inputs produce under policy "
+                               f"{policy.version}; record the decision the function returned.")
+    request = {} if request is None else request
+    try:
+        request = json.loads(json.dumps(request, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"`request` must be JSON values: {exc}") from None
+    stored_policy = store_policy(session, policy, now=now)
+    record = DecisionRecord(
+        decision_id=str(uuid.uuid4()), kind=kind, firm_id=firm_id if firm_id is not None else spec.firm_of(inputs),
+        request=request, inputs=spec.inputs_json(inputs), model_name=model_name, model_version=model_version,
+        policy_version=stored_policy.policy_version, policy_hash=stored_policy.content_hash,
+        reason_catalogue_version=REASON_CATALOGUE_VERSION, codes_catalogue_version=CODES_CATALOGUE_VERSION,
+        outcome=result["outcome"], grade=spec.grade_of(decision), amount_minor=spec.headline_amount(decision),
+        amounts=dict(decision.amounts), rules_fired=result["rules_fired"], reason_codes=result["reason_codes"],
+        next_actions=result["next_actions"], result=result, actor=actor, parent_decision_id=parent_decision_id,
+        created_at=now or _utc_now())
+    session.add(record)
+    session.flush()
+    return record
+
+
+def get_decision(session: Session, decision_id: str) -> DecisionRecord | None:
+    """The stored decision with that id, or None."""
+    return session.get(DecisionRecord, decision_id)
+
+
+def list_decisions(session: Session, *, firm_id: int | None = None, kind: str | None = None,
+                   limit: int = 100) -> list[DecisionRecord]:
+    """Stored decisions, newest first, optionally of one firm and one kind."""
+    query = select(DecisionRecord).order_by(DecisionRecord.created_at.desc(), DecisionRecord.decision_id).limit(limit)
+    if firm_id is not None:
+        query = query.where(DecisionRecord.firm_id == firm_id)
+    if kind is not None:
+        query = query.where(DecisionRecord.kind == kind)
+    return list(session.scalars(query))
