@@ -16,8 +16,12 @@ def test_health_needs_no_key_and_reports_the_schema(client):
 
 
 def test_health_is_503_when_the_store_does_not_answer(client, app):
+    store = app.state.engine
     app.state.engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
-    response = client.get("/v1/health")
+    try:
+        response = client.get("/v1/health")
+    finally:
+        app.state.engine = store
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
 
