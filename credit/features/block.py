@@ -56,8 +56,10 @@ class FeatureBlock:
     def _lookup(self) -> np.ndarray | None:
         """An id -> row array when ids are dense enough for one (a gather beats a binary search)."""
         if self._id_rows is None and len(self.firms) and 0 <= self.firms[0] and self.firms[-1] < 4 * len(self.firms) + 1_000_000:
-            self._id_rows = np.full(self.firms[-1] + 1, -1, dtype=np.int64)
-            self._id_rows[self.firms] = np.arange(len(self.firms))
+            # filled before it is published: trade_network looks firms up from two threads at once
+            id_rows = np.full(self.firms[-1] + 1, -1, dtype=np.int64)
+            id_rows[self.firms] = np.arange(len(self.firms))
+            self._id_rows = id_rows
         return self._id_rows
 
     def frame(self, mask: np.ndarray | None = None) -> pd.DataFrame:
