@@ -24,7 +24,8 @@ COMMANDS = _command_paths(typer.main.get_command(app))
 def test_the_cli_has_the_commands_the_readme_lists():
     assert {" ".join(p) for p in COMMANDS} >= {"simulate", "ingest", "quarantine", "schema", "db", "db upgrade", "db revision", "demo",
                                                "features", "features list", "features build",
-                                               "train", "evaluate", "promote", "retrain"}
+                                               "train", "evaluate", "promote", "retrain", "serve", "api-key",
+                                               "api-key create", "api-key list", "api-key revoke"}
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
@@ -36,3 +37,20 @@ def test_every_command_has_help(path):
     for name in path:
         command = command.commands[name]
     assert command.help and len(command.help.split()) >= 4, f"{' '.join(path)} has no real description"
+
+
+def test_api_keys_are_printed_once_and_stored_hashed(tmp_path):
+    import hashlib
+
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    created = CliRunner().invoke(app, ["api-key", "create", "checkout-service", "checkout", "--database-url", url])
+    assert created.exit_code == 0, created.output
+    plaintext = created.output.split()[-1]
+    assert plaintext.startswith("mck_")
+    with create_engine(url).connect() as connection:
+        stored = connection.execute(text("SELECT key_hash, role FROM api_keys")).one()
+    assert stored == (hashlib.sha256(plaintext.encode()).hexdigest(), "checkout")
+    wrong = CliRunner().invoke(app, ["api-key", "create", "x", "boss", "--database-url", url])
+    assert wrong.exit_code == 2 and "`role` must be one of checkout, finance, analyst, admin" in wrong.output

@@ -3,10 +3,11 @@
 - :mod:`~credit.cli.data`: simulate, ingest, quarantine, schema, db
 - :mod:`~credit.cli.features`: features list, features build
 - :mod:`~credit.cli.models`: train, evaluate, promote, retrain
+- :mod:`~credit.cli.service`: serve, api-key create / list / revoke
 - :mod:`~credit.cli.demo`: demo
 """
 
-from credit.cli import data, demo, features, models  # noqa: F401  (registering their commands)
+from credit.cli import data, demo, features, models, service  # noqa: F401  (registering their commands)
 from credit.cli.common import app
 
 __all__ = ["app"]

@@ -1,0 +1,87 @@
+"""Service commands: run the HTTP API, and issue or revoke its API keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from credit.cli.common import DatabaseUrl, app, console, fail, open_store
+
+keys_app = typer.Typer(help="Issue, list and revoke the API keys callers use (stored hashed).", no_args_is_help=True)
+app.add_typer(keys_app, name="api-key")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.", min=1)] = 1,
+    database_url: DatabaseUrl = "",
+) -> None:
+    """Run the decision API (FastAPI under uvicorn); OpenAPI at /v1/openapi.json, docs at /docs."""
+    from api.app import serve as run_server
+    from credit.settings import Settings
+
+    run_server(Settings(database_url=database_url) if database_url else Settings(), host=host, port=port,
+               workers=workers)
+
+
+@keys_app.command("create")
+def create_key(
+    name: Annotated[str, typer.Argument(help="Who holds the key, e.g. checkout-service or alice@finance.")],
+    role: Annotated[str, typer.Argument(help="checkout, finance, analyst or admin.")],
+    database_url: DatabaseUrl = "",
+) -> None:
+    """Issue an API key and print it once; only its SHA-256 is stored."""
+    from sqlalchemy.orm import Session
+
+    from api.kit.auth import create_api_key
+
+    with Session(open_store(database_url)) as session:
+        try:
+            key_id, plaintext = create_api_key(session, name, role)
+        except ValueError as exc:
+            fail(str(exc))
+        session.commit()
+    console.print(f"API key {key_id} for {name} ({role}); shown once, keep it secret:", highlight=False)
+    console.print(plaintext, highlight=False, markup=False, soft_wrap=True)
+
+
+@keys_app.command("revoke")
+def revoke_key(
+    key_id: Annotated[int, typer.Argument(help="The key's id (credit api-key list).")],
+    database_url: DatabaseUrl = "",
+) -> None:
+    """Revoke an API key: its next request gets 401."""
+    from sqlalchemy.orm import Session
+
+    from api.kit.auth import revoke_api_key
+    from api.kit.errors import NotFound
+
+    with Session(open_store(database_url)) as session:
+        try:
+            key = revoke_api_key(session, key_id)
+        except NotFound as exc:
+            fail(str(exc))
+        session.commit()
+        console.print(f"API key {key.key_id} ({key.name}, {key.role}) revoked at {key.revoked_at:%Y-%m-%d %H:%M:%S}",
+                      highlight=False)
+
+
+@keys_app.command("list")
+def list_keys(database_url: DatabaseUrl = "") -> None:
+    """List the API keys: id, name, role, prefix, created and revoked times (never the key)."""
+    from sqlalchemy.orm import Session
+
+    from api.kit.auth import list_api_keys
+
+    table = Table()
+    for column in ("id", "name", "role", "prefix", "created", "revoked"):
+        table.add_column(column)
+    with Session(open_store(database_url)) as session:
+        for key in list_api_keys(session):
+            table.add_row(str(key.key_id), key.name, key.role, key.prefix, f"{key.created_at:%Y-%m-%d %H:%M}",
+                          f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "")
+    console.print(table)
