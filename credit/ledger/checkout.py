@@ -16,9 +16,11 @@ writers are serialised by the database lock. The CHECK constraint
 
 Every write begins with its guarded UPDATE, so on SQLite the unit of work takes the write
 lock at its first statement (waiting out the busy timeout) rather than failing when a read
-snapshot turns stale. A caller that reads in the same unit of work before calling these
-should begin it with ``BEGIN IMMEDIATE`` on SQLite. Locks are always taken hold first, then
-line, so two operations on PostgreSQL cannot deadlock each other.
+snapshot turns stale. A unit of work that reads before it calls these (an idempotency
+lookup, the buyer's line) must take the lock at BEGIN on SQLite: bind its session to
+``engine.execution_options(sqlite_begin="IMMEDIATE")`` (see :func:`credit.store.engine.make_engine`),
+or concurrent requests fail with "database is locked". Locks are always taken hold first,
+then line, so two operations on PostgreSQL cannot deadlock each other.
 """
 
 from __future__ import annotations

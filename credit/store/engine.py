@@ -20,7 +20,8 @@ def make_engine(url: str) -> Engine:
     -------
     Engine
         A pooled engine. On SQLite, foreign keys are enforced and the journal is WAL so
-        readers do not block the writer.
+        readers do not block the writer; ``engine.execution_options(sqlite_begin="IMMEDIATE")``
+        gives sessions that take the write lock at BEGIN (other databases ignore the option).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
@@ -45,6 +46,12 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):  # noqa: ANN001
-        connection.exec_driver_sql("BEGIN")
+        # A unit of work that reads before it writes asks for BEGIN IMMEDIATE with the
+        # execution option sqlite_begin="IMMEDIATE": a deferred transaction whose snapshot
+        # went stale fails at once with "database is locked" instead of waiting its turn.
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
+            raise ValueError(f"`sqlite_begin` must be DEFERRED, IMMEDIATE or EXCLUSIVE; got {mode!r}.")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine

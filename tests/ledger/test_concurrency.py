@@ -52,6 +52,21 @@ def test_32_concurrent_authorizations_take_exactly_the_limit(store):
         assert reconcile(session).ok
 
 
+def test_units_of_work_that_read_first_take_the_write_lock_at_begin(store):
+    # On SQLite a deferred transaction that read first cannot wait for the write lock once
+    # another writer committed ("database is locked"); BEGIN IMMEDIATE makes it queue instead.
+    with Session(store) as session, session.begin():
+        line = make_line(session, limit_minor=1_000_000)
+
+    def read_then_authorize(session, i):
+        balances(session, line)
+        authorize(session, line, 70_000, order_reference=f"PO-{i}", now=T0)
+
+    outcomes = _race(store.execution_options(sqlite_begin="IMMEDIATE"), read_then_authorize)
+
+    assert outcomes == Counter({"ok": 14, "limit_exceeded": 18})
+
+
 def test_concurrent_captures_never_exceed_the_hold(store):
     with Session(store) as session, session.begin():
         line = make_line(session, limit_minor=1_000_000)
