@@ -30,6 +30,7 @@ from credit.models.registry import (
 from credit.models.report import EvaluatedModel, Oracle, Report, evaluation_report
 from credit.models.splits import OutOfTimeSplit, latest_windows
 from credit.models.training import oracle_pd, train_on_panel
+from credit.policy import default_policy
 
 REGISTERED_MODEL = "credit_pd"
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -142,7 +143,7 @@ def train_pd(panel: Panel, config: ModelConfig, *, report_path: Path, truth: Pat
                               "calibration": config.training.calibration},
             with_scorecard=config.training.scorecard, random_state=config.training.random_state)
         oracle = Oracle("simulator's true PD", oracle_pd(panel.rows[split.test], truth)) if truth else None
-        report = evaluation_report(graded(trained.evaluated, config), oracle=oracle,
+        report = evaluation_report(graded(trained.evaluated), oracle=oracle,
                                    title=f"PD model: out-of-time evaluation on {panel.folder}",
                                    split_description=windows, random_state=config.training.random_state)
         report.write(report_path)
@@ -189,7 +190,7 @@ def evaluate_versions(panel: Panel, config: ModelConfig, versions: dict[str, str
     evaluated = [EvaluatedModel(label, y_test, _scored(load_version(REGISTERED_MODEL, version), test, panel))
                  for label, version in versions.items()]
     oracle = Oracle("simulator's true PD", oracle_pd(test, truth)) if truth else None
-    report = evaluation_report(graded(evaluated, config), oracle=oracle,
+    report = evaluation_report(graded(evaluated), oracle=oracle,
                                title=f"Registered PD models on {panel.folder}",
                                split_description={"test": windows["test"]}, random_state=config.training.random_state)
     report.write(report_path)
@@ -282,10 +283,10 @@ def _tuned(config: ModelConfig, X: pd.DataFrame, y: pd.Series, split: OutOfTimeS
     return result.best_params
 
 
-def graded(evaluated: list[EvaluatedModel], config: ModelConfig) -> list[EvaluatedModel]:
-    """The models with each test row's grade on the configured master scale, for the report."""
-    scale = config.master_scale
-    return [replace(m, grades=scale.grade(m.pd_test), grade_order=list(scale.grades)) for m in evaluated]
+def graded(evaluated: list[EvaluatedModel]) -> list[EvaluatedModel]:
+    """The models with each test row's grade on the credit policy's master scale, for the report."""
+    policy = default_policy()
+    return [replace(m, grades=policy.grades_of(m.pd_test), grade_order=list(policy.grades)) for m in evaluated]
 
 
 def _scored(model, rows: pd.DataFrame, panel: Panel) -> np.ndarray:  # noqa: ANN001

@@ -61,7 +61,7 @@ def train_table(table: LabelledTable, config: ModelConfig, *, source: Path, repo
     trained = train_on_table(table, folds=FOLDS, lightgbm_params=own_params,
                              num_boost_round=config.training.num_boost_round,
                              with_scorecard=config.training.scorecard, random_state=config.training.random_state)
-    report = evaluation_report(graded(trained.evaluated, config), title=f"PD candidates on {source.name}",
+    report = evaluation_report(graded(trained.evaluated), title=f"PD candidates on {source.name}",
                                split_description=trained.split_description, note=trained.note,
                                random_state=config.training.random_state)
     report.write(report_path)

@@ -1,5 +1,7 @@
 """The PD model's configuration file: hyper-parameters, windows, tuning and the promotion gate.
 
+Risk grades are not here: they are the credit policy's master scale (credit/policy/policy.yaml).
+
 The defaults are the TOML file ``credit/models/model.toml`` shipped with the package; a file an
 analyst passes (``credit train --config FILE``) overrides it key by key. Every value is
 checked when the file is read, and an error names the file, the section and the key.
@@ -8,11 +10,9 @@ checked when the file is read, and an error names the file, the section and the 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from importlib.resources import files
 from pathlib import Path
-
-import numpy as np
 
 DEFAULT_CONFIG = files("credit.models") / "model.toml"
 BUILT_IN = "built-in defaults (credit/models/model.toml)"
@@ -70,25 +70,11 @@ class PromotionPolicy:
 
 
 @dataclass(frozen=True)
-class MasterScale:
-    """Risk grades, best first, each with the PD bound below which it ends."""
-
-    grades: tuple[str, ...]
-    upper_bounds: tuple[float, ...]
-
-    def grade(self, pd_: np.ndarray) -> np.ndarray:
-        """The grade of each PD: the first whose bound is above it (a PD of 1 takes the last)."""
-        index = np.searchsorted(np.asarray(self.upper_bounds), np.asarray(pd_, dtype=float), side="right")
-        return np.asarray(self.grades, dtype=object)[np.minimum(index, len(self.grades) - 1)]
-
-
-@dataclass(frozen=True)
 class ModelConfig:
     """The whole file, checked. ``lightgbm`` holds LightGBM parameters as given."""
 
     lightgbm: dict
     training: TrainingConfig
-    master_scale: MasterScale
     windows: WindowConfig
     tuning: TuningConfig
     promotion: PromotionPolicy
@@ -97,7 +83,6 @@ class ModelConfig:
     def as_params(self) -> dict[str, object]:
         """Flat ``section.key -> value`` for MLflow's run parameters."""
         flat = {f"lightgbm.{key}": value for key, value in self.lightgbm.items()}
-        flat |= {f"master_scale.{grade}": bound for grade, bound in zip(*astuple(self.master_scale), strict=True)}
         for section in ("training", "windows", "tuning", "promotion"):
             flat |= {f"{section}.{key}": value for key, value in vars(getattr(self, section)).items()}
         return flat
@@ -132,12 +117,11 @@ def load_model_config(path: Path | str | None = None) -> ModelConfig:
                                   f"{', '.join(f'[{name}]' for name in defaults)}")
             if not isinstance(values, dict):
                 raise ConfigError(f"{path}: {section} must be a [{section}] table of keys")
-            free = section in ("lightgbm", "master_scale")
-            unknown = set() if free else set(values) - set(defaults[section])
+            unknown = set() if section == "lightgbm" else set(values) - set(defaults[section])
             if unknown:
                 raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)} in [{section}]; "
                                   f"the keys are {sorted(defaults[section])}")
-            defaults[section] = values if section == "master_scale" else defaults[section] | values
+            defaults[section] |= values
         source = str(path)
     return _checked(defaults, source)
 
@@ -169,14 +153,8 @@ def _checked(raw: dict, where: str) -> ModelConfig:
         raise fail("training", "calibration", '"isotonic", "sigmoid" or "none"')
     if not isinstance(training["scorecard"], bool):
         raise fail("training", "scorecard", "true or false")
-    bounds = list(raw["master_scale"].values())
-    if (not bounds or any(isinstance(b, bool) or not isinstance(b, int | float) for b in bounds)
-            or any(b <= 0 for b in bounds) or any(a >= b for a, b in zip(bounds, bounds[1:])) or bounds[-1] != 1):
-        raise ConfigError(f"{where}: [master_scale] must map grades, best first, to increasing PD bounds in (0, 1] "
-                          f"ending at 1.0; got {raw['master_scale']}")
     return ModelConfig(
         lightgbm=dict(raw["lightgbm"]),
-        master_scale=MasterScale(tuple(raw["master_scale"]), tuple(float(b) for b in bounds)),
         training=TrainingConfig(
             label=training["label"], num_boost_round=integer("training", "num_boost_round", 1),
             early_stopping_rounds=integer("training", "early_stopping_rounds", 1),

@@ -17,6 +17,7 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
+import numpy as np
 import yaml
 from pydantic import ValidationError
 
@@ -88,6 +89,12 @@ class Policy:
             if pd < bound:
                 return grade
         return self.grades[-1]
+
+    def grades_of(self, pds: np.ndarray) -> np.ndarray:
+        """Grades of many PDs at once (model reports): the same bounds as :meth:`grade_of`, compared as floats."""
+        bounds = np.array([float(bound) for bound in self.document.master_scale.values()])
+        index = np.searchsorted(bounds, np.asarray(pds, dtype=float), side="right")
+        return np.asarray(self.grades, dtype=object)[np.minimum(index, len(bounds) - 1)]
 
     def grade_rank(self, grade: str) -> int:
         """Position of ``grade`` on the scale, 0 for the best; ValueError for an unknown grade."""

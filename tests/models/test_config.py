@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from credit.models.config import ConfigError, load_model_config
@@ -23,7 +22,6 @@ def test_defaults_come_from_the_shipped_file() -> None:
     assert config.training.calibration == "sigmoid"
     assert config.lightgbm["learning_rate"] == 0.03
     assert config.promotion.min_auc_gain == 0.005
-    assert config.master_scale.grades == ("A", "B", "C", "D", "E", "F", "G", "H")
 
 
 def test_a_file_overrides_only_the_keys_it_sets(tmp_path: Path) -> None:
@@ -35,13 +33,6 @@ def test_a_file_overrides_only_the_keys_it_sets(tmp_path: Path) -> None:
     assert config.as_params()["windows.test_months"] == 6
 
 
-def test_the_master_scale_grades_by_upper_bound() -> None:
-    scale = load_model_config().master_scale
-    # bounds A 0.0025, B 0.005, C 0.01 ... H 1.0: a PD equal to a bound belongs to the next grade
-    assert list(scale.grade(np.array([0.0, 0.0024, 0.0025, 0.0099, 0.01, 0.5, 1.0]))) == \
-        ["A", "A", "B", "C", "D", "H", "H"]
-
-
 @pytest.mark.parametrize(("text", "message"), [
     ("[lightgbm\n", "is not valid TOML"),
     ("[trainng]\nlabel = 'x'\n", "unknown section [trainng]"),
@@ -51,8 +42,7 @@ def test_the_master_scale_grades_by_upper_bound() -> None:
     ("[training]\ncalibration = 'platt'\n", "[training] calibration must be \"isotonic\", \"sigmoid\" or \"none\""),
     ("[promotion]\nmin_hosmer_lemeshow_p = 2\n", "[promotion] min_hosmer_lemeshow_p must be a number in [0, 1]; got 2"),
     ("[lightgbm]\nobjective = 'regression'\n", "[lightgbm] may not set ['objective']"),
-    ("[master_scale]\nA = 0.1\nB = 0.05\nC = 1.0\n", "[master_scale] must map grades, best first, to increasing"),
-    ("[master_scale]\nA = 0.1\nB = 0.5\n", "ending at 1.0"),
+    ("[master_scale]\nA = 0.1\n", "unknown section [master_scale]"),
 ])
 def test_bad_files_are_refused_naming_the_key(tmp_path: Path, text: str, message: str) -> None:
     path = config_file(tmp_path, text)

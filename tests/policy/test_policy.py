@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
-from credit.models.config import load_model_config
 from credit.policy import DEFAULT_POLICY, PolicyError, default_policy, parse_policy
 
 TEXT = DEFAULT_POLICY.read_text()
@@ -30,11 +30,12 @@ def test_default_policy_loads_with_a_version_and_a_content_hash():
     assert policy.grades == ("A", "B", "C", "D", "E", "F", "G", "H")
 
 
-def test_master_scale_matches_the_model_reports_scale():
-    scale = load_model_config().master_scale
+def test_many_pds_grade_as_one_pd_does():
     policy = default_policy()
-    assert policy.grades == tuple(scale.grades)
-    assert [float(b) for b in policy.document.master_scale.values()] == list(scale.upper_bounds)
+    # bounds A 0.0025, B 0.005, C 0.01 ... H 1: a PD equal to a bound belongs to the next grade
+    pds = ["0", "0.0024", "0.0025", "0.0099", "0.01", "0.5", "1"]
+    assert list(policy.grades_of(np.array([float(p) for p in pds]))) == ["A", "A", "B", "C", "D", "H", "H"]
+    assert [policy.grade_of(Decimal(p)) for p in pds] == ["A", "A", "B", "C", "D", "H", "H"]
 
 
 def test_rates_are_exact_decimals_and_money_is_integer_minor_units():
