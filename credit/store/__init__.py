@@ -5,3 +5,4 @@
 # for autogenerate (migrations/env.py) and for the schema test, whatever was imported first.
 import credit.ledger.tables  # noqa: E402,F401  (registers credit_lines, holds, ledger_transfers)
 import credit.audit.tables  # noqa: E402,F401  (registers policies, decisions)
+import credit.scoring.tables  # noqa: E402,F401  (registers firm_scores)
