@@ -32,7 +32,7 @@ def _trade(role: str, partner: str, noun: str) -> list[Feature]:
         Feature(f"{role}_days_since_{noun}", f"Days since the last order as {role}.", "orders", role,
                 Aggregate("days_since")),
         Feature(f"{role}_credit_terms_share", f"Share of orders as {role} on credit or net terms.", "orders", role,
-                Ratio(Aggregate("count", filter="payment_terms <> 'prepaid'"), COUNT), (365,)),
+                Ratio(Aggregate("count", filter="payment_terms <> 'prepaid'"), COUNT), (90, 365, ALL_HISTORY)),
         Feature(f"{role}_cancelled_count", f"Orders cancelled, as {role}, by time of cancellation.",
                 "order_cancellations", role, COUNT, (90, 365)),
         Feature(f"{role}_cancelled_value", f"Value of orders cancelled as {role}, minor units.",
@@ -48,8 +48,11 @@ def _trade(role: str, partner: str, noun: str) -> list[Feature]:
     ]
 
 
-def _payables(role: str, whose: str) -> list[Feature]:
-    """How invoices where the firm is ``role`` get paid (its own payments as debtor, its buyers' as creditor)."""
+def _payables(role: str, whose: str, recent: tuple[int, ...] = ()) -> list[Feature]:
+    """How invoices where the firm is ``role`` get paid (its own payments as debtor, its buyers' as creditor).
+
+    ``recent`` adds shorter windows to the payment-behaviour rates and means.
+    """
     return [
         Feature(f"{role}_invoiced_value", f"Invoiced value {whose}, minor units.", "invoices", role,
                 Aggregate("sum", "amount_minor"), (90, 365)),
@@ -58,15 +61,19 @@ def _payables(role: str, whose: str) -> list[Feature]:
         Feature(f"{role}_invoices_due", f"Invoices {whose} that fell due.", "invoices_due", role,
                 COUNT, (90, 365)),
         Feature(f"{role}_on_time_rate", f"Share of invoices {whose} paid in full by the due date.", "invoices_due",
-                role, Ratio(Aggregate("count", filter="paid_on_time"), COUNT), (90, 365, ALL_HISTORY)),
+                role, Ratio(Aggregate("count", filter="paid_on_time"), COUNT), (*recent, 90, 365, ALL_HISTORY)),
         Feature(f"{role}_unpaid_at_due_value", f"Amount {whose} still unpaid at due dates, minor units.",
                 "invoices_due", role, Aggregate("sum", "unpaid_at_due_minor"), (90, 365)),
         Feature(f"{role}_days_late_mean", f"Mean days after the due date of payments {whose}.", "payments", role,
-                Aggregate("mean", "days_after_due"), (90, 365)),
+                Aggregate("mean", "days_after_due"), (*recent, 90, 365)),
+        Feature(f"{role}_late_payment_rate", f"Share of payments {whose} made after the due date.", "payments", role,
+                Ratio(Aggregate("count", filter="days_after_due > 0"), COUNT), (*recent, 90, 365, ALL_HISTORY)),
         Feature(f"{role}_days_late_max", f"Most days after the due date of a payment {whose}.", "payments", role,
                 Aggregate("max", "days_after_due"), (90, 365)),
         Feature(f"{role}_days_late_last", f"Days after the due date of the latest payment {whose}.", "payments",
                 role, Aggregate("last", "days_after_due")),
+        Feature(f"{role}_days_since_payment", f"Days since the latest payment {whose}.", "payments", role,
+                Aggregate("days_since")),
         Feature(f"{role}_partial_payment_rate", f"Share of payments {whose} that left a balance.", "payments", role,
                 Ratio(Aggregate("count", filter="partial"), COUNT), (365,)),
         Feature(f"{role}_days_beyond_terms_mean", f"Mean days beyond terms of invoices {whose} paid in full.",
@@ -87,6 +94,8 @@ MARKETPLACE_FEATURES: list[Feature] = [
             "dispute_resolutions", "buyer", Aggregate("count", filter="resolution = 'buyer_favour'"), (365,)),
     Feature("supplier_disputes_lost", "Disputes as supplier resolved in the buyer's favour.",
             "dispute_resolutions", "supplier", Aggregate("count", filter="resolution = 'buyer_favour'"), (365,)),
-    *_payables("debtor", "it owes"),
+    Feature("supplier_hours_to_ship_mean", "Mean hours from confirming an order to shipping it, as supplier.",
+            "order_shipments", "supplier", Aggregate("mean", "hours_to_ship"), (30, 90, 365, ALL_HISTORY)),
+    *_payables("debtor", "it owes", recent=(30,)),
     *_payables("creditor", "owed to it"),
 ]

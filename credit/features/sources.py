@@ -131,6 +131,13 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
         f"SELECT order_id, buyer_id, supplier_id, delivered_at, amount_minor, "
         f"{_days('delivered_at', 'created_at')} AS lead_time_days FROM orders WHERE delivered_at IS NOT NULL"),
     Source(
+        "order_shipments", "An order shipped by the supplier, at shipment.", "shipped_at", ORDER_PARTIES,
+        {"order_id": "Order id.", "amount_minor": "Order value, minor units.",
+         "hours_to_ship": "Whole hours from the supplier's confirmation to shipment (null if never confirmed)."},
+        "SELECT order_id, buyer_id, supplier_id, shipped_at, amount_minor, "
+        "CAST(floor((epoch_us(shipped_at) - epoch_us(confirmed_at)) / 3600000000) AS BIGINT) AS hours_to_ship "
+        "FROM orders WHERE shipped_at IS NOT NULL"),
+    Source(
         "invoices", "An invoice issued by a supplier (creditor) to a buyer (debtor).", "issued_at", INVOICE_PARTIES,
         {"invoice_id": "Invoice id.", "amount_minor": "Invoiced amount, minor units.",
          "terms_days": "Whole days from issue to due date."},

@@ -496,3 +496,69 @@ def test_default_labels_and_panel_membership_over_a_12_month_horizon() -> None:
     got = {(int(row.firm_id), row.as_of.date()): (None if pd.isna(row[LABEL]) else float(row[LABEL]))
            for _, row in frame.iterrows()}
     assert got == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# fulfilment speed and payment recency (issue 4: what the latent credit state leaves behind)
+# ---------------------------------------------------------------------------------------------
+
+
+def shipped_order(order_id: int, buyer: int, supplier: int, created: str, confirmed: str | None,
+                  shipped: str) -> dict:
+    return {**order(order_id, buyer, supplier, created, 1000), "confirmed_at": confirmed, "shipped_at": shipped}
+
+
+def test_hours_to_ship_runs_from_confirmation_to_shipment_of_orders_shipped_before_the_as_of_date() -> None:
+    source = history(
+        firms=[firm(1), firm(2)],
+        orders=[
+            shipped_order(1, 1, 2, "2024-02-10 08:00", "2024-02-10 20:00", "2024-02-12 20:00"),  # 48 h
+            shipped_order(2, 1, 2, "2024-02-20 08:00", "2024-02-21 08:00", "2024-02-22 14:30"),  # 30.5 h -> 30
+            shipped_order(3, 1, 2, "2023-12-01 00:00", "2023-12-01 06:00", "2023-12-02 00:00"),  # 18 h, 2023
+            shipped_order(4, 1, 2, "2024-02-28 00:00", "2024-02-28 01:00", "2024-03-01 00:00"),  # at the as-of instant
+            shipped_order(5, 1, 2, "2024-02-25 00:00", None, "2024-02-26 00:00"),  # never confirmed: no duration
+            order(6, 1, 2, "2024-03-02", 1000),  # so that the history reaches past the as-of date
+        ],
+    )
+    as_of = date(2024, 3, 1)
+    frame = panel(source, as_of)
+
+    # 30 days before 2024-03-01 is 2024-01-31: shipped in the window and timed: orders 1 and 2
+    #   (order 4 ships at the as-of instant, not before it) -> (48 + 30) / 2 = 39
+    assert value(frame, 2, as_of, "supplier_hours_to_ship_mean_30d") == 39
+    # all history adds order 3 -> (48 + 30 + 18) / 3 = 32
+    assert value(frame, 2, as_of, "supplier_hours_to_ship_mean_all") == 32
+    # the buyer's own column is about its role as supplier: it shipped nothing
+    assert math.isnan(value(frame, 1, as_of, "supplier_hours_to_ship_mean_30d"))
+
+
+def test_late_payment_rate_and_days_since_payment_see_the_payments_before_the_as_of_date() -> None:
+    source = history(
+        firms=[firm(1), firm(2)],
+        invoices=[
+            invoice(41, 1, 2, issued="2024-01-01", due="2024-02-01", amount=1000),
+            invoice(42, 1, 2, issued="2024-01-15", due="2024-02-15", amount=1000),
+            invoice(43, 1, 2, issued="2024-01-20", due="2024-02-20", amount=1000),
+            invoice(44, 1, 2, issued="2023-11-01", due="2023-12-01", amount=1000),
+        ],
+        payments=[
+            payment(401, 41, paid="2024-02-05", amount=1000),        # 4 days late
+            payment(402, 42, paid="2024-02-15 00:00", amount=1000),  # on the due day: not late
+            payment(403, 43, paid="2024-02-23 12:00", amount=1000),  # 3 days late
+            payment(404, 44, paid="2023-12-11", amount=1000),        # 10 days late, before the 30-day window
+            payment(405, 42, paid="2024-03-01", amount=1),           # at the as-of instant: not seen
+        ],
+    )
+    as_of = date(2024, 3, 1)
+    frame = panel(source, as_of)
+
+    # window [2024-01-31, 2024-03-01): payments 401 (late), 402 (on time), 403 (late) -> 2 / 3
+    assert value(frame, 1, as_of, "debtor_late_payment_rate_30d") == pytest.approx(2 / 3)
+    # all history adds 404 (late) -> 3 / 4
+    assert value(frame, 1, as_of, "debtor_late_payment_rate_all") == pytest.approx(0.75)
+    # mean days after the due date in the window: (4 + 0 + 3) / 3
+    assert value(frame, 1, as_of, "debtor_days_late_mean_30d") == pytest.approx(7 / 3)
+    # latest payment seen: 2024-02-23 12:00, 6.5 days before the as-of instant
+    assert value(frame, 1, as_of, "debtor_days_since_payment_all") == pytest.approx(6.5)
+    # seen from the creditor: the same payments, owed to firm 2
+    assert value(frame, 2, as_of, "creditor_days_since_payment_all") == pytest.approx(6.5)

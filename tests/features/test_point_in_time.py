@@ -64,8 +64,11 @@ def random_history(seed: int, orders: int) -> dict[str, list[dict]]:
         terms = str(rng.choice(list(TERMS)))
         amount = int(rng.integers(1, 1_000_000))
         cancelled = created + timedelta(hours=int(rng.integers(1, 2000))) if rng.random() < 0.15 else None
-        delivered = None if cancelled else created + timedelta(hours=int(rng.integers(24, 600)))
-        tables["orders"].append(_order(order_id, buyer, supplier, created, amount, terms, cancelled, delivered))
+        confirmed = None if cancelled else created + timedelta(hours=int(rng.integers(0, 48)))
+        shipped = None if cancelled else confirmed + timedelta(hours=int(rng.integers(1, 300)))
+        delivered = None if cancelled else shipped + timedelta(hours=int(rng.integers(24, 300)))
+        tables["orders"].append(_order(order_id, buyer, supplier, created, amount, terms, cancelled, delivered,
+                                       confirmed, shipped))
         if cancelled is None:
             _settle(rng, tables, order_id, buyer, supplier, created, amount, terms)
     for event_id, firm_id in enumerate(rng.choice(np.arange(1, FIRMS + 1), size=2, replace=False), start=1):
@@ -74,10 +77,11 @@ def random_history(seed: int, orders: int) -> dict[str, list[dict]]:
     return tables
 
 
-def _order(order_id, buyer, supplier, created, amount, terms, cancelled, delivered) -> dict:  # noqa: ANN001
+def _order(order_id, buyer, supplier, created, amount, terms, cancelled, delivered, confirmed=None,  # noqa: ANN001
+           shipped=None) -> dict:  # noqa: ANN001
     return {"order_id": order_id, "buyer_id": buyer, "supplier_id": supplier, "created_at": created,
-            "amount_minor": amount, "category": "parts", "payment_terms": terms, "confirmed_at": None,
-            "shipped_at": None, "delivered_at": delivered, "cancelled_at": cancelled}
+            "amount_minor": amount, "category": "parts", "payment_terms": terms, "confirmed_at": confirmed,
+            "shipped_at": shipped, "delivered_at": delivered, "cancelled_at": cancelled}
 
 
 def _settle(rng, tables, order_id, buyer, supplier, created, amount, terms) -> None:  # noqa: ANN001
@@ -207,6 +211,7 @@ def test_the_property_history_exercises_every_stream() -> None:
     for name in ("orders", "invoices", "payments", "returns", "disputes", "credit_events"):
         assert tables[name], f"no {name} generated"
     assert any(o["cancelled_at"] for o in tables["orders"])
+    assert any(o["shipped_at"] and o["shipped_at"] > cutoff > o["created_at"] for o in tables["orders"])
     assert any(p["amount_minor"] < i["amount_minor"] for p in tables["payments"] for i in tables["invoices"]
                if i["invoice_id"] == p["invoice_id"])
     grown = with_future(tables, cutoff, seed=5)
