@@ -83,6 +83,27 @@ class ServingModel:
         rows = restore_categories(frame[self.features], self.categories)
         return calibrate(self.calibrator, self.booster.predict(rows))
 
+    def contributions(self, frame: Any) -> Any:
+        """Each feature's TreeSHAP contribution to each row's log-odds, for reason codes.
+
+        The same numbers as :meth:`credit.models.pd_model.LightGBMPD.contributions` (the
+        exported booster is cut at the best iteration): a DataFrame with :attr:`features` as
+        columns and ``frame``'s index, ready for :func:`credit.models.reasons.reason_codes`.
+
+        Raises
+        ------
+        ValueError
+            If a feature is missing from ``frame``.
+        """
+        import pandas as pd  # the caller passed a DataFrame, so pandas is loaded already
+
+        missing = [name for name in self.features if name not in frame.columns]
+        if missing:
+            raise ValueError(f"the frame lacks {len(missing)} model features: {missing[:5]}.")
+        rows = restore_categories(frame[self.features], self.categories)
+        values = self.booster.predict(rows, pred_contrib=True)
+        return pd.DataFrame(values[:, :-1], columns=self.features, index=frame.index)  # last column: the bias
+
 
 def restore_categories(frame: Any, categories: dict[str, list]) -> Any:
     """``frame`` with each categorical feature cast back to its training categories.
