@@ -1,0 +1,166 @@
+"""Scores inside a request: a firm's latest snapshot, and re-scoring stored features with any model.
+
+The decision service does not rebuild point-in-time features per request; the batch job
+(:func:`credit.scoring.batch.score_all`) stores them. A request reads the firm's newest row
+(:func:`latest_score`, one indexed query) and, when the champion it serves is not the model
+version that wrote that row, scores the stored features itself (:func:`score_features`). A
+replayed decision does the same with the features it recorded.
+
+:func:`score_features` gives exactly the PD and reason codes of the batch job and of
+:meth:`ServingModel.predict_pd` for the same inputs, but skips pandas: it builds one NumPy
+row in the booster's feature order, with each category replaced by its position in the
+training categories (how LightGBM codes a pandas categorical), and predicts single-threaded,
+which for one row is many times faster than starting OpenMP's threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.orm import Session
+
+from credit.models.reasons import feature_reason_codes
+from credit.models.serving import ServingModel, calibrate
+from credit.scoring.batch import REASONS_PER_SCORE
+from credit.scoring.tables import ScoreSnapshot
+
+
+@dataclass(frozen=True)
+class FirmScore:
+    """A firm's stored score: what the batch job computed as of ``as_of`` under one model version."""
+
+    firm_id: int
+    as_of: date
+    model_name: str
+    model_version: str
+    pd: float
+    reason_codes: list[str]
+    features: dict[str, Any]
+    reason_catalogue_version: int
+    scored_at: datetime
+
+
+_LATEST = (
+    select(ScoreSnapshot.firm_id, ScoreSnapshot.as_of, ScoreSnapshot.model_name, ScoreSnapshot.model_version,
+           ScoreSnapshot.pd, ScoreSnapshot.reason_codes, ScoreSnapshot.features,
+           ScoreSnapshot.reason_catalogue_version, ScoreSnapshot.scored_at)
+    .where(ScoreSnapshot.firm_id == bindparam("firm_id"))
+    .order_by(ScoreSnapshot.as_of.desc(), ScoreSnapshot.scored_at.desc(), ScoreSnapshot.score_id.desc())
+    .limit(1)
+)
+
+
+def latest_score(session: Session | Connection, firm_id: int) -> FirmScore | None:
+    """The firm's newest snapshot row: latest as-of date, then the latest run on that date.
+
+    One query on the index ``ix_firm_scores_latest``. The row may come from a model version
+    other than the current champion's; compare ``model_version`` and re-score with
+    :func:`score_features` when it matters.
+
+    Returns
+    -------
+    FirmScore or None
+        None when the firm was never scored (unknown, registered after the last batch, or
+        already in default at every batch date).
+    """
+    row = session.execute(_LATEST, {"firm_id": firm_id}).first()
+    return None if row is None else FirmScore(*row)
+
+
+def score_features(model: ServingModel, features: Mapping[str, Any],
+                   top: int = REASONS_PER_SCORE) -> tuple[float, list[str]]:
+    """PD and ordered reason codes of one firm from its feature values, without pandas.
+
+    Parameters
+    ----------
+    model
+        Any exported model; the features may have been stored under another version.
+    features
+        Feature name -> value as stored in ``firm_scores.features`` (numbers, null for
+        missing, category labels as text); names the model does not use are ignored.
+    top
+        Most reason codes.
+
+    Returns
+    -------
+    pd, reason_codes
+        The calibrated PD, equal to :meth:`ServingModel.predict_pd` on the same values, and
+        the codes :func:`credit.models.reasons.reason_codes` gives for the row's contributions.
+
+    Raises
+    ------
+    ValueError
+        If a model feature is missing from ``features`` (a snapshot of another feature set),
+        or ``top`` is below 1.
+    """
+    return _row_scorer(model).score(features, top)
+
+
+class _RowScorer:
+    """A model's feature order, category codes and reason-code groups, prepared once."""
+
+    def __init__(self, model: ServingModel) -> None:
+        self.model = model
+        self.features = list(model.features)
+        position = {name: i for i, name in enumerate(self.features)}
+        categorical = [name for name in self.features if name in model.categories]
+        self.category_codes = [(position[name], {str(value): float(code) for code, value in
+                                                 enumerate(model.categories[name])}) for name in categorical]
+        # predict_pd codes categories through the booster's own copy (LightGBM's pandas_categorical)
+        booster_categories = getattr(model.booster, "pandas_categorical", None)
+        if booster_categories and booster_categories != [model.categories[name] for name in categorical]:
+            raise ValueError("features.json and the booster disagree on the categories of "
+                             f"{categorical}; re-export the model.")
+        self.calibrator = {key: np.asarray(value) if isinstance(value, list) else value
+                           for key, value in model.calibrator.items()}
+        # the order credit.models.reasons sums in: codes in order, each code's features by name
+        codes = feature_reason_codes(self.features)
+        self.reason_groups: list[tuple[str, list[int]]] = []
+        for name in sorted(self.features, key=lambda name: (codes[name], name)):
+            if not self.reason_groups or self.reason_groups[-1][0] != codes[name]:
+                self.reason_groups.append((codes[name], []))
+            self.reason_groups[-1][1].append(position[name])
+
+    def score(self, features: Mapping[str, Any], top: int) -> tuple[float, list[str]]:
+        if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+            raise ValueError(f"`top` must be an integer >= 1; got {top!r}.")
+        try:
+            values = [features[name] for name in self.features]
+        except KeyError:
+            missing = [name for name in self.features if name not in features]
+            raise ValueError(f"the features lack {len(missing)} of the model's: {missing[:5]}; they were "
+                             f"stored for another feature set than {self.model.name} "
+                             f"version {self.model.version}'s.") from None
+        for i, codes in self.category_codes:
+            values[i] = None if values[i] is None else codes.get(str(values[i]))  # unknown -> missing
+        row = np.array(values, dtype=np.float64).reshape(1, -1)
+        booster = self.model.booster
+        pd_ = float(calibrate(self.calibrator, booster.predict(row, num_threads=1))[0])
+        contributions = booster.predict(row, pred_contrib=True, num_threads=1)[0].tolist()
+        totals = []
+        for _, positions in self.reason_groups:
+            total = 0.0
+            for i in positions:
+                total += contributions[i]
+            totals.append(total)
+        ranked = sorted(range(len(totals)), key=lambda j: -totals[j])  # stable: ties stay in code order
+        return pd_, [self.reason_groups[j][0] for j in ranked[:top] if totals[j] > 0]
+
+
+_PREPARED: dict[int, _RowScorer] = {}
+_PREPARED_MODELS = 4  # a champion, a challenger and the ones they replace
+
+
+def _row_scorer(model: ServingModel) -> _RowScorer:
+    scorer = _PREPARED.get(id(model))
+    if scorer is None or scorer.model is not model:  # the scorer holds the model, so its id is not reused
+        scorer = _RowScorer(model)
+        if len(_PREPARED) >= _PREPARED_MODELS:
+            _PREPARED.pop(next(iter(_PREPARED)))
+        _PREPARED[id(model)] = scorer
+    return scorer
