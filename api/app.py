@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from api.access.routes import router as access_router
+from api.checkout.routes import router as checkout_router
 from api.kit.auth import Caller, requires
 from api.kit.db import make_sessionmaker
 from api.kit.errors import ErrorBody, install_error_handlers, responses
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(payload, media_type=content_type)
 
     app.include_router(access_router)
+    app.include_router(checkout_router)
     return app
 
 

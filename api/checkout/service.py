@@ -1,0 +1,268 @@
+"""Checkout credit over HTTP: the buyer's state in two reads, the policy's decision, the ledger's hold, the audit.
+
+Every function takes the request's session and flushes, never commits (the kit's unit of
+work does, together with the stored idempotent response). Units of work that read before
+they write call :func:`take_write_lock` first: on SQLite a deferred transaction whose read
+snapshot went stale cannot wait for the write lock and fails with "database is locked".
+
+Who sees what: the marketplace is one tenant, so every checkout (and admin) key sees every
+hold and line; ids that do not exist are 404. The repository functions take the caller so
+that a narrower rule (holds per storefront key) has one place to live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.checkout.schemas import (
+    AuthorizationApproved,
+    AuthorizationDeclined,
+    AuthorizationIn,
+    BalancesOut,
+    HoldOut,
+    NextAction,
+    PrecheckIn,
+    PrecheckOut,
+    RepaymentIn,
+    RepaymentOut,
+)
+from api.kit.auth import Caller
+from api.kit.errors import Conflict, NotFound, ServiceError, Unprocessable
+from api.kit.money import from_minor
+from credit import ledger
+from credit.audit import record_decision
+from credit.decisions import CheckoutDecision, CheckoutRequest, decide_checkout
+from credit.decisions.codes import CHECKOUT_DECLINES, NEXT_ACTIONS
+from credit.ledger.journal import LINES, Balances
+from credit.policy import Policy
+from credit.scoring import latest_score
+from credit.store.tables import Firm, Invoice, Payment
+
+_AUTHORIZE_ATTEMPTS = 3
+
+
+def take_write_lock(session: Session) -> None:
+    """Begin the session's transaction with ``BEGIN IMMEDIATE`` on SQLite (other databases ignore it)."""
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+@dataclass(frozen=True)
+class BuyerState:
+    """What the checkout decision needs to know about a buyer now."""
+
+    firm_id: int
+    line_id: int | None
+    line_status: str  # "none", "active", "frozen" or "closed"
+    per_order_cap_minor: int | None
+    balances: Balances | None
+    days_past_due: int
+    pd: float | None
+    model_name: str | None
+    model_version: str | None
+
+    def checkout_request(self, amount_minor: int) -> CheckoutRequest:
+        return CheckoutRequest(
+            firm_id=self.firm_id, amount_minor=amount_minor, line_status=self.line_status,
+            available_minor=self.balances.available_minor if self.balances else 0,
+            per_order_cap_minor=self.per_order_cap_minor, days_past_due=self.days_past_due, pd=self.pd,
+        )
+
+
+def _overdue_since(buyer_id: int, now: datetime) -> Any:
+    # The due time of the buyer's oldest invoice not paid in full by now, the way the
+    # features define overdue (debtor_days_past_due): payments before now, due before now.
+    paid = (select(func.coalesce(func.sum(Payment.amount_minor), 0))
+            .where(Payment.invoice_id == Invoice.invoice_id, Payment.paid_at < now).scalar_subquery())
+    return (select(func.min(Invoice.due_at))
+            .where(Invoice.buyer_id == buyer_id, Invoice.due_at < now, Invoice.amount_minor > paid)
+            .scalar_subquery())
+
+
+def buyer_state(session: Session, buyer_id: int, now: datetime) -> BuyerState:
+    """The buyer's line and arrears (one query on ``ix_invoices_buyer_due`` / ``ix_payments_invoice``) and latest score.
+
+    An unknown buyer has no line and no arrears.
+    """
+    row = session.execute(
+        select(LINES.c.line_id, LINES.c.status, LINES.c.per_order_cap_minor, LINES.c.limit_minor,
+               LINES.c.posted_minor, LINES.c.pending_minor, _overdue_since(buyer_id, now).label("overdue_since"))
+        .select_from(Firm).outerjoin(LINES, LINES.c.firm_id == Firm.firm_id)
+        .where(Firm.firm_id == buyer_id)
+    ).first()
+    if row is None:
+        return BuyerState(buyer_id, None, "none", None, None, 0, None, None, None)
+    days_past_due = 0
+    if row.overdue_since is not None:
+        days_past_due = max(0, int((now - row.overdue_since) // timedelta(days=1)))
+    score = latest_score(session, buyer_id)
+    has_line = row.line_id is not None
+    return BuyerState(
+        firm_id=buyer_id, line_id=row.line_id, line_status=row.status if has_line else "none",
+        per_order_cap_minor=row.per_order_cap_minor,
+        balances=Balances(row.limit_minor, row.posted_minor, row.pending_minor) if has_line else None,
+        days_past_due=days_past_due,
+        pd=score.pd if score else None,
+        model_name=score.model_name if score else None, model_version=score.model_version if score else None,
+    )
+
+
+def balances_out(balances: Balances) -> BalancesOut:
+    return BalancesOut(limit=balances.limit_minor, posted=balances.posted_minor, pending=balances.pending_minor,
+                       available=balances.available_minor)
+
+
+def _next_actions(codes: tuple[str, ...]) -> list[NextAction]:
+    return [NextAction(code=code, message=NEXT_ACTIONS[code]) for code in codes]
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC)
+
+
+def precheck(session: Session, caller: Caller, body: PrecheckIn, policy: Policy, now: datetime) -> PrecheckOut:
+    """What :func:`authorize` would answer now, without holding, recording or writing anything."""
+    state = buyer_state(session, body.buyer_id, now)
+    decision = decide_checkout(state.checkout_request(body.amount), policy)
+    return PrecheckOut(
+        approved=decision.outcome == "approve", decline_code=decision.decline_code,
+        message=CHECKOUT_DECLINES[decision.decline_code] if decision.decline_code else None,
+        next_actions=_next_actions(decision.next_actions),
+        balances=balances_out(state.balances) if state.balances else None,
+    )
+
+
+def authorize(session: Session, caller: Caller, body: AuthorizationIn, policy: Policy,
+              now: datetime) -> AuthorizationApproved | AuthorizationDeclined:
+    """Decide an order paid on credit, hold it when approved, and audit the decision; one unit of work.
+
+    The policy decides on the state just read; the ledger's guarded UPDATE then reserves. If
+    the ledger declines (on PostgreSQL the line may change between the two), the state is
+    read again and decided again, so the audited inputs always produce the audited outcome.
+
+    Raises
+    ------
+    Conflict
+        ``checkout_contended``: the line kept changing under three attempts; retry.
+    """
+    take_write_lock(session)
+    hold_for = timedelta(days=policy.checkout.hold_expiry_days)
+    for _ in range(_AUTHORIZE_ATTEMPTS):
+        state = buyer_state(session, body.buyer_id, now)
+        request = state.checkout_request(body.amount)
+        decision = decide_checkout(request, policy)
+        if decision.outcome == "decline":
+            record = _record(session, caller, body, state, request, decision, policy, now)
+            return AuthorizationDeclined(
+                buyer_id=body.buyer_id, order_reference=body.order_reference, amount=body.amount,
+                decline_code=decision.decline_code, message=CHECKOUT_DECLINES[decision.decline_code],
+                next_actions=_next_actions(decision.next_actions),
+                balances=balances_out(state.balances) if state.balances else None, decision_id=record.decision_id,
+            )
+        try:
+            hold = ledger.authorize(session, state.line_id, body.amount, order_reference=body.order_reference,
+                                    now=now, hold_for=hold_for)
+        except ledger.Decline:
+            continue  # the line changed since we read it: decide again on what it is now
+        record = _record(session, caller, body, state, request, decision, policy, now)
+        return AuthorizationApproved(
+            hold_id=hold.hold_id, line_id=hold.line_id, buyer_id=body.buyer_id, order_reference=body.order_reference,
+            amount=hold.amount_minor, expires_at=_utc(hold.expires_at), balances=balances_out(hold.balances),
+            decision_id=record.decision_id,
+        )
+    raise Conflict("The buyer's credit line kept changing during this authorization; retry with the same "
+                   "Idempotency-Key.", code="checkout_contended")
+
+
+def _record(session: Session, caller: Caller, body: AuthorizationIn, state: BuyerState, request: CheckoutRequest,
+            decision: CheckoutDecision, policy: Policy, now: datetime) -> Any:
+    return record_decision(
+        session, kind="checkout", inputs=request, decision=decision, policy=policy, actor=caller.name,
+        request={"buyer_id": body.buyer_id, "order_reference": body.order_reference,
+                 "amount": str(from_minor(body.amount))},
+        firm_id=body.buyer_id, model_name=state.model_name, model_version=state.model_version, now=now,
+    )
+
+
+def visible_hold(session: Session, caller: Caller, hold_id: int) -> ledger.HoldState:
+    """The hold if the caller may see it; 404 ``hold_not_found`` otherwise (every role allowed sees every hold)."""
+    try:
+        return ledger.get_hold(session, hold_id)
+    except ledger.HoldNotFound as exc:
+        raise NotFound(f"Hold {hold_id} does not exist.", code="hold_not_found") from exc
+
+
+def hold_out(session: Session, hold: ledger.HoldState) -> HoldOut:
+    return HoldOut(
+        hold_id=hold.hold_id, line_id=hold.line_id, order_reference=hold.order_reference, status=hold.status,
+        amount=hold.amount_minor, captured=hold.captured_minor, released=hold.released_minor,
+        refunded=hold.refunded_minor, remaining=hold.remaining_minor, expires_at=_utc(hold.expires_at),
+        balances=balances_out(ledger.balances(session, hold.line_id)),
+    )
+
+
+def capture(session: Session, caller: Caller, hold_id: int, amount_minor: int, shipment_reference: str,
+            now: datetime) -> HoldOut:
+    """Capture part of a hold (goods shipped); 404 / 409 with the ledger's code when it cannot."""
+    with ledger_errors():
+        hold = ledger.capture(session, hold_id, amount_minor, reference=shipment_reference, now=now)
+    return hold_out(session, hold)
+
+
+def void(session: Session, caller: Caller, hold_id: int, now: datetime) -> HoldOut:
+    """Release what the hold still reserves and close it."""
+    with ledger_errors():
+        hold = ledger.void(session, hold_id, now=now)
+    return hold_out(session, hold)
+
+
+def refund(session: Session, caller: Caller, hold_id: int, amount_minor: int, reference: str | None,
+           now: datetime) -> HoldOut:
+    """Book a seller's refund of captured goods: posted exposure goes down."""
+    with ledger_errors():
+        hold = ledger.refund(session, hold_id, amount_minor, reference=reference, now=now)
+    return hold_out(session, hold)
+
+
+def repay(session: Session, caller: Caller, line_id: int, body: RepaymentIn, now: datetime) -> RepaymentOut:
+    """Book the buyer paying back posted exposure on a line."""
+    with ledger_errors():
+        after = ledger.repay(session, line_id, body.amount, reference=body.reference, now=now)
+    return RepaymentOut(line_id=line_id, amount=body.amount, reference=body.reference, balances=balances_out(after))
+
+
+class ledger_errors:  # noqa: N801 - used as a context manager, reads like one
+    """Turn a ledger refusal into the API's error: 404 for unknown ids, 409 for state, 422 for amounts."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, _type: type | None, exc: BaseException | None, _tb: object) -> None:
+        if isinstance(exc, ledger.LedgerError):
+            raise _as_service_error(exc) from exc
+
+
+def _as_service_error(exc: ledger.LedgerError) -> ServiceError:
+    details = _api_details(exc.details)
+    if isinstance(exc, ledger.HoldNotFound):
+        return NotFound(exc.message, code="hold_not_found", details=details)
+    if isinstance(exc, ledger.NoLine):
+        return NotFound(exc.message, code="line_not_found", details=details)
+    if isinstance(exc, ledger.InvalidAmount):
+        return Unprocessable(exc.message, code="invalid_amount", details=details)
+    return Conflict(exc.message, code=exc.code, details=details)
+
+
+def _api_details(details: dict[str, object]) -> dict[str, object]:
+    # Amounts leave the API as decimal strings, whatever the ledger counts in.
+    out: dict[str, object] = {}
+    for name, value in details.items():
+        if name.endswith("_minor") and isinstance(value, int):
+            out[name.removesuffix("_minor")] = str(from_minor(value))
+        else:
+            out[name] = value
+    return out
