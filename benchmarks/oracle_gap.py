@@ -1,0 +1,118 @@
+"""Oracle-gap benchmark (issue 4): the PD candidates' out-of-time AUC against the simulator's true PD.
+
+    .venv/bin/python benchmarks/oracle_gap.py [--firms 4000 --years 4 --seed 7] [--test-months 6]
+
+1. Simulates the marketplace (cached under ``benchmarks/out/oracle_gap/``; the folder name
+   carries a hash of the simulator's source, so a changed simulator is simulated afresh).
+2. Builds the monthly panel from six months after the start to the last month whose
+   12-month outcome is known.
+3. Splits it out of time from the latest labelled month backwards (``--test-months`` test,
+   3 calibrate, 3 valid, the rest train) and trains the LightGBM champion, the scorecard and
+   the logistic baseline with :func:`credit.models.training.train_on_panel`.
+4. Prints the test rows and defaults, each candidate's AUC, the oracle's AUC (the true
+   ``pd_12m`` of the same rows) and the gap, and the oracle on the test rows of healthy
+   firms only: the truth knows a firm is in distress before anything is observable.
+
+``--lightgbm-params '{"num_leaves": 7}'`` and ``--lightgbm-options '{"num_boost_round": 300}'``
+pass through to ``train_on_panel`` to try model-side changes on the same split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "benchmarks" / "out" / "oracle_gap"
+WARM_UP_MONTHS = 6
+HORIZON_MONTHS = 12
+
+
+def simulator_fingerprint() -> str:
+    """Short hash of the simulator's source: a cached history is reused only from the same simulator."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "credit" / "simulate").glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
+def simulated(firms: int, years: int, seed: int, start: date) -> Path:
+    from credit.simulate import SimulationConfig, simulate
+
+    folder = OUT / f"sim-{firms}x{years}y-seed{seed}-{start.isoformat()}-{simulator_fingerprint()}"
+    if (folder / "manifest.json").is_file():
+        print(f"history: reusing {folder.relative_to(ROOT)}")
+        return folder
+    started = time.perf_counter()
+    summary = simulate(SimulationConfig(firms=firms, years=years, seed=seed, start=start), folder)
+    print(f"history: simulated {firms:,} firms x {years} years (seed {seed}) in {time.perf_counter() - started:.1f} s, "
+          f"{summary.defaulted_firms:,} defaulted -> {folder.relative_to(ROOT)}")
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--firms", type=int, default=4000)
+    parser.add_argument("--years", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2023, 1, 1))
+    parser.add_argument("--test-months", type=int, default=6)
+    parser.add_argument("--no-scorecard", action="store_true", help="skip the scorecard (the slowest candidate)")
+    parser.add_argument("--lightgbm-params", type=json.loads, default=None)
+    parser.add_argument("--lightgbm-options", type=json.loads, default=None)
+    args = parser.parse_args()
+
+    from credit.features.asof import monthly
+    from credit.features.history import History
+    from credit.features.labels import add_months
+    from credit.features.panel import build_panel
+    from credit.models.metrics import auc
+    from credit.models.splits import latest_windows
+    from credit.models.training import oracle_pd, train_on_panel
+
+    folder = simulated(args.firms, args.years, args.seed, args.start)
+    end = add_months(args.start, 12 * args.years)
+    as_of = monthly(add_months(args.start, WARM_UP_MONTHS), add_months(end, -HORIZON_MONTHS))
+    started = time.perf_counter()
+    panel = build_panel(History.from_parquet(folder), as_of, horizon_months=HORIZON_MONTHS)
+    label = panel.manifest["label_column"]
+    features = panel.manifest["feature_columns"]
+    frame = panel.frame[panel.frame[label].notna()].reset_index(drop=True)
+    print(f"panel: {len(frame):,} labelled rows, {len(features)} features, as-of {as_of[0]} .. {as_of[-1]}, "
+          f"built in {time.perf_counter() - started:.1f} s")
+
+    split = latest_windows(frame["as_of"], test_months=args.test_months, calibrate_months=3, valid_months=3,
+                           min_train_months=6)
+    dates = split.dates
+    print(f"split: train {dates['train'][0]} .. {dates['train'][-1]}, valid {dates['valid'][0]} .. "
+          f"{dates['valid'][-1]}, calibrate {dates['calibrate'][0]} .. {dates['calibrate'][-1]}, "
+          f"test {dates['test'][0]} .. {dates['test'][-1]}")
+    started = time.perf_counter()
+    trained = train_on_panel(frame, features, label, split, lightgbm_params=args.lightgbm_params,
+                             lightgbm_options=args.lightgbm_options, with_scorecard=not args.no_scorecard)
+    champion = trained.models["lightgbm"]
+    print(f"trained in {time.perf_counter() - started:.1f} s; LightGBM stopped at round {champion.best_iteration_}")
+
+    test = frame[split.test]
+    y_test = test[label].astype(int).to_numpy()
+    true_pd = oracle_pd(test, folder / "truth")
+    oracle_auc = auc(y_test, true_pd)
+    print(f"\ntest rows {len(test):,}  defaults {int(y_test.sum()):,}  distinct defaulting firms "
+          f"{test.loc[y_test == 1, 'firm_id'].nunique():,}")
+    for evaluated in trained.evaluated:
+        model_auc = auc(evaluated.y_test, evaluated.pd_test)
+        print(f"  {evaluated.name:<10} AUC {model_auc:.4f}   gap to oracle {oracle_auc - model_auc:+.4f}")
+    print(f"  {'oracle':<10} AUC {oracle_auc:.4f}")
+    healthy = true_pd < 1.0
+    print(f"  oracle on the {int(healthy.sum()):,} rows of firms not yet in distress: "
+          f"AUC {auc(y_test[healthy], true_pd[healthy]):.4f} ({int((~healthy).sum()):,} rows already distressed, true PD 1)")
+
+
+if __name__ == "__main__":
+    main()
