@@ -4,10 +4,11 @@
 - :mod:`~credit.cli.features`: features list, features build
 - :mod:`~credit.cli.models`: train, evaluate, promote, retrain
 - :mod:`~credit.cli.service`: serve, api-key create / list / revoke
+- :mod:`~credit.cli.ledger`: ledger reconcile, ledger expire-holds
 - :mod:`~credit.cli.demo`: demo
 """
 
-from credit.cli import data, demo, features, models, service  # noqa: F401  (registering their commands)
+from credit.cli import data, demo, features, ledger, models, service  # noqa: F401  (registering their commands)
 from credit.cli.common import app
 
 __all__ = ["app"]
