@@ -16,7 +16,7 @@ which for one row is many times faster than starting OpenMP's threads.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ import numpy as np
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from credit.models.reasons import feature_reason_codes
+from credit.models.reasons import REASON_CATALOGUE_VERSION, feature_reason_codes
 from credit.models.serving import ServingModel, calibrate
 from credit.scoring.batch import REASONS_PER_SCORE
 from credit.scoring.tables import ScoreSnapshot
@@ -70,6 +70,32 @@ def latest_score(session: Session | Connection, firm_id: int) -> FirmScore | Non
     """
     row = session.execute(_LATEST, {"firm_id": firm_id}).first()
     return None if row is None else FirmScore(*row)
+
+
+def score_firm(session: Session | Connection, model: ServingModel, firm_id: int) -> FirmScore | None:
+    """The firm's score under ``model``: its latest snapshot, re-scored when another model wrote it.
+
+    What a credit decision needs. When the snapshot's model is ``model`` (the usual case) the
+    stored PD and reasons are returned as they are, at the cost of :func:`latest_score`;
+    after a champion change, the stored features are scored with ``model``
+    (:func:`score_features`) and the result names ``model``'s version.
+
+    Returns
+    -------
+    FirmScore or None
+        None when the firm has no snapshot.
+
+    Raises
+    ------
+    ValueError
+        If the snapshot lacks a feature of ``model`` (the batch must run again under it).
+    """
+    latest = latest_score(session, firm_id)
+    if latest is None or (latest.model_name, latest.model_version) == (model.name, model.version):
+        return latest
+    pd_, codes = score_features(model, latest.features)
+    return replace(latest, model_name=model.name, model_version=model.version, pd=pd_, reason_codes=codes,
+                   reason_catalogue_version=REASON_CATALOGUE_VERSION)
 
 
 def score_features(model: ServingModel, features: Mapping[str, Any],
@@ -134,8 +160,8 @@ class _RowScorer:
         except KeyError:
             missing = [name for name in self.features if name not in features]
             raise ValueError(f"the features lack {len(missing)} of the model's: {missing[:5]}; they were "
-                             f"stored for another feature set than {self.model.name} "
-                             f"version {self.model.version}'s.") from None
+                             f"stored for another model's inputs: score the firms again (score_all) with "
+                             f"{self.model.name} version {self.model.version}.") from None
         for i, codes in self.category_codes:
             values[i] = None if values[i] is None else codes.get(str(values[i]))  # unknown -> missing
         row = np.array(values, dtype=np.float64).reshape(1, -1)

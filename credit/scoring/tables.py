@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, DateTime, Double, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON, CheckConstraint, Date, DateTime, Double, ForeignKey, Index, Integer, String, UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from credit.store.tables import Base, Identifier

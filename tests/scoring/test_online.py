@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from credit.models.reasons import reason_codes
 from credit.models.serving import ServingModel
 from credit.scoring.batch import score_all
-from credit.scoring.online import FirmScore, latest_score, score_features
+from credit.scoring.online import FirmScore, latest_score, score_features, score_firm
 from credit.scoring.tables import ScoreSnapshot
 from tests.scoring.conftest import AS_OF, EARLIER
 
@@ -101,3 +101,24 @@ def test_features_stored_for_another_feature_set_are_refused(scored_store) -> No
     del features[scored_store.model.features[3]]
     with pytest.raises(ValueError, match=f"lack 1 of the model's: \\['{scored_store.model.features[3]}'\\]"):
         score_features(scored_store.model, features)
+
+
+def test_score_firm_returns_the_snapshot_of_its_own_model_and_re_scores_another_models(
+        scored_store, serving_folders) -> None:  # noqa: ANN001
+    score_all(scored_store.engine, serving_folders["1"], AS_OF)  # version 1 wrote the latest rows
+    first, second = (ServingModel.load(serving_folders[version]) for version in ("1", "2"))
+    firm = int(scored_store.panel["firm_id"].iloc[1])
+    with Session(scored_store.engine) as session:
+        latest = latest_score(session, firm)
+        assert latest.model_version == "1" and score_firm(session, first, firm) == latest
+        rescored = score_firm(session, second, firm)
+        assert score_firm(session, second, 10**12) is None
+    assert (rescored.model_version, rescored.as_of, rescored.features) == ("2", AS_OF, latest.features)
+    assert (rescored.pd, rescored.reason_codes) == score_features(second, latest.features)
+
+
+def test_score_firm_refuses_a_snapshot_that_lacks_the_models_features(scored_store, serving_folders) -> None:  # noqa: ANN001
+    score_all(scored_store.engine, serving_folders["2"], AS_OF)  # version 2 (half the features) wrote the latest
+    firm = int(scored_store.panel["firm_id"].iloc[1])
+    with Session(scored_store.engine) as session, pytest.raises(ValueError, match="stored for another model's inputs"):
+        score_firm(session, ServingModel.load(serving_folders["1"]), firm)
