@@ -110,8 +110,9 @@ def main() -> None:
         print(f"  {evaluated.name:<10} AUC {model_auc:.4f}   gap to oracle {oracle_auc - model_auc:+.4f}")
     print(f"  {'oracle':<10} AUC {oracle_auc:.4f}")
     healthy = true_pd < 1.0
-    print(f"  oracle on the {int(healthy.sum()):,} rows of firms not yet in distress: "
-          f"AUC {auc(y_test[healthy], true_pd[healthy]):.4f} ({int((~healthy).sum()):,} rows already distressed, true PD 1)")
+    healthy_auc = auc(y_test[healthy], true_pd[healthy])
+    print(f"  oracle on the {int(healthy.sum()):,} rows of firms not yet in distress: AUC {healthy_auc:.4f} "
+          f"({int((~healthy).sum()):,} rows already distressed, true PD 1)")
 
 
 if __name__ == "__main__":
