@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, DateTime, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from api.checkout.schemas import (
@@ -73,14 +73,21 @@ class BuyerState:
         )
 
 
-def _overdue_since(buyer_id: int, now: datetime) -> Any:
+def _buyer_query() -> Any:
     # The due time of the buyer's oldest invoice not paid in full by now, the way the
     # features define overdue (debtor_days_past_due): payments before now, due before now.
+    buyer, now = bindparam("buyer_id", type_=BigInteger), bindparam("now", type_=DateTime)
     paid = (select(func.coalesce(func.sum(Payment.amount_minor), 0))
             .where(Payment.invoice_id == Invoice.invoice_id, Payment.paid_at < now).scalar_subquery())
-    return (select(func.min(Invoice.due_at))
-            .where(Invoice.buyer_id == buyer_id, Invoice.due_at < now, Invoice.amount_minor > paid)
-            .scalar_subquery())
+    overdue_since = (select(func.min(Invoice.due_at))
+                     .where(Invoice.buyer_id == buyer, Invoice.due_at < now, Invoice.amount_minor > paid)
+                     .scalar_subquery())
+    return (select(LINES.c.line_id, LINES.c.status, LINES.c.per_order_cap_minor, LINES.c.limit_minor,
+                   LINES.c.posted_minor, LINES.c.pending_minor, overdue_since.label("overdue_since"))
+            .select_from(Firm).outerjoin(LINES, LINES.c.firm_id == Firm.firm_id).where(Firm.firm_id == buyer))
+
+
+_BUYER = _buyer_query()  # built once: constructing it costs more than running it
 
 
 def buyer_state(session: Session, buyer_id: int, now: datetime) -> BuyerState:
@@ -88,12 +95,7 @@ def buyer_state(session: Session, buyer_id: int, now: datetime) -> BuyerState:
 
     An unknown buyer has no line and no arrears.
     """
-    row = session.execute(
-        select(LINES.c.line_id, LINES.c.status, LINES.c.per_order_cap_minor, LINES.c.limit_minor,
-               LINES.c.posted_minor, LINES.c.pending_minor, _overdue_since(buyer_id, now).label("overdue_since"))
-        .select_from(Firm).outerjoin(LINES, LINES.c.firm_id == Firm.firm_id)
-        .where(Firm.firm_id == buyer_id)
-    ).first()
+    row = session.execute(_BUYER, {"buyer_id": buyer_id, "now": now}).first()
     if row is None:
         return BuyerState(buyer_id, None, "none", None, None, 0, None, None, None)
     days_past_due = 0
