@@ -26,7 +26,7 @@ import re
 import numpy as np
 import pandas as pd
 
-REASON_CATALOGUE_VERSION = 1
+REASON_CATALOGUE_VERSION = 2
 """Bump when a code's meaning, a text or the feature-to-code rules change; decisions store it."""
 
 REASON_CATALOGUE: dict[str, str] = {
@@ -62,7 +62,7 @@ FEATURE_RULES: list[tuple[str, str]] = [
     # payment behaviour as debtor
     ("R01", "debtor_(days_past_due|overdue_value|overdue_invoices)"),
     ("R02", _windowed("debtor_(days_late_mean|days_late_max|days_late_last|days_beyond_terms_mean"
-                      "|days_beyond_terms_max|unpaid_at_due_value)")),
+                      "|days_beyond_terms_max|unpaid_at_due_value|late_payment_rate|days_since_payment)")),
     ("R03", _windowed("debtor_on_time_rate")),
     ("R04", _windowed("debtor_partial_payment_rate")),
     ("R05", _windowed("debtor_dbt_trend")),
@@ -71,7 +71,7 @@ FEATURE_RULES: list[tuple[str, str]] = [
     ("R15", "creditor_overdue_value"),
     ("R15", _windowed("creditor_(invoiced_value|invoices_due|terms_days_mean|on_time_rate|unpaid_at_due_value"
                       "|days_late_mean|days_late_max|days_late_last|partial_payment_rate"
-                      "|days_beyond_terms_mean|days_beyond_terms_max)")),
+                      "|days_beyond_terms_mean|days_beyond_terms_max|late_payment_rate|days_since_payment)")),
     ("R15", _windowed("supplier_credit_terms_share")),
     # activity
     ("R06", _windowed(f"{_ROLE}_gmv_(growth|yoy|volatility)")),
@@ -86,7 +86,8 @@ FEATURE_RULES: list[tuple[str, str]] = [
     # conduct of trade
     ("R10", _windowed(f"{_ROLE}_(returns_count|returns_value|return_rate|disputes_count|disputed_value"
                       "|dispute_rate|cancelled_count|cancelled_value|cancellation_rate)")),
-    ("R10", _windowed("(buyer_disputes_buyer_favour|supplier_disputes_lost|supplier_lead_time_(mean|max))")),
+    ("R10", _windowed("(buyer_disputes_buyer_favour|supplier_disputes_lost|supplier_lead_time_(mean|max)"
+                      "|supplier_hours_to_ship_mean)")),
     # the firm itself
     ("R12", "(industry|region|size_band|roles)"),
     ("R14", "(verified|deposit_minor)"),

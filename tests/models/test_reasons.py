@@ -121,7 +121,9 @@ def test_features_map_to_the_code_a_finance_reader_expects() -> None:
         "supplier_partners_defaulted_365d": "R09", "supplier_return_rate_365d": "R10",
         "supplier_lead_time_max_365d": "R10", "buyer_days_since_order_all": "R11", "size_band": "R12",
         "buyer_order_count_30d": "R13", "verified": "R14", "creditor_on_time_rate_365d": "R15",
-        "buyer_credit_terms_share_365d": "R16",
+        "buyer_credit_terms_share_365d": "R16", "debtor_late_payment_rate_30d": "R02",
+        "debtor_days_since_payment_all": "R02", "creditor_late_payment_rate_90d": "R15",
+        "supplier_hours_to_ship_mean_30d": "R10",
     }
     assert {feature: reason_code_for(feature) for feature in expected} == expected
 
