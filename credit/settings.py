@@ -29,6 +29,10 @@ class Settings(BaseSettings):
         How long an ``Idempotency-Key`` stays claimed by a request that has not finished. A
         retry after that (the first attempt's process died) runs the request again; the first
         attempt, should it still finish, cannot commit (see :mod:`api.kit.idempotency`).
+    serving_folder
+        The champion PD model's serving files (``credit models export-champion --out``), which
+        the API loads once to score credit decisions. Default: ``var/serving`` under the
+        working directory.
     """
 
     model_config = SettingsConfigDict(env_prefix="CREDIT_", extra="ignore")
@@ -38,11 +42,17 @@ class Settings(BaseSettings):
     artifact_location: str = ""
     api_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     idempotency_lease_seconds: int = Field(default=60, ge=1, le=3600)
+    serving_folder: str = ""
 
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(Path.cwd() / 'var' / 'credit.db').resolve()}"
+
+    def resolved_serving_folder(self) -> Path:
+        if self.serving_folder:
+            return Path(self.serving_folder)
+        return (Path.cwd() / "var" / "serving").resolve()
 
     def resolved_tracking_uri(self) -> str:
         if self.tracking_uri:

@@ -1,0 +1,1 @@
+"""What the decision service originated: credit-line applications and booked financings (tables only)."""
