@@ -20,6 +20,10 @@ from sqlalchemy import text
 
 from api.access.routes import router as access_router
 from api.checkout.routes import router as checkout_router
+from api.credit_lines.routes import router as credit_lines_router
+from api.decisions.routes import router as decisions_router
+from api.financing.routes import router as financing_router
+from api.firms.routes import router as firms_router
 from api.kit.auth import Caller, requires
 from api.kit.db import make_sessionmaker
 from api.kit.errors import ErrorBody, install_error_handlers, responses
@@ -120,6 +124,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(access_router)
     app.include_router(checkout_router)
+    app.include_router(credit_lines_router)
+    app.include_router(firms_router)
+    app.include_router(financing_router)
+    app.include_router(decisions_router)
     return app
 
 

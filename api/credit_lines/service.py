@@ -1,0 +1,276 @@
+"""Credit lines over HTTP: apply, review a referral, freeze / unfreeze / re-limit an open line.
+
+Every function takes the request's session and flushes, never commits. Each unit of work
+reads before it writes, so it begins with ``BEGIN IMMEDIATE`` on SQLite
+(:func:`take_write_lock`); on PostgreSQL the application being reviewed is locked with
+``SELECT ... FOR UPDATE`` so two reviewers cannot both decide it.
+
+Where an application stands is the row of ``credit_line_applications`` (status approved,
+referred, declined or reviewed), next to its decision in the audit trail; a review is a
+second decision whose parent is the application's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import TypeAdapter
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, aliased
+
+from api.credit_lines.schemas import ApplicationIn, ApplicationOut, LineOut, ReviewIn, ReviewOut
+from api.decisions.schemas import next_actions_out, reasons_out
+from api.firms import service as firms
+from api.kit.auth import Caller
+from api.kit.errors import Conflict, NotFound, ServiceError, Unprocessable
+from api.kit.money import MARKETPLACE_CURRENCY, from_minor
+from credit import ledger
+from credit.audit import DecisionRecord, get_decision, record_decision
+from credit.decisions import (
+    CreditLineApplication,
+    CreditLineChange,
+    CreditLineDecision,
+    CreditLineReview,
+    change_credit_line,
+    decide_credit_line,
+    review_credit_line,
+)
+from credit.models.serving import ServingModel
+from credit.origination.tables import CreditLineApplicationRecord as Application
+from credit.policy import Policy
+
+_STATUS_OF_OUTCOME = {"approve": "approved", "refer": "referred", "decline": "declined"}
+_LINE_DECISION_KINDS = ("credit_line_application", "credit_line_review", "line_change")
+_decision_adapter = TypeAdapter(CreditLineDecision)
+
+
+def take_write_lock(session: Session) -> None:
+    """Begin the session's transaction with ``BEGIN IMMEDIATE`` on SQLite (other databases ignore it)."""
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def apply(session: Session, caller: Caller, body: ApplicationIn, policy: Policy, model: ServingModel,
+          now: datetime) -> ApplicationOut:
+    """Score the buyer, decide its application, audit it, and open the line when approved.
+
+    Raises
+    ------
+    NotFound
+        ``firm_not_found``.
+    Conflict
+        ``line_exists`` (the buyer has a line: change its limit instead), ``application_pending``
+        (a referred application waits for review), ``firm_not_scored`` / ``score_stale`` (run
+        the batch scoring).
+    """
+    take_write_lock(session)
+    firm = firms.require_firm(session, body.buyer_id)
+    line = firms.line_row(session, firm.firm_id)
+    if line is not None:
+        raise Conflict(f"Firm {firm.firm_id} already has credit line {line.line_id}; ask the finance team to change "
+                       "its limit instead.", code="line_exists", details={"line_id": line.line_id})
+    waiting = session.execute(select(Application.decision_id).where(
+        Application.firm_id == firm.firm_id, Application.status == "referred")).scalar()
+    if waiting is not None:
+        raise Conflict(f"Firm {firm.firm_id} has an application waiting for the finance team's review ({waiting}).",
+                       code="application_pending", details={"decision_id": waiting})
+    score = firms.required_score(session, model, firm.firm_id)
+    application = CreditLineApplication(
+        firm_id=firm.firm_id,
+        features=firms.live_features(score, firm, now, firms.days_past_due(session, firm.firm_id, now)),
+        pd=firms.pd_decimal(score), model_reason_codes=tuple(score.reason_codes),
+        defaulted_before=firms.defaulted_before(session, firm.firm_id, now),
+        requested_limit_minor=body.requested_limit)
+    decision = decide_credit_line(application, policy)
+    record = record_decision(
+        session, kind="credit_line_application", inputs=application, decision=decision, policy=policy,
+        actor=caller.name, firm_id=firm.firm_id, model_name=score.model_name, model_version=score.model_version,
+        request={"buyer_id": body.buyer_id, "requested_limit": None if body.requested_limit is None
+                 else str(from_minor(body.requested_limit))}, now=now)
+    line_id = None
+    if decision.outcome == "approve":
+        with ledger_errors():
+            line_id = ledger.open_line(session, firm_id=firm.firm_id, limit_minor=decision.limit_minor,
+                                       currency=MARKETPLACE_CURRENCY,
+                                       per_order_cap_minor=decision.per_order_cap_minor, now=now)
+    row = Application(decision_id=record.decision_id, firm_id=firm.firm_id,
+                      status=_STATUS_OF_OUTCOME[decision.outcome], line_id=line_id, score_as_of=score.as_of,
+                      actor=caller.name, created_at=now, updated_at=now)
+    session.add(row)
+    session.flush()
+    return application_out(row, record, None)
+
+
+def visible_application(session: Session, caller: Caller, decision_id: str) -> ApplicationOut:
+    """The application (every finance, admin key sees every one); 404 ``application_not_found`` otherwise."""
+    row = session.get(Application, decision_id)
+    if row is None:
+        raise NotFound(f"No credit-line application {decision_id}.", code="application_not_found")
+    review = get_decision(session, row.review_decision_id) if row.review_decision_id else None
+    return application_out(row, get_decision(session, decision_id), review)
+
+
+def list_applications(session: Session, caller: Caller, status: str | None, limit: int) -> list[ApplicationOut]:
+    """Applications, oldest first (the review queue's order), optionally of one status."""
+    review = aliased(DecisionRecord)
+    query = (select(Application, DecisionRecord, review)
+             .join(DecisionRecord, DecisionRecord.decision_id == Application.decision_id)
+             .outerjoin(review, review.decision_id == Application.review_decision_id)
+             .order_by(Application.created_at, Application.decision_id).limit(limit))
+    if status is not None:
+        query = query.where(Application.status == status)
+    return [application_out(row, record, reviewed) for row, record, reviewed in session.execute(query)]
+
+
+def review(session: Session, caller: Caller, decision_id: str, body: ReviewIn, policy: Policy,
+           now: datetime) -> ApplicationOut:
+    """The finance team approves, re-limits or declines a referred application, once; approval opens the line.
+
+    Raises
+    ------
+    NotFound
+        ``application_not_found``.
+    Conflict
+        ``application_not_referred``: decided at once, or already reviewed.
+    Unprocessable
+        ``limit_out_of_policy``: a changed limit outside the policy's smallest and largest line.
+    """
+    take_write_lock(session)
+    row = session.execute(select(Application).where(Application.decision_id == decision_id)
+                          .with_for_update()).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"No credit-line application {decision_id}.", code="application_not_found")
+    if row.status != "referred":
+        raise Conflict(f"Application {decision_id} is {row.status}: only a referred application is reviewed, "
+                       "and only once.", code="application_not_referred", details={"status": row.status})
+    application = get_decision(session, decision_id)
+    referred = _decision_adapter.validate_python(application.result)
+    try:
+        inputs = CreditLineReview(firm_id=row.firm_id, action=body.action, referred=referred, reason=body.reason,
+                                  limit_minor=body.limit)
+        decision = review_credit_line(inputs, policy)
+    except ValueError as exc:
+        raise Unprocessable(str(exc), code="limit_out_of_policy") from exc
+    record = record_decision(
+        session, kind="credit_line_review", inputs=inputs, decision=decision, policy=policy, actor=caller.name,
+        firm_id=row.firm_id, model_name=application.model_name, model_version=application.model_version,
+        parent_decision_id=decision_id, request=body.model_dump(mode="json"), now=now)
+    line_id = None
+    if decision.outcome == "approve":
+        with ledger_errors():
+            line_id = ledger.open_line(session, firm_id=row.firm_id, limit_minor=decision.limit_minor,
+                                       currency=MARKETPLACE_CURRENCY,
+                                       per_order_cap_minor=decision.per_order_cap_minor, now=now)
+    claimed = session.execute(
+        update(Application).where(Application.decision_id == decision_id, Application.status == "referred")
+        .values(status="reviewed", review_decision_id=record.decision_id, line_id=line_id, updated_at=now)
+    ).rowcount
+    if claimed != 1:  # another reviewer got there first (cannot happen under the lock above; kept as a guard)
+        raise Conflict(f"Application {decision_id} was reviewed meanwhile.", code="application_not_referred")
+    session.refresh(row)
+    return application_out(row, application, record)
+
+
+def change_line(session: Session, caller: Caller, line_id: int, action: str, reason: str,
+                new_limit_minor: int | None, policy: Policy, model: ServingModel | None, now: datetime) -> LineOut:
+    """Freeze, unfreeze or re-limit an open line, with an audited ``line_change`` decision.
+
+    The change is decided on the line's current grade and PD: those of the last credit-line
+    decision that approved it, or (for a line opened otherwise) the firm's current score.
+
+    Raises
+    ------
+    NotFound
+        ``line_not_found``.
+    Conflict
+        ``line_closed``, ``limit_below_exposure``, ``firm_not_scored``.
+    Unprocessable
+        ``limit_out_of_policy``.
+    """
+    take_write_lock(session)
+    with ledger_errors():
+        line = ledger.get_line(session, line_id)
+    grade, pd_, parent = _line_grade(session, line.firm_id, policy, model)
+    try:
+        inputs = CreditLineChange(firm_id=line.firm_id, action=action, limit_minor=line.balances.limit_minor,
+                                  grade=grade, pd=pd_, reason=reason, new_limit_minor=new_limit_minor)
+        decision = change_credit_line(inputs, policy)
+    except ValueError as exc:
+        raise Unprocessable(str(exc), code="limit_out_of_policy") from exc
+    with ledger_errors():
+        if action == "freeze":
+            ledger.freeze(session, line_id, now=now)
+        elif action == "unfreeze":
+            ledger.unfreeze(session, line_id, now=now)
+        else:
+            ledger.change_limit(session, line_id, decision.limit_minor, now=now)
+            ledger.change_per_order_cap(session, line_id, decision.per_order_cap_minor, now=now)
+    record = record_decision(
+        session, kind="line_change", inputs=inputs, decision=decision, policy=policy, actor=caller.name,
+        firm_id=line.firm_id, parent_decision_id=parent,
+        request={"line_id": line_id, "action": action, "reason": reason,
+                 "limit": None if new_limit_minor is None else str(from_minor(new_limit_minor))}, now=now)
+    after = ledger.get_line(session, line_id)
+    return LineOut(line_id=line_id, firm_id=after.firm_id, status=after.status, limit=after.balances.limit_minor,
+                   posted=after.balances.posted_minor, pending=after.balances.pending_minor,
+                   available=after.balances.available_minor, per_order_cap=after.per_order_cap_minor,
+                   decision_id=record.decision_id, reason_codes=reasons_out(decision.reason_codes))
+
+
+def _line_grade(session: Session, firm_id: int, policy: Policy,
+                model: ServingModel | None) -> tuple[str, Decimal, str | None]:
+    last = session.execute(
+        select(DecisionRecord.decision_id, DecisionRecord.result)
+        .where(DecisionRecord.firm_id == firm_id, DecisionRecord.kind.in_(_LINE_DECISION_KINDS),
+               DecisionRecord.outcome == "approve")
+        .order_by(DecisionRecord.created_at.desc(), DecisionRecord.decision_id.desc()).limit(1)
+    ).first()
+    if last is not None:
+        return last.result["grade"], Decimal(last.result["pd"]), last.decision_id
+    score = firms.current_score(session, model, firm_id)
+    if score is None:
+        raise Conflict(f"Firm {firm_id}'s line has no credit-line decision and the firm no score: run "
+                       "`credit score --as-of <date>` first.", code="firm_not_scored")
+    pd_ = firms.pd_decimal(score)
+    return policy.grade_of(pd_), pd_, None
+
+
+def application_out(row: Application, record: DecisionRecord, review: DecisionRecord | None) -> ApplicationOut:
+    result = record.result
+    requested = record.inputs.get("requested_limit_minor")
+    review_out = None
+    if review is not None:
+        review_out = ReviewOut(decision_id=review.decision_id, outcome=review.outcome,
+                               limit=review.result["limit_minor"], per_order_cap=review.result["per_order_cap_minor"],
+                               reason_codes=reasons_out(review.reason_codes), actor=review.actor,
+                               created_at=review.created_at)
+    return ApplicationOut(
+        decision_id=record.decision_id, buyer_id=row.firm_id, status=row.status, outcome=record.outcome,
+        grade=result["grade"], pd=Decimal(result["pd"]), limit=result["limit_minor"],
+        per_order_cap=result["per_order_cap_minor"], requested_limit=requested,
+        reason_codes=reasons_out(record.reason_codes), next_actions=next_actions_out(record.next_actions),
+        model_name=record.model_name, model_version=record.model_version, score_as_of=row.score_as_of,
+        policy_version=record.policy_version, line_id=row.line_id, review=review_out, created_at=record.created_at)
+
+
+@contextmanager
+def ledger_errors() -> Iterator[None]:
+    """A ledger refusal as the API's error: 404 for an unknown line, 409 for its state, 422 for amounts."""
+    try:
+        yield
+    except ledger.LedgerError as exc:
+        raise as_service_error(exc) from exc
+
+
+def as_service_error(exc: ledger.LedgerError) -> ServiceError:
+    details = {name.removesuffix("_minor"): str(from_minor(value)) if name.endswith("_minor") else value
+               for name, value in exc.details.items()}
+    if isinstance(exc, ledger.NoLine):
+        return NotFound(exc.message, code="line_not_found", details=details)
+    if isinstance(exc, ledger.FirmNotFound):
+        return NotFound(exc.message, code="firm_not_found", details=details)
+    if isinstance(exc, ledger.InvalidAmount):
+        return Unprocessable(exc.message, code="invalid_amount", details=details)
+    return Conflict(exc.message, code=exc.code, details=details)

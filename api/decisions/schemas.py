@@ -1,0 +1,61 @@
+"""Response schemas of audited decisions, and the coded reasons every product's answer carries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from credit.decisions.codes import NEXT_ACTIONS, describe
+
+
+class Reason(BaseModel):
+    """A coded reason: a policy rule or a model reason code, with its text."""
+
+    code: str = Field(description="Stable code (credit.decisions.codes / credit.models.reasons).",
+                      examples=["refer_grey_zone"])
+    text: str
+
+
+class NextActionOut(BaseModel):
+    code: str = Field(description="Stable code from the next-action catalogue.", examples=["pay_overdue_invoices"])
+    message: str
+
+
+def reasons_out(codes: list[str] | tuple[str, ...]) -> list[Reason]:
+    return [Reason(code=code, text=describe(code)) for code in codes]
+
+
+def next_actions_out(codes: list[str] | tuple[str, ...]) -> list[NextActionOut]:
+    return [NextActionOut(code=code, message=NEXT_ACTIONS[code]) for code in codes]
+
+
+class RuleFiredOut(BaseModel):
+    code: str
+    detail: str = Field(description="The numbers behind the rule, in words.")
+
+
+class DecisionOut(BaseModel):
+    """One audited decision: what was asked, what was used, what was decided and why."""
+
+    decision_id: str
+    kind: str = Field(examples=["credit_line_application"])
+    firm_id: int | None
+    outcome: str = Field(description="approve, refer or decline.")
+    grade: str | None
+    amounts: dict[str, str] = Field(description="Every amount of the decision as a decimal string, by name "
+                                                "(e.g. `limit`, `per_order_cap`, `advance`, `fee`).")
+    rules_fired: list[RuleFiredOut]
+    reason_codes: list[Reason]
+    next_actions: list[NextActionOut]
+    model_name: str | None
+    model_version: str | None
+    policy_version: str
+    parent_decision_id: str | None
+    actor: str
+    request: dict[str, Any] = Field(description="The request as the caller sent it.")
+    inputs: dict[str, Any] = Field(description="Everything the decision function read; replay re-runs it on this.")
+    pd: Decimal | None = Field(default=None, description="The PD the decision turned on, if any.")
+    created_at: datetime

@@ -1,0 +1,1 @@
+"""Order financing and receivables financing: quotes and bookings."""

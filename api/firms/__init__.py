@@ -1,0 +1,1 @@
+"""A firm's credit standing: line, exposure, score and live arrears."""

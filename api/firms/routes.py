@@ -1,0 +1,46 @@
+"""Routes of firms: a firm's credit standing.
+
+Roles: ``finance``, ``analyst`` and ``admin`` see every firm; ``checkout`` too, because the
+marketplace shows a buyer its own headroom and grade at checkout (the marketplace is one
+tenant, so every checkout key sees every firm, as with holds).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+
+from api.decisions.schemas import reasons_out
+from api.firms import service
+from api.firms.schemas import FirmCreditOut, FirmScoreOut
+from api.kit.auth import Caller, requires
+from api.kit.db import SessionDep
+from api.kit.errors import responses
+from credit.ledger.journal import utc_now
+
+router = APIRouter(tags=["firms"])
+
+Reader = Annotated[Caller, requires("checkout", "finance", "analyst", "admin")]
+FirmId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The firm's id on the marketplace.")]
+
+
+@router.get("/v1/firms/{firm_id}/credit", response_model=FirmCreditOut, responses=responses(401, 403, 404, 409, 422))
+def firm_credit(firm_id: FirmId, request: Request, session: SessionDep, caller: Reader) -> FirmCreditOut:
+    """A firm's limit, exposure, available headroom, per-order cap, line status, grade, PD and reasons."""
+    now = utc_now()
+    firm = service.require_firm(session, firm_id)
+    line = service.line_row(session, firm.firm_id)
+    score = service.current_score(session, service.champion_if_available(request.app), firm.firm_id)
+    score_out = None
+    if score is not None:
+        pd_ = service.pd_decimal(score)
+        score_out = FirmScoreOut(grade=service.policy_of(request).grade_of(pd_), pd=pd_,
+                                 reason_codes=reasons_out(score.reason_codes), model_name=score.model_name,
+                                 model_version=score.model_version, as_of=score.as_of)
+    limit, posted, pending = (line.limit_minor, line.posted_minor, line.pending_minor) if line else (0, 0, 0)
+    return FirmCreditOut(
+        firm_id=firm.firm_id, line_id=line.line_id if line else None, line_status=line.status if line else "none",
+        limit=limit, posted=posted, pending=pending, available=max(limit - posted - pending, 0),
+        per_order_cap=line.per_order_cap_minor if line else None,
+        days_past_due=service.days_past_due(session, firm.firm_id, now), score=score_out)
