@@ -5,10 +5,12 @@
 - :mod:`~credit.cli.models`: train, evaluate, promote, retrain
 - :mod:`~credit.cli.service`: serve, api-key create / list / revoke
 - :mod:`~credit.cli.ledger`: ledger reconcile, ledger expire-holds
+- :mod:`~credit.cli.decisions`: decisions show, decisions replay
+- :mod:`~credit.cli.scoring`: score, models export-champion
 - :mod:`~credit.cli.demo`: demo
 """
 
-from credit.cli import data, demo, features, ledger, models, service  # noqa: F401  (registering their commands)
+from credit.cli import data, decisions, demo, features, ledger, models, scoring, service  # noqa: F401  (registering their commands)
 from credit.cli.common import app
 
 __all__ = ["app"]
