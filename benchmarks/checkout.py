@@ -1,0 +1,274 @@
+"""Checkout authorize over HTTP at a steady rate, open loop: latency percentiles, throughput, errors.
+
+Builds a fresh SQLite store (buyers with lines, paid invoice history and a score each, one
+checkout API key), starts ``uvicorn api.app:create_app`` (1 worker, uvloop + httptools, no
+access log) on 127.0.0.1 and drives ``POST /v1/checkout/authorizations`` at ``--rate``
+requests/s for ``--seconds``, each with its own Idempotency-Key, after a warm-up.
+
+Open loop: request i is due at ``start + i / rate`` whatever happened to earlier ones, and
+its latency is measured from that due time to the last byte of the answer, so queueing in
+the server or in the client counts. The client is a small HTTP/1.1 client on raw asyncio
+streams (uvloop) over keep-alive connections, a new connection whenever none is idle, so it
+never waits for a free one. Its own overhead is reported: the same schedule against
+``GET /v1/health`` (one trivial read), the client's CPU per request, and how late it sent.
+
+    .venv/bin/python benchmarks/checkout.py [--rate 500] [--seconds 25] [--buyers 1000] [--folder DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def build_store(url: str, buyers: int) -> str:
+    """Buyers with 1,000,000.00 lines, 20 paid invoices and a score each; returns a checkout key."""
+    from sqlalchemy import insert
+    from sqlalchemy.orm import Session
+
+    from api.kit.auth import create_api_key
+    from credit.ledger.journal import LINES, utc_now
+    from credit.scoring.tables import ScoreSnapshot
+    from credit.store.engine import make_engine
+    from credit.store.migrate import upgrade
+    from credit.store.tables import Firm, Invoice, Order, Payment
+
+    engine = make_engine(url)
+    upgrade(engine)
+    now = utc_now()
+    firm = {"name": "Bench Trading", "industry": "machinery", "region": "east", "size_band": "small",
+            "registered_at": now - timedelta(days=900), "verified": True, "deposit_minor": 0}
+    supplier_id = 1
+    with Session(engine) as session, session.begin():
+        session.execute(insert(Firm), [{"firm_id": supplier_id, "roles": "supplier", **firm}]
+                        + [{"firm_id": b, "roles": "buyer", **firm} for b in range(2, buyers + 2)])
+        session.execute(insert(LINES), [
+            {"firm_id": b, "currency": "EUR", "limit_minor": 100_000_000, "per_order_cap_minor": None,
+             "status": "active", "posted_minor": 0, "pending_minor": 0, "created_at": now, "updated_at": now}
+            for b in range(2, buyers + 2)])
+        orders, invoices, payments = [], [], []
+        for b in range(2, buyers + 2):
+            for k in range(20):
+                n = b * 100 + k
+                due = now - timedelta(days=30 * (k + 1))
+                orders.append({"order_id": n, "buyer_id": b, "supplier_id": supplier_id,
+                               "created_at": due - timedelta(days=35), "amount_minor": 50_000,
+                               "category": "parts", "payment_terms": "net30"})
+                invoices.append({"invoice_id": n, "order_id": n, "supplier_id": supplier_id, "buyer_id": b,
+                                 "issued_at": due - timedelta(days=30), "due_at": due, "amount_minor": 50_000})
+                payments.append({"payment_id": n, "invoice_id": n, "paid_at": due - timedelta(days=2),
+                                 "amount_minor": 50_000})
+        session.execute(insert(Order), orders)
+        session.execute(insert(Invoice), invoices)
+        session.execute(insert(Payment), payments)
+        features = {f"feature_{i}": i * 0.5 for i in range(40)}
+        session.execute(insert(ScoreSnapshot), [
+            {"firm_id": b, "as_of": now.date(), "model_name": "credit-pd", "model_version": "1", "pd": 0.004,
+             "features": features, "reason_codes": [], "reason_catalogue_version": 1, "scored_at": now}
+            for b in range(2, buyers + 2)])
+        _, key = create_api_key(session, "checkout-bench", "checkout")
+    engine.dispose()
+    return key
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(url: str, port: int, app: str = "api.app:create_app") -> subprocess.Popen:
+    env = os.environ | {"CREDIT_DATABASE_URL": url}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
+        env=env, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return server
+        except OSError:
+            if server.poll() is not None:
+                raise SystemExit(f"uvicorn exited with {server.returncode}")
+            time.sleep(0.05)
+    raise SystemExit("uvicorn did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Run:
+    """What one open-loop run measured."""
+
+    latencies: list[float] = field(default_factory=list)
+    send_lag: list[float] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
+    connections: int = 0
+    elapsed: float = 0.0
+    client_cpu: float = 0.0
+    server_cpu: float = 0.0
+
+
+class Connection:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def exchange(self, request: bytes) -> tuple[int, bytes]:
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        return status, await self.reader.readexactly(length)
+
+
+async def open_loop(port: int, rate: float, seconds: float, make_request, classify, server_pid: int) -> Run:  # noqa: ANN001
+    run = Run()
+    idle: list[Connection] = []
+
+    async def connect() -> Connection:
+        run.connections += 1
+        return Connection(*await asyncio.open_connection("127.0.0.1", port))
+
+    for _ in range(32):
+        idle.append(await connect())
+
+    async def one(i: int, due: float) -> None:
+        run.send_lag.append(time.perf_counter() - due)
+        connection = idle.pop() if idle else await connect()
+        try:
+            status, body = await connection.exchange(make_request(i))
+        except (OSError, asyncio.IncompleteReadError):
+            run.statuses["connection error"] = run.statuses.get("connection error", 0) + 1
+            return
+        run.latencies.append(time.perf_counter() - due)
+        outcome = classify(status, body)
+        run.statuses[outcome] = run.statuses.get(outcome, 0) + 1
+        idle.append(connection)
+
+    total = int(rate * seconds)
+    tasks = []
+    cpu0, server_cpu0 = time.process_time(), cpu_seconds(server_pid)
+    start = time.perf_counter() + 0.05
+    for i in range(total):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i, due)))
+    await asyncio.gather(*tasks)
+    run.elapsed = time.perf_counter() - start
+    run.client_cpu = time.process_time() - cpu0
+    run.server_cpu = cpu_seconds(server_pid) - server_cpu0
+    for connection in idle:
+        connection.writer.close()
+    return run
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def report(name: str, run: Run, rate: float) -> None:
+    n = len(run.latencies)
+    ms = [v * 1000 for v in run.latencies]
+    lag = [v * 1000 for v in run.send_lag]
+    requests = sum(run.statuses.values())
+    print(f"{name}: {requests:,} requests at {rate:g}/s offered, {n / run.elapsed:,.0f}/s answered over {run.elapsed:.1f} s")
+    if n:
+        print(f"  latency ms  p50 {percentile(ms, .5):.2f}  p90 {percentile(ms, .9):.2f}  p99 {percentile(ms, .99):.2f}"
+              f"  p99.9 {percentile(ms, .999):.2f}  max {max(ms):.2f}")
+    print(f"  outcomes    {', '.join(f'{k} {v:,}' for k, v in sorted(run.statuses.items()))}")
+    print(f"  client      CPU {run.client_cpu / max(requests, 1) * 1e6:.0f} us/request, sent late by p99 "
+          f"{percentile(lag, .99):.2f} ms / max {max(lag):.2f} ms, {run.connections} connections")
+    print(f"  server      CPU {run.server_cpu / max(requests, 1) * 1e6:.0f} us/request "
+          f"({run.server_cpu / run.elapsed:.0%} of one core)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--seconds", type=float, default=25)
+    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--buyers", type=int, default=1000)
+    parser.add_argument("--folder", type=Path, default=None, help="work folder (default: a temporary one)")
+    parser.add_argument("--app", default="api.app:create_app", help="app factory to serve (to try a change)")
+    args = parser.parse_args()
+
+    import uvloop
+
+    folder = args.folder or Path(tempfile.mkdtemp(prefix="checkout_bench_"))
+    url = f"sqlite:///{folder / 'store.db'}"
+    started = time.perf_counter()
+    key = build_store(url, args.buyers)
+    print(f"checkout authorize benchmark, Python {platform.python_version()}, {os.cpu_count()} cores; "
+          f"store: SQLite (WAL) at {folder / 'store.db'}, {args.buyers:,} buyers with lines, 20 paid invoices "
+          f"and a score each, built in {time.perf_counter() - started:.1f} s")
+    print(f"server: uvicorn {args.app}, 1 worker, uvloop + httptools, no access log; client: raw asyncio "
+          "HTTP/1.1 on uvloop, same machine")
+
+    port = free_port()
+    server = start_server(url, port, args.app)
+    auth = f"Bearer {key}".encode()
+
+    def authorize_request(tag: str):  # noqa: ANN202
+        def make(i: int) -> bytes:
+            body = json.dumps({"buyer_id": 2 + i % args.buyers, "order_reference": f"{tag}-{i}",
+                               "amount": f"{100 + i % 400}.{i % 100:02d}"}).encode()
+            return (b"POST /v1/checkout/authorizations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + auth
+                    + b"\r\nIdempotency-Key: " + f"{tag}-{i}".encode() + b"\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        return make
+
+    health = b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+    def classify_authorization(status: int, body: bytes) -> str:
+        if status == 201:
+            return "201 approved"
+        if status == 200:
+            return f"200 declined {json.loads(body)['decline_code']}"
+        return f"{status} {json.loads(body).get('error', {}).get('code', '')}".strip()
+
+    try:
+        async def scenario() -> None:
+            await open_loop(port, args.rate, args.warmup, authorize_request("warm"), classify_authorization, server.pid)
+            overhead = await open_loop(port, args.rate, min(args.seconds, 10), lambda i: health,
+                                       lambda status, body: str(status), server.pid)
+            report("GET /v1/health (client overhead baseline)", overhead, args.rate)
+            measured = await open_loop(port, args.rate, args.seconds, authorize_request("order"),
+                                       classify_authorization, server.pid)
+            report("POST /v1/checkout/authorizations", measured, args.rate)
+            p99 = percentile(measured.latencies, .99) * 1000
+            print(f"target p99 < 10 ms at {args.rate:g}/s: {'met' if p99 < 10 else 'MISSED'} (p99 {p99:.2f} ms)")
+
+        uvloop.run(scenario())
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
