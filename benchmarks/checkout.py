@@ -157,12 +157,26 @@ async def open_loop(port: int, rate: float, seconds: float, make_request, classi
 
     async def one(i: int, due: float) -> None:
         run.send_lag.append(time.perf_counter() - due)
+        request = make_request(i)
+        while idle and idle[-1].reader.at_eof():  # closed by the server's keep-alive timeout
+            idle.pop().writer.close()
+        reused = bool(idle)
         connection = idle.pop() if idle else await connect()
         try:
-            status, body = await connection.exchange(make_request(i))
-        except (OSError, asyncio.IncompleteReadError):
-            run.statuses["connection error"] = run.statuses.get("connection error", 0) + 1
-            return
+            status, body = await connection.exchange(request)
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            # A kept-alive connection the server closed just now: resend once on a new one, as
+            # HTTP clients do (safe: the request carries its Idempotency-Key).
+            partial = isinstance(exc, asyncio.IncompleteReadError) and exc.partial
+            if not (reused and not partial):
+                run.statuses["connection error"] = run.statuses.get("connection error", 0) + 1
+                return
+            connection = await connect()
+            try:
+                status, body = await connection.exchange(request)
+            except (OSError, asyncio.IncompleteReadError):
+                run.statuses["connection error"] = run.statuses.get("connection error", 0) + 1
+                return
         run.latencies.append(time.perf_counter() - due)
         outcome = classify(status, body)
         run.statuses[outcome] = run.statuses.get(outcome, 0) + 1
