@@ -6,9 +6,10 @@
    carries a hash of the simulator's source, so a changed simulator is simulated afresh).
 2. Builds the monthly panel from six months after the start to the last month whose
    12-month outcome is known.
-3. Splits it out of time from the latest labelled month backwards (``--test-months`` test,
-   3 calibrate, 3 valid, the rest train) and trains the LightGBM champion, the scorecard and
-   the logistic baseline with :func:`credit.models.training.train_on_panel`.
+3. Splits it out of time from the latest labelled month backwards with the model
+   configuration's windows (``--config``, default ``credit/models/model.toml``; ``--test-months``
+   overrides the test window) and trains the LightGBM champion, the scorecard and the logistic
+   baseline with its parameters through :func:`credit.models.training.train_on_panel`.
 4. Prints the test rows and defaults, each candidate's AUC, the oracle's AUC (the true
    ``pd_12m`` of the same rows) and the gap, and the oracle on the test rows of healthy
    firms only: the truth knows a firm is in distress before anything is observable.
@@ -62,7 +63,8 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=4)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--start", type=date.fromisoformat, default=date(2023, 1, 1))
-    parser.add_argument("--test-months", type=int, default=6)
+    parser.add_argument("--config", type=Path, default=None, help="model configuration (default: credit/models/model.toml)")
+    parser.add_argument("--test-months", type=int, default=None, help="override the configuration's test window")
     parser.add_argument("--no-scorecard", action="store_true", help="skip the scorecard (the slowest candidate)")
     parser.add_argument("--lightgbm-params", type=json.loads, default=None)
     parser.add_argument("--lightgbm-options", type=json.loads, default=None)
@@ -72,6 +74,7 @@ def main() -> None:
     from credit.features.history import History
     from credit.features.labels import add_months
     from credit.features.panel import build_panel
+    from credit.models.config import load_model_config
     from credit.models.metrics import auc
     from credit.models.splits import latest_windows
     from credit.models.training import oracle_pd, train_on_panel
@@ -87,17 +90,23 @@ def main() -> None:
     print(f"panel: {len(frame):,} labelled rows, {len(features)} features, as-of {as_of[0]} .. {as_of[-1]}, "
           f"built in {time.perf_counter() - started:.1f} s")
 
-    split = latest_windows(frame["as_of"], test_months=args.test_months, calibrate_months=3, valid_months=3,
-                           min_train_months=6)
+    config = load_model_config(args.config)
+    windows = vars(config.windows) | ({"test_months": args.test_months} if args.test_months else {})
+    split = latest_windows(frame["as_of"], **windows)
     dates = split.dates
     print(f"split: train {dates['train'][0]} .. {dates['train'][-1]}, valid {dates['valid'][0]} .. "
           f"{dates['valid'][-1]}, calibrate {dates['calibrate'][0]} .. {dates['calibrate'][-1]}, "
           f"test {dates['test'][0]} .. {dates['test'][-1]}")
     started = time.perf_counter()
-    trained = train_on_panel(frame, features, label, split, lightgbm_params=args.lightgbm_params,
-                             lightgbm_options=args.lightgbm_options, with_scorecard=not args.no_scorecard)
+    options = {"num_boost_round": config.training.num_boost_round,
+               "early_stopping_rounds": config.training.early_stopping_rounds,
+               "calibration": config.training.calibration}
+    trained = train_on_panel(frame, features, label, split, lightgbm_params=config.lightgbm | (args.lightgbm_params or {}),
+                             lightgbm_options=options | (args.lightgbm_options or {}), with_scorecard=not args.no_scorecard,
+                             random_state=config.training.random_state)
     champion = trained.models["lightgbm"]
-    print(f"trained in {time.perf_counter() - started:.1f} s; LightGBM stopped at round {champion.best_iteration_}")
+    print(f"trained in {time.perf_counter() - started:.1f} s; LightGBM refitted with {champion.best_iteration_} rounds "
+          "(found on held-out firms)")
 
     test = frame[split.test]
     y_test = test[label].astype(int).to_numpy()

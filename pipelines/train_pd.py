@@ -29,7 +29,7 @@ from credit.models.registry import (
 )
 from credit.models.report import EvaluatedModel, Oracle, Report, evaluation_report
 from credit.models.splits import OutOfTimeSplit, latest_windows
-from credit.models.training import oracle_pd, train_on_panel
+from credit.models.training import HELD_OUT_FIRM_SHARE, held_out_firms, oracle_pd, train_on_panel
 from credit.policy import default_policy
 
 REGISTERED_MODEL = "credit_pd"
@@ -135,7 +135,7 @@ def train_pd(panel: Panel, config: ModelConfig, *, report_path: Path, truth: Pat
                           run_name=f"train {datetime.now():%Y-%m-%d %H:%M:%S}") as run:
         params = dict(config.lightgbm)
         if tune:
-            params = _tuned(config, X, y, split)
+            params = _tuned(config, panel, split)
         trained = train_on_panel(
             panel.rows, panel.feature_columns, panel.label, split, lightgbm_params=params,
             lightgbm_options={"num_boost_round": config.training.num_boost_round,
@@ -272,10 +272,14 @@ def summary_metrics(report: Report) -> dict[str, float]:
     return metrics
 
 
-def _tuned(config: ModelConfig, X: pd.DataFrame, y: pd.Series, split: OutOfTimeSplit) -> dict:
+def _tuned(config: ModelConfig, panel: Panel, split: OutOfTimeSplit) -> dict:
+    """Search LightGBM's parameters stopping and scoring on the held-out firms, as training does."""
     from credit.models.tuning import tune_lightgbm
 
-    result = tune_lightgbm(X[split.train], y[split.train].astype(int), X[split.valid], y[split.valid].astype(int),
+    X, y = panel.rows[panel.feature_columns], panel.rows[panel.label].astype(int)
+    fit_rows = split.train | split.valid
+    stopping = fit_rows & held_out_firms(panel.rows["firm_id"], HELD_OUT_FIRM_SHARE)
+    result = tune_lightgbm(X[fit_rows & ~stopping], y[fit_rows & ~stopping], X[stopping], y[stopping],
                            n_trials=config.tuning.trials, timeout_seconds=config.tuning.timeout_seconds,
                            base_params=config.lightgbm, num_boost_round=config.training.num_boost_round,
                            early_stopping_rounds=config.training.early_stopping_rounds,

@@ -47,8 +47,9 @@ class LightGBMPD(ClassifierMixin, BaseEstimator):
         LightGBM parameters over :data:`DEFAULT_PARAMS`.
     num_boost_round : int
         Most boosting rounds; early stopping on the validation window usually stops sooner.
-    early_stopping_rounds : int
-        Rounds without improvement of the validation log loss before stopping.
+    early_stopping_rounds : int or None
+        Rounds without improvement of the validation log loss before stopping; None trains
+        exactly ``num_boost_round`` rounds (``X_valid`` is then not needed).
     risk_directions : dict or None
         Feature -> +1 / -1 monotone constraint (default :data:`RISK_DIRECTIONS`); features of
         the mapping that are not among the columns are ignored.
@@ -58,7 +59,7 @@ class LightGBMPD(ClassifierMixin, BaseEstimator):
         Seed for LightGBM's bagging and feature sampling.
     """
 
-    def __init__(self, params: dict | None = None, num_boost_round: int = 2000, early_stopping_rounds: int = 100,
+    def __init__(self, params: dict | None = None, num_boost_round: int = 2000, early_stopping_rounds: int | None = 100,
                  risk_directions: dict[str, int] | None = None, calibration: str | None = "isotonic",
                  random_state: int = 0) -> None:
         self.params = params
@@ -68,8 +69,8 @@ class LightGBMPD(ClassifierMixin, BaseEstimator):
         self.calibration = calibration
         self.random_state = random_state
 
-    def fit(self, X: pd.DataFrame, y: pd.Series | np.ndarray, *, X_valid: pd.DataFrame,
-            y_valid: pd.Series | np.ndarray, X_calibrate: pd.DataFrame | None = None,
+    def fit(self, X: pd.DataFrame, y: pd.Series | np.ndarray, *, X_valid: pd.DataFrame | None = None,
+            y_valid: pd.Series | np.ndarray | None = None, X_calibrate: pd.DataFrame | None = None,
             y_calibrate: pd.Series | np.ndarray | None = None) -> LightGBMPD:
         """Train on ``X``, stop early on ``X_valid``, calibrate on ``X_calibrate``.
 
@@ -80,8 +81,14 @@ class LightGBMPD(ClassifierMixin, BaseEstimator):
             validation or calibration columns that differ from the training columns.
         """
         self._check_parameters()
-        y, y_valid = _binary(y, "y"), _binary(y_valid, "y_valid")
-        _same_columns(X, X_valid, "X_valid")
+        y = _binary(y, "y")
+        stopping = self.early_stopping_rounds is not None
+        if stopping:
+            if X_valid is None or y_valid is None:
+                raise ValueError("early stopping needs `X_valid` and `y_valid`; pass early_stopping_rounds=None "
+                                 "to train a fixed number of rounds.")
+            y_valid = _binary(y_valid, "y_valid")
+            _same_columns(X, X_valid, "X_valid")
         if self.calibration is not None:
             if X_calibrate is None or y_calibrate is None:
                 raise ValueError("calibration needs `X_calibrate` and `y_calibrate` (a held-out window); "
@@ -97,9 +104,12 @@ class LightGBMPD(ClassifierMixin, BaseEstimator):
         params = {**DEFAULT_PARAMS, **(self.params or {}), "seed": self.random_state,
                   "monotone_constraints": self.monotone_constraints_}
         train = lgb.Dataset(X, y, free_raw_data=True)
-        valid = lgb.Dataset(X_valid, y_valid, reference=train)
-        self.booster_ = lgb.train(params, train, num_boost_round=self.num_boost_round, valid_sets=[valid],
-                                  callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
+        if stopping:
+            valid = lgb.Dataset(X_valid, y_valid, reference=train)
+            self.booster_ = lgb.train(params, train, num_boost_round=self.num_boost_round, valid_sets=[valid],
+                                      callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
+        else:
+            self.booster_ = lgb.train(params, train, num_boost_round=self.num_boost_round)
         self.best_iteration_ = self.booster_.best_iteration or self.num_boost_round
         self.classes_ = np.array([0, 1])
         self.calibrator_ = None
@@ -138,9 +148,11 @@ class LightGBMPD(ClassifierMixin, BaseEstimator):
     def _check_parameters(self) -> None:
         if isinstance(self.num_boost_round, bool) or not isinstance(self.num_boost_round, int) or self.num_boost_round < 1:
             raise ValueError(f"`num_boost_round` must be an integer >= 1; got {self.num_boost_round!r}.")
-        if (isinstance(self.early_stopping_rounds, bool) or not isinstance(self.early_stopping_rounds, int)
+        if self.early_stopping_rounds is not None and (
+                isinstance(self.early_stopping_rounds, bool) or not isinstance(self.early_stopping_rounds, int)
                 or self.early_stopping_rounds < 1):
-            raise ValueError(f"`early_stopping_rounds` must be an integer >= 1; got {self.early_stopping_rounds!r}.")
+            raise ValueError(f"`early_stopping_rounds` must be an integer >= 1 or None; "
+                             f"got {self.early_stopping_rounds!r}.")
         if self.calibration not in CALIBRATIONS:
             raise ValueError(f"`calibration` must be one of {CALIBRATIONS}; got {self.calibration!r}.")
 

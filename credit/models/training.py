@@ -1,7 +1,7 @@
 """Train the PD candidates on a feature panel out of time and evaluate them on the same test rows.
 
-:func:`train_on_panel` fits the LightGBM champion candidate (:class:`LightGBMPD`, stopped on
-the validation window and calibrated on the calibration window), the scorecard challenger
+:func:`train_on_panel` fits the LightGBM champion candidate (:class:`LightGBMPD`, its rounds
+found on held-out firms and calibrated on the calibration window), the scorecard challenger
 (:class:`ScorecardPD`) and a plain logistic regression on the raw features, each on rows
 before the test window only, and returns them with their test-window PDs ready for
 :func:`credit.models.report.evaluation_report`. :func:`oracle_pd` reads the simulator's true
@@ -10,6 +10,7 @@ before the test window only, and returns them with their test-window PDs ready f
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,10 +56,30 @@ def categories_as_objects(X: pd.DataFrame) -> pd.DataFrame:
     return X
 
 
+HELD_OUT_FIRM_SHARE = 0.2
+"""Share of firms whose train- and valid-window rows stop the PD model's boosting (see :func:`train_on_panel`)."""
+
+
+def held_out_firms(firm_ids: pd.Series, share: float) -> np.ndarray:
+    """A fixed pseudo-random ``share`` of the firms (by a hash of the id, so the same firms every run)."""
+    hashed = (firm_ids.to_numpy().astype(np.uint64) * np.uint64(2654435761)) % np.uint64(2**32)
+    return hashed < np.uint64(int(share * 2**32))
+
+
 def train_on_panel(frame: pd.DataFrame, feature_columns: list[str], label: str, split: OutOfTimeSplit, *,
                    lightgbm_params: dict | None = None, lightgbm_options: dict | None = None,
-                   with_scorecard: bool = True, random_state: int = 0) -> TrainedModels:
+                   with_scorecard: bool = True, random_state: int = 0,
+                   held_out_firm_share: float = HELD_OUT_FIRM_SHARE) -> TrainedModels:
     """Fit the candidates on the windows before the test window and predict the test window.
+
+    Every candidate learns from the train and valid windows. The PD model finds its number of
+    boosting rounds on the rows of *held-out firms* of those windows, not on a later window:
+    a firm that defaults in the valid window carries label 1 at every as-of date of its last
+    12 months, in the train window too, so a later window shares the training labels and
+    rewards memorising firms (on 4,000 simulated firms it ran to about 2,000 rounds and lost
+    0.03 AUC). The model is then refitted on all firms with the rounds scaled up by
+    ``1 / (1 - held_out_firm_share)`` for the larger sample, and calibrated on the
+    calibration window.
 
     Parameters
     ----------
@@ -73,8 +94,10 @@ def train_on_panel(frame: pd.DataFrame, feature_columns: list[str], label: str, 
     lightgbm_params
         LightGBM parameters of the PD model (over :data:`~credit.models.pd_model.DEFAULT_PARAMS`).
     lightgbm_options
-        Other :class:`LightGBMPD` arguments: ``num_boost_round``, ``early_stopping_rounds``,
-        ``calibration``.
+        Other :class:`LightGBMPD` arguments: ``num_boost_round`` (at most, when stopping),
+        ``early_stopping_rounds``, ``calibration``.
+    held_out_firm_share
+        Share of firms that stop the boosting; the panel needs a ``firm_id`` column.
 
     Raises
     ------
@@ -93,11 +116,17 @@ def train_on_panel(frame: pd.DataFrame, feature_columns: list[str], label: str, 
     X, y = frame[feature_columns], frame[label].astype("float64")
     categorical = [c for c in feature_columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     numeric = [c for c in feature_columns if c not in categorical]
-    fit_rows = split.train | split.valid  # the candidates without early stopping learn from both windows
+    fit_rows = split.train | split.valid
 
-    champion = LightGBMPD(params=lightgbm_params, random_state=random_state, **(lightgbm_options or {})).fit(
-        X[split.train], y[split.train], X_valid=X[split.valid], y_valid=y[split.valid],
-        X_calibrate=X[split.calibrate], y_calibrate=y[split.calibrate])
+    options = dict(lightgbm_options or {})
+    calibration = options.pop("calibration", "sigmoid")
+    stopping = fit_rows & held_out_firms(frame["firm_id"], held_out_firm_share)
+    probe = LightGBMPD(params=lightgbm_params, random_state=random_state, calibration=None, **options).fit(
+        X[fit_rows & ~stopping], y[fit_rows & ~stopping], X_valid=X[stopping], y_valid=y[stopping])
+    rounds = math.ceil(probe.best_iteration_ / (1 - held_out_firm_share))
+    champion = LightGBMPD(params=lightgbm_params, random_state=random_state, num_boost_round=rounds,
+                          early_stopping_rounds=None, calibration=calibration).fit(
+        X[fit_rows], y[fit_rows], X_calibrate=X[split.calibrate], y_calibrate=y[split.calibrate])
     models: dict[str, object] = {"lightgbm": champion}
     if with_scorecard:
         models["scorecard"] = ScorecardPD().fit(X[fit_rows], y[fit_rows].astype(int))

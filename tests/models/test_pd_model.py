@@ -90,7 +90,7 @@ def test_contributions_add_up_to_the_log_odds() -> None:
 
 @pytest.mark.parametrize(("change", "message"), [
     ({"num_boost_round": 0}, "`num_boost_round` must be an integer >= 1; got 0."),
-    ({"early_stopping_rounds": 2.5}, "`early_stopping_rounds` must be an integer >= 1; got 2.5."),
+    ({"early_stopping_rounds": 2.5}, "`early_stopping_rounds` must be an integer >= 1 or None; got 2.5."),
     ({"calibration": "platt"}, "`calibration` must be one of ('isotonic', 'sigmoid', None); got 'platt'."),
     ({"risk_directions": {DPD: 2}}, "`risk_directions` must map to -1 or +1; got 2 for 'debtor_days_past_due'."),
 ])

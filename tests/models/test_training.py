@@ -69,3 +69,14 @@ def test_rows_whose_outcome_is_not_known_yet_cannot_be_in_a_window(panel) -> Non
     unknown.loc[unknown.index[:3], "default_12m"] = np.nan
     with pytest.raises(ValueError, match="3 row\\(s\\) of the split windows have no 'default_12m'"):
         train_on_panel(unknown, manifest["feature_columns"], "default_12m", split_of(unknown), with_scorecard=False)
+
+
+def test_held_out_firms_are_a_fixed_fifth_of_firms_with_all_their_rows() -> None:
+    from credit.models.training import held_out_firms
+
+    firm_ids = pd.Series(np.repeat(np.arange(1, 10_001), 3))  # three as-of rows per firm
+    held = held_out_firms(firm_ids, 0.2)
+    assert held.sum() / len(held) == pytest.approx(0.2, abs=0.01)
+    by_firm = pd.Series(held).groupby(firm_ids.to_numpy()).agg(["min", "max"])
+    assert (by_firm["min"] == by_firm["max"]).all()  # a firm never both fits and stops the booster
+    assert (held_out_firms(firm_ids.sample(frac=1, random_state=3), 0.2).sum() == held.sum())
