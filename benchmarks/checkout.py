@@ -161,7 +161,11 @@ async def open_loop(port: int, rate: float, seconds: float, make_request, classi
         while idle and idle[-1].reader.at_eof():  # closed by the server's keep-alive timeout
             idle.pop().writer.close()
         reused = bool(idle)
-        connection = idle.pop() if idle else await connect()
+        try:
+            connection = idle.pop() if idle else await connect()
+        except OSError:  # the server's accept backlog is full: an overloaded server's refusal
+            run.statuses["connection error"] = run.statuses.get("connection error", 0) + 1
+            return
         try:
             status, body = await connection.exchange(request)
         except (OSError, asyncio.IncompleteReadError) as exc:
@@ -171,8 +175,8 @@ async def open_loop(port: int, rate: float, seconds: float, make_request, classi
             if not (reused and not partial):
                 run.statuses["connection error"] = run.statuses.get("connection error", 0) + 1
                 return
-            connection = await connect()
             try:
+                connection = await connect()
                 status, body = await connection.exchange(request)
             except (OSError, asyncio.IncompleteReadError):
                 run.statuses["connection error"] = run.statuses.get("connection error", 0) + 1
