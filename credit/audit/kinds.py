@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -54,15 +55,21 @@ class DecisionKind:
     grade_of: Callable[[Any], str | None]
 
     def inputs_json(self, inputs: Any) -> dict:
-        return TypeAdapter(self.inputs_type).dump_python(inputs, mode="json")
+        return _adapter(self.inputs_type).dump_python(inputs, mode="json")
 
     def inputs_from_json(self, stored: dict) -> Any:
-        return TypeAdapter(self.inputs_type).validate_python(stored)
+        return _adapter(self.inputs_type).validate_python(stored)
+
+
+@cache
+def _adapter(kind_type: type) -> TypeAdapter:
+    # Building an adapter generates its pydantic core schema (~1 ms); the types are a fixed few.
+    return TypeAdapter(kind_type)
 
 
 def result_json(decision: Any) -> dict:
     """A decision (any kind) as JSON values: Decimals as text, tuples as lists."""
-    return TypeAdapter(type(decision)).dump_python(decision, mode="json")
+    return _adapter(type(decision)).dump_python(decision, mode="json")
 
 
 KINDS: dict[str, DecisionKind] = {
