@@ -29,7 +29,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, or_, select, update, insert
+from sqlalchemy import BigInteger, DateTime, bindparam, case, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from credit.ledger.errors import (
@@ -56,6 +56,21 @@ _HOLD_COLUMNS = (
     HOLDS.c.released_minor, HOLDS.c.refunded_minor, HOLDS.c.status, HOLDS.c.expires_at,
 )
 _BALANCE_COLUMNS = (LINES.c.limit_minor, LINES.c.posted_minor, LINES.c.pending_minor)
+
+# The authorization's statements, built once with bind parameters: building an UPDATE or
+# INSERT with its values and computing its cache key cost more than SQLite running it.
+_AMOUNT = bindparam("amount", type_=BigInteger)
+_RESERVE = (  # bind names differ from column names: an UPDATE reserves those for its SET clause
+    update(LINES)
+    .where(LINES.c.line_id == bindparam("line", type_=BigInteger), LINES.c.status == "active",
+           LINES.c.posted_minor + LINES.c.pending_minor + _AMOUNT <= LINES.c.limit_minor,
+           or_(LINES.c.per_order_cap_minor.is_(None), LINES.c.per_order_cap_minor >= _AMOUNT))
+    .values(pending_minor=LINES.c.pending_minor + _AMOUNT, updated_at=bindparam("now", type_=DateTime))
+    .returning(*_BALANCE_COLUMNS)
+)
+_LINE_STATE = select(LINES.c.status, LINES.c.per_order_cap_minor, *_BALANCE_COLUMNS).where(
+    LINES.c.line_id == bindparam("line_id", type_=BigInteger))
+_INSERT_HOLD = insert(HOLDS).returning(HOLDS.c.hold_id)
 
 
 @dataclass(frozen=True)
@@ -109,9 +124,7 @@ def precheck(session: Session, line_id: int, amount_minor: int) -> Precheck:
         A non-positive or non-integer amount.
     """
     require_positive(amount_minor)
-    line = session.execute(
-        select(LINES.c.status, LINES.c.per_order_cap_minor, *_BALANCE_COLUMNS).where(LINES.c.line_id == line_id)
-    ).first()
+    line = session.execute(_LINE_STATE, {"line_id": line_id}).first()
     decline = _decline(line_id, line, amount_minor)
     return Precheck(
         approved=decline is None, decline=decline,
@@ -155,9 +168,7 @@ def authorize(session: Session, line_id: int, amount_minor: int, *, order_refere
     now = now or utc_now()
     reserved = _reserve(session, line_id, amount_minor, now)
     if reserved is None:
-        line = session.execute(
-            select(LINES.c.status, LINES.c.per_order_cap_minor, *_BALANCE_COLUMNS).where(LINES.c.line_id == line_id)
-        ).first()
+        line = session.execute(_LINE_STATE, {"line_id": line_id}).first()
         decline = _decline(line_id, line, amount_minor)
         if decline is None:
             # PostgreSQL only: headroom freed between our UPDATE and this read. One more try.
@@ -169,10 +180,11 @@ def authorize(session: Session, line_id: int, amount_minor: int, *, order_refere
         else:
             raise decline
     expires_at = now + hold_for
-    hold_id = session.execute(insert(HOLDS).values(
-        line_id=line_id, order_reference=order_reference, amount_minor=amount_minor, captured_minor=0,
-        released_minor=0, refunded_minor=0, status="pending", expires_at=expires_at, created_at=now, updated_at=now,
-    ).returning(HOLDS.c.hold_id)).scalar_one()
+    hold_id = session.execute(_INSERT_HOLD, {
+        "line_id": line_id, "order_reference": order_reference, "amount_minor": amount_minor, "captured_minor": 0,
+        "released_minor": 0, "refunded_minor": 0, "status": "pending", "expires_at": expires_at, "created_at": now,
+        "updated_at": now,
+    }).scalar_one()
     book(session, line_id=line_id, hold_id=hold_id, kind="hold", amount_minor=amount_minor,
          reference=order_reference, now=now)
     return Authorization(hold_id=hold_id, line_id=line_id, amount_minor=amount_minor, expires_at=expires_at,
@@ -346,14 +358,7 @@ def get_hold(session: Session, hold_id: int) -> HoldState:
 
 
 def _reserve(session: Session, line_id: int, amount_minor: int, now: datetime):  # noqa: ANN202
-    return session.execute(
-        update(LINES)
-        .where(LINES.c.line_id == line_id, LINES.c.status == "active",
-               LINES.c.posted_minor + LINES.c.pending_minor + amount_minor <= LINES.c.limit_minor,
-               or_(LINES.c.per_order_cap_minor.is_(None), LINES.c.per_order_cap_minor >= amount_minor))
-        .values(pending_minor=LINES.c.pending_minor + amount_minor, updated_at=now)
-        .returning(*_BALANCE_COLUMNS)
-    ).first()
+    return session.execute(_RESERVE, {"line": line_id, "amount": amount_minor, "now": now}).first()
 
 
 def _decline(line_id: int, line, amount_minor: int) -> Decline | None:  # noqa: ANN001

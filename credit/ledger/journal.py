@@ -57,10 +57,11 @@ class Balances:
                 f"available {self.available_minor}")
 
 
+_BOOK = insert(TRANSFERS)  # built once; each booking binds its values
+
+
 def book(session: Session, *, line_id: int, hold_id: int | None, kind: str, amount_minor: int,
          reference: str | None, now: datetime) -> None:
     """Append one transfer to the journal (never updated afterwards)."""
-    session.execute(insert(TRANSFERS).values(
-        line_id=line_id, hold_id=hold_id, kind=kind, amount_minor=amount_minor,
-        reference=reference, created_at=now,
-    ))
+    session.execute(_BOOK, {"line_id": line_id, "hold_id": hold_id, "kind": kind, "amount_minor": amount_minor,
+                            "reference": reference, "created_at": now})
