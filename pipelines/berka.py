@@ -47,7 +47,10 @@ def main(argv: list[str] | None = None) -> None:
                              "bootstrap intervals.")
     args = parser.parse_args(argv)
 
-    table = build_loan_table(_from_repo_root(args.data))
+    data = _from_repo_root(args.data)
+    if not (data / "loan.asc").is_file():
+        parser.exit(2, f"error: no Berka data in {data} (expected loan.asc there); pass --data DIR\n")
+    table = build_loan_table(data)
     out = _from_repo_root(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_parquet(out, index=False)
