@@ -62,7 +62,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -100,6 +100,19 @@ class _LostClaim(Conflict):
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+# The two statements every request runs, built once on the table (not the ORM class: no
+# session synchronisation to do, and no statement to build and cache-key per request).
+_RECORDS = IdempotencyRecord.__table__
+_CLAIM = insert(_RECORDS).returning(_RECORDS.c.record_id)
+_COMPLETE = (  # bind names differ from column names: an UPDATE reserves those for its SET clause
+    update(_RECORDS)
+    .where(_RECORDS.c.record_id == bindparam("record"), _RECORDS.c.state == "in_progress",
+           _RECORDS.c.lock_token == bindparam("token"))
+    .values(state="completed", response_status=bindparam("status"), response_body=bindparam("body"),
+            completed_at=bindparam("completed"))
+)
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
@@ -153,15 +166,8 @@ class IdempotentRequest:
             raise RuntimeError("respond() was already called for this request")
         text = _json_text(content)
         stored = text if stored_content is None else _json_text(stored_content)
-        result = self.session.execute(
-            update(IdempotencyRecord)
-            .where(
-                IdempotencyRecord.record_id == self.record_id,
-                IdempotencyRecord.state == "in_progress",
-                IdempotencyRecord.lock_token == self.lock_token,
-            )
-            .values(state="completed", response_status=status_code, response_body=stored, completed_at=_now())
-        )
+        result = self.session.execute(_COMPLETE, {"record": self.record_id, "token": self.lock_token,
+                                                  "status": status_code, "body": stored, "completed": _now()})
         if result.rowcount != 1:
             raise _LostClaim("This request took too long and a retry took over its Idempotency-Key.")
         self.responded = True
@@ -183,15 +189,11 @@ def _claim(
         now = _now()
         try:
             with engine.begin() as connection:
-                record_id = connection.execute(
-                    insert(IdempotencyRecord)
-                    .values(
-                        key_id=key_id, idempotency_key=key, request_method=method, request_path=path[:1000],
-                        request_hash=fingerprint, state="in_progress", lock_token=token, locked_at=now,
-                        created_at=now,
-                    )
-                    .returning(IdempotencyRecord.record_id)
-                ).scalar_one()
+                record_id = connection.execute(_CLAIM, {
+                    "key_id": key_id, "idempotency_key": key, "request_method": method, "request_path": path[:1000],
+                    "request_hash": fingerprint, "state": "in_progress", "lock_token": token, "locked_at": now,
+                    "created_at": now,
+                }).scalar_one()
             return record_id, token
         except IntegrityError:
             pass
