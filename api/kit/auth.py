@@ -31,7 +31,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from api.kit.errors import Forbidden, NotFound, Unauthenticated
@@ -126,7 +126,11 @@ class Caller:
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer mck_...`")
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: mck_...`")
 
-_lookup = select(ApiKey.key_id, ApiKey.name, ApiKey.role, ApiKey.key_hash, ApiKey.revoked_at)
+_KEYS = ApiKey.__table__
+_LOOKUP = (  # built once, on the table: this runs on every authenticated request
+    select(_KEYS.c.key_id, _KEYS.c.name, _KEYS.c.role, _KEYS.c.key_hash, _KEYS.c.revoked_at)
+    .where(_KEYS.c.key_hash == bindparam("key_hash"))
+)
 
 
 async def _authenticate(
@@ -143,7 +147,7 @@ async def _authenticate(
     # A connection of its own, closed at once: the request's session must not hold a read
     # snapshot from before the idempotency claim commits (SQLite could not then write).
     with request.app.state.engine.connect() as connection:
-        row = connection.execute(_lookup.where(ApiKey.key_hash == digest)).first()
+        row = connection.execute(_LOOKUP, {"key_hash": digest}).first()
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         raise Unauthenticated("The API key is not valid.")
     if row.revoked_at is not None:
