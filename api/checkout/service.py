@@ -76,15 +76,18 @@ class BuyerState:
 def _buyer_query() -> Any:
     # The due time of the buyer's oldest invoice not paid in full by now, the way the
     # features define overdue (debtor_days_past_due): payments before now, due before now.
+    # On the tables, not the ORM classes: a Core statement skips the ORM's result machinery.
+    firms, invoices, payments = Firm.__table__.c, Invoice.__table__.c, Payment.__table__.c
     buyer, now = bindparam("buyer_id", type_=BigInteger), bindparam("now", type_=DateTime)
-    paid = (select(func.coalesce(func.sum(Payment.amount_minor), 0))
-            .where(Payment.invoice_id == Invoice.invoice_id, Payment.paid_at < now).scalar_subquery())
-    overdue_since = (select(func.min(Invoice.due_at))
-                     .where(Invoice.buyer_id == buyer, Invoice.due_at < now, Invoice.amount_minor > paid)
+    paid = (select(func.coalesce(func.sum(payments.amount_minor), 0))
+            .where(payments.invoice_id == invoices.invoice_id, payments.paid_at < now).scalar_subquery())
+    overdue_since = (select(func.min(invoices.due_at))
+                     .where(invoices.buyer_id == buyer, invoices.due_at < now, invoices.amount_minor > paid)
                      .scalar_subquery())
     return (select(LINES.c.line_id, LINES.c.status, LINES.c.per_order_cap_minor, LINES.c.limit_minor,
                    LINES.c.posted_minor, LINES.c.pending_minor, overdue_since.label("overdue_since"))
-            .select_from(Firm).outerjoin(LINES, LINES.c.firm_id == Firm.firm_id).where(Firm.firm_id == buyer))
+            .select_from(Firm.__table__).outerjoin(LINES, LINES.c.firm_id == firms.firm_id)
+            .where(firms.firm_id == buyer))
 
 
 _BUYER = _buyer_query()  # built once: constructing it costs more than running it

@@ -45,12 +45,12 @@ class FirmScore:
     scored_at: datetime
 
 
-_LATEST = (
-    select(ScoreSnapshot.firm_id, ScoreSnapshot.as_of, ScoreSnapshot.model_name, ScoreSnapshot.model_version,
-           ScoreSnapshot.pd, ScoreSnapshot.reason_codes, ScoreSnapshot.features,
-           ScoreSnapshot.reason_catalogue_version, ScoreSnapshot.scored_at)
-    .where(ScoreSnapshot.firm_id == bindparam("firm_id"))
-    .order_by(ScoreSnapshot.as_of.desc(), ScoreSnapshot.scored_at.desc(), ScoreSnapshot.score_id.desc())
+_SCORES = ScoreSnapshot.__table__
+_LATEST = (  # on the table, not the ORM class: a plain Core row, no ORM result machinery per request
+    select(_SCORES.c.firm_id, _SCORES.c.as_of, _SCORES.c.model_name, _SCORES.c.model_version, _SCORES.c.pd,
+           _SCORES.c.reason_codes, _SCORES.c.features, _SCORES.c.reason_catalogue_version, _SCORES.c.scored_at)
+    .where(_SCORES.c.firm_id == bindparam("firm_id"))
+    .order_by(_SCORES.c.as_of.desc(), _SCORES.c.scored_at.desc(), _SCORES.c.score_id.desc())
     .limit(1)
 )
 
