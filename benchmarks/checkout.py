@@ -1,8 +1,8 @@
 """Checkout authorize over HTTP at a steady rate, open loop: latency percentiles, throughput, errors.
 
 Builds a fresh SQLite store (buyers with lines, paid invoice history and a score each, one
-checkout API key), starts ``uvicorn api.app:create_app`` (1 worker, uvloop + httptools, no
-access log) on 127.0.0.1 and drives ``POST /v1/checkout/authorizations`` at ``--rate``
+checkout API key), starts ``uvicorn api.app:create_app`` (``--workers``, default 1; uvloop +
+httptools, no access log) on 127.0.0.1 and drives ``POST /v1/checkout/authorizations`` at ``--rate``
 requests/s for ``--seconds``, each with its own Idempotency-Key, after a warm-up.
 
 Open loop: request i is due at ``start + i / rate`` whatever happened to earlier ones, and
@@ -12,7 +12,7 @@ streams (uvloop) over keep-alive connections, a new connection whenever none is 
 never waits for a free one. Its own overhead is reported: the same schedule against
 ``GET /v1/health`` (one trivial read), the client's CPU per request, and how late it sent.
 
-    .venv/bin/python benchmarks/checkout.py [--rate 500] [--seconds 25] [--buyers 1000] [--folder DIR]
+    .venv/bin/python benchmarks/checkout.py [--rate 500] [--seconds 25] [--buyers 1000] [--workers 1] [--folder DIR]
 """
 
 from __future__ import annotations
@@ -92,11 +92,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(url: str, port: int, app: str = "api.app:create_app") -> subprocess.Popen:
+def start_server(url: str, port: int, app: str = "api.app:create_app", workers: int = 1) -> subprocess.Popen:
     env = os.environ | {"CREDIT_DATABASE_URL": url}
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
+         "--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
         env=env, cwd=ROOT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -111,9 +111,14 @@ def start_server(url: str, port: int, app: str = "api.app:create_app") -> subpro
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process, from /proc."""
+    """User + system CPU of a process and its live children (uvicorn's workers), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 @dataclass
@@ -234,6 +239,7 @@ def main() -> None:
     parser.add_argument("--buyers", type=int, default=1000)
     parser.add_argument("--folder", type=Path, default=None, help="work folder (default: a temporary one)")
     parser.add_argument("--app", default="api.app:create_app", help="app factory to serve (to try a change)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
 
     import uvloop
@@ -245,11 +251,11 @@ def main() -> None:
     print(f"checkout authorize benchmark, Python {platform.python_version()}, {os.cpu_count()} cores; "
           f"store: SQLite (WAL) at {folder / 'store.db'}, {args.buyers:,} buyers with lines, 20 paid invoices "
           f"and a score each, built in {time.perf_counter() - started:.1f} s")
-    print(f"server: uvicorn {args.app}, 1 worker, uvloop + httptools, no access log; client: raw asyncio "
-          "HTTP/1.1 on uvloop, same machine")
+    print(f"server: uvicorn {args.app}, {args.workers} worker{'s' if args.workers > 1 else ''}, uvloop + httptools, "
+          "no access log; client: raw asyncio HTTP/1.1 on uvloop, same machine")
 
     port = free_port()
-    server = start_server(url, port, args.app)
+    server = start_server(url, port, args.app, args.workers)
     auth = f"Bearer {key}".encode()
 
     def authorize_request(tag: str):  # noqa: ANN202
