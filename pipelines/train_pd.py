@@ -20,6 +20,7 @@ import pandas as pd
 from credit.models.config import ModelConfig
 from credit.models.promotion import PromotionDecision, promotion_decision
 from credit.models.registry import (
+    EXPERIMENT,
     ModelNotFoundError,
     RegisteredVersion,
     load_version,
@@ -129,8 +130,8 @@ def train_pd(panel: Panel, config: ModelConfig, *, report_path: Path, truth: Pat
     """
     split = windows_of(panel, config)
     windows = describe_windows(panel, split)
-    X, y = panel.rows[panel.feature_columns], panel.rows[panel.label]
-    experiment = mlflow.get_experiment_by_name("credit-pd")
+    X = panel.rows[panel.feature_columns]
+    experiment = mlflow.get_experiment_by_name(EXPERIMENT)
     with mlflow.start_run(experiment_id=experiment.experiment_id,
                           run_name=f"train {datetime.now():%Y-%m-%d %H:%M:%S}") as run:
         params = dict(config.lightgbm)
@@ -194,7 +195,7 @@ def evaluate_versions(panel: Panel, config: ModelConfig, versions: dict[str, str
                                title=f"Registered PD models on {panel.folder}",
                                split_description={"test": windows["test"]}, random_state=config.training.random_state)
     report.write(report_path)
-    experiment = mlflow.get_experiment_by_name("credit-pd")
+    experiment = mlflow.get_experiment_by_name(EXPERIMENT)
     with mlflow.start_run(experiment_id=experiment.experiment_id,
                           run_name=f"evaluate {datetime.now():%Y-%m-%d %H:%M:%S}"):
         mlflow.set_tags({"job": "evaluate", **{f"version.{_mlflow_key(label)}": v for label, v in versions.items()}})

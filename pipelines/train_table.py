@@ -18,7 +18,7 @@ import mlflow
 import pandas as pd
 
 from credit.models.config import BUILT_IN, ModelConfig
-from credit.models.registry import RegisteredVersion, log_pd_model, set_alias
+from credit.models.registry import EXPERIMENT, RegisteredVersion, log_pd_model, set_alias
 from credit.models.report import evaluation_report
 from credit.models.table_training import train_on_table
 from credit.models.tables import LabelledTable
@@ -66,7 +66,7 @@ def train_table(table: LabelledTable, config: ModelConfig, *, source: Path, repo
                                random_state=config.training.random_state)
     report.write(report_path)
     name = registered_name(source)
-    experiment = mlflow.get_experiment_by_name("credit-pd")
+    experiment = mlflow.get_experiment_by_name(EXPERIMENT)
     with mlflow.start_run(experiment_id=experiment.experiment_id,
                           run_name=f"train {source.name} {datetime.now():%Y-%m-%d %H:%M:%S}") as run:
         mlflow.log_params({"table": str(source), "target": table.target.name, "rows": len(table.target),

@@ -32,6 +32,7 @@ from api.checkout.schemas import (
     RepaymentOut,
 )
 from api.kit.auth import Caller
+from api.kit.db import take_write_lock
 from api.kit.errors import Conflict, NotFound, ServiceError, Unprocessable
 from api.kit.money import from_minor
 from credit import ledger
@@ -45,10 +46,6 @@ from credit.store.tables import Firm, Invoice, Payment
 
 _AUTHORIZE_ATTEMPTS = 3
 
-
-def take_write_lock(session: Session) -> None:
-    """Begin the session's transaction with ``BEGIN IMMEDIATE`` on SQLite (other databases ignore it)."""
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 @dataclass(frozen=True)

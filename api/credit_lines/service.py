@@ -25,6 +25,7 @@ from api.credit_lines.schemas import ApplicationIn, ApplicationOut, LineOut, Rev
 from api.decisions.schemas import next_actions_out, reasons_out
 from api.firms import service as firms
 from api.kit.auth import Caller
+from api.kit.db import take_write_lock
 from api.kit.errors import Conflict, NotFound, ServiceError, Unprocessable
 from api.kit.money import MARKETPLACE_CURRENCY, from_minor
 from credit import ledger
@@ -46,10 +47,6 @@ _STATUS_OF_OUTCOME = {"approve": "approved", "refer": "referred", "decline": "de
 _LINE_DECISION_KINDS = ("credit_line_application", "credit_line_review", "line_change")
 _decision_adapter = TypeAdapter(CreditLineDecision)
 
-
-def take_write_lock(session: Session) -> None:
-    """Begin the session's transaction with ``BEGIN IMMEDIATE`` on SQLite (other databases ignore it)."""
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 def apply(session: Session, caller: Caller, body: ApplicationIn, policy: Policy, model: ServingModel,

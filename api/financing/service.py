@@ -25,6 +25,7 @@ from api.decisions.schemas import next_actions_out, reasons_out
 from api.financing.schemas import OrderFinancingIn, OrderFinancingOut, ReceivableIn, ReceivableOut
 from api.firms import service as firms
 from api.kit.auth import Caller
+from api.kit.db import take_write_lock
 from api.kit.errors import Conflict, NotFound
 from api.kit.money import from_minor
 from credit.audit import record_decision
@@ -40,11 +41,6 @@ from credit.models.serving import ServingModel
 from credit.origination.tables import Financing
 from credit.policy import Policy
 from credit.store.tables import Dispute, Firm, Invoice, Order, Payment, Return
-
-
-def _take_write_lock(session: Session) -> None:
-    # every quote and request reads, then writes its decision: BEGIN IMMEDIATE on SQLite
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 def _lock_firms(session: Session, *firm_ids: int) -> None:
@@ -70,7 +66,7 @@ def order_financing(session: Session, caller: Caller, body: OrderFinancingIn, po
         ``order_parties_mismatch``, ``amount_above_order``, ``order_already_financed`` (on a
         request), ``firm_not_scored``.
     """
-    _take_write_lock(session)
+    take_write_lock(session)
     order = session.get(Order, body.order_id)
     if order is None:
         raise NotFound(f"Order {body.order_id} does not exist.", code="order_not_found")
@@ -128,7 +124,7 @@ def receivable_financing(session: Session, caller: Caller, body: ReceivableIn, p
         ``firm_not_scored`` (the debtor), ``invoice_already_financed`` (a concurrent booking
         the checks could not see; normally a second request is a declined quote).
     """
-    _take_write_lock(session)
+    take_write_lock(session)
     invoice = session.get(Invoice, body.invoice_id)
     if invoice is None:
         raise NotFound(f"Invoice {body.invoice_id} does not exist.", code="invoice_not_found")

@@ -48,3 +48,13 @@ SessionDep = Annotated[Session, Depends(_request_session, scope="function")]
 """The request's session: committed when the route returns, rolled back if it raises."""
 
 EngineDep = Annotated[Engine, Depends(request_engine)]
+
+
+def take_write_lock(session: Session) -> None:
+    """Begin the session's transaction with ``BEGIN IMMEDIATE`` on SQLite (other databases ignore it).
+
+    A unit of work that reads and then writes must take SQLite's write lock first: a deferred
+    transaction whose read overlaps another connection's commit fails with "database is
+    locked" instead of waiting.
+    """
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})

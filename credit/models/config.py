@@ -88,7 +88,6 @@ class ModelConfig:
         return flat
 
 
-_SECTIONS = {"training": TrainingConfig, "windows": WindowConfig, "tuning": TuningConfig, "promotion": PromotionPolicy}
 _LIGHTGBM_RESERVED = {"objective", "seed", "monotone_constraints", "verbose"}
 
 
