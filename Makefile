@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test postgres bench bench-features schema-doc clean
+.PHONY: demo test postgres browser bench bench-features schema-doc clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,12 @@ postgres:
 	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && \
 	  for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; } || true
 
-test: $(INSTALLED) postgres
+# The console's browser tests drive Debian's chromium (Playwright never downloads a browser here).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: $(INSTALLED) postgres browser
 	$(VENV)/bin/python -m pytest
 
 bench: $(INSTALLED)
