@@ -7,3 +7,4 @@ import credit.ledger.tables  # noqa: E402,F401  (registers credit_lines, holds, 
 import credit.audit.tables  # noqa: E402,F401  (registers policies, decisions)
 import credit.scoring.tables  # noqa: E402,F401  (registers firm_scores)
 import credit.origination.tables  # noqa: E402,F401  (registers credit_line_applications, financings)
+import credit.monitoring.tables  # noqa: E402,F401  (registers monitoring_runs and its result tables)

@@ -1,0 +1,12 @@
+"""Portfolio monitoring: drift of the score and features, realised against predicted defaults, early warning.
+
+- :mod:`credit.monitoring.psi`: the population stability index (exact formula there).
+- :mod:`credit.monitoring.calibration`: Clopper-Pearson intervals, calibration by grade and vintage.
+- :mod:`credit.monitoring.early_warning`: the early-warning rules and their reason codes.
+- :mod:`credit.monitoring.run`: one monitoring run over a feature panel, stored in the store.
+- :mod:`credit.monitoring.results`: reading stored runs (the API and the console).
+- :mod:`credit.monitoring.tables`: the tables (migration ``0007_monitoring``).
+
+Submodules are imported on use: :mod:`credit.store` imports the tables to register them, and
+that must not pull pandas into every program that opens a store.
+"""
