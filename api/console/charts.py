@@ -19,7 +19,7 @@ Value formats (``y_format`` / ``x_format``):
     A fraction: ``0.034`` -> ``"3.4%"``.
 ``"money"``
     Integer minor units of ``currency``: ``1_234_567`` EUR cents -> ``"12.3k"`` on axes,
-    ``"12,345.67 EUR"`` in tooltips (exact, from the integer, never through a float).
+    ``"EUR 12,345.67"`` in tooltips (exact, from the integer, never through a float).
 ``"ratio"``
     Three decimals: ``0.1234`` -> ``"0.123"``.
 """
@@ -78,6 +78,11 @@ CHART_CSS = """\
 .chart .swatch { fill: currentColor; }
 .chart .swatch-line { stroke: currentColor; stroke-width: 2; }
 .chart .value-label { fill: #333; font-size: 11px; font-variant-numeric: tabular-nums; }
+.chart .series-repeat.line, .chart .series-repeat.swatch-line { stroke-dasharray: 6 3; }
+.chart .series-repeat.bar, .chart .series-repeat.swatch { fill-opacity: 0.55; }
+/* A white halo keeps labels legible where they cross lines or bars. */
+.chart .reference-label, .chart .value-label { paint-order: stroke; stroke: #fff; stroke-width: 3px;
+  stroke-linejoin: round; }
 .chart .above-threshold-1 { color: #E69F00; }
 .chart .above-threshold-2 { color: #D55E00; }
 """
@@ -264,7 +269,7 @@ def format_exact(value: float | int | Decimal | None, value_format: ValueFormat 
     value_format
         ``"number"`` (up to 4 decimals), ``"percent"`` (up to 2 decimals of a percent:
         ``0.03428`` -> ``"3.43%"``), ``"money"`` (every minor unit and the currency code:
-        ``"12,345.67 EUR"``) or ``"ratio"`` (3 decimals).
+        ``"EUR 12,345.67"``, as the console writes money) or ``"ratio"`` (3 decimals).
     currency
         ISO 4217 code of money values.
 
@@ -284,7 +289,7 @@ def format_exact(value: float | int | Decimal | None, value_format: ValueFormat 
         return "n/a"
     if value_format == "money":
         _check_currency(currency)
-        return f"{from_minor(_minor_units(value), currency):,f} {currency}"
+        return f"{currency} {from_minor(_minor_units(value), currency):,f}"
     if value_format == "ratio":
         return f"{float(value):,.3f}"
     if value_format == "percent":
@@ -465,6 +470,11 @@ class _Legend:
     height: float
 
 
+def _series_class(index: int) -> str:
+    # Past the palette the colours repeat: a dashed line / lighter bar tells the series apart.
+    return f"series-{index % PALETTE_SIZE}" + (" series-repeat" if index >= PALETTE_SIZE else "")
+
+
 def _legend_layout(names: Sequence[str], left: float, max_width: float) -> _Legend:
     rows: list[list[tuple[float, int, str, str]]] = [[]]
     x = left
@@ -484,7 +494,7 @@ def _legend_svg(legend: _Legend, top: float, marker: Literal["line", "square"]) 
     for row_index, row in enumerate(legend.rows):
         y = top + row_index * 18
         for x, index, shown, full in row:
-            css = f"series-{index % PALETTE_SIZE}"
+            css = _series_class(index)
             if marker == "line":
                 swatch = _tag("line", {"class": f"swatch-line {css}", "x1": float(x), "y1": y + 6.0,
                                        "x2": float(x + 14), "y2": y + 6.0})
@@ -632,6 +642,12 @@ def _label_dates(dates: list[date], unit: str) -> list[tuple[float, str]]:
     return labelled
 
 
+def _inside(centre: float, label: str, width: float) -> float:
+    """Where to centre a label so that it stays inside ``0..width`` (first and last ticks)."""
+    half = _text_width(label) / 2
+    return min(max(centre, half + 2), width - half - 2)
+
+
 def _x_label_of(x: date | str) -> str:
     if isinstance(x, datetime):
         return x.isoformat(sep=" ", timespec="minutes")
@@ -745,7 +761,7 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, y_format: 
     for tick_position, label in x_ticks:
         x = x_scale(tick_position)
         body.append(_tag("line", {"class": "axis", "x1": x, "y1": frame.bottom, "x2": x, "y2": frame.bottom + 4}))
-        body.append(_text(x, frame.bottom + 16, label, "tick-label", "middle"))
+        body.append(_text(_inside(x, label, width), frame.bottom + 16, label, "tick-label", "middle"))
     if x_label:
         body.append(_text((frame.left + frame.right) / 2, height - 6, _fit_text(x_label, frame.width), "axis-title",
                           "middle"))
@@ -755,7 +771,7 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, y_format: 
     point_count = max(len(s.points) for s in series)
     dense = point_count > 1 and frame.width / point_count < 9
     for index, one in enumerate(series):
-        css = f"series-{index % PALETTE_SIZE}"
+        css = _series_class(index)
         ordered = sorted(one.points, key=lambda point: position_of(point[0]))
         path = _line_path(ordered, position_of, x_scale, y_scale, one.step)
         markers = []
@@ -894,7 +910,7 @@ def bar_chart(categories: Sequence[str], series: Sequence[BarSeries], *, title: 
             body.append(_text(centre, frame.bottom + 16, _fit_text(category, band * every - 6), "tick-label", "middle"))
         positive_top, negative_bottom = 0.0, 0.0
         for series_index, one in enumerate(series):
-            css = f"series-{series_index % PALETTE_SIZE}"
+            css = _series_class(series_index)
             value = one.values[category_index]
             left = group_left if stacked else group_left + series_index * bar_width
             tip = f"{one.name}, {category}: {format_exact(value, y_format, currency=currency)}"
@@ -1022,8 +1038,10 @@ def horizontal_bar_chart(labels: Sequence[str], values: Sequence[float | None], 
     labels = [str(label) for label in labels]
     label_width = min(max(_text_width(label) for label in labels), width * 0.35)
     value_labels = [format_value(v, x_format, currency=currency) for v in values]
-    left = 12 + label_width + 8
-    right = width - 12 - max(_text_width(v, 11) for v in value_labels) - 6
+    value_label_width = max(_text_width(v, 11) for v in value_labels) + 6
+    has_negative = any(not _is_missing(v) and float(v) < 0 for v in values)
+    left = 12 + label_width + 8 + (value_label_width if has_negative else 0)
+    right = width - 12 - value_label_width
     frame = _Frame(left=left, top=top + 8, right=right, bottom=height - bottom_space, header=[])
     extents = [0.0, *numbers, *(line.value for line in references)]
     ticks = _ticks_for(min(extents), max(extents), frame.width, x_format, spacing=80)
@@ -1036,7 +1054,8 @@ def horizontal_bar_chart(labels: Sequence[str], values: Sequence[float | None], 
         x = x_scale(float(tick))
         body.append(_tag("line", {"class": "baseline" if tick == 0 else "grid", "x1": x, "y1": frame.top,
                                   "x2": x, "y2": frame.bottom}))
-        body.append(_text(x, frame.bottom + 16, _tick_label(tick, ticks, x_format, currency), "tick-label", "middle"))
+        tick_label = _tick_label(tick, ticks, x_format, currency)
+        body.append(_text(_inside(x, tick_label, width), frame.bottom + 16, tick_label, "tick-label", "middle"))
     body.append(_tag("rect", {"class": "plot-area", "x": frame.left, "y": frame.top,
                               "width": frame.width, "height": frame.height}))
     if x_label:
@@ -1045,7 +1064,7 @@ def horizontal_bar_chart(labels: Sequence[str], values: Sequence[float | None], 
     for index, (label, value) in enumerate(zip(labels, values)):
         centre = frame.top + row * (index + 0.5)
         body.append(_tag("g", {"class": "bar-label"}, _title(label)
-                         + _text(frame.left - 8, centre + 4, _fit_text(label, label_width), "tick-label", "end")))
+                         + _text(12 + label_width, centre + 4, _fit_text(label, label_width), "tick-label", "end")))
         if _is_missing(value):
             body.append(_text(frame.left + 4, centre + 4, "n/a", "value-label"))
             continue

@@ -150,10 +150,10 @@ def test_format_value(value, value_format, expected):
 
 
 @pytest.mark.parametrize(("value", "value_format", "currency", "expected"), [
-    (1_234_567, "money", "EUR", "12,345.67 EUR"),
-    (-5, "money", "EUR", "-0.05 EUR"),
-    (1_234_567, "money", "JPY", "1,234,567 JPY"),
-    (1_234_567.0, "money", "EUR", "12,345.67 EUR"),   # an int column with NaNs arrives as floats
+    (1_234_567, "money", "EUR", "EUR 12,345.67"),    # as api.console writes money: code first
+    (-5, "money", "EUR", "EUR -0.05"),
+    (1_234_567, "money", "JPY", "JPY 1,234,567"),
+    (1_234_567.0, "money", "EUR", "EUR 12,345.67"),   # an int column with NaNs arrives as floats
     (0.034285, "percent", "EUR", "3.43%"),
     (0.123456, "number", "EUR", "0.1235"),
     (0.1, "ratio", "EUR", "0.100"),
@@ -292,12 +292,28 @@ def test_legend_only_with_more_than_one_series():
 
 
 def test_series_colours_cycle_through_the_palette():
-    many = [Series(f"s{i}", [("x", float(i))]) for i in range(charts.PALETTE_SIZE + 1)]
+    many = [Series(f"s{i}", [("x", float(i)), ("y", float(i))]) for i in range(charts.PALETTE_SIZE + 1)]
     root = parse(line_chart(many, title="t", y_label="y"))
-    classes = [c.get("class").split()[-1] for c in by_class(root, "circle", "point")]
-    assert classes == [f"series-{i}" for i in range(charts.PALETTE_SIZE)] + ["series-0"]
+    classes = [c.get("class").split()[1:] for c in by_class(root, "circle", "point")][::2]
+    assert classes == [[f"series-{i}"] for i in range(charts.PALETTE_SIZE)] + [["series-0", "series-repeat"]]
+    # The ninth line shares the first one's colour, so it is dashed, in the legend too.
+    assert "series-repeat" in line_path_class(root, 8)
+    assert ".chart .series-repeat.line, .chart .series-repeat.swatch-line { stroke-dasharray" in CHART_CSS
     for index in range(charts.PALETTE_SIZE):
         assert f".chart .series-{index} {{ color: #" in CHART_CSS
+
+
+def line_path_class(root: ET.Element, series_index: int) -> str:
+    return [g for g in root.iter(f"{SVG}g") if g.get("class") == "series"][series_index].find(f"{SVG}path").get("class")
+
+
+def test_first_and_last_x_labels_stay_inside_the_chart():
+    points = [(date(2023, 12, 1), 1.0), (date(2025, 1, 1), 2.0)]
+    root = parse(line_chart([Series("s", points)], title="t", y_label="y", width=400))
+    x_labels = [t for t in by_class(root, "text", "tick-label") if t.get("text-anchor") == "middle"]
+    for label in x_labels:
+        half = len(label.text) * 12 * 0.6 / 2
+        assert half <= float(label.get("x")) <= 400 - half
 
 
 # --------------------------------------------------------------------------- bar chart
@@ -407,6 +423,19 @@ def test_psi_bars_and_thresholds_land_on_the_value_axis():
         [left + (right - left) * 0.1 / 0.3, left + (right - left) * 0.25 / 0.3], abs=0.1)
     assert [b.get("class") for b in bars] == [
         "bar series-0 above-threshold-2", "bar series-0 above-threshold-1", "bar series-0"]
+
+
+def test_negative_values_are_labelled_left_of_their_bar_clear_of_the_row_label():
+    root = parse(horizontal_bar_chart(["Acme", "Beta"], [12_345_678_90, -2_000_000_00], title="Net exposure",
+                                      x_format="money"))
+    left, _, _, _ = plot_area(root)
+    beta_bar = by_class(root, "rect", "bar")[1]
+    beta_value = [t for t in by_class(root, "text", "value-label") if t.text == "-2M"][0]
+    assert beta_value.get("text-anchor") == "end"
+    assert float(beta_value.get("x")) < float(beta_bar.get("x"))
+    row_label_end = max(float(t.get("x")) for t in by_class(root, "text", "tick-label") if t.text in ("Acme", "Beta"))
+    assert float(beta_value.get("x")) - len("-2M") * 11 * 0.6 >= row_label_end
+    assert tooltip(beta_bar) == "Beta: EUR -2,000,000.00"
 
 
 def test_a_label_without_value_says_so():
