@@ -27,6 +27,7 @@ Value formats (``y_format`` / ``x_format``):
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -169,8 +170,8 @@ def _check_currency(currency: str) -> None:
 
 
 def _minor_units(value: float | int | Decimal) -> int:
-    if isinstance(value, int):
-        return value
+    if isinstance(value, numbers.Integral):  # int, and NumPy's int64 from a pandas column
+        return int(value)
     if isinstance(value, Decimal) and value == value.to_integral_value():
         return int(value)
     if isinstance(value, float) and value.is_integer():  # an int column with NaNs comes as float64
@@ -207,8 +208,8 @@ def _compact_major(major: Decimal, digits: int | None) -> str:
 def _to_decimal(value: float | int | Decimal) -> Decimal:
     if isinstance(value, Decimal):
         return value
-    if isinstance(value, int):
-        return Decimal(value)
+    if isinstance(value, numbers.Integral):
+        return Decimal(int(value))
     return Decimal(repr(float(value)))  # the shortest repr: 0.1 is 0.1, not 0.1000000000000000055
 
 

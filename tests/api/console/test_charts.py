@@ -162,6 +162,17 @@ def test_format_exact(value, value_format, currency, expected):
     assert format_exact(value, value_format, currency=currency) == expected
 
 
+def test_money_from_a_pandas_column_is_exact():
+    import numpy as np
+
+    amounts = np.array([1_234_567, 9_007_199_254_740_993], dtype=np.int64)  # the second is 2**53 + 1
+    assert format_exact(amounts[0], "money") == "EUR 12,345.67"
+    assert format_exact(amounts[1], "money") == "EUR 90,071,992,547,409.93"  # a float would end in .92
+    root = parse(bar_chart(["A", "B"], [BarSeries("Drawn", list(amounts))], title="t", y_label="y", y_format="money"))
+    assert [tooltip(r) for r in by_class(root, "rect", "bar")] == [
+        "Drawn, A: EUR 12,345.67", "Drawn, B: EUR 90,071,992,547,409.93"]
+
+
 def test_money_that_is_not_whole_minor_units_is_refused():
     with pytest.raises(ValueError, match="integer minor units"):
         format_value(12.5, "money")
