@@ -546,3 +546,13 @@ def test_infinite_values_are_refused():
 def test_stylesheet_file_is_chart_css():
     stylesheet = Path(charts.__file__).parent / "static" / "charts.css"
     assert stylesheet.read_text(encoding="utf-8") == CHART_CSS, "run: python -m api.console.charts"
+
+
+def test_embedded_with_safe_in_an_autoescaping_template_names_are_escaped_once():
+    from jinja2 import Environment
+
+    svg = bar_chart(["A & B"], [BarSeries("<i>Acme</i>", [1.0])], title="t", y_label="y")
+    page = Environment(autoescape=True).from_string("<main>{{ chart|safe }}</main>").render(chart=svg)
+    assert page == f"<main>{svg}</main>"
+    assert "A &amp; B" in page and "&amp;amp;" not in page
+    assert tooltip(by_class(parse(svg), "rect", "bar")[0]) == "<i>Acme</i>, A & B: 1"
