@@ -243,6 +243,7 @@ def judge_challenger(panel: Panel, config: ModelConfig, challenger: str | None =
     elif champion is not None:
         champion = None  # the challenger is the champion already: judge it on its own
     decision = promotion_decision(y_test, pd_challenger, pd_champion, policy=config.promotion,
+                                  groups=test["as_of"].to_numpy(),
                                   random_state=config.training.random_state)
     return Judgement(decision, challenger_version, champion, describe_windows(panel, split)["test"])
 
