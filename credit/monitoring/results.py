@@ -122,9 +122,26 @@ class MonitoringRun:
     settings: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def alarms(self) -> tuple[PsiRow, ...]:
-        """PSI rows in ``alarm``."""
-        return tuple(row for row in self.psi if row.status == "alarm")
+    def alarms(self) -> tuple[PsiRow | GradeCalibration, ...]:
+        """What makes the run not calm: score PSI rows at ``watch`` or ``alarm``, grades at ``alarm``.
+
+        The precise definition of "no alarms" (see :mod:`credit.monitoring.run`): the PSI of
+        the score is below the watch level (0.1) in the whole book and in every segment
+        assessed, and no grade's mean PD lies outside the 99.9% interval of its realised
+        default rate. Feature PSIs are diagnostics that explain a moving score (the
+        characteristic analysis), not alarms: some features drift in any book by construction
+        (time on the platform, counts over the whole history, quarter-on-quarter growth
+        against the season). Grades at ``watch`` and the early-warning list are reported, not
+        counted.
+        """
+        return (*(row for row in self.psi if row.variable == "score" and row.status != "ok"),
+                *(grade for grade in self.grades if grade.status == "alarm"))
+
+    @property
+    def drifting_features(self) -> tuple[PsiRow, ...]:
+        """Feature PSI rows at ``watch`` or ``alarm``, largest PSI first (the diagnostics behind a score alarm)."""
+        return tuple(sorted((row for row in self.psi if row.variable != "score" and row.status != "ok"),
+                            key=lambda row: (-row.psi, row.segment, row.variable)))
 
 
 _RUNS = MonitoringRunRecord.__table__

@@ -129,7 +129,10 @@ class EarlyWarningRecord(Base):
     __table_args__ = (Index("ix_monitoring_early_warnings_firm", "firm_id", "run_id"),)
 
     run_id: Mapped[int] = mapped_column(ForeignKey("monitoring_runs.run_id"), primary_key=True, doc="The run.")
-    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.firm_id"), primary_key=True, doc="The firm.")
+    # no foreign key to firms: the panel monitored may come from history files not loaded
+    # into this store (credit retrain --history DIR)
+    firm_id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=False,
+                                         doc="The firm (of the panel's history).")
     reasons: Mapped[list] = mapped_column(JSON, nullable=False,
                                           doc="Reason codes of credit.monitoring.results.WARNING_REASONS, in its order.")
     details: Mapped[dict] = mapped_column(JSON, nullable=False,

@@ -5,7 +5,8 @@ Revises: 0001
 Create Date: 2026-11-24 09:00:00
 
 A branch of its own from the history tables (see credit.store.migrate.upgrade: "heads"), like
-0005 and 0006: its foreign keys reach only firms (0001) and its own run table.
+0005 and 0006: its only foreign keys are to its own run table (early warnings name firms
+without one, since the panel monitored may come from history files not in this store).
 Tables declared in credit/monitoring/tables.py.
 """
 from alembic import op
@@ -110,7 +111,6 @@ def upgrade() -> None:
         sa.Column("reasons", sa.JSON(), nullable=False),
         sa.Column("details", sa.JSON(), nullable=False),
         _run_key("monitoring_early_warnings"),
-        sa.ForeignKeyConstraint(["firm_id"], ["firms.firm_id"], name=op.f("fk_monitoring_early_warnings_firm_id_firms")),
         sa.PrimaryKeyConstraint("run_id", "firm_id", name=op.f("pk_monitoring_early_warnings")),
     )
     op.create_index("ix_monitoring_early_warnings_firm", "monitoring_early_warnings", ["firm_id", "run_id"])
