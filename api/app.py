@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from api.access.routes import router as access_router
 from api.checkout.routes import router as checkout_router
+from api.console.routes import mount_console
 from api.credit_lines.routes import router as credit_lines_router
 from api.decisions.routes import router as decisions_router
 from api.financing.routes import router as financing_router
@@ -30,6 +31,7 @@ from api.kit.errors import ErrorBody, install_error_handlers, responses
 from api.kit.idempotency import IdempotentReplay, replay_handler
 from api.kit.limits import BodySizeLimitMiddleware
 from api.kit.metrics import ApiMetrics, MetricsMiddleware
+from api.monitoring.routes import router as monitoring_router
 from credit.settings import Settings
 from credit.store.engine import make_engine
 from credit.store.migrate import alembic_config, upgrade
@@ -128,6 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(firms_router)
     app.include_router(financing_router)
     app.include_router(decisions_router)
+    app.include_router(monitoring_router)
+    mount_console(app)  # the finance console's pages under /console, not in the OpenAPI document
     return app
 
 

@@ -1,0 +1,563 @@
+"""Pages and form posts of the finance console, under ``/console`` (left out of the OpenAPI document).
+
+Every page but sign-in needs a console session (:mod:`api.console.sessions`); without one a
+request is redirected to the sign-in page, which brings the person back afterwards. Every
+form post carries the session's CSRF token. A review or a line change calls the same service
+function as the HTTP API (:func:`api.credit_lines.service.review`,
+:func:`api.credit_lines.service.change_line`) with the signed-in key as the caller, so it is
+the same audited decision. Bad input re-renders the page with a message next to the field
+(4xx) and nothing saved: the unit of work is rolled back before the page is drawn again.
+
+GET pages only read and run in FastAPI's thread pool. The form posts that write are
+``async def`` and never await after their first write, for the reason given in
+:mod:`api.credit_lines.routes` (SQLite's one writer and the event loop).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from api.console import charts, forms, queries, registry, sessions
+from api.console.display import FILTERS
+from api.console.sessions import ConsoleUser
+from api.credit_lines import service as credit_lines
+from api.credit_lines.schemas import ReviewIn
+from api.firms.service import champion_if_available, policy_of
+from api.kit.db import SessionDep, take_write_lock
+from api.kit.errors import NotFound, ServiceError
+from credit.ledger.journal import utc_now
+from credit.monitoring.results import WARNING_REASONS, latest_run
+from credit.policy import Policy
+
+PACKAGE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
+templates.env.filters.update(FILTERS)
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+FIRM_INVOICES_SHOWN = 12
+_DECISION_ID = re.compile(r"^[0-9a-f-]{36}$")
+_MAX_ID = 2**63 - 1
+_SECURITY_HEADERS = {
+    # Everything the pages use is served from here; charts are inline SVG styled by classes.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+# The model report is MLflow's artifact, our own HTML: inline styles and data: images, nothing else.
+_REPORT_HEADERS = _SECURITY_HEADERS | {
+    "Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'",
+}
+
+
+class SignInRequired(Exception):
+    """No valid console session: the request goes to the sign-in page, then back to ``next_path``."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+async def _console_user(request: Request) -> ConsoleUser:
+    token = request.cookies.get(sessions.SESSION_COOKIE)
+    # A connection of its own, as the API's key check: the request's session must begin with
+    # the service's write lock when the route writes.
+    with request.app.state.engine.connect() as connection:
+        user = sessions.signed_in(connection, token, utc_now())
+    if user is None:
+        target = request.url.path if request.method == "GET" else "/console/queue"
+        if request.method == "GET" and request.url.query:
+            target += "?" + request.url.query
+        raise SignInRequired(target)
+    request.state.console_user = user
+    return user
+
+
+UserDep = Annotated[ConsoleUser, Depends(_console_user)]
+
+
+async def _to_sign_in(request: Request, exc: SignInRequired) -> Response:
+    response = RedirectResponse(f"/console/sign-in?{urlencode({'next': exc.next_path})}", status_code=303)
+    if request.cookies.get(sessions.SESSION_COOKIE):
+        response.delete_cookie(sessions.SESSION_COOKIE, path=sessions.COOKIE_PATH)
+    return response
+
+
+def mount_console(app: FastAPI) -> None:
+    """Add the console to an app: its pages under ``/console``, its CSS under ``/console/static``."""
+    app.include_router(router)
+    app.mount("/console/static", StaticFiles(directory=str(PACKAGE / "static")), name="console-static")
+    app.add_exception_handler(SignInRequired, _to_sign_in)
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("user", getattr(request.state, "console_user", None))
+    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    response.headers.update(_SECURITY_HEADERS)
+    return response
+
+
+def _not_found(request: Request, what: str) -> HTMLResponse:
+    return _page(request, "not_found.html", status_code=404, what=what)
+
+
+def _csrf_refused(user: ConsoleUser, given: str) -> str | None:
+    if sessions.csrf_matches(user.csrf_token, given):
+        return None
+    return ("This form was opened in an earlier session or has expired, so it was not accepted and nothing was "
+            "saved. Check the page below and submit it again.")
+
+
+def _secure_cookie(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def _safe_next(next_path: str | None) -> str:
+    if next_path and next_path.startswith("/console") and not next_path.startswith("//") \
+            and "\\" not in next_path and not any(ch in next_path for ch in "\r\n"):
+        return next_path
+    return "/console/queue"
+
+
+def _firm_id(text: str) -> int | None:
+    if not text.isdigit() or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 1 <= number <= _MAX_ID else None
+
+
+# ---------------------------------------------------------------------------------------------
+# sign-in and sign-out
+
+
+def _sign_in_page(request: Request, *, next_path: str, status_code: int = 200, error: str | None = None,
+                  notice: str | None = None) -> HTMLResponse:
+    form_token = sessions.new_form_token()
+    response = _page(request, "sign_in.html", status_code=status_code, user=None, next_path=next_path,
+                     form_token=form_token, error=error, notice=notice)
+    response.set_cookie(sessions.SIGN_IN_COOKIE, form_token, path=sessions.COOKIE_PATH, httponly=True,
+                        samesite="strict", secure=_secure_cookie(request), max_age=3600)
+    return response
+
+
+@router.get("", response_class=RedirectResponse)
+def console_home() -> RedirectResponse:
+    """The console opens on the review queue."""
+    return RedirectResponse("/console/queue", status_code=303)
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_page(request: Request, next: str = "", signed_out: str = "") -> Response:  # noqa: A002 - the query's name
+    """Sign in with a finance or admin API key."""
+    token = request.cookies.get(sessions.SESSION_COOKIE)
+    with request.app.state.engine.connect() as connection:
+        if sessions.signed_in(connection, token, utc_now()) is not None:
+            return RedirectResponse(_safe_next(next), status_code=303)
+    return _sign_in_page(request, next_path=_safe_next(next),
+                         notice="You are signed out." if signed_out else None)
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+async def sign_in(request: Request, session: SessionDep, api_key: Annotated[str, Form(max_length=200)] = "",
+                  csrf_token: Annotated[str, Form(max_length=200)] = "",
+                  next: Annotated[str, Form(max_length=2000)] = "") -> Response:  # noqa: A002
+    """Check the key and open a console session (a cookie holding a random token)."""
+    next_path = _safe_next(next)
+    expected = request.cookies.get(sessions.SIGN_IN_COOKIE) or ""
+    if not expected or not sessions.csrf_matches(expected, csrf_token):
+        return _sign_in_page(request, next_path=next_path, status_code=403,
+                             error="The sign-in form had expired: enter the key again.")
+    take_write_lock(session)
+    try:
+        token, _user = sessions.sign_in(session, api_key, utc_now())
+    except sessions.SignInRefused as refused:
+        session.rollback()
+        return _sign_in_page(request, next_path=next_path, status_code=refused.status_code, error=refused.message)
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(sessions.SESSION_COOKIE, token, path=sessions.COOKIE_PATH, httponly=True, samesite="strict",
+                        secure=_secure_cookie(request), max_age=int(sessions.SESSION_LIFETIME.total_seconds()))
+    response.delete_cookie(sessions.SIGN_IN_COOKIE, path=sessions.COOKIE_PATH)
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, session: SessionDep, user: UserDep,
+                   csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """End the console session."""
+    if _csrf_refused(user, csrf_token):
+        return RedirectResponse("/console/queue", status_code=303)
+    sessions.sign_out(session, user.session_id, utc_now())
+    response = RedirectResponse("/console/sign-in?signed_out=1", status_code=303)
+    response.delete_cookie(sessions.SESSION_COOKIE, path=sessions.COOKIE_PATH)
+    return response
+
+
+# ---------------------------------------------------------------------------------------------
+# the review queue
+
+
+def _queue_filters(params: dict[str, str], policy: Policy, known_codes: set[str]) -> tuple[queries.QueueFilters, dict[str, str]]:
+    errors: dict[str, str] = {}
+    grade = params.get("grade") or None
+    if grade is not None and grade not in policy.grades:
+        errors["grade"] = f"There is no grade “{grade}” on the master scale ({', '.join(policy.grades)})."
+        grade = None
+    limits = {}
+    for name, label in (("min_limit", "The smallest limit"), ("max_limit", "The largest limit")):
+        limits[name], problem = forms.parse_amount(params.get(name), label)
+        if problem:
+            errors[name] = problem
+    ages = {}
+    for name, label in (("min_age", "The least age"), ("max_age", "The greatest age")):
+        text = (params.get(name) or "").strip()
+        ages[name] = None
+        if text:
+            if text.isdigit() and len(text) <= 5:
+                ages[name] = int(text)
+            else:
+                errors[name] = f"{label} is a whole number of days, such as 3; “{text}” is not."
+    reason = params.get("reason") or None
+    if reason is not None and reason not in known_codes:
+        errors["reason"] = f"No application in the queue carries the reason code “{reason}”."
+        reason = None
+    return queries.QueueFilters(grade=grade, min_limit_minor=limits["min_limit"], max_limit_minor=limits["max_limit"],
+                                reason=reason, min_age_days=ages["min_age"], max_age_days=ages["max_age"]), errors
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def review_queue(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
+    """Referred applications waiting for review, oldest first, with filters."""
+    policy = policy_of(request)
+    now = utc_now()
+    params = {name: request.query_params.get(name, "")[:100] for name in
+              ("grade", "min_limit", "max_limit", "reason", "min_age", "max_age")}
+    everything = queries.review_queue(session, queries.QueueFilters(), now, limit=0)
+    filters, errors = _queue_filters(params, policy, {reason.code for reason in everything.reason_codes})
+    queue = queries.review_queue(session, filters, now)
+    return _page(request, "queue.html", status_code=400 if errors else 200, queue=queue, params=params,
+                 errors=errors, grades=policy.grades, reason_codes=everything.reason_codes, now=now)
+
+
+# ---------------------------------------------------------------------------------------------
+# an application
+
+
+def _application_page(request: Request, session: SessionDep, decision_id: str, *, status_code: int = 200,
+                      form: forms.FormResult | None = None, errors: dict[str, str] | None = None) -> HTMLResponse:
+    now = utc_now()
+    view = queries.application_view(session, decision_id, now, champion_if_available(request.app))
+    if view is None:
+        return _not_found(request, f"No credit-line application {decision_id}.")
+    line = queries.line_of_firm(session, view.firm.firm_id)
+    ageing = queries.invoice_ageing(session, view.firm.firm_id, now)
+    drivers_chart = None
+    if view.top_features:
+        drivers_chart = charts.horizontal_bar_chart(
+            [FILTERS["feature_label"](feature.name) for feature in view.top_features],
+            [feature.contribution for feature in view.top_features],
+            title="What moved this PD: the ten strongest features", x_format="ratio",
+            x_label="push on the log-odds of default (positive raises the PD)", width=820)
+    ageing_chart = charts.bar_chart(
+        [bucket.label for bucket in ageing.buckets],
+        [charts.BarSeries("Outstanding", [bucket.outstanding_minor for bucket in ageing.buckets])],
+        title="What the firm owes, by days past due", y_label="Outstanding", y_format="money", width=350,
+        height=210)
+    bounds = policy_of(request).credit_line.limit
+    return _page(request, "application.html", status_code=status_code, view=view, line=line, ageing=ageing,
+                 drivers_chart=drivers_chart, ageing_chart=ageing_chart, actions=forms.REVIEW_ACTIONS,
+                 form=form.values if form else {"action": "", "limit": "", "reason": ""}, errors=errors or {},
+                 min_limit=bounds.min_limit_minor, max_limit=bounds.max_limit_minor, now=now)
+
+
+@router.get("/applications/{decision_id}", response_class=HTMLResponse)
+def application_page(decision_id: str, request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
+    """One credit-line application: decision, reasons, the features behind them, exposure, ageing, review form."""
+    if not _DECISION_ID.match(decision_id):
+        return _not_found(request, f"No credit-line application {decision_id[:40]}.")
+    return _application_page(request, session, decision_id)
+
+
+@router.post("/applications/{decision_id}/review", response_class=HTMLResponse)
+async def review_application(
+    decision_id: str, request: Request, session: SessionDep, user: UserDep,
+    action: Annotated[str, Form(max_length=50)] = "", limit: Annotated[str, Form(max_length=100)] = "",
+    reason: Annotated[str, Form(max_length=5000)] = "", csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Approve, approve with another limit, or decline a referred application: the API's audited review."""
+    if not _DECISION_ID.match(decision_id):
+        return _not_found(request, f"No credit-line application {decision_id[:40]}.")
+    policy = policy_of(request)
+    form = forms.review_form(action, limit, reason, policy)
+    refused = _csrf_refused(user, csrf_token)
+    if refused:
+        return _application_page(request, session, decision_id, status_code=403, form=form, errors={"form": refused})
+    if not form.ok:
+        return _application_page(request, session, decision_id, status_code=422, form=form, errors=form.errors)
+    body = ReviewIn(action=form.action, reason=form.reason,
+                    limit=None if form.limit_minor is None else forms.amount_text(form.limit_minor))
+    try:
+        credit_lines.review(session, user.caller, decision_id, body, policy, utc_now())
+    except NotFound:
+        session.rollback()
+        return _not_found(request, f"No credit-line application {decision_id}.")
+    except ServiceError as exc:
+        session.rollback()
+        return _application_page(request, session, decision_id, status_code=exc.status_code, form=form,
+                                 errors=forms.service_error_messages(exc))
+    return RedirectResponse(f"/console/applications/{decision_id}?reviewed=1", status_code=303)
+
+
+# ---------------------------------------------------------------------------------------------
+# a firm
+
+
+@router.get("/firms", response_class=HTMLResponse)
+def find_firm(request: Request, user: UserDep, firm_id: str = "") -> Response:
+    """Open a firm's page by its id (the search box of every page)."""
+    number = _firm_id(firm_id.strip()[:30])
+    if number is None:
+        return _not_found(request, f"“{firm_id[:30]}” is not a firm id: a firm id is a whole number such as 1042.")
+    return RedirectResponse(f"/console/firms/{number}", status_code=303)
+
+
+def _firm_page(request: Request, session: SessionDep, firm_id: int, *, status_code: int = 200,
+               form: forms.FormResult | None = None, errors: dict[str, str] | None = None) -> HTMLResponse:
+    now = utc_now()
+    policy = policy_of(request)
+    firm = queries.firm_summary(session, firm_id)
+    if firm is None:
+        return _not_found(request, f"No firm {firm_id} on the marketplace.")
+    model = champion_if_available(request.app)
+    score = queries.current_score(session, firm_id, policy, model)
+    history = queries.score_history(session, firm_id, policy)
+    line = queries.line_of_firm(session, firm_id)
+    holds = queries.pending_holds(session, line.line_id) if line else []
+    ageing = queries.invoice_ageing(session, firm_id, now, shown=FIRM_INVOICES_SHOWN)
+    decisions, decisions_total = queries.decisions_of_firm(session, firm_id)
+    warnings = queries.early_warnings(session, firm_id)
+    score_chart = charts.line_chart(
+        [charts.Series("PD", [(point.as_of, float(point.pd)) for point in history])],
+        title="PD at each batch score", y_label="12-month PD", y_format="percent", y_min=0, width=820, height=240,
+        reference_lines=_grade_lines(policy, history))
+    line_charts = None
+    if line is not None:
+        over_time = queries.line_history(session, firm_id, line, now)
+        line_charts = (
+            charts.line_chart([charts.Series("Limit", over_time.limit, step=True),
+                               charts.Series("Posted + held", over_time.exposure, step=True)],
+                              title="Limit and exposure", y_label="Amount", y_format="money", y_min=0, width=400,
+                              height=230),
+            charts.line_chart([charts.Series("Utilisation", [(day, None if share is None else float(share))
+                                                            for day, share in over_time.utilisation], step=True)],
+                              title="Utilisation of the limit", y_label="Used", y_format="percent", y_min=0,
+                              width=400, height=230),
+        )
+    ageing_chart = charts.bar_chart(
+        [bucket.label for bucket in ageing.buckets],
+        [charts.BarSeries("Outstanding", [bucket.outstanding_minor for bucket in ageing.buckets])],
+        title="What the firm owes, by days past due", y_label="Outstanding", y_format="money", width=500, height=210)
+    bounds = policy.credit_line.limit
+    return _page(request, "firm.html", status_code=status_code, firm=firm, score=score, history=history,
+                 line=line, holds=holds, ageing=ageing, decisions=decisions, decisions_total=decisions_total,
+                 warnings=warnings, score_chart=score_chart, line_charts=line_charts, ageing_chart=ageing_chart,
+                 form=form.values if form else {"action": "", "limit": "", "reason": ""}, errors=errors or {},
+                 min_limit=bounds.min_limit_minor, max_limit=bounds.max_limit_minor, now=now)
+
+
+def _grade_lines(policy: Policy, history: list[queries.ScorePoint]) -> list[charts.ReferenceLine]:
+    """The master scale's bounds across the firm's PDs, spaced so their labels stay readable.
+
+    From the bound just above the highest PD down to half the lowest PD, keeping a bound only
+    when it is at least an eighth of the highest PD away from the last one kept.
+    """
+    if not history:
+        return []
+    lowest, highest = min(point.pd for point in history), max(point.pd for point in history)
+    scale = list(policy.document.master_scale.items())
+    ceiling = next((bound for _, bound in scale if bound >= highest), Decimal(1))
+    lines: list[charts.ReferenceLine] = []
+    kept: Decimal | None = None
+    for index in range(len(scale) - 2, -1, -1):
+        grade, bound = scale[index]
+        if not lowest / 2 <= bound <= ceiling or (kept is not None and kept - bound < highest / 8):
+            continue
+        lines.append(charts.ReferenceLine(float(bound), f"{grade} | {scale[index + 1][0]}"))
+        kept = bound
+    return lines[:4]
+
+
+@router.get("/firms/{firm_id}", response_class=HTMLResponse)
+def firm_page(firm_id: str, request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
+    """A firm: score and grade history, line, holds, invoices and their ageing, decisions, early warnings."""
+    number = _firm_id(firm_id)
+    if number is None:
+        return _not_found(request, f"No firm “{firm_id[:30]}”: a firm id is a whole number.")
+    return _firm_page(request, session, number)
+
+
+@router.post("/firms/{firm_id}/line", response_class=HTMLResponse)
+async def change_line(
+    firm_id: str, request: Request, session: SessionDep, user: UserDep,
+    action: Annotated[str, Form(max_length=50)] = "", limit: Annotated[str, Form(max_length=100)] = "",
+    reason: Annotated[str, Form(max_length=5000)] = "", csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Freeze, unfreeze or change the limit of the firm's line, with a reason: the API's audited line change."""
+    number = _firm_id(firm_id)
+    if number is None:
+        return _not_found(request, f"No firm “{firm_id[:30]}”: a firm id is a whole number.")
+    policy = policy_of(request)
+    form = forms.line_change_form(action, limit, reason, policy)
+    refused = _csrf_refused(user, csrf_token)
+    if refused:
+        return _firm_page(request, session, number, status_code=403, form=form, errors={"form": refused})
+    if not form.ok:
+        return _firm_page(request, session, number, status_code=422, form=form, errors=form.errors)
+    line = queries.line_of_firm(session, number)
+    session.rollback()  # that read must not stand before the service's write lock
+    if line is None:
+        return _firm_page(request, session, number, status_code=409, form=form,
+                          errors={"form": "This firm has no credit line to change. Nothing was saved."})
+    try:
+        credit_lines.change_line(session, user.caller, line.line_id, form.action, form.reason, form.limit_minor,
+                                 policy, champion_if_available(request.app), utc_now())
+    except ServiceError as exc:
+        session.rollback()
+        return _firm_page(request, session, number, status_code=exc.status_code, form=form,
+                          errors=forms.service_error_messages(exc))
+    return RedirectResponse(f"/console/firms/{number}?changed={form.action}", status_code=303)
+
+
+# ---------------------------------------------------------------------------------------------
+# a decision
+
+
+@router.get("/decisions/{decision_id}", response_class=HTMLResponse)
+def decision_page(decision_id: str, request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
+    """One audited decision: what was decided, by whom, why, on which inputs."""
+    view = queries.decision_view(session, decision_id) if _DECISION_ID.match(decision_id) else None
+    if view is None:
+        return _not_found(request, f"No decision {decision_id[:40]}.")
+    return _page(request, "decision.html", view=view)
+
+
+# ---------------------------------------------------------------------------------------------
+# the portfolio
+
+
+@router.get("/portfolio", response_class=HTMLResponse)
+def portfolio_page(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
+    """The book: exposure and expected loss by grade, utilisation, rates, calibration, PSI, early warnings."""
+    policy = policy_of(request)
+    book = queries.portfolio(session, policy)
+    run = latest_run(session)
+    grades = [grade for grade in book.grades if grade.lines or grade.grade in policy.grades]
+    names = [grade.grade for grade in grades]
+    exposure_chart = charts.bar_chart(
+        names, [charts.BarSeries("Limit", [grade.limit_minor for grade in grades]),
+                charts.BarSeries("Posted + held", [grade.exposure_minor for grade in grades])],
+        title="Limits and exposure by grade", y_label="Amount", y_format="money", width=590, height=250)
+    loss_chart = charts.bar_chart(
+        names, [charts.BarSeries("Expected loss", [grade.expected_loss_minor for grade in grades])],
+        title="Expected loss by grade", y_label="PD × LGD × exposure", y_format="money", width=590, height=250)
+    utilisation_chart = charts.bar_chart(
+        [label for label, _ in book.utilisation],
+        [charts.BarSeries("Lines", [lines for _, lines in book.utilisation])],
+        title="Lines by share of the limit used", y_label="Lines", width=590, height=230)
+    rates_chart = None
+    if book.monthly:
+        rates_chart = charts.line_chart(
+            [charts.Series(name, [(month.month, _rate(month.rates, number)) for month in book.monthly])
+             for name, number in (("Approved at once", lambda r: r.approved), ("Referred", lambda r: r.referred),
+                                  ("Declined", lambda r: r.declined))],
+            title="Credit-line applications by month", y_label="Share of applications", y_format="percent",
+            y_min=0, width=590, height=230)
+    calibration_chart = psi_chart = vintage_chart = None
+    psi_rows: list = []
+    if run is not None:
+        calibration_chart = charts.bar_chart(
+            [g.grade for g in run.grades],
+            [charts.BarSeries("Predicted", [g.predicted_rate for g in run.grades]),
+             charts.BarSeries("Realised (95% interval)", [g.realised_rate for g in run.grades],
+                              lower=[g.ci_low for g in run.grades], upper=[g.ci_high for g in run.grades])],
+            title="Default rate by grade: predicted and realised", y_label="12-month default rate",
+            y_format="percent", width=590, height=260)
+        if run.vintages:
+            vintage_chart = charts.line_chart(
+                [charts.Series("Predicted", [(v.vintage, v.predicted_rate) for v in run.vintages]),
+                 charts.Series("Realised", [(v.vintage, v.realised_rate) for v in run.vintages])],
+                title="Default rate by vintage (as-of month)", y_label="12-month default rate", y_format="percent",
+                y_min=0, width=590, height=230)
+        psi_rows = sorted((row for row in run.psi if row.segment == "all"), key=lambda row: -row.psi)
+        shown = psi_rows[:15]
+        psi_chart = charts.horizontal_bar_chart(
+            [FILTERS["feature_label"](row.variable) for row in shown], [row.psi for row in shown],
+            title="Population stability (PSI), training window vs latest month: largest 15", x_format="ratio",
+            thresholds=[(0.1, "0.1 watch"), (0.25, "0.25 alarm")], width=590)
+    firm_names = {}
+    if run is not None and run.warnings:
+        firm_names = queries.firm_names(session, [warning.firm_id for warning in run.warnings])
+    return _page(request, "portfolio.html", book=book, grades=grades, run=run, exposure_chart=exposure_chart,
+                 loss_chart=loss_chart, utilisation_chart=utilisation_chart, rates_chart=rates_chart,
+                 calibration_chart=calibration_chart, vintage_chart=vintage_chart, psi_chart=psi_chart,
+                 psi_rows=psi_rows, firm_names=firm_names, warning_texts=WARNING_REASONS,
+                 warning_reasons=queries.warning_reasons)
+
+
+def _rate(rates: queries.ApplicationRates, number: Any) -> float | None:
+    share = rates.rate(number(rates))
+    return None if share is None else float(share)
+
+
+# ---------------------------------------------------------------------------------------------
+# models
+
+
+@router.get("/models", response_class=HTMLResponse)
+def models_page(request: Request, user: UserDep) -> HTMLResponse:
+    """Champion and challenger of the PD model, with their metrics and reports."""
+    uri = request.app.state.settings.resolved_tracking_uri()
+    view = registry.registry_view(uri)
+    comparison = None
+    if view.models:
+        names = [label for key, label in registry.HEADLINE_METRICS if key in ("auc", "gini", "ks")]
+        series = []
+        for model in view.models:
+            row = model.registered_metrics
+            if row is None:
+                continue
+            values = [row.interval(key) for key in ("auc", "gini", "ks")]
+            series.append(charts.BarSeries(f"{model.alias.capitalize()} v{model.version.version}",
+                                           [value for value, _, _ in values], lower=[low for _, low, _ in values],
+                                           upper=[high for _, _, high in values]))
+        if series:
+            comparison = charts.bar_chart(names, series, title="Champion and challenger on their test windows",
+                                          y_label="Metric with its 95% interval", y_format="ratio", width=590,
+                                          height=240)
+    return _page(request, "models.html", view=view, headline=registry.HEADLINE_METRICS, other=registry.OTHER_METRICS,
+                 comparison=comparison)
+
+
+@router.get("/models/runs/{run_id}/reports/{name}", response_class=HTMLResponse)
+def model_report(run_id: str, name: str, request: Request, user: UserDep) -> HTMLResponse:
+    """The HTML evaluation report logged with a model's training run."""
+    html = registry.report_html(request.app.state.settings.resolved_tracking_uri(), run_id, name)
+    if html is None:
+        return _not_found(request, f"No report {name[:60]} in run {run_id[:40]}.")
+    return HTMLResponse(html, headers=_REPORT_HEADERS)
+
