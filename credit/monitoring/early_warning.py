@@ -12,8 +12,9 @@ code                     the firm is flagged when
 =======================  ==============================================================
 ``grade_drop``           its grade at ``t`` is at least ``grade_drop_notches`` grades of the
                          master scale worse than ``grade_drop_months`` months before
-``new_overdue``          an invoice it owes, unpaid at ``t``, became ``overdue_grace_days``
-                         days past due within the last ``overdue_lookback_days`` days
+``new_overdue``          an invoice it owes, unpaid at ``t``, is at least
+                         ``overdue_grace_days`` days past due at ``t`` but was not
+                         ``overdue_lookback_days`` days before (whole days past due)
 ``dbt_rising``           its mean days beyond terms over the last 90 days exceed those of
                          the 90 days before by at least ``dbt_rise_days`` (panel feature
                          ``debtor_dbt_trend_90d``)
@@ -94,7 +95,10 @@ def grade_drop(pd_now: pd.Series, pd_before: pd.Series, grades_of, grade_order: 
 
 
 def new_overdue(unpaid: pd.DataFrame, as_of: date, grace_days: int, lookback_days: int) -> Flags:
-    """Firms with invoices that became ``grace_days`` past due within the last ``lookback_days`` days, unpaid at ``as_of``.
+    """Firms with invoices unpaid at ``as_of`` that became ``grace_days`` past due in the last ``lookback_days`` days.
+
+    Whole days past due at ``as_of`` (``d``) must satisfy ``grace_days <= d < grace_days +
+    lookback_days``: at least ``grace_days`` now, fewer ``lookback_days`` days ago.
 
     Parameters
     ----------

@@ -300,6 +300,7 @@ def monitor(engine: Engine, panel: str | Path | MonitoringPanel, model: Monitore
         from credit.features.history import History
 
         history = History.from_store(engine)
+    _check_history_reaches(history, as_of)
     inputs = gather_inputs(history, engine, known[known_day.isin({as_of, before})], pd_, as_of, before,
                            config.early_warning, block_days)
     warnings = early_warnings(inputs, config.early_warning, grades_of=policy.grades_of, grade_order=policy.grades,
@@ -332,6 +333,37 @@ def monitor(engine: Engine, panel: str | Path | MonitoringPanel, model: Monitore
                 for w in warnings])
     with Session(engine) as session:
         return run_by_id(session, run_id)
+
+
+def monitor_champion(engine: Engine, panel: str | Path, *, history=None, config: MonitoringConfig | None = None,  # noqa: ANN001
+                     name: str = "credit_pd", alias: str = "champion") -> MonitoringRun:
+    """Monitor the registered champion on ``panel`` (the end of ``credit retrain``).
+
+    Call :func:`credit.models.registry.tracking` first.
+
+    Raises
+    ------
+    credit.models.registry.ModelNotFoundError
+        If there is no champion yet.
+    MonitoringError
+        As :func:`monitor`.
+    """
+    return monitor(engine, panel, MonitoredModel.from_registry(name, alias), history=history, config=config)
+
+
+def _check_history_reaches(history, as_of: date) -> None:  # noqa: ANN001
+    from credit.features.history import HistoryError
+
+    try:
+        _, end = history.span()
+    except HistoryError as exc:
+        raise MonitoringError(f"{exc}: the early-warning rules read the transactions up to the month monitored "
+                              f"({as_of}); load them (credit ingest) or give the history the panel was built from") \
+            from None
+    if end.date() < add_months(as_of, -1):
+        raise MonitoringError(f"the history in {history.origin} ends {end.date()}, more than a month before the month "
+                              f"monitored ({as_of}): the early-warning rules read the transactions up to it; load "
+                              "them (credit ingest) or give the history the panel was built from")
 
 
 def _psi_rows(known: pd.DataFrame, pd_: pd.Series, expected: pd.Series, actual: pd.Series, features: tuple[str, ...],
