@@ -6,7 +6,8 @@ The panel runs from the first month with :data:`FIRST_MONTHS` of history behind 
 latest month start the history reaches; the challenger is trained on it with the configured
 windows, registered, and judged against the champion on the same latest test window by the
 promotion gate (:mod:`credit.models.promotion`); the decision and its reasons are logged in the
-challenger's MLflow run.
+challenger's MLflow run. Given the store, it ends by monitoring the champion on the new panel
+(:func:`credit.monitoring.run.monitor_champion`) and storing the run.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from credit.features.asof import monthly
 from credit.features.history import History
 from credit.features.panel import build_panel, write_panel
 from credit.models.config import ModelConfig
+from credit.monitoring.results import MonitoringRun
 from pipelines.train_pd import Judgement, TrainingOutcome, apply_judgement, judge_challenger, read_panel, train_pd
 
 FIRST_MONTHS = 6
@@ -32,10 +36,18 @@ class RetrainOutcome:
     as_of: list[date]
     training: TrainingOutcome
     judgement: Judgement
+    monitoring: MonitoringRun | None = None
+    monitoring_note: str | None = None
+    """Why there is no monitoring run (no store given, no champion, or the panel does not fit it)."""
 
 
-def retrain(history: History, config: ModelConfig, workdir: Path, *, truth: Path | None = None) -> RetrainOutcome:
+def retrain(history: History, config: ModelConfig, workdir: Path, *, truth: Path | None = None,
+            engine: Engine | None = None) -> RetrainOutcome:
     """Rebuild the panel from ``history``, train and register a challenger, run the gate and apply it.
+
+    With ``engine`` (the operational store), the champion the gate leaves in place is then
+    monitored on the new panel and the run stored there; a failure to monitor is reported in
+    ``monitoring_note``, not raised, since the retrain itself is done by then.
 
     Raises
     ------
@@ -61,7 +73,19 @@ def retrain(history: History, config: ModelConfig, workdir: Path, *, truth: Path
                         report_path=workdir / f"retrain-{datetime.now():%Y%m%d-%H%M%S}.html")
     judgement = judge_challenger(panel, config, training.registered.version)
     apply_judgement(judgement)
-    return RetrainOutcome(panel_folder, dates, training, judgement)
+    return RetrainOutcome(panel_folder, dates, training, judgement, *_monitored(engine, panel_folder, history))
+
+
+def _monitored(engine: Engine | None, panel_folder: Path, history: History) -> tuple[MonitoringRun | None, str | None]:
+    if engine is None:
+        return None, "no store given: the champion was not monitored"
+    from credit.models.registry import ModelNotFoundError
+    from credit.monitoring.run import MonitoringError, monitor_champion
+
+    try:
+        return monitor_champion(engine, panel_folder, history=history), None
+    except (ModelNotFoundError, MonitoringError) as exc:
+        return None, f"the champion was not monitored: {exc}"
 
 
 def _month_start_after(day: date, months: int) -> date:

@@ -7,10 +7,11 @@
 - :mod:`~credit.cli.ledger`: ledger reconcile, ledger expire-holds
 - :mod:`~credit.cli.decisions`: decisions show, decisions replay
 - :mod:`~credit.cli.scoring`: score, models export-champion
+- :mod:`~credit.cli.monitoring`: monitor
 - :mod:`~credit.cli.demo`: demo
 """
 
-from credit.cli import data, decisions, demo, features, ledger, models, scoring, service  # noqa: F401  (registering their commands)
+from credit.cli import data, decisions, demo, features, ledger, models, monitoring, scoring, service  # noqa: F401  (registering their commands)
 from credit.cli.common import app
 
 __all__ = ["app"]

@@ -156,10 +156,11 @@ def retrain(
     tracking_uri: TrackingOption = "",
     database_url: DatabaseUrl = "",
 ) -> None:
-    """Rebuild the panel up to the latest month, train a challenger, and promote it only if it beats the champion.
+    """Rebuild the panel up to the latest month, train a challenger, promote it only if it beats the champion, monitor.
 
     Exit code 1 when the challenger is not promoted (the champion stays); the reasons are
-    printed and logged.
+    printed and logged. The champion is then monitored on the new panel (as `credit monitor`)
+    and the run stored in the store.
     """
     settings = _config(config)
     use_tracking(tracking_uri)
@@ -168,9 +169,10 @@ def retrain(
     from pipelines.train_pd import PanelError
 
     try:
-        source = History.from_parquet(history) if history else History.from_store(open_store(database_url))
+        engine = open_store(database_url)
+        source = History.from_parquet(history) if history else History.from_store(engine)
         with console.status(f"rebuilding the monthly panel from {source.origin}"):
-            outcome = run_retrain(source, settings, workdir, truth=truth)
+            outcome = run_retrain(source, settings, workdir, truth=truth, engine=engine)
     except (HistoryError, PanelError, ValueError, OSError) as exc:
         fail(str(exc))
     console.print(f"Panel: {outcome.panel_folder} (as-of {outcome.as_of[0]} to {outcome.as_of[-1]})", highlight=False)
@@ -179,6 +181,12 @@ def retrain(
     console.print(f"Challenger: version {outcome.training.registered.version}. Report: {outcome.training.report_path}",
                   highlight=False)
     print_judgement(outcome.judgement)
+    if outcome.monitoring is not None:
+        from credit.cli.monitoring import print_run
+
+        print_run(outcome.monitoring)
+    else:
+        console.print(f"Monitoring: {outcome.monitoring_note}", highlight=False)
     if not outcome.judgement.decision.promote:
         raise typer.Exit(1)
 
