@@ -1,0 +1,61 @@
+"""Routes of monitoring: the latest run's summary, PSI, calibration and early-warning list.
+
+Roles: ``analyst``, ``finance`` and ``admin``; the checkout's key gets 403. Runs are written
+by ``credit monitor`` and ``credit retrain``, never over HTTP. Before the first run every
+route answers 404 ``monitoring_run_not_found``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.kit.auth import Caller, requires
+from api.kit.db import SessionDep
+from api.kit.errors import responses
+from api.monitoring import service
+from api.monitoring.schemas import CalibrationOut, EarlyWarningList, MonitoringSummaryOut, PsiList
+from credit.monitoring.results import WARNING_REASONS
+
+router = APIRouter(tags=["monitoring"])
+
+Watcher = Annotated[Caller, requires("analyst", "finance", "admin")]
+WarningReason = Enum("WarningReason", {code: code for code in WARNING_REASONS}, type=str)
+_READS = responses(401, 403, 404, 422)
+
+
+@router.get("/v1/monitoring/latest", response_model=MonitoringSummaryOut, responses=_READS)
+def latest(session: SessionDep, _caller: Watcher) -> MonitoringSummaryOut:
+    """The latest monitoring run in brief: alarms, the score's PSI, calibration and early-warning counts."""
+    return service.summary(service.latest(session))
+
+
+@router.get("/v1/monitoring/psi", response_model=PsiList, responses=_READS)
+def psi(
+    session: SessionDep, _caller: Watcher,
+    variable: Annotated[str | None, Query(min_length=1, max_length=200,
+                                          description="Only this variable: `score` or a feature.")] = None,
+    segment: Annotated[str | None, Query(min_length=1, max_length=200,
+                                         description="Only this segment: `all` or `industry=<name>`.")] = None,
+    status: Annotated[Literal["ok", "watch", "alarm"] | None, Query(description="Only rows in this status.")] = None,
+) -> PsiList:
+    """PSI of the score and of every model feature, training window against the month monitored, by segment."""
+    return service.psi(service.latest(session), variable, segment, status)
+
+
+@router.get("/v1/monitoring/calibration", response_model=CalibrationOut, responses=_READS)
+def calibration(session: SessionDep, _caller: Watcher) -> CalibrationOut:
+    """Realised against predicted 12-month default rates by grade and by vintage, with 95% intervals."""
+    return service.calibration(service.latest(session))
+
+
+@router.get("/v1/monitoring/early-warnings", response_model=EarlyWarningList, responses=_READS)
+def early_warnings(
+    session: SessionDep, _caller: Watcher,
+    reason: Annotated[WarningReason | None, Query(description="Only firms with this reason code.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many firms, most reasons first.")] = 100,
+) -> EarlyWarningList:
+    """The early-warning list: firms with reason codes from a fixed catalogue and the numbers behind them."""
+    return service.early_warnings(service.latest(session), reason.value if reason else None, limit)

@@ -1,0 +1,87 @@
+"""Monitoring over HTTP: the latest stored run (:func:`credit.monitoring.results.latest_run`), shaped for the API.
+
+Every role that may call these routes sees the whole book (analysts and the finance team
+watch the portfolio), so there is no per-caller filter. Before the first run every route
+answers 404 ``monitoring_run_not_found``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy.orm import Session
+
+from api.kit.errors import NotFound
+from api.monitoring.schemas import (
+    CalibrationOut,
+    EarlyWarningList,
+    EarlyWarningOut,
+    GradeCalibrationOut,
+    MonitoringSummaryOut,
+    PsiList,
+    PsiOut,
+    RunOut,
+    StatusCounts,
+    VintageCalibrationOut,
+    WarningReasonOut,
+)
+from credit.monitoring.results import WARNING_REASONS, MonitoringRun, latest_run
+
+
+def latest(session: Session) -> MonitoringRun:
+    """The latest run, or 404 ``monitoring_run_not_found``."""
+    run = latest_run(session)
+    if run is None:
+        raise NotFound("No monitoring run yet: run `credit monitor` (or `credit retrain`) first.",
+                       code="monitoring_run_not_found")
+    return run
+
+
+def run_out(run: MonitoringRun) -> RunOut:
+    return RunOut(run_id=run.run_id, created_at=run.created_at, as_of=run.as_of, model_name=run.model_name,
+                  model_version=run.model_version, training_from=run.training_from, training_to=run.training_to,
+                  firms=run.firms)
+
+
+def _psi_out(row) -> PsiOut:  # noqa: ANN001
+    return PsiOut(variable=row.variable, segment=row.segment, psi=row.psi, status=row.status,
+                  expected_rows=row.expected_rows, actual_rows=row.actual_rows)
+
+
+def summary(run: MonitoringRun) -> MonitoringSummaryOut:
+    """The run in brief."""
+    features = Counter(row.status for row in run.psi if row.variable != "score")
+    grades = Counter(grade.status for grade in run.grades)
+    reasons = Counter(code for warning in run.warnings for code in warning.reasons)
+    return MonitoringSummaryOut(
+        run=run_out(run), alarms=len(run.alarms),
+        score_psi=[_psi_out(row) for row in run.psi if row.variable == "score"],
+        feature_psi=StatusCounts(**features), grades=StatusCounts(**grades),
+        calibration_vintage=run.calibration_vintage, early_warnings=len(run.warnings),
+        early_warnings_by_reason={code: reasons.get(code, 0) for code in WARNING_REASONS},
+        segments_not_assessed=list(run.settings.get("segments_not_assessed") or []))
+
+
+def psi(run: MonitoringRun, variable: str | None, segment: str | None, status: str | None) -> PsiList:
+    """PSI rows, filtered; the score first, then by segment and variable."""
+    rows = [row for row in run.psi if (variable is None or row.variable == variable)
+            and (segment is None or row.segment == segment) and (status is None or row.status == status)]
+    rows.sort(key=lambda row: (row.variable != "score", row.segment, row.variable))
+    return PsiList(run=run_out(run), items=[_psi_out(row) for row in rows])
+
+
+def calibration(run: MonitoringRun) -> CalibrationOut:
+    """Calibration by grade and by vintage."""
+    return CalibrationOut(
+        run=run_out(run), interval="Clopper-Pearson, 95%", calibration_vintage=run.calibration_vintage,
+        grades=[GradeCalibrationOut(**vars(grade)) for grade in run.grades],
+        vintages=[VintageCalibrationOut(**vars(vintage)) for vintage in run.vintages])
+
+
+def early_warnings(run: MonitoringRun, reason: str | None, limit: int) -> EarlyWarningList:
+    """Firms on the list (with ``reason`` among theirs, if given), most reasons first, at most ``limit``."""
+    listed = [w for w in run.warnings if reason is None or reason in w.reasons]
+    return EarlyWarningList(run=run_out(run), total=len(listed), items=[
+        EarlyWarningOut(firm_id=w.firm_id, details=w.details,
+                        reasons=[WarningReasonOut(code=code, text=WARNING_REASONS[code]) for code in w.reasons])
+        for w in listed[:limit]])
