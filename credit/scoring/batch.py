@@ -88,8 +88,43 @@ def score_all(engine: Engine, serving_folder: str | Path, as_of: date, *,
     started = time.perf_counter()
     model = ServingModel.load(serving_folder)
     frame = build_panel(History.from_store(engine), [as_of]).frame
-    featured = time.perf_counter()
+    return store_scores(engine, model, frame, as_of, reasons_per_score=reasons_per_score,
+                        feature_seconds=time.perf_counter() - started)
 
+
+def store_scores(engine: Engine, model: ServingModel, frame: pd.DataFrame, as_of: date, *,
+                 reasons_per_score: int = REASONS_PER_SCORE, feature_seconds: float = 0.0) -> ScoringRun:
+    """Score the firms of a feature frame built as of ``as_of`` and store them as that date's snapshot.
+
+    :func:`score_all` builds the frame from the store; a job that already holds the panel
+    (the demo, a backfill) passes its rows of that date, built by the same engine.
+
+    Parameters
+    ----------
+    engine
+        The operational store; ``firm_scores`` is written (an earlier run of the same date
+        and model version is replaced).
+    model
+        The champion's serving model.
+    frame
+        One row per eligible firm with ``firm_id`` and the model's features as of ``as_of``.
+    as_of
+        The date the features were built at.
+    reasons_per_score
+        Most reason codes kept per firm.
+    feature_seconds
+        Time already spent building ``frame``, reported in the run.
+
+    Returns
+    -------
+    ScoringRun
+
+    Raises
+    ------
+    ValueError
+        If the frame lacks a feature of the model or a feature has no reason code.
+    """
+    started = time.perf_counter()
     pds = model.predict_pd(frame) if len(frame) else np.empty(0)
     reasons = reason_codes(model.contributions(frame), top=reasons_per_score) if len(frame) else []
     features = feature_records(frame, model)
@@ -109,8 +144,8 @@ def score_all(engine: Engine, serving_folder: str | Path, as_of: date, *,
             connection.execute(insert(ScoreSnapshot), rows)
     finished = time.perf_counter()
     return ScoringRun(as_of=as_of, model_name=model.name, model_version=model.version, rows=len(rows),
-                      replaced=replaced, scored_at=scored_at, seconds=finished - started,
-                      feature_seconds=featured - started, scoring_seconds=scored - featured,
+                      replaced=replaced, scored_at=scored_at, seconds=feature_seconds + finished - started,
+                      feature_seconds=feature_seconds, scoring_seconds=scored - started,
                       writing_seconds=finished - scored)
 
 
