@@ -132,6 +132,7 @@ def test_a_model_is_read_from_its_serving_files(serving_folders, tmp_path):  # n
     assert (model.name, model.version) == ("credit_pd", "2") and "region" in model.features
 
 
+@pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated")
 def test_the_training_window_comes_from_the_training_run(tmp_path: Path):
     tracking(Settings(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_location=(tmp_path / "a").as_uri()))
     try:
