@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from api.console.display import money
 from api.kit.errors import ServiceError
-from api.kit.money import MARKETPLACE_CURRENCY, from_minor, to_minor
+from api.kit.money import MARKETPLACE_CURRENCY, MAX_MAJOR_UNITS, from_minor, to_minor
 from credit.policy import Policy
 
 REASON_MAX_LENGTH = 1000
@@ -75,6 +75,8 @@ def parse_amount(text: str | None, what: str = "The limit") -> tuple[int | None,
         return None, f"{what} must be a number of euros such as 25000 or 25000.50; “{text}” is not."
     if negative and value != 0:
         return None, f"{what} cannot be negative."
+    if value > MAX_MAJOR_UNITS:
+        return None, f"{what} is far too large: at most {MAX_MAJOR_UNITS:,} euros."
     if value != value.quantize(Decimal(1).scaleb(-_PLACES)):
         return None, f"{what} has at most {_PLACES} decimal places (cents); “{text}” has more."
     return int(value.scaleb(_PLACES)), None

@@ -114,7 +114,8 @@ def firm_names(session: Session, firm_ids: list[int]) -> dict[int, str]:
     names: dict[int, str] = {}
     for start in range(0, len(firm_ids), 500):
         chunk = firm_ids[start:start + 500]
-        names.update(session.execute(select(Firm.firm_id, Firm.name).where(Firm.firm_id.in_(chunk))).tuples())
+        names.update((firm_id, name) for firm_id, name in
+                     session.execute(select(Firm.firm_id, Firm.name).where(Firm.firm_id.in_(chunk))))
     return names
 
 

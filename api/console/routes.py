@@ -507,7 +507,7 @@ def portfolio_page(request: Request, session: SessionDep, user: UserDep) -> HTML
         shown = psi_rows[:15]
         psi_chart = charts.horizontal_bar_chart(
             [FILTERS["feature_label"](row.variable) for row in shown], [row.psi for row in shown],
-            title="Population stability (PSI), training window vs latest month: largest 15", x_format="ratio",
+            title="PSI of the 15 most shifted variables", x_format="ratio",
             thresholds=[(0.1, "0.1 watch"), (0.25, "0.25 alarm")], width=590)
     firm_names = {}
     if run is not None and run.warnings:

@@ -4,7 +4,8 @@
 more month-ends so firms have a score history, issues a key per role, applies for a credit
 line for every scored firm but one with the checkout key (some are approved at once, some referred,
 most declined: whatever the policy says), places checkout orders on the approved lines so
-their utilisation varies, and freezes one line with the finance key. Tests copy the finished
+their utilisation varies, freezes one line with the finance key, and stores one monitoring run of the champion
+(PSI, calibration, early warnings) over a panel of the whole history. Tests copy the finished
 store (:func:`book_copy`) and find their firms and applications by what the store says.
 """
 
@@ -21,13 +22,17 @@ from sqlalchemy import select
 from api.app import create_app
 from api.kit.money import from_minor, to_minor
 from credit.origination.tables import CreditLineApplicationRecord as Application
+from credit.features.asof import monthly
+from credit.features.history import History
+from credit.features.panel import build_panel, write_panel
+from credit.monitoring.run import MonitoredModel, monitor
 from credit.scoring.batch import score_all
 from credit.scoring.tables import ScoreSnapshot
 from credit.settings import Settings
 from credit.store.engine import make_engine
 from tests.api.conftest import ROLES, auth, make_key
 from tests.api.credit_lines.buyers import buyers, clean
-from tests.api.marketplace import AS_OF, ScoredMarketplace, months_after
+from tests.api.marketplace import AS_OF, START, ScoredMarketplace, months_after
 
 HISTORY_MONTHS = 6
 UTILISATION_TARGETS = (0, 10, 35, 60, 80, 95)
@@ -92,6 +97,7 @@ def credit_book(marketplace: ScoredMarketplace, root: Path) -> CreditBook:
             referred = tuple(session.scalars(select(Application.decision_id).where(Application.status == "referred")
                                              .order_by(Application.created_at, Application.decision_id)))
     assert referred, "the simulated marketplace should refer some applications to the finance team"
+    _monitor(store, marketplace.serving, root / "panel")
     _built["book"] = CreditBook(store, marketplace.serving, keys, referred, unapplied,
                                 tuple(a["buyer_id"] for a in approved), frozen["buyer_id"], dates + (AS_OF,))
     return _built["book"]
@@ -119,6 +125,15 @@ def _use_line(client: TestClient, checkout: dict[str, str], application: dict, p
                                      "shipment_reference": f"SHIP-{first_hold}"},
                                headers=checkout | {"Idempotency-Key": f"capture-{first_hold}"})
         assert response.status_code == 200, response.text
+
+
+def _monitor(store: Path, serving: Path, folder: Path) -> None:
+    """One monitoring run of the champion: the marketplace model was fitted on the as-of dates START+2 to START+8."""
+    engine = make_engine(f"sqlite:///{store}")
+    write_panel(build_panel(History.from_store(engine), monthly(months_after(START, 2), AS_OF)), folder)
+    model = MonitoredModel.from_serving(serving, training_window=(months_after(START, 2), months_after(START, 8)))
+    monitor(engine, folder, model, as_of=AS_OF)
+    engine.dispose()
 
 
 def book_copy(book: CreditBook, folder: Path) -> str:

@@ -13,12 +13,19 @@ from api.app import create_app
 from credit.settings import Settings
 from tests.api.console.book import CreditBook, book_copy, credit_book
 from tests.api.console.pages import sign_in
+from tests.api.console.tracking import Registry, model_registry
 from tests.api.marketplace import marketplace  # noqa: F401  (session fixture)
 
 
 @pytest.fixture(scope="session")
 def book(marketplace, tmp_path_factory: pytest.TempPathFactory) -> CreditBook:  # noqa: ANN001, F811
     return credit_book(marketplace, tmp_path_factory.mktemp("book"))
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
+    """An MLflow registry with a champion and a challenger of credit_pd (tracking.py)."""
+    return model_registry(tmp_path_factory.mktemp("mlflow"))
 
 
 @pytest.fixture

@@ -24,7 +24,13 @@ from api.app import create_app
 from credit.settings import Settings
 from tests.api.conftest import LiveServer, auth
 from tests.api.console.book import CreditBook, book_copy
-from tests.api.console.tracking import Registry, model_registry
+from tests.api.console.tracking import Registry
+
+pytestmark = [
+    # MLflow's own code, not ours: its SQLAlchemy mappers and its pandas column check (as tests/models/test_registry.py)
+    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated"),
+    pytest.mark.filterwarnings("ignore:Operation with range is deprecated"),
+]
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "tests" / "artifacts" / "screenshots"
@@ -37,11 +43,6 @@ if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is missing: `make browser` installs it", allow_module_level=True)
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
-    return model_registry(tmp_path_factory.mktemp("mlflow"))
 
 
 @pytest.fixture(scope="module")
