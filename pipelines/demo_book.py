@@ -106,7 +106,7 @@ def open_demo_book(engine: Engine, serving_folder: Path, policy: Policy, panel: 
                          f"got {origination_months}.")
     if applicants < 1:
         raise ValueError(f"`applicants` must be an integer >= 1; got {applicants}.")
-    last_start = history_end.date().replace(day=1)
+    last_start = (history_end - timedelta(microseconds=1)).date().replace(day=1)  # a month begun before the end
     months = monthly(_months_before(last_start, score_months - 1), last_start)
     dates = pd.to_datetime(panel["as_of"])
     missing = [str(day) for day in months if not (dates == pd.Timestamp(day)).any()]

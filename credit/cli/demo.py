@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from credit.cli.common import DatabaseUrl, app, console, open_store
+from credit.cli.common import DatabaseUrl, app, console, open_store, parse_date
 from credit.cli.data import ingest_with_progress, print_ingest, print_simulation, simulate_with_progress
 from credit.cli.features import print_panel
 from credit.cli.models import print_judgement, print_summary, print_windows, use_tracking
@@ -20,16 +21,31 @@ def demo(
     firms: Annotated[int, typer.Option(help="Firms in the demo marketplace.")] = 4000,
     years: Annotated[int, typer.Option(help="Years of history (at least 3: the model windows need 12 labelled months after 6 months of warm-up).")] = 4,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    start: Annotated[str, typer.Option(
+        help="First day of the simulated history (YYYY-MM-DD). Default: the first of next month `years` years "
+             "ago, so the history ends with the current month and the service decides on it with the real clock.", show_default=False)] = "",
+    applicants: Annotated[int, typer.Option(help="Buyers who apply for a credit line during the replayed months.",
+                                            min=1)] = 400,
+    serve: Annotated[bool, typer.Option(help="End by serving the API and the finance console until Ctrl-C.")] = True,
+    port: Annotated[int, typer.Option(help="Port of the API and the console.")] = 8000,
     database_url: DatabaseUrl = "",
 ) -> None:
-    """Run the whole product on a small simulated marketplace: simulate, ingest, build features, train models."""
+    """Run the whole product on a small simulated marketplace, then serve it: simulate, ingest, build features,
+    train and promote the PD model, replay credit-line applications and checkout traffic, monitor, serve.
+
+    Each step prints what it did; the last prints the finance console's address and demo API
+    keys (generated now), then serves until Ctrl-C (``--no-serve`` stops there instead).
+    """
     from credit.ingest import find_history_files
     from credit.simulate import SimulationConfig
+    from credit.simulate.market import add_months
 
+    first_day = parse_date(start, "--start") if start else _default_start(years)
     data = workdir / "history"
     url = database_url or f"sqlite:///{(workdir / 'credit.db').resolve()}"
     console.rule("1. simulate")
-    config = SimulationConfig(firms=firms, years=years, seed=seed, start=date(2023, 1, 1))
+    config = SimulationConfig(firms=firms, years=years, seed=seed, start=first_day)
+    history_end = add_months(first_day, 12 * years)
     print_simulation(simulate_with_progress(config, data), data)
     console.rule("2. ingest")
     engine = open_store(url)
@@ -48,13 +64,105 @@ def demo(
     from credit.features.panel import build_panel, write_panel
 
     with console.status("building monthly features from the store"):
-        panel = build_panel(History.from_store(engine), month_starts(date(2023, 7, 1), date(2022 + years, 12, 1)))
+        panel = build_panel(History.from_store(engine), month_starts(_first_month_start_after(first_day, 6),
+                                                                add_months(history_end, -1)))
     print_panel(panel, *write_panel(panel, workdir / "features"))
     console.rule("5. models")
-    _train_and_promote(workdir, truth=data / "truth")
+    serving = _train_and_promote(workdir, truth=data / "truth")
+    if serving is None:
+        return
+    console.rule("6. the credit book")
+    _open_book(engine, serving, panel.frame, history_end, applicants, seed)
+    console.rule("7. monitoring")
+    _monitor(engine, workdir / "features")
+    console.rule("8. the service")
+    _hand_over(engine, url, serving, serve, port)
 
 
-def _train_and_promote(workdir: Path, truth: Path) -> None:
+def _monitor(engine, panel: Path) -> None:  # noqa: ANN001
+    from credit.cli.monitoring import print_run
+    from credit.monitoring.run import monitor_champion
+
+    with console.status("monitoring the champion: drift, realised against predicted defaults, early warnings"):
+        run = monitor_champion(engine, panel)
+    print_run(run)
+
+
+def _open_book(engine, serving: Path, panel, history_end: date, applicants: int, seed: int) -> None:  # noqa: ANN001
+    from credit.policy import default_policy
+    from pipelines.demo_book import open_demo_book
+
+    from credit.ledger.journal import utc_now
+
+    end = min(datetime.combine(history_end, datetime.min.time()), utc_now())  # the book's past, never its future
+    started = time.perf_counter()
+    with console.status(f"scoring every month and replaying {applicants} credit-line applications with their "
+                        "checkout traffic"):
+        book = open_demo_book(engine, serving, default_policy(), panel, history_end=end, score_months=12,
+                              origination_months=3, applicants=applicants, seed=seed)
+    console.print(f"Scored {book.scored_rows:,} firm-months at {len(book.scored_as_of)} month starts "
+                  f"({book.scored_as_of[0]} to {book.scored_as_of[-1]}); the replay took {time.perf_counter() - started:.0f} s.",
+                  highlight=False)
+    outcomes = ", ".join(f"{count} {status}" for status, count in sorted(book.applications.items()))
+    console.print(f"Applications: {outcomes}. Referred ones wait in the finance team's review queue.", highlight=False)
+    traffic = ", ".join(f"{count:,} {what}" for what, count in sorted(book.checkout.items()))
+    console.print(f"Checkout on the open lines: {traffic}.", highlight=False)
+    if book.skipped:
+        refused = ", ".join(f"{count:,} {what}" for what, count in sorted(book.skipped.items()))
+        console.print(f"Refused by the ledger during the replay: {refused}.", highlight=False)
+
+
+def _hand_over(engine, url: str, serving: Path, serve: bool, port: int) -> None:  # noqa: ANN001
+    from sqlalchemy.orm import Session
+
+    from api.app import serve as run_server
+    from api.kit.auth import create_api_key
+    from credit.settings import Settings
+
+    with Session(engine) as session:
+        _, finance_key = create_api_key(session, "demo finance team", "finance")
+        _, checkout_key = create_api_key(session, "demo marketplace checkout", "checkout")
+        _, analyst_key = create_api_key(session, "demo risk analyst", "analyst")
+        session.commit()
+    base = f"http://127.0.0.1:{port}"
+    console.print(f"Finance console: {base}/console  (sign in with the finance key)", highlight=False)
+    console.print(f"  finance key:  {finance_key}", highlight=False)
+    console.print(f"  checkout key: {checkout_key}   (the marketplace's machine client: {base}/v1/docs)",
+                  highlight=False)
+    console.print(f"  analyst key:  {analyst_key}   (monitoring and metrics)", highlight=False)
+    console.print("The keys were generated now and are stored only as hashes; `credit api-key create` issues more.",
+                  highlight=False)
+    settings = Settings(database_url=url, serving_folder=str(serving.resolve()))
+    if not serve:
+        console.print(f"To serve: CREDIT_DATABASE_URL={url} CREDIT_SERVING_FOLDER={serving.resolve()} "
+                      f".venv/bin/credit serve --port {port}", highlight=False)
+        return
+    console.print(f"Serving on {base} until Ctrl-C.", highlight=False)
+    run_server(settings, port=port)
+
+
+def _first_month_start_after(day: date, months: int) -> date:
+    """The first month start at least ``months`` months after ``day`` (the warm-up before the first as-of date)."""
+    from credit.simulate.market import add_months
+
+    shifted = add_months(day, months)
+    return shifted if shifted.day == 1 else add_months(shifted.replace(day=1), 1)
+
+
+def _default_start(years: int) -> date:
+    """The first day of next month, ``years`` years ago: the history ends with the current month.
+
+    Whole months keep the simulator's truth on month starts, where the panel's as-of dates
+    are; the days of the current month after today are replayed only up to now.
+    """
+    from credit.simulate.market import add_months
+
+    this_month = datetime.now(UTC).date().replace(day=1)
+    return add_months(this_month, 1 - 12 * years)
+
+
+def _train_and_promote(workdir: Path, truth: Path) -> Path | None:
+    """Train, judge and promote; the champion's serving folder, or None when no model passed the gate."""
     from credit.models.config import load_model_config
     from credit.models.registry import AliasNotFoundError, export_serving_files
     from pipelines.train_pd import CHAMPION, REGISTERED_MODEL, apply_judgement, judge_challenger, read_panel, train_pd
@@ -75,10 +183,11 @@ def _train_and_promote(workdir: Path, truth: Path) -> None:
         serving = export_serving_files(REGISTERED_MODEL, CHAMPION, workdir / "serving")
     except AliasNotFoundError:
         console.print("No champion to serve yet: a model must pass the gate first (credit promote).", highlight=False)
-    else:
-        console.print(f"The champion's serving files (booster, calibrator, features, version): {serving}",
-                      highlight=False)
+        return None
+    console.print(f"The champion's serving files (booster, calibrator, features, version): {serving}",
+                  highlight=False)
     console.print("Browse the runs: .venv/bin/mlflow ui --backend-store-uri " + _mlflow_uri(), highlight=False)
+    return serving
 
 
 def _mlflow_uri() -> str:
