@@ -128,9 +128,31 @@ def print_run(run) -> None:  # noqa: ANN001
         table = Table(title=f"Early warnings, most reasons first (top {TOP_WARNINGS})", title_justify="left")
         table.add_column("firm", justify="right")
         table.add_column("reasons")
+        table.add_column("what the numbers say")
         for warning in run.warnings[:TOP_WARNINGS]:
-            table.add_row(str(warning.firm_id), "; ".join(WARNING_REASONS[code] for code in warning.reasons))
+            table.add_row(str(warning.firm_id), ", ".join(warning.reasons),
+                          "; ".join(_brief(code, warning.details.get(code) or {}) for code in warning.reasons))
         console.print(table)
+        for code in sorted({code for w in run.warnings[:TOP_WARNINGS] for code in w.reasons},
+                           key=list(WARNING_REASONS).index):
+            console.print(f"  {code}: {WARNING_REASONS[code]}", highlight=False)
+
+
+def _brief(code: str, details: dict) -> str:
+    """A warning's numbers in a few words (money stays in minor units, as stored)."""
+    try:
+        return {
+            "grade_drop": lambda d: f"grade {d['grade_before']} to {d['grade_now']}",
+            "new_overdue": lambda d: f"{d['invoices']} invoice(s), {d['unpaid_minor']:,} unpaid (minor units), up to "
+                                     f"{d['max_days_past_due']} days past due",
+            "dbt_rising": lambda d: f"days beyond terms +{d['dbt_rise_days']:g} (now {d['dbt_mean_90d_days']:g})",
+            "partner_default": lambda d: f"partner {d['partner_id']} ({d['share']:.0%} of trade): "
+                                         f"{d['event_kind']} on {d['event_at']}",
+            "arrears_approaching": lambda d: f"blocked from {d['blocked_from']} unless paid",
+            "utilisation_high": lambda d: f"{d['utilisation']:.0%} of the line used",
+        }[code](details)
+    except (KeyError, TypeError, ValueError):
+        return code
 
 
 def _status(status: str) -> str:

@@ -30,7 +30,7 @@ from credit.monitoring.tables import (
 
 WARNING_REASONS: dict[str, str] = {
     "grade_drop": "Its risk grade fell by two or more notches over the last three months.",
-    "new_overdue": "Invoices it owes went overdue during the last month and are still unpaid.",
+    "new_overdue": "Invoices it owes slipped well past their due date (30 days by default) in the last month, still unpaid.",
     "dbt_rising": "It pays later than before: its days beyond terms rose over the last 90 days.",
     "partner_default": "A large trading partner had a credit event recently (contagion through the trade network).",
     "arrears_approaching": "An invoice it owes falls due soon and, paying as late as it has lately, "
