@@ -268,6 +268,9 @@ def monitor(engine: Engine, panel: str | Path | MonitoringPanel, model: Monitore
     if as_of not in set(dates):
         raise MonitoringError(f"{as_of} is not an as-of date of the panel in {panel.folder} "
                               f"({dates[0]} to {dates[-1]}, monthly)")
+    if as_of <= model.training_to:
+        raise MonitoringError(f"the month monitored ({as_of}) must come after the training window of {model.name} "
+                              f"version {model.version} ({model.training_from} to {model.training_to})")
     in_training = (day >= model.training_from) & (day <= model.training_to)
     if not in_training.any():
         raise MonitoringError(f"the panel in {panel.folder} ({dates[0]} to {dates[-1]}) holds no row of the training "

@@ -112,10 +112,14 @@ def test_what_monitoring_cannot_use_is_one_clear_error(scored_store, small_panel
     with pytest.raises(MonitoringError, match=r"2025-03-01 is not an as-of date of the panel .* \(2023-03-01 to "
                                               r"2024-12-01, monthly\)"):
         monitor(scored_store.engine, small_panel, small_model, as_of=date(2025, 3, 1))
-    later = MonitoredModel(**{**vars(small_model), "training_from": date(2025, 1, 1), "training_to": date(2025, 6, 1)})
+    with pytest.raises(MonitoringError, match=r"the month monitored \(2023-09-01\) must come after the training "
+                                              r"window of credit_pd version 1 \(2023-03-01 to 2023-10-01\)"):
+        monitor(scored_store.engine, small_panel, small_model, as_of=date(2023, 9, 1))
+    earlier = MonitoredModel(**{**vars(small_model), "training_from": date(2021, 1, 1),
+                                "training_to": date(2021, 6, 1)})
     with pytest.raises(MonitoringError, match=r"holds no row of the training window of credit_pd version 1 "
-                                              r"\(2025-01-01 to 2025-06-01\)"):
-        monitor(scored_store.engine, small_panel, later)
+                                              r"\(2021-01-01 to 2021-06-01\)"):
+        monitor(scored_store.engine, small_panel, earlier)
     other = MonitoredModel(**{**vars(small_model), "features": (*small_model.features, "moon_phase")})
     with pytest.raises(MonitoringError, match=r"lacks 1 feature\(s\) of credit_pd version 1, e.g. \['moon_phase'\]"):
         monitor(scored_store.engine, small_panel, other)
