@@ -149,7 +149,18 @@ _LATEST = select(_RUNS).order_by(_RUNS.c.created_at.desc(), _RUNS.c.run_id.desc(
 
 
 def latest_run(session: Session | Connection) -> MonitoringRun | None:
-    """The newest monitoring run with its PSI, calibration and early warnings; None before the first run."""
+    """The newest monitoring run (latest ``created_at``, then highest id) with all its results.
+
+    Parameters
+    ----------
+    session
+        A session or connection on the store.
+
+    Returns
+    -------
+    MonitoringRun or None
+        None before the first run.
+    """
     row = session.execute(_LATEST).first()
     return None if row is None else _run(session, row)
 
@@ -161,7 +172,21 @@ def run_by_id(session: Session | Connection, run_id: int) -> MonitoringRun | Non
 
 
 def warnings_of_firm(session: Session | Connection, firm_id: int) -> tuple[EarlyWarning, ...]:
-    """The firm's early warnings in the latest run: one item, or none when it is not on the list (or no run yet)."""
+    """The firm's early warning in the latest run.
+
+    Parameters
+    ----------
+    session
+        A session or connection on the store.
+    firm_id
+        The firm.
+
+    Returns
+    -------
+    tuple of EarlyWarning
+        One item when the firm is on the latest run's list; empty when it is not, or before
+        the first run.
+    """
     latest = session.execute(select(_RUNS.c.run_id).order_by(_RUNS.c.created_at.desc(), _RUNS.c.run_id.desc())
                              .limit(1)).scalar()
     if latest is None:
