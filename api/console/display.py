@@ -87,10 +87,18 @@ def feature_label(name: str) -> str:
     return " ".join(words) + window
 
 
+_SHORT_WORDS = {"gmv": "GMV", "dbt": "DBT", "yoy": "YoY"}
+
+
+def feature_short(name: str) -> str:
+    """A compact label of a feature for chart axes: ``buyer_gmv_yoy_3m`` -> ``buyer GMV YoY 3m``."""
+    return " ".join(_SHORT_WORDS.get(word, word) for word in name.split("_") if word != "minor")
+
+
 def feature_value(name: str, value: Any) -> str:
     """A feature value as the finance team reads it: money, a percentage, days, a count or a label."""
     if value is None:
-        return "none"
+        return "no data"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, str):
@@ -100,7 +108,7 @@ def feature_value(name: str, value: Any) -> str:
             return value.replace("_", " ")
     number = float(value)
     if math.isnan(number):
-        return "none"
+        return "no data"
     if math.isinf(number):
         return "unbounded"
     if name == "verified":
@@ -139,9 +147,17 @@ def rule_detail(detail: str, code: str) -> str:
     return head + separator + words
 
 
+WARNING_LABELS: dict[str, str] = {
+    "grade_drop": "grade fell", "new_overdue": "new overdue invoices", "dbt_rising": "paying later",
+    "partner_default": "partner defaulted", "arrears_approaching": "near the arrears block",
+    "utilisation_high": "line nearly used",
+}
+"""Short labels of the early-warning codes for lists; the full texts are credit.monitoring.results.WARNING_REASONS."""
+
+
 FILTERS = {
     "money": money, "amount": amount, "major_units": major_units, "percent": percent, "probability": probability,
     "when": when, "count": count, "feature_label": feature_label, "feature_value": feature_value,
-    "rule_detail": rule_detail,
+    "rule_detail": rule_detail, "feature_short": feature_short, "warning_label": lambda code: WARNING_LABELS.get(code, code),
 }
 """Jinja filter name -> function."""

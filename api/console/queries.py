@@ -119,6 +119,18 @@ def firm_names(session: Session, firm_ids: list[int]) -> dict[int, str]:
     return names
 
 
+def lines_of_firms(session: Session, firm_ids: list[int]) -> dict[int, LineView]:
+    """The credit lines of the given firms (those that have one)."""
+    lines: dict[int, LineView] = {}
+    for start in range(0, len(firm_ids), 500):
+        chunk = firm_ids[start:start + 500]
+        for row in session.execute(select(LINES.c.firm_id, LINES.c.line_id, LINES.c.status, LINES.c.limit_minor,
+                                          LINES.c.posted_minor, LINES.c.pending_minor, LINES.c.per_order_cap_minor,
+                                          LINES.c.created_at, LINES.c.updated_at).where(LINES.c.firm_id.in_(chunk))):
+            lines[row.firm_id] = LineView(*row[1:])
+    return lines
+
+
 def age_days(created_at: datetime, now: datetime) -> int:
     """Whole days since ``created_at`` (0 on the first day)."""
     return max(0, (now - created_at) // _DAY)

@@ -45,6 +45,7 @@ templates.env.filters.update(FILTERS)
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 FIRM_INVOICES_SHOWN = 12
+WARNINGS_LISTED = 20  # on the dashboard; the rest behind "show all"
 _DECISION_ID = re.compile(r"^[0-9a-f-]{36}$")
 _MAX_ID = 2**63 - 1
 _SECURITY_HEADERS = {
@@ -505,18 +506,26 @@ def portfolio_page(request: Request, session: SessionDep, user: UserDep) -> HTML
                 y_min=0, width=590, height=230)
         psi_rows = sorted((row for row in run.psi if row.segment == "all"), key=lambda row: -row.psi)
         shown = psi_rows[:15]
+        # Far apart on the usual scale (PSI below 1), the two thresholds' labels collide when a
+        # variable moved by several units: then only the alarm line is drawn.
+        thresholds = [(0.1, "watch"), (0.25, "alarm")]
+        if shown and shown[0].psi > 2.5:
+            thresholds = [(0.25, "alarm")]
         psi_chart = charts.horizontal_bar_chart(
-            [FILTERS["feature_label"](row.variable) for row in shown], [row.psi for row in shown],
-            title="PSI of the 15 most shifted variables", x_format="ratio",
-            thresholds=[(0.1, "0.1 watch"), (0.25, "0.25 alarm")], width=590)
-    firm_names = {}
+            [FILTERS["feature_short"](row.variable) for row in shown], [row.psi for row in shown],
+            title="PSI of the 15 most shifted variables", x_format="ratio", thresholds=thresholds, width=1220,
+            x_label="population stability index, training window against the month monitored")
+    firm_names: dict[int, str] = {}
+    warned_lines: dict[int, queries.LineView] = {}
     if run is not None and run.warnings:
-        firm_names = queries.firm_names(session, [warning.firm_id for warning in run.warnings])
+        warned = [warning.firm_id for warning in run.warnings]
+        firm_names = queries.firm_names(session, warned)
+        warned_lines = queries.lines_of_firms(session, warned)
     return _page(request, "portfolio.html", book=book, grades=grades, run=run, exposure_chart=exposure_chart,
                  loss_chart=loss_chart, utilisation_chart=utilisation_chart, rates_chart=rates_chart,
                  calibration_chart=calibration_chart, vintage_chart=vintage_chart, psi_chart=psi_chart,
-                 psi_rows=psi_rows, firm_names=firm_names, warning_texts=WARNING_REASONS,
-                 warning_reasons=queries.warning_reasons)
+                 psi_rows=psi_rows, firm_names=firm_names, warned_lines=warned_lines, warning_texts=WARNING_REASONS,
+                 warnings_listed=WARNINGS_LISTED)
 
 
 def _rate(rates: queries.ApplicationRates, number: Any) -> float | None:

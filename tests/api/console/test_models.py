@@ -45,14 +45,15 @@ def test_champion_and_challenger_show_the_metrics_their_training_runs_logged(wit
         card = page.find("section", class_=f"model-{alias}")
         assert card.find("h2").text == f"{alias.capitalize()}: version {version}"
         logged = registry.metrics[alias]
-        row = card.find("tr", class_="registered")
-        cells = [td.text for td in row.find_all("td")]
-        for position, metric in enumerate(("auc", "gini", "ks", "brier", "log_loss")):
+        metrics = {tr.attrs["data-metric"]: [td.text for td in tr.find_all("td")]
+                   for tr in card.find("table", class_="metrics").find("tbody").find_all("tr")}
+        assert [th.text for th in card.find("table", class_="metrics").find("thead").find_all("th")] == [
+            "Metric, on the test window", "lightgbm (registered)"]
+        for metric in ("auc", "gini", "ks", "brier", "log_loss"):
             value, low, high = (logged[f"lightgbm.{metric}{suffix}"] for suffix in ("", "_low", "_high"))
-            assert cells[position] == f"{value:.4f} [{low:.3f}, {high:.3f}]", metric
-        extra = {tr.find("th").text: tr.find("td").text for tr in card.find_all("table")[1].find_all("tr")}
-        assert extra["Test rows"] == f"{logged['lightgbm.rows']:,.0f}"
-        assert extra["PSI of the PD, training vs test"] == f"{logged['lightgbm.psi_train_test']:.4f}"
+            assert metrics[metric] == [f"{value:.4f} [{low:.3f}, {high:.3f}]"], metric
+        assert metrics["rows"] == [f"{logged['lightgbm.rows']:,.0f}"]
+        assert metrics["psi_train_test"] == [f"{logged['lightgbm.psi_train_test']:.4f}"]
         assert "Test window 2025-01 to 2025-03" in card.text
         link = card.find("a", href=f"/console/models/runs/{registry.run_ids[alias]}/reports/{alias}.html")
         assert link.text == f"{alias}.html"

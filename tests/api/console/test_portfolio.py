@@ -93,16 +93,32 @@ def test_the_monitoring_panels_show_the_latest_run(finance, console_app) -> None
                       f"{Decimal(str(g.realised_rate)) * 100:.2f}%",
                       f"{Decimal(str(g.ci_low)) * 100:.2f}% – {Decimal(str(g.ci_high)) * 100:.2f}%", g.status, g.grade]
                      for g in run.grades]
+    status = page.find("p", class_="alarms").text
+    if run.alarms:
+        assert status.startswith("Alarms:")
+        for item in run.alarms:
+            assert (f"PSI of the score {item.psi:.2f}" if hasattr(item, "variable") else f"grade {item.grade}") in status
+    else:
+        assert status.startswith("No alarm")
     assert "Default rate by grade: predicted and realised" in [svg.find("text").text for svg in page.find_all("svg")]
     psi = chart(page, "PSI of the 15 most shifted variables")
     largest = sorted((row for row in run.psi if row.segment == "all"), key=lambda row: -row.psi)[:15]
     assert len([tip for tip in tooltips(psi) if ": " in tip]) >= len(largest)
-    warnings = next(t for t in page.find_all("table") if "warnings" in t.attrs.get("class", ""))
-    assert [tr.find("a").attrs["href"] for tr in warnings.find("tbody").find_all("tr")] == [
-        f"/console/firms/{w.firm_id}" for w in run.warnings]
-    first = warnings.find("tbody").find("tr")
-    assert [li.text.rsplit(" ", 1)[0] for li in first.find_all("li")] == [
-        WARNING_REASONS[code] for code in run.warnings[0].reasons]
+    rows = [tr for table in page.find_all("table", class_="warnings") for tr in table.find_all("tr")
+            if "data-firm-id" in tr.attrs]
+    assert [tr.find("a").attrs["href"] for tr in rows] == [f"/console/firms/{w.firm_id}" for w in run.warnings]
+    with console_app.state.sessionmaker() as session:
+        lines = {line.firm_id: line for line in session.execute(select(CreditLine)).scalars()}
+    for tr, warning in zip(rows, run.warnings, strict=True):
+        chips = tr.find_all("span", class_="chip")
+        assert [chip.attrs["data-code"] for chip in chips] == list(warning.reasons)
+        assert [chip.attrs["title"] for chip in chips] == [WARNING_REASONS[code] for code in warning.reasons]
+        line = lines.get(warning.firm_id)
+        used = tr.find_all("td")[1].text
+        assert used == ("no line" if line is None else
+                        f"{euros(line.posted_minor + line.pending_minor)} of {euros(line.limit_minor)}"
+                        + ("" if line.status == "active" else f" {line.status}"))
+    assert any("utilisation_high" in w.reasons for w in run.warnings if w.firm_id in lines)
 
 
 def test_without_a_monitoring_run_the_dashboard_says_how_to_get_one(finance, console_app) -> None:
