@@ -54,3 +54,12 @@ def test_api_keys_are_printed_once_and_stored_hashed(tmp_path):
     assert stored == (hashlib.sha256(plaintext.encode()).hexdigest(), "checkout")
     wrong = CliRunner().invoke(app, ["api-key", "create", "x", "boss", "--database-url", url])
     assert wrong.exit_code == 2 and "`role` must be one of checkout, finance, analyst, admin" in wrong.output
+
+
+def test_an_error_naming_a_config_section_shows_the_brackets(capsys) -> None:  # noqa: ANN001
+    from credit.cli.common import fail
+
+    with pytest.raises(typer.Exit) as exited:
+        fail("[promotion] min_auc_gain must be a number; got 'x'")
+    assert exited.value.exit_code == 2
+    assert "error: [promotion] min_auc_gain must be a number; got 'x'" in capsys.readouterr().err

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from credit.cli.common import DatabaseUrl, app, console, fail, open_store, parse_date
@@ -64,7 +63,7 @@ def monitor(
     try:
         thresholds = load_monitoring_config(config)
     except MonitoringConfigError as exc:
-        fail(escape(str(exc)))  # escaped: fail() prints rich markup, which would swallow "[psi]"
+        fail(str(exc))
     if window is None:
         from credit.cli.models import use_tracking
 
@@ -75,7 +74,7 @@ def monitor(
         with console.status(f"monitoring {model.name} version {model.version} on {panel}"):
             run = run_monitoring(engine, panel, model, as_of=day, config=thresholds)
     except (MonitoringError, ValueError, OSError) as exc:
-        fail(escape(str(exc)))
+        fail(str(exc))
     print_run(run)
 
 
