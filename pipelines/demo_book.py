@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from api.checkout import service as checkout
@@ -42,6 +42,7 @@ from api.kit.money import from_minor
 from credit.features.asof import monthly
 from credit.ledger import expire_holds
 from credit.models.serving import ServingModel
+from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.policy import Policy
 from credit.scoring.batch import store_scores
 from credit.scoring.tables import ScoreSnapshot
@@ -51,6 +52,10 @@ ON_TERMS: tuple[str, ...] = ("net30", "net60", "net90", "credit")
 """Payment terms of the orders a buyer's credit line pays (prepaid orders need no credit)."""
 
 MARKETPLACE = Caller(key_id=0, name="marketplace-checkout (demo replay)", role="checkout")
+
+
+class BookExists(Exception):
+    """The store has a credit book already."""
 
 
 @dataclass
@@ -98,6 +103,9 @@ def open_demo_book(engine: Engine, serving_folder: Path, policy: Policy, panel: 
 
     Raises
     ------
+    BookExists
+        If the store holds credit-line applications already: a replay over an existing book
+        would read later snapshots as current and pay the same orders twice.
     ValueError
         If the numbers are out of range, the panel lacks a month, or too few buyers can apply.
     """
@@ -108,6 +116,11 @@ def open_demo_book(engine: Engine, serving_folder: Path, policy: Policy, panel: 
         raise ValueError(f"`applicants` must be an integer >= 1; got {applicants}.")
     last_start = (history_end - timedelta(microseconds=1)).date().replace(day=1)  # a month begun before the end
     months = monthly(_months_before(last_start, score_months - 1), last_start)
+    with engine.connect() as connection:
+        applications = connection.execute(select(func.count()).select_from(Application)).scalar()
+    if applications:
+        raise BookExists(f"the store already holds a credit book ({applications:,} credit-line applications); "
+                         "the demo opens one on a fresh store only")
     dates = pd.to_datetime(panel["as_of"])
     missing = [str(day) for day in months if not (dates == pd.Timestamp(day)).any()]
     if missing:

@@ -90,16 +90,20 @@ def _monitor(engine, panel: Path) -> None:  # noqa: ANN001
 
 def _open_book(engine, serving: Path, panel, history_end: date, applicants: int, seed: int) -> None:  # noqa: ANN001
     from credit.policy import default_policy
-    from pipelines.demo_book import open_demo_book
+    from pipelines.demo_book import BookExists, open_demo_book
 
     from credit.ledger.journal import utc_now
 
     end = min(datetime.combine(history_end, datetime.min.time()), utc_now())  # the book's past, never its future
     started = time.perf_counter()
-    with console.status(f"scoring every month and replaying {applicants} credit-line applications with their "
-                        "checkout traffic"):
-        book = open_demo_book(engine, serving, default_policy(), panel, history_end=end, score_months=12,
-                              origination_months=3, applicants=applicants, seed=seed)
+    try:
+        with console.status(f"scoring every month and replaying {applicants} credit-line applications with "
+                            "their checkout traffic"):
+            book = open_demo_book(engine, serving, default_policy(), panel, history_end=end, score_months=12,
+                                  origination_months=3, applicants=applicants, seed=seed)
+    except BookExists as exc:
+        console.print(f"Kept the book as it is: {exc}. Remove the demo folder to start afresh.", highlight=False)
+        return
     console.print(f"Scored {book.scored_rows:,} firm-months at {len(book.scored_as_of)} month starts "
                   f"({book.scored_as_of[0]} to {book.scored_as_of[-1]}); the replay took {time.perf_counter() - started:.0f} s.",
                   highlight=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from credit.policy import default_policy
 from credit.scoring.tables import ScoreSnapshot
 from credit.store.engine import make_engine
 from credit.store.tables import Order
-from pipelines.demo_book import ON_TERMS, open_demo_book
+from pipelines.demo_book import ON_TERMS, BookExists, open_demo_book
 from tests.api.marketplace import AS_OF, ScoredMarketplace, fresh_store_copy, marketplace  # noqa: F401
 
 APPLICANTS = 25
@@ -96,3 +97,14 @@ def test_checkout_traffic_follows_the_buyers_orders_on_terms(book) -> None:  # n
 def _months_back(month_start, months: int):  # noqa: ANN001, ANN202
     index = month_start.year * 12 + month_start.month - 1 - months
     return month_start.replace(year=index // 12, month=index % 12 + 1)
+
+
+def test_a_second_replay_on_the_same_store_is_refused(book, marketplace: ScoredMarketplace) -> None:  # noqa: ANN001, F811
+    engine, _, end = book
+    with Session(engine) as session:
+        before = session.execute(select(func.count()).select_from(DecisionRecord)).scalar()
+    with pytest.raises(BookExists, match="already holds a credit book"):
+        open_demo_book(engine, marketplace.serving, default_policy(), pd.DataFrame({"as_of": []}), history_end=end,
+                       score_months=4, origination_months=3, applicants=APPLICANTS, seed=3)
+    with Session(engine) as session:
+        assert session.execute(select(func.count()).select_from(DecisionRecord)).scalar() == before
