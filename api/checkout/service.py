@@ -42,6 +42,7 @@ from credit.decisions.codes import CHECKOUT_DECLINES, NEXT_ACTIONS
 from credit.ledger.journal import LINES, Balances
 from credit.policy import Policy
 from credit.scoring import latest_score
+from credit.store.prepared import PreparedStatement
 from credit.store.tables import Firm, Invoice, Payment
 
 _AUTHORIZE_ATTEMPTS = 3
@@ -87,7 +88,7 @@ def _buyer_query() -> Any:
             .where(firms.firm_id == buyer))
 
 
-_BUYER = _buyer_query()  # built once: constructing it costs more than running it
+_BUYER = PreparedStatement(_buyer_query())  # built once: constructing it costs more than running it
 
 
 def buyer_state(session: Session, buyer_id: int, now: datetime) -> BuyerState:
@@ -95,7 +96,7 @@ def buyer_state(session: Session, buyer_id: int, now: datetime) -> BuyerState:
 
     An unknown buyer has no line and no arrears.
     """
-    row = session.execute(_BUYER, {"buyer_id": buyer_id, "now": now}).first()
+    row = _BUYER.first(session, {"buyer_id": buyer_id, "now": now})
     if row is None:
         return BuyerState(buyer_id, None, "none", None, None, 0, None, None, None)
     days_past_due = 0

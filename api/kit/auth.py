@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from api.kit.errors import Forbidden, NotFound, Unauthenticated
 from api.kit.tables import ROLES, ApiKey
+from credit.store.prepared import PreparedStatement
 
 Role = Literal["checkout", "finance", "analyst", "admin"]
 
@@ -127,7 +128,7 @@ _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer mck_.
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: mck_...`")
 
 _KEYS = ApiKey.__table__
-_LOOKUP = (  # built once, on the table: this runs on every authenticated request
+_LOOKUP = PreparedStatement(  # runs on every authenticated request: built once, run on the driver's cursor
     select(_KEYS.c.key_id, _KEYS.c.name, _KEYS.c.role, _KEYS.c.key_hash, _KEYS.c.revoked_at)
     .where(_KEYS.c.key_hash == bindparam("key_hash"))
 )
@@ -145,9 +146,11 @@ async def _authenticate(
         raise Unauthenticated("The API key is not valid.")
     digest = hash_key(plaintext)
     # A connection of its own, closed at once: the request's session must not hold a read
-    # snapshot from before the idempotency claim commits (SQLite could not then write).
+    # snapshot from before the idempotency claim commits (SQLite could not then write). No
+    # BEGIN: on SQLite the read is its own autocommit statement; PostgreSQL's implicit
+    # transaction is rolled back when the pool takes the connection back.
     with request.app.state.engine.connect() as connection:
-        row = connection.execute(_LOOKUP, {"key_hash": digest}).first()
+        row = _LOOKUP.first(connection, {"key_hash": digest})
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         raise Unauthenticated("The API key is not valid.")
     if row.revoked_at is not None:

@@ -71,6 +71,7 @@ from api.kit.auth import CallerDep
 from api.kit.db import SessionDep
 from api.kit.errors import BadRequest, Conflict, Unprocessable
 from api.kit.tables import IdempotencyRecord
+from credit.store.prepared import PreparedStatement
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -105,8 +106,10 @@ def _now() -> datetime:
 # The two statements every request runs, built once on the table (not the ORM class: no
 # session synchronisation to do, and no statement to build and cache-key per request).
 _RECORDS = IdempotencyRecord.__table__
-_CLAIM = insert(_RECORDS).returning(_RECORDS.c.record_id)
-_COMPLETE = (  # bind names differ from column names: an UPDATE reserves those for its SET clause
+_CLAIM = PreparedStatement(insert(_RECORDS).returning(_RECORDS.c.record_id), column_keys=[
+    "key_id", "idempotency_key", "request_method", "request_path", "request_hash", "state", "lock_token",
+    "locked_at", "created_at"])
+_COMPLETE = PreparedStatement(  # bind names differ from column names: an UPDATE reserves those for its SET clause
     update(_RECORDS)
     .where(_RECORDS.c.record_id == bindparam("record"), _RECORDS.c.state == "in_progress",
            _RECORDS.c.lock_token == bindparam("token"))
@@ -166,9 +169,9 @@ class IdempotentRequest:
             raise RuntimeError("respond() was already called for this request")
         text = _json_text(content)
         stored = text if stored_content is None else _json_text(stored_content)
-        result = self.session.execute(_COMPLETE, {"record": self.record_id, "token": self.lock_token,
-                                                  "status": status_code, "body": stored, "completed": _now()})
-        if result.rowcount != 1:
+        completed = _COMPLETE.rowcount(self.session, {"record": self.record_id, "token": self.lock_token,
+                                                      "status": status_code, "body": stored, "completed": _now()})
+        if completed != 1:
             raise _LostClaim("This request took too long and a retry took over its Idempotency-Key.")
         self.responded = True
         return Response(text.encode("utf-8"), status_code=status_code, media_type="application/json")
@@ -189,11 +192,11 @@ def _claim(
         now = _now()
         try:
             with engine.begin() as connection:
-                record_id = connection.execute(_CLAIM, {
+                record_id = _CLAIM.first(connection, {
                     "key_id": key_id, "idempotency_key": key, "request_method": method, "request_path": path[:1000],
                     "request_hash": fingerprint, "state": "in_progress", "lock_token": token, "locked_at": now,
                     "created_at": now,
-                }).scalar_one()
+                }).record_id
             return record_id, token
         except IntegrityError:
             pass

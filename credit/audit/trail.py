@@ -20,6 +20,7 @@ from credit.audit.tables import DecisionRecord, StoredPolicy
 from credit.decisions.codes import CODES_CATALOGUE_VERSION
 from credit.models.reasons import REASON_CATALOGUE_VERSION
 from credit.policy import Policy, PolicyError, parse_policy
+from credit.store.prepared import PreparedStatement
 
 
 class PolicyVersionConflict(PolicyError):
@@ -36,9 +37,12 @@ def _utc_now() -> datetime:
 
 # What every recorded decision runs, built once on the tables: the stored policy's hash and
 # the decision's INSERT (an ORM add and flush of the record cost several times more).
-_STORED_HASH = select(StoredPolicy.__table__.c.content_hash).where(
-    StoredPolicy.__table__.c.policy_version == bindparam("version"))
-_INSERT_DECISION = insert(DecisionRecord.__table__)
+_STORED_HASH = PreparedStatement(select(StoredPolicy.__table__.c.content_hash).where(
+    StoredPolicy.__table__.c.policy_version == bindparam("version")))
+_INSERT_DECISION = PreparedStatement(insert(DecisionRecord.__table__), column_keys=[
+    "decision_id", "kind", "firm_id", "request", "inputs", "model_name", "model_version", "policy_version",
+    "policy_hash", "reason_catalogue_version", "codes_catalogue_version", "outcome", "grade", "amount_minor",
+    "amounts", "rules_fired", "reason_codes", "next_actions", "result", "actor", "parent_decision_id", "created_at"])
 
 
 def store_policy(session: Session, policy: Policy, *, now: datetime | None = None) -> StoredPolicy:
@@ -147,7 +151,8 @@ def record_decision(session: Session, *, kind: str, inputs: Any, decision: Any, 
         request = json.loads(json.dumps(request, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"`request` must be JSON values: {exc}") from None
-    if session.execute(_STORED_HASH, {"version": policy.version}).scalar() != policy.content_hash:
+    stored = _STORED_HASH.first(session, {"version": policy.version})
+    if stored is None or stored.content_hash != policy.content_hash:
         store_policy(session, policy, now=now)  # stores it the first time, or raises PolicyVersionConflict
     values = dict(
         decision_id=str(uuid.uuid4()), kind=kind, firm_id=firm_id if firm_id is not None else spec.firm_of(inputs),
@@ -159,7 +164,7 @@ def record_decision(session: Session, *, kind: str, inputs: Any, decision: Any, 
         next_actions=result["next_actions"], result=result, actor=actor, parent_decision_id=parent_decision_id,
         created_at=now or _utc_now())
     session.flush()  # what the unit of work added before this decision is written first, as with session.add
-    session.execute(_INSERT_DECISION, values)
+    _INSERT_DECISION.rows(session, values)
     return DecisionRecord(**values)
 
 

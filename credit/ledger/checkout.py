@@ -47,6 +47,7 @@ from credit.ledger.errors import (
     RefundExceedsCaptured,
 )
 from credit.ledger.journal import HOLDS, LINES, TRANSFERS, Balances, book, require_positive, utc_now
+from credit.store.prepared import PreparedStatement
 
 DEFAULT_HOLD_PERIOD = timedelta(days=30)
 """How long an authorization stays capturable unless the caller says otherwise: order to shipment."""
@@ -60,7 +61,7 @@ _BALANCE_COLUMNS = (LINES.c.limit_minor, LINES.c.posted_minor, LINES.c.pending_m
 # The authorization's statements, built once with bind parameters: building an UPDATE or
 # INSERT with its values and computing its cache key cost more than SQLite running it.
 _AMOUNT = bindparam("amount", type_=BigInteger)
-_RESERVE = (  # bind names differ from column names: an UPDATE reserves those for its SET clause
+_RESERVE = PreparedStatement(  # bind names differ from column names: an UPDATE reserves those for its SET clause
     update(LINES)
     .where(LINES.c.line_id == bindparam("line", type_=BigInteger), LINES.c.status == "active",
            LINES.c.posted_minor + LINES.c.pending_minor + _AMOUNT <= LINES.c.limit_minor,
@@ -70,7 +71,9 @@ _RESERVE = (  # bind names differ from column names: an UPDATE reserves those fo
 )
 _LINE_STATE = select(LINES.c.status, LINES.c.per_order_cap_minor, *_BALANCE_COLUMNS).where(
     LINES.c.line_id == bindparam("line_id", type_=BigInteger))
-_INSERT_HOLD = insert(HOLDS).returning(HOLDS.c.hold_id)
+_INSERT_HOLD = PreparedStatement(insert(HOLDS).returning(HOLDS.c.hold_id), column_keys=[
+    "line_id", "order_reference", "amount_minor", "captured_minor", "released_minor", "refunded_minor", "status",
+    "expires_at", "created_at", "updated_at"])
 
 
 @dataclass(frozen=True)
@@ -180,11 +183,11 @@ def authorize(session: Session, line_id: int, amount_minor: int, *, order_refere
         else:
             raise decline
     expires_at = now + hold_for
-    hold_id = session.execute(_INSERT_HOLD, {
+    hold_id = _INSERT_HOLD.first(session, {
         "line_id": line_id, "order_reference": order_reference, "amount_minor": amount_minor, "captured_minor": 0,
         "released_minor": 0, "refunded_minor": 0, "status": "pending", "expires_at": expires_at, "created_at": now,
         "updated_at": now,
-    }).scalar_one()
+    }).hold_id
     book(session, line_id=line_id, hold_id=hold_id, kind="hold", amount_minor=amount_minor,
          reference=order_reference, now=now)
     return Authorization(hold_id=hold_id, line_id=line_id, amount_minor=amount_minor, expires_at=expires_at,
@@ -358,7 +361,7 @@ def get_hold(session: Session, hold_id: int) -> HoldState:
 
 
 def _reserve(session: Session, line_id: int, amount_minor: int, now: datetime):  # noqa: ANN202
-    return session.execute(_RESERVE, {"line": line_id, "amount": amount_minor, "now": now}).first()
+    return _RESERVE.first(session, {"line": line_id, "amount": amount_minor, "now": now})
 
 
 def _decline(line_id: int, line, amount_minor: int) -> Decline | None:  # noqa: ANN001

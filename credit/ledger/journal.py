@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from credit.ledger.errors import InvalidAmount
 from credit.ledger.tables import CreditLine, Hold, LedgerTransfer
+from credit.store.prepared import PreparedStatement
 
 LINES = CreditLine.__table__
 HOLDS = Hold.__table__
@@ -57,11 +58,13 @@ class Balances:
                 f"available {self.available_minor}")
 
 
-_BOOK = insert(TRANSFERS)  # built once; each booking binds its values
+# Built once and run on the driver's cursor (see credit.store.prepared): every movement books one.
+_BOOK = PreparedStatement(insert(TRANSFERS), column_keys=[
+    "line_id", "hold_id", "kind", "amount_minor", "reference", "created_at"])
 
 
 def book(session: Session, *, line_id: int, hold_id: int | None, kind: str, amount_minor: int,
          reference: str | None, now: datetime) -> None:
     """Append one transfer to the journal (never updated afterwards)."""
-    session.execute(_BOOK, {"line_id": line_id, "hold_id": hold_id, "kind": kind, "amount_minor": amount_minor,
+    _BOOK.rows(session, {"line_id": line_id, "hold_id": hold_id, "kind": kind, "amount_minor": amount_minor,
                             "reference": reference, "created_at": now})

@@ -28,6 +28,7 @@ from credit.models.reasons import REASON_CATALOGUE_VERSION, feature_reason_codes
 from credit.models.serving import ServingModel, calibrate
 from credit.scoring.batch import REASONS_PER_SCORE
 from credit.scoring.tables import ScoreSnapshot
+from credit.store.prepared import PreparedStatement
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ _LATEST = (  # on the table, not the ORM class: a plain Core row, no ORM result 
     .order_by(_SCORES.c.as_of.desc(), _SCORES.c.scored_at.desc(), _SCORES.c.score_id.desc())
     .limit(1)
 )
+_LATEST_ROW = PreparedStatement(_LATEST)  # run on the driver's cursor: every checkout reads it
 
 
 def latest_score(session: Session | Connection, firm_id: int) -> FirmScore | None:
@@ -68,7 +70,7 @@ def latest_score(session: Session | Connection, firm_id: int) -> FirmScore | Non
         None when the firm was never scored (unknown, registered after the last batch, or
         already in default at every batch date).
     """
-    row = session.execute(_LATEST, {"firm_id": firm_id}).first()
+    row = _LATEST_ROW.first(session, {"firm_id": firm_id})
     return None if row is None else FirmScore(*row)
 
 

@@ -1,0 +1,136 @@
+"""Core statements compiled once per dialect and run straight on the driver's cursor.
+
+The checkout authorization runs about ten small indexed statements. SQLAlchemy's
+``Connection.execute`` spends ~25 us on each beyond what the database does (execution
+context, parameter construction, cursor result, events), more than SQLite itself takes.
+A :class:`PreparedStatement` keeps SQLAlchemy for what it is good at (building the SQL for
+each dialect, the types' bind and result processors, the transaction a Connection or
+Session holds) and skips the per-call machinery: it compiles its statement once per
+dialect, converts the parameters with the same processors SQLAlchemy would use, and calls
+``cursor.execute`` on the connection the caller's transaction already uses. Driver errors
+are wrapped as SQLAlchemy wraps them (``IntegrityError``, ``OperationalError``, ...).
+
+Given a Session, it autoflushes and begins the Session's transaction as ``Session.execute``
+would. What it does not do: fire ``before_cursor_execute`` / ``after_cursor_execute``
+events or echo the SQL, or begin a transaction on a bare Connection that has none (the
+driver then runs the statement in its own autocommit mode on SQLite, or opens one on
+PostgreSQL that the pool's reset rolls back). Use it only for statements on a request's hot
+path; everything else should go through ``execute``.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ClauseElement
+
+
+class _Compiled:
+    __slots__ = ("sql", "positional", "names", "processors", "literals", "row", "types", "result_processors")
+
+    def __init__(self, statement: ClauseElement, dialect: Any, column_keys: list[str] | None) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+        self.sql = compiled.string
+        self.positional = dialect.positional
+        every = compiled.construct_params(_check=False)
+        self.names = tuple(compiled.positiontup) if self.positional else tuple(every)
+        self.processors = dict(compiled._bind_processors)  # the processors SQLAlchemy's execute would apply
+        # Literal binds the statement carries itself ('active', the 0 of a COALESCE): their values now.
+        self.literals = {name: value for name, value in every.items() if value is not None}
+        columns = compiled._result_columns
+        self.row = namedtuple("Row", [column.keyname for column in columns], rename=True) if columns else None
+        self.types = [column.type for column in columns]
+        self.result_processors: list[Any] | None = None  # from the driver's column types, at the first run
+
+    def result_processors_for(self, dialect: Any, description: Any) -> list[Any]:
+        # As SQLAlchemy's cursor result does: a type's processor may depend on the driver's
+        # column type code (psycopg's numeric codes), fixed for a given statement.
+        if self.result_processors is None:
+            self.result_processors = [kind._cached_result_processor(dialect, column[1])
+                                      for kind, column in zip(self.types, description)]
+        return self.result_processors
+
+
+class PreparedStatement:
+    """A Core statement run on the driver's cursor of the caller's connection.
+
+    Parameters
+    ----------
+    statement
+        An ``insert``, ``update``, ``delete`` or ``select`` with named bind parameters. An
+        ``insert`` without ``.values()`` is compiled for ``column_keys``.
+    column_keys
+        The columns an ``insert`` without ``.values()`` sets, in any order.
+    """
+
+    def __init__(self, statement: ClauseElement, column_keys: list[str] | None = None) -> None:
+        self.statement = statement
+        self.column_keys = column_keys
+        self._by_dialect: dict[int, _Compiled] = {}
+
+    def _compiled(self, dialect: Any) -> _Compiled:
+        compiled = self._by_dialect.get(id(dialect))
+        if compiled is None:
+            compiled = self._by_dialect[id(dialect)] = _Compiled(self.statement, dialect, self.column_keys)
+        return compiled
+
+    def rows(self, connection: Connection | Session, params: dict[str, Any]) -> list[Any]:
+        """The rows (named tuples) of the statement run with ``params``; ``[]`` for a statement without any."""
+        return self._run(connection, params)[0]
+
+    def first(self, connection: Connection | Session, params: dict[str, Any]) -> Any:
+        """The first row, or None."""
+        rows = self._run(connection, params)[0]
+        return rows[0] if rows else None
+
+    def rowcount(self, connection: Connection | Session, params: dict[str, Any]) -> int:
+        """How many rows an UPDATE or DELETE without RETURNING matched."""
+        return self._run(connection, params)[1]
+
+    def _run(self, connection: Connection | Session, params: dict[str, Any]) -> tuple[list[Any], int]:
+        """Execute with ``params`` in the connection's (or session's) transaction.
+
+        A Session is autoflushed (when it autoflushes) and its transaction begun if it has
+        none, as ``Session.execute`` does.
+
+        Raises
+        ------
+        sqlalchemy.exc.DBAPIError
+            The driver's error, wrapped as SQLAlchemy would wrap it.
+        """
+        if isinstance(connection, Session):
+            if connection.autoflush:
+                connection._autoflush()  # what Session.execute does first
+            connection = connection.connection()
+        dialect = connection.dialect
+        compiled = self._compiled(dialect)
+        values = {**compiled.literals, **params} if compiled.literals else params
+        processors = compiled.processors
+        if compiled.positional:
+            arguments: Any = tuple(
+                processors[name](values[name]) if name in processors else values[name] for name in compiled.names)
+        else:
+            arguments = {name: processors[name](values[name]) if name in processors else values[name]
+                         for name in compiled.names}
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(compiled.sql, arguments)
+            rows = [] if compiled.row is None else cursor.fetchall()
+            count = cursor.rowcount
+            convert = compiled.result_processors_for(dialect, cursor.description) if rows else None
+        except dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(compiled.sql, arguments, exc, dialect.loaded_dbapi.Error,
+                                      dialect=dialect) from exc
+        finally:
+            cursor.close()
+        if not rows:
+            return rows, count
+        make = compiled.row._make
+        if not any(convert):
+            return [make(row) for row in rows], count
+        return [make([value if process is None else process(value) for process, value in zip(convert, row)])
+                for row in rows], count
