@@ -101,7 +101,20 @@ class FirmSummary:
 
 
 def firm_summary(session: Session, firm_id: int) -> FirmSummary | None:
-    """The firm, or None if there is no such firm."""
+    """Who a firm is.
+
+    Parameters
+    ----------
+    session
+        The request's session.
+    firm_id
+        The firm's id on the marketplace.
+
+    Returns
+    -------
+    FirmSummary or None
+        None if there is no such firm.
+    """
     firm = session.get(Firm, firm_id)
     if firm is None:
         return None
@@ -110,7 +123,13 @@ def firm_summary(session: Session, firm_id: int) -> FirmSummary | None:
 
 
 def firm_names(session: Session, firm_ids: list[int]) -> dict[int, str]:
-    """Names of the given firms (those that exist)."""
+    """Names of firms, for lists that link to them.
+
+    Returns
+    -------
+    dict
+        Firm id -> name, for the ids that exist (queried in chunks of 500).
+    """
     names: dict[int, str] = {}
     for start in range(0, len(firm_ids), 500):
         chunk = firm_ids[start:start + 500]
@@ -120,7 +139,13 @@ def firm_names(session: Session, firm_ids: list[int]) -> dict[int, str]:
 
 
 def lines_of_firms(session: Session, firm_ids: list[int]) -> dict[int, LineView]:
-    """The credit lines of the given firms (those that have one)."""
+    """The credit lines of several firms at once.
+
+    Returns
+    -------
+    dict
+        Firm id -> its :class:`LineView`, for the firms that have a line.
+    """
     lines: dict[int, LineView] = {}
     for start in range(0, len(firm_ids), 500):
         chunk = firm_ids[start:start + 500]
@@ -286,7 +311,13 @@ class LineView:
 
 
 def line_of_firm(session: Session, firm_id: int) -> LineView | None:
-    """The firm's credit line, or None."""
+    """The firm's credit line as stored now.
+
+    Returns
+    -------
+    LineView or None
+        None when the firm has no line.
+    """
     row = session.execute(select(LINES.c.line_id, LINES.c.status, LINES.c.limit_minor, LINES.c.posted_minor,
                                  LINES.c.pending_minor, LINES.c.per_order_cap_minor, LINES.c.created_at,
                                  LINES.c.updated_at).where(LINES.c.firm_id == firm_id)).first()
@@ -307,7 +338,13 @@ class HoldView:
 
 
 def pending_holds(session: Session, line_id: int) -> list[HoldView]:
-    """The line's pending holds, oldest first."""
+    """The line's pending holds, oldest first.
+
+    Returns
+    -------
+    list of HoldView
+        Each with what is still held of it (authorized less captured and released).
+    """
     rows = session.execute(
         select(HOLDS.c.hold_id, HOLDS.c.order_reference, HOLDS.c.amount_minor, HOLDS.c.captured_minor,
                HOLDS.c.released_minor, HOLDS.c.created_at, HOLDS.c.expires_at)
@@ -615,7 +652,22 @@ class ScorePoint:
 
 
 def score_history(session: Session, firm_id: int, policy: Policy) -> list[ScorePoint]:
-    """The firm's PD and grade at every batch date, oldest first; grades on the policy's master scale."""
+    """The firm's PD and grade at every batch date, oldest first.
+
+    Parameters
+    ----------
+    session
+        The request's session.
+    firm_id
+        The firm.
+    policy
+        Its master scale grades each PD.
+
+    Returns
+    -------
+    list of ScorePoint
+        One per as-of date of ``firm_scores``: the last run of that date (any model version).
+    """
     rows = session.execute(
         select(ScoreSnapshot.as_of, ScoreSnapshot.pd, ScoreSnapshot.model_version)
         .where(ScoreSnapshot.firm_id == firm_id)
@@ -640,7 +692,25 @@ class CurrentScore:
 
 
 def current_score(session: Session, firm_id: int, policy: Policy, model: ServingModel | None) -> CurrentScore | None:
-    """The firm's latest score under the champion (re-scored when another version wrote it); None if never scored."""
+    """The firm's score now, as ``GET /v1/firms/{id}/credit`` gives it.
+
+    Parameters
+    ----------
+    session
+        The request's session.
+    firm_id
+        The firm.
+    policy
+        Its master scale grades the PD.
+    model
+        The champion; the latest snapshot is re-scored with it when another version wrote it
+        (as stored when it cannot be, or when ``model`` is None).
+
+    Returns
+    -------
+    CurrentScore or None
+        None when the firm was never scored.
+    """
     try:
         score = firms.current_score(session, model, firm_id)
     except Conflict:  # the snapshot cannot be re-scored by the champion: show it as stored
@@ -670,6 +740,21 @@ def line_history(session: Session, firm_id: int, line: LineView, now: datetime) 
 
     The limit before the first line decision is that decision's; a line opened without one
     (outside the API) shows its current limit throughout.
+
+    Parameters
+    ----------
+    session
+        The request's session.
+    firm_id
+        The line's firm (its decisions name the firm).
+    line
+        The line now (:func:`line_of_firm`).
+    now
+        The last point of both series is the line as it is now, dated today.
+
+    Returns
+    -------
+    LineHistory
     """
     limits = session.execute(
         select(DecisionRecord.created_at, DecisionRecord.amount_minor)
@@ -724,7 +809,18 @@ class DecisionSummary:
 
 
 def decisions_of_firm(session: Session, firm_id: int, *, shown: int = DECISIONS_SHOWN) -> tuple[list[DecisionSummary], int]:
-    """The firm's latest audited decisions (newest first) and how many it has in all."""
+    """The firm's audited decisions, newest first.
+
+    Parameters
+    ----------
+    shown
+        Most decisions returned.
+
+    Returns
+    -------
+    tuple
+        The latest ``shown`` decisions as :class:`DecisionSummary`, and how many the firm has.
+    """
     total = session.execute(select(func.count()).select_from(DecisionRecord)
                             .where(DecisionRecord.firm_id == firm_id)).scalar_one()
     rows = session.execute(
@@ -748,7 +844,13 @@ class WarningShown:
 
 
 def early_warnings(session: Session, firm_id: int) -> tuple[WarningShown, ...]:
-    """The firm's early-warning reasons in the latest monitoring run (none when not listed or no run yet)."""
+    """The firm's early-warning reasons in the latest monitoring run.
+
+    Returns
+    -------
+    tuple of WarningShown
+        Empty when the firm is not on the list, or no run is stored yet.
+    """
     return tuple(shown for warning in warnings_of_firm(session, firm_id) for shown in warning_reasons(warning))
 
 
@@ -770,7 +872,14 @@ class DecisionView:
 
 
 def decision_view(session: Session, decision_id: str) -> DecisionView | None:
-    """An audited decision with its texts, and the application it is or decides, if any."""
+    """An audited decision with the texts of its codes.
+
+    Returns
+    -------
+    DecisionView or None
+        With the credit-line application the decision is or reviews, if any; None when
+        there is no such decision.
+    """
     record = session.get(DecisionRecord, decision_id)
     if record is None:
         return None

@@ -97,7 +97,14 @@ async def _to_sign_in(request: Request, exc: SignInRequired) -> Response:
 
 
 def mount_console(app: FastAPI) -> None:
-    """Add the console to an app: its pages under ``/console``, its CSS under ``/console/static``."""
+    """Add the console to an app: its pages under ``/console``, its CSS under ``/console/static``.
+
+    Parameters
+    ----------
+    app
+        The app :func:`api.app.create_app` builds; the console reads its ``state`` (engine,
+        settings, the champion) like the API's routes do.
+    """
     app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=str(PACKAGE / "static")), name="console-static")
     app.add_exception_handler(SignInRequired, _to_sign_in)
