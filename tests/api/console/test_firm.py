@@ -14,7 +14,7 @@ from credit.monitoring.results import WARNING_REASONS, latest_run
 from credit.scoring.tables import ScoreSnapshot
 from tests.api.conftest import auth
 from tests.api.console.facts import ageing, euros, grade_of, store_counts
-from tests.api.console.pages import form_token, parse
+from tests.api.console.pages import form_token, parse, sign_in
 
 
 def line_of(app, firm_id: int) -> CreditLine:  # noqa: ANN001
@@ -202,3 +202,16 @@ def test_an_unknown_or_malformed_firm_is_a_not_found_page(finance, firm) -> None
     assert "firm" in parse(response.text).find("main").text.lower()
     found = finance.get(f"/console/firms?firm_id={firm}")
     assert found.status_code in (303, 404)
+
+
+def test_a_line_form_from_an_earlier_session_is_refused_and_saves_nothing(finance, console_app, book) -> None:
+    firm = book.approved_firms[2]
+    stale = form_token(finance.get(f"/console/firms/{firm}").text)
+    finance.post("/console/sign-out", data={"csrf_token": stale})
+    sign_in(finance, book.keys["finance"])
+    before = store_counts(console_app.state.engine)
+    response = finance.post(f"/console/firms/{firm}/line",
+                            data={"action": "freeze", "reason": "Arrears.", "csrf_token": stale})
+    assert response.status_code == 403
+    assert "opened in an earlier session" in parse(response.text).find("p", class_="form-error").text
+    assert store_counts(console_app.state.engine) == before and line_of(console_app, firm).status == "active"
