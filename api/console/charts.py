@@ -1047,6 +1047,11 @@ def horizontal_bar_chart(labels: Sequence[str], values: Sequence[float | None], 
     extents = [0.0, *numbers, *(line.value for line in references)]
     ticks = _ticks_for(min(extents), max(extents), frame.width, x_format, spacing=80)
     x_scale = _Scale(float(ticks.values[0]), float(ticks.values[-1]), frame.left, frame.right)
+    reference_labels = _staggered_reference_labels(references, x_scale, x_format, currency)
+    extra_rows = max((level for *_, level in reference_labels), default=0)
+    if extra_rows:  # close thresholds (PSI 0.1 and 0.25 on an axis to 7): their labels take rows of their own
+        frame = _Frame(left=left, top=top + 8 + 14 * extra_rows, right=right, bottom=height - bottom_space,
+                       header=[])
     row = frame.height / len(labels)
     bar_thickness = min(row * 0.64, 16.0)
 
@@ -1078,18 +1083,34 @@ def horizontal_bar_chart(labels: Sequence[str], values: Sequence[float | None], 
                                   "width": abs(x_value - x_zero), "height": bar_thickness}, _title(tip)))
         value_x = max(x_zero, x_value) + 4 if value >= 0 else min(x_zero, x_value) - 4
         body.append(_text(value_x, centre + 4, value_labels[index], "value-label", "start" if value >= 0 else "end"))
-    for line in references:
-        x = x_scale(line.value)
-        value_text = format_exact(line.value, x_format, currency=currency)
-        label = f"{line.label}: {value_text}" if line.label else value_text
+    for x, label, level in reference_labels:
+        label_y = frame.top - 8 - 14 * level
         body.append(_tag("g", {"class": "reference"}, _title(label)
                          + _tag("line", {"class": "reference-line", "x1": x, "y1": frame.top - 4, "x2": x,
                                          "y2": frame.bottom})
-                         + _text(x, frame.top - 8, _fit_text(label, 140, 11), "reference-label", "middle")))
+                         + _text(x, label_y, _fit_text(label, 140, 11), "reference-label", "middle")))
     description = (f"Horizontal bar chart of {len(labels)} bars. Values from "
                    f"{format_exact(min(numbers), x_format, currency=currency)} to "
                    f"{format_exact(max(numbers), x_format, currency=currency)}.")
     return _svg(width, height, title, description, body, "horizontal-bar")
+
+
+def _staggered_reference_labels(references: list[ReferenceLine], x_scale: _Scale, x_format: ValueFormat,
+                                currency: str) -> list[tuple[float, str, int]]:
+    """Each reference line's x, label and label row: 0 nearest the plot, one row up per overlap."""
+    placed: list[tuple[float, str, int]] = []
+    extents: list[tuple[float, float, int]] = []  # left, right, row of each label placed
+    for line in references:
+        x = x_scale(line.value)
+        value_text = format_exact(line.value, x_format, currency=currency)
+        label = f"{line.label}: {value_text}" if line.label else value_text
+        half = min(_text_width(label, 11), 140) / 2 + 3
+        level = 0
+        while any(row == level and left < x + half and x - half < right for left, right, row in extents):
+            level += 1
+        extents.append((x - half, x + half, level))
+        placed.append((x, label, level))
+    return placed
 
 
 if __name__ == "__main__":  # python -m api.console.charts: rewrite static/charts.css from CHART_CSS

@@ -513,11 +513,7 @@ def portfolio_page(request: Request, session: SessionDep, user: UserDep) -> HTML
                 y_min=0, width=590, height=230)
         psi_rows = sorted((row for row in run.psi if row.segment == "all"), key=lambda row: -row.psi)
         shown = psi_rows[:15]
-        # Far apart on the usual scale (PSI below 1), the two thresholds' labels collide when a
-        # variable moved by several units: then only the alarm line is drawn.
         thresholds = [(0.1, "watch"), (0.25, "alarm")]
-        if shown and shown[0].psi > 2.5:
-            thresholds = [(0.25, "alarm")]
         psi_chart = charts.horizontal_bar_chart(
             [FILTERS["feature_short"](row.variable) for row in shown], [row.psi for row in shown],
             title="PSI of the 15 most shifted variables", x_format="ratio", thresholds=thresholds, width=1220,

@@ -556,3 +556,23 @@ def test_embedded_with_safe_in_an_autoescaping_template_names_are_escaped_once()
     assert page == f"<main>{svg}</main>"
     assert "A &amp; B" in page and "&amp;amp;" not in page
     assert tooltip(by_class(parse(svg), "rect", "bar")[0]) == "<i>Acme</i>, A & B: 1"
+
+
+def test_close_threshold_labels_take_rows_of_their_own_instead_of_overlapping() -> None:
+    # PSI thresholds 0.1 and 0.25 on an axis to 8 (ticks 0, 2, ..., 8 over the plot's width):
+    # 0.15 apart is a few pixels, far less than the labels' width, so the second label moves
+    # up one row (14 px); far-apart thresholds on a 0..0.4 axis stay on one row.
+    import xml.etree.ElementTree as ET
+
+    def label_rows(values: list[float]) -> dict[str, float]:
+        svg = horizontal_bar_chart(["a", "b"], values, title="PSI", x_format="ratio",
+                                   thresholds=[(0.1, "watch"), (0.25, "alarm")])
+        root = ET.fromstring(svg)
+        texts = root.iter("{http://www.w3.org/2000/svg}text")
+        return {t.text.split(":")[0]: float(t.get("y")) for t in texts
+                if "reference-label" in (t.get("class") or "")}
+
+    close = label_rows([7.5, 0.3])
+    assert close["alarm"] == pytest.approx(close["watch"] - 14)
+    apart = label_rows([0.38, 0.05])
+    assert apart["alarm"] == apart["watch"]
