@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
@@ -70,12 +71,14 @@ class PreparedStatement:
     def __init__(self, statement: ClauseElement, column_keys: list[str] | None = None) -> None:
         self.statement = statement
         self.column_keys = column_keys
-        self._by_dialect: dict[int, _Compiled] = {}
+        # Keyed by the dialect object itself, weakly: an engine's dialect dies with the engine
+        # (tests make hundreds), and an id() could be reused by another engine's dialect.
+        self._by_dialect: WeakKeyDictionary[Any, _Compiled] = WeakKeyDictionary()
 
     def _compiled(self, dialect: Any) -> _Compiled:
-        compiled = self._by_dialect.get(id(dialect))
+        compiled = self._by_dialect.get(dialect)
         if compiled is None:
-            compiled = self._by_dialect[id(dialect)] = _Compiled(self.statement, dialect, self.column_keys)
+            compiled = self._by_dialect[dialect] = _Compiled(self.statement, dialect, self.column_keys)
         return compiled
 
     def rows(self, connection: Connection | Session, params: dict[str, Any]) -> list[Any]:
