@@ -138,12 +138,13 @@ def test_a_model_is_read_from_its_serving_files(serving_folders, tmp_path):  # n
 
 @pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated")
 def test_the_training_window_comes_from_the_training_run(tmp_path: Path):
-    tracking(Settings(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_location=(tmp_path / "a").as_uri()))
-    try:
-        with mlflow.start_run() as trained:
+    experiment = tracking(Settings(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+                                   artifact_location=(tmp_path / "a").as_uri()))
+    try:  # the experiment named: an earlier test may leave another store's experiment active in MLflow
+        with mlflow.start_run(experiment_id=experiment) as trained:
             mlflow.log_params({"window.train": "2023-04-01 to 2024-04-01 (13 as-of dates, 40,000 rows, 900 defaults)",
                                "window.valid": "2024-05-01 to 2024-07-01 (3 as-of dates, 9,000 rows, 200 defaults)"})
-        with mlflow.start_run() as bare:
+        with mlflow.start_run(experiment_id=experiment) as bare:
             mlflow.log_param("window.train", "2023-04-01 to 2024-04-01 (13 as-of dates)")
         assert training_window_of_run(trained.info.run_id) == (date(2023, 4, 1), date(2024, 7, 1))
         with pytest.raises(MonitoringError, match=r"does not record window.valid"):
