@@ -9,10 +9,11 @@ checked when the file is read, and an error names the file, the section and the 
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, fields
 from importlib.resources import files
 from pathlib import Path
+
+from credit.toml_layers import read_layers
 
 DEFAULT_CONFIG = files("credit.models") / "model.toml"
 BUILT_IN = "built-in defaults (credit/models/model.toml)"
@@ -100,28 +101,9 @@ def load_model_config(path: Path | str | None = None) -> ModelConfig:
         If the file cannot be read or parsed, or has an unknown section or key, or a value of
         the wrong type or out of range.
     """
-    defaults = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
-    source = BUILT_IN
-    if path is not None:
-        path = Path(path)
-        try:
-            overrides = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"cannot read the model configuration {path}: {exc.strerror}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-        for section, values in overrides.items():
-            if section not in defaults:
-                raise ConfigError(f"{path}: unknown section [{section}]; the sections are "
-                                  f"{', '.join(f'[{name}]' for name in defaults)}")
-            if not isinstance(values, dict):
-                raise ConfigError(f"{path}: {section} must be a [{section}] table of keys")
-            unknown = set() if section == "lightgbm" else set(values) - set(defaults[section])
-            if unknown:
-                raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)} in [{section}]; "
-                                  f"the keys are {sorted(defaults[section])}")
-            defaults[section] |= values
-        source = str(path)
+    defaults, overridden_by = read_layers(DEFAULT_CONFIG, path, what="model configuration", error=ConfigError,
+                                          open_sections=frozenset({"lightgbm"}))  # LightGBM's own parameters
+    source = overridden_by or BUILT_IN
     return _checked(defaults, source)
 
 

@@ -9,10 +9,11 @@ The checkout's arrears block is not here: it is the credit policy's
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass
 from importlib.resources import files
 from pathlib import Path
+
+from credit.toml_layers import read_layers
 
 DEFAULT_CONFIG = files("credit.monitoring") / "monitoring.toml"
 BUILT_IN = "built-in defaults (credit/monitoring/monitoring.toml)"
@@ -73,28 +74,8 @@ def load_monitoring_config(path: Path | str | None = None) -> MonitoringConfig:
         If the file cannot be read or parsed, or has an unknown section or key, or a value of
         the wrong type or out of range.
     """
-    raw = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
-    source = BUILT_IN
-    if path is not None:
-        path = Path(path)
-        try:
-            overrides = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise MonitoringConfigError(f"cannot read the monitoring configuration {path}: {exc.strerror}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise MonitoringConfigError(f"{path} is not valid TOML: {exc}") from exc
-        for section, values in overrides.items():
-            if section not in raw:
-                raise MonitoringConfigError(f"{path}: unknown section [{section}]; the sections are "
-                                            f"{', '.join(f'[{name}]' for name in raw)}")
-            if not isinstance(values, dict):
-                raise MonitoringConfigError(f"{path}: {section} must be a [{section}] table of keys")
-            unknown = set(values) - set(raw[section])
-            if unknown:
-                raise MonitoringConfigError(f"{path}: unknown key(s) {sorted(unknown)} in [{section}]; "
-                                            f"the keys are {sorted(raw[section])}")
-            raw[section] |= values
-        source = str(path)
+    raw, overridden_by = read_layers(DEFAULT_CONFIG, path, what="monitoring configuration", error=MonitoringConfigError)
+    source = overridden_by or BUILT_IN
     return _checked(raw, source)
 
 
