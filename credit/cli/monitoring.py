@@ -138,11 +138,14 @@ def print_run(run) -> None:  # noqa: ANN001
 
 
 def _brief(code: str, details: dict) -> str:
-    """A warning's numbers in a few words (money stays in minor units, as stored)."""
+    """A warning's numbers in a few words, money in the marketplace currency."""
+    from api.kit.money import MARKETPLACE_CURRENCY, from_minor
+
     try:
         return {
             "grade_drop": lambda d: f"grade {d['grade_before']} to {d['grade_now']}",
-            "new_overdue": lambda d: f"{d['invoices']} invoice(s), {d['unpaid_minor']:,} unpaid (minor units), up to "
+            "new_overdue": lambda d: f"{d['invoices']} invoice(s), {MARKETPLACE_CURRENCY} "
+                                     f"{from_minor(d['unpaid_minor']):,} unpaid, up to "
                                      f"{d['max_days_past_due']} days past due",
             "dbt_rising": lambda d: f"days beyond terms +{d['dbt_rise_days']:g} (now {d['dbt_mean_90d_days']:g})",
             "partner_default": lambda d: f"partner {d['partner_id']} ({d['share']:.0%} of trade): "
