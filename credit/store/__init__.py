@@ -3,9 +3,10 @@
 # Every part of the store declares its tables on the one Base and migrates on its own branch;
 # importing them here keeps Base.metadata equal to what `upgrade(engine, "heads")` builds,
 # for autogenerate (migrations/env.py) and for the schema test, whatever was imported first.
+# The service's own tables (api_keys, idempotency, console_sessions) are registered by
+# migrations/env.py: the library does not import the web layer.
 import credit.ledger.tables  # noqa: E402,F401  (registers credit_lines, holds, ledger_transfers)
 import credit.audit.tables  # noqa: E402,F401  (registers policies, decisions)
 import credit.scoring.tables  # noqa: E402,F401  (registers firm_scores)
 import credit.origination.tables  # noqa: E402,F401  (registers credit_line_applications, financings)
 import credit.monitoring.tables  # noqa: E402,F401  (registers monitoring_runs and its result tables)
-import api.console.tables  # noqa: E402,F401  (registers console_sessions; api/console/__init__.py imports nothing)

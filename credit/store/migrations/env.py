@@ -2,6 +2,8 @@
 
 from alembic import context
 
+import api.console.tables  # noqa: F401  - console_sessions (0008): autogenerate must see the service's tables too
+import api.kit.tables  # noqa: F401  - api_keys, idempotency records (0004)
 from credit.store.tables import Base
 
 connection = context.config.attributes["connection"]
