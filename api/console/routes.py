@@ -26,8 +26,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from api.console import charts, forms, queries, registry, sessions
+from api.console import charts, forms, registry, sessions
 from api.console.display import FILTERS
+from api.console.queries import application, common, decision, exposure, firm, portfolio, queue
 from api.console.sessions import ConsoleUser
 from api.credit_lines import service as credit_lines
 from api.credit_lines.schemas import ReviewIn
@@ -220,7 +221,7 @@ async def sign_out(request: Request, session: SessionDep, user: UserDep,
 # the review queue
 
 
-def _queue_filters(params: dict[str, str], policy: Policy, known_codes: set[str]) -> tuple[queries.QueueFilters, dict[str, str]]:
+def _queue_filters(params: dict[str, str], policy: Policy, known_codes: set[str]) -> tuple[queue.QueueFilters, dict[str, str]]:
     errors: dict[str, str] = {}
     grade = params.get("grade") or None
     if grade is not None and grade not in policy.grades:
@@ -244,8 +245,8 @@ def _queue_filters(params: dict[str, str], policy: Policy, known_codes: set[str]
     if reason is not None and reason not in known_codes:
         errors["reason"] = f"No application in the queue carries the reason code “{reason}”."
         reason = None
-    return queries.QueueFilters(grade=grade, min_limit_minor=limits["min_limit"], max_limit_minor=limits["max_limit"],
-                                reason=reason, min_age_days=ages["min_age"], max_age_days=ages["max_age"]), errors
+    return queue.QueueFilters(grade=grade, min_limit_minor=limits["min_limit"], max_limit_minor=limits["max_limit"],
+                              reason=reason, min_age_days=ages["min_age"], max_age_days=ages["max_age"]), errors
 
 
 @router.get("/queue", response_class=HTMLResponse)
@@ -255,10 +256,10 @@ def review_queue(request: Request, session: SessionDep, user: UserDep) -> HTMLRe
     now = utc_now()
     params = {name: request.query_params.get(name, "")[:100] for name in
               ("grade", "min_limit", "max_limit", "reason", "min_age", "max_age")}
-    everything = queries.review_queue(session, queries.QueueFilters(), now, limit=0)
+    everything = queue.review_queue(session, queue.QueueFilters(), now, limit=0)
     filters, errors = _queue_filters(params, policy, {reason.code for reason in everything.reason_codes})
-    queue = queries.review_queue(session, filters, now)
-    return _page(request, "queue.html", status_code=400 if errors else 200, queue=queue, params=params,
+    listed = queue.review_queue(session, filters, now)
+    return _page(request, "queue.html", status_code=400 if errors else 200, queue=listed, params=params,
                  errors=errors, grades=policy.grades, reason_codes=everything.reason_codes, now=now)
 
 
@@ -269,11 +270,11 @@ def review_queue(request: Request, session: SessionDep, user: UserDep) -> HTMLRe
 def _application_page(request: Request, session: SessionDep, decision_id: str, *, status_code: int = 200,
                       form: forms.FormResult | None = None, errors: dict[str, str] | None = None) -> HTMLResponse:
     now = utc_now()
-    view = queries.application_view(session, decision_id, now, champion_if_available(request.app))
+    view = application.application_view(session, decision_id, now, champion_if_available(request.app))
     if view is None:
         return _not_found(request, f"No credit-line application {decision_id}.")
-    line = queries.line_of_firm(session, view.firm.firm_id)
-    ageing = queries.invoice_ageing(session, view.firm.firm_id, now)
+    line = exposure.line_of_firm(session, view.firm.firm_id)
+    ageing = exposure.invoice_ageing(session, view.firm.firm_id, now)
     drivers_chart = None
     if view.top_features:
         drivers_chart = charts.horizontal_bar_chart(
@@ -348,24 +349,24 @@ def _firm_page(request: Request, session: SessionDep, firm_id: int, *, status_co
                form: forms.FormResult | None = None, errors: dict[str, str] | None = None) -> HTMLResponse:
     now = utc_now()
     policy = policy_of(request)
-    firm = queries.firm_summary(session, firm_id)
-    if firm is None:
+    summary = common.firm_summary(session, firm_id)
+    if summary is None:
         return _not_found(request, f"No firm {firm_id} on the marketplace.")
     model = champion_if_available(request.app)
-    score = queries.current_score(session, firm_id, policy, model)
-    history = queries.score_history(session, firm_id, policy)
-    line = queries.line_of_firm(session, firm_id)
-    holds = queries.pending_holds(session, line.line_id) if line else []
-    ageing = queries.invoice_ageing(session, firm_id, now, shown=FIRM_INVOICES_SHOWN)
-    decisions, decisions_total = queries.decisions_of_firm(session, firm_id)
-    warnings = queries.early_warnings(session, firm_id)
+    score = firm.current_score(session, firm_id, policy, model)
+    history = firm.score_history(session, firm_id, policy)
+    line = exposure.line_of_firm(session, firm_id)
+    holds = exposure.pending_holds(session, line.line_id) if line else []
+    ageing = exposure.invoice_ageing(session, firm_id, now, shown=FIRM_INVOICES_SHOWN)
+    decisions, decisions_total = firm.decisions_of_firm(session, firm_id)
+    warnings = firm.early_warnings(session, firm_id)
     score_chart = charts.line_chart(
         [charts.Series("PD", [(point.as_of, float(point.pd)) for point in history])],
         title="PD at each batch score", y_label="12-month PD", y_format="percent", y_min=0, width=820, height=240,
         reference_lines=_grade_lines(policy, history))
     line_charts = None
     if line is not None:
-        over_time = queries.line_history(session, firm_id, line, now)
+        over_time = firm.line_history(session, firm_id, line, now)
         line_charts = (
             charts.line_chart([charts.Series("Limit", over_time.limit, step=True),
                                charts.Series("Posted + held", over_time.exposure, step=True)],
@@ -381,14 +382,14 @@ def _firm_page(request: Request, session: SessionDep, firm_id: int, *, status_co
         [charts.BarSeries("Outstanding", [bucket.outstanding_minor for bucket in ageing.buckets])],
         title="What the firm owes, by days past due", y_label="Outstanding", y_format="money", width=500, height=210)
     bounds = policy.credit_line.limit
-    return _page(request, "firm.html", status_code=status_code, firm=firm, score=score, history=history,
+    return _page(request, "firm.html", status_code=status_code, firm=summary, score=score, history=history,
                  line=line, holds=holds, ageing=ageing, decisions=decisions, decisions_total=decisions_total,
                  warnings=warnings, score_chart=score_chart, line_charts=line_charts, ageing_chart=ageing_chart,
                  form=form.values if form else {"action": "", "limit": "", "reason": ""}, errors=errors or {},
                  min_limit=bounds.min_limit_minor, max_limit=bounds.max_limit_minor, now=now)
 
 
-def _grade_lines(policy: Policy, history: list[queries.ScorePoint]) -> list[charts.ReferenceLine]:
+def _grade_lines(policy: Policy, history: list[firm.ScorePoint]) -> list[charts.ReferenceLine]:
     """The master scale's bounds across the firm's PDs, spaced so their labels stay readable.
 
     From the bound just above the highest PD down to half the lowest PD, keeping a bound only
@@ -436,7 +437,7 @@ async def change_line(
         return _firm_page(request, session, number, status_code=403, form=form, errors={"form": refused})
     if not form.ok:
         return _firm_page(request, session, number, status_code=422, form=form, errors=form.errors)
-    line = queries.line_of_firm(session, number)
+    line = exposure.line_of_firm(session, number)
     session.rollback()  # that read must not stand before the service's write lock
     if line is None:
         return _firm_page(request, session, number, status_code=409, form=form,
@@ -458,7 +459,7 @@ async def change_line(
 @router.get("/decisions/{decision_id}", response_class=HTMLResponse)
 def decision_page(decision_id: str, request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
     """One audited decision: what was decided, by whom, why, on which inputs."""
-    view = queries.decision_view(session, decision_id) if _DECISION_ID.match(decision_id) else None
+    view = decision.decision_view(session, decision_id) if _DECISION_ID.match(decision_id) else None
     if view is None:
         return _not_found(request, f"No decision {decision_id[:40]}.")
     return _page(request, "decision.html", view=view)
@@ -472,7 +473,7 @@ def decision_page(decision_id: str, request: Request, session: SessionDep, user:
 def portfolio_page(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
     """The book: exposure and expected loss by grade, utilisation, rates, calibration, PSI, early warnings."""
     policy = policy_of(request)
-    book = queries.portfolio(session, policy)
+    book = portfolio.portfolio(session, policy)
     run = latest_run(session)
     grades = [grade for grade in book.grades if grade.lines or grade.grade in policy.grades]
     names = [grade.grade for grade in grades]
@@ -519,11 +520,11 @@ def portfolio_page(request: Request, session: SessionDep, user: UserDep) -> HTML
             title="PSI of the 15 most shifted variables", x_format="ratio", thresholds=thresholds, width=1220,
             x_label="population stability index, training window against the month monitored")
     firm_names: dict[int, str] = {}
-    warned_lines: dict[int, queries.LineView] = {}
+    warned_lines: dict[int, exposure.LineView] = {}
     if run is not None and run.warnings:
         warned = [warning.firm_id for warning in run.warnings]
-        firm_names = queries.firm_names(session, warned)
-        warned_lines = queries.lines_of_firms(session, warned)
+        firm_names = common.firm_names(session, warned)
+        warned_lines = exposure.lines_of_firms(session, warned)
     return _page(request, "portfolio.html", book=book, grades=grades, run=run, exposure_chart=exposure_chart,
                  loss_chart=loss_chart, utilisation_chart=utilisation_chart, rates_chart=rates_chart,
                  calibration_chart=calibration_chart, vintage_chart=vintage_chart, psi_chart=psi_chart,
@@ -531,7 +532,7 @@ def portfolio_page(request: Request, session: SessionDep, user: UserDep) -> HTML
                  warnings_listed=WARNINGS_LISTED)
 
 
-def _rate(rates: queries.ApplicationRates, number: Any) -> float | None:
+def _rate(rates: portfolio.ApplicationRates, number: Any) -> float | None:
     share = rates.rate(number(rates))
     return None if share is None else float(share)
 
