@@ -4,7 +4,7 @@ Every function returns one self-contained ``<svg>`` element as a string, ready t
 Jinja template with ``|safe`` (every text inside is XML-escaped here). The SVG refers to no
 external asset; colours and line styles come from CSS classes (``series-0`` ... ``series-7``,
 the Okabe-Ito palette, which colour-blind readers can tell apart) defined in
-:data:`CHART_CSS`, which the console serves as ``static/charts.css``.
+:data:`CHART_CSS`, read from ``static/charts.css``, which the console serves.
 
 Each chart has a visible title, a ``<title>`` and ``aria-label`` for screen readers, and a
 ``<title>`` tooltip with the exact value on every point and bar. Axes use Heckbert's "nice
@@ -31,6 +31,7 @@ import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Literal, NamedTuple
 
@@ -42,52 +43,9 @@ VALUE_FORMATS: tuple[str, ...] = ("number", "percent", "money", "ratio")
 PALETTE_SIZE = 8
 """Series colours before they repeat: ``series-{i % PALETTE_SIZE}``."""
 
-CHART_CSS = """\
-/* Charts of the finance console (api/console/charts.py). Generated from CHART_CSS: edit there. */
-.chart { display: block; max-width: 100%; height: auto; overflow: visible;
-  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-  font-size: 12px; }
-.chart text { fill: #333; }
-.chart .chart-title { font-size: 14px; font-weight: 600; fill: #111; }
-.chart .axis-title { fill: #555; }
-.chart .tick-label { fill: #555; font-variant-numeric: tabular-nums; }
-.chart .plot-area { fill: none; }
-.chart .grid { stroke: #e5e5e5; stroke-width: 1; }
-.chart .axis { stroke: #888; stroke-width: 1; }
-.chart .baseline { stroke: #444; stroke-width: 1; }
-.chart .reference-line { stroke: #444; stroke-width: 1; stroke-dasharray: 5 4; }
-.chart .reference-label { fill: #444; font-size: 11px; }
-.chart .no-data-frame { fill: #fafafa; stroke: #ddd; }
-.chart .no-data { fill: #777; font-size: 14px; }
-/* Okabe-Ito: distinguishable with the common colour-vision deficiencies. */
-.chart .series-0 { color: #0072B2; }
-.chart .series-1 { color: #E69F00; }
-.chart .series-2 { color: #009E73; }
-.chart .series-3 { color: #D55E00; }
-.chart .series-4 { color: #CC79A7; }
-.chart .series-5 { color: #56B4E9; }
-.chart .series-6 { color: #000000; }
-.chart .series-7 { color: #999999; }
-.chart .line { fill: none; stroke: currentColor; stroke-width: 2; stroke-linejoin: round;
-  stroke-linecap: round; }
-.chart .point { fill: currentColor; stroke: #fff; stroke-width: 1; }
-.chart .point-dense { fill-opacity: 0; stroke: none; }
-.chart .point-dense:hover { fill-opacity: 1; }
-.chart .bar { fill: currentColor; }
-.chart .bar:hover, .chart .point:hover { opacity: 0.75; }
-.chart .whisker { stroke: #222; stroke-width: 1.5; }
-.chart .swatch { fill: currentColor; }
-.chart .swatch-line { stroke: currentColor; stroke-width: 2; }
-.chart .value-label { fill: #333; font-size: 11px; font-variant-numeric: tabular-nums; }
-.chart .series-repeat.line, .chart .series-repeat.swatch-line { stroke-dasharray: 6 3; }
-.chart .series-repeat.bar, .chart .series-repeat.swatch { fill-opacity: 0.55; }
-/* A white halo keeps labels legible where they cross lines or bars. */
-.chart .reference-label, .chart .value-label { paint-order: stroke; stroke: #fff; stroke-width: 3px;
-  stroke-linejoin: round; }
-.chart .above-threshold-1 { color: #E69F00; }
-.chart .above-threshold-2 { color: #D55E00; }
-"""
-"""The stylesheet the console includes once per page; also ``api/console/static/charts.css``."""
+CHART_CSS = (Path(__file__).parent / "static" / "charts.css").read_text(encoding="utf-8")
+"""The charts' stylesheet (``api/console/static/charts.css``, served by the console once per page):
+the ``series-*`` classes the SVG uses are styled there."""
 
 _SVG_NS = "http://www.w3.org/2000/svg"
 _FONT_SIZE = 12
@@ -1111,9 +1069,3 @@ def _staggered_reference_labels(references: list[ReferenceLine], x_scale: _Scale
         extents.append((x - half, x + half, level))
         placed.append((x, label, level))
     return placed
-
-
-if __name__ == "__main__":  # python -m api.console.charts: rewrite static/charts.css from CHART_CSS
-    from pathlib import Path
-
-    (Path(__file__).parent / "static" / "charts.css").write_text(CHART_CSS, encoding="utf-8")

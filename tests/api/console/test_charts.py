@@ -543,10 +543,6 @@ def test_infinite_values_are_refused():
         line_chart([Series("a", [("x", float("inf"))])], title="t", y_label="y")
 
 
-def test_stylesheet_file_is_chart_css():
-    stylesheet = Path(charts.__file__).parent / "static" / "charts.css"
-    assert stylesheet.read_text(encoding="utf-8") == CHART_CSS, "run: python -m api.console.charts"
-
 
 def test_embedded_with_safe_in_an_autoescaping_template_names_are_escaped_once():
     from jinja2 import Environment
