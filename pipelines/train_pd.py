@@ -118,8 +118,9 @@ def train_pd(panel: Panel, config: ModelConfig, *, report_path: Path, truth: Pat
 
     Call :func:`credit.models.registry.tracking` first. The run logs the configuration, the
     windows, every candidate's test metrics with intervals (and the oracle's with ``truth``),
-    the report, the scorecard's points table and the model with its signature; with ``tune``
-    the Optuna trials are nested runs of it.
+    each feature's CSI from the train to the test window (metrics ``csi.<feature>`` and
+    ``evaluation/csi.csv``), the report, the scorecard's points table and the model with its
+    signature; with ``tune`` the Optuna trials are nested runs of it.
 
     Raises
     ------
@@ -146,15 +147,17 @@ def train_pd(panel: Panel, config: ModelConfig, *, report_path: Path, truth: Pat
         oracle = Oracle("simulator's true PD", oracle_pd(panel.rows[split.test], truth)) if truth else None
         report = evaluation_report(graded(trained.evaluated), oracle=oracle,
                                    title=f"PD model: out-of-time evaluation on {panel.folder}",
-                                   split_description=windows, random_state=config.training.random_state)
+                                   split_description=windows, random_state=config.training.random_state,
+                                   features_train=X[split.train], features_test=X[split.test])
         report.write(report_path)
         mlflow.log_params(config.as_params() | {
             "panel": str(panel.folder), "features": len(panel.feature_columns),
             "definitions_version": panel.manifest.get("definitions_version"), "tuned": tune,
             **{f"window.{name}": text for name, text in windows.items()},
             **({f"tuned.{key}": value for key, value in params.items()} if tune else {})})
-        mlflow.log_metrics(summary_metrics(report))
+        mlflow.log_metrics(summary_metrics(report) | csi_metrics(report))
         mlflow.log_text(report.summary.to_csv(index=False), "evaluation/summary.csv")
+        mlflow.log_text(report.csi.to_csv(index=False), "evaluation/csi.csv")
         if "scorecard" in trained.models:
             mlflow.log_text(trained.models["scorecard"].points_table().to_csv(index=False), "scorecard/points_table.csv")
         champion_model = trained.models["lightgbm"]
@@ -272,6 +275,13 @@ def summary_metrics(report: Report) -> dict[str, float]:
             if isinstance(value, int | float | np.number) and np.isfinite(value):
                 metrics[f"{_mlflow_key(name)}.{key}"] = float(value)
     return metrics
+
+
+def csi_metrics(report: Report) -> dict[str, float]:
+    """``csi.<feature> -> CSI`` for MLflow, from the report's CSI table (empty without one)."""
+    if report.csi is None:
+        return {}
+    return {f"csi.{_mlflow_key(row.feature)}": float(row.csi) for row in report.csi.itertuples()}
 
 
 def _tuned(config: ModelConfig, panel: Panel, split: OutOfTimeSplit) -> dict:

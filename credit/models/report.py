@@ -2,9 +2,11 @@
 
 :func:`evaluation_report` puts several models evaluated on the same test rows side by side:
 discrimination and accuracy with bootstrap intervals, calibration by decile and by grade,
-rank order by PD band, stability of the score from train to test, and the charts a credit
-committee reads (ROC, KS, calibration, score distributions, bad rate by grade). Every
-number comes from :mod:`credit.models.metrics`; this module only arranges them.
+rank order by PD band, stability of the score and of each feature (CSI) from train to test,
+and the charts a credit committee reads (ROC, KS, calibration, score distributions, bad rate
+by grade). Every number comes from :mod:`credit.models.metrics`, and the ``ok`` / ``watch`` /
+``alarm`` status of a CSI from the monitoring's PSI levels (:mod:`credit.monitoring.psi`);
+this module only arranges them.
 
 The file has no external assets and no JavaScript: charts are PNGs embedded as base64
 ``data:`` URIs, styles are inline, so the report can be mailed or archived as it is.
@@ -29,12 +31,15 @@ from credit.models.metrics import (
     brier,
     calibration_by_grade,
     calibration_table,
+    csi,
     gini,
     ks,
     log_loss,
     psi,
     rank_ordering,
 )
+from credit.monitoring.config import PsiConfig, load_monitoring_config
+from credit.monitoring.psi import status_of
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -50,6 +55,9 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "auc_train", "psi_train_test",
 )
 """Columns of :attr:`Report.summary`, in order; see :func:`evaluation_report`."""
+
+CSI_COLUMNS: tuple[str, ...] = ("feature", "csi", "status")
+"""Columns of :attr:`Report.csi`, in order; see :func:`evaluation_report`."""
 
 DEFAULT_PD_BANDS: tuple[float, ...] = (0.0, 0.01, 0.02, 0.03, 0.05, 0.10, 0.20, 0.50, 1.0)
 """PD band edges of the rank-ordering table: ``[0, 1%], (1%, 2%], ..., (50%, 100%]``."""
@@ -122,10 +130,15 @@ class Report:
         The whole report, one self-contained HTML document.
     summary : pandas.DataFrame
         The headline numbers, one row per model, columns :data:`SUMMARY_COLUMNS`.
+    csi : pandas.DataFrame or None
+        The characteristic stability index of each feature from the training window to the
+        test window, columns :data:`CSI_COLUMNS`, largest first; None when the report was
+        built without feature samples.
     """
 
     html: str
     summary: pd.DataFrame
+    csi: pd.DataFrame | None = None
 
     def write(self, path: str | Path) -> Path:
         """Write the HTML to ``path`` (UTF-8) and return the path."""
@@ -144,6 +157,8 @@ def evaluation_report(
     bootstrap_rows: int = 500,
     random_state: int = 0,
     pd_bands: Sequence[float] = DEFAULT_PD_BANDS,
+    features_train: pd.DataFrame | None = None,
+    features_test: pd.DataFrame | None = None,
 ) -> Report:
     """Evaluate models on their test rows and render the report.
 
@@ -170,6 +185,12 @@ def evaluation_report(
         intervals of models on the same test rows are paired.
     pd_bands : sequence of float, default :data:`DEFAULT_PD_BANDS`
         PD band edges of the rank-ordering tables, covering [0, 1].
+    features_train, features_test : pandas.DataFrame, optional
+        The model features (one column each) on the rows of the training window and of the
+        test window; given together, they add the CSI table: each column's PSI
+        (:func:`~credit.models.metrics.csi`, deciles of the training values, categories and
+        missing values as bins of their own) with the status of the monitoring's PSI levels
+        (credit/monitoring/monitoring.toml: watch from 0.1, alarm from 0.25).
 
     Returns
     -------
@@ -181,12 +202,16 @@ def evaluation_report(
         minus model AUC, > 0 when the model ranks worse) with the paired-bootstrap bounds
         ``auc_gap_low``/``auc_gap_high``, NaN without an oracle; ``auc_train`` (needs
         ``y_train`` and ``pd_train``) and ``psi_train_test`` (PSI of ``pd_test`` against
-        ``pd_train``), NaN when not given.
+        ``pd_train``), NaN when not given. ``csi`` has one row per column of
+        ``features_train`` with columns :data:`CSI_COLUMNS` (``status`` is ``ok``, ``watch``
+        or ``alarm``), largest CSI first, ties by feature name; None without the features.
 
     Raises
     ------
     ValueError
         If ``models`` is empty or repeats a name, ``bootstrap_rows`` is not an integer >= 0,
+        only one of ``features_train`` and ``features_test`` is given, or ``features_test``
+        lacks a column of ``features_train``,
         the oracle's PDs do not match a model's test rows, or a model's inputs are invalid
         (for example test labels with one class only); the message names the model.
     """
@@ -200,12 +225,21 @@ def evaluation_report(
     if isinstance(bootstrap_rows, bool) or not isinstance(bootstrap_rows, (int, np.integer)) or bootstrap_rows < 0:
         raise ValueError(f"`bootstrap_rows` must be an integer >= 0; got {bootstrap_rows}.")
 
+    if (features_train is None) != (features_test is None):
+        raise ValueError("`features_train` and `features_test` go together: give both for the CSI table, or neither.")
+    stability = stability_section = None
+    if features_train is not None:
+        levels = load_monitoring_config().psi
+        stability = _stability(features_train, features_test, levels)
+        stability_section = _stability_html(stability, levels)
+
     evaluations = [_evaluate(m, oracle, bootstrap_rows, random_state, pd_bands) for m in models]
     summary = pd.DataFrame([e.summary for e in evaluations], columns=list(SUMMARY_COLUMNS))
     oracle_pd = None if oracle is None else np.asarray(oracle.pd_test, dtype=float)
     figures = _figures(evaluations, oracle, oracle_pd)
-    page = _page(title, split_description, note, summary, evaluations, oracle, figures, bootstrap_rows)
-    return Report(html=page, summary=summary)
+    page = _page(title, split_description, note, summary, evaluations, oracle, figures, bootstrap_rows,
+                 stability_section)
+    return Report(html=page, summary=summary, csi=stability)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -286,6 +320,14 @@ def _evaluate_unnamed(model: EvaluatedModel, oracle: Oracle | None, resamples: i
         monotone=ordering.monotone,
         ks_threshold=ks(y, p).threshold,
     )
+
+
+def _stability(features_train: pd.DataFrame, features_test: pd.DataFrame, levels: PsiConfig) -> pd.DataFrame:
+    values = csi(features_train, features_test, list(features_train.columns))
+    table = pd.DataFrame({"feature": values.index.astype(str), "csi": values.to_numpy()})
+    table["status"] = [status_of(value, levels.watch, levels.alarm) for value in table["csi"]]
+    table = table.sort_values(["csi", "feature"], ascending=[False, True], kind="stable")
+    return table.reset_index(drop=True)[list(CSI_COLUMNS)]
 
 
 def _with_interval(metric, y, p, resamples: int, random_state: int) -> tuple[float, float, float]:
@@ -447,7 +489,7 @@ _PD_AND_RATE = ("predicted_mean", "observed_rate")
 
 def _page(title: str, split_description: Mapping[str, str] | str, note: str | None, summary: pd.DataFrame,
           evaluations: list[_Evaluation], oracle: Oracle | None, figures: dict[str, str],
-          resamples: int) -> str:
+          resamples: int, stability_section: str | None) -> str:
     e = html.escape
     parts = [
         "<!DOCTYPE html>",
@@ -501,6 +543,9 @@ def _page(title: str, split_description: Mapping[str, str] | str, note: str | No
         parts += [f"<h3>{e(ev.model.name)}</h3>", f"<p>Rank order {verdict}.</p>",
                   _table_html(table, rates=("bad_rate",))]
 
+    if stability_section is not None:
+        parts += ["<h2>Characteristic stability (CSI) by feature</h2>", stability_section]
+
     with_importance = [ev for ev in evaluations if ev.model.feature_importance is not None]
     if with_importance:
         parts.append(f"<h2>Feature importance (top {FEATURE_IMPORTANCE_TOP})</h2>")
@@ -546,6 +591,16 @@ def _table_html(table: pd.DataFrame, rates: Sequence[str]) -> str:
     for column in rates:
         shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.2%}")
     return shown.to_html(index=False, border=0, escape=True)
+
+
+def _stability_html(stability: pd.DataFrame, levels: PsiConfig) -> str:
+    moved = int((stability["status"] != "ok").sum())
+    intro = (f"<p>The PSI of each feature from the training window to the test window: deciles of the "
+             f"training values, categories and missing values as bins of their own. Status ok below "
+             f"{levels.watch:g}, watch from {levels.watch:g}, alarm from {levels.alarm:g} (the levels of the "
+             f"monitoring). {moved} of {len(stability)} features at watch or alarm; largest first.</p>")
+    shown = stability.assign(csi=stability["csi"].map(lambda v: f"{v:.3f}"))
+    return intro + shown.to_html(index=False, border=0, escape=True)
 
 
 def _importance_html(importance: pd.Series) -> str:

@@ -23,6 +23,7 @@ from credit.models.metrics import (
     psi,
 )
 from credit.models.report import (
+    CSI_COLUMNS,
     SUMMARY_COLUMNS,
     EvaluatedModel,
     Oracle,
@@ -217,6 +218,78 @@ def test_write_saves_the_html_as_utf8(with_oracle: Report, tmp_path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Characteristic stability (CSI) per feature, training window against test window
+# ---------------------------------------------------------------------------------------------
+
+SHIFT_DAYS = 20
+CSI_SECTION = "<h2>Characteristic stability (CSI) by feature</h2>"
+
+
+def feature_windows() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """1,000 rows per window: days past due moved 20 days later, the north's share 50% -> 70%, GMV unmoved."""
+    days = np.arange(1000) / 10  # 0.0, 0.1, ..., 99.9
+    rng = np.random.default_rng(7)
+    train = pd.DataFrame({"days_past_due": days, "gmv_90d": rng.uniform(0, 100, 1000),
+                          "region": np.repeat(["north", "south"], [500, 500])})
+    test = pd.DataFrame({"days_past_due": days + SHIFT_DAYS, "gmv_90d": rng.uniform(0, 100, 1000),
+                         "region": np.repeat(["north", "south"], [700, 300])})
+    return train, test
+
+
+@pytest.fixture(scope="module")
+def with_features(two_models) -> Report:
+    models, _ = two_models
+    train, test = feature_windows()
+    return make_report(models, bootstrap_rows=0, features_train=train, features_test=test)
+
+
+def psi_of_shares(expected: list[float], actual: list[float]) -> float:
+    """sum (A - E) ln(A / E) with an empty bin's share raised to 1e-4: the formula, written out."""
+    terms = []
+    for e, a in zip(expected, actual, strict=True):
+        e, a = max(e, 1e-4), max(a, 1e-4)
+        terms.append((a - e) * np.log(a / e))
+    return float(sum(terms))
+
+
+def test_csi_of_a_feature_shifted_by_20_days_is_worked_by_hand(with_features: Report) -> None:
+    table = with_features.csi.set_index("feature")
+    # training deciles of 0.0..99.9 are 9.99, 19.98, ..., 89.91: ten bins of 100 rows, 10% each.
+    # Shifted 20 days, the test rows are 20.0..119.9: the two lowest bins are empty, the next
+    # seven keep 100 rows each, and the top bin (> 89.91) holds 90.0..119.9, 300 rows
+    expected = psi_of_shares([0.1] * 10, [0.0, 0.0, *[0.1] * 7, 0.3])
+    assert expected == pytest.approx(2 * (1e-4 - 0.1) * np.log(1e-3) + 0.2 * np.log(3))
+    assert table.loc["days_past_due", "csi"] == pytest.approx(expected, rel=1e-12)
+    assert table.loc["days_past_due", "status"] == "alarm"
+    # a category is a bin: north 50% -> 70%, south 50% -> 30%
+    assert table.loc["region", "csi"] == pytest.approx(psi_of_shares([0.5, 0.5], [0.7, 0.3]), rel=1e-12)
+    assert table.loc["region", "status"] == "watch"
+    # a fresh draw from the same distribution: only sampling noise, about 9 x (1/1000 + 1/1000)
+    assert table.loc["gmv_90d", "csi"] < 0.05
+    assert table.loc["gmv_90d", "status"] == "ok"
+
+
+def test_csi_table_is_largest_first_with_the_documented_columns(with_features: Report) -> None:
+    assert list(with_features.csi.columns) == list(CSI_COLUMNS) == ["feature", "csi", "status"]
+    assert list(with_features.csi["feature"]) == ["days_past_due", "region", "gmv_90d"]
+    assert with_features.csi["csi"].is_monotonic_decreasing
+
+
+def test_html_csi_section_lists_the_shifted_feature_first(with_features: Report) -> None:
+    assert with_features.html.count(CSI_SECTION) == 1
+    section = with_features.html.split(CSI_SECTION)[1].split("<h2>")[0]
+    assert "Status ok below 0.1, watch from 0.1, alarm from 0.25" in section
+    assert "2 of 3 features at watch or alarm; largest first." in section
+    rows = re.findall(r"<tr>\s*<td>(\w+)</td>\s*<td>([\d.]+)</td>\s*<td>(\w+)</td>\s*</tr>", section)
+    assert rows == [("days_past_due", "1.600", "alarm"), ("region", "0.169", "watch"), ("gmv_90d", "0.012", "ok")]
+
+
+def test_without_features_there_is_no_csi_section(without_oracle: Report) -> None:
+    assert without_oracle.csi is None
+    assert "CSI" not in payloads_removed(without_oracle.html)
+
+
+# ---------------------------------------------------------------------------------------------
 # Refusals
 # ---------------------------------------------------------------------------------------------
 
@@ -238,3 +311,10 @@ def test_repeated_model_names_are_refused(two_models) -> None:
     models, _ = two_models
     with pytest.raises(ValueError, match=r"model names must be unique; repeated: \['lightgbm'\]"):
         make_report([models[0], models[0]])
+
+
+def test_features_of_one_window_only_are_refused(two_models) -> None:
+    models, _ = two_models
+    train, _ = feature_windows()
+    with pytest.raises(ValueError, match=r"`features_train` and `features_test` go together"):
+        make_report(models, features_train=train)

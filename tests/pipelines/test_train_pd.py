@@ -16,7 +16,7 @@ from mlflow import MlflowClient
 
 from credit.features.history import History
 from credit.models.config import load_model_config
-from credit.models.metrics import auc
+from credit.models.metrics import auc, csi
 from credit.models.registry import resolve_alias
 from pipelines.retrain import retrain
 from pipelines.train_pd import (
@@ -26,6 +26,7 @@ from pipelines.train_pd import (
     judge_challenger,
     read_panel,
     train_pd,
+    windows_of,
 )
 
 pytestmark = [
@@ -52,7 +53,13 @@ def test_the_jobs_train_promote_refuse_evaluate_and_retrain(marketplace, store) 
     assert run.data.params["window.test"].startswith("2024-11-01 to 2025-01-01 (3 as-of dates")
     artifacts = {a.path for a in MlflowClient().list_artifacts(first.run_id)} | {
         a.path for a in MlflowClient().list_artifacts(first.run_id, "evaluation")}
-    assert {"evaluation/summary.csv", "reports", "features.json"} <= artifacts
+    assert {"evaluation/summary.csv", "evaluation/csi.csv", "reports", "features.json"} <= artifacts
+    # each feature's CSI, training window against test window, as the metric function gives it
+    split, features = windows_of(panel, quick), panel.feature_columns
+    expected_csi = csi(panel.rows.loc[split.train, features], panel.rows.loc[split.test, features], features)
+    logged_csi = {key.removeprefix("csi."): value for key, value in run.data.metrics.items() if key.startswith("csi.")}
+    assert logged_csi == pytest.approx(expected_csi.to_dict(), abs=1e-12)
+    assert "Characteristic stability (CSI) by feature" in (store / "train.html").read_text()
     assert "simulator&#x27;s true PD" in (store / "train.html").read_text() or "true PD" in (store / "train.html").read_text()
 
     # 2. no champion yet: the gate judges calibration only, and promotes
