@@ -9,10 +9,13 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from credit.cli import app
+from credit.cli.common import console
+from credit.cli.monitoring import print_run
 from credit.monitoring.results import latest_run
 from credit.store.engine import make_engine
 from tests.api.marketplace import AS_OF, fresh_store_copy, marketplace  # noqa: F401
 from tests.api.monitoring.conftest import TRAINING, market_panel  # noqa: F401
+from tests.monitoring.factories import grade_row, make_run, psi_row
 
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated")
 runner = CliRunner()
@@ -40,6 +43,27 @@ def test_monitor_stores_a_run_and_prints_psi_calibration_and_the_list(marketplac
     assert f"by grade, vintage {run.calibration_vintage}" in output
     assert f"Early-warning list: {len(run.warnings):,} firms" in output
     assert f"Alarms: {len(run.alarms)}" in output
+
+
+def _printed(run) -> str:  # noqa: ANN001
+    with console.capture() as captured:
+        print_run(run)
+    return " ".join(captured.get().split())  # as one line, however wide the terminal
+
+
+def test_a_score_psi_at_watch_prints_no_alarm_and_one_watch() -> None:
+    output = _printed(make_run(psi=(psi_row("score", "all", 0.101), psi_row("tenure_days", "all", 2.05)),
+                               grades=(grade_row("A"),)))
+    assert "0.101 │ watch" in output
+    assert "Alarms: 0 (no score PSI at alarm, every grade inside its 99.9% interval)" in output
+    assert "On watch: 1 (score PSI at watch" in output
+
+
+def test_a_score_psi_at_alarm_prints_one_alarm() -> None:
+    output = _printed(make_run(psi=(psi_row("score", "all", 0.3),), grades=(grade_row("A"),)))
+    assert "0.300 │ alarm" in output
+    assert "Alarms: 1 (score PSI at alarm, or a grade outside its 99.9% interval)" in output
+    assert "On watch" not in output
 
 
 @pytest.mark.parametrize(("args", "message"), [

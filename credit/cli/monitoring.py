@@ -116,10 +116,13 @@ def print_run(run) -> None:  # noqa: ANN001
         console.print(table)
     else:
         console.print("No vintage of the panel has a matured outcome yet: no calibration by grade.", highlight=False)
-    alarms = run.alarms
-    console.print(f"Alarms: {len(alarms)}" + (" (score PSI at watch or above, or a grade outside its 99.9% interval)"
-                                              if alarms else " (the score is stable and every grade calibrated)"),
+    alarms, watches = run.alarms, run.watches
+    console.print(f"Alarms: {len(alarms)}" + (" (score PSI at alarm, or a grade outside its 99.9% interval)" if alarms
+                                              else " (no score PSI at alarm, every grade inside its 99.9% interval)"),
                   highlight=False)
+    if watches:
+        console.print(f"On watch: {len(watches)} (score PSI at watch, or a grade outside its 95% interval only)",
+                      highlight=False)
     counts = {code: sum(code in w.reasons for w in run.warnings) for code in WARNING_REASONS}
     console.print(f"Early-warning list: {len(run.warnings):,} firms ({len(run.warnings) / max(run.firms, 1):.1%} of "
                   "the book); " + ", ".join(f"{code} {n:,}" for code, n in counts.items()), highlight=False)

@@ -123,19 +123,27 @@ class MonitoringRun:
 
     @property
     def alarms(self) -> tuple[PsiRow | GradeCalibration, ...]:
-        """What makes the run not calm: score PSI rows at ``watch`` or ``alarm``, grades at ``alarm``.
+        """What makes the run not calm: score PSI rows and grades whose status is ``alarm``.
 
         The precise definition of "no alarms" (see :mod:`credit.monitoring.run`): the PSI of
-        the score is below the watch level (0.1) in the whole book and in every segment
+        the score is below the alarm level (0.25) in the whole book and in every segment
         assessed, and no grade's mean PD lies outside the 99.9% interval of its realised
         default rate. Feature PSIs are diagnostics that explain a moving score (the
         characteristic analysis), not alarms: some features drift in any book by construction
         (time on the platform, counts over the whole history, quarter-on-quarter growth
-        against the season). Grades at ``watch`` and the early-warning list are reported, not
-        counted.
+        against the season). What is at ``watch`` is in :attr:`watches`, not here; the
+        early-warning list is reported, not counted.
         """
-        return (*(row for row in self.psi if row.variable == "score" and row.status != "ok"),
-                *(grade for grade in self.grades if grade.status == "alarm"))
+        return self._score_and_grades_at("alarm")
+
+    @property
+    def watches(self) -> tuple[PsiRow | GradeCalibration, ...]:
+        """Score PSI rows and grades whose status is ``watch``: moved, but not enough to alarm."""
+        return self._score_and_grades_at("watch")
+
+    def _score_and_grades_at(self, status: str) -> tuple[PsiRow | GradeCalibration, ...]:
+        return (*(row for row in self.psi if row.variable == "score" and row.status == status),
+                *(grade for grade in self.grades if grade.status == status))
 
     @property
     def drifting_features(self) -> tuple[PsiRow, ...]:

@@ -20,17 +20,19 @@ Alarms
 "No alarms" has one meaning in this package (:attr:`MonitoringRun.alarms
 <credit.monitoring.results.MonitoringRun.alarms>`):
 
-* the PSI of the **score** is below the watch level (0.1) in the whole book and in every
+* the PSI of the **score** is below the alarm level (0.25) in the whole book and in every
   segment assessed, and
 * no grade is at ``alarm`` in the calibration (its mean PD outside the 99.9%
   Clopper-Pearson interval of its realised default rate).
 
-Everything else is reported, not alarmed on. Feature PSIs explain a moving score (which
+A score PSI or a grade at ``watch`` is counted apart (:attr:`MonitoringRun.watches
+<credit.monitoring.results.MonitoringRun.watches>`), never as an alarm. Everything else is
+reported, not alarmed on. Feature PSIs explain a moving score (which
 characteristics moved, in which industry) but do not alarm by themselves: in any book some
 features drift by construction: ``tenure_days`` and the counts over the whole history
 (``*_all``) grow as the book ages, the partners-defaulted features accumulate every default
 since the history began, and quarter-on-quarter growth follows the season. A grade at
-``watch`` (outside its 95% interval only) is shown but not counted: among eight grades one
+``watch`` (outside its 95% interval only) is no alarm: among eight grades one
 falls outside its 95% interval by chance in about a third of calm runs. The early-warning
 list is never empty in a real book, since firms deteriorate one by one in any economy.
 """

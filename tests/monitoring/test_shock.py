@@ -25,7 +25,7 @@ shocked industry's firms (scored at the month monitored) that are listed, divide
 same share among the firms of every other industry. 1 means "listed as often as the rest".
 
 "No alarms" is the definition of :mod:`credit.monitoring.run` (``MonitoringRun.alarms``): the
-score's PSI below 0.1 in the whole book and in every industry assessed, and no grade whose
+score's PSI below 0.25 in the whole book and in every industry assessed, and no grade whose
 mean PD lies outside the 99.9% Clopper-Pearson interval of its realised default rate. It
 does not say that no *feature* moves: in the calm book too, ``tenure_days`` and the
 whole-history counts grow with the book's age and quarter-on-quarter growth follows the
