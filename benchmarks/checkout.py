@@ -43,7 +43,8 @@ def build_store(url: str, buyers: int) -> str:
     from sqlalchemy.orm import Session
 
     from api.kit.auth import create_api_key
-    from credit.ledger.journal import LINES, utc_now
+    from credit import clock
+    from credit.ledger.journal import LINES
     from credit.scoring.tables import ScoreSnapshot
     from credit.store.engine import make_engine
     from credit.store.migrate import upgrade
@@ -51,7 +52,7 @@ def build_store(url: str, buyers: int) -> str:
 
     engine = make_engine(url)
     upgrade(engine)
-    now = utc_now()
+    now = clock.now()
     firm = {"name": "Bench Trading", "industry": "machinery", "region": "east", "size_band": "small",
             "registered_at": now - timedelta(days=900), "verified": True, "deposit_minor": 0}
     supplier_id = 1

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from credit import clock
 from credit.features.asof import monthly
 from credit.features.history import History
 from credit.features.panel import build_panel, write_panel
@@ -70,7 +71,7 @@ def retrain(history: History, config: ModelConfig, workdir: Path, *, truth: Path
     panel = read_panel(panel_folder, config.training.label)
     workdir.mkdir(parents=True, exist_ok=True)
     training = train_pd(panel, config, truth=truth,
-                        report_path=workdir / f"retrain-{datetime.now():%Y%m%d-%H%M%S}.html")
+                        report_path=workdir / f"retrain-{clock.now():%Y%m%d-%H%M%S}.html")
     judgement = judge_challenger(panel, config, training.registered.version)
     apply_judgement(judgement)
     return RetrainOutcome(panel_folder, dates, training, judgement, *_monitored(engine, panel_folder, history))

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 
+from credit import clock
 from credit.models.config import ModelConfig
 from credit.models.promotion import PromotionDecision, promotion_decision
 from credit.models.registry import (
@@ -134,7 +134,7 @@ def train_pd(panel: Panel, config: ModelConfig, *, report_path: Path, truth: Pat
     X = panel.rows[panel.feature_columns]
     experiment = mlflow.get_experiment_by_name(EXPERIMENT)
     with mlflow.start_run(experiment_id=experiment.experiment_id,
-                          run_name=f"train {datetime.now():%Y-%m-%d %H:%M:%S}") as run:
+                          run_name=f"train {clock.now():%Y-%m-%d %H:%M:%S}") as run:
         params = dict(config.lightgbm)
         if tune:
             params = _tuned(config, panel, split)
@@ -200,7 +200,7 @@ def evaluate_versions(panel: Panel, config: ModelConfig, versions: dict[str, str
     report.write(report_path)
     experiment = mlflow.get_experiment_by_name(EXPERIMENT)
     with mlflow.start_run(experiment_id=experiment.experiment_id,
-                          run_name=f"evaluate {datetime.now():%Y-%m-%d %H:%M:%S}"):
+                          run_name=f"evaluate {clock.now():%Y-%m-%d %H:%M:%S}"):
         mlflow.set_tags({"job": "evaluate", **{f"version.{_mlflow_key(label)}": v for label, v in versions.items()}})
         mlflow.log_params({"panel": str(panel.folder), "window.test": windows["test"]})
         mlflow.log_metrics(summary_metrics(report))
@@ -258,10 +258,10 @@ def apply_judgement(judgement: Judgement) -> None:
     record = judgement.decision.as_dict() | {
         "challenger_version": judgement.challenger.version,
         "champion_version": judgement.champion.version if judgement.champion else None,
-        "test_window": judgement.test_window, "decided_at": datetime.now().isoformat(timespec="seconds")}
+        "test_window": judgement.test_window, "decided_at": clock.now().isoformat(timespec="seconds")}
     client = mlflow.MlflowClient()
     client.log_dict(judgement.challenger.run_id, record,
-                    f"promotion/decision-{datetime.now():%Y%m%dT%H%M%S}.json")
+                    f"promotion/decision-{clock.now():%Y%m%dT%H%M%S}.json")
     client.set_tag(judgement.challenger.run_id, "promotion",
                    "promoted" if judgement.decision.promote else "refused")
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import mlflow
 import pandas as pd
 
+from credit import clock
 from credit.models.config import BUILT_IN, ModelConfig
 from credit.models.registry import EXPERIMENT, RegisteredVersion, log_pd_model, set_alias
 from credit.models.report import evaluation_report
@@ -68,7 +68,7 @@ def train_table(table: LabelledTable, config: ModelConfig, *, source: Path, repo
     name = registered_name(source)
     experiment = mlflow.get_experiment_by_name(EXPERIMENT)
     with mlflow.start_run(experiment_id=experiment.experiment_id,
-                          run_name=f"train {source.name} {datetime.now():%Y-%m-%d %H:%M:%S}") as run:
+                          run_name=f"train {source.name} {clock.now():%Y-%m-%d %H:%M:%S}") as run:
         mlflow.log_params({"table": str(source), "target": table.target.name, "rows": len(table.target),
                            "defaults": int(table.target.sum()), "validation": trained.validation,
                            "features": len(trained.feature_columns),

@@ -8,9 +8,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from credit import clock
 from credit.cli import app
 from credit.ledger import authorize, balances, open_line
-from credit.ledger.journal import LINES, utc_now
+from credit.ledger.journal import LINES
 from credit.store.engine import make_engine
 from credit.store.migrate import upgrade
 from tests.api.checkout.factories import make_firm
@@ -22,7 +23,7 @@ def _store_with_a_hold(tmp_path, *, hold_for: timedelta):  # noqa: ANN001, ANN20
     upgrade(engine)
     with Session(engine) as session, session.begin():
         line = open_line(session, firm_id=make_firm(session), limit_minor=100_000, currency="EUR")
-        authorize(session, line, 40_000, order_reference="PO-1", now=utc_now() - timedelta(days=1), hold_for=hold_for)
+        authorize(session, line, 40_000, order_reference="PO-1", now=clock.now() - timedelta(days=1), hold_for=hold_for)
     return url, engine, line
 
 

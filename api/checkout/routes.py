@@ -35,7 +35,7 @@ from api.kit.auth import Caller, requires
 from api.kit.db import SessionDep
 from api.kit.errors import responses
 from api.kit.idempotency import IdempotencyDep
-from credit.ledger.journal import utc_now
+from credit import clock
 from credit.policy import Policy, default_policy
 
 router = APIRouter(tags=["checkout"])
@@ -56,7 +56,7 @@ def _policy(request: Request) -> Policy:
 @router.post("/v1/checkout/prechecks", response_model=PrecheckOut, responses=responses(401, 403, 413, 422))
 async def precheck(body: PrecheckIn, request: Request, session: SessionDep, caller: Checkout) -> PrecheckOut:
     """Would this amount be authorized now? Reads only: no hold, no record, no Idempotency-Key."""
-    return service.precheck(session, caller, body, _policy(request), utc_now())
+    return service.precheck(session, caller, body, _policy(request), clock.now())
 
 
 @router.post(
@@ -69,7 +69,7 @@ async def precheck(body: PrecheckIn, request: Request, session: SessionDep, call
 async def authorize(body: AuthorizationIn, request: Request, session: SessionDep, idem: IdempotencyDep,
                     caller: Checkout) -> Response:
     """Authorize an order on the buyer's credit line: hold the amount (201) or decline (200)."""
-    outcome = service.authorize(session, caller, body, _policy(request), utc_now())
+    outcome = service.authorize(session, caller, body, _policy(request), clock.now())
     return idem.respond(outcome, status_code=201 if isinstance(outcome, AuthorizationApproved) else 200)
 
 
@@ -83,21 +83,21 @@ async def get_authorization(hold_id: HoldId, session: SessionDep, caller: Reader
 async def capture(hold_id: HoldId, body: CaptureIn, session: SessionDep, idem: IdempotencyDep,
                   caller: Checkout) -> Response:
     """Capture part or all of what the hold still reserves (goods shipped); several captures may follow."""
-    hold = service.capture(session, caller, hold_id, body.amount, body.shipment_reference, utc_now())
+    hold = service.capture(session, caller, hold_id, body.amount, body.shipment_reference, clock.now())
     return idem.respond(hold)
 
 
 @router.post("/v1/checkout/authorizations/{hold_id}/void", response_model=HoldOut, responses=_MOVES)
 async def void(hold_id: HoldId, session: SessionDep, idem: IdempotencyDep, caller: Checkout) -> Response:
     """Release everything the hold still reserves (order cancelled or shipped short) and close it."""
-    return idem.respond(service.void(session, caller, hold_id, utc_now()))
+    return idem.respond(service.void(session, caller, hold_id, clock.now()))
 
 
 @router.post("/v1/checkout/authorizations/{hold_id}/refunds", response_model=HoldOut, responses=_MOVES)
 async def refund(hold_id: HoldId, body: RefundIn, session: SessionDep, idem: IdempotencyDep,
                  caller: Checkout) -> Response:
     """Book the seller refunding part of what was captured: the buyer's posted exposure goes down."""
-    return idem.respond(service.refund(session, caller, hold_id, body.amount, body.reference, utc_now()))
+    return idem.respond(service.refund(session, caller, hold_id, body.amount, body.reference, clock.now()))
 
 
 @router.post("/v1/credit-lines/{line_id}/repayments", response_model=RepaymentOut, responses=_MOVES,
@@ -105,4 +105,4 @@ async def refund(hold_id: HoldId, body: RefundIn, session: SessionDep, idem: Ide
 async def repay(line_id: LineId, body: RepaymentIn, session: SessionDep, idem: IdempotencyDep,
                 caller: Repayer) -> Response:
     """Book the buyer paying back posted exposure (from the payment system or the finance team)."""
-    return idem.respond(service.repay(session, caller, line_id, body, utc_now()))
+    return idem.respond(service.repay(session, caller, line_id, body, clock.now()))

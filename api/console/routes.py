@@ -35,7 +35,7 @@ from api.credit_lines.schemas import ReviewIn
 from api.firms.service import champion_if_available, policy_of
 from api.kit.db import SessionDep, take_write_lock
 from api.kit.errors import NotFound, ServiceError
-from credit.ledger.journal import utc_now
+from credit import clock
 from credit.monitoring.results import WARNING_REASONS, latest_run
 from credit.policy import Policy
 
@@ -77,7 +77,7 @@ async def _console_user(request: Request) -> ConsoleUser:
     # A connection of its own, as the API's key check: the request's session must begin with
     # the service's write lock when the route writes.
     with request.app.state.engine.connect() as connection:
-        user = sessions.signed_in(connection, token, utc_now())
+        user = sessions.signed_in(connection, token, clock.now())
     if user is None:
         target = request.url.path if request.method == "GET" else "/console/queue"
         if request.method == "GET" and request.url.query:
@@ -176,7 +176,7 @@ def sign_in_page(request: Request, next: str = "", signed_out: str = "") -> Resp
     """Sign in with a finance or admin API key."""
     token = request.cookies.get(sessions.SESSION_COOKIE)
     with request.app.state.engine.connect() as connection:
-        if sessions.signed_in(connection, token, utc_now()) is not None:
+        if sessions.signed_in(connection, token, clock.now()) is not None:
             return RedirectResponse(_safe_next(next), status_code=303)
     return _sign_in_page(request, next_path=_safe_next(next),
                          notice="You are signed out." if signed_out else None)
@@ -194,7 +194,7 @@ async def sign_in(request: Request, session: SessionDep, api_key: Annotated[str,
                              error="The sign-in form had expired: enter the key again.")
     take_write_lock(session)
     try:
-        token, _user = sessions.sign_in(session, api_key, utc_now())
+        token, _user = sessions.sign_in(session, api_key, clock.now())
     except sessions.SignInRefused as refused:
         session.rollback()
         return _sign_in_page(request, next_path=next_path, status_code=refused.status_code, error=refused.message)
@@ -211,7 +211,7 @@ async def sign_out(request: Request, session: SessionDep, user: UserDep,
     """End the console session."""
     if _csrf_refused(user, csrf_token):
         return RedirectResponse("/console/queue", status_code=303)
-    sessions.sign_out(session, user.session_id, utc_now())
+    sessions.sign_out(session, user.session_id, clock.now())
     response = RedirectResponse("/console/sign-in?signed_out=1", status_code=303)
     response.delete_cookie(sessions.SESSION_COOKIE, path=sessions.COOKIE_PATH)
     return response
@@ -253,7 +253,7 @@ def _queue_filters(params: dict[str, str], policy: Policy, known_codes: set[str]
 def review_queue(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
     """Referred applications waiting for review, oldest first, with filters."""
     policy = policy_of(request)
-    now = utc_now()
+    now = clock.now()
     params = {name: request.query_params.get(name, "")[:100] for name in
               ("grade", "min_limit", "max_limit", "reason", "min_age", "max_age")}
     everything = queue.review_queue(session, queue.QueueFilters(), now, limit=0)
@@ -269,7 +269,7 @@ def review_queue(request: Request, session: SessionDep, user: UserDep) -> HTMLRe
 
 def _application_page(request: Request, session: SessionDep, decision_id: str, *, status_code: int = 200,
                       form: forms.FormResult | None = None, errors: dict[str, str] | None = None) -> HTMLResponse:
-    now = utc_now()
+    now = clock.now()
     view = application.application_view(session, decision_id, now, champion_if_available(request.app))
     if view is None:
         return _not_found(request, f"No credit-line application {decision_id}.")
@@ -321,7 +321,7 @@ async def review_application(
     body = ReviewIn(action=form.action, reason=form.reason,
                     limit=None if form.limit_minor is None else forms.amount_text(form.limit_minor))
     try:
-        credit_lines.review(session, user.caller, decision_id, body, policy, utc_now())
+        credit_lines.review(session, user.caller, decision_id, body, policy, clock.now())
     except NotFound:
         session.rollback()
         return _not_found(request, f"No credit-line application {decision_id}.")
@@ -347,7 +347,7 @@ def find_firm(request: Request, user: UserDep, firm_id: str = "") -> Response:
 
 def _firm_page(request: Request, session: SessionDep, firm_id: int, *, status_code: int = 200,
                form: forms.FormResult | None = None, errors: dict[str, str] | None = None) -> HTMLResponse:
-    now = utc_now()
+    now = clock.now()
     policy = policy_of(request)
     summary = common.firm_summary(session, firm_id)
     if summary is None:
@@ -444,7 +444,7 @@ async def change_line(
                           errors={"form": "This firm has no credit line to change. Nothing was saved."})
     try:
         credit_lines.change_line(session, user.caller, line.line_id, form.action, form.reason, form.limit_minor,
-                                 policy, champion_if_available(request.app), utc_now())
+                                 policy, champion_if_available(request.app), clock.now())
     except ServiceError as exc:
         session.rollback()
         return _firm_page(request, session, number, status_code=exc.status_code, form=form,

@@ -37,7 +37,7 @@ from api.kit.auth import Caller, requires
 from api.kit.db import SessionDep
 from api.kit.errors import responses
 from api.kit.idempotency import IdempotencyDep
-from credit.ledger.journal import utc_now
+from credit import clock
 
 router = APIRouter(tags=["credit lines"])
 
@@ -60,7 +60,7 @@ async def apply(body: ApplicationIn, request: Request, session: SessionDep, idem
           caller: Applicant) -> Response:
     """Apply for a buyer's credit line: scored, decided, audited; approval opens the line at once."""
     model = champion(request.app)
-    return idem.respond(service.apply(session, caller, body, policy_of(request), model, utc_now()), status_code=201)
+    return idem.respond(service.apply(session, caller, body, policy_of(request), model, clock.now()), status_code=201)
 
 
 @router.get("/v1/credit-lines/applications", response_model=ApplicationList, responses=responses(401, 403, 422))
@@ -86,7 +86,7 @@ def get_application(decision_id: DecisionId, session: SessionDep, caller: Reader
 async def review(decision_id: DecisionId, body: ReviewIn, request: Request, session: SessionDep, idem: IdempotencyDep,
            caller: Finance) -> Response:
     """Approve, change the limit of, or decline a referred application (once; a reason is mandatory)."""
-    return idem.respond(service.review(session, caller, decision_id, body, policy_of(request), utc_now()))
+    return idem.respond(service.review(session, caller, decision_id, body, policy_of(request), clock.now()))
 
 
 @router.post("/v1/credit-lines/{line_id}/freeze", response_model=LineOut, responses=_WRITES)
@@ -94,7 +94,7 @@ async def freeze(line_id: LineId, body: LineChangeIn, request: Request, session:
            caller: Finance) -> Response:
     """Freeze a line: no new authorizations; captures, voids, refunds and repayments go on."""
     return idem.respond(service.change_line(session, caller, line_id, "freeze", body.reason, None,
-                                            policy_of(request), champion_if_available(request.app), utc_now()))
+                                            policy_of(request), champion_if_available(request.app), clock.now()))
 
 
 @router.post("/v1/credit-lines/{line_id}/unfreeze", response_model=LineOut, responses=_WRITES)
@@ -102,7 +102,7 @@ async def unfreeze(line_id: LineId, body: LineChangeIn, request: Request, sessio
              caller: Finance) -> Response:
     """Unfreeze a line: authorizations are accepted again."""
     return idem.respond(service.change_line(session, caller, line_id, "unfreeze", body.reason, None,
-                                            policy_of(request), champion_if_available(request.app), utc_now()))
+                                            policy_of(request), champion_if_available(request.app), clock.now()))
 
 
 @router.post("/v1/credit-lines/{line_id}/limit", response_model=LineOut, responses=_WRITES)
@@ -110,4 +110,4 @@ async def change_limit(line_id: LineId, body: LimitChangeIn, request: Request, s
                  caller: Finance) -> Response:
     """Set a line's limit (and its per-order cap from the policy); never below what is posted plus held."""
     return idem.respond(service.change_line(session, caller, line_id, "change_limit", body.reason, body.limit,
-                                            policy_of(request), champion_if_available(request.app), utc_now()))
+                                            policy_of(request), champion_if_available(request.app), clock.now()))

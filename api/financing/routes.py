@@ -25,7 +25,7 @@ from api.kit.auth import Caller, requires
 from api.kit.db import SessionDep
 from api.kit.errors import responses
 from api.kit.idempotency import IdempotencyDep
-from credit.ledger.journal import utc_now
+from credit import clock
 
 router = APIRouter(tags=["financing"])
 
@@ -40,7 +40,7 @@ _BOOKINGS = {200: {"description": "Declined: nothing is booked (a business outco
 @router.post("/v1/financing/orders/quotes", response_model=OrderFinancingOut, responses=_QUOTES)
 async def quote_order(body: OrderFinancingIn, request: Request, session: SessionDep, caller: Financer) -> OrderFinancingOut:
     """Quote an advance against a confirmed purchase order: rate, amount, fee; nothing is booked."""
-    return service.order_financing(session, caller, body, policy_of(request), champion(request.app), utc_now(),
+    return service.order_financing(session, caller, body, policy_of(request), champion(request.app), clock.now(),
                                    book=False)
 
 
@@ -49,7 +49,7 @@ async def quote_order(body: OrderFinancingIn, request: Request, session: Session
 async def request_order(body: OrderFinancingIn, request: Request, session: SessionDep, idem: IdempotencyDep,
                   caller: Financer) -> Response:
     """Finance a confirmed purchase order: book the advance if approved (an order is financed at most once)."""
-    out = service.order_financing(session, caller, body, policy_of(request), champion(request.app), utc_now(),
+    out = service.order_financing(session, caller, body, policy_of(request), champion(request.app), clock.now(),
                                   book=True)
     return idem.respond(out, status_code=201 if out.financing_id is not None else 200)
 
@@ -57,7 +57,7 @@ async def request_order(body: OrderFinancingIn, request: Request, session: Sessi
 @router.post("/v1/financing/receivables/quotes", response_model=ReceivableOut, responses=_QUOTES)
 async def quote_receivable(body: ReceivableIn, request: Request, session: SessionDep, caller: Financer) -> ReceivableOut:
     """Quote an advance against an unpaid invoice: eligibility, advance rate, reserve, fee; nothing is booked."""
-    return service.receivable_financing(session, caller, body, policy_of(request), champion(request.app), utc_now(),
+    return service.receivable_financing(session, caller, body, policy_of(request), champion(request.app), clock.now(),
                                         book=False)
 
 
@@ -66,6 +66,6 @@ async def quote_receivable(body: ReceivableIn, request: Request, session: Sessio
 async def request_receivable(body: ReceivableIn, request: Request, session: SessionDep, idem: IdempotencyDep,
                        caller: Financer) -> Response:
     """Finance an unpaid invoice: book the advance if eligible (an invoice is financed at most once)."""
-    out = service.receivable_financing(session, caller, body, policy_of(request), champion(request.app), utc_now(),
+    out = service.receivable_financing(session, caller, body, policy_of(request), champion(request.app), clock.now(),
                                        book=True)
     return idem.respond(out, status_code=201 if out.financing_id is not None else 200)

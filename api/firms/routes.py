@@ -17,7 +17,7 @@ from api.firms.schemas import FirmCreditOut, FirmScoreOut
 from api.kit.auth import Caller, requires
 from api.kit.db import SessionDep
 from api.kit.errors import responses
-from credit.ledger.journal import utc_now
+from credit import clock
 
 router = APIRouter(tags=["firms"])
 
@@ -28,7 +28,7 @@ FirmId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The firm's id on t
 @router.get("/v1/firms/{firm_id}/credit", response_model=FirmCreditOut, responses=responses(401, 403, 404, 409, 422))
 def firm_credit(firm_id: FirmId, request: Request, session: SessionDep, caller: Reader) -> FirmCreditOut:
     """A firm's limit, exposure, available headroom, per-order cap, line status, grade, PD and reasons."""
-    now = utc_now()
+    now = clock.now()
     firm = service.require_firm(session, firm_id)
     line = service.line_row(session, firm.firm_id)
     score = service.current_score(session, service.champion_if_available(request.app), firm.firm_id)

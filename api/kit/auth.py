@@ -26,7 +26,6 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
@@ -36,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from api.kit.errors import Forbidden, NotFound, Unauthenticated
 from api.kit.tables import ROLES, ApiKey
+from credit import clock
 from credit.store.prepared import PreparedStatement
 
 Role = Literal["checkout", "finance", "analyst", "admin"]
@@ -50,9 +50,6 @@ def hash_key(plaintext: str) -> str:
     """Hex SHA-256 of an API key, as stored in ``api_keys.key_hash``."""
     return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
 
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def create_api_key(session: Session, name: str, role: str) -> tuple[int, str]:
@@ -84,7 +81,7 @@ def create_api_key(session: Session, name: str, role: str) -> tuple[int, str]:
         raise ValueError(f"`name` must have 1 to 100 characters; got {len(name)}.")
     plaintext = KEY_PREFIX + secrets.token_urlsafe(_SECRET_BYTES)
     key = ApiKey(
-        name=name, role=role, key_hash=hash_key(plaintext), prefix=plaintext[:_DISPLAY_PREFIX_LENGTH], created_at=_now()
+        name=name, role=role, key_hash=hash_key(plaintext), prefix=plaintext[:_DISPLAY_PREFIX_LENGTH], created_at=clock.now()
     )
     session.add(key)
     session.flush()
@@ -104,7 +101,7 @@ def revoke_api_key(session: Session, key_id: int) -> ApiKey:
         raise NotFound(f"No API key {key_id}.")
     if key.revoked_at is None:
         session.execute(
-            update(ApiKey).where(ApiKey.key_id == key_id, ApiKey.revoked_at.is_(None)).values(revoked_at=_now())
+            update(ApiKey).where(ApiKey.key_id == key_id, ApiKey.revoked_at.is_(None)).values(revoked_at=clock.now())
         )
         session.refresh(key)
     return key

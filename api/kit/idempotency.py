@@ -56,7 +56,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -71,6 +71,7 @@ from api.kit.auth import CallerDep
 from api.kit.db import SessionDep
 from api.kit.errors import BadRequest, Conflict, Unprocessable
 from api.kit.tables import IdempotencyRecord
+from credit import clock
 from credit.store.prepared import PreparedStatement
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -98,9 +99,6 @@ class IdempotentReplay(Exception):
 class _LostClaim(Conflict):
     code = "idempotency_request_in_progress"
 
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 # The two statements every request runs, built once on the table (not the ORM class: no
@@ -170,7 +168,7 @@ class IdempotentRequest:
         text = _json_text(content)
         stored = text if stored_content is None else _json_text(stored_content)
         completed = _COMPLETE.rowcount(self.session, {"record": self.record_id, "token": self.lock_token,
-                                                      "status": status_code, "body": stored, "completed": _now()})
+                                                      "status": status_code, "body": stored, "completed": clock.now()})
         if completed != 1:
             raise _LostClaim("This request took too long and a retry took over its Idempotency-Key.")
         self.responded = True
@@ -189,7 +187,7 @@ def _claim(
 ) -> tuple[int, str]:
     token = secrets.token_hex(16)
     for _ in range(3):
-        now = _now()
+        now = clock.now()
         try:
             with engine.begin() as connection:
                 record_id = _CLAIM.first(connection, {
@@ -303,7 +301,7 @@ def purge_idempotency_records(session: Session, older_than: timedelta = timedelt
     After this a client retrying with such an old key runs the request again, so keep the
     window longer than any client retries.
     """
-    cutoff = _now() - older_than
+    cutoff = clock.now() - older_than
     result = session.execute(
         delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff, IdempotencyRecord.state == "completed")
     )

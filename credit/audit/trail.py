@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from credit import clock
 from credit.audit.kinds import KINDS, result_json
 from credit.audit.tables import DecisionRecord, StoredPolicy
 from credit.decisions.codes import CODES_CATALOGUE_VERSION
@@ -30,9 +31,6 @@ class PolicyVersionConflict(PolicyError):
 class DecisionMismatch(ValueError):
     """A decision handed to :func:`record_decision` that its inputs and policy do not produce."""
 
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 # What every recorded decision runs, built once on the tables: the stored policy's hash and
@@ -56,7 +54,7 @@ def store_policy(session: Session, policy: Policy, *, now: datetime | None = Non
     stored = session.get(StoredPolicy, policy.version)
     if stored is None:
         row = StoredPolicy(policy_version=policy.version, content_hash=policy.content_hash, document=policy.text,
-                           stored_at=now or _utc_now())
+                           stored_at=now or clock.now())
         try:
             with session.begin_nested():  # another request may store the same policy first
                 session.add(row)
@@ -162,7 +160,7 @@ def record_decision(session: Session, *, kind: str, inputs: Any, decision: Any, 
         outcome=result["outcome"], grade=spec.grade_of(decision), amount_minor=spec.headline_amount(decision),
         amounts=dict(decision.amounts), rules_fired=result["rules_fired"], reason_codes=result["reason_codes"],
         next_actions=result["next_actions"], result=result, actor=actor, parent_decision_id=parent_decision_id,
-        created_at=now or _utc_now())
+        created_at=now or clock.now())
     session.flush()  # what the unit of work added before this decision is written first, as with session.add
     _INSERT_DECISION.rows(session, values)
     return DecisionRecord(**values)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from credit import clock
 from credit.cli.common import DatabaseUrl, app, console, fail, open_store
 
 ConfigOption = Annotated[Path | None, typer.Option(
@@ -232,7 +232,7 @@ def use_tracking(uri: str) -> None:
 def _default_report(job: str) -> Path:
     folder = Path("var/reports")
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{job}-{datetime.now():%Y%m%d-%H%M%S}.html"
+    return folder / f"{job}-{clock.now():%Y%m%d-%H%M%S}.html"
 
 
 def print_windows(windows: dict[str, str]) -> None:

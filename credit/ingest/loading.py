@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -20,6 +19,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
+from credit import clock
 from credit.ingest.rules import Lookup
 from credit.store.frames import HISTORY, TableSpec
 from credit.store.tables import QuarantinedRow
@@ -105,7 +105,7 @@ def quarantine_record(table: str, source: str, row_number: int, row_key: str | N
     return {
         "table_name": table, "source": source, "row_number": row_number, "row_key": row_key,
         "rule": rule, "detail": detail[:2000], "row_json": row_json, "row_fingerprint": fingerprint,
-        "quarantined_at": datetime.now(UTC).replace(tzinfo=None),
+        "quarantined_at": clock.now(),
     }
 
 

@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +22,10 @@ import pandas as pd
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
+from credit import clock
+from credit.ingest.loading import insert_rows, parent_values, quarantine, quarantine_record, stored_rows
 from credit.ingest.reading import CHUNK_ROWS, Chunk, UnusableFileError, read_chunks
 from credit.ingest.rules import CONFLICT, MALFORMED, lookups, rule_named, validator
-from credit.ingest.loading import insert_rows, parent_values, quarantine, quarantine_record, stored_rows
 from credit.store.frames import HISTORY
 from credit.store.tables import Base, IngestRun
 
@@ -106,7 +106,7 @@ def ingest_files(
 
 def _ingest_file(engine, table, path, progress, chunk_rows) -> FileResult:  # noqa: ANN001
     result = FileResult(table=table, path=path)
-    started = datetime.now(UTC).replace(tzinfo=None)
+    started = clock.now()
     spec = HISTORY[table]
     check = validator(table)
     try:
@@ -120,7 +120,7 @@ def _ingest_file(engine, table, path, progress, chunk_rows) -> FileResult:  # no
             connection.execute(insert(IngestRun.__table__).values(
                 table_name=table, source=str(path), file_sha256=_sha256(path), rows_read=result.rows_read,
                 rows_loaded=result.loaded, rows_unchanged=result.unchanged, rows_quarantined=result.quarantined,
-                started_at=started, finished_at=datetime.now(UTC).replace(tzinfo=None),
+                started_at=started, finished_at=clock.now(),
             ))
     except UnusableFileError as exc:
         return FileResult(table=table, path=path, error=exc.reason)

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import BigInteger, DateTime, bindparam, case, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from credit import clock
 from credit.ledger.errors import (
     CaptureExceedsHold,
     Decline,
@@ -46,7 +47,7 @@ from credit.ledger.errors import (
     PerOrderCapExceeded,
     RefundExceedsCaptured,
 )
-from credit.ledger.journal import HOLDS, LINES, TRANSFERS, Balances, book, require_positive, utc_now
+from credit.ledger.journal import HOLDS, LINES, TRANSFERS, Balances, book, require_positive
 from credit.store.prepared import PreparedStatement
 
 DEFAULT_HOLD_PERIOD = timedelta(days=30)
@@ -168,7 +169,7 @@ def authorize(session: Session, line_id: int, amount_minor: int, *, order_refere
         ``limit_exceeded``, in that order of precedence; nothing is written.
     """
     require_positive(amount_minor)
-    now = now or utc_now()
+    now = now or clock.now()
     reserved = _reserve(session, line_id, amount_minor, now)
     if reserved is None:
         line = session.execute(_LINE_STATE, {"line_id": line_id}).first()
@@ -211,7 +212,7 @@ def capture(session: Session, hold_id: int, amount_minor: int, *, reference: str
         More than the hold still reserves (``capture_exceeds_hold``).
     """
     require_positive(amount_minor)
-    now = now or utc_now()
+    now = now or clock.now()
     # One guarded UPDATE of the hold: two concurrent captures cannot both take its rest.
     captured = session.execute(
         update(HOLDS)
@@ -244,7 +245,7 @@ def void(session: Session, hold_id: int, *, reference: str | None = None, now: d
     HoldNotFound, HoldNotPending
         No such hold; it is already closed or expired (``hold_not_pending``).
     """
-    now = now or utc_now()
+    now = now or clock.now()
     # A pending hold has released nothing yet (void and expiry close it), so the rest is
     # amount - captured, and it is > 0 because a fully captured hold is closed.
     voided = session.execute(
@@ -286,7 +287,7 @@ def refund(session: Session, hold_id: int, amount_minor: int, *, reference: str 
         More than the line has posted (``exceeds_posted``).
     """
     require_positive(amount_minor)
-    now = now or utc_now()
+    now = now or clock.now()
     refunded = session.execute(
         update(HOLDS)
         .where(HOLDS.c.hold_id == hold_id, HOLDS.c.refunded_minor + amount_minor <= HOLDS.c.captured_minor)
@@ -330,7 +331,7 @@ def expire_holds(session: Session, now: datetime | None = None) -> list[int]:
     list of int
         The holds expired by this call (none when run again).
     """
-    now = now or utc_now()
+    now = now or clock.now()
     expired = session.execute(
         update(HOLDS).where(HOLDS.c.status == "pending", HOLDS.c.expires_at <= now)
         .values(released_minor=HOLDS.c.amount_minor - HOLDS.c.captured_minor, status="expired", updated_at=now)

@@ -1,9 +1,9 @@
-"""What every ledger operation shares: the clock, amount checks, balances and booking a transfer."""
+"""What every ledger operation shares: amount checks, balances and booking a transfer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -15,11 +15,6 @@ from credit.store.prepared import PreparedStatement
 LINES = CreditLine.__table__
 HOLDS = Hold.__table__
 TRANSFERS = LedgerTransfer.__table__
-
-
-def utc_now() -> datetime:
-    """Now in UTC without a zone, the way every timestamp in the store is kept."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def require_positive(amount_minor: object, name: str = "amount_minor") -> int:

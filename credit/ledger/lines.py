@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from credit import clock
 from credit.ledger.errors import (
     ExceedsPosted,
     FirmNotFound,
@@ -22,14 +23,7 @@ from credit.ledger.errors import (
     LineNotEmpty,
     NoLine,
 )
-from credit.ledger.journal import (
-    LINES,
-    Balances,
-    book,
-    require_non_negative,
-    require_positive,
-    utc_now,
-)
+from credit.ledger.journal import LINES, Balances, book, require_non_negative, require_positive
 from credit.store.tables import Firm
 
 _BALANCE_COLUMNS = (LINES.c.limit_minor, LINES.c.posted_minor, LINES.c.pending_minor)
@@ -89,7 +83,7 @@ def open_line(session: Session, *, firm_id: int, limit_minor: int, currency: str
     if existing is not None:
         raise LineExists(f"Firm {firm_id} already has credit line {existing}; change its limit instead.",
                          firm_id=firm_id, line_id=existing)
-    now = now or utc_now()
+    now = now or clock.now()
     return session.execute(insert(LINES).values(
         firm_id=firm_id, currency=currency, limit_minor=limit_minor, per_order_cap_minor=per_order_cap_minor,
         status="active", posted_minor=0, pending_minor=0, created_at=now, updated_at=now,
@@ -155,7 +149,7 @@ def change_limit(session: Session, line_id: int, limit_minor: int, *, now: datet
         update(LINES)
         .where(LINES.c.line_id == line_id, LINES.c.status != "closed",
                LINES.c.posted_minor + LINES.c.pending_minor <= limit_minor)
-        .values(limit_minor=limit_minor, updated_at=now or utc_now())
+        .values(limit_minor=limit_minor, updated_at=now or clock.now())
         .returning(*_BALANCE_COLUMNS)
     ).first()
     if changed is not None:
@@ -177,7 +171,7 @@ def change_per_order_cap(session: Session, line_id: int, per_order_cap_minor: in
     """Set (or with None remove) the largest single authorization on a line; holds already made stand."""
     if per_order_cap_minor is not None:
         require_positive(per_order_cap_minor, "per_order_cap_minor")
-    _set(session, line_id, ("active", "frozen"), per_order_cap_minor=per_order_cap_minor, updated_at=now or utc_now())
+    _set(session, line_id, ("active", "frozen"), per_order_cap_minor=per_order_cap_minor, updated_at=now or clock.now())
 
 
 def freeze(session: Session, line_id: int, *, now: datetime | None = None) -> None:
@@ -185,12 +179,12 @@ def freeze(session: Session, line_id: int, *, now: datetime | None = None) -> No
 
     Idempotent. Raises :class:`LineClosed` or :class:`NoLine`.
     """
-    _set(session, line_id, ("active", "frozen"), status="frozen", updated_at=now or utc_now())
+    _set(session, line_id, ("active", "frozen"), status="frozen", updated_at=now or clock.now())
 
 
 def unfreeze(session: Session, line_id: int, *, now: datetime | None = None) -> None:
     """Accept authorizations again. Idempotent. Raises :class:`LineClosed` or :class:`NoLine`."""
-    _set(session, line_id, ("active", "frozen"), status="active", updated_at=now or utc_now())
+    _set(session, line_id, ("active", "frozen"), status="active", updated_at=now or clock.now())
 
 
 def close_line(session: Session, line_id: int, *, now: datetime | None = None) -> None:
@@ -206,7 +200,7 @@ def close_line(session: Session, line_id: int, *, now: datetime | None = None) -
     closed = session.execute(
         update(LINES)
         .where(LINES.c.line_id == line_id, LINES.c.posted_minor == 0, LINES.c.pending_minor == 0)
-        .values(status="closed", updated_at=now or utc_now())
+        .values(status="closed", updated_at=now or clock.now())
     ).rowcount
     if closed:
         return
@@ -239,7 +233,7 @@ def repay(session: Session, line_id: int, amount_minor: int, *, reference: str |
         There is no such line.
     """
     require_positive(amount_minor)
-    now = now or utc_now()
+    now = now or clock.now()
     repaid = session.execute(
         update(LINES)
         .where(LINES.c.line_id == line_id, LINES.c.posted_minor >= amount_minor)

@@ -13,13 +13,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, delete, insert
 
+from credit import clock
 from credit.features.history import History
 from credit.features.panel import build_panel
 from credit.models.reasons import REASON_CATALOGUE_VERSION, reason_codes
@@ -128,7 +129,7 @@ def store_scores(engine: Engine, model: ServingModel, frame: pd.DataFrame, as_of
     pds = model.predict_pd(frame) if len(frame) else np.empty(0)
     reasons = reason_codes(model.contributions(frame), top=reasons_per_score) if len(frame) else []
     features = feature_records(frame, model)
-    scored_at = datetime.now(UTC).replace(tzinfo=None)
+    scored_at = clock.now()
     rows = [{"firm_id": int(firm_id), "as_of": as_of, "model_name": model.name, "model_version": model.version,
              "pd": float(pd_), "features": values, "reason_codes": codes,
              "reason_catalogue_version": REASON_CATALOGUE_VERSION, "scored_at": scored_at}

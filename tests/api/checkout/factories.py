@@ -8,8 +8,8 @@ from itertools import count
 from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
+from credit import clock
 from credit.ledger import open_line
-from credit.ledger.journal import utc_now
 from credit.scoring.tables import ScoreSnapshot
 from credit.store.tables import Firm, Invoice, Order, Payment
 
@@ -39,7 +39,7 @@ def make_buyer_with_line(engine: Engine, *, limit_minor: int, per_order_cap_mino
 def make_unpaid_invoice(engine: Engine, buyer_id: int, *, days_overdue: float, amount_minor: int = 50_000,
                         paid_minor: int = 0) -> None:
     """An invoice to ``buyer_id`` due ``days_overdue`` days ago, paid ``paid_minor`` so far."""
-    now = utc_now()
+    now = clock.now()
     due = now - timedelta(days=days_overdue)
     with Session(engine) as session, session.begin():
         supplier = make_firm(session, roles="supplier", name="Steel Supplies")
@@ -57,7 +57,7 @@ def make_unpaid_invoice(engine: Engine, buyer_id: int, *, days_overdue: float, a
 
 def make_score(engine: Engine, firm_id: int, pd: float) -> None:
     """A score snapshot row for the firm as of today."""
-    now = utc_now()
+    now = clock.now()
     with Session(engine) as session, session.begin():
         session.add(ScoreSnapshot(firm_id=firm_id, as_of=now.date(), model_name="credit-pd", model_version="7", pd=pd,
                                   features={}, reason_codes=[], reason_catalogue_version=1, scored_at=now))

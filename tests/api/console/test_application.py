@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
+from credit import clock
 from credit.audit import DecisionRecord, replay
 from credit.decisions.codes import describe
-from credit.ledger.journal import utc_now
 from credit.models.reasons import reason_code_for
 from credit.models.serving import ServingModel, restore_categories
 from credit.origination.tables import CreditLineApplicationRecord as Application
@@ -72,7 +72,7 @@ def test_the_page_shows_the_decision_its_reasons_the_features_behind_them_exposu
 
     exposure = next(card for card in page.find_all("section", class_="card") if card.find("h2").text == "Exposure now")
     assert exposure.text == "Exposure now No credit line yet: nothing posted or held."
-    expected = ageing(console_app.state.engine, row.firm_id, utc_now())
+    expected = ageing(console_app.state.engine, row.firm_id, clock.now())
     for label, (count, outstanding) in expected.items():
         cells = page.find("tr", data_bucket=label).find_all("td")
         assert (cells[0].text, cells[1].text) == (str(count), euros(outstanding)), label

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, text
 
+from credit import clock
 from credit.audit import DecisionRecord, replay
-from credit.ledger.journal import utc_now
 from credit.ledger.tables import CreditLine, Hold
 from credit.monitoring.results import WARNING_REASONS, latest_run
 from credit.scoring.tables import ScoreSnapshot
@@ -67,7 +67,7 @@ def test_the_page_shows_score_history_line_holds_invoices_and_decisions(finance,
          euros(h.amount_minor - h.captured_minor - h.released_minor)] for h in holds]
     assert sum(h.amount_minor - h.captured_minor - h.released_minor for h in holds) == line.pending_minor
 
-    for label, (count, outstanding) in ageing(console_app.state.engine, firm, utc_now()).items():
+    for label, (count, outstanding) in ageing(console_app.state.engine, firm, clock.now()).items():
         cells = page.find("tr", data_bucket=label).find_all("td")
         assert (cells[0].text, cells[1].text) == (str(count), euros(outstanding)), label
 
@@ -82,7 +82,7 @@ def test_the_limit_and_utilisation_charts_replay_the_ledger(finance, console_app
     charts = [svg for svg in parse(finance.get(f"/console/firms/{firm}").text).find_all("svg")]
     limit_chart = next(svg for svg in charts if svg.find("text").text == "Limit and exposure")
     tooltips = [title.text for title in limit_chart.find_all("title")]
-    today = f"{utc_now():%Y-%m-%d}"
+    today = f"{clock.now():%Y-%m-%d}"
     assert f"Limit, {today}: EUR {euros(line.limit_minor)}" in " ".join(tooltips) or \
         f"Limit, {today}: {euros(line.limit_minor)} EUR" in " ".join(tooltips)
     exposure = euros(line.posted_minor + line.pending_minor)

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
+from credit import clock
 from credit.audit import DecisionRecord
 from credit.decisions.codes import describe
-from credit.ledger.journal import utc_now
 from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.store.tables import Firm
 from tests.api.console.facts import euros
@@ -77,7 +77,7 @@ def test_filtering_by_age_in_days(finance, console_app) -> None:
     older = expected[-1].decision_id  # the newest, made 10 days old: it moves to the front
     with console_app.state.engine.begin() as connection:
         connection.execute(update(Application).where(Application.decision_id == older)
-                           .values(created_at=utc_now() - timedelta(days=10, hours=1)))
+                           .values(created_at=clock.now() - timedelta(days=10, hours=1)))
     assert listed(finance.get("/console/queue"))[0] == older
     assert listed(finance.get("/console/queue?min_age=10")) == [older]
     assert listed(finance.get("/console/queue?min_age=11")) == []

@@ -11,7 +11,7 @@ from sqlalchemy import select, text, update
 
 from api.console.tables import ConsoleSession
 from api.kit.auth import revoke_api_key
-from credit.ledger.journal import utc_now
+from credit import clock
 from tests.api.console.facts import store_counts
 from tests.api.console.pages import form_token, parse, sign_in
 
@@ -113,7 +113,7 @@ def test_an_expired_session_goes_back_to_sign_in(finance, console_app) -> None:
     assert finance.get("/console/queue").status_code == 200
     with console_app.state.engine.begin() as connection:
         # signed in 8 hours and a second ago
-        started = utc_now() - timedelta(hours=8, seconds=1)
+        started = clock.now() - timedelta(hours=8, seconds=1)
         connection.execute(update(ConsoleSession).values(created_at=started, expires_at=started + timedelta(hours=8)))
     response = finance.get("/console/queue")
     assert (response.status_code, response.headers["location"]) == (303, "/console/sign-in?next=%2Fconsole%2Fqueue")

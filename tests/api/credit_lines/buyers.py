@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from credit.ledger.journal import utc_now
+from credit import clock
 from credit.policy import default_policy
 from credit.scoring.tables import ScoreSnapshot
 from credit.store.tables import CreditEvent, Firm, Invoice, Payment
@@ -29,7 +29,7 @@ class Buyer:
 
 def buyers(engine: Engine, now: datetime | None = None) -> list[Buyer]:
     """Every scored firm with its snapshot PD, grade and purchases, and its arrears and defaults now."""
-    now = now or utc_now()
+    now = now or clock.now()
     policy = default_policy()
     with Session(engine) as session:
         paid: dict[int, int] = {}

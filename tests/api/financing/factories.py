@@ -6,14 +6,14 @@ stored PD as it is; a stub stands in for the champion's serving files.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from itertools import count
 from types import SimpleNamespace
 
 from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
-from credit.ledger.journal import utc_now
+from credit import clock
 from credit.scoring.tables import ScoreSnapshot
 from tests.api.checkout.factories import make_firm
 
@@ -23,7 +23,7 @@ _ids = count(70_000)
 
 def make_scored_firm(engine: Engine, pd: float, *, roles: str = "both", **features: float) -> int:
     """A verified firm with a score snapshot under :data:`SERVED`; ``features`` go into the snapshot."""
-    now = utc_now()
+    now = clock.now()
     with Session(engine) as session, session.begin():
         firm_id = make_firm(session, firm_id=next(_ids), roles=roles)
         session.add(ScoreSnapshot(firm_id=firm_id, as_of=now.date(), model_name=SERVED.name,
@@ -33,7 +33,7 @@ def make_scored_firm(engine: Engine, pd: float, *, roles: str = "both", **featur
 
 
 def make_order(engine: Engine, buyer_id: int, supplier_id: int, amount_minor: int, *, confirmed: bool = True) -> int:
-    now = utc_now()
+    now = clock.now()
     order_id = next(_ids)
     with Session(engine) as session, session.begin():
         session.execute(insert(_order_table()).values(
@@ -48,7 +48,7 @@ def make_invoice(engine: Engine, supplier_id: int, debtor_id: int, amount_minor:
     """An unpaid invoice of ``supplier_id`` on ``debtor_id`` with its order; optionally an open dispute."""
     from credit.store.tables import Dispute, Invoice
 
-    now = utc_now()
+    now = clock.now()
     order_id = make_order(engine, debtor_id, supplier_id, amount_minor)
     invoice_id = next(_ids)
     with Session(engine) as session, session.begin():
