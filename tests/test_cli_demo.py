@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Date, DateTime, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api.kit.auth import hash_key
 from api.kit.tables import ApiKey
+from credit import clock
 from credit.cli import app
 from credit.monitoring.results import latest_run
 from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.store.engine import make_engine
+from credit.store.tables import Base, QuarantinedRow
 
 pytestmark = [
     pytest.mark.slow,
@@ -25,15 +31,22 @@ pytestmark = [
 ]
 
 
+# A moment in the middle of a month: the default history runs to it and is cut there.
+NOW = datetime(2026, 10, 14, 10, 30, 15)
+SCHEDULED = {("invoices", "due_at"), ("holds", "expires_at"), ("console_sessions", "expires_at")}
+"""Moments agreed in advance (a due date, an expiry), which may lie after now; every other time is an event."""
+
+
 def test_the_demo_ends_with_referred_applications_a_monitoring_run_and_working_keys(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CREDIT_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.setenv("CREDIT_ARTIFACT_LOCATION", (tmp_path / "mlruns").as_uri())
     workdir = tmp_path / "demo"
     try:
-        result = CliRunner().invoke(app, [
-            "demo", "--workdir", str(workdir), "--firms", "1200", "--years", "3", "--start", "2023-01-01",
-            "--applicants", "60", "--port", "8123", "--no-serve"])
+        with clock.frozen(NOW):
+            result = CliRunner().invoke(app, [
+                "demo", "--workdir", str(workdir), "--firms", "1200", "--years", "3",
+                "--applicants", "60", "--port", "8123", "--no-serve"])
     finally:
         mlflow.set_tracking_uri(None)
     out = result.output
@@ -50,9 +63,44 @@ def test_the_demo_ends_with_referred_applications_a_monitoring_run_and_working_k
                  for role, key in keys.items()}
         referred = session.execute(select(Application.decision_id).where(Application.status == "referred")).all()
         run = latest_run(session)
+        quarantined = session.execute(select(QuarantinedRow.table_name, QuarantinedRow.rule)).all()
+    latest = _latest_times(engine)
     engine.dispose()
     assert roles == {"finance": "finance", "checkout": "checkout", "analyst": "analyst"}
     assert len(referred) >= 1  # the review queue has work in it
     referred_printed = int(re.search(r"(\d+) referred", out).group(1))
     assert referred_printed == len(referred)
-    assert run is not None and run.as_of.isoformat() == "2025-12-01"
+    assert run is not None and run.as_of.isoformat() == "2026-10-01"  # the latest month begun by now
+
+    assert {key: at for key, at in latest.items() if at > NOW} == {}
+    # ingest refuses rows from the future: only the late delivery's three broken rows were refused
+    assert sorted(quarantined) == [("payments", "fk:invoice_id"), ("payments", "paid_after_invoice_issued"),
+                                   ("payments", "type:amount_minor")]
+    # the history runs right up to now (2023-11-01 to now), and the keys and the monitoring run were written at it
+    assert latest[("orders", "created_at")] > NOW - timedelta(hours=1)
+    assert latest[("firms", "registered_at")] > NOW - timedelta(days=60)
+    assert latest[("api_keys", "created_at")] == latest[("monitoring_runs", "created_at")] == NOW
+    # the commands the demo suggests work as printed, from where it was run
+    quarantine = re.search(r"^  (\S+ quarantine --database-url \S+)$", out, re.M).group(1)
+    listed = subprocess.run(shlex.split(quarantine), capture_output=True, text=True)
+    assert listed.returncode == 0 and "rule" in listed.stdout and "fk:invoice_id" in listed.stdout, listed.stderr
+    create = re.search(r"^  (\S+ api-key create NAME ROLE --database-url \S+)$", out, re.M).group(1)
+    created = subprocess.run(shlex.split(create.replace("NAME ROLE", "alice finance")), capture_output=True, text=True)
+    assert created.returncode == 0 and re.search(r"mck_[A-Za-z0-9_-]{43}", created.stdout), created.stderr
+
+    panel_dates = pd.read_parquet(workdir / "features" / "panel.parquet", columns=["as_of"]).as_of
+    assert panel_dates.max() == pd.Timestamp("2026-10-01")
+
+
+def _latest_times(engine) -> dict[tuple[str, str], datetime]:  # noqa: ANN001
+    """The latest value of every date and time column of every table of the store, scheduled ones aside."""
+    latest = {}
+    with engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            for column in table.columns:
+                if isinstance(column.type, Date | DateTime) and (table.name, column.name) not in SCHEDULED:
+                    value = connection.execute(select(func.max(column))).scalar()
+                    if value is not None:
+                        latest[(table.name, column.name)] = (
+                            value if isinstance(value, datetime) else datetime.combine(value, datetime.min.time()))
+    return latest

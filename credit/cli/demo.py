@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from credit.cli.common import DatabaseUrl, app, console, open_store, parse_date
+from credit import clock
+from credit.cli.common import DatabaseUrl, app, console, fail, open_store, parse_date
 from credit.cli.data import ingest_with_progress, print_ingest, print_simulation, simulate_with_progress
 from credit.cli.features import print_panel
 from credit.cli.models import print_judgement, print_summary, print_windows, use_tracking
@@ -23,7 +24,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     start: Annotated[str, typer.Option(
         help="First day of the simulated history (YYYY-MM-DD). Default: the first of next month `years` years "
-             "ago, so the history ends with the current month and the service decides on it with the real clock.", show_default=False)] = "",
+             "ago, so the history runs up to now and the service decides on it with the real clock. The history is "
+             "read as of now: nothing after now is simulated.", show_default=False)] = "",
     applicants: Annotated[int, typer.Option(help="Buyers who apply for a credit line during the replayed months.",
                                             min=1)] = 400,
     serve: Annotated[bool, typer.Option(help="End by serving the API and the finance console until Ctrl-C.")] = True,
@@ -40,12 +42,22 @@ def demo(
     from credit.simulate import SimulationConfig
     from credit.simulate.market import add_months
 
-    first_day = parse_date(start, "--start") if start else _default_start(years)
+    now = clock.now()
+    first_day = parse_date(start, "--start") if start else _default_start(years, now)
     data = workdir / "history"
     url = database_url or f"sqlite:///{(workdir / 'credit.db').resolve()}"
     console.rule("1. simulate")
-    config = SimulationConfig(firms=firms, years=years, seed=seed, start=first_day)
-    history_end = add_months(first_day, 12 * years)
+    # The history is read as of now: a simulation that would run past now is cut there.
+    full_end = datetime.combine(add_months(first_day, 12 * years), datetime.min.time())
+    history_end = min(full_end, now)
+    if add_months(first_day, 12 * years - 1) > now.date():
+        fail(f"--start {first_day} with --years {years} runs more than a month past now ({now:%Y-%m-%d %H:%M} UTC): "
+             f"the demo's history cannot hold the future; give an earlier --start.")
+    try:
+        config = SimulationConfig(firms=firms, years=years, seed=seed, start=first_day,
+                                  ends_at=now if full_end > now else None)
+    except ValueError as exc:
+        fail(str(exc))
     print_simulation(simulate_with_progress(config, data), data)
     console.rule("2. ingest")
     engine = open_store(url)
@@ -57,7 +69,7 @@ def demo(
     print_ingest(ingest_with_progress(engine, find_history_files([late])[0]), [],
                   engine.url.render_as_string(hide_password=True))
     console.print(f"The store is at {url}; the quarantine says what was wrong with each refused row:")
-    console.print(f"  credit quarantine --database-url {url}")
+    console.print(f"  {_installed('credit')} quarantine --database-url {url}", highlight=False, soft_wrap=True)
     console.rule("4. features")
     from credit.features.asof import monthly as month_starts
     from credit.features.history import History
@@ -65,7 +77,7 @@ def demo(
 
     with console.status("building monthly features from the store"):
         panel = build_panel(History.from_store(engine), month_starts(_first_month_start_after(first_day, 6),
-                                                                add_months(history_end, -1)))
+                                                                _last_month_start(history_end)))
     print_panel(panel, *write_panel(panel, workdir / "features"))
     console.rule("5. models")
     serving = _train_and_promote(workdir, truth=data / "truth")
@@ -88,18 +100,15 @@ def _monitor(engine, panel: Path) -> None:  # noqa: ANN001
     print_run(run)
 
 
-def _open_book(engine, serving: Path, panel, history_end: date, applicants: int, seed: int) -> None:  # noqa: ANN001
+def _open_book(engine, serving: Path, panel, history_end: datetime, applicants: int, seed: int) -> None:  # noqa: ANN001
     from credit.policy import default_policy
     from pipelines.demo_book import BookExists, open_demo_book
 
-    from credit.ledger.journal import utc_now
-
-    end = min(datetime.combine(history_end, datetime.min.time()), utc_now())  # the book's past, never its future
     started = time.perf_counter()
     try:
         with console.status(f"scoring every month and replaying {applicants} credit-line applications with "
                             "their checkout traffic"):
-            book = open_demo_book(engine, serving, default_policy(), panel, history_end=end, score_months=12,
+            book = open_demo_book(engine, serving, default_policy(), panel, history_end=history_end, score_months=12,
                                   origination_months=3, applicants=applicants, seed=seed)
     except BookExists as exc:
         console.print(f"Kept the book as it is: {exc}. Remove the demo folder to start afresh.", highlight=False)
@@ -134,12 +143,14 @@ def _hand_over(engine, url: str, serving: Path, serve: bool, port: int) -> None:
     console.print(f"  checkout key: {checkout_key}   (the marketplace's machine client: {base}/v1/docs)",
                   highlight=False)
     console.print(f"  analyst key:  {analyst_key}   (monitoring and metrics)", highlight=False)
-    console.print("The keys were generated now and are stored only as hashes; `credit api-key create` issues more.",
-                  highlight=False)
+    console.print("The keys were generated now and are stored only as hashes; more are issued with:", highlight=False)
+    console.print(f"  {_installed('credit')} api-key create NAME ROLE --database-url {url}", highlight=False,
+                  soft_wrap=True)
     settings = Settings(database_url=url, serving_folder=str(serving.resolve()))
     if not serve:
-        console.print(f"To serve: CREDIT_DATABASE_URL={url} CREDIT_SERVING_FOLDER={serving.resolve()} "
-                      f".venv/bin/credit serve --port {port}", highlight=False)
+        console.print("To serve:", highlight=False)
+        console.print(f"  CREDIT_DATABASE_URL={url} CREDIT_SERVING_FOLDER={serving.resolve()} "
+                      f"{_installed('credit')} serve --port {port}", highlight=False, soft_wrap=True)
         return
     console.print(f"Serving on {base} until Ctrl-C.", highlight=False)
     run_server(settings, port=port)
@@ -153,16 +164,19 @@ def _first_month_start_after(day: date, months: int) -> date:
     return shifted if shifted.day == 1 else add_months(shifted.replace(day=1), 1)
 
 
-def _default_start(years: int) -> date:
-    """The first day of next month, ``years`` years ago: the history ends with the current month.
+def _default_start(years: int, now: datetime) -> date:
+    """The first day of next month, ``years`` years ago: the history's last month is the current one, up to now.
 
-    Whole months keep the simulator's truth on month starts, where the panel's as-of dates
-    are; the days of the current month after today are replayed only up to now.
+    Whole months keep the simulator's truth on month starts, where the panel's as-of dates are.
     """
     from credit.simulate.market import add_months
 
-    this_month = datetime.now(UTC).date().replace(day=1)
-    return add_months(this_month, 1 - 12 * years)
+    return add_months(now.date().replace(day=1), 1 - 12 * years)
+
+
+def _last_month_start(end: datetime) -> date:
+    """The latest month start before ``end``: the last as-of date whose month the history has begun."""
+    return (end - timedelta(microseconds=1)).date().replace(day=1)
 
 
 def _train_and_promote(workdir: Path, truth: Path) -> Path | None:
@@ -190,8 +204,25 @@ def _train_and_promote(workdir: Path, truth: Path) -> Path | None:
         return None
     console.print(f"The champion's serving files (booster, calibrator, features, version): {serving}",
                   highlight=False)
-    console.print("Browse the runs: .venv/bin/mlflow ui --backend-store-uri " + _mlflow_uri(), highlight=False)
+    console.print("Browse the runs:", highlight=False)
+    console.print(f"  {_installed('mlflow')} ui --backend-store-uri {_mlflow_uri()}", highlight=False, soft_wrap=True)
     return serving
+
+
+def _installed(command: str) -> str:
+    """How to call ``command`` from here: the script beside this Python (``.venv/bin/credit`` after ``make demo``)."""
+    import shutil
+    import sys
+
+    script = Path(sys.executable).parent / command
+    if not script.exists():
+        return command
+    if shutil.which(command) == str(script):
+        return command
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
 
 
 def _mlflow_uri() -> str:

@@ -16,6 +16,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
+from credit import clock
 from credit.store.frames import HISTORY, TableSpec
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -148,6 +149,9 @@ _TYPE_WORDS = {
     "timestamp": "an ISO 8601 date or timestamp", "boolean": "true or false",
 }
 
+SCHEDULED_TIMES = frozenset({"due_at"})
+"""Timestamp columns that name a moment agreed in advance (may lie after now), not an event."""
+
 _POSITIVE_MONEY = {("orders", "amount_minor"), ("invoices", "amount_minor"), ("payments", "amount_minor"),
                    ("returns", "amount_minor")}
 
@@ -194,6 +198,11 @@ def table_rules(table: str) -> tuple[Rule, ...]:
             rules.append(Rule(f"length:{c.name}", f"{c.name} has 1 to {c.max_length} characters", (c.name,),
                               ("ExpectColumnValueLengthsToBeBetween",
                                {"column": c.name, "min_value": 1, "max_value": c.max_length})))
+        if c.kind == "timestamp" and c.name not in SCHEDULED_TIMES:
+            rules.append(Rule(
+                f"not_after_now:{c.name}", f"{c.name} is not after the moment of the load (an event is not known "
+                "before it happens)", (c.name,),
+                holds=lambda f, column=c.name: f[column].isna() | (f[column] <= pd.Timestamp(clock.now()))))
     for lookup in lookups(table):
         rules.append(Rule(
             f"fk:{lookup.foreign_key}",

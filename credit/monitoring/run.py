@@ -43,7 +43,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +51,7 @@ import pandas as pd
 from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
+from credit import clock
 from credit.features.labels import add_months
 from credit.monitoring.calibration import by_grade, by_vintage
 from credit.monitoring.config import MonitoringConfig, load_monitoring_config
@@ -233,8 +234,8 @@ def monitor(engine: Engine, panel: str | Path | MonitoringPanel, model: Monitore
     model
         The champion (:class:`MonitoredModel`).
     as_of
-        The month monitored: an as-of date of the panel; its latest by default. Only outcomes
-        matured by then count.
+        The month monitored: an as-of date of the panel, not after today (the clock); by
+        default the panel's latest that is not. Only outcomes matured by then count.
     history
         The transaction history (:class:`credit.features.history.History`) for the
         early-warning rules; read from the store when omitted.
@@ -251,7 +252,8 @@ def monitor(engine: Engine, panel: str | Path | MonitoringPanel, model: Monitore
     Raises
     ------
     MonitoringError
-        If the panel lacks the model's features, the month monitored or the training window.
+        If the panel lacks the model's features, the month monitored or the training window,
+        or the month monitored is after today.
     """
     config = config or load_monitoring_config()
     policy = policy or default_policy()
@@ -266,7 +268,14 @@ def monitor(engine: Engine, panel: str | Path | MonitoringPanel, model: Monitore
         raise MonitoringError(f"the panel in {panel.folder} has no column {segment_by!r} to segment the PSI by")
     day = frame["as_of"].dt.date
     dates = sorted(set(day))
-    as_of = as_of or dates[-1]
+    today = clock.today()
+    if as_of is not None and as_of > today:
+        raise MonitoringError(f"the month monitored ({as_of}) is after today ({today}): its outcomes and "
+                              "transactions have not happened yet")
+    as_of = as_of or max((d for d in dates if d <= today), default=None)
+    if as_of is None:
+        raise MonitoringError(f"every as-of date of the panel in {panel.folder} ({dates[0]} to {dates[-1]}) is after "
+                              f"today ({today}): a panel of the future cannot be monitored")
     if as_of not in set(dates):
         raise MonitoringError(f"{as_of} is not an as-of date of the panel in {panel.folder} "
                               f"({dates[0]} to {dates[-1]}, monthly)")
@@ -315,7 +324,7 @@ def monitor(engine: Engine, panel: str | Path | MonitoringPanel, model: Monitore
         "grades": list(policy.grades), "policy_version": policy.version, "arrears_block_days": block_days,
         "grade_drop_compared_with": before.isoformat() if before else None, "segments_not_assessed": skipped,
         "label": panel.label, "horizon_months": panel.horizon_months}
-    created_at = datetime.now(UTC).replace(tzinfo=None)
+    created_at = clock.now()
     with Session(engine) as session, session.begin():
         record = MonitoringRunRecord(
             created_at=created_at, as_of=as_of, model_name=model.name, model_version=model.version,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from credit.store.tables import ALLOWED_VALUES
 
@@ -77,6 +78,12 @@ class SimulationConfig:
     start : date
         First day of the simulated history (the end is ``start`` plus ``years`` years; no
         timestamp in the output is at or after the end).
+    ends_at : datetime, optional
+        Observe the history at this instant (naive UTC) inside its last month instead of at
+        the month's end: nothing that happens at or after it is written (no order, firm,
+        invoice, payment, return, dispute, credit event or status change), as though the
+        marketplace were read at that moment. The demo passes "now" so its history never
+        holds the future. The last month's ground truth (due at its end) is not written.
     shocks : tuple of IndustryShock
         Scheduled industry downturns.
     file_format : {"parquet", "csv"}
@@ -95,6 +102,7 @@ class SimulationConfig:
     years: int = 3
     seed: int = 0
     start: date = date(2023, 1, 1)
+    ends_at: datetime | None = None
     shocks: tuple[IndustryShock, ...] = field(default_factory=tuple)
     file_format: str = "parquet"
     orders_per_buyer_month: float = 6.8
@@ -107,6 +115,14 @@ class SimulationConfig:
         _require_int("seed", self.seed, 0)
         if not isinstance(self.start, date) or hasattr(self.start, "hour"):
             raise ValueError(f"`start` must be a datetime.date; got {self.start!r}.")
+        if self.ends_at is not None:
+            last_month, end = self.month_start(self.months - 1), self.month_start(self.months)
+            if not isinstance(self.ends_at, datetime) or self.ends_at.tzinfo is not None \
+                    or not datetime.combine(last_month, datetime.min.time()) <= self.ends_at \
+                    <= datetime.combine(end, datetime.min.time()):
+                raise ValueError(f"`ends_at` must be a naive UTC datetime inside the last simulated month, from "
+                                 f"{last_month.isoformat()} 00:00 to {end.isoformat()} 00:00; "
+                                 f"got {self.ends_at!r}.")
         if self.file_format not in FILE_FORMATS:
             raise ValueError(f"`file_format` must be one of {', '.join(FILE_FORMATS)}; got {self.file_format!r}.")
         rate = self.orders_per_buyer_month
@@ -123,6 +139,12 @@ class SimulationConfig:
         """Number of simulated months."""
         return 12 * self.years
 
+    def month_start(self, k: int) -> date:
+        """First day of simulated month ``k`` (0 starts at ``start``; ``months`` is the end)."""
+        index = self.start.year * 12 + self.start.month - 1 + k
+        year, month = divmod(index, 12)
+        return date(year, month + 1, min(self.start.day, calendar.monthrange(year, month + 1)[1]))
+
     def as_dict(self) -> dict:
         """The configuration as JSON-ready values (dates in ISO format)."""
         return {
@@ -130,6 +152,7 @@ class SimulationConfig:
             "years": self.years,
             "seed": self.seed,
             "start": self.start.isoformat(),
+            "ends_at": self.ends_at.isoformat() if self.ends_at is not None else None,
             "shocks": [
                 {"industry": s.industry, "start": s.start.isoformat(), "months": s.months, "depth": s.depth}
                 for s in self.shocks

@@ -122,15 +122,17 @@ class FirmBook:
         return len(self.firm_id)
 
 
-def generate_firms(n: int, start: date, end: date, size_effect, rng: np.random.Generator) -> FirmBook:
+def generate_firms(n: int, start: date, end_us: int, size_effect, rng: np.random.Generator) -> FirmBook:
     """Draw ``n`` member firms, numbered in order of registration.
 
     Parameters
     ----------
     n : int
-    start, end : date
-        The simulated period; about 80% of the firms registered in the three years before
-        ``start``, the rest join uniformly during the period.
+    start : date
+        First day of the simulated period.
+    end_us : int
+        Its end (microseconds since the epoch, exclusive); about 80% of the firms registered
+        in the three years before ``start``, the rest join uniformly during the period.
     size_effect : sequence of float
         Shift of the long-run quality by size band.
     rng : numpy.random.Generator
@@ -145,7 +147,7 @@ def generate_firms(n: int, start: date, end: date, size_effect, rng: np.random.G
     size = rng.choice(len(SIZE_BANDS), n, p=SIZE_SHARES).astype(np.int8)
     mu = rng.normal(0.0, 1.0, n) + np.asarray(size_effect)[size]
 
-    start_us, end_us = timestamp_us(start), timestamp_us(end)
+    start_us = timestamp_us(start)
     early_us = timestamp_us(add_months(start, -36))
     joins_later = rng.random(n) < 0.2
     registered_at = np.where(

@@ -7,6 +7,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 
@@ -96,11 +97,12 @@ def simulate(config: SimulationConfig, out_dir: Path,
     n, months = config.firms, config.months
     month_starts = [add_months(config.start, k) for k in range(months + 1)]
     bounds = [timestamp_us(day) for day in month_starts]
-    end_us = bounds[-1]
+    # Observed at ``ends_at``: the last month is cut there and nothing at or after it is released.
+    end_us = bounds[-1] if config.ends_at is None else _instant_us(config.ends_at)
 
     firm_seed, network_seed, latent_seed, month_seed, economy_seed = np.random.SeedSequence(config.seed).spawn(5)
     month_rngs = [np.random.default_rng(s) for s in month_seed.spawn(months)]
-    firms = generate_firms(n, config.start, month_starts[-1], params.size_effect, np.random.default_rng(firm_seed))
+    firms = generate_firms(n, config.start, end_us, params.size_effect, np.random.default_rng(firm_seed))
     network = build_network(firms, np.random.default_rng(network_seed))
     depth, onset = shock_paths(config.shocks, month_starts[:-1], INDUSTRIES)
     latent = LatentProcess(params, firms.mu, firms.industry.astype(np.int64), firms.buys, depth, onset,
@@ -109,7 +111,7 @@ def simulate(config: SimulationConfig, out_dir: Path,
     settlement = Settlement(end_us)
     trade_window: deque[sp.csr_matrix] = deque(maxlen=TRADE_MEMORY_MONTHS)
     next_order_id = next_event_id = 1
-    at_risk_firm_months = 0
+    at_risk_firm_months = 0.0
     truth_rows = {"firm_month": 0, "firms": n}
 
     writer = SimulationWriter(out_dir, config.file_format)
@@ -123,10 +125,11 @@ def simulate(config: SimulationConfig, out_dir: Path,
             rng = month_rngs[t]
             if t > 0:
                 latent.step()
-            month_start, month_end = bounds[t], bounds[t + 1]
+            month_start, month_end = bounds[t], min(bounds[t + 1], end_us)
             credit_index = latent.credit_index()
 
-            at_risk_firm_months += int(np.count_nonzero(
+            observed = (month_end - month_start) / (bounds[t + 1] - month_start)  # < 1 in a month cut at ends_at
+            at_risk_firm_months += observed * int(np.count_nonzero(
                 (firms.registered_at < month_start) & (credit.event_at >= month_start)))
             healthy = (firms.registered_at < month_start) & (credit.distressed_at == NO_TIME)
             newly_distressed = healthy & (rng.random(n) < latent.hazard(credit_index))
@@ -138,12 +141,14 @@ def simulate(config: SimulationConfig, out_dir: Path,
                 latent.add_contagion(contagion_hits(sum(trade_window), newly_distressed, params))
 
             month = MonthContext(
-                start_us=month_start, end_us=month_end, calendar_month=month_starts[t].month,
+                start_us=month_start, end_us=bounds[t + 1], calendar_month=month_starts[t].month,
                 horizon_end_us=end_us, credit_index=credit_index,
                 industry_factor=latent.industry_factor()[firms.industry],
                 distressed_at=credit.distressed_at, event_at=credit.event_at,
             )
             orders = place_orders(firms, network, month, config.orders_per_buyer_month, rng)
+            if month_end == end_us:  # the last month: orders placed after the history is observed do not exist yet
+                orders = {column: values[orders["created_at"] < end_us] for column, values in orders.items()}
             orders["order_id"] = next_order_id + np.arange(len(orders["buyer"]), dtype=np.int64)
             next_order_id += len(orders["buyer"])
             trade_window.append(sp.csr_matrix(
@@ -167,8 +172,9 @@ def simulate(config: SimulationConfig, out_dir: Path,
                 "event_id": event_ids, "firm_id": events["firm"] + 1,
                 "occurred_at": events["occurred_at"], "kind": events["kind"],
             })
-            truth_rows["firm_month"] += _write_firm_month(writer, latent, firms, credit, month_end,
-                                                          timestamp_us(add_months(month_starts[t + 1], 12)))
+            if t + 1 < months or config.ends_at is None:  # truth is due at a month's end, not inside it
+                truth_rows["firm_month"] += _write_firm_month(writer, latent, firms, credit, month_end,
+                                                              timestamp_us(add_months(month_starts[t + 1], 12)))
             if progress is not None:
                 progress(t + 1, months)
 
@@ -194,6 +200,11 @@ def simulate(config: SimulationConfig, out_dir: Path,
     )
     _write_manifest(config, summary)
     return summary
+
+
+def _instant_us(at: datetime) -> int:
+    """Microseconds since the epoch of a naive UTC ``datetime``."""
+    return (at - datetime(1970, 1, 1)) // timedelta(microseconds=1)
 
 
 def _write_settlement(writer: SimulationWriter, released: dict) -> None:

@@ -5,10 +5,11 @@ Built once per test session (:func:`scored_marketplace`) and copied per test
 The build follows tests/scoring/conftest.py: simulate, ingest, build the panel, train a
 LightGBM PD model, write its serving files, run the batch scoring as of ``AS_OF``.
 
-The routes decide "now" on the real clock (days past due, tenure, hold expiry), so the
-simulated history is placed to end with the current month: 24 months from the first of the
-month 23 months ago, scored as of the first of this month. Which firms are overdue therefore
-depends on the day the tests run; tests pick their firms by what the store says, not by id.
+The routes decide "now" on the one clock (days past due, tenure, hold expiry), so the
+simulated history is placed to end now: 24 months from the first of the month 23 months ago,
+read as of the session's clock (``CREDIT_NOW`` moves it), scored as of the first of this
+month. Which firms are overdue therefore depends on the day the tests run; tests pick their
+firms by what the store says, not by id.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from credit import clock
 from credit.features.asof import monthly
 from credit.features.history import History
 from credit.features.panel import build_panel
@@ -39,7 +41,9 @@ def months_after(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-_TODAY = date.today()
+BUILT_AT = clock.now()
+"""When the history was read: it holds nothing after this instant."""
+_TODAY = BUILT_AT.date()
 AS_OF = months_after(_TODAY, 0)
 START = months_after(_TODAY, -23)
 LABEL = "default_12m"
@@ -72,7 +76,7 @@ def scored_marketplace(root: Path) -> ScoredMarketplace:
     if "built" in _built:
         return _built["built"]
     history = root / "history"
-    simulate(SimulationConfig(firms=200, years=2, seed=11, start=START), history)
+    simulate(SimulationConfig(firms=200, years=2, seed=11, start=START, ends_at=BUILT_AT), history)
     panel = build_panel(History.from_parquet(history), monthly(months_after(START, 2), months_after(START, 12))).frame
     features = _explained([c for c in panel.columns if c not in ("firm_id", "as_of", LABEL)])
     categories = {c: panel[c].cat.categories.tolist() for c in features

@@ -7,13 +7,15 @@ ingested once per backend, then each case checks its own row by line number.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from credit.ingest import find_history_files, ingest_files
-from credit.ingest.rules import table_rules
+from credit import clock
+from credit.ingest.rules import SCHEDULED_TIMES, table_rules
 from credit.store.engine import make_engine
 from credit.store.frames import HISTORY
 from credit.store.migrate import upgrade
@@ -42,12 +44,24 @@ def _generic_cases() -> list[tuple[str, str, dict]]:
                 cases.append((f"allowed:{c.name}", table, {c.name: "something_else"}))
             if c.kind == "text" and c.max_length:
                 cases.append((f"length:{c.name}", table, {c.name: "x" * (c.max_length + 1)}))
+            if c.kind == "timestamp" and c.name not in SCHEDULED_TIMES:
+                cases.append((f"not_after_now:{c.name}", table, _in_the_future(table, c.name)))
         money = next((c.name for c in spec.columns if c.kind == "money"), None)
         if money:
             floor = "-1" if table in ("firms", "disputes") else "0"
             rule = "non_negative" if floor == "-1" else "positive"
             cases.append((f"{rule}:{money}", table, {money: floor}))
     return cases
+
+
+def _in_the_future(table: str, column: str) -> dict:
+    """Overrides that put ``column`` a day after now, and the times that must follow it after it."""
+    tomorrow = (clock.now() + timedelta(days=1)).isoformat(timespec="seconds")
+    later = {"orders": ("confirmed_at", "shipped_at", "delivered_at"), "invoices": ("due_at",)}.get(table, ())
+    following = later[later.index(column) + 1:] if column in later else later if column == "issued_at" else ()
+    if table == "orders" and column == "created_at":
+        following = later
+    return {column: tomorrow, **{name: tomorrow for name in following}}
 
 
 SPECIFIC_CASES: list[tuple[str, str, dict]] = [

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from credit import clock
 from credit.ledger import open_line
 from credit.ledger.checkout import authorize
 from credit.monitoring.results import WARNING_REASONS, latest_run, run_by_id, warnings_of_firm
@@ -125,6 +126,19 @@ def test_what_monitoring_cannot_use_is_one_clear_error(scored_store, small_panel
         monitor(scored_store.engine, small_panel, other)
     with pytest.raises(MonitoringError, match="holds no feature panel: panel.parquet is missing"):
         monitor(scored_store.engine, tmp_path, small_model)
+
+
+def test_a_month_after_today_is_never_monitored(scored_store, small_panel, small_model):  # noqa: ANN001
+    # The panel runs to 2024-12-01: on 2024-10-15 its latest two months have not begun.
+    with clock.frozen(datetime(2024, 10, 15, 9, 30)):
+        with pytest.raises(MonitoringError, match=r"the month monitored \(2024-11-01\) is after today \(2024-10-15\)"):
+            monitor(scored_store.engine, small_panel, small_model, as_of=date(2024, 11, 1))
+        run = monitor(scored_store.engine, small_panel, small_model)
+    assert run.as_of == date(2024, 10, 1)
+    assert run.created_at == datetime(2024, 10, 15, 9, 30)
+    with clock.frozen(datetime(2023, 2, 1)), pytest.raises(MonitoringError, match=r"every as-of date of the panel .* "
+                                                                                   r"is after today \(2023-02-01\)"):
+        monitor(scored_store.engine, small_panel, small_model)
 
 
 def test_a_model_is_read_from_its_serving_files(serving_folders, tmp_path):  # noqa: ANN001
