@@ -42,7 +42,8 @@ class MonitoringSummaryOut(BaseModel):
     """The latest monitoring run in brief: alarms, the score's PSI, calibration and the early-warning count."""
 
     run: RunOut
-    alarms: int = Field(description="Score PSI rows at watch or above plus grades at alarm; 0: the book is calm.")
+    alarms: int = Field(description="Score PSI rows and grades at alarm; 0: no alarm (some may be on watch).")
+    watches: int = Field(description="Score PSI rows and grades on watch: moved, not enough to alarm.")
     score_psi: list[PsiOut] = Field(description="The score's PSI in the whole book and each industry.")
     feature_psi: StatusCounts = Field(description="Feature PSI rows by status (diagnostics, not alarms).")
     grades: StatusCounts = Field(description="Grades by calibration status.")

@@ -54,7 +54,7 @@ def summary(run: MonitoringRun) -> MonitoringSummaryOut:
     grades = Counter(grade.status for grade in run.grades)
     reasons = Counter(code for warning in run.warnings for code in warning.reasons)
     return MonitoringSummaryOut(
-        run=run_out(run), alarms=len(run.alarms),
+        run=run_out(run), alarms=len(run.alarms), watches=len(run.watches),
         score_psi=[_psi_out(row) for row in run.psi if row.variable == "score"],
         feature_psi=StatusCounts(**features), grades=StatusCounts(**grades),
         calibration_vintage=run.calibration_vintage, early_warnings=len(run.warnings),

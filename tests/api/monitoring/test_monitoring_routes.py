@@ -37,6 +37,7 @@ def test_the_summary_counts_what_the_run_holds(market_client, market_keys, monit
     assert body["run"]["run_id"] == monitored.run_id and body["run"]["as_of"] == monitored.as_of.isoformat()
     assert body["run"]["training_from"] == monitored.training_from.isoformat()
     assert body["alarms"] == len(monitored.alarms)
+    assert body["watches"] == len(monitored.watches)
     assert body["early_warnings"] == len(monitored.warnings)
     assert sum(body["feature_psi"].values()) == sum(row.variable != "score" for row in monitored.psi)
     assert [row["segment"] for row in body["score_psi"]] == [r.segment for r in monitored.psi if r.variable == "score"]
