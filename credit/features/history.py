@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine
 
+from credit import clock
 from credit.store.frames import HISTORY, TableSpec
 
 STORE_BATCH_ROWS = 200_000
@@ -127,16 +128,17 @@ class History:
         return marks
 
     def span(self) -> tuple[datetime, datetime]:
-        """First transaction and the end of the history (midnight after the last event).
+        """First transaction and the end of the history: midnight after the last event, or now if earlier.
 
-        Firms' registration times are left out: a firm may join long before it trades.
+        Firms' registration times are left out: a firm may join long before it trades. A
+        history read today ends now, not at midnight: what happens later today is not known.
         """
         marks = [m for m in self.watermarks() if m.table != "firms" and m.last_event is not None]
         if not marks:
             raise HistoryError(f"{self.origin}: the history holds no transactions")
         first = min(m.first_event for m in marks)
         last = max(m.last_event for m in marks)
-        end = datetime(last.year, last.month, last.day) + timedelta(days=1)
+        end = min(datetime(last.year, last.month, last.day) + timedelta(days=1), clock.now())
         return first, end
 
 
