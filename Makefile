@@ -1,9 +1,10 @@
 # The two commands of the README: `make demo` and `make test`. Both set up what they need.
 PYTHON ?= python3.11
+SHELL := /bin/bash
 VENV := .venv
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test postgres browser bench bench-features schema-doc clean
+.PHONY: demo test test-dates postgres browser bench bench-features schema-doc clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,22 @@ browser:
 
 test: $(INSTALLED) postgres browser
 	$(VENV)/bin/python -m pytest
+
+# The tests that read the clock, on the dates that break calendars: a month's first, 5th and last
+# day, 29 February and 1 January; each first with the clock set (CREDIT_NOW), then with the
+# machine's own date moved (Debian's faketime, for anything that would read it directly).
+DATES ?= 2027-03-01T00:00:00 2027-03-05T12:00:00 2027-03-31T23:30:00 2028-02-29T12:00:00 2027-01-01T00:00:00
+DATE_SENSITIVE ?= tests/test_clock.py tests/pipelines/test_demo_book.py tests/ledger tests/test_cli_ledger.py \
+	tests/api/credit_lines tests/api/checkout tests/api/console tests/monitoring tests/scoring \
+	tests/simulate/test_ends_at.py tests/ingest/test_validation_rules.py tests/test_cli_demo.py
+test-dates: $(INSTALLED) postgres browser
+	@command -v faketime >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
+	@set -o pipefail; for at in $(DATES); do \
+	  echo "== clock set to $$at (CREDIT_NOW)"; \
+	  CREDIT_NOW=$$at $(VENV)/bin/python -m pytest -q -p no:cacheprovider $(DATE_SENSITIVE) | tail -n 1 || exit 1; \
+	  echo "== machine date moved to $$at (faketime)"; \
+	  faketime "@$$(echo $$at | tr T ' ')" $(VENV)/bin/python -m pytest -q -p no:cacheprovider $(DATE_SENSITIVE) | tail -n 1 || exit 1; \
+	done
 
 bench: $(INSTALLED)
 	$(VENV)/bin/python benchmarks/simulate_ingest.py
