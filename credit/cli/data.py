@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -34,8 +35,30 @@ def simulate(
             shocks=tuple(_parse_shock(s) for s in shock or ()), file_format=file_format,
         )
     except ValueError as exc:
-        fail(str(exc))
+        fail(_named_as_options(str(exc)))
+    _refuse_shocks_after_the_history(config, shock or [])
     print_simulation(simulate_with_progress(config, out), out)
+
+
+# The simulator names its parameters; the user typed options.
+_OPTION_OF_PARAMETER = {"`firms`": "--firms", "`years`": "--years", "`seed`": "--seed", "`file_format`": "--format"}
+
+
+def _named_as_options(message: str) -> str:
+    for parameter, option in _OPTION_OF_PARAMETER.items():
+        message = message.replace(parameter, option)
+    return message
+
+
+def _refuse_shocks_after_the_history(config, texts: list[str]) -> None:  # noqa: ANN001
+    """A shock from the history's end on never happens in it (nor in its truth): say so rather than ignore it."""
+    from credit.simulate.market import add_months
+
+    end = add_months(config.start, config.months)
+    for text, scheduled in zip(texts, config.shocks, strict=True):
+        if scheduled.start >= end:
+            fail(f"--shock {text!r} starts on {scheduled.start}, after the simulated history "
+                 f"({config.start} to {end}); give a month inside it or more --years")
 
 
 def simulate_with_progress(config, out: Path):  # noqa: ANN001, ANN202
@@ -55,8 +78,15 @@ def _parse_shock(text: str):  # noqa: ANN202
         fail(f"--shock must be INDUSTRY:YYYY-MM:MONTHS:DEPTH; got {text!r}")
     industry, month, months, depth = parts
     try:
-        return IndustryShock(industry=industry, start=date.fromisoformat(f"{month}-01"),
-                             months=int(months), depth=float(depth))
+        first_day = date.fromisoformat(f"{month}-01")
+    except ValueError:
+        fail(f"--shock {text!r}: the month must be YYYY-MM; got {month!r}")
+    try:
+        length, size = int(months), float(depth)
+    except ValueError:
+        fail(f"--shock {text!r}: MONTHS must be a whole number and DEPTH a number; got {months!r} and {depth!r}")
+    try:
+        return IndustryShock(industry=industry, start=first_day, months=length, depth=size)
     except ValueError as exc:
         fail(f"--shock {text!r}: {exc}")
 
@@ -196,7 +226,11 @@ def schema(
 
     text = render_schema_reference()
     if out:
-        out.write_text(text)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text)
+        except OSError as exc:
+            fail(f"cannot write --out {out}: {exc.strerror or exc}")
         console.print(f"wrote {out}")
     else:
         sys.stdout.write(text)
@@ -219,6 +253,11 @@ def db_revision(
     For developers changing the data model: point it at a store at the latest migration,
     review the generated file under credit/store/migrations/versions/, then run make test.
     """
+    from alembic.util import CommandError
+
     from credit.store.migrate import new_revision
 
-    new_revision(open_store(database_url), message)
+    try:
+        new_revision(open_store(database_url), message)
+    except CommandError as exc:
+        fail(f"cannot write the migration: {exc}")

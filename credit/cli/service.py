@@ -16,7 +16,7 @@ app.add_typer(keys_app, name="api-key")
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.", min=1)] = 1,
     database_url: DatabaseUrl = "",
 ) -> None:
