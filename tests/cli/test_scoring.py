@@ -1,0 +1,55 @@
+"""``credit score`` refuses a bad date; ``credit models export-champion`` writes the version asked for."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Registry
+from tests.cli.invoke import assert_refused, credit
+
+pytestmark = pytest.mark.filterwarnings("ignore:Operation with range is deprecated:DeprecationWarning:mlflow")
+
+
+def test_score_refuses_an_as_of_that_is_not_a_date(tmp_path: Path) -> None:
+    outcome = credit("score", "--as-of", "2024/06/01", "--serving", tmp_path,
+                     "--database-url", f"sqlite:///{tmp_path / 's.db'}")
+    assert_refused(outcome, "--as-of must be a date like 2023-01-01; got '2024/06/01'")
+
+
+def _exported(registry: Registry, out: Path, *arguments: str) -> dict:
+    outcome = credit("models", "export-champion", "--out", out, *arguments, *registry.tracking)
+    assert outcome.exit_code == 0, outcome.output
+    assert {p.name for p in out.iterdir()} >= {"model.lgb", "calibrator.json", "features.json", "version.json"}
+    return json.loads((out / "version.json").read_text())
+
+
+def test_export_champion_writes_the_champion_to_out(registry: Registry, tmp_path: Path) -> None:
+    assert registry.promotion.exit_code == 0, registry.promotion.output  # v1 is the champion, v2 the challenger
+    version = _exported(registry, tmp_path / "serving")
+    assert (version["name"], version["version"], version["alias"]) == ("credit_pd", "1", "champion")
+
+
+def test_export_champion_alias_exports_the_version_under_that_alias(registry: Registry, tmp_path: Path) -> None:
+    version = _exported(registry, tmp_path / "serving", "--alias", "challenger")
+    assert (version["name"], version["version"], version["alias"]) == ("credit_pd", "2", "challenger")
+
+
+def test_export_champion_name_exports_another_registered_model(registry: Registry, tmp_path: Path) -> None:
+    assert registry.table_training.exit_code == 0, registry.table_training.output
+    version = _exported(registry, tmp_path / "serving", "--name", "applicants_pd", "--alias", "challenger")
+    assert (version["name"], version["version"]) == ("applicants_pd", "1")
+    assert json.loads((tmp_path / "serving" / "features.json").read_text())  # the table's features, not the panel's
+
+
+@pytest.mark.parametrize(("arguments", "phrases"), [
+    (["--alias", "nightly"], ["registered model 'credit_pd' has no alias 'nightly'"]),
+    (["--name", "nothing_pd"], ["no registered model 'nothing_pd'"]),
+])
+def test_export_champion_refuses_a_model_or_alias_that_is_not_registered(arguments: list[str], phrases: list[str],
+                                                                         registry: Registry, tmp_path: Path) -> None:
+    outcome = credit("models", "export-champion", "--out", tmp_path / "serving", *arguments, *registry.tracking)
+    assert_refused(outcome, *phrases)
+    assert not (tmp_path / "serving").exists()
