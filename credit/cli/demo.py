@@ -20,7 +20,7 @@ from credit.cli.models import print_judgement, print_summary, print_windows, use
 def demo(
     workdir: Annotated[Path, typer.Option(help="Folder for the simulated files and the store.")] = Path("var/demo"),
     firms: Annotated[int, typer.Option(help="Firms in the demo marketplace.")] = 4000,
-    years: Annotated[int, typer.Option(help="Years of history (at least 3: the model windows need 12 labelled months after 6 months of warm-up).")] = 4,
+    years: Annotated[int, typer.Option(help="Years of history (at least 3: the model windows need 12 labelled months after 6 months of warm-up).", min=3, max=20)] = 4,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     start: Annotated[str, typer.Option(
         help="First day of the simulated history (YYYY-MM-DD). Default: the first of next month `years` years "

@@ -68,7 +68,7 @@ def train(
     try:
         data = read_panel(panel, settings.training.label)
         with console.status(f"training on {len(data.rows):,} labelled rows of {panel}"):
-            outcome = train_pd(data, settings, report_path=report, truth=truth, tune=tune)
+            outcome = train_pd(data, settings, report_path=report, truth=_truth(truth), tune=tune)
     except (PanelError, ValueError, OSError) as exc:
         fail(str(exc))
     print_windows(outcome.windows)
@@ -109,7 +109,7 @@ def evaluate(
             versions[f"v{number}" if name.isdigit() else f"{name} (v{number})"] = number
         data = read_panel(panel, settings.training.label)
         with console.status(f"scoring {len(versions)} model(s) on {panel}"):
-            result = evaluate_versions(data, settings, versions, report_path=report, truth=truth)
+            result = evaluate_versions(data, settings, versions, report_path=report, truth=_truth(truth))
     except (ModelNotFoundError, PanelError, ValueError, OSError) as exc:
         fail(str(exc))
     print_summary(result.summary)
@@ -172,7 +172,7 @@ def retrain(
         engine = open_store(database_url)
         source = History.from_parquet(history) if history else History.from_store(engine)
         with console.status(f"rebuilding the monthly panel from {source.origin}"):
-            outcome = run_retrain(source, settings, workdir, truth=truth, engine=engine)
+            outcome = run_retrain(source, settings, workdir, truth=_truth(truth), engine=engine)
     except (HistoryError, PanelError, ValueError, OSError) as exc:
         fail(str(exc))
     console.print(f"Panel: {outcome.panel_folder} (as-of {outcome.as_of[0]} to {outcome.as_of[-1]})", highlight=False)
@@ -210,6 +210,14 @@ def _train_table(path: Path, target: str, time_col: str | None, id_col: str | No
             highlight=False)
     console.print(f"Registered {outcome.registered.name} version {outcome.registered.version} as challenger "
                   f"(run {outcome.run_id}). Report: {outcome.report_path}", highlight=False)
+
+
+def _truth(folder: Path | None) -> Path | None:
+    """The simulator's truth folder, refused by name when it holds no truth."""
+    if folder is not None and not (folder / "firm_month.parquet").is_file():
+        fail(f"--truth {folder}: no simulator truth there (firm_month.parquet is missing); give the truth folder "
+             "that `credit simulate --out OUT` wrote, OUT/truth")
+    return folder
 
 
 def _config(path: Path | None):  # noqa: ANN202

@@ -74,7 +74,8 @@ class SimulationConfig:
     years : int
         Length of the simulation in years (12 monthly steps each), 1 to 20.
     seed : int
-        Seed of the random generator, >= 0; the same configuration gives byte-identical files.
+        Seed of the random generator, >= 0; the same configuration gives byte-identical history
+        and truth files (the manifest also records how long the run took).
     start : date
         First day of the simulated history (the end is ``start`` plus ``years`` years; no
         timestamp in the output is at or after the end).

@@ -98,8 +98,6 @@ def test_model_commands_refuse_a_version_that_does_not_exist(command: str, argum
     assert_refused(outcome, *phrases)
 
 
-@pytest.mark.xfail(strict=True, reason="credit/cli/models.py prints a missing truth file's OSError as the bare path "
-                   "('error: DIR/firm_month.parquet'), naming neither --truth nor what is wrong")
 def test_evaluate_refuses_a_truth_folder_that_does_not_exist_naming_the_option(registry: Registry,
                                                                               marketplace: dict[str, Path],
                                                                               tmp_path: Path) -> None:
