@@ -43,7 +43,7 @@ test-dates: $(INSTALLED) postgres browser
 	  echo "== clock set to $$at (CREDIT_NOW)"; \
 	  CREDIT_NOW=$$at $(VENV)/bin/python -m pytest -q -p no:cacheprovider $(DATE_SENSITIVE) | grep -E '^(FAILED|ERROR)|passed|failed' || exit 1; \
 	  echo "== machine date moved to $$at (faketime)"; \
-	  faketime "@$$(echo $$at | tr T ' ')" $(VENV)/bin/python -m pytest -q -p no:cacheprovider $(DATE_SENSITIVE) | grep -E '^(FAILED|ERROR)|passed|failed' || exit 1; \
+	  faketime "$$(echo $$at | tr T ' ')" $(VENV)/bin/python -m pytest -q -p no:cacheprovider $(DATE_SENSITIVE) | grep -E '^(FAILED|ERROR)|passed|failed' || exit 1; \
 	done
 
 bench: $(INSTALLED)
