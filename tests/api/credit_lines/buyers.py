@@ -38,7 +38,8 @@ def buyers(engine: Engine, now: datetime | None = None) -> list[Buyer]:
             if paid_at < now:
                 paid[invoice_id] = paid.get(invoice_id, 0) + amount
         overdue: dict[int, int] = {}
-        for invoice in session.scalars(select(Invoice).where(Invoice.due_at < now)):
+        # whole days past due, as the service counts them: an invoice due 5 hours ago is not overdue yet
+        for invoice in session.scalars(select(Invoice).where(Invoice.due_at <= now - timedelta(days=1))):
             if paid.get(invoice.invoice_id, 0) < invoice.amount_minor:
                 overdue[invoice.buyer_id] = overdue.get(invoice.buyer_id, 0) + 1
         defaulted = set(session.scalars(select(CreditEvent.firm_id).where(CreditEvent.occurred_at < now)))
