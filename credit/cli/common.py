@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -79,3 +80,18 @@ def parse_date(text: str, option: str) -> date:
     except ValueError:
         fail(f"{option} must be a date like 2023-01-01; got {text!r}")
 
+
+def installed_command(command: str) -> str:
+    """How to call ``command`` from here: the script beside this Python (``.venv/bin/credit`` after ``make demo``)."""
+    import shutil
+    import sys
+
+    script = Path(sys.executable).parent / command
+    if not script.exists():
+        return command
+    if shutil.which(command) == str(script):
+        return command
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)

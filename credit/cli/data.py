@@ -10,7 +10,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from credit.cli.common import DatabaseUrl, app, console, db_app, errors, fail, open_store, parse_date, progress_bar
+from credit.cli.common import (
+    DatabaseUrl,
+    app,
+    console,
+    db_app,
+    errors,
+    fail,
+    installed_command,
+    open_store,
+    parse_date,
+    progress_bar,
+)
 
 
 @app.command()
@@ -180,7 +191,9 @@ def print_ingest(results, ignored: list[Path], url: str) -> None:  # noqa: ANN00
             by_rule.add_row(r.table, rule, f"{count:,}", rule_named(r.table, rule).requires)
     if by_rule.row_count:
         console.print(by_rule)
-        console.print("Each quarantined row, with its values: credit quarantine --table TABLE --rule RULE")
+        console.print("Each quarantined row, with its values:", highlight=False)
+        console.print(f"  {installed_command('credit')} quarantine --table TABLE --rule RULE", highlight=False,
+                      soft_wrap=True)
     for path in ignored:
         console.print(f"ignored {path}: its name is not a history table")
     for r in results:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from credit import clock
-from credit.cli.common import DatabaseUrl, app, console, fail, open_store, parse_date
+from credit.cli.common import DatabaseUrl, app, console, fail, installed_command, open_store, parse_date
 from credit.cli.data import ingest_with_progress, print_ingest, print_simulation, simulate_with_progress
 from credit.cli.features import print_panel
 from credit.cli.models import print_judgement, print_summary, print_windows, use_tracking
@@ -69,7 +69,7 @@ def demo(
     print_ingest(ingest_with_progress(engine, find_history_files([late])[0]), [],
                   engine.url.render_as_string(hide_password=True))
     console.print(f"The store is at {url}; the quarantine says what was wrong with each refused row:")
-    console.print(f"  {_installed('credit')} quarantine --database-url {url}", highlight=False, soft_wrap=True)
+    console.print(f"  {installed_command('credit')} quarantine --database-url {url}", highlight=False, soft_wrap=True)
     console.rule("4. features")
     from credit.features.asof import monthly as month_starts
     from credit.features.history import History
@@ -144,13 +144,13 @@ def _hand_over(engine, url: str, serving: Path, serve: bool, port: int) -> None:
                   highlight=False)
     console.print(f"  analyst key:  {analyst_key}   (monitoring and metrics)", highlight=False)
     console.print("The keys were generated now and are stored only as hashes; more are issued with:", highlight=False)
-    console.print(f"  {_installed('credit')} api-key create NAME ROLE --database-url {url}", highlight=False,
+    console.print(f"  {installed_command('credit')} api-key create NAME ROLE --database-url {url}", highlight=False,
                   soft_wrap=True)
     settings = Settings(database_url=url, serving_folder=str(serving.resolve()))
     if not serve:
         console.print("To serve:", highlight=False)
         console.print(f"  CREDIT_DATABASE_URL={url} CREDIT_SERVING_FOLDER={serving.resolve()} "
-                      f"{_installed('credit')} serve --port {port}", highlight=False, soft_wrap=True)
+                      f"{installed_command('credit')} serve --port {port}", highlight=False, soft_wrap=True)
         return
     console.print(f"Serving on {base} until Ctrl-C.", highlight=False)
     run_server(settings, port=port)
@@ -205,24 +205,8 @@ def _train_and_promote(workdir: Path, truth: Path) -> Path | None:
     console.print(f"The champion's serving files (booster, calibrator, features, version): {serving}",
                   highlight=False)
     console.print("Browse the runs:", highlight=False)
-    console.print(f"  {_installed('mlflow')} ui --backend-store-uri {_mlflow_uri()}", highlight=False, soft_wrap=True)
+    console.print(f"  {installed_command('mlflow')} ui --backend-store-uri {_mlflow_uri()}", highlight=False, soft_wrap=True)
     return serving
-
-
-def _installed(command: str) -> str:
-    """How to call ``command`` from here: the script beside this Python (``.venv/bin/credit`` after ``make demo``)."""
-    import shutil
-    import sys
-
-    script = Path(sys.executable).parent / command
-    if not script.exists():
-        return command
-    if shutil.which(command) == str(script):
-        return command
-    try:
-        return str(script.relative_to(Path.cwd()))
-    except ValueError:
-        return str(script)
 
 
 def _mlflow_uri() -> str:
