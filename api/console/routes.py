@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from api.console import charts, forms, registry, sessions
+from api.console import forms, registry, sessions
 from api.console.display import FILTERS
 from api.console.queries import application, common, decision, exposure, firm, portfolio, queue
 from api.console.sessions import ConsoleUser
@@ -36,6 +36,7 @@ from api.firms.service import champion_if_available, policy_of
 from api.kit.db import SessionDep, take_write_lock
 from api.kit.errors import NotFound, ServiceError
 from credit import clock
+from credit.charts import svg as charts
 from credit.monitoring.results import WARNING_REASONS, latest_run
 from credit.policy import Policy
 
@@ -100,6 +101,9 @@ async def _to_sign_in(request: Request, exc: SignInRequired) -> Response:
 def mount_console(app: FastAPI) -> None:
     """Add the console to an app: its pages under ``/console``, its CSS under ``/console/static``.
 
+    ``console.css`` comes from this package, ``charts.css`` from :mod:`credit.charts` with
+    the charts it styles.
+
     Parameters
     ----------
     app
@@ -107,7 +111,8 @@ def mount_console(app: FastAPI) -> None:
         settings, the champion) like the API's routes do.
     """
     app.include_router(router)
-    app.mount("/console/static", StaticFiles(directory=str(PACKAGE / "static")), name="console-static")
+    app.mount("/console/static", StaticFiles(directory=str(PACKAGE / "static"), packages=[("credit.charts", "static")]),
+              name="console-static")
     app.add_exception_handler(SignInRequired, _to_sign_in)
 
 

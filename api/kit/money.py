@@ -19,24 +19,18 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
-MARKETPLACE_CURRENCY = "EUR"
-"""The currency of every ``*_minor`` column in the store."""
+# The currency, its minor unit and from_minor are the library's (credit.money); the service
+# imports them from here with the rest of the money it handles at its edge.
+from credit.money import CURRENCY_EXPONENTS, MARKETPLACE_CURRENCY, from_minor, minor_unit_places
 
-CURRENCY_EXPONENTS: dict[str, int] = {"EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "PLN": 2, "JPY": 0, "KWD": 3}
-"""Decimal places of the minor unit (ISO 4217)."""
+__all__ = ["CURRENCY_EXPONENTS", "MARKETPLACE_CURRENCY", "MAX_MAJOR_UNITS", "AmountMinor", "AmountMinorOrZero",
+           "AmountOut", "amount_minor", "from_minor", "to_minor"]
 
 MAX_MAJOR_UNITS = 10**12
 """Largest amount the API accepts, in major units: 1 trillion, far beyond any order, and
 small enough that sums of many amounts stay inside a 64-bit integer of minor units."""
 
 _PLAIN_DECIMAL = re.compile(r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$")  # ASCII digits only
-
-
-def _exponent(currency: str) -> int:
-    try:
-        return CURRENCY_EXPONENTS[currency]
-    except KeyError:
-        raise ValueError(f"unknown currency {currency!r}") from None
 
 
 def to_minor(amount: Decimal | int | str, currency: str = MARKETPLACE_CURRENCY, *, allow_zero: bool = False) -> int:
@@ -62,7 +56,7 @@ def to_minor(amount: Decimal | int | str, currency: str = MARKETPLACE_CURRENCY, 
         The amount is not a finite plain decimal, has too many decimal places, is negative,
         zero (unless allowed) or larger than ``MAX_MAJOR_UNITS``.
     """
-    places = _exponent(currency)
+    places = minor_unit_places(currency)
     if isinstance(amount, bool) or not isinstance(amount, (Decimal, int, str)):
         raise ValueError("amount must be a decimal string such as \"12.50\"")
     if isinstance(amount, str):
@@ -84,12 +78,6 @@ def to_minor(amount: Decimal | int | str, currency: str = MARKETPLACE_CURRENCY, 
     return int(minor)
 
 
-def from_minor(minor: int, currency: str = MARKETPLACE_CURRENCY) -> Decimal:
-    """Minor units back to a ``Decimal`` with exactly the currency's places (``125050`` -> ``1250.50``)."""
-    places = _exponent(currency)
-    return Decimal(int(minor)).scaleb(-places).quantize(Decimal(1).scaleb(-places))
-
-
 def _amount_validator(allow_zero: bool, currency: str):  # noqa: ANN202
     def parse(value: Any) -> int:
         if isinstance(value, float):
@@ -100,7 +88,7 @@ def _amount_validator(allow_zero: bool, currency: str):  # noqa: ANN202
 
 
 def _amount_schema(allow_zero: bool, currency: str) -> dict[str, Any]:
-    places = _exponent(currency)
+    places = minor_unit_places(currency)
     fraction = rf"(\.\d{{1,{places}}})?" if places else ""
     return {
         "type": "string",

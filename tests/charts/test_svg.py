@@ -1,4 +1,4 @@
-"""The console's charts: data land where they must in the SVG, axes are nice, texts are safe."""
+"""The SVG charts: data land where they must in the SVG, axes are nice, texts are safe."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import api.console.charts as charts
-from api.console.charts import (
+import credit.charts.svg as charts
+from credit.charts.svg import (
     CHART_CSS,
     BarSeries,
     ReferenceLine,

@@ -1,10 +1,11 @@
-"""Charts of the finance console: inline SVG drawn from data on the server, no JavaScript.
+"""Charts as inline SVG drawn from data, no JavaScript: the finance console's and the model report's.
 
 Every function returns one self-contained ``<svg>`` element as a string, ready to embed in a
 Jinja template with ``|safe`` (every text inside is XML-escaped here). The SVG refers to no
 external asset; colours and line styles come from CSS classes (``series-0`` ... ``series-7``,
 the Okabe-Ito palette, which colour-blind readers can tell apart) defined in
-:data:`CHART_CSS`, read from ``static/charts.css``, which the console serves.
+:data:`CHART_CSS`, read from ``static/charts.css``: the console serves it, the model report
+inlines it.
 
 Each chart has a visible title, a ``<title>`` and ``aria-label`` for screen readers, and a
 ``<title>`` tooltip with the exact value on every point and bar. Axes use Heckbert's "nice
@@ -35,7 +36,7 @@ from pathlib import Path
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Literal, NamedTuple
 
-from api.kit.money import CURRENCY_EXPONENTS, MARKETPLACE_CURRENCY, from_minor
+from credit.money import CURRENCY_EXPONENTS, MARKETPLACE_CURRENCY, from_minor
 
 ValueFormat = Literal["number", "percent", "money", "ratio"]
 VALUE_FORMATS: tuple[str, ...] = ("number", "percent", "money", "ratio")
@@ -44,8 +45,8 @@ PALETTE_SIZE = 8
 """Series colours before they repeat: ``series-{i % PALETTE_SIZE}``."""
 
 CHART_CSS = (Path(__file__).parent / "static" / "charts.css").read_text(encoding="utf-8")
-"""The charts' stylesheet (``api/console/static/charts.css``, served by the console once per page):
-the ``series-*`` classes the SVG uses are styled there."""
+"""The charts' stylesheet (``credit/charts/static/charts.css``; the console serves it once per page,
+the model report inlines it): the ``series-*`` classes the SVG uses are styled there."""
 
 _SVG_NS = "http://www.w3.org/2000/svg"
 _FONT_SIZE = 12
