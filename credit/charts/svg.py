@@ -67,15 +67,20 @@ class Series:
     name
         Shown in the legend and tooltips (escaped, may come from data).
     points
-        ``(x, y)`` pairs; ``x`` is a ``date`` (time axis) or a ``str`` (ordered category),
-        the same kind in every series of a chart; ``y`` ``None`` or NaN leaves a gap.
+        ``(x, y)`` pairs; ``x`` is a ``date`` (time axis), a ``str`` (ordered category) or a
+        number (numeric axis), the same kind in every series of a chart; ``y`` ``None`` or
+        NaN leaves a gap.
     step
         Draw a step line (the value holds until the next point), e.g. a credit limit.
+    reference
+        A guide rather than data, e.g. the diagonal of a ROC chart: drawn thin, dashed and
+        grey, without markers, outside the palette (the data series keep their colours).
     """
 
     name: str
-    points: Sequence[tuple[date | str, float | None]]
+    points: Sequence[tuple[date | str | float, float | None]]
     step: bool = False
+    reference: bool = False
 
 
 @dataclass(frozen=True)
@@ -426,7 +431,7 @@ class _Scale:
 
 @dataclass
 class _Legend:
-    rows: list[list[tuple[float, int, str, str]]]  # x, series index, shown name, full name
+    rows: list[list[tuple[float, str, str, str]]]  # x, series class, shown name, full name
     height: float
 
 
@@ -435,16 +440,16 @@ def _series_class(index: int) -> str:
     return f"series-{index % PALETTE_SIZE}" + (" series-repeat" if index >= PALETTE_SIZE else "")
 
 
-def _legend_layout(names: Sequence[str], left: float, max_width: float) -> _Legend:
-    rows: list[list[tuple[float, int, str, str]]] = [[]]
+def _legend_layout(names: Sequence[str], classes: Sequence[str], left: float, max_width: float) -> _Legend:
+    rows: list[list[tuple[float, str, str, str]]] = [[]]
     x = left
-    for index, name in enumerate(names):
+    for name, css in zip(names, classes, strict=True):
         shown = _fit_text(name, min(max_width - 20, 260))
         item_width = 18 + _text_width(shown) + 16
         if rows[-1] and x + item_width > left + max_width:
             rows.append([])
             x = left
-        rows[-1].append((x, index, shown, name))
+        rows[-1].append((x, css, shown, name))
         x += item_width
     return _Legend(rows, 18.0 * len(rows))
 
@@ -453,8 +458,7 @@ def _legend_svg(legend: _Legend, top: float, marker: Literal["line", "square"]) 
     parts = []
     for row_index, row in enumerate(legend.rows):
         y = top + row_index * 18
-        for x, index, shown, full in row:
-            css = _series_class(index)
+        for x, css, shown, full in row:
             if marker == "line":
                 swatch = _tag("line", {"class": f"swatch-line {css}", "x1": float(x), "y1": y + 6.0,
                                        "x2": float(x + 14), "y2": y + 6.0})
@@ -486,12 +490,16 @@ class _Frame:
 
 
 def _frame(*, width: int, height: int, title: str, names: Sequence[str], axis_title: str,
-           tick_labels: Sequence[str], bottom_space: float, legend_marker: Literal["line", "square"]) -> _Frame:
-    """Lay out title, legend and axis title above the plot, tick labels to its left."""
+           tick_labels: Sequence[str], bottom_space: float, legend_marker: Literal["line", "square"],
+           classes: Sequence[str] | None = None) -> _Frame:
+    """Lay out title, legend and axis title above the plot, tick labels to its left.
+
+    ``classes`` are the series' CSS classes, palette order by default.
+    """
     header = [_text(12, 18, _fit_text(title, width - 24, _TITLE_FONT_SIZE), "chart-title")]
     y = 26.0
     if len(names) > 1:
-        legend = _legend_layout(names, 12, width - 24)
+        legend = _legend_layout(names, classes or [_series_class(i) for i in range(len(names))], 12, width - 24)
         header += _legend_svg(legend, y, legend_marker)
         y += legend.height
     if axis_title:
@@ -618,18 +626,19 @@ def _x_label_of(x: date | str) -> str:
 
 
 def line_chart(series: Sequence[Series], *, title: str, y_label: str, y_format: ValueFormat = "number",
-               x_label: str = "", width: int = 720, height: int = 260, y_min: float | None = None,
-               reference_lines: Sequence[ReferenceLine | float | tuple[float, str]] = (),
+               x_label: str = "", x_format: ValueFormat = "number", width: int = 720, height: int = 260,
+               y_min: float | None = None, reference_lines: Sequence[ReferenceLine | float | tuple[float, str]] = (),
                currency: str = MARKETPLACE_CURRENCY) -> str:
-    """Draw one or more series over time (or over ordered categories) as an inline SVG.
+    """Draw one or more series over time, over ordered categories or against a number as an inline SVG.
 
     Parameters
     ----------
     series
         The lines, each a :class:`Series`; ``x`` values are all ``date`` (a time axis with
-        day, week, month or year ticks) or all ``str`` (categories in order of first
-        appearance). ``None`` or NaN values break the line; ``Series(step=True)`` holds each
-        value until the next point.
+        day, week, month or year ticks), all ``str`` (categories in order of first
+        appearance) or all numbers (a numeric axis with nice ticks, e.g. a ROC curve).
+        ``None`` or NaN values break the line; ``Series(step=True)`` holds each value until
+        the next point; ``Series(reference=True)`` is a guide such as a diagonal.
     title
         Visible title, SVG ``<title>`` and ``aria-label``.
     y_label
@@ -638,6 +647,9 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, y_format: 
         ``"number"``, ``"percent"``, ``"money"`` (integer minor units) or ``"ratio"``.
     x_label
         Optional title under the x axis.
+    x_format
+        How a numeric x axis labels its ticks and tooltips its values (formats as
+        ``y_format``); ignored for dates and categories.
     width, height
         Size in px (the SVG also scales down to its container).
     y_min
@@ -656,10 +668,11 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, y_format: 
     Raises
     ------
     ValueError
-        Mixed date and category x values, infinite values, an unknown format or currency,
-        money that is not integer minor units, or a size below 200 x 120 px.
+        Mixed kinds of x values, infinite values, an unknown format or currency, money that
+        is not integer minor units, or a size below 200 x 120 px.
     """
     _check_format(y_format, "y_format")
+    _check_format(x_format, "x_format")
     _check_currency(currency)
     _check_size(width, height)
     references = _as_reference_lines(reference_lines)
@@ -672,23 +685,31 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, y_format: 
 
     x_values = [x for s in series for x, _ in s.points]
     is_time = all(isinstance(x, date) for x in x_values)
-    if not is_time and not all(isinstance(x, str) for x in x_values):
-        raise ValueError("x values must all be dates (a time axis) or all strings (categories); got a mix.")
+    is_numeric = all(isinstance(x, numbers.Real) and not isinstance(x, bool) for x in x_values)
+    if not (is_time or is_numeric or all(isinstance(x, str) for x in x_values)):
+        raise ValueError("x values must all be dates (a time axis), all strings (categories) or all numbers; "
+                         "got a mix.")
+    if is_numeric:
+        for x in x_values:
+            _finite(x, "x values")  # type: ignore[arg-type]
     categories: list[str] = []
-    if not is_time:
+    if not (is_time or is_numeric):
         categories = list(dict.fromkeys(x_values))  # type: ignore[arg-type]
 
     low = min(values + [line.value for line in references] + ([y_min] if y_min is not None else []))
     high = max(values + [line.value for line in references] + ([y_min] if y_min is not None else []))
     axis_title = _axis_title(y_label, y_format, currency)
+    names = [s.name for s in series]
+    classes = _line_classes(series)
     # The tick count depends on the plot height, which depends on the legend: estimate with
     # the legend's height first, the tick labels only change the left margin.
-    probe = _frame(width=width, height=height, title=title, names=[s.name for s in series], axis_title=axis_title,
-                   tick_labels=[], bottom_space=22 + (16 if x_label else 0), legend_marker="line")
+    probe = _frame(width=width, height=height, title=title, names=names, axis_title=axis_title, tick_labels=[],
+                   bottom_space=22 + (16 if x_label else 0), legend_marker="line", classes=classes)
     ticks = _ticks_for(low, high, probe.height, y_format, spacing=40)
     tick_labels = [_tick_label(t, ticks, y_format, currency) for t in ticks.values]
-    frame = _frame(width=width, height=height, title=title, names=[s.name for s in series], axis_title=axis_title,
-                   tick_labels=tick_labels, bottom_space=22 + (16 if x_label else 0), legend_marker="line")
+    frame = _frame(width=width, height=height, title=title, names=names, axis_title=axis_title,
+                   tick_labels=tick_labels, bottom_space=22 + (16 if x_label else 0), legend_marker="line",
+                   classes=classes)
     y_scale = _Scale(float(ticks.values[0]), float(ticks.values[-1]), frame.bottom, frame.top)
 
     inset = 8.0  # keeps the first and last markers off the axis edges
@@ -698,8 +719,16 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, y_format: 
         x_scale = _Scale(first, last, frame.left + inset, frame.right - inset)
         x_ticks = _time_ticks(first, last, max(2, int(frame.width // 72)))
 
-        def position_of(x: date | str) -> float:
+        def position_of(x: date | str | float) -> float:
             return _x_position_of_date(x)  # type: ignore[arg-type]
+    elif is_numeric:
+        numeric = [float(x) for x in x_values]  # type: ignore[arg-type]
+        axis = _ticks_for(min(numeric), max(numeric), frame.width, x_format, spacing=80)
+        x_scale = _Scale(float(axis.values[0]), float(axis.values[-1]), frame.left, frame.right)
+        x_ticks = [(float(tick), _tick_label(tick, axis, x_format, currency)) for tick in axis.values]
+
+        def position_of(x: date | str | float) -> float:
+            return float(x)  # type: ignore[arg-type]
     else:
         x_scale = _Scale(-0.5, len(categories) - 0.5, frame.left, frame.right)
         index_of = {category: index for index, category in enumerate(categories)}
@@ -708,7 +737,7 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, y_format: 
         every = max(1, math.ceil((min(widest, 120) + 10) / band))
         x_ticks = [(float(i), _fit_text(c, band * every - 6)) for i, c in enumerate(categories) if i % every == 0]
 
-        def position_of(x: date | str) -> float:
+        def position_of(x: date | str | float) -> float:
             return float(index_of[x])  # type: ignore[index]
 
     body = list(frame.header)
@@ -730,30 +759,42 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, y_format: 
 
     point_count = max(len(s.points) for s in series)
     dense = point_count > 1 and frame.width / point_count < 9
-    for index, one in enumerate(series):
-        css = _series_class(index)
+    for one, css in zip(series, classes, strict=True):
         ordered = sorted(one.points, key=lambda point: position_of(point[0]))
         path = _line_path(ordered, position_of, x_scale, y_scale, one.step)
         markers = []
         for point_index, (x, y) in enumerate(ordered):
-            if _is_missing(y):
+            if _is_missing(y) or one.reference:
                 continue
             isolated = all(_is_missing(ordered[j][1]) for j in (point_index - 1, point_index + 1)
                            if 0 <= j < len(ordered))
             marker_css = f"point {css}" if isolated or not dense else f"point point-dense {css}"
-            tip = f"{one.name}, {_x_label_of(x)}: {format_exact(y, y_format, currency=currency)}"
+            x_text = format_exact(x, x_format, currency=currency) if is_numeric else _x_label_of(x)  # type: ignore
+            tip = f"{one.name}, {x_text}: {format_exact(y, y_format, currency=currency)}"
             markers.append(_tag("circle", {"class": marker_css, "cx": x_scale(position_of(x)),
                                            "cy": y_scale(float(y)), "r": 3.5 if not dense else 3.0},
                                 _title(tip)))
         group = _tag("path", {"class": f"line {css}", "d": path, "fill": "none"}) if path else ""
         body.append(_tag("g", {"class": "series", "data-series": one.name}, group + "".join(markers)))
 
-    description = _describe([s.name for s in series], low=min(values), high=max(values),
+    description = _describe(names, low=min(values), high=max(values),
                             value_format=y_format, currency=currency, kind="Line chart")
     return _svg(width, height, title, description, body, "line")
 
 
-def _line_path(points: Sequence[tuple[date | str, float | None]], position_of, x_scale: _Scale,
+def _line_classes(series: Sequence[Series]) -> list[str]:
+    """Each series' CSS class: the palette in order for data, ``series-reference`` for guides."""
+    classes, data_index = [], 0
+    for one in series:
+        if one.reference:
+            classes.append("series-reference")
+        else:
+            classes.append(_series_class(data_index))
+            data_index += 1
+    return classes
+
+
+def _line_path(points: Sequence[tuple[date | str | float, float | None]], position_of, x_scale: _Scale,
                y_scale: _Scale, step: bool) -> str:
     """SVG path data; a missing value ends the sub-path, so the line has a gap there."""
     runs: list[list[tuple[float, float]]] = [[]]

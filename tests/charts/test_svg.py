@@ -253,6 +253,52 @@ def test_mixed_dates_and_categories_are_refused():
         line_chart([Series("a", [(date(2024, 1, 1), 1.0), ("Q2", 2.0)])], title="t", y_label="y")
 
 
+def test_numeric_x_places_each_point_by_its_value_on_nice_ticks():
+    # a ROC-like curve: x 0..1 on a plot ~650 px wide asks for 9 ticks; Heckbert: span 1,
+    # step nicenum(1 / 8 = 0.125, rounded) = 0.1, so 0%, 10%, ..., 100%
+    points = [(0.0, 0.0), (0.25, 0.5), (1.0, 1.0)]
+    root = parse(line_chart([Series("model", points)], title="t", y_label="TPR", y_format="percent",
+                            x_format="percent"))
+    left, _, right, _ = plot_area(root)
+    x_labels = [t.text for t in by_class(root, "text", "tick-label") if t.get("text-anchor") == "middle"]
+    assert x_labels == [f"{k}0%" if k else "0%" for k in range(11)]
+    xs = [float(c.get("cx")) for c in by_class(root, "circle", "point")]
+    assert xs == pytest.approx([left, left + 0.25 * (right - left), right], abs=0.1)
+    assert [tooltip(c) for c in by_class(root, "circle", "point")] == [
+        "model, 0%: 0%", "model, 25%: 50%", "model, 100%: 100%"]
+
+
+def test_points_at_the_same_x_draw_a_vertical_segment_in_their_given_order():
+    root = parse(line_chart([Series("KS", [(0.3, 0.2), (0.3, 0.7)])], title="t", y_label="y"))
+    (path,) = sub_paths(line_path(root))
+    assert path[0][1][0] == path[1][1][0]  # same x
+    assert path[0][1][1] > path[1][1][1]  # from 0.2 (lower on the page) up to 0.7
+
+
+def test_a_reference_series_is_a_dashed_guide_without_markers_outside_the_palette():
+    diagonal = Series("chance", [(0.0, 0.0), (1.0, 1.0)], reference=True)
+    models = [Series("a", [(0.0, 0.0), (0.5, 0.8), (1.0, 1.0)]), Series("b", [(0.0, 0.0), (0.5, 0.6), (1.0, 1.0)])]
+    root = parse(line_chart([models[0], diagonal, models[1]], title="t", y_label="y"))
+    assert [line_path_class(root, i) for i in range(3)] == ["line series-0", "line series-reference", "line series-1"]
+    # markers (and their tooltips) only on the data: three points each for a and b
+    assert {tooltip(c).split(",")[0] for c in by_class(root, "circle", "point")} == {"a", "b"}
+    assert len(by_class(root, "circle", "point")) == 6
+    swatches = [line.get("class") for line in by_class(root, "line", "swatch-line")]
+    assert swatches == ["swatch-line series-0", "swatch-line series-reference", "swatch-line series-1"]
+    assert ".chart .series-reference.line, .chart .series-reference.swatch-line { stroke-width: 1; " \
+           "stroke-dasharray" in CHART_CSS
+
+
+@pytest.mark.parametrize(("points", "message"), [
+    ([(0.5, 1.0), ("Q2", 2.0)], "all numbers; got a mix"),
+    ([(float("inf"), 1.0)], "x values must be finite"),
+    ([(True, 1.0)], "got a mix"),
+])
+def test_bad_numeric_x_values_are_refused(points, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        line_chart([Series("a", points)], title="t", y_label="y")
+
+
 def test_a_year_of_months_gets_month_ticks_with_the_year_where_it_changes():
     points = [(date(2024, m, 1), float(m)) for m in range(1, 13)] + [(date(2025, 1, 1), 13.0)]
     root = parse(line_chart([Series("s", points)], title="t", y_label="y"))
