@@ -59,9 +59,9 @@ _SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-# The model report is MLflow's artifact, our own HTML: inline styles and data: images, nothing else.
+# The model report is MLflow's artifact, our own HTML: inline styles and inline SVG, nothing else.
 _REPORT_HEADERS = _SECURITY_HEADERS | {
-    "Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
 }
 
 

@@ -8,23 +8,26 @@ by grade). Every number comes from :mod:`credit.models.metrics`, and the ``ok`` 
 ``alarm`` status of a CSI from the monitoring's PSI levels (:mod:`credit.monitoring.psi`);
 this module only arranges them.
 
-The file has no external assets and no JavaScript: charts are PNGs embedded as base64
-``data:`` URIs, styles are inline, so the report can be mailed or archived as it is.
+The page is rendered from the Jinja2 template ``templates/report.html`` with autoescaping, so
+a model or feature name from data cannot inject markup. It has no external assets and no
+JavaScript: the charts are inline SVG drawn by :mod:`credit.charts.svg` (the console's charts,
+with exact values in their tooltips), styles are inline, so the report can be mailed or
+archived as it is.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import jinja2
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_curve
 
+from credit.charts import svg
 from credit.models.metrics import (
     auc,
     bootstrap_interval,
@@ -40,9 +43,6 @@ from credit.models.metrics import (
 )
 from credit.monitoring.config import PsiConfig, load_monitoring_config
 from credit.monitoring.psi import status_of
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "model", "rows", "defaults",
@@ -227,18 +227,17 @@ def evaluation_report(
 
     if (features_train is None) != (features_test is None):
         raise ValueError("`features_train` and `features_test` go together: give both for the CSI table, or neither.")
-    stability = stability_section = None
+    stability = levels = None
     if features_train is not None:
         levels = load_monitoring_config().psi
         stability = _stability(features_train, features_test, levels)
-        stability_section = _stability_html(stability, levels)
 
     evaluations = [_evaluate(m, oracle, bootstrap_rows, random_state, pd_bands) for m in models]
     summary = pd.DataFrame([e.summary for e in evaluations], columns=list(SUMMARY_COLUMNS))
     oracle_pd = None if oracle is None else np.asarray(oracle.pd_test, dtype=float)
-    figures = _figures(evaluations, oracle, oracle_pd)
-    page = _page(title, split_description, note, summary, evaluations, oracle, figures, bootstrap_rows,
-                 stability_section)
+    charts = _charts(evaluations, oracle, oracle_pd)
+    page = _page(title, split_description, note, summary, evaluations, oracle, charts, bootstrap_rows,
+                 stability, levels)
     return Report(html=page, summary=summary, csi=stability)
 
 
@@ -341,230 +340,168 @@ def _with_interval(metric, y, p, resamples: int, random_state: int) -> tuple[flo
 # Charts
 # ---------------------------------------------------------------------------------------------
 
+CURVE_POINTS = 250
+"""Most points drawn per ROC or KS curve: a 720-px chart shows no more, and the file stays small."""
 
-def _figures(evaluations: list[_Evaluation], oracle: Oracle | None, oracle_pd: np.ndarray | None) -> dict[str, str]:
-    # Figure + the Agg canvas directly, not pyplot: no global backend switch, no figure
-    # registry to leak, and it works headless and in threads
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+_SCORE_BINS = 30
 
-    def new(width: float = 6.4, height: float = 4.4, columns: int = 1) -> Figure:
-        figure = Figure(figsize=(width * columns, height), layout="constrained")
-        FigureCanvasAgg(figure)
-        return figure
 
-    charts = {
-        "roc": _roc_chart(new(), evaluations, oracle, oracle_pd),
-        "ks": _ks_chart(new(), evaluations[0]),
-        "calibration": _calibration_chart(new(), evaluations),
-        "score_distribution": _score_distribution_chart(
-            new(4.2, 3.6, columns=min(len(evaluations), 3)), evaluations),
-    }
+def _charts(evaluations: list[_Evaluation], oracle: Oracle | None, oracle_pd: np.ndarray | None) -> dict:
     graded = [e for e in evaluations if e.by_grade is not None]
-    if graded:
-        charts["bad_rate_by_grade"] = _grade_chart(new(4.8, 3.8, columns=min(len(graded), 3)), graded)
-    return {name: _png_data_uri(figure) for name, figure in charts.items()}
+    return {
+        "roc": _roc_chart(evaluations, oracle, oracle_pd),
+        "ks": _ks_chart(evaluations[0]),
+        "calibration": _calibration_chart(evaluations),
+        "score_distribution": [_score_distribution_chart(e) for e in evaluations],
+        "bad_rate_by_grade": [_grade_chart(e) for e in graded],
+    }
 
 
-def _roc_chart(figure: Figure, evaluations: list[_Evaluation], oracle: Oracle | None,
-               oracle_pd: np.ndarray | None) -> Figure:
-    from sklearn.metrics import roc_curve
+def _evenly(count: int, at_most: int = CURVE_POINTS) -> np.ndarray:
+    """Indices of at most ``at_most`` points spread evenly over ``count``, first and last included."""
+    if count <= at_most:
+        return np.arange(count)
+    return np.unique(np.linspace(0, count - 1, at_most).round().astype(int))
 
-    axes = figure.subplots()
-    for e in evaluations:
-        false_positive, true_positive, _ = roc_curve(e.y, e.p)
-        axes.plot(false_positive, true_positive, label=f"{_label(e.model.name)} (AUC {e.summary['auc']:.3f})")
+
+def _roc_chart(evaluations: list[_Evaluation], oracle: Oracle | None, oracle_pd: np.ndarray | None) -> str:
+    def curve(name: str, y: np.ndarray, p: np.ndarray) -> svg.Series:
+        false_positive, true_positive, _ = roc_curve(y, p)
+        kept = _evenly(len(false_positive))
+        return svg.Series(name, list(zip(false_positive[kept].tolist(), true_positive[kept].tolist(), strict=True)))
+
+    series = [curve(f"{e.model.name} (AUC {e.summary['auc']:.3f})", e.y, e.p) for e in evaluations]
     if oracle is not None:
         first = evaluations[0]
-        false_positive, true_positive, _ = roc_curve(first.y, oracle_pd)
-        axes.plot(false_positive, true_positive, color="black", linestyle="--",
-                  label=f"{_label(oracle.name)} (AUC {first.summary['oracle_auc']:.3f})")
-    axes.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle=":")
-    axes.set(xlabel="share of goods above the cut-off (false positive rate)",
-             ylabel="share of bads above the cut-off (true positive rate)", title="ROC curves",
-             xlim=(0, 1), ylim=(0, 1.01))
-    axes.legend(loc="lower right", fontsize="small")
-    return figure
+        series.append(curve(f"{oracle.name} (AUC {first.summary['oracle_auc']:.3f})", first.y, oracle_pd))
+    series.append(svg.Series("chance", [(0.0, 0.0), (1.0, 1.0)], reference=True))
+    return svg.line_chart(series, title="ROC curves", x_format="percent", y_format="percent",
+                          x_label="share of goods above the cut-off (false positive rate)",
+                          y_label="share of bads above the cut-off (true positive rate)", height=420)
 
 
-def _ks_chart(figure: Figure, e: _Evaluation) -> Figure:
-    axes = figure.subplots()
+def _ks_chart(e: _Evaluation) -> str:
     thresholds = np.unique(e.p)
+    # the KS threshold stays among the points drawn, so its gap is exact
+    thresholds = np.union1d(thresholds[_evenly(len(thresholds))], [e.ks_threshold])
     goods, bads = np.sort(e.p[e.y == 0]), np.sort(e.p[e.y == 1])
     goods_below = np.searchsorted(goods, thresholds, side="right") / len(goods)
     bads_below = np.searchsorted(bads, thresholds, side="right") / len(bads)
-    axes.step(thresholds, goods_below, where="post", label="goods")
-    axes.step(thresholds, bads_below, where="post", label="bads")
-    at = np.searchsorted(thresholds, e.ks_threshold)
-    axes.vlines(e.ks_threshold, bads_below[at], goods_below[at], color="black", linewidth=1.5,
-                label=f"KS {e.summary['ks']:.3f} at PD {e.ks_threshold:.3g}")
-    axes.set(xlabel="predicted PD", ylabel="cumulative share with PD <= x", ylim=(0, 1.01),
-             title=f"KS: cumulative PD of goods and bads, {_label(e.model.name)}")
-    axes.legend(loc="lower right", fontsize="small")
-    return figure
+    at = int(np.searchsorted(thresholds, e.ks_threshold))
+    series = [
+        svg.Series("goods", list(zip(thresholds.tolist(), goods_below.tolist(), strict=True)), step=True),
+        svg.Series("bads", list(zip(thresholds.tolist(), bads_below.tolist(), strict=True)), step=True),
+        svg.Series(f"KS {e.summary['ks']:.3f} at PD {e.ks_threshold:.3g}",
+                   [(float(e.ks_threshold), float(bads_below[at])), (float(e.ks_threshold), float(goods_below[at]))]),
+    ]
+    return svg.line_chart(series, title=f"KS: cumulative PD of goods and bads, {e.model.name}", x_format="percent",
+                          y_format="percent", x_label="predicted PD", y_label="cumulative share with PD <= x",
+                          height=360)
 
 
-def _calibration_chart(figure: Figure, evaluations: list[_Evaluation]) -> Figure:
-    axes = figure.subplots()
-    top = 0.0
+def _calibration_chart(evaluations: list[_Evaluation]) -> str:
+    series, top = [], 0.0
     for e in evaluations:
         table = e.calibration
-        axes.plot(table["predicted_mean"], table["observed_rate"], marker="o", label=_label(e.model.name))
+        series.append(svg.Series(e.model.name, list(zip(table["predicted_mean"].tolist(),
+                                                        table["observed_rate"].tolist(), strict=True))))
         top = max(top, table["predicted_mean"].max(), table["observed_rate"].max())
     top = min(1.0, top * 1.05) or 1.0
-    axes.plot([0, top], [0, top], color="grey", linewidth=0.8, linestyle=":", label="perfect calibration")
-    axes.set(xlabel="mean predicted PD in the decile", ylabel="observed default rate in the decile",
-             title="Calibration by decile of predicted PD", xlim=(0, top), ylim=(0, top))
-    axes.legend(loc="upper left", fontsize="small")
-    return figure
+    series.append(svg.Series("perfect calibration", [(0.0, 0.0), (top, top)], reference=True))
+    return svg.line_chart(series, title="Calibration by decile of predicted PD", x_format="percent",
+                          y_format="percent", x_label="mean predicted PD in the decile",
+                          y_label="observed default rate in the decile", height=360)
 
 
-def _score_distribution_chart(figure: Figure, evaluations: list[_Evaluation]) -> Figure:
-    columns = min(len(evaluations), 3)
-    rows = -(-len(evaluations) // columns)
-    grid = np.atleast_1d(figure.subplots(rows, columns, squeeze=False).ravel())
-    for axes, e in zip(grid, evaluations, strict=False):
-        edges = np.histogram_bin_edges(e.p, bins=30)
-        axes.hist(e.p[e.y == 0], bins=edges, density=True, alpha=0.6, label="goods (y = 0)")
-        axes.hist(e.p[e.y == 1], bins=edges, density=True, alpha=0.6, label="bads (y = 1)")
-        axes.set(xlabel="predicted PD", ylabel="density", title=_label(e.model.name))
-        axes.legend(fontsize="small")
-    for axes in grid[len(evaluations):]:
-        axes.set_visible(False)
-    figure.suptitle("Predicted PD by outcome")
-    return figure
+def _score_distribution_chart(e: _Evaluation) -> str:
+    edges = np.histogram_bin_edges(e.p, bins=_SCORE_BINS)
+    bins = [f"{low:.1%}–{high:.1%}" for low, high in zip(edges[:-1], edges[1:], strict=True)]
+    # each outcome's share of its rows per PD bin: the two shapes compare whatever the bad rate
+    goods = np.histogram(e.p[e.y == 0], bins=edges)[0] / (e.y == 0).sum()
+    bads = np.histogram(e.p[e.y == 1], bins=edges)[0] / (e.y == 1).sum()
+    return svg.bar_chart(bins, [svg.BarSeries("goods (y = 0)", goods.tolist()),
+                                svg.BarSeries("bads (y = 1)", bads.tolist())],
+                         title=f"Predicted PD by outcome, {e.model.name}", y_label="share of the outcome's rows",
+                         y_format="percent", width=540, height=300)
 
 
-def _grade_chart(figure: Figure, graded: list[_Evaluation]) -> Figure:
-    columns = min(len(graded), 3)
-    rows = -(-len(graded) // columns)
-    grid = figure.subplots(rows, columns, squeeze=False).ravel()
-    for axes, e in zip(grid, graded, strict=False):
-        table = e.by_grade
-        positions = np.arange(len(table))
-        axes.bar(positions, table["observed_rate"], label="observed default rate")
-        axes.plot(positions, table["predicted_mean"], color="black", marker="o", linestyle="",
-                  label="mean predicted PD")
-        axes.set_xticks(positions, [str(g) for g in table["grade"]])
-        axes.set(xlabel="grade (best first)", ylabel="default rate", title=_label(e.model.name))
-        axes.legend(fontsize="small")
-    for axes in grid[len(graded):]:
-        axes.set_visible(False)
-    figure.suptitle("Bad rate by grade")
-    return figure
-
-
-def _label(text: str) -> str:
-    # matplotlib reads text between dollar signs as mathtext; a model name is plain text
-    return text.replace("$", r"\$")
-
-
-def _png_data_uri(figure: Figure) -> str:
-    buffer = io.BytesIO()
-    # no "Software" text chunk: it holds matplotlib's URL, and without it the bytes depend
-    # only on the data, so a report is reproducible
-    figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+def _grade_chart(e: _Evaluation) -> str:
+    table = e.by_grade
+    return svg.bar_chart([str(g) for g in table["grade"]],
+                         [svg.BarSeries("observed default rate", table["observed_rate"].tolist()),
+                          svg.BarSeries("mean predicted PD", table["predicted_mean"].tolist())],
+                         title=f"Bad rate by grade, {e.model.name}", y_label="default rate (grades best first)",
+                         y_format="percent", width=540, height=300)
 
 
 # ---------------------------------------------------------------------------------------------
 # HTML
 # ---------------------------------------------------------------------------------------------
 
-_STYLE = """
-body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
-       max-width: 1100px; color: #222; line-height: 1.4; }
-h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; margin-top: 2em; }
-table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
-img { max-width: 100%; display: block; margin: 0.8em 0; }
-.note { background: #fff7e0; border-left: 4px solid #e0a800; padding: 0.5em 1em; }
-.oracle-gap { background: #eef5ff; border-left: 4px solid #3b7dd8; padding: 0.5em 1em; }
-.warning { color: #b00020; }
-"""
+_TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("credit.models", "templates"), autoescape=True,
+                                undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
-_PD_AND_RATE = ("predicted_mean", "observed_rate")
+
+@dataclass(frozen=True)
+class _Table:
+    columns: list[str]
+    rows: list[list[str]]
 
 
 def _page(title: str, split_description: Mapping[str, str] | str, note: str | None, summary: pd.DataFrame,
-          evaluations: list[_Evaluation], oracle: Oracle | None, figures: dict[str, str],
-          resamples: int, stability_section: str | None) -> str:
-    e = html.escape
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{e(title)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>{e(title)}</h1>",
-        "<h2>Data split</h2>",
-        _split_html(split_description),
-    ]
-    if note:
-        parts.append(f'<p class="note">{e(note)}</p>')
-
-    interval = (f"95% bootstrap intervals from {resamples} resamples of the test rows in brackets."
-                if resamples else "Bootstrap intervals were not computed.")
-    parts += [
-        "<h2>Summary</h2>",
-        (f"<p>Test rows, defaults and headline metrics per model; {interval} "
-         "Higher AUC, Gini and KS are better; lower Brier and log loss are better.</p>"),
-        _summary_html(summary),
-    ]
+          evaluations: list[_Evaluation], oracle: Oracle | None, charts: dict, resamples: int,
+          stability: pd.DataFrame | None, levels: PsiConfig | None) -> str:
+    split = (split_description if isinstance(split_description, str)
+             else _Table(["window", "dates"], [[str(w), str(d)] for w, d in split_description.items()]))
+    oracle_line = None
     if oracle is not None:
-        parts.append(_oracle_gap_html(summary, oracle))
-    if summary["psi_train_test"].notna().any():
-        parts.append("<p>PSI train &rarr; test compares the PD distribution of the training rows with "
-                     "the test rows: below 0.1 stable, 0.1 to 0.25 some shift, above 0.25 a material "
-                     "shift.</p>")
-
-    parts += [
-        "<h2>Discrimination</h2>",
-        _img(figures["roc"], "ROC curves"),
-        _img(figures["ks"], "KS chart"),
-        _img(figures["score_distribution"], "Predicted PD by outcome"),
-        "<h2>Calibration by decile of predicted PD</h2>",
-        _img(figures["calibration"], "Calibration plot"),
-    ]
-    for ev in evaluations:
-        parts += [f"<h3>{e(ev.model.name)}</h3>", _table_html(ev.calibration, rates=_PD_AND_RATE)]
-
-    graded = [ev for ev in evaluations if ev.by_grade is not None]
-    if graded:
-        parts += ["<h2>Bad rate by grade</h2>", _img(figures["bad_rate_by_grade"], "Bad rate by grade")]
-        for ev in graded:
-            parts += [f"<h3>{e(ev.model.name)}</h3>", _table_html(ev.by_grade, rates=_PD_AND_RATE)]
-
-    parts.append("<h2>Rank ordering by PD band</h2>"
-                 "<p>The default rate should never fall as the predicted PD band rises.</p>")
-    for ev in evaluations:
-        verdict = ("holds" if ev.monotone
-                   else '<span class="warning">breaks: a riskier band defaults less than a safer one</span>')
-        table = ev.rank_order.drop(columns=["score_low", "score_high"]).rename(columns={"band": "PD band"})
-        parts += [f"<h3>{e(ev.model.name)}</h3>", f"<p>Rank order {verdict}.</p>",
-                  _table_html(table, rates=("bad_rate",))]
-
-    if stability_section is not None:
-        parts += ["<h2>Characteristic stability (CSI) by feature</h2>", stability_section]
-
-    with_importance = [ev for ev in evaluations if ev.model.feature_importance is not None]
-    if with_importance:
-        parts.append(f"<h2>Feature importance (top {FEATURE_IMPORTANCE_TOP})</h2>")
-        for ev in with_importance:
-            parts += [f"<h3>{e(ev.model.name)}</h3>", _importance_html(ev.model.feature_importance)]
-
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+        oracle_line = {"name": oracle.name, "auc": f"{summary['oracle_auc'].iloc[0]:.3f}",
+                       "gaps": [(row["model"], _gap(row)) for _, row in summary.iterrows()]}
+    stability_section = None
+    if stability is not None:
+        stability_section = {"watch": f"{levels.watch:g}", "alarm": f"{levels.alarm:g}",
+                             "moved": int((stability["status"] != "ok").sum()), "count": len(stability),
+                             "table": _table(stability, {"csi": lambda v: f"{v:.3f}"})}
+    rates = {"predicted_mean": _rate, "observed_rate": _rate}
+    return _TEMPLATES.get_template("report.html").render(
+        title=title, split=split, note=note, resamples=resamples,
+        summary=_table(_summary_shown(summary), {}),
+        oracle=oracle_line, psi_shown=bool(summary["psi_train_test"].notna().any()),
+        charts=charts, chart_css=svg.CHART_CSS,
+        calibration=[(e.model.name, _table(e.calibration, rates)) for e in evaluations],
+        by_grade=[(e.model.name, _table(e.by_grade, rates)) for e in evaluations if e.by_grade is not None],
+        rank_order=[(e.model.name, e.monotone,
+                     _table(e.rank_order.drop(columns=["score_low", "score_high"]).rename(columns={"band": "PD band"}),
+                            {"bad_rate": _rate}))
+                    for e in evaluations],
+        stability=stability_section,
+        importance_top=FEATURE_IMPORTANCE_TOP,
+        importance=[(e.model.name, _importance_table(e.model.feature_importance))
+                    for e in evaluations if e.model.feature_importance is not None],
+    )
 
 
-def _split_html(split_description: Mapping[str, str] | str) -> str:
-    if isinstance(split_description, str):
-        return f"<p>{html.escape(split_description)}</p>"
-    rows = "".join(f"<tr><td>{html.escape(str(window))}</td><td>{html.escape(str(dates))}</td></tr>"
-                   for window, dates in split_description.items())
-    return f"<table><tr><th>window</th><th>dates</th></tr>{rows}</table>"
+def _table(frame: pd.DataFrame, formats: Mapping[str, Callable[[object], str]]) -> _Table:
+    rows = [[formats.get(column, _cell)(value) for column, value in zip(frame.columns, values, strict=True)]
+            for values in frame.itertuples(index=False)]
+    return _Table([str(column) for column in frame.columns], rows)
 
 
-def _summary_html(summary: pd.DataFrame) -> str:
+def _cell(value: object) -> str:
+    if isinstance(value, bool | str):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return "" if np.isnan(value) else f"{value:.6g}"
+    return str(value)
+
+
+def _rate(value: float) -> str:
+    return "" if pd.isna(value) else f"{value:.2%}"
+
+
+def _summary_shown(summary: pd.DataFrame) -> pd.DataFrame:
     shown = pd.DataFrame({"model": summary["model"], "rows": summary["rows"], "defaults": summary["defaults"]})
     for name, label, digits in (("auc", "AUC", 3), ("gini", "Gini", 3), ("ks", "KS", 3),
                                 ("brier", "Brier", 4), ("log_loss", "log loss", 4)):
@@ -576,42 +513,14 @@ def _summary_html(summary: pd.DataFrame) -> str:
         shown["train AUC"] = summary["auc_train"].map(lambda v: _number(v, 3))
     if summary["psi_train_test"].notna().any():
         shown["PSI train → test"] = summary["psi_train_test"].map(lambda v: _number(v, 3))
-    return shown.to_html(index=False, border=0, escape=True)
+    return shown
 
 
-def _oracle_gap_html(summary: pd.DataFrame, oracle: Oracle) -> str:
-    gaps = "; ".join(f"{html.escape(row['model'])} {_gap(row)}" for _, row in summary.iterrows())
-    oracle_auc = summary["oracle_auc"].iloc[0]
-    return (f'<p class="oracle-gap">Oracle {html.escape(oracle.name)}: AUC {oracle_auc:.3f} '
-            f"on the same test rows. Gap to oracle AUC (oracle minus model, paired bootstrap): {gaps}.</p>")
-
-
-def _table_html(table: pd.DataFrame, rates: Sequence[str]) -> str:
-    shown = table.copy()
-    for column in rates:
-        shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.2%}")
-    return shown.to_html(index=False, border=0, escape=True)
-
-
-def _stability_html(stability: pd.DataFrame, levels: PsiConfig) -> str:
-    moved = int((stability["status"] != "ok").sum())
-    intro = (f"<p>The PSI of each feature from the training window to the test window: deciles of the "
-             f"training values, categories and missing values as bins of their own. Status ok below "
-             f"{levels.watch:g}, watch from {levels.watch:g}, alarm from {levels.alarm:g} (the levels of the "
-             f"monitoring). {moved} of {len(stability)} features at watch or alarm; largest first.</p>")
-    shown = stability.assign(csi=stability["csi"].map(lambda v: f"{v:.3f}"))
-    return intro + shown.to_html(index=False, border=0, escape=True)
-
-
-def _importance_html(importance: pd.Series) -> str:
+def _importance_table(importance: pd.Series) -> _Table:
     top = importance.reindex(importance.abs().sort_values(ascending=False, kind="stable").index)
     top = top.head(FEATURE_IMPORTANCE_TOP)
-    table = pd.DataFrame({"feature": top.index.astype(str), "importance": top.to_numpy()})
-    return table.to_html(index=False, border=0, escape=True, float_format=lambda v: f"{v:.4g}")
-
-
-def _img(data_uri: str, alt: str) -> str:
-    return f'<img src="{data_uri}" alt="{html.escape(alt)}">'
+    frame = pd.DataFrame({"feature": top.index.astype(str), "importance": top.to_numpy()})
+    return _table(frame, {"importance": lambda v: f"{v:.4g}"})
 
 
 def _with_bounds(point: float, low: float, high: float, digits: int) -> str:

@@ -6,8 +6,8 @@ score (higher = riskier).
 
 from __future__ import annotations
 
-import base64
 import re
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ from credit.models.metrics import (
     auc,
     bootstrap_interval,
     brier,
+    calibration_table,
     gini,
     ks,
     log_loss,
@@ -34,8 +35,8 @@ from credit.models.report import (
 RESAMPLES = 50
 SPLIT = {"train": "2019-01-01 to 2020-12-31", "valid": "2021-01-01 to 2021-03-31",
          "calibrate": "2021-04-01 to 2021-06-30", "test": "2021-10-01 to 2022-03-31"}
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-EMBEDDED_PNG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+SVG = "{http://www.w3.org/2000/svg}"
+INLINE_SVG = re.compile(r"<svg .*?</svg>", re.DOTALL)
 
 
 def simulated_firms(rows: int = 80, seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -77,8 +78,20 @@ def without_oracle(two_models) -> Report:
     return make_report(models)
 
 
-def payloads_removed(page: str) -> str:
-    return EMBEDDED_PNG.sub('<img src="data:image/png;base64,"', page)
+def charts_of(page: str) -> dict[str, ET.Element]:
+    """The page's inline SVG charts by title."""
+    charts = [ET.fromstring(svg) for svg in INLINE_SVG.findall(page)]
+    return {chart.find(f"{SVG}title").text: chart for chart in charts}
+
+
+def tooltips(chart: ET.Element, series: str) -> list[str]:
+    """What the tooltips of one series' points or bars say after the series name."""
+    tips = [title.text for title in chart.iter(f"{SVG}title")]
+    return [tip.removeprefix(f"{series}, ") for tip in tips if tip.startswith(f"{series}, ")]
+
+
+def charts_removed(page: str) -> str:
+    return INLINE_SVG.sub("<svg></svg>", page)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,20 +176,57 @@ def test_oracle_gap_line_appears_only_with_an_oracle(with_oracle: Report, withou
     assert without_oracle.summary[["oracle_auc", "auc_gap_to_oracle"]].isna().all().all()
 
 
-def test_every_chart_is_an_embedded_png(with_oracle: Report) -> None:
-    # ROC, KS, score distribution, calibration; no grades, so no bad-rate-by-grade chart
-    images = EMBEDDED_PNG.findall(with_oracle.html)
-    assert len(images) == 4
-    assert len(re.findall(r"<img ", with_oracle.html)) == 4
-    for payload in images:
-        assert base64.b64decode(payload, validate=True).startswith(PNG_SIGNATURE)
+def test_every_chart_is_an_inline_svg(with_oracle: Report) -> None:
+    # ROC, KS, a score distribution per model, calibration; no grades, so no bad-rate-by-grade chart
+    assert list(charts_of(with_oracle.html)) == [
+        "ROC curves", "KS: cumulative PD of goods and bads, lightgbm", "Predicted PD by outcome, lightgbm",
+        "Predicted PD by outcome, scorecard", "Calibration by decile of predicted PD"]
+    assert "<img" not in with_oracle.html
+    # the charts' stylesheet travels inside the page
+    assert ".chart .series-0 { color: #0072B2; }" in with_oracle.html
 
 
 def test_html_loads_nothing_from_outside(with_oracle: Report) -> None:
-    page = payloads_removed(with_oracle.html)
+    page = with_oracle.html.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "http" not in page
-    assert "<script" not in page and "<link" not in page and "url(" not in page
-    assert all(source.startswith("data:image/png;base64,") for source in re.findall(r'src="([^"]*)"', page))
+    assert "<script" not in page and "<link" not in page and "url(" not in page and "src=" not in page
+
+
+def test_charts_of_six_rows_worked_by_hand() -> None:
+    y = [0, 0, 1, 0, 1, 1]
+    pd_test = [0.10, 0.40, 0.35, 0.80, 0.70, 0.90]
+    charts = charts_of(make_report([EvaluatedModel("six firms", y, pd_test)], bootstrap_rows=0).html)
+    # riskiest first: B .90, G .80, B .70, G .40, B .35, G .10; each cut-off adds a third of
+    # the bads (up) or of the goods (right): the ROC staircase, as (FPR: TPR)
+    assert tooltips(charts["ROC curves"], "six firms (AUC 0.667)") == [
+        "0%: 0%", "0%: 33.33%", "33.33%: 33.33%", "33.33%: 66.67%", "66.67%: 66.67%", "66.67%: 100%", "100%: 100%"]
+    ks_chart = charts["KS: cumulative PD of goods and bads, six firms"]
+    # share with PD <= x: goods .10 .40 .80, bads .35 .70 .90
+    assert tooltips(ks_chart, "goods") == ["10%: 33.33%", "35%: 33.33%", "40%: 66.67%", "70%: 66.67%",
+                                           "80%: 100%", "90%: 100%"]
+    assert tooltips(ks_chart, "bads") == ["10%: 0%", "35%: 33.33%", "40%: 33.33%", "70%: 66.67%",
+                                          "80%: 66.67%", "90%: 100%"]
+    # the KS gap of 1/3 is first reached at PD 0.10: goods 1/3 below, bads none
+    assert tooltips(ks_chart, "KS 0.333 at PD 0.1") == ["10%: 0%", "10%: 33.33%"]
+    # 30 bins of 0.8 / 30 from 0.10 to 0.90: PD 0.80 is in bin 26 (0.10 + 26 x 0.02667 = 0.7933 to
+    # 0.82), 0.90 in the last bin, which includes its right edge; a third of each outcome per bin
+    histogram = charts["Predicted PD by outcome, six firms"]
+    goods = [tip for tip in tooltips(histogram, "goods (y = 0)") if not tip.endswith(": 0%")]
+    bads = [tip for tip in tooltips(histogram, "bads (y = 1)") if not tip.endswith(": 0%")]
+    assert goods == ["10.0%–12.7%: 33.33%", "39.3%–42.0%: 33.33%", "79.3%–82.0%: 33.33%"]
+    assert bads == ["34.0%–36.7%: 33.33%", "68.7%–71.3%: 33.33%", "87.3%–90.0%: 33.33%"]
+
+
+def test_calibration_chart_plots_each_decile_of_the_table(two_models, with_oracle: Report) -> None:
+    models, _ = two_models
+    chart = charts_of(with_oracle.html)["Calibration by decile of predicted PD"]
+    for model in models:
+        table = calibration_table(model.y_test, model.pd_test, bins=10)
+        plotted = [[float(v.rstrip("%")) / 100 for v in tip.split(": ")] for tip in tooltips(chart, model.name)]
+        # tooltips show hundredths of a percent
+        assert [x for x, _ in plotted] == pytest.approx(list(table["predicted_mean"]), abs=0.00005)
+        assert [y for _, y in plotted] == pytest.approx(list(table["observed_rate"]), abs=0.00005)
+    assert tooltips(chart, "perfect calibration") == []  # a guide: no points to hover
 
 
 def test_grades_add_a_bad_rate_by_grade_table_and_chart(two_models) -> None:
@@ -186,13 +236,16 @@ def test_grades_add_a_bad_rate_by_grade_table_and_chart(two_models) -> None:
     graded = EvaluatedModel("lightgbm", lightgbm.y_test, lightgbm.pd_test, grades=grades, grade_order=["A", "B", "C"])
     report = make_report([graded])
     assert "<h2>Bad rate by grade</h2>" in report.html
-    assert len(EMBEDDED_PNG.findall(report.html)) == 5
+    chart = charts_of(report.html)["Bad rate by grade, lightgbm"]
     y = np.asarray(lightgbm.y_test)
     # the grade table shows grade C's default count as the rows say
     grade_c_defaults = int(y[grades == "C"].sum())
     section = report.html.split("<h2>Bad rate by grade</h2>")[1].split("<h2>")[0]
     assert re.search(rf"<td>C</td>\s*<td>{(grades == 'C').sum()}</td>\s*<td>[\d.]+%</td>\s*<td>[\d.]+%</td>\s*"
                      rf"<td>{grade_c_defaults}</td>", section)
+    # and the chart's bar for C is that share, exactly
+    (observed_c,) = [tip for tip in tooltips(chart, "observed default rate") if tip.startswith("C: ")]
+    assert observed_c == f"C: {100 * grade_c_defaults / (grades == 'C').sum():.2f}".rstrip("0").rstrip(".") + "%"
 
 
 def test_feature_importance_lists_the_20_largest_by_size(two_models) -> None:
@@ -210,6 +263,22 @@ def test_model_names_are_escaped_in_the_html(two_models) -> None:
     report = make_report([EvaluatedModel("<b>glm</b> $v2", models[0].y_test, models[0].pd_test)], bootstrap_rows=0)
     assert "&lt;b&gt;glm&lt;/b&gt; $v2" in report.html
     assert "<b>glm" not in report.html
+
+
+def test_hostile_feature_names_and_texts_are_escaped_everywhere(two_models) -> None:
+    models, _ = two_models
+    hostile = '<script>alert("x")</script>'
+    escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"
+    importance = pd.Series([1.0, 2.0], index=[hostile, "gmv_90d"])
+    model = EvaluatedModel(hostile, models[0].y_test, models[0].pd_test, feature_importance=importance)
+    train = pd.DataFrame({hostile: np.arange(100.0)})
+    report = make_report([model], bootstrap_rows=0, title=hostile, split_description={hostile: hostile},
+                         note=hostile, features_train=train, features_test=train + 5)
+    assert "<script" not in report.html
+    # title, heading, split window and dates, note, model headings, importance and CSI rows
+    assert report.html.count(escaped) >= 9
+    # in the charts' SVG (their own escaping) the name is text, not markup
+    assert hostile in [t.text.split(" (AUC")[0] for t in charts_of(report.html)["ROC curves"].iter(f"{SVG}title")]
 
 
 def test_write_saves_the_html_as_utf8(with_oracle: Report, tmp_path) -> None:
@@ -286,7 +355,7 @@ def test_html_csi_section_lists_the_shifted_feature_first(with_features: Report)
 
 def test_without_features_there_is_no_csi_section(without_oracle: Report) -> None:
     assert without_oracle.csi is None
-    assert "CSI" not in payloads_removed(without_oracle.html)
+    assert "CSI" not in without_oracle.html
 
 
 # ---------------------------------------------------------------------------------------------
