@@ -51,6 +51,18 @@ def test_bad_files_are_refused_naming_the_key(tmp_path: Path, text: str, message
     assert str(path) in str(caught.value)
 
 
+def test_every_bad_value_of_a_file_is_reported_on_a_line_of_its_own(tmp_path: Path) -> None:
+    path = config_file(tmp_path, "[windows]\ntest_months = 0\n[tuning]\ntimeout_seconds = '900'\n"
+                                 "[training]\nscorecard = 1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_model_config(path)
+    assert str(caught.value).splitlines() == [
+        f"{path}: [training] scorecard must be true or false; got 1",
+        f"{path}: [windows] test_months must be an integer >= 1; got 0",
+        f"{path}: [tuning] timeout_seconds must be a number in [1, inf]; got '900'",
+    ]
+
+
 def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read the model configuration .*nothing.toml"):
         load_model_config(tmp_path / "nothing.toml")
