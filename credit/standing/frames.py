@@ -72,7 +72,7 @@ def invoice_standing(invoices: pd.DataFrame, payments: pd.DataFrame, as_of: date
 def _running_paid(invoices: pd.DataFrame, payments: pd.DataFrame) -> pd.DataFrame:
     """Per invoice and payment time: ``paid_minor``, the running total paid up to and including it; sorted by time."""
     amounts = invoices[["invoice_id", "amount_minor"]].rename(columns={"amount_minor": "invoice_amount_minor"})
-    paid = (payments[list(PAYMENT_COLUMNS)].astype({"paid_at": _TIME})
+    paid = (payments[list(PAYMENT_COLUMNS)].astype({"invoice_id": np.int64, "paid_at": _TIME, "amount_minor": np.int64})
             .groupby(["invoice_id", "paid_at"], as_index=False)["amount_minor"].sum()
             .merge(amounts, on="invoice_id")
             .sort_values(["invoice_id", "paid_at"], ignore_index=True))
