@@ -31,6 +31,7 @@ from api.kit.db import make_sessionmaker
 from api.kit.errors import ErrorBody, install_error_handlers, responses
 from api.kit.idempotency import IdempotentReplay, replay_handler
 from api.kit.limits import BodySizeLimitMiddleware
+from api.kit import state
 from api.kit.metrics import ApiMetrics, MetricsMiddleware
 from api.monitoring.routes import router as monitoring_router
 from credit.settings import Settings
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.expected_revisions = _expected_revisions(engine)
+        state.load(app, settings)  # the policy and the champion, before the first request
         # Everything loaded so far (the libraries, the app, its routes and schemas: ~190,000
         # tracked objects) lives as long as the process. Frozen, a full (generation 2)
         # collection no longer walks it: under load those collections paused the event loop
