@@ -26,12 +26,12 @@ from api.credit_lines.routes import router as credit_lines_router
 from api.decisions.routes import router as decisions_router
 from api.financing.routes import router as financing_router
 from api.firms.routes import router as firms_router
+from api.kit import state
 from api.kit.auth import Caller, requires
 from api.kit.db import make_sessionmaker
 from api.kit.errors import ErrorBody, install_error_handlers, responses
 from api.kit.idempotency import IdempotentReplay, replay_handler
 from api.kit.limits import BodySizeLimitMiddleware
-from api.kit import state
 from api.kit.metrics import ApiMetrics, MetricsMiddleware
 from api.monitoring.routes import router as monitoring_router
 from credit.settings import Settings
