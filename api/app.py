@@ -26,6 +26,7 @@ from api.credit_lines.routes import router as credit_lines_router
 from api.decisions.routes import router as decisions_router
 from api.financing.routes import router as financing_router
 from api.firms.routes import router as firms_router
+from api.kit import state
 from api.kit.auth import Caller, requires
 from api.kit.db import make_sessionmaker
 from api.kit.errors import ErrorBody, install_error_handlers, responses
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.expected_revisions = _expected_revisions(engine)
+        state.load(app, settings)  # the policy and the champion, before the first request
         # Everything loaded so far (the libraries, the app, its routes and schemas: ~190,000
         # tracked objects) lives as long as the process. Frozen, a full (generation 2)
         # collection no longer walks it: under load those collections paused the event loop

@@ -35,8 +35,8 @@ from api.kit.auth import Caller, requires
 from api.kit.db import SessionDep
 from api.kit.errors import responses
 from api.kit.idempotency import IdempotencyDep
+from api.kit.state import policy_of
 from credit import clock
-from credit.policy import Policy, default_policy
 
 router = APIRouter(tags=["checkout"])
 
@@ -49,14 +49,10 @@ LineId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The credit line's 
 _MOVES = responses(400, 401, 403, 404, 409, 413, 422)
 
 
-def _policy(request: Request) -> Policy:
-    return getattr(request.app.state, "policy", None) or default_policy()
-
-
 @router.post("/v1/checkout/prechecks", response_model=PrecheckOut, responses=responses(401, 403, 413, 422))
 async def precheck(body: PrecheckIn, request: Request, session: SessionDep, caller: Checkout) -> PrecheckOut:
     """Would this amount be authorized now? Reads only: no hold, no record, no Idempotency-Key."""
-    return service.precheck(session, caller, body, _policy(request), clock.now())
+    return service.precheck(session, caller, body, policy_of(request), clock.now())
 
 
 @router.post(
@@ -69,7 +65,7 @@ async def precheck(body: PrecheckIn, request: Request, session: SessionDep, call
 async def authorize(body: AuthorizationIn, request: Request, session: SessionDep, idem: IdempotencyDep,
                     caller: Checkout) -> Response:
     """Authorize an order on the buyer's credit line: hold the amount (201) or decline (200)."""
-    outcome = service.authorize(session, caller, body, _policy(request), clock.now())
+    outcome = service.authorize(session, caller, body, policy_of(request), clock.now())
     return idem.respond(outcome, status_code=201 if isinstance(outcome, AuthorizationApproved) else 200)
 
 

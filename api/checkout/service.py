@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, bindparam, func, select
+from sqlalchemy import BigInteger, DateTime, bindparam, select
 from sqlalchemy.orm import Session
 
 from api.checkout.schemas import (
@@ -42,8 +42,10 @@ from credit.decisions.codes import CHECKOUT_DECLINES, NEXT_ACTIONS
 from credit.ledger.journal import LINES, Balances
 from credit.policy import Policy
 from credit.scoring import latest_score
+from credit.standing import overdue_cutoff
+from credit.standing import sql as standing
 from credit.store.prepared import PreparedStatement
-from credit.store.tables import Firm, Invoice, Payment
+from credit.store.tables import Firm
 
 _AUTHORIZE_ATTEMPTS = 3
 
@@ -72,16 +74,12 @@ class BuyerState:
 
 
 def _buyer_query() -> Any:
-    # The due time of the buyer's oldest invoice not paid in full by now, the way the
-    # features define overdue (debtor_days_past_due): payments before now, due before now.
+    # The buyer's line and the due time of its oldest overdue invoice (credit.standing).
     # On the tables, not the ORM classes: a Core statement skips the ORM's result machinery.
-    firms, invoices, payments = Firm.__table__.c, Invoice.__table__.c, Payment.__table__.c
-    buyer, now = bindparam("buyer_id", type_=BigInteger), bindparam("now", type_=DateTime)
-    paid = (select(func.coalesce(func.sum(payments.amount_minor), 0))
-            .where(payments.invoice_id == invoices.invoice_id, payments.paid_at < now).scalar_subquery())
-    overdue_since = (select(func.min(invoices.due_at))
-                     .where(invoices.buyer_id == buyer, invoices.due_at < now, invoices.amount_minor > paid)
-                     .scalar_subquery())
+    firms = Firm.__table__.c
+    buyer = bindparam("buyer_id", type_=BigInteger)
+    overdue_since = standing.overdue_since(buyer, bindparam("now", type_=DateTime),
+                                           bindparam("overdue_cutoff", type_=DateTime))
     return (select(LINES.c.line_id, LINES.c.status, LINES.c.per_order_cap_minor, LINES.c.limit_minor,
                    LINES.c.posted_minor, LINES.c.pending_minor, overdue_since.label("overdue_since"))
             .select_from(Firm.__table__).outerjoin(LINES, LINES.c.firm_id == firms.firm_id)
@@ -96,12 +94,10 @@ def buyer_state(session: Session, buyer_id: int, now: datetime) -> BuyerState:
 
     An unknown buyer has no line and no arrears.
     """
-    row = _BUYER.first(session, {"buyer_id": buyer_id, "now": now})
+    row = _BUYER.first(session, {"buyer_id": buyer_id, "now": now, "overdue_cutoff": overdue_cutoff(now)})
     if row is None:
         return BuyerState(buyer_id, None, "none", None, None, 0, None, None, None)
-    days_past_due = 0
-    if row.overdue_since is not None:
-        days_past_due = max(0, int((now - row.overdue_since) // timedelta(days=1)))
+    days_past_due = standing.days_past_due_since(row.overdue_since, now)
     score = latest_score(session, buyer_id)
     has_line = row.line_id is not None
     return BuyerState(

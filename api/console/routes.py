@@ -32,7 +32,7 @@ from api.console.queries import application, common, decision, exposure, firm, p
 from api.console.sessions import ConsoleUser
 from api.credit_lines import service as credit_lines
 from api.credit_lines.schemas import ReviewIn
-from api.firms.service import champion_if_available, policy_of
+from api.kit.state import champion_if_available, policy_of
 from api.kit.db import SessionDep, take_write_lock
 from api.kit.errors import NotFound, ServiceError
 from credit import clock

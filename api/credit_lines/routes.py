@@ -32,7 +32,7 @@ from api.credit_lines.schemas import (
     LineOut,
     ReviewIn,
 )
-from api.firms.service import champion, champion_if_available, policy_of
+from api.kit.state import champion, champion_if_available, policy_of
 from api.kit.auth import Caller, requires
 from api.kit.db import SessionDep
 from api.kit.errors import responses

@@ -42,6 +42,7 @@ from credit.decisions import (
 from credit.models.serving import ServingModel
 from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.policy import Policy
+from credit.standing import sql as standing
 
 _STATUS_OF_OUTCOME = {"approve": "approved", "refer": "referred", "decline": "declined"}
 _LINE_DECISION_KINDS = ("credit_line_application", "credit_line_review", "line_change")
@@ -64,7 +65,7 @@ def apply(session: Session, caller: Caller, body: ApplicationIn, policy: Policy,
     """
     take_write_lock(session)
     firm = firms.require_firm(session, body.buyer_id)
-    line = firms.line_row(session, firm.firm_id)
+    line = ledger.find_line_of_firm(session, firm.firm_id)
     if line is not None:
         raise Conflict(f"Firm {firm.firm_id} already has credit line {line.line_id}; ask the finance team to change "
                        "its limit instead.", code="line_exists", details={"line_id": line.line_id})
@@ -76,7 +77,7 @@ def apply(session: Session, caller: Caller, body: ApplicationIn, policy: Policy,
     score = firms.required_score(session, model, firm.firm_id)
     application = CreditLineApplication(
         firm_id=firm.firm_id,
-        features=firms.live_features(score, firm, now, firms.days_past_due(session, firm.firm_id, now)),
+        features=firms.live_features(score, firm, now, standing.firm_days_past_due(session, firm.firm_id, now)),
         pd=firms.pd_decimal(score), model_reason_codes=tuple(score.reason_codes),
         defaulted_before=firms.defaulted_before(session, firm.firm_id, now),
         requested_limit_minor=body.requested_limit)

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 
 from api.financing import service
 from api.financing.schemas import OrderFinancingIn, OrderFinancingOut, ReceivableIn, ReceivableOut
-from api.firms.service import champion, policy_of
+from api.kit.state import champion, policy_of
 from api.kit.auth import Caller, requires
 from api.kit.db import SessionDep
 from api.kit.errors import responses

@@ -17,7 +17,9 @@ from api.firms.schemas import FirmCreditOut, FirmScoreOut
 from api.kit.auth import Caller, requires
 from api.kit.db import SessionDep
 from api.kit.errors import responses
-from credit import clock
+from api.kit.state import champion_if_available, policy_of
+from credit import clock, ledger
+from credit.standing import sql as standing
 
 router = APIRouter(tags=["firms"])
 
@@ -30,17 +32,18 @@ def firm_credit(firm_id: FirmId, request: Request, session: SessionDep, caller: 
     """A firm's limit, exposure, available headroom, per-order cap, line status, grade, PD and reasons."""
     now = clock.now()
     firm = service.require_firm(session, firm_id)
-    line = service.line_row(session, firm.firm_id)
-    score = service.current_score(session, service.champion_if_available(request.app), firm.firm_id)
+    line = ledger.find_line_of_firm(session, firm.firm_id)
+    score = service.current_score(session, champion_if_available(request.app), firm.firm_id)
     score_out = None
     if score is not None:
         pd_ = service.pd_decimal(score)
-        score_out = FirmScoreOut(grade=service.policy_of(request).grade_of(pd_), pd=pd_,
+        score_out = FirmScoreOut(grade=policy_of(request).grade_of(pd_), pd=pd_,
                                  reason_codes=reasons_out(score.reason_codes), model_name=score.model_name,
                                  model_version=score.model_version, as_of=score.as_of)
-    limit, posted, pending = (line.limit_minor, line.posted_minor, line.pending_minor) if line else (0, 0, 0)
+    balances = line.balances if line else ledger.Balances(0, 0, 0)
     return FirmCreditOut(
         firm_id=firm.firm_id, line_id=line.line_id if line else None, line_status=line.status if line else "none",
-        limit=limit, posted=posted, pending=pending, available=max(limit - posted - pending, 0),
+        limit=balances.limit_minor, posted=balances.posted_minor, pending=balances.pending_minor,
+        available=max(balances.available_minor, 0),
         per_order_cap=line.per_order_cap_minor if line else None,
-        days_past_due=service.days_past_due(session, firm.firm_id, now), score=score_out)
+        days_past_due=standing.firm_days_past_due(session, firm.firm_id, now), score=score_out)

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import numpy as np
-import pyarrow as pa
 
 from credit.features.asof import AsOfGrid
 from credit.features.block import FeatureBlock
 from credit.features.definitions import Aggregate, Feature
 from credit.features.history import History
 from credit.features.sources import DAY_US
+from credit.standing.frames import INVOICE_COLUMNS, PAYMENT_COLUMNS, firm_standing, invoice_standing
 
 OVERDUE_DAYS_FOR_RISK = 30
 """A partner counts as 'overdue' in network features from this many days past due."""
@@ -36,38 +36,12 @@ CONCENTRATION_WINDOW = 365
 MIN_MONTHS_FOR_VOLATILITY = 3
 
 
-def _as_of_index(history: History, grid: AsOfGrid) -> None:
-    """Register ``_as_of(k, as_of)``, the grid's dates in order."""
-    history.connection.register("_as_of", pa.table({
-        "k": pa.array(np.arange(len(grid.dates)), type=pa.int64()),
-        "as_of": pa.array(grid.as_of_timestamps(), type=pa.timestamp("us"))}))
-
-
-def _register_as_of_days(history: History, grid: AsOfGrid) -> None:
-    """Register ``_as_of_days(day, seen)``: how many as-of dates are at or before each calendar day.
-
-    An as-of date is midnight, so it is at or before a time exactly when it is at or before
-    that time's day. Days before the first as-of date are 0; from the last one on, all.
-    """
-    days = np.arange(np.datetime64(grid.dates[0], "D"), np.datetime64(grid.last, "D") + 1)
-    seen = np.searchsorted(np.array(grid.dates, dtype="datetime64[D]"), days, side="right")
-    history.connection.register("_as_of_days", pa.table({
-        "day": pa.array(days.astype("datetime64[s]").astype(object), type=pa.date32()),
-        "seen": pa.array(seen, type=pa.int64())}))
-
-
-def _seen_by(column: str, alias: str, grid: AsOfGrid) -> str:
-    """SQL: number of as-of dates at or before ``column``, via the ``_as_of_days`` row joined as ``alias``."""
-    first, last = (f"TIMESTAMP '{d.isoformat()} 00:00:00'" for d in (grid.dates[0], grid.last))
-    return f"CASE WHEN {column} < {first} THEN 0 WHEN {column} >= {last} THEN {len(grid.dates)} ELSE {alias}.seen END"
-
-
 def overdue_as_of(history: History, grid: AsOfGrid, firms: np.ndarray) -> FeatureBlock:
     """Days past due and overdue amounts at each as-of date, as debtor and as creditor.
 
-    An invoice is overdue at as-of ``t`` when its due time is before ``t`` and the payments
-    made before ``t`` do not cover it. Its days past due are whole days from the due time to
-    ``t``; its overdue amount is what those payments left unpaid.
+    Standing as :mod:`credit.standing` defines it (the service's checkout and credit-line
+    decisions read the same): an invoice is overdue at as-of ``t`` when the payments made
+    before ``t`` leave something of it unpaid and it is at least one whole day past due.
 
     Returns
     -------
@@ -75,49 +49,30 @@ def overdue_as_of(history: History, grid: AsOfGrid, firms: np.ndarray) -> Featur
         ``debtor_days_past_due`` (largest, 0 with nothing overdue), ``debtor_overdue_value``
         and ``debtor_overdue_invoices``, and ``creditor_overdue_value`` (owed to the firm).
     """
-    _as_of_index(history, grid)
-    _register_as_of_days(history, grid)
-    last = grid.as_of_timestamps()[-1].astype(datetime)
-    # each invoice is overdue over a run of as-of dates [first_k, end_k): from the first date
-    # after its due time up to the first date after it was paid in full
-    table = history.connection.sql(f"""
-        WITH runs AS (
-            SELECT i.invoice_id, i.buyer_id, i.supplier_id, i.amount_minor, i.due_at,
-                   {_seen_by('i.due_at', 'due', grid)} AS first_k,
-                   CASE WHEN i.settled_at IS NULL THEN {len(grid.dates)} ELSE {_seen_by('i.settled_at', 'paid', grid)} END
-                       AS end_k
-            FROM _invoice_facts i
-            LEFT JOIN _as_of_days due ON due.day = CAST(i.due_at AS DATE)
-            LEFT JOIN _as_of_days paid ON paid.day = CAST(i.settled_at AS DATE)
-            WHERE i.due_at < $last AND (i.settled_at IS NULL OR i.settled_at >= (SELECT min(as_of) FROM _as_of))
-        ), open AS (
-            SELECT r.*, a.as_of, a.k FROM runs r JOIN _as_of a ON a.k >= r.first_k AND a.k < r.end_k
-        )
-        SELECT o.buyer_id, o.supplier_id, o.k,
-               CAST(o.amount_minor - coalesce(sum(p.amount_minor), 0) AS BIGINT) AS overdue_minor,
-               CAST(floor((epoch_us(o.as_of) - epoch_us(o.due_at)) / {DAY_US}) AS BIGINT) AS days_past_due
-        FROM open o LEFT JOIN _payment_facts p ON p.invoice_id = o.invoice_id AND p.paid_at < o.as_of
-        GROUP BY o.invoice_id, o.buyer_id, o.supplier_id, o.k, o.amount_minor, o.as_of, o.due_at
-        HAVING o.amount_minor - coalesce(sum(p.amount_minor), 0) > 0
-    """, params={"last": last}).to_arrow_table()
+    times = grid.as_of_timestamps()
+    # only invoices that can be overdue at some as-of date, with their payments: due before the
+    # last date and not paid in full before the first (the standing itself is judged in full)
+    bounds = {"first": times[0].astype(datetime), "last": times[-1].astype(datetime)}
+    candidates = "FROM _invoice_facts WHERE due_at < $last AND (settled_at IS NULL OR settled_at >= $first)"
+    invoices = history.connection.execute(
+        f"SELECT {', '.join(INVOICE_COLUMNS)} {candidates}", bounds).df()
+    payments = history.connection.execute(
+        f"SELECT {', '.join(PAYMENT_COLUMNS)} FROM _payment_facts "
+        f"WHERE paid_at < $last AND invoice_id IN (SELECT invoice_id {candidates})", bounds).df()
+    overdue = invoice_standing(invoices, payments, times, overdue_only=True)
     block = FeatureBlock(firms, grid.dates)
     shape = (len(firms), len(grid.dates))
-    k = table.column("k").to_numpy()
-    overdue = table.column("overdue_minor").to_numpy().astype(np.float64)
     for role, column in (("debtor", "buyer_id"), ("creditor", "supplier_id")):
-        ids = table.column(column).to_numpy()
+        standing = firm_standing(overdue, by=column)
+        ids = standing[column].to_numpy()
         mine = np.isin(ids, firms)
-        rows = block.positions(ids[mine])
-        value = np.zeros(shape)
-        np.add.at(value, (rows, k[mine]), overdue[mine])
-        block.add(f"{role}_overdue_value", value)
-        if role == "debtor":
-            count = np.zeros(shape)
-            np.add.at(count, (rows, k[mine]), 1)
-            days = np.zeros(shape)
-            np.maximum.at(days, (rows, k[mine]), table.column("days_past_due").to_numpy()[mine].astype(np.float64))
-            block.add("debtor_overdue_invoices", count)
-            block.add("debtor_days_past_due", days)
+        at = (block.positions(ids[mine]), np.searchsorted(times, standing["as_of"].to_numpy("datetime64[us]")[mine]))
+        columns = {"overdue_value": "overdue_minor"} if role == "creditor" else {
+            "overdue_value": "overdue_minor", "overdue_invoices": "overdue_invoices", "days_past_due": "days_past_due"}
+        for name, source in columns.items():
+            values = np.zeros(shape)
+            values[at] = standing[source].to_numpy()[mine]
+            block.add(f"{role}_{name}", values)
     return block
 
 

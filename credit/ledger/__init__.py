@@ -45,6 +45,7 @@ from credit.ledger.lines import (
     change_limit,
     change_per_order_cap,
     close_line,
+    find_line_of_firm,
     freeze,
     get_line,
     line_of_firm,
@@ -60,6 +61,6 @@ __all__ = [
     "LedgerError", "LimitBelowExposure", "LimitExceeded", "LineClosed", "LineExists", "LineFrozen", "LineNotEmpty",
     "LineState", "NoLine", "PerOrderCapExceeded", "Precheck", "Reconciliation", "RefundExceedsCaptured",
     "authorize", "balances", "capture", "change_limit", "change_per_order_cap", "close_line", "expire_holds",
-    "freeze", "get_hold", "get_line", "line_of_firm", "open_line", "precheck", "reconcile", "recomputed_balances",
-    "refund", "repay", "unfreeze", "void",
+    "find_line_of_firm", "freeze", "get_hold", "get_line", "line_of_firm", "open_line", "precheck", "reconcile",
+    "recomputed_balances", "refund", "repay", "unfreeze", "void",
 ]

@@ -95,6 +95,10 @@ def get_line(session: Session, line_id: int) -> LineState:
     row = session.execute(select(LINES).where(LINES.c.line_id == line_id)).first()
     if row is None:
         raise NoLine(f"Credit line {line_id} does not exist.", line_id=line_id)
+    return _line_state(row)
+
+
+def _line_state(row) -> LineState:  # noqa: ANN001 - a row of LINES
     return LineState(
         line_id=row.line_id, firm_id=row.firm_id, currency=row.currency, status=row.status,
         per_order_cap_minor=row.per_order_cap_minor,
@@ -104,10 +108,16 @@ def get_line(session: Session, line_id: int) -> LineState:
 
 def line_of_firm(session: Session, firm_id: int) -> LineState:
     """The firm's line. Raises :class:`NoLine` if the firm has none."""
-    line_id = session.execute(select(LINES.c.line_id).where(LINES.c.firm_id == firm_id)).scalar()
-    if line_id is None:
+    line = find_line_of_firm(session, firm_id)
+    if line is None:
         raise NoLine(f"Firm {firm_id} has no credit line.", firm_id=firm_id)
-    return get_line(session, line_id)
+    return line
+
+
+def find_line_of_firm(session: Session, firm_id: int) -> LineState | None:
+    """The firm's line, or None if it has none (one read)."""
+    row = session.execute(select(LINES).where(LINES.c.firm_id == firm_id)).first()
+    return None if row is None else _line_state(row)
 
 
 def balances(session: Session, line_id: int) -> Balances:

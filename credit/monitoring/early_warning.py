@@ -3,7 +3,8 @@
 Every rule is a pure function of small tables (as-of ``t`` is the month monitored) and returns,
 per firm it flags, the numbers behind the flag. :func:`early_warnings` runs them all and
 keeps the firms scored at ``t``; :func:`gather_inputs` reads the tables the rules need from
-the feature panel, the history and the exposure ledger. Thresholds come from
+the feature panel, the history and the exposure ledger; what is unpaid and how many days
+past due, as :mod:`credit.standing` defines them. Thresholds come from
 :class:`credit.monitoring.config.EarlyWarningConfig`; the arrears block from the credit
 policy (``checkout.max_days_past_due``).
 
@@ -45,6 +46,9 @@ from sqlalchemy import Engine, select
 
 from credit.monitoring.config import EarlyWarningConfig
 from credit.monitoring.results import EarlyWarning, ordered_reasons
+from credit.standing import DAY
+from credit.standing import days_past_due as days_past_due_of
+from credit.standing.frames import INVOICE_COLUMNS, PAYMENT_COLUMNS, invoice_standing
 
 Flags = dict[int, dict[str, Any]]
 """firm_id -> the numbers behind one rule's flag."""
@@ -52,10 +56,6 @@ Flags = dict[int, dict[str, Any]]
 
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day)
-
-
-def _days(delta: pd.Series) -> pd.Series:
-    return np.floor(delta.dt.total_seconds() / 86400).astype(np.int64)
 
 
 def grade_drop(pd_now: pd.Series, pd_before: pd.Series, grades_of, grade_order: tuple[str, ...],  # noqa: ANN001
@@ -114,7 +114,7 @@ def new_overdue(unpaid: pd.DataFrame, as_of: date, grace_days: int, lookback_day
         firm_id -> ``invoices``, ``unpaid_minor`` (their unpaid amount) and ``max_days_past_due``.
     """
     at = pd.Timestamp(_midnight(as_of))
-    days_past_due = _days(at - unpaid["due_at"]) if len(unpaid) else pd.Series(dtype=np.int64)
+    days_past_due = days_past_due_of(unpaid["due_at"], at) if len(unpaid) else pd.Series(dtype=np.int64)
     crossed = (days_past_due >= grace_days) & (days_past_due < grace_days + lookback_days)
     rows = unpaid[crossed].assign(days_past_due=days_past_due[crossed])
     return {int(firm_id): {"invoices": int(len(group)), "unpaid_minor": int(group["unpaid_minor"].sum()),
@@ -214,8 +214,8 @@ def arrears_approaching(unpaid: pd.DataFrame, features: pd.DataFrame, lines: pd.
     if unpaid.empty:
         return {}
     at = pd.Timestamp(_midnight(as_of))
-    # an invoice is past the block from due_at + block_days + 1 day on
-    blocked_from = unpaid["due_at"] + pd.Timedelta(days=block_days + 1)
+    # an invoice is past the block once it is block_days + 1 whole days past due
+    blocked_from = unpaid["due_at"] + (block_days + 1) * DAY
     soon = unpaid[(blocked_from > at) & (blocked_from <= at + pd.Timedelta(days=horizon_days))]
     soon = soon.assign(blocked_from=blocked_from[soon.index])
     with_line = set(lines.loc[lines["status"] == "active", "firm_id"].astype(int))
@@ -345,14 +345,15 @@ def gather_inputs(history, engine: Engine, panel_rows: pd.DataFrame, pd_: pd.Ser
     at = _midnight(as_of)
     earliest_due = at - timedelta(days=max(config.overdue_grace_days + config.overdue_lookback_days, block_days + 1))
     latest_due = at + timedelta(days=config.arrears_horizon_days)
-    unpaid = history.connection.execute("""
-        SELECT i.invoice_id, i.buyer_id, i.due_at, i.amount_minor,
-               i.amount_minor - coalesce(sum(p.amount_minor), 0) AS unpaid_minor
-        FROM invoices i LEFT JOIN payments p ON p.invoice_id = i.invoice_id AND p.paid_at < $at
-        WHERE i.issued_at < $at AND i.due_at >= $earliest AND i.due_at < $latest
-        GROUP BY i.invoice_id, i.buyer_id, i.due_at, i.amount_minor
-        HAVING i.amount_minor - coalesce(sum(p.amount_minor), 0) > 0
-        ORDER BY i.invoice_id""", {"at": at, "earliest": earliest_due, "latest": latest_due}).df()
+    span = "FROM invoices WHERE issued_at < $at AND due_at >= $earliest AND due_at < $latest"
+    bounds = {"at": at, "earliest": earliest_due, "latest": latest_due}
+    invoices = history.connection.execute(f"SELECT {', '.join(INVOICE_COLUMNS)} {span}", bounds).df()
+    payments = history.connection.execute(
+        f"SELECT {', '.join(PAYMENT_COLUMNS)} FROM payments WHERE paid_at < $at "
+        f"AND invoice_id IN (SELECT invoice_id {span})", bounds).df()
+    unpaid = (invoice_standing(invoices, payments, at).sort_values("invoice_id", ignore_index=True)
+              .rename(columns={"outstanding_minor": "unpaid_minor"})
+              [["invoice_id", "buyer_id", "due_at", "amount_minor", "unpaid_minor"]])
     first_events = history.connection.execute("""
         SELECT firm_id, min(occurred_at) AS occurred_at, arg_min(kind, occurred_at) AS kind
         FROM credit_events WHERE occurred_at < $at GROUP BY firm_id""", {"at": at}).df()

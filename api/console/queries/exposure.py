@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from credit.ledger.journal import HOLDS, LINES
-from credit.store.tables import Firm, Invoice, Payment
+from credit.standing import days_past_due
+from credit.standing import sql as standing
+from credit.store.tables import Firm
 
 OPEN_INVOICES_SHOWN = 50
 
 AGEING_BUCKETS: tuple[str, ...] = ("Current", "1–30 days", "31–60 days", "61–90 days", "Over 90 days")
-"""Invoice ageing buckets, by whole days past due: not yet due (or due today), then 1-30, 31-60, 61-90, over 90."""
-
-_DAY = timedelta(days=1)
+"""Invoice ageing buckets, by whole days past due: not overdue (less than a whole day past due), then 1-30,
+31-60, 61-90, over 90."""
 
 
 @dataclass(frozen=True)
@@ -168,37 +169,34 @@ def ageing_bucket(days_past_due: int) -> str:
 def invoice_ageing(session: Session, firm_id: int, now: datetime, *, shown: int = OPEN_INVOICES_SHOWN) -> InvoiceAgeing:
     """The firm's invoices as a buyer (debtor), issued before now, aged by days past due now.
 
-    Outstanding is the amount less payments made before now, as the API's days-past-due
-    (:func:`api.firms.service.days_past_due`) counts it: credit notes are not netted.
+    Outstanding, days past due and overdue are :mod:`credit.standing`'s (payments before now;
+    credit notes not netted): the "Current" bucket holds what is not overdue, so the
+    ageing's overdue total is the firm's overdue amount.
 
     Parameters
     ----------
     shown
         Most open invoices listed (the most overdue first); the buckets count them all.
     """
-    paid = (select(func.coalesce(func.sum(Payment.amount_minor), 0))
-            .where(Payment.invoice_id == Invoice.invoice_id, Payment.paid_at < now).scalar_subquery())
-    supplier = aliased(Firm)
+    owed = standing.owed_invoices(firm_id, now)
+    supplier = Firm.__table__
     rows = session.execute(
-        select(Invoice.invoice_id, Invoice.supplier_id, supplier.name, Invoice.issued_at, Invoice.due_at,
-               Invoice.amount_minor, paid.label("paid"))
-        .join(supplier, supplier.firm_id == Invoice.supplier_id)
-        .where(Invoice.buyer_id == firm_id, Invoice.issued_at < now)
-        .order_by(Invoice.due_at, Invoice.invoice_id)).all()
+        owed.add_columns(supplier.c.name).join(supplier, supplier.c.firm_id == owed.selected_columns.supplier_id)
+        .order_by(owed.selected_columns.due_at, owed.selected_columns.invoice_id)).all()
     counts = dict.fromkeys(AGEING_BUCKETS, 0)
     sums = dict.fromkeys(AGEING_BUCKETS, 0)
     open_invoices = []
     paid_count = 0
     for row in rows:
-        if row.paid >= row.amount_minor:
+        if row.paid_minor >= row.amount_minor:
             paid_count += 1
             continue
-        days = (now - row.due_at) // _DAY if row.due_at < now else 0
+        days = days_past_due(row.due_at, now)
         bucket = ageing_bucket(days)
         counts[bucket] += 1
-        sums[bucket] += row.amount_minor - row.paid
+        sums[bucket] += row.amount_minor - row.paid_minor
         open_invoices.append(OpenInvoice(row.invoice_id, row.supplier_id, row.name, row.issued_at, row.due_at,
-                                         row.amount_minor, row.paid, max(days, 0), bucket))
+                                         row.amount_minor, row.paid_minor, max(days, 0), bucket))
     return InvoiceAgeing(buckets=tuple(AgeingBucket(label, counts[label], sums[label]) for label in AGEING_BUCKETS),
                          open_invoices=tuple(open_invoices[:shown]), open_count=len(open_invoices),
                          paid_count=paid_count)

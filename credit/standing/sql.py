@@ -1,0 +1,87 @@
+"""Standing over the store, for the service: SQLAlchemy statements on ``invoices`` and ``payments``.
+
+The definition is :mod:`credit.standing`'s; :mod:`credit.standing.frames` computes the same
+over frames, and ``tests/standing`` holds the two equal. Statements are built on the Core
+tables so that a caller may prepare them once (:mod:`credit.store.prepared`) with bind
+parameters for the firm, ``as_of`` and its :func:`~credit.standing.overdue_cutoff`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, ScalarSelect, Select, func, select
+from sqlalchemy.orm import Session
+
+from credit.standing.definition import days_past_due, overdue_cutoff
+from credit.store.tables import Invoice, Payment
+
+INVOICES = Invoice.__table__
+PAYMENTS = Payment.__table__
+
+
+def paid_before(as_of: Any) -> ScalarSelect:
+    """Paid of the enclosing query's invoice at ``as_of``: its payments made strictly before it (correlated)."""
+    return (select(func.coalesce(func.sum(PAYMENTS.c.amount_minor), 0))
+            .where(PAYMENTS.c.invoice_id == INVOICES.c.invoice_id, PAYMENTS.c.paid_at < as_of).scalar_subquery())
+
+
+def _overdue(buyer_id: Any, as_of: Any, cutoff: Any) -> tuple[ColumnElement[bool], ...]:
+    return (INVOICES.c.buyer_id == buyer_id, INVOICES.c.due_at <= cutoff, INVOICES.c.amount_minor > paid_before(as_of))
+
+
+def overdue_since(buyer_id: Any, as_of: Any, cutoff: Any) -> ScalarSelect:
+    """The due time of the buyer's oldest invoice overdue at ``as_of`` (null when none), as a scalar subquery.
+
+    Runs on ``ix_invoices_buyer_due`` and ``ix_payments_invoice``.
+
+    Parameters
+    ----------
+    buyer_id, as_of, cutoff
+        Values or bind parameters; ``cutoff`` must be :func:`~credit.standing.overdue_cutoff` of ``as_of``.
+    """
+    return select(func.min(INVOICES.c.due_at)).where(*_overdue(buyer_id, as_of, cutoff)).scalar_subquery()
+
+
+def days_past_due_since(oldest_due: datetime | None, as_of: datetime) -> int:
+    """The firm's days past due from :func:`overdue_since`'s answer: 0 when nothing is overdue."""
+    return 0 if oldest_due is None else days_past_due(oldest_due, as_of)
+
+
+@dataclass(frozen=True)
+class FirmStanding:
+    """A firm's standing as a debtor at one moment (see :mod:`credit.standing`)."""
+
+    days_past_due: int
+    overdue_minor: int
+    overdue_invoices: int
+
+
+def firm_standing(session: Session, firm_id: int, as_of: datetime) -> FirmStanding:
+    """Days past due, overdue amount and overdue invoices of the firm as a debtor at ``as_of``, in one query."""
+    outstanding = (INVOICES.c.amount_minor - paid_before(as_of)).label("outstanding_minor")
+    owed = (select(INVOICES.c.due_at, outstanding)
+            .where(INVOICES.c.buyer_id == firm_id, INVOICES.c.due_at <= overdue_cutoff(as_of)).subquery())
+    oldest, overdue_minor, count = session.execute(
+        select(func.min(owed.c.due_at), func.coalesce(func.sum(owed.c.outstanding_minor), 0), func.count())
+        .where(owed.c.outstanding_minor > 0)).one()
+    return FirmStanding(days_past_due_since(oldest, as_of), int(overdue_minor), int(count))
+
+
+def firm_days_past_due(session: Session, firm_id: int, as_of: datetime) -> int:
+    """The firm's days past due at ``as_of`` (0: not in arrears), on the indexes of :func:`overdue_since`."""
+    oldest = session.execute(select(overdue_since(firm_id, as_of, overdue_cutoff(as_of)))).scalar()
+    return days_past_due_since(oldest, as_of)
+
+
+def owed_invoices(buyer_id: Any, as_of: Any) -> Select:
+    """The invoices the buyer owes at ``as_of`` (issued before it), each with ``paid_minor`` at ``as_of``.
+
+    Columns: ``invoice_id``, ``supplier_id``, ``issued_at``, ``due_at``, ``amount_minor``,
+    ``paid_minor``; paid-in-full ones included. Callers may add columns, joins and an order.
+    """
+    return (select(INVOICES.c.invoice_id, INVOICES.c.supplier_id, INVOICES.c.issued_at, INVOICES.c.due_at,
+                   INVOICES.c.amount_minor, paid_before(as_of).label("paid_minor"))
+            .where(INVOICES.c.buyer_id == buyer_id, INVOICES.c.issued_at < as_of))
