@@ -33,7 +33,7 @@ from api.checkout.schemas import (
 )
 from api.kit.auth import Caller
 from api.kit.db import take_write_lock
-from api.kit.errors import Conflict, NotFound, ServiceError, Unprocessable
+from api.kit.errors import Conflict
 from api.kit.money import from_minor
 from credit import ledger
 from credit.audit import record_decision
@@ -192,11 +192,8 @@ def _record(session: Session, caller: Caller, body: AuthorizationIn, state: Buye
 
 
 def visible_hold(session: Session, caller: Caller, hold_id: int) -> ledger.HoldState:
-    """The hold if the caller may see it; 404 ``hold_not_found`` otherwise (every role allowed sees every hold)."""
-    try:
-        return ledger.get_hold(session, hold_id)
-    except ledger.HoldNotFound as exc:
-        raise NotFound(f"Hold {hold_id} does not exist.", code="hold_not_found") from exc
+    """The hold if the caller may see it; :class:`~credit.ledger.HoldNotFound` (404) otherwise (every role allowed sees every hold)."""
+    return ledger.get_hold(session, hold_id)
 
 
 def hold_out(session: Session, hold: ledger.HoldState) -> HoldOut:
@@ -211,61 +208,24 @@ def hold_out(session: Session, hold: ledger.HoldState) -> HoldOut:
 def capture(session: Session, caller: Caller, hold_id: int, amount_minor: int, shipment_reference: str,
             now: datetime) -> HoldOut:
     """Capture part of a hold (goods shipped); 404 / 409 with the ledger's code when it cannot."""
-    with ledger_errors():
-        hold = ledger.capture(session, hold_id, amount_minor, reference=shipment_reference, now=now)
+    hold = ledger.capture(session, hold_id, amount_minor, reference=shipment_reference, now=now)
     return hold_out(session, hold)
 
 
 def void(session: Session, caller: Caller, hold_id: int, now: datetime) -> HoldOut:
     """Release what the hold still reserves and close it."""
-    with ledger_errors():
-        hold = ledger.void(session, hold_id, now=now)
+    hold = ledger.void(session, hold_id, now=now)
     return hold_out(session, hold)
 
 
 def refund(session: Session, caller: Caller, hold_id: int, amount_minor: int, reference: str | None,
            now: datetime) -> HoldOut:
     """Book a seller's refund of captured goods: posted exposure goes down."""
-    with ledger_errors():
-        hold = ledger.refund(session, hold_id, amount_minor, reference=reference, now=now)
+    hold = ledger.refund(session, hold_id, amount_minor, reference=reference, now=now)
     return hold_out(session, hold)
 
 
 def repay(session: Session, caller: Caller, line_id: int, body: RepaymentIn, now: datetime) -> RepaymentOut:
     """Book the buyer paying back posted exposure on a line."""
-    with ledger_errors():
-        after = ledger.repay(session, line_id, body.amount, reference=body.reference, now=now)
+    after = ledger.repay(session, line_id, body.amount, reference=body.reference, now=now)
     return RepaymentOut(line_id=line_id, amount=body.amount, reference=body.reference, balances=balances_out(after))
-
-
-class ledger_errors:  # noqa: N801 - used as a context manager, reads like one
-    """Turn a ledger refusal into the API's error: 404 for unknown ids, 409 for state, 422 for amounts."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, _type: type | None, exc: BaseException | None, _tb: object) -> None:
-        if isinstance(exc, ledger.LedgerError):
-            raise _as_service_error(exc) from exc
-
-
-def _as_service_error(exc: ledger.LedgerError) -> ServiceError:
-    details = _api_details(exc.details)
-    if isinstance(exc, ledger.HoldNotFound):
-        return NotFound(exc.message, code="hold_not_found", details=details)
-    if isinstance(exc, ledger.NoLine):
-        return NotFound(exc.message, code="line_not_found", details=details)
-    if isinstance(exc, ledger.InvalidAmount):
-        return Unprocessable(exc.message, code="invalid_amount", details=details)
-    return Conflict(exc.message, code=exc.code, details=details)
-
-
-def _api_details(details: dict[str, object]) -> dict[str, object]:
-    # Amounts leave the API as decimal strings, whatever the ledger counts in.
-    out: dict[str, object] = {}
-    for name, value in details.items():
-        if name.endswith("_minor") and isinstance(value, int):
-            out[name.removesuffix("_minor")] = str(from_minor(value))
-        else:
-            out[name] = value
-    return out
