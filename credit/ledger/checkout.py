@@ -33,6 +33,7 @@ from sqlalchemy import BigInteger, DateTime, bindparam, case, insert, or_, selec
 from sqlalchemy.orm import Session
 
 from credit import clock
+from credit.decisions.checkout import line_decline
 from credit.ledger.errors import (
     CaptureExceedsHold,
     Decline,
@@ -368,17 +369,18 @@ def _reserve(session: Session, line_id: int, amount_minor: int, now: datetime): 
 def _decline(line_id: int, line, amount_minor: int) -> Decline | None:  # noqa: ANN001
     if line is None:
         return NoLine(f"Credit line {line_id} does not exist.", line_id=line_id)
-    if line.status == "closed":
+    available = line.limit_minor - line.posted_minor - line.pending_minor
+    code = line_decline(line.status, amount_minor, line.per_order_cap_minor, available)
+    if code == "line_closed":
         return LineClosed(f"Credit line {line_id} is closed.", line_id=line_id)
-    if line.status == "frozen":
+    if code == "line_frozen":
         return LineFrozen(f"Credit line {line_id} is frozen; no new authorizations.", line_id=line_id)
-    if line.per_order_cap_minor is not None and amount_minor > line.per_order_cap_minor:
+    if code == "per_order_cap_exceeded":
         return PerOrderCapExceeded(
             f"Order amount {amount_minor} exceeds the per-order cap {line.per_order_cap_minor} of line {line_id}.",
             line_id=line_id, amount_minor=amount_minor, per_order_cap_minor=line.per_order_cap_minor,
         )
-    available = line.limit_minor - line.posted_minor - line.pending_minor
-    if amount_minor > available:
+    if code == "limit_exceeded":
         return LimitExceeded(
             f"Order amount {amount_minor} exceeds available {available} on line {line_id} "
             f"(limit {line.limit_minor}, posted {line.posted_minor}, pending {line.pending_minor}).",
