@@ -5,9 +5,12 @@ work does, together with the stored idempotent response). Units of work that rea
 they write call :func:`take_write_lock` first: on SQLite a deferred transaction whose read
 snapshot went stale cannot wait for the write lock and fails with "database is locked".
 
-Who sees what: the marketplace is one tenant, so every checkout (and admin) key sees every
-hold and line; ids that do not exist are 404. The repository functions take the caller so
-that a narrower rule (holds per storefront key) has one place to live.
+Who sees what (:func:`visible_hold`, :func:`visible_line`): a ``checkout`` key sees the holds
+it authorized, found by its holder's name as the audit trail names it, so a key issued again
+under the same name takes over the holds of the one it replaces; the finance team, analysts
+and admins see every hold. Another's hold is the same 404 ``hold_not_found`` as a missing
+one. A line is the buyer's, not a storefront's: every repayer sees every line (the payment
+system, with a checkout key of its own, books what any buyer pays back).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from credit.store.prepared import PreparedStatement
 from credit.store.tables import Firm, Invoice, Payment
 
 _AUTHORIZE_ATTEMPTS = 3
+_SEES_EVERY_HOLD = frozenset({"finance", "analyst", "admin"})
 
 
 
@@ -168,7 +172,7 @@ def authorize(session: Session, caller: Caller, body: AuthorizationIn, policy: P
             )
         try:
             hold = ledger.authorize(session, state.line_id, body.amount, order_reference=body.order_reference,
-                                    now=now, hold_for=hold_for)
+                                    authorized_by=caller.name, now=now, hold_for=hold_for)
         except ledger.Decline:
             continue  # the line changed since we read it: decide again on what it is now
         record = _record(session, caller, body, state, request, decision, policy, now)
@@ -192,8 +196,13 @@ def _record(session: Session, caller: Caller, body: AuthorizationIn, state: Buye
 
 
 def visible_hold(session: Session, caller: Caller, hold_id: int) -> ledger.HoldState:
-    """The hold if the caller may see it; :class:`~credit.ledger.HoldNotFound` (404) otherwise (every role allowed sees every hold)."""
-    return ledger.get_hold(session, hold_id)
+    """The hold if the caller may see it; :class:`~credit.ledger.HoldNotFound` (404) otherwise, also for another's."""
+    return ledger.get_hold(session, hold_id, authorized_by=None if caller.role in _SEES_EVERY_HOLD else caller.name)
+
+
+def visible_line(session: Session, caller: Caller, line_id: int) -> ledger.LineState:
+    """The line (every repayer sees every line); :class:`~credit.ledger.NoLine` (404) if there is none."""
+    return ledger.get_line(session, line_id)
 
 
 def hold_out(session: Session, hold: ledger.HoldState) -> HoldOut:
@@ -208,12 +217,16 @@ def hold_out(session: Session, hold: ledger.HoldState) -> HoldOut:
 def capture(session: Session, caller: Caller, hold_id: int, amount_minor: int, shipment_reference: str,
             now: datetime) -> HoldOut:
     """Capture part of a hold (goods shipped); 404 / 409 with the ledger's code when it cannot."""
+    take_write_lock(session)
+    visible_hold(session, caller, hold_id)
     hold = ledger.capture(session, hold_id, amount_minor, reference=shipment_reference, now=now)
     return hold_out(session, hold)
 
 
 def void(session: Session, caller: Caller, hold_id: int, now: datetime) -> HoldOut:
     """Release what the hold still reserves and close it."""
+    take_write_lock(session)
+    visible_hold(session, caller, hold_id)
     hold = ledger.void(session, hold_id, now=now)
     return hold_out(session, hold)
 
@@ -221,11 +234,15 @@ def void(session: Session, caller: Caller, hold_id: int, now: datetime) -> HoldO
 def refund(session: Session, caller: Caller, hold_id: int, amount_minor: int, reference: str | None,
            now: datetime) -> HoldOut:
     """Book a seller's refund of captured goods: posted exposure goes down."""
+    take_write_lock(session)
+    visible_hold(session, caller, hold_id)
     hold = ledger.refund(session, hold_id, amount_minor, reference=reference, now=now)
     return hold_out(session, hold)
 
 
 def repay(session: Session, caller: Caller, line_id: int, body: RepaymentIn, now: datetime) -> RepaymentOut:
     """Book the buyer paying back posted exposure on a line."""
+    take_write_lock(session)
+    visible_line(session, caller, line_id)
     after = ledger.repay(session, line_id, body.amount, reference=body.reference, now=now)
     return RepaymentOut(line_id=line_id, amount=body.amount, reference=body.reference, balances=balances_out(after))
