@@ -208,7 +208,7 @@ _LEDGER_API_CODES = {ledger.NoLine: "line_not_found", ledger.FirmNotFound: "firm
 
 
 def as_service_error(exc: ServiceError | ledger.LedgerError) -> ServiceError:
-    """The API's error for a refusal: a :class:`ServiceError` as it is, a ledger refusal mapped by :data:`LEDGER_STATUS`.
+    """The API's error for a refusal: a :class:`ServiceError` as it is, a ledger's by :data:`LEDGER_STATUS`.
 
     The app's handler answers with it; the console turns the same error into a message on
     its form.

@@ -83,6 +83,7 @@ def test_an_admin_may_settle_a_storefronts_hold(client, keys, storefronts):
 
 def test_any_repayer_books_a_repayment_on_any_buyers_line(client, storefronts):
     _call(client, storefronts["first"], "capture", storefronts["hold"], "capture")
-    repaid = client.post(f"/v1/credit-lines/{storefronts['line']}/repayments", json={"amount": "1.00", "reference": "P"},
+    repaid = client.post(f"/v1/credit-lines/{storefronts['line']}/repayments",
+                         json={"amount": "1.00", "reference": "P"},
                          headers=auth(storefronts["second"]) | {"Idempotency-Key": "repay"})
     assert (repaid.status_code, repaid.json()["balances"]["posted"]) == (200, "0.00")
