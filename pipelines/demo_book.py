@@ -37,10 +37,10 @@ from api.credit_lines import service as credit_lines
 from api.credit_lines.schemas import ApplicationIn
 from api.kit.auth import Caller
 from api.kit.db import make_sessionmaker
-from api.kit.errors import ServiceError
+from api.kit.errors import ServiceError, as_service_error
 from api.kit.money import from_minor
 from credit.features.asof import monthly
-from credit.ledger import expire_holds
+from credit.ledger import LedgerError, expire_holds
 from credit.models.serving import ServingModel
 from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.policy import Policy
@@ -186,8 +186,8 @@ class _Replay:
         self.sessions, self.scoring = sessions, scoring
         self.policy, self.model, self.history_end, self.summary = policy, model, history_end, summary
         self.holds: dict[int, int] = {}  # order_id -> hold_id
+        self.order_lines: dict[int, int] = {}  # order_id -> line_id of its hold
         self.unrepaid: dict[int, int] = {}  # order_id -> captured minus repaid, minor units
-        self.lines: dict[int, int] = {}  # buyer_id -> line_id
 
     def run(self, moment: datetime, kind: str, payload: tuple) -> list[tuple[datetime, str, tuple]]:
         if kind == "score":
@@ -200,8 +200,8 @@ class _Replay:
                         self.summary.checkout["expired"] += len(expire_holds(session, now=moment))
                         return []
                     return getattr(self, f"_{kind}")(session, moment, *payload)
-            except ServiceError as exc:  # refused as the API would refuse it, e.g. a hold that expired unshipped
-                self.summary.skipped[f"{kind}: {exc.code}"] += 1
+            except (ServiceError, LedgerError) as exc:  # refused as the API would, e.g. a hold that expired unshipped
+                self.summary.skipped[f"{kind}: {as_service_error(exc).code}"] += 1
                 return []
 
     # The request schemas take amounts as the wire has them, in major units: minor units go in
@@ -213,7 +213,6 @@ class _Replay:
         self.summary.applications[answer.status] += 1
         if answer.line_id is None:
             return []
-        self.lines[firm_id] = answer.line_id
         return [(order.created_at, "authorize", (order.order_id, firm_id, order.amount_minor))
                 for order in _orders_on_terms(session, firm_id, moment, self.history_end)]
 
@@ -225,6 +224,7 @@ class _Replay:
             return []
         self.summary.checkout["authorized"] += 1
         self.holds[order_id] = answer.hold_id
+        self.order_lines[order_id] = answer.line_id
         order = session.get(Order, order_id)
         if order.shipped_at is not None and order.shipped_at < self.history_end:
             return [(order.shipped_at, "capture", (order_id, amount))]
@@ -251,8 +251,7 @@ class _Replay:
         amount = min(paid, self.unrepaid[order_id])
         if amount <= 0:
             return []
-        buyer_id = session.get(Order, order_id).buyer_id
-        checkout.repay(session, MARKETPLACE, self.lines[buyer_id],
+        checkout.repay(session, MARKETPLACE, self.order_lines[order_id],
                        RepaymentIn(amount=from_minor(amount), reference=f"payment-order-{order_id}"), moment)
         self.unrepaid[order_id] -= amount
         self.summary.checkout["repaid"] += 1

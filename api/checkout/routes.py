@@ -3,7 +3,8 @@
 Roles: the marketplace's checkout system (``checkout``) and ``admin`` pre-check, authorize,
 capture, void and refund. Repayments come from the marketplace's payment system, which holds
 a ``checkout`` key, and from the finance team (``finance``) booking payments the payment
-system could not match. Reading a hold is also open to ``finance`` and ``analyst``.
+system could not match. Reading a hold is also open to ``finance`` and ``analyst``. A
+``checkout`` key sees only the holds it authorized (:func:`api.checkout.service.visible_hold`).
 
 The routes are ``async def``: each runs a handful of indexed statements (well under a
 millisecond on SQLite) on the event loop without a thread-pool hop, and none awaits between

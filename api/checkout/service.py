@@ -5,9 +5,12 @@ work does, together with the stored idempotent response). Units of work that rea
 they write call :func:`take_write_lock` first: on SQLite a deferred transaction whose read
 snapshot went stale cannot wait for the write lock and fails with "database is locked".
 
-Who sees what: the marketplace is one tenant, so every checkout (and admin) key sees every
-hold and line; ids that do not exist are 404. The repository functions take the caller so
-that a narrower rule (holds per storefront key) has one place to live.
+Who sees what (:func:`visible_hold`, :func:`visible_line`): a ``checkout`` key sees the holds
+it authorized, found by its holder's name as the audit trail names it, so a key issued again
+under the same name takes over the holds of the one it replaces; the finance team, analysts
+and admins see every hold. Another's hold is the same 404 ``hold_not_found`` as a missing
+one. A line is the buyer's, not a storefront's: every repayer sees every line (the payment
+system, with a checkout key of its own, books what any buyer pays back).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from api.checkout.schemas import (
 )
 from api.kit.auth import Caller
 from api.kit.db import take_write_lock
-from api.kit.errors import Conflict, NotFound, ServiceError, Unprocessable
+from api.kit.errors import Conflict
 from api.kit.money import from_minor
 from credit import ledger
 from credit.audit import record_decision
@@ -48,6 +51,7 @@ from credit.store.prepared import PreparedStatement
 from credit.store.tables import Firm
 
 _AUTHORIZE_ATTEMPTS = 3
+_SEES_EVERY_HOLD = frozenset({"finance", "analyst", "admin"})
 
 
 
@@ -164,7 +168,7 @@ def authorize(session: Session, caller: Caller, body: AuthorizationIn, policy: P
             )
         try:
             hold = ledger.authorize(session, state.line_id, body.amount, order_reference=body.order_reference,
-                                    now=now, hold_for=hold_for)
+                                    authorized_by=caller.name, now=now, hold_for=hold_for)
         except ledger.Decline:
             continue  # the line changed since we read it: decide again on what it is now
         record = _record(session, caller, body, state, request, decision, policy, now)
@@ -188,11 +192,13 @@ def _record(session: Session, caller: Caller, body: AuthorizationIn, state: Buye
 
 
 def visible_hold(session: Session, caller: Caller, hold_id: int) -> ledger.HoldState:
-    """The hold if the caller may see it; 404 ``hold_not_found`` otherwise (every role allowed sees every hold)."""
-    try:
-        return ledger.get_hold(session, hold_id)
-    except ledger.HoldNotFound as exc:
-        raise NotFound(f"Hold {hold_id} does not exist.", code="hold_not_found") from exc
+    """The hold if the caller may see it; :class:`~credit.ledger.HoldNotFound` (404) otherwise, also for another's."""
+    return ledger.get_hold(session, hold_id, authorized_by=None if caller.role in _SEES_EVERY_HOLD else caller.name)
+
+
+def visible_line(session: Session, caller: Caller, line_id: int) -> ledger.LineState:
+    """The line (every repayer sees every line); :class:`~credit.ledger.NoLine` (404) if there is none."""
+    return ledger.get_line(session, line_id)
 
 
 def hold_out(session: Session, hold: ledger.HoldState) -> HoldOut:
@@ -207,61 +213,32 @@ def hold_out(session: Session, hold: ledger.HoldState) -> HoldOut:
 def capture(session: Session, caller: Caller, hold_id: int, amount_minor: int, shipment_reference: str,
             now: datetime) -> HoldOut:
     """Capture part of a hold (goods shipped); 404 / 409 with the ledger's code when it cannot."""
-    with ledger_errors():
-        hold = ledger.capture(session, hold_id, amount_minor, reference=shipment_reference, now=now)
+    take_write_lock(session)
+    visible_hold(session, caller, hold_id)
+    hold = ledger.capture(session, hold_id, amount_minor, reference=shipment_reference, now=now)
     return hold_out(session, hold)
 
 
 def void(session: Session, caller: Caller, hold_id: int, now: datetime) -> HoldOut:
     """Release what the hold still reserves and close it."""
-    with ledger_errors():
-        hold = ledger.void(session, hold_id, now=now)
+    take_write_lock(session)
+    visible_hold(session, caller, hold_id)
+    hold = ledger.void(session, hold_id, now=now)
     return hold_out(session, hold)
 
 
 def refund(session: Session, caller: Caller, hold_id: int, amount_minor: int, reference: str | None,
            now: datetime) -> HoldOut:
     """Book a seller's refund of captured goods: posted exposure goes down."""
-    with ledger_errors():
-        hold = ledger.refund(session, hold_id, amount_minor, reference=reference, now=now)
+    take_write_lock(session)
+    visible_hold(session, caller, hold_id)
+    hold = ledger.refund(session, hold_id, amount_minor, reference=reference, now=now)
     return hold_out(session, hold)
 
 
 def repay(session: Session, caller: Caller, line_id: int, body: RepaymentIn, now: datetime) -> RepaymentOut:
     """Book the buyer paying back posted exposure on a line."""
-    with ledger_errors():
-        after = ledger.repay(session, line_id, body.amount, reference=body.reference, now=now)
+    take_write_lock(session)
+    visible_line(session, caller, line_id)
+    after = ledger.repay(session, line_id, body.amount, reference=body.reference, now=now)
     return RepaymentOut(line_id=line_id, amount=body.amount, reference=body.reference, balances=balances_out(after))
-
-
-class ledger_errors:  # noqa: N801 - used as a context manager, reads like one
-    """Turn a ledger refusal into the API's error: 404 for unknown ids, 409 for state, 422 for amounts."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, _type: type | None, exc: BaseException | None, _tb: object) -> None:
-        if isinstance(exc, ledger.LedgerError):
-            raise _as_service_error(exc) from exc
-
-
-def _as_service_error(exc: ledger.LedgerError) -> ServiceError:
-    details = _api_details(exc.details)
-    if isinstance(exc, ledger.HoldNotFound):
-        return NotFound(exc.message, code="hold_not_found", details=details)
-    if isinstance(exc, ledger.NoLine):
-        return NotFound(exc.message, code="line_not_found", details=details)
-    if isinstance(exc, ledger.InvalidAmount):
-        return Unprocessable(exc.message, code="invalid_amount", details=details)
-    return Conflict(exc.message, code=exc.code, details=details)
-
-
-def _api_details(details: dict[str, object]) -> dict[str, object]:
-    # Amounts leave the API as decimal strings, whatever the ledger counts in.
-    out: dict[str, object] = {}
-    for name, value in details.items():
-        if name.endswith("_minor") and isinstance(value, int):
-            out[name.removesuffix("_minor")] = str(from_minor(value))
-        else:
-            out[name] = value
-    return out

@@ -4,8 +4,9 @@ A form is checked here before anything is decided, with the same bounds the deci
 functions and the HTTP API apply (reason 1-1000 characters and not blank, a limit within the
 credit policy's smallest and largest line), so a mistake is a message next to its field, not
 an error from deep inside. What passes is handed to :mod:`api.credit_lines.service`, whose
-refusals (an application reviewed meanwhile, a limit below what is already used) are turned
-into messages by :func:`service_error_messages`.
+refusals (an application reviewed meanwhile, a limit below what is already used), as the
+API's errors (:func:`api.kit.errors.as_service_error`), are turned into messages by
+:func:`service_error_messages`.
 """
 
 from __future__ import annotations

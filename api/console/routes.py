@@ -34,9 +34,10 @@ from api.credit_lines import service as credit_lines
 from api.credit_lines.schemas import ReviewIn
 from api.kit.state import champion_if_available, policy_of
 from api.kit.db import SessionDep, take_write_lock
-from api.kit.errors import NotFound, ServiceError
+from api.kit.errors import NotFound, ServiceError, as_service_error
 from credit import clock
 from credit.charts import svg as charts
+from credit.ledger import LedgerError
 from credit.monitoring.results import WARNING_REASONS, latest_run
 from credit.policy import Policy
 
@@ -330,10 +331,11 @@ async def review_application(
     except NotFound:
         session.rollback()
         return _not_found(request, f"No credit-line application {decision_id}.")
-    except ServiceError as exc:
+    except (ServiceError, LedgerError) as exc:
         session.rollback()
-        return _application_page(request, session, decision_id, status_code=exc.status_code, form=form,
-                                 errors=forms.service_error_messages(exc))
+        refusal = as_service_error(exc)
+        return _application_page(request, session, decision_id, status_code=refusal.status_code, form=form,
+                                 errors=forms.service_error_messages(refusal))
     return RedirectResponse(f"/console/applications/{decision_id}?reviewed=1", status_code=303)
 
 
@@ -450,10 +452,11 @@ async def change_line(
     try:
         credit_lines.change_line(session, user.caller, line.line_id, form.action, form.reason, form.limit_minor,
                                  policy, champion_if_available(request.app), clock.now())
-    except ServiceError as exc:
+    except (ServiceError, LedgerError) as exc:
         session.rollback()
-        return _firm_page(request, session, number, status_code=exc.status_code, form=form,
-                          errors=forms.service_error_messages(exc))
+        refusal = as_service_error(exc)
+        return _firm_page(request, session, number, status_code=refusal.status_code, form=form,
+                          errors=forms.service_error_messages(refusal))
     return RedirectResponse(f"/console/firms/{number}?changed={form.action}", status_code=303)
 
 

@@ -12,8 +12,6 @@ second decision whose parent is the application's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 
@@ -26,7 +24,7 @@ from api.decisions.schemas import next_actions_out, reasons_out
 from api.firms import service as firms
 from api.kit.auth import Caller
 from api.kit.db import take_write_lock
-from api.kit.errors import Conflict, NotFound, ServiceError, Unprocessable
+from api.kit.errors import Conflict, NotFound, Unprocessable
 from api.kit.money import MARKETPLACE_CURRENCY, from_minor
 from credit import ledger
 from credit.audit import DecisionRecord, get_decision, record_decision
@@ -89,10 +87,9 @@ def apply(session: Session, caller: Caller, body: ApplicationIn, policy: Policy,
                  else str(from_minor(body.requested_limit))}, now=now)
     line_id = None
     if decision.outcome == "approve":
-        with ledger_errors():
-            line_id = ledger.open_line(session, firm_id=firm.firm_id, limit_minor=decision.limit_minor,
-                                       currency=MARKETPLACE_CURRENCY,
-                                       per_order_cap_minor=decision.per_order_cap_minor, now=now)
+        line_id = ledger.open_line(session, firm_id=firm.firm_id, limit_minor=decision.limit_minor,
+                                   currency=MARKETPLACE_CURRENCY, per_order_cap_minor=decision.per_order_cap_minor,
+                                   now=now)
     row = Application(decision_id=record.decision_id, firm_id=firm.firm_id,
                       status=_STATUS_OF_OUTCOME[decision.outcome], line_id=line_id, score_as_of=score.as_of,
                       actor=caller.name, created_at=now, updated_at=now)
@@ -157,10 +154,9 @@ def review(session: Session, caller: Caller, decision_id: str, body: ReviewIn, p
         parent_decision_id=decision_id, request=body.model_dump(mode="json"), now=now)
     line_id = None
     if decision.outcome == "approve":
-        with ledger_errors():
-            line_id = ledger.open_line(session, firm_id=row.firm_id, limit_minor=decision.limit_minor,
-                                       currency=MARKETPLACE_CURRENCY,
-                                       per_order_cap_minor=decision.per_order_cap_minor, now=now)
+        line_id = ledger.open_line(session, firm_id=row.firm_id, limit_minor=decision.limit_minor,
+                                   currency=MARKETPLACE_CURRENCY, per_order_cap_minor=decision.per_order_cap_minor,
+                                   now=now)
     claimed = session.execute(
         update(Application).where(Application.decision_id == decision_id, Application.status == "referred")
         .values(status="reviewed", review_decision_id=record.decision_id, line_id=line_id, updated_at=now)
@@ -180,16 +176,16 @@ def change_line(session: Session, caller: Caller, line_id: int, action: str, rea
 
     Raises
     ------
-    NotFound
-        ``line_not_found``.
+    credit.ledger.NoLine, credit.ledger.LineClosed, credit.ledger.LimitBelowExposure
+        No such line (404 ``line_not_found``); it is closed, or the new limit is below what is
+        posted plus held (409 ``line_closed``, ``limit_below_exposure``): mapped by the kit.
     Conflict
-        ``line_closed``, ``limit_below_exposure``, ``firm_not_scored``.
+        ``firm_not_scored``.
     Unprocessable
         ``limit_out_of_policy``.
     """
     take_write_lock(session)
-    with ledger_errors():
-        line = ledger.get_line(session, line_id)
+    line = ledger.get_line(session, line_id)
     grade, pd_, parent = _line_grade(session, line.firm_id, policy, model)
     try:
         inputs = CreditLineChange(firm_id=line.firm_id, action=action, limit_minor=line.balances.limit_minor,
@@ -197,14 +193,13 @@ def change_line(session: Session, caller: Caller, line_id: int, action: str, rea
         decision = change_credit_line(inputs, policy)
     except ValueError as exc:
         raise Unprocessable(str(exc), code="limit_out_of_policy") from exc
-    with ledger_errors():
-        if action == "freeze":
-            ledger.freeze(session, line_id, now=now)
-        elif action == "unfreeze":
-            ledger.unfreeze(session, line_id, now=now)
-        else:
-            ledger.change_limit(session, line_id, decision.limit_minor, now=now)
-            ledger.change_per_order_cap(session, line_id, decision.per_order_cap_minor, now=now)
+    if action == "freeze":
+        ledger.freeze(session, line_id, now=now)
+    elif action == "unfreeze":
+        ledger.unfreeze(session, line_id, now=now)
+    else:
+        ledger.change_limit(session, line_id, decision.limit_minor, now=now)
+        ledger.change_per_order_cap(session, line_id, decision.per_order_cap_minor, now=now)
     record = record_decision(
         session, kind="line_change", inputs=inputs, decision=decision, policy=policy, actor=caller.name,
         firm_id=line.firm_id, parent_decision_id=parent,
@@ -251,24 +246,3 @@ def application_out(row: Application, record: DecisionRecord, review: DecisionRe
         reason_codes=reasons_out(record.reason_codes), next_actions=next_actions_out(record.next_actions),
         model_name=record.model_name, model_version=record.model_version, score_as_of=row.score_as_of,
         policy_version=record.policy_version, line_id=row.line_id, review=review_out, created_at=record.created_at)
-
-
-@contextmanager
-def ledger_errors() -> Iterator[None]:
-    """A ledger refusal as the API's error: 404 for an unknown line, 409 for its state, 422 for amounts."""
-    try:
-        yield
-    except ledger.LedgerError as exc:
-        raise as_service_error(exc) from exc
-
-
-def as_service_error(exc: ledger.LedgerError) -> ServiceError:
-    details = {name.removesuffix("_minor"): str(from_minor(value)) if name.endswith("_minor") else value
-               for name, value in exc.details.items()}
-    if isinstance(exc, ledger.NoLine):
-        return NotFound(exc.message, code="line_not_found", details=details)
-    if isinstance(exc, ledger.FirmNotFound):
-        return NotFound(exc.message, code="firm_not_found", details=details)
-    if isinstance(exc, ledger.InvalidAmount):
-        return Unprocessable(exc.message, code="invalid_amount", details=details)
-    return Conflict(exc.message, code=exc.code, details=details)

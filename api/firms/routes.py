@@ -2,7 +2,8 @@
 
 Roles: ``finance``, ``analyst`` and ``admin`` see every firm; ``checkout`` too, because the
 marketplace shows a buyer its own headroom and grade at checkout (the marketplace is one
-tenant, so every checkout key sees every firm, as with holds).
+tenant, so every checkout key sees every firm, as every repayer sees every line; holds are
+each storefront's own, see :mod:`api.checkout.service`).
 """
 
 from __future__ import annotations

@@ -24,6 +24,14 @@ Codes raised by the kit itself:
 500   ``internal_error``                a bug; the body says nothing more
 503   ``database_unavailable``          the store does not answer
 ====  ================================  =============================================
+
+A refusal of the exposure ledger (:class:`credit.ledger.LedgerError`) is mapped here too, by
+:data:`LEDGER_STATUS`, so that every route that moves exposure answers it the same way: a
+hold, line or firm that does not exist (or the caller may not see) is 404, an amount the
+ledger cannot book is 422 ``invalid_amount``, and a request that contradicts the state of
+the line or hold is 409 with the ledger's own code (``capture_exceeds_hold``, ...).
+Amounts in the ledger's ``details`` leave as decimal strings (``remaining_minor: 40000``
+becomes ``remaining: "400.00"``).
 """
 
 from __future__ import annotations
@@ -37,6 +45,9 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+
+from api.kit.money import from_minor
+from credit import ledger
 
 log = logging.getLogger("api.errors")
 
@@ -169,6 +180,52 @@ def responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": _DESCRIPTIONS.get(code, "Error.")} for code in status_codes}
 
 
+LEDGER_STATUS: dict[type[ledger.LedgerError], int] = {
+    ledger.InvalidAmount: 422,  # an amount the schemas let through but the ledger cannot book
+    ledger.HoldNotFound: 404,
+    ledger.NoLine: 404,
+    ledger.FirmNotFound: 404,
+    ledger.LineExists: 409,
+    ledger.LimitBelowExposure: 409,
+    ledger.LineNotEmpty: 409,
+    ledger.LineClosed: 409,
+    ledger.LineFrozen: 409,
+    ledger.PerOrderCapExceeded: 409,
+    ledger.LimitExceeded: 409,
+    ledger.HoldNotPending: 409,
+    ledger.HoldExpired: 409,
+    ledger.CaptureExceedsHold: 409,
+    ledger.RefundExceedsCaptured: 409,
+    ledger.ExceedsPosted: 409,
+    ledger.Decline: 409,
+    ledger.LedgerError: 409,  # the ledger refuses what contradicts its state
+}
+"""The HTTP status of every ledger refusal; a subclass not listed takes its nearest listed parent's."""
+
+# The API names a missing object as its other 404s do (``<thing>_not_found``); ``no_line`` stays
+# the checkout decline code of a buyer without a line.
+_LEDGER_API_CODES = {ledger.NoLine: "line_not_found", ledger.FirmNotFound: "firm_not_found"}
+
+
+def as_service_error(exc: ServiceError | ledger.LedgerError) -> ServiceError:
+    """The API's error for a refusal: a :class:`ServiceError` as it is, a ledger's by :data:`LEDGER_STATUS`.
+
+    The app's handler answers with it; the console turns the same error into a message on
+    its form.
+    """
+    if isinstance(exc, ServiceError):
+        return exc
+    kind = next(cls for cls in type(exc).__mro__ if cls in LEDGER_STATUS)
+    details = {}
+    for name, value in exc.details.items():
+        if name.endswith("_minor") and isinstance(value, int):
+            details[name.removesuffix("_minor")] = str(from_minor(value))
+        else:
+            details[name] = value
+    return ServiceError(exc.message, code=_LEDGER_API_CODES.get(kind, exc.code), status_code=LEDGER_STATUS[kind],
+                        details=details)
+
+
 _STATUS_CODES = {
     400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 406: "not_acceptable", 408: "request_timeout", 409: "conflict",
@@ -179,6 +236,10 @@ _STATUS_CODES = {
 
 async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
     return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+
+async def _ledger_error(request: Request, exc: ledger.LedgerError) -> JSONResponse:
+    return await _service_error(request, as_service_error(exc))
 
 
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -210,6 +271,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Map every error the app can raise to an :class:`ErrorBody` response."""
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(ledger.LedgerError, _ledger_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -1,10 +1,12 @@
 """Checkout credit: which decline code, if any, the policy gives an order paid on a line.
 
 The exposure ledger (:mod:`credit.ledger.checkout`) is the authority on headroom: it reserves
-the hold atomically. This function is the policy's part of the same answer, pure so that an
-audited checkout decision replays: the line's state, the buyer's arrears and grade, the
-per-order cap and the available amount the ledger reported, checked in a fixed order so the
-buyer always sees the most useful code first.
+the hold atomically. :func:`decide_checkout` is the policy's part of the same answer, pure so
+that an audited checkout decision replays: the line's state, the buyer's arrears and grade,
+the per-order cap and the available amount the ledger reported, checked in a fixed order so
+the buyer always sees the most useful code first. What the line itself refuses is
+:func:`line_decline`, the one statement of those rules: the ledger explains a refused
+reservation with it too.
 """
 
 from __future__ import annotations
@@ -74,6 +76,26 @@ class CheckoutDecision:
         return {"amount_minor": self.amount_minor}
 
 
+_STATE_DECLINES = {"none": "no_line", "closed": "line_closed", "frozen": "line_frozen"}
+
+
+def line_decline(line_status: str, amount_minor: int, per_order_cap_minor: int | None,
+                 available_minor: int) -> str | None:
+    """The first decline the line itself gives an order, or None when it can hold the amount.
+
+    In this order: ``no_line`` (``line_status`` "none"), ``line_closed``, ``line_frozen``,
+    ``per_order_cap_exceeded``, ``limit_exceeded`` (more than ``available_minor``). The
+    ledger's guarded reservation enforces the same rules in one UPDATE.
+    """
+    if line_status in _STATE_DECLINES:
+        return _STATE_DECLINES[line_status]
+    if per_order_cap_minor is not None and amount_minor > per_order_cap_minor:
+        return "per_order_cap_exceeded"
+    if amount_minor > available_minor:
+        return "limit_exceeded"
+    return None
+
+
 def decide_checkout(request: CheckoutRequest, policy: Policy) -> CheckoutDecision:
     """The checkout decision: the first decline that applies, in this order, else approve.
 
@@ -88,18 +110,19 @@ def decide_checkout(request: CheckoutRequest, policy: Policy) -> CheckoutDecisio
     """
     rules = policy.checkout
     grade = policy.grade_of(request.pd) if request.pd is not None else None
+    line = line_decline(request.line_status, request.amount_minor, request.per_order_cap_minor,
+                        request.available_minor)
+    line_detail = {
+        "no_line": "no credit line", "line_closed": "line closed", "line_frozen": "line frozen",
+        "per_order_cap_exceeded": f"amount {request.amount_minor} > per-order cap {request.per_order_cap_minor}",
+        "limit_exceeded": f"amount {request.amount_minor} > available {request.available_minor}",
+    }.get(line)
     checks = [
-        ("no_line", request.line_status == "none", "no credit line"),
-        ("line_closed", request.line_status == "closed", "line closed"),
-        ("line_frozen", request.line_status == "frozen", "line frozen"),
+        (line, line in _STATE_DECLINES.values(), line_detail),  # the line's state before the buyer's standing
         ("in_arrears", request.days_past_due > rules.max_days_past_due,
          f"{request.days_past_due} days past due > {rules.max_days_past_due}"),
         ("too_high_risk", grade in rules.too_high_risk_grades, f"grade {grade} in {list(rules.too_high_risk_grades)}"),
-        ("per_order_cap_exceeded",
-         request.per_order_cap_minor is not None and request.amount_minor > request.per_order_cap_minor,
-         f"amount {request.amount_minor} > per-order cap {request.per_order_cap_minor}"),
-        ("limit_exceeded", request.amount_minor > request.available_minor,
-         f"amount {request.amount_minor} > available {request.available_minor}"),
+        (line, line is not None, line_detail),  # then what the amount asks of the line
     ]
     for code, applies, detail in checks:
         if applies:

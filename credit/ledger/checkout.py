@@ -33,6 +33,7 @@ from sqlalchemy import BigInteger, DateTime, bindparam, case, insert, or_, selec
 from sqlalchemy.orm import Session
 
 from credit import clock
+from credit.decisions.checkout import line_decline
 from credit.ledger.errors import (
     CaptureExceedsHold,
     Decline,
@@ -73,8 +74,8 @@ _RESERVE = PreparedStatement(  # bind names differ from column names: an UPDATE 
 _LINE_STATE = select(LINES.c.status, LINES.c.per_order_cap_minor, *_BALANCE_COLUMNS).where(
     LINES.c.line_id == bindparam("line_id", type_=BigInteger))
 _INSERT_HOLD = PreparedStatement(insert(HOLDS).returning(HOLDS.c.hold_id), column_keys=[
-    "line_id", "order_reference", "amount_minor", "captured_minor", "released_minor", "refunded_minor", "status",
-    "expires_at", "created_at", "updated_at"])
+    "line_id", "order_reference", "authorized_by", "amount_minor", "captured_minor", "released_minor",
+    "refunded_minor", "status", "expires_at", "created_at", "updated_at"])
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,8 @@ def precheck(session: Session, line_id: int, amount_minor: int) -> Precheck:
 
 
 def authorize(session: Session, line_id: int, amount_minor: int, *, order_reference: str,
-              now: datetime | None = None, hold_for: timedelta = DEFAULT_HOLD_PERIOD) -> Authorization:
+              authorized_by: str | None = None, now: datetime | None = None,
+              hold_for: timedelta = DEFAULT_HOLD_PERIOD) -> Authorization:
     """Hold ``amount_minor`` on the line for an order, or decline without holding anything.
 
     Parameters
@@ -150,6 +152,8 @@ def authorize(session: Session, line_id: int, amount_minor: int, *, order_refere
         Order amount to hold, integer minor units, > 0.
     order_reference
         The marketplace's order reference, kept on the hold and its transfer.
+    authorized_by
+        Who asks for the hold, kept on it (:func:`get_hold` can then show it to that party only).
     now
         Booking time (UTC); defaults to the clock.
     hold_for
@@ -185,7 +189,8 @@ def authorize(session: Session, line_id: int, amount_minor: int, *, order_refere
             raise decline
     expires_at = now + hold_for
     hold_id = _INSERT_HOLD.first(session, {
-        "line_id": line_id, "order_reference": order_reference, "amount_minor": amount_minor, "captured_minor": 0,
+        "line_id": line_id, "order_reference": order_reference, "authorized_by": authorized_by,
+        "amount_minor": amount_minor, "captured_minor": 0,
         "released_minor": 0, "refunded_minor": 0, "status": "pending", "expires_at": expires_at, "created_at": now,
         "updated_at": now,
     }).hold_id
@@ -353,9 +358,24 @@ def expire_holds(session: Session, now: datetime | None = None) -> list[int]:
     return sorted(row.hold_id for row in expired)
 
 
-def get_hold(session: Session, hold_id: int) -> HoldState:
-    """The hold as stored. Raises :class:`HoldNotFound` if there is none."""
-    row = session.execute(select(*_HOLD_COLUMNS).where(HOLDS.c.hold_id == hold_id)).first()
+def get_hold(session: Session, hold_id: int, *, authorized_by: str | None = None) -> HoldState:
+    """The hold as stored.
+
+    Parameters
+    ----------
+    authorized_by
+        When given, only a hold authorized by this party is found: another's is refused
+        exactly like one that does not exist, so its existence does not show.
+
+    Raises
+    ------
+    HoldNotFound
+        No such hold (authorized by ``authorized_by``, when given).
+    """
+    query = select(*_HOLD_COLUMNS).where(HOLDS.c.hold_id == hold_id)
+    if authorized_by is not None:
+        query = query.where(HOLDS.c.authorized_by == authorized_by)
+    row = session.execute(query).first()
     if row is None:
         raise HoldNotFound(f"Hold {hold_id} does not exist.", hold_id=hold_id)
     return HoldState(*row)
@@ -368,17 +388,18 @@ def _reserve(session: Session, line_id: int, amount_minor: int, now: datetime): 
 def _decline(line_id: int, line, amount_minor: int) -> Decline | None:  # noqa: ANN001
     if line is None:
         return NoLine(f"Credit line {line_id} does not exist.", line_id=line_id)
-    if line.status == "closed":
+    available = line.limit_minor - line.posted_minor - line.pending_minor
+    code = line_decline(line.status, amount_minor, line.per_order_cap_minor, available)
+    if code == "line_closed":
         return LineClosed(f"Credit line {line_id} is closed.", line_id=line_id)
-    if line.status == "frozen":
+    if code == "line_frozen":
         return LineFrozen(f"Credit line {line_id} is frozen; no new authorizations.", line_id=line_id)
-    if line.per_order_cap_minor is not None and amount_minor > line.per_order_cap_minor:
+    if code == "per_order_cap_exceeded":
         return PerOrderCapExceeded(
             f"Order amount {amount_minor} exceeds the per-order cap {line.per_order_cap_minor} of line {line_id}.",
             line_id=line_id, amount_minor=amount_minor, per_order_cap_minor=line.per_order_cap_minor,
         )
-    available = line.limit_minor - line.posted_minor - line.pending_minor
-    if amount_minor > available:
+    if code == "limit_exceeded":
         return LimitExceeded(
             f"Order amount {amount_minor} exceeds available {available} on line {line_id} "
             f"(limit {line.limit_minor}, posted {line.posted_minor}, pending {line.pending_minor}).",

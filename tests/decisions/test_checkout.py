@@ -43,6 +43,17 @@ def test_arrears_are_reported_before_a_cap_that_is_also_exceeded():
     assert decision.decline_code == "in_arrears"
 
 
+def test_the_line_state_is_reported_before_arrears_and_the_amount_after_it_with_the_audited_detail():
+    frozen = decide_checkout(request(line_status="frozen", days_past_due=5, amount_minor=2_000_000), POLICY)
+    assert [(rule.code, rule.detail) for rule in frozen.rules_fired] == [("line_frozen", "line frozen")]
+    over_cap = decide_checkout(request(amount_minor=600_000, available_minor=500_000), POLICY)
+    assert [(rule.code, rule.detail) for rule in over_cap.rules_fired] == [
+        ("per_order_cap_exceeded", "amount 600000 > per-order cap 500000")]
+    over_limit = decide_checkout(request(available_minor=299_999), POLICY)
+    assert [(rule.code, rule.detail) for rule in over_limit.rules_fired] == [
+        ("limit_exceeded", "amount 300000 > available 299999")]
+
+
 def test_without_a_fresh_score_no_risk_check_applies():
     assert decide_checkout(request(pd=None), POLICY).outcome == "approve"
 

@@ -111,6 +111,16 @@ def test_precheck_answers_like_authorize_without_writing(session):
     assert balances(session, line) == Balances(100_000, 0, 50_000) and _transfers(session) == before
 
 
+def test_a_hold_asked_for_by_one_party_is_not_found_for_another(session):
+    line = make_line(session)
+    hold = authorize(session, line, 100, order_reference="PO-1", authorized_by="storefront-a", now=T0)
+
+    assert get_hold(session, hold.hold_id, authorized_by="storefront-a").amount_minor == 100
+    assert get_hold(session, hold.hold_id).amount_minor == 100
+    refusal = _refused("hold_not_found", get_hold, session, hold.hold_id, authorized_by="storefront-b")
+    assert refusal.message == f"Hold {hold.hold_id} does not exist." and refusal.details == {"hold_id": hold.hold_id}
+
+
 def test_capture_cannot_exceed_what_the_hold_still_reserves(session):
     line = make_line(session)
     hold = authorize(session, line, 30_000, order_reference="PO-1", now=T0)

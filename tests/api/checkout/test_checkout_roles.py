@@ -13,10 +13,10 @@ def line(client, app, keys):  # noqa: ANN001, ANN201
     buyer, line_id = make_buyer_with_line(app.state.engine, limit_minor=100_000)
     held = client.post("/v1/checkout/authorizations",
                        json={"buyer_id": buyer, "order_reference": "PO-1", "amount": "100.00"},
-                       headers=auth(keys["admin"]) | {"Idempotency-Key": "setup"})
-    hold = held.json()["hold_id"]
+                       headers=auth(keys["checkout"]) | {"Idempotency-Key": "setup"})
+    hold = held.json()["hold_id"]  # the checkout key's own hold: it sees it, as the back office does
     client.post(f"/v1/checkout/authorizations/{hold}/captures", json={"amount": "100.00", "shipment_reference": "S"},
-                headers=auth(keys["admin"]) | {"Idempotency-Key": "setup-capture"})
+                headers=auth(keys["checkout"]) | {"Idempotency-Key": "setup-capture"})
     return {"buyer": buyer, "line": line_id, "hold": hold}
 
 
