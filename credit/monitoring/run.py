@@ -56,7 +56,7 @@ from credit.features.panel import Panel, PanelError, read_panel
 from credit.monitoring.calibration import by_grade, by_vintage
 from credit.monitoring.config import MonitoringConfig, load_monitoring_config
 from credit.monitoring.early_warning import early_warnings, gather_inputs
-from credit.monitoring.psi import bins_of, psi_from_counts, status_of
+from credit.monitoring.psi import psi, status_of
 from credit.monitoring.results import MonitoringRun, PsiRow, run_by_id
 from credit.monitoring.tables import (
     EarlyWarningRecord,
@@ -364,8 +364,7 @@ def _psi_rows(known: pd.DataFrame, pd_: pd.Series, expected: pd.Series, actual: 
     for segment, member in segments:
         e_rows, a_rows = values[member & expected], values[member & actual]
         for variable in (SCORE, *features):
-            bins = bins_of(e_rows[variable], a_rows[variable])
-            value = psi_from_counts(bins.counts(e_rows[variable]), bins.counts(a_rows[variable]))
+            value = psi(e_rows[variable], a_rows[variable])
             rows.append(PsiRow(variable, segment, round(value, 6), status_of(value, config.psi.watch, config.psi.alarm),
                                len(e_rows), len(a_rows)))
     return rows, skipped

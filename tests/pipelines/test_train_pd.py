@@ -17,8 +17,9 @@ from mlflow import MlflowClient
 from credit.features.history import History
 from credit.features.panel import PanelError, read_panel
 from credit.models.config import load_model_config
-from credit.models.metrics import auc, csi
+from credit.models.metrics import auc
 from credit.models.registry import resolve_alias
+from credit.monitoring.psi import csi
 from pipelines.retrain import retrain
 from pipelines.train_pd import apply_judgement, evaluate_versions, judge_challenger, train_pd, windows_of
 
