@@ -1,7 +1,10 @@
 """How good a credit-risk model is: discrimination, calibration, rank order, uncertainty.
 
-Pure functions over arrays, for the evaluation step of SPEC 3.5 and the promotion gate. The
-population and characteristic stability indices (PSI, CSI) are in :mod:`credit.monitoring.psi`.
+Pure functions over arrays, for the evaluation step of SPEC 3.5 and the promotion gate.
+AUC, Brier score and log loss are scikit-learn's (``sklearn.metrics``), behind the checks and
+conventions below; what scikit-learn lacks is computed here: the KS threshold, calibration
+tables and tests (Hosmer-Lemeshow), rank ordering and bootstrap intervals. The population and
+characteristic stability indices (PSI, CSI) are in :mod:`credit.monitoring.psi`.
 
 Conventions used throughout:
 
@@ -22,9 +25,10 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2, norm, rankdata
+from sklearn import metrics as sklearn_metrics
 from sklearn.utils import check_random_state
 
-LOG_LOSS_CLIP = 1e-15
+_LABELS = [0, 1]  # told to scikit-learn, so a sample of one class is still scored as 0/1
 
 
 class KS(NamedTuple):
@@ -58,8 +62,8 @@ class BootstrapInterval(NamedTuple):
 def auc(y, score) -> float:
     """Area under the ROC curve: the chance a random bad scores riskier than a random good.
 
-    Computed from ranks (Mann-Whitney U): a (bad, good) pair counts 1 when the bad has the
-    higher score, 1/2 when their scores tie and 0 otherwise.
+    scikit-learn's ``roc_auc_score``: a (bad, good) pair counts 1 when the bad has the higher
+    score, 1/2 when their scores tie and 0 otherwise (the Mann-Whitney U over all pairs).
 
     Parameters
     ----------
@@ -81,7 +85,7 @@ def auc(y, score) -> float:
     """
     y, score = _labels_and_scores(y, score, "score")
     _require_both_classes(y, "AUC")
-    return _auc(y, score)
+    return float(sklearn_metrics.roc_auc_score(y, score))
 
 
 def gini(y, score) -> float:
@@ -106,7 +110,7 @@ def gini(y, score) -> float:
     """
     y, score = _labels_and_scores(y, score, "score")
     _require_both_classes(y, "Gini")
-    return 2.0 * _auc(y, score) - 1.0
+    return 2.0 * float(sklearn_metrics.roc_auc_score(y, score)) - 1.0
 
 
 def ks(y, score) -> KS:
@@ -152,7 +156,7 @@ def ks(y, score) -> KS:
 
 
 def brier(y, p) -> float:
-    """Brier score: the mean squared difference between the PD and the outcome.
+    """Brier score: the mean squared difference between the PD and the outcome (scikit-learn's).
 
     Parameters
     ----------
@@ -172,15 +176,15 @@ def brier(y, p) -> float:
         If ``y`` is not 0/1, ``p`` is not in [0, 1], or the lengths differ.
     """
     y, p = _labels_and_probabilities(y, p)
-    return float(np.mean((p - y) ** 2))
+    return float(sklearn_metrics.brier_score_loss(y, p, labels=_LABELS))
 
 
 def log_loss(y, p) -> float:
     """Log loss: the mean of ``-ln`` of the probability the model gave to what happened.
 
-    That probability is clipped below at 1e-15 (equivalently, ``p`` is clipped to
-    [1e-15, 1 - 1e-15]), so a certain but wrong PD costs ``-ln(1e-15) = 34.54`` instead of
-    infinity.
+    scikit-learn's ``log_loss``: ``p`` is clipped to [eps, 1 - eps] with eps the float64
+    machine epsilon (2**-52), so a certain but wrong PD costs ``-ln(2**-52) = 36.04``
+    instead of infinity.
 
     Parameters
     ----------
@@ -200,10 +204,7 @@ def log_loss(y, p) -> float:
         If ``y`` is not 0/1, ``p`` is not in [0, 1], or the lengths differ.
     """
     y, p = _labels_and_probabilities(y, p)
-    # clipping the probability of the outcome, not p itself, keeps -ln(1e-15) exact for
-    # y = 0, p = 1, where 1 - (1 - 1e-15) would lose digits
-    given_to_outcome = np.where(y == 1, p, 1.0 - p)
-    return float(-np.mean(np.log(np.maximum(given_to_outcome, LOG_LOSS_CLIP))))
+    return float(sklearn_metrics.log_loss(y, p, labels=_LABELS))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -509,13 +510,6 @@ def bootstrap_interval(
 # ---------------------------------------------------------------------------------------------
 # Private helpers
 # ---------------------------------------------------------------------------------------------
-
-
-def _auc(y: np.ndarray, score: np.ndarray) -> float:
-    ranks = rankdata(score)  # average ranks: a tie between a bad and a good counts 1/2
-    n_bad = int(y.sum())
-    n_good = len(y) - n_bad
-    return float((ranks[y == 1].sum() - n_bad * (n_bad + 1) / 2) / (n_bad * n_good))
 
 
 def _outcome_table(y: np.ndarray, p: np.ndarray, group: np.ndarray, groups: int) -> pd.DataFrame:
