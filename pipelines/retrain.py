@@ -22,10 +22,10 @@ from sqlalchemy import Engine
 from credit import clock
 from credit.features.asof import monthly
 from credit.features.history import History
-from credit.features.panel import build_panel, write_panel
+from credit.features.panel import build_panel, read_panel, write_panel
 from credit.models.config import ModelConfig
 from credit.monitoring.results import MonitoringRun
-from pipelines.train_pd import Judgement, TrainingOutcome, apply_judgement, judge_challenger, read_panel, train_pd
+from pipelines.train_pd import Judgement, TrainingOutcome, apply_judgement, judge_challenger, train_pd
 
 FIRST_MONTHS = 6
 """Months of history before the first as-of date, so that its features are not all empty."""
@@ -68,7 +68,7 @@ def retrain(history: History, config: ModelConfig, workdir: Path, *, truth: Path
     dates = monthly(first, last)
     panel_folder = workdir / "panel"
     write_panel(build_panel(history, dates, horizon_months=int(horizon.group(1))), panel_folder)
-    panel = read_panel(panel_folder, config.training.label)
+    panel = read_panel(panel_folder, config.training.label).observed()
     workdir.mkdir(parents=True, exist_ok=True)
     training = train_pd(panel, config, truth=truth,
                         report_path=workdir / f"retrain-{clock.now():%Y%m%d-%H%M%S}.html")

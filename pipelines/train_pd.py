@@ -1,14 +1,14 @@
 """Batch jobs around the PD model: train on a panel, evaluate registered versions, judge and promote.
 
-Each job reads a feature panel (``panel.parquet`` and ``manifest.json`` as ``credit features
-build`` writes them), takes its windows from the model configuration (the latest labelled
-as-of months test), and logs what it did to MLflow. The CLI (``credit train``, ``credit
+Each job takes the rows of a feature panel whose outcome is observed
+(:func:`credit.features.panel.read_panel` and :meth:`~credit.features.panel.Panel.observed`),
+takes its windows from the model configuration (the latest labelled as-of months test), and
+logs what it did to MLflow. The CLI (``credit train``, ``credit
 evaluate``, ``credit promote``) and ``credit retrain`` (:mod:`pipelines.retrain`) call them.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from credit import clock
+from credit.features.panel import Panel, PanelError
 from credit.models.config import ModelConfig
 from credit.models.promotion import PromotionDecision, promotion_decision
 from credit.models.registry import (
@@ -37,21 +38,6 @@ REGISTERED_MODEL = "credit_pd"
 CHAMPION, CHALLENGER = "champion", "challenger"
 
 
-class PanelError(ValueError):
-    """A panel folder that cannot be trained or evaluated on; the message names the folder."""
-
-
-@dataclass(frozen=True)
-class Panel:
-    """The labelled rows of a feature panel, and what its manifest says about them."""
-
-    folder: Path
-    rows: pd.DataFrame
-    feature_columns: list[str]
-    label: str
-    manifest: dict
-
-
 @dataclass(frozen=True)
 class TrainingOutcome:
     """What ``credit train`` did: the run, the registered challenger, the headline numbers."""
@@ -64,40 +50,10 @@ class TrainingOutcome:
     tuned_params: dict | None
 
 
-def read_panel(folder: Path | str, label: str) -> Panel:
-    """The rows of the panel in ``folder`` whose whole outcome horizon lies within the history.
-
-    Raises
-    ------
-    PanelError
-        If the folder has no panel or manifest, or the panel has no such label column.
-    """
-    folder = Path(folder)
-    data, meta = folder / "panel.parquet", folder / "manifest.json"
-    for path in (data, meta):
-        if not path.is_file():
-            raise PanelError(f"{folder} holds no feature panel: {path.name} is missing "
-                             "(build one with `credit features build --out FOLDER`)")
-    manifest = json.loads(meta.read_text())
-    frame = pd.read_parquet(data)
-    if label not in frame.columns:
-        raise PanelError(f"the panel in {folder} has no label column {label!r}; its label is "
-                         f"{manifest.get('label_column')!r} (set [training] label in the model configuration)")
-    # A default shows before the horizon ends, a non-default only after: at as-of dates whose
-    # horizon is not over yet the known labels are mostly defaults, so those dates are left out.
-    history_end = pd.Timestamp(manifest["history_end"])
-    observed = pd.to_datetime(frame["as_of"]) + pd.DateOffset(months=int(manifest["horizon_months"])) <= history_end
-    rows = frame[observed & frame[label].notna()].reset_index(drop=True)
-    if rows.empty:
-        raise PanelError(f"no as-of date of the panel in {folder} has its {manifest['horizon_months']}-month outcome "
-                         f"observed: the history ends {history_end.date()}")
-    return Panel(folder, rows, list(manifest["feature_columns"]), label, manifest)
-
-
 def windows_of(panel: Panel, config: ModelConfig) -> OutOfTimeSplit:
     """The configured out-of-time windows over the panel's labelled rows."""
     try:
-        return latest_windows(panel.rows["as_of"], **vars(config.windows))
+        return latest_windows(panel.frame["as_of"], **vars(config.windows))
     except ValueError as exc:
         raise PanelError(f"{panel.folder}: {exc}") from exc
 
@@ -108,7 +64,7 @@ def describe_windows(panel: Panel, split: OutOfTimeSplit) -> dict[str, str]:
     for name in ("train", "valid", "calibrate", "test"):
         mask, dates = getattr(split, name), split.dates[name]
         described[name] = (f"{dates[0]} to {dates[-1]} ({len(dates)} as-of dates, {int(mask.sum()):,} rows, "
-                           f"{int(panel.rows.loc[mask, panel.label].sum()):,} defaults)")
+                           f"{int(panel.frame.loc[mask, panel.label].sum()):,} defaults)")
     return described
 
 
@@ -122,6 +78,11 @@ def train_pd(panel: Panel, config: ModelConfig, *, report_path: Path, truth: Pat
     ``evaluation/csi.csv``), the report, the scorecard's points table and the model with its
     signature; with ``tune`` the Optuna trials are nested runs of it.
 
+    Parameters
+    ----------
+    panel
+        The rows whose outcome is observed: ``read_panel(folder, label).observed()``.
+
     Raises
     ------
     PanelError
@@ -131,7 +92,7 @@ def train_pd(panel: Panel, config: ModelConfig, *, report_path: Path, truth: Pat
     """
     split = windows_of(panel, config)
     windows = describe_windows(panel, split)
-    X = panel.rows[panel.feature_columns]
+    X = panel.frame[panel.feature_columns]
     experiment = mlflow.get_experiment_by_name(EXPERIMENT)
     with mlflow.start_run(experiment_id=experiment.experiment_id,
                           run_name=f"train {clock.now():%Y-%m-%d %H:%M:%S}") as run:
@@ -139,12 +100,12 @@ def train_pd(panel: Panel, config: ModelConfig, *, report_path: Path, truth: Pat
         if tune:
             params = _tuned(config, panel, split)
         trained = train_on_panel(
-            panel.rows, panel.feature_columns, panel.label, split, lightgbm_params=params,
+            panel.frame, panel.feature_columns, panel.label, split, lightgbm_params=params,
             lightgbm_options={"num_boost_round": config.training.num_boost_round,
                               "early_stopping_rounds": config.training.early_stopping_rounds,
                               "calibration": config.training.calibration},
             with_scorecard=config.training.scorecard, random_state=config.training.random_state)
-        oracle = Oracle("simulator's true PD", oracle_pd(panel.rows[split.test], truth)) if truth else None
+        oracle = Oracle("simulator's true PD", oracle_pd(panel.frame[split.test], truth)) if truth else None
         report = evaluation_report(graded(trained.evaluated), oracle=oracle,
                                    title=f"PD model: out-of-time evaluation on {panel.folder}",
                                    split_description=windows, random_state=config.training.random_state,
@@ -177,6 +138,8 @@ def evaluate_versions(panel: Panel, config: ModelConfig, versions: dict[str, str
 
     Parameters
     ----------
+    panel
+        The rows whose outcome is observed, as for :func:`train_pd`.
     versions
         Report label -> registered version of ``credit_pd``, e.g. ``{"champion (v3)": "3"}``.
 
@@ -189,7 +152,7 @@ def evaluate_versions(panel: Panel, config: ModelConfig, versions: dict[str, str
     """
     split = windows_of(panel, config)
     windows = describe_windows(panel, split)
-    test = panel.rows[split.test]
+    test = panel.frame[split.test]
     y_test = test[panel.label].astype(int).to_numpy()
     evaluated = [EvaluatedModel(label, y_test, _scored(load_version(REGISTERED_MODEL, version), test, panel))
                  for label, version in versions.items()]
@@ -221,7 +184,8 @@ class Judgement:
 def judge_challenger(panel: Panel, config: ModelConfig, challenger: str | None = None) -> Judgement:
     """Run the promotion gate for ``challenger`` (default: the ``challenger`` alias) against the champion.
 
-    Both are scored on the panel's latest test window. Nothing is changed in the registry:
+    Both are scored on the latest test window of ``panel`` (the rows whose outcome is
+    observed, as for :func:`train_pd`). Nothing is changed in the registry:
     :func:`apply_judgement` does that.
 
     Raises
@@ -237,7 +201,7 @@ def judge_challenger(panel: Panel, config: ModelConfig, challenger: str | None =
     except ModelNotFoundError:
         champion = None
     split = windows_of(panel, config)
-    test = panel.rows[split.test]
+    test = panel.frame[split.test]
     y_test = test[panel.label].astype(int).to_numpy()
     pd_challenger = _scored(load_version(REGISTERED_MODEL, challenger_version.version), test, panel)
     pd_champion = None
@@ -288,9 +252,9 @@ def _tuned(config: ModelConfig, panel: Panel, split: OutOfTimeSplit) -> dict:
     """Search LightGBM's parameters stopping and scoring on the held-out firms, as training does."""
     from credit.models.tuning import tune_lightgbm
 
-    X, y = panel.rows[panel.feature_columns], panel.rows[panel.label].astype(int)
+    X, y = panel.frame[panel.feature_columns], panel.frame[panel.label].astype(int)
     fit_rows = split.train | split.valid
-    stopping = fit_rows & held_out_firms(panel.rows["firm_id"], HELD_OUT_FIRM_SHARE)
+    stopping = fit_rows & held_out_firms(panel.frame["firm_id"], HELD_OUT_FIRM_SHARE)
     result = tune_lightgbm(X[fit_rows & ~stopping], y[fit_rows & ~stopping], X[stopping], y[stopping],
                            n_trials=config.tuning.trials, timeout_seconds=config.tuning.timeout_seconds,
                            base_params=config.lightgbm, num_boost_round=config.training.num_boost_round,

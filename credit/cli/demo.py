@@ -183,12 +183,13 @@ def _train_and_promote(workdir: Path, truth: Path) -> Path | None:
     """Train, judge and promote; the champion's serving folder, or None when no model passed the gate."""
     from credit.models.config import load_model_config
     from credit.models.registry import AliasNotFoundError, export_serving_files
-    from pipelines.train_pd import CHAMPION, REGISTERED_MODEL, apply_judgement, judge_challenger, read_panel, train_pd
+    from credit.features.panel import read_panel
+    from pipelines.train_pd import CHAMPION, REGISTERED_MODEL, apply_judgement, judge_challenger, train_pd
 
     use_tracking("")
     config = load_model_config()
-    panel = read_panel(workdir / "features", config.training.label)
-    with console.status(f"training the PD model, the scorecard and a logistic baseline on {len(panel.rows):,} rows"):
+    panel = read_panel(workdir / "features", config.training.label).observed()
+    with console.status(f"training the PD model, the scorecard and a logistic baseline on {len(panel.frame):,} rows"):
         outcome = train_pd(panel, config, report_path=workdir / "model-report.html", truth=truth)
     print_windows(outcome.windows)
     print_summary(outcome.summary)

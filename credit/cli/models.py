@@ -63,11 +63,12 @@ def train(
             fail("--tune searches on a panel's validation window; with --table, set [lightgbm] in a --config file")
         _train_table(table, target, time_col, id_col, settings, report)
         return
-    from pipelines.train_pd import PanelError, read_panel, train_pd
+    from credit.features.panel import PanelError, read_panel
+    from pipelines.train_pd import train_pd
 
     try:
-        data = read_panel(panel, settings.training.label)
-        with console.status(f"training on {len(data.rows):,} labelled rows of {panel}"):
+        data = read_panel(panel, settings.training.label).observed()
+        with console.status(f"training on {len(data.frame):,} labelled rows of {panel}"):
             outcome = train_pd(data, settings, report_path=report, truth=_truth(truth), tune=tune)
     except (PanelError, ValueError, OSError) as exc:
         fail(str(exc))
@@ -99,7 +100,8 @@ def evaluate(
     report = report or _default_report("evaluate")
     use_tracking(tracking_uri)
     from credit.models.registry import ModelNotFoundError, resolve_alias
-    from pipelines.train_pd import CHALLENGER, CHAMPION, REGISTERED_MODEL, PanelError, evaluate_versions, read_panel
+    from credit.features.panel import PanelError, read_panel
+    from pipelines.train_pd import CHALLENGER, CHAMPION, REGISTERED_MODEL, evaluate_versions
 
     wanted = version or [CHAMPION, CHALLENGER]
     versions = {}
@@ -107,7 +109,7 @@ def evaluate(
         for name in wanted:
             number = name if name.isdigit() else resolve_alias(REGISTERED_MODEL, name).version
             versions[f"v{number}" if name.isdigit() else f"{name} (v{number})"] = number
-        data = read_panel(panel, settings.training.label)
+        data = read_panel(panel, settings.training.label).observed()
         with console.status(f"scoring {len(versions)} model(s) on {panel}"):
             result = evaluate_versions(data, settings, versions, report_path=report, truth=_truth(truth))
     except (ModelNotFoundError, PanelError, ValueError, OSError) as exc:
@@ -134,10 +136,11 @@ def promote(
     settings = _config(config)
     use_tracking(tracking_uri)
     from credit.models.registry import ModelNotFoundError
-    from pipelines.train_pd import PanelError, apply_judgement, judge_challenger, read_panel
+    from credit.features.panel import PanelError, read_panel
+    from pipelines.train_pd import apply_judgement, judge_challenger
 
     try:
-        judgement = judge_challenger(read_panel(panel, settings.training.label), settings, version)
+        judgement = judge_challenger(read_panel(panel, settings.training.label).observed(), settings, version)
     except (ModelNotFoundError, PanelError, ValueError, OSError) as exc:
         fail(str(exc))
     apply_judgement(judgement)
@@ -166,7 +169,7 @@ def retrain(
     use_tracking(tracking_uri)
     from credit.features.history import History, HistoryError
     from pipelines.retrain import retrain as run_retrain
-    from pipelines.train_pd import PanelError
+    from credit.features.panel import PanelError
 
     try:
         engine = open_store(database_url)

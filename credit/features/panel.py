@@ -8,14 +8,15 @@ Dask cluster partitioned by firm (:mod:`credit.features.distributed`):
 2. :func:`network_stage` needs every firm's overdue and default flags at each as-of date
    (partners may sit in other partitions), then computes concentration and network risk.
 
-:func:`write_panel` stores the panel as Parquet with a JSON manifest beside it.
+:func:`write_panel` stores the panel as Parquet with a JSON manifest beside it, and
+:func:`read_panel` reads it back: the one place that knows the folder's layout.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -41,12 +42,68 @@ KEY_COLUMNS = ["firm_id", "as_of"]
 FIRMOGRAPHICS = ["industry", "region", "size_band", "roles"]
 
 
-@dataclass
+PANEL_FILE, MANIFEST_FILE = "panel.parquet", "manifest.json"
+
+
+class PanelError(ValueError):
+    """A folder that holds no readable feature panel, or a panel without what is asked of it; the message says why."""
+
+
+@dataclass(frozen=True)
 class Panel:
-    """A built panel and its manifest."""
+    """A feature panel, its manifest, and the folder it was read from (None while only built).
+
+    Attributes
+    ----------
+    frame
+        One row per (firm, as-of date): key columns, firmographics, features and the label.
+    manifest
+        What :func:`manifest` wrote: the label, horizon, history end, feature columns and more.
+    folder
+        Where :func:`read_panel` found it; None for a panel just built.
+    """
 
     frame: pd.DataFrame
     manifest: dict
+    folder: Path | None = None
+
+    @property
+    def label(self) -> str:
+        """The label column (``default_<horizon>m``)."""
+        return self.manifest["label_column"]
+
+    @property
+    def horizon_months(self) -> int:
+        """Months after each as-of date within which a default counts."""
+        return int(self.manifest["horizon_months"])
+
+    @property
+    def history_end(self) -> datetime:
+        """The end of the history the panel was built from."""
+        return datetime.fromisoformat(self.manifest["history_end"])
+
+    @property
+    def feature_columns(self) -> list[str]:
+        """Every column but the keys and the label."""
+        return list(self.manifest["feature_columns"])
+
+    def observed(self) -> Panel:
+        """The rows whose outcome is known: labelled, and the whole horizon within the history.
+
+        Raises
+        ------
+        PanelError
+            If no as-of date has its outcome observed.
+        """
+        # A default shows before the horizon ends, a non-default only after: at as-of dates whose
+        # horizon is not over yet the known labels are mostly defaults, so those dates are left out.
+        history_end = pd.Timestamp(self.history_end)
+        horizon_over = pd.to_datetime(self.frame["as_of"]) + pd.DateOffset(months=self.horizon_months) <= history_end
+        rows = self.frame[horizon_over & self.frame[self.label].notna()].reset_index(drop=True)
+        if rows.empty:
+            raise PanelError(f"no as-of date of the panel in {self.folder} has its {self.horizon_months}-month "
+                             f"outcome observed: the history ends {history_end.date()}")
+        return replace(self, frame=rows)
 
 
 def grid_for(as_of: list[date], features: list[Feature] = MARKETPLACE_FEATURES,
@@ -187,7 +244,52 @@ def _iso(value: datetime | None) -> str | None:
 def write_panel(panel: Panel, out: Path) -> tuple[Path, Path]:
     """Write ``panel.parquet`` and ``manifest.json`` into the folder ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    data, meta = out / "panel.parquet", out / "manifest.json"
+    data, meta = out / PANEL_FILE, out / MANIFEST_FILE
     panel.frame.to_parquet(data, index=False)
     meta.write_text(json.dumps(panel.manifest, indent=2) + "\n")
     return data, meta
+
+
+def read_panel(folder: Path | str, label: str | None = None) -> Panel:
+    """Read the panel :func:`write_panel` wrote into ``folder``.
+
+    Parameters
+    ----------
+    folder
+        The folder holding ``panel.parquet`` and ``manifest.json``.
+    label
+        The label column the caller expects (a model configuration's ``[training] label``);
+        by default the panel's own.
+
+    Returns
+    -------
+    Panel
+        Every row, labelled or not; :meth:`Panel.observed` keeps those whose outcome is known.
+
+    Raises
+    ------
+    PanelError
+        If a file is missing, the manifest lacks what a panel's has, or the panel lacks its
+        key columns or has another label than ``label``.
+    """
+    folder = Path(folder)
+    data, meta = folder / PANEL_FILE, folder / MANIFEST_FILE
+    for path in (data, meta):
+        if not path.is_file():
+            raise PanelError(f"{folder} holds no feature panel: {path.name} is missing "
+                             "(build one with `credit features build --out FOLDER`)")
+    try:
+        manifest = json.loads(meta.read_text())
+        panel = Panel(pd.DataFrame(), manifest, folder)
+        # the properties parse the manifest: reading each once turns a malformed one into a clear error
+        own_label, _, _, _ = panel.label, panel.horizon_months, panel.history_end, panel.feature_columns
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PanelError(f"{meta} is not a panel manifest: {type(exc).__name__} {exc}") from exc
+    if label is not None and label != own_label:
+        raise PanelError(f"the panel in {folder} has no label column {label!r}; its label is {own_label!r} "
+                         "(set [training] label in the model configuration)")
+    frame = pd.read_parquet(data)
+    absent = [name for name in (*KEY_COLUMNS, own_label) if name not in frame.columns]
+    if absent:
+        raise PanelError(f"{data} lacks the column(s) {absent} its manifest promises")
+    return replace(panel, frame=frame)

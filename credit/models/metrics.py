@@ -1,6 +1,10 @@
-"""How good a credit-risk model is: discrimination, calibration, rank order, stability, uncertainty.
+"""How good a credit-risk model is: discrimination, calibration, rank order, uncertainty.
 
-Pure functions over arrays, for the evaluation step of SPEC 3.5 and the drift monitor of 3.7.
+Pure functions over arrays, for the evaluation step of SPEC 3.5 and the promotion gate.
+AUC, Brier score and log loss are scikit-learn's (``sklearn.metrics``), behind the checks and
+conventions below; what scikit-learn lacks is computed here: the KS threshold, calibration
+tables and tests (Hosmer-Lemeshow), rank ordering and bootstrap intervals. The population and
+characteristic stability indices (PSI, CSI) are in :mod:`credit.monitoring.psi`.
 
 Conventions used throughout:
 
@@ -21,10 +25,10 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2, norm, rankdata
+from sklearn import metrics as sklearn_metrics
 from sklearn.utils import check_random_state
 
-LOG_LOSS_CLIP = 1e-15
-PSI_FLOOR = 1e-4
+_LABELS = [0, 1]  # told to scikit-learn, so a sample of one class is still scored as 0/1
 
 
 class KS(NamedTuple):
@@ -58,8 +62,8 @@ class BootstrapInterval(NamedTuple):
 def auc(y, score) -> float:
     """Area under the ROC curve: the chance a random bad scores riskier than a random good.
 
-    Computed from ranks (Mann-Whitney U): a (bad, good) pair counts 1 when the bad has the
-    higher score, 1/2 when their scores tie and 0 otherwise.
+    scikit-learn's ``roc_auc_score``: a (bad, good) pair counts 1 when the bad has the higher
+    score, 1/2 when their scores tie and 0 otherwise (the Mann-Whitney U over all pairs).
 
     Parameters
     ----------
@@ -81,7 +85,7 @@ def auc(y, score) -> float:
     """
     y, score = _labels_and_scores(y, score, "score")
     _require_both_classes(y, "AUC")
-    return _auc(y, score)
+    return float(sklearn_metrics.roc_auc_score(y, score))
 
 
 def gini(y, score) -> float:
@@ -106,7 +110,7 @@ def gini(y, score) -> float:
     """
     y, score = _labels_and_scores(y, score, "score")
     _require_both_classes(y, "Gini")
-    return 2.0 * _auc(y, score) - 1.0
+    return 2.0 * float(sklearn_metrics.roc_auc_score(y, score)) - 1.0
 
 
 def ks(y, score) -> KS:
@@ -152,7 +156,7 @@ def ks(y, score) -> KS:
 
 
 def brier(y, p) -> float:
-    """Brier score: the mean squared difference between the PD and the outcome.
+    """Brier score: the mean squared difference between the PD and the outcome (scikit-learn's).
 
     Parameters
     ----------
@@ -172,15 +176,15 @@ def brier(y, p) -> float:
         If ``y`` is not 0/1, ``p`` is not in [0, 1], or the lengths differ.
     """
     y, p = _labels_and_probabilities(y, p)
-    return float(np.mean((p - y) ** 2))
+    return float(sklearn_metrics.brier_score_loss(y, p, labels=_LABELS))
 
 
 def log_loss(y, p) -> float:
     """Log loss: the mean of ``-ln`` of the probability the model gave to what happened.
 
-    That probability is clipped below at 1e-15 (equivalently, ``p`` is clipped to
-    [1e-15, 1 - 1e-15]), so a certain but wrong PD costs ``-ln(1e-15) = 34.54`` instead of
-    infinity.
+    scikit-learn's ``log_loss``: ``p`` is clipped to [eps, 1 - eps] with eps the float64
+    machine epsilon (2**-52), so a certain but wrong PD costs ``-ln(2**-52) = 36.04``
+    instead of infinity.
 
     Parameters
     ----------
@@ -200,10 +204,7 @@ def log_loss(y, p) -> float:
         If ``y`` is not 0/1, ``p`` is not in [0, 1], or the lengths differ.
     """
     y, p = _labels_and_probabilities(y, p)
-    # clipping the probability of the outcome, not p itself, keeps -ln(1e-15) exact for
-    # y = 0, p = 1, where 1 - (1 - 1e-15) would lose digits
-    given_to_outcome = np.where(y == 1, p, 1.0 - p)
-    return float(-np.mean(np.log(np.maximum(given_to_outcome, LOG_LOSS_CLIP))))
+    return float(sklearn_metrics.log_loss(y, p, labels=_LABELS))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -435,106 +436,6 @@ def rank_ordering(y, score, bands: Sequence[float]) -> RankOrdering:
 
 
 # ---------------------------------------------------------------------------------------------
-# Stability
-# ---------------------------------------------------------------------------------------------
-
-
-def psi(expected, actual, bins: int = 10) -> float:
-    """Population stability index of ``actual`` against ``expected``.
-
-    ``PSI = sum over bins of (a - e) * ln(a / e)``, with ``e`` and ``a`` the shares of each
-    sample in the bin. The bin edges are the expected sample's quantiles at
-    ``1/bins, ..., (bins-1)/bins`` (NumPy's linear interpolation); repeated edges are merged,
-    so heavy ties give fewer bins. A bin holds values in ``(lower edge, upper edge]`` and the
-    outer bins are open-ended, so actual values beyond the expected range still count.
-    Missing values (NaN) form a bin of their own. A share of 0 is raised to 1e-4
-    (:data:`PSI_FLOOR`) so the log is defined; a bin empty in both samples adds 0.
-
-    Common reading: below 0.1 stable, 0.1 to 0.25 some shift, above 0.25 a material shift.
-
-    Parameters
-    ----------
-    expected : array-like of shape (n,)
-        The reference sample, e.g. scores or a feature at development time.
-    actual : array-like of shape (m,)
-        The sample to compare, e.g. the same this month.
-    bins : int, default 10
-        Number of quantile bins, before merging repeated edges.
-
-    Returns
-    -------
-    float
-        PSI, >= 0; 0 when both samples fill the bins in the same shares.
-
-    Raises
-    ------
-    ValueError
-        If a sample is empty, not numeric, or has infinite values, or ``bins`` is not an
-        integer >= 2.
-    """
-    expected = _finite_or_missing(expected, "expected")
-    actual = _finite_or_missing(actual, "actual")
-    _require_integer(bins, "bins", minimum=2)
-    known = expected[~np.isnan(expected)]
-    edges = np.unique(np.quantile(known, np.arange(1, bins) / bins)) if len(known) else np.array([])
-    missing_bin = len(edges) + 1
-
-    def counts(values: np.ndarray) -> np.ndarray:
-        bin_index = np.where(np.isnan(values), missing_bin, np.searchsorted(edges, values, side="left"))
-        return np.bincount(bin_index, minlength=missing_bin + 1)
-
-    return _psi_from_counts(counts(expected), counts(actual))
-
-
-def csi(expected_frame: pd.DataFrame, actual_frame: pd.DataFrame, columns: Sequence[str], bins: int = 10) -> pd.Series:
-    """Characteristic stability index: the PSI of each feature column.
-
-    Numeric columns are binned as in :func:`psi`, with missing values as a bin of their
-    own. Other columns (text, categories, booleans) take each value as a bin, and missing
-    values as one more.
-
-    Parameters
-    ----------
-    expected_frame : pandas.DataFrame
-        The reference sample.
-    actual_frame : pandas.DataFrame
-        The sample to compare.
-    columns : sequence of str
-        Feature columns to compare; both frames must have them.
-    bins : int, default 10
-        Number of quantile bins for numeric columns.
-
-    Returns
-    -------
-    pandas.Series
-        PSI per column, indexed by column name, named ``csi``.
-
-    Raises
-    ------
-    ValueError
-        If a frame lacks a column, or as :func:`psi` for a numeric column.
-    """
-    columns = list(columns)
-    for name, frame in (("expected_frame", expected_frame), ("actual_frame", actual_frame)):
-        absent = [c for c in columns if c not in frame.columns]
-        if absent:
-            raise ValueError(f"`{name}` lacks column(s) {absent}.")
-    values = {}
-    for column in columns:
-        expected, actual = expected_frame[column], actual_frame[column]
-        if pd.api.types.is_numeric_dtype(expected) and not pd.api.types.is_bool_dtype(expected):
-            # nullable columns (Int64, Float64) hold pd.NA, which NumPy floats cannot
-            values[column] = psi(
-                expected.to_numpy(dtype=float, na_value=np.nan),
-                actual.to_numpy(dtype=float, na_value=np.nan),
-                bins=bins,
-            )
-        else:
-            values[column] = _category_psi(expected, actual)
-    return pd.Series(values, index=pd.Index(columns), name="csi", dtype=float)
-
-
-# ---------------------------------------------------------------------------------------------
 # Uncertainty
 # ---------------------------------------------------------------------------------------------
 
@@ -611,13 +512,6 @@ def bootstrap_interval(
 # ---------------------------------------------------------------------------------------------
 
 
-def _auc(y: np.ndarray, score: np.ndarray) -> float:
-    ranks = rankdata(score)  # average ranks: a tie between a bad and a good counts 1/2
-    n_bad = int(y.sum())
-    n_good = len(y) - n_bad
-    return float((ranks[y == 1].sum() - n_bad * (n_bad + 1) / 2) / (n_bad * n_good))
-
-
 def _outcome_table(y: np.ndarray, p: np.ndarray, group: np.ndarray, groups: int) -> pd.DataFrame:
     rows = np.bincount(group, minlength=groups)
     defaults = np.bincount(group, weights=y, minlength=groups).astype(np.int64)
@@ -627,20 +521,6 @@ def _outcome_table(y: np.ndarray, p: np.ndarray, group: np.ndarray, groups: int)
     return pd.DataFrame(
         {"rows": rows, "predicted_mean": predicted_mean, "observed_rate": observed_rate, "defaults": defaults}
     )
-
-
-def _psi_from_counts(expected_counts: np.ndarray, actual_counts: np.ndarray) -> float:
-    expected_share = np.maximum(expected_counts / expected_counts.sum(), PSI_FLOOR)
-    actual_share = np.maximum(actual_counts / actual_counts.sum(), PSI_FLOOR)
-    return float(np.sum((actual_share - expected_share) * np.log(actual_share / expected_share)))
-
-
-def _category_psi(expected: pd.Series, actual: pd.Series) -> float:
-    # every value is a bin; missing values (None, NaN, NA) share one more
-    expected_counts = expected.astype(object).value_counts(dropna=False)
-    actual_counts = actual.astype(object).value_counts(dropna=False)
-    expected_counts, actual_counts = expected_counts.align(actual_counts, fill_value=0)
-    return _psi_from_counts(expected_counts.to_numpy(dtype=float), actual_counts.to_numpy(dtype=float))
 
 
 def _one_dimensional(values, name: str) -> np.ndarray:
@@ -686,13 +566,6 @@ def _labels_and_probabilities(y, p) -> tuple[np.ndarray, np.ndarray]:
     if wrong.any():
         raise ValueError(f"`p` must be probabilities in [0, 1]; got values {_shown(p[wrong])}.")
     return y, p
-
-
-def _finite_or_missing(values, name: str) -> np.ndarray:
-    array = _numeric(values, name)
-    if np.isinf(array).any():
-        raise ValueError(f"`{name}` must not contain infinite values; got values {_shown(array[np.isinf(array)])}.")
-    return array
 
 
 def _require_same_length(y: np.ndarray, other: np.ndarray, name: str) -> None:

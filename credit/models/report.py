@@ -4,8 +4,8 @@
 discrimination and accuracy with bootstrap intervals, calibration by decile and by grade,
 rank order by PD band, stability of the score and of each feature (CSI) from train to test,
 and the charts a credit committee reads (ROC, KS, calibration, score distributions, bad rate
-by grade). Every number comes from :mod:`credit.models.metrics`, and the ``ok`` / ``watch`` /
-``alarm`` status of a CSI from the monitoring's PSI levels (:mod:`credit.monitoring.psi`);
+by grade). Every number comes from :mod:`credit.models.metrics`, the PSI and CSI and their
+``ok`` / ``watch`` / ``alarm`` status from the monitoring's (:mod:`credit.monitoring.psi`);
 this module only arranges them.
 
 The page is rendered from the Jinja2 template ``templates/report.html`` with autoescaping, so
@@ -34,15 +34,13 @@ from credit.models.metrics import (
     brier,
     calibration_by_grade,
     calibration_table,
-    csi,
     gini,
     ks,
     log_loss,
-    psi,
     rank_ordering,
 )
 from credit.monitoring.config import PsiConfig, load_monitoring_config
-from credit.monitoring.psi import status_of
+from credit.monitoring.psi import csi, psi, status_of
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "model", "rows", "defaults",
@@ -188,7 +186,7 @@ def evaluation_report(
     features_train, features_test : pandas.DataFrame, optional
         The model features (one column each) on the rows of the training window and of the
         test window; given together, they add the CSI table: each column's PSI
-        (:func:`~credit.models.metrics.csi`, deciles of the training values, categories and
+        (:func:`~credit.monitoring.psi.csi`, deciles of the training values, categories and
         missing values as bins of their own) with the status of the monitoring's PSI levels
         (credit/monitoring/monitoring.toml: watch from 0.1, alarm from 0.25).
 

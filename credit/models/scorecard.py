@@ -12,7 +12,7 @@ ones), replaces each value by its bin's weight of evidence (WoE), fits a scikit-
 
 so a firm at ``base_points`` has good:bad odds of ``base_odds``, every
 ``points_to_double_odds`` more points double the odds, and a higher score is safer. The
-score is the sum of one number of points per feature (the intercept is spread evenly over
+score (:meth:`ScorecardPD.points`) is the sum of one number of points per feature (the intercept is spread evenly over
 the features), which is what :meth:`ScorecardPD.points_table` shows the finance team and what
 :meth:`ScorecardPD.points_below_best` turns into reason codes
 (:func:`credit.models.reasons.reason_codes_from_points`).
@@ -187,18 +187,19 @@ class ScorecardPD(ClassifierMixin, BaseEstimator):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
-    def score(self, X: pd.DataFrame) -> np.ndarray:  # type: ignore[override]
+    def points(self, X: pd.DataFrame) -> np.ndarray:
         """Points of each row; higher is safer (``offset_ + factor_ * ln((1 - PD) / PD)``).
 
-        Unlike scikit-learn's ``score(X, y)`` (accuracy), this is the scorecard's score.
-        Missing values, and categories not seen at fit, score the points of WoE 0.
+        Missing values, and categories not seen at fit, score the points of WoE 0. (``score(X,
+        y)`` is scikit-learn's, the accuracy, so model selection treats the scorecard as any
+        classifier.)
         """
         X = self._checked(X)
         with _quiet_optbinning():
             return self.scorecard_.score(X)
 
     def points_by_feature(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Points of each row from each feature (rows x :attr:`features_`); they add up to :meth:`score`."""
+        """Points of each row from each feature (rows x :attr:`features_`); they add up to :meth:`points`."""
         X = self._checked(X)
         with _quiet_optbinning():
             bins = self.scorecard_.binning_process_.transform(X, metric="indices", metric_special="empirical",
@@ -207,7 +208,7 @@ class ScorecardPD(ClassifierMixin, BaseEstimator):
         for name in self.features_:
             points = self.bin_points_[name]
             index = bins[name].to_numpy()
-            # optbinning gives -1 for a category unseen at fit; score() then takes the last bin, Missing
+            # optbinning gives -1 for a category unseen at fit; points() then takes the last bin, Missing
             columns[name] = points[np.where(index < 0, len(points) - 1, index)]
         return pd.DataFrame(columns, index=X.index)
 

@@ -1,8 +1,8 @@
 """One monitoring run: score the panel with the champion, compare the month monitored with training, store it.
 
 :func:`monitor` is what ``credit monitor`` and the end of ``credit retrain`` call. It reads a
-feature panel (``panel.parquet`` and ``manifest.json`` from ``credit features build``), scores
-its rows with the model monitored, and computes:
+feature panel (:func:`credit.features.panel.read_panel`), scores its rows with the model
+monitored, and computes:
 
 * **PSI** (:mod:`credit.monitoring.psi`) of the score and of every model feature, rows of the
   training window (as-of dates ``training_from`` to ``training_to``, the rows the model was
@@ -39,11 +39,10 @@ list is never empty in a real book, since firms deteriorate one by one in any ec
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -53,10 +52,11 @@ from sqlalchemy.orm import Session
 
 from credit import clock
 from credit.features.labels import add_months
+from credit.features.panel import Panel, PanelError, read_panel
 from credit.monitoring.calibration import by_grade, by_vintage
 from credit.monitoring.config import MonitoringConfig, load_monitoring_config
 from credit.monitoring.early_warning import early_warnings, gather_inputs
-from credit.monitoring.psi import bins_of, psi_from_counts, status_of
+from credit.monitoring.psi import psi, status_of
 from credit.monitoring.results import MonitoringRun, PsiRow, run_by_id
 from credit.monitoring.tables import (
     EarlyWarningRecord,
@@ -183,44 +183,7 @@ def training_window_of_run(run_id: str) -> tuple[date, date]:
     return date.fromisoformat(found["window.train"].group(1)), date.fromisoformat(found["window.valid"].group(2))
 
 
-@dataclass(frozen=True)
-class MonitoringPanel:
-    """A feature panel as monitoring reads it: every row (labelled or not) and the manifest."""
-
-    folder: Path
-    frame: pd.DataFrame
-    label: str
-    horizon_months: int
-    history_end: date
-
-
-def read_monitoring_panel(folder: str | Path) -> MonitoringPanel:
-    """Read ``panel.parquet`` and ``manifest.json`` from ``folder``.
-
-    Raises
-    ------
-    MonitoringError
-        If a file is missing or the manifest lacks what monitoring needs.
-    """
-    folder = Path(folder)
-    data, meta = folder / "panel.parquet", folder / "manifest.json"
-    for path in (data, meta):
-        if not path.is_file():
-            raise MonitoringError(f"{folder} holds no feature panel: {path.name} is missing (build one with "
-                                  "`credit features build --out FOLDER`)")
-    try:
-        manifest = json.loads(meta.read_text())
-        label, horizon = manifest["label_column"], int(manifest["horizon_months"])
-        history_end = datetime.fromisoformat(manifest["history_end"]).date()
-    except (ValueError, KeyError, TypeError) as exc:
-        raise MonitoringError(f"{meta} is not a panel manifest: {type(exc).__name__} {exc}") from exc
-    frame = pd.read_parquet(data)
-    if label not in frame.columns or "as_of" not in frame.columns or "firm_id" not in frame.columns:
-        raise MonitoringError(f"{data} lacks firm_id, as_of or its label column {label!r}")
-    return MonitoringPanel(folder, frame, label, horizon, history_end)
-
-
-def monitor(engine: Engine, panel: str | Path | MonitoringPanel, model: MonitoredModel, *, as_of: date | None = None,
+def monitor(engine: Engine, panel: str | Path | Panel, model: MonitoredModel, *, as_of: date | None = None,
             history=None, config: MonitoringConfig | None = None, policy: Policy | None = None) -> MonitoringRun:  # noqa: ANN001
     """Monitor ``model`` on a feature panel and store the run.
 
@@ -229,8 +192,8 @@ def monitor(engine: Engine, panel: str | Path | MonitoringPanel, model: Monitore
     engine
         The operational store: the run is written there, and the credit lines are read.
     panel
-        The feature panel folder (or one read already); it must hold rows of the training
-        window and of the month monitored.
+        The feature panel folder (or a panel :func:`~credit.features.panel.read_panel` read);
+        it must hold rows of the training window and of the month monitored.
     model
         The champion (:class:`MonitoredModel`).
     as_of
@@ -252,12 +215,16 @@ def monitor(engine: Engine, panel: str | Path | MonitoringPanel, model: Monitore
     Raises
     ------
     MonitoringError
-        If the panel lacks the model's features, the month monitored or the training window,
-        or the month monitored is after today.
+        If the folder holds no readable panel, the panel lacks the model's features, the month
+        monitored or the training window, or the month monitored is after today.
     """
     config = config or load_monitoring_config()
     policy = policy or default_policy()
-    panel = panel if isinstance(panel, MonitoringPanel) else read_monitoring_panel(panel)
+    if not isinstance(panel, Panel):
+        try:
+            panel = read_panel(panel)
+        except PanelError as exc:
+            raise MonitoringError(str(exc)) from exc
     frame = panel.frame
     missing = [name for name in model.features if name not in frame.columns]
     if missing:
@@ -294,7 +261,7 @@ def monitor(engine: Engine, panel: str | Path | MonitoringPanel, model: Monitore
     psi_rows, skipped = _psi_rows(known, pd_, in_training[known.index], known_day == as_of, model.features, config)
 
     # outcomes known at as_of: the whole horizon lies before it (and inside the history)
-    matured = known[(known_day.map(lambda d: add_months(d, panel.horizon_months)) <= min(as_of, panel.history_end))
+    matured = known[(known_day.map(lambda d: add_months(d, panel.horizon_months)) <= min(as_of, panel.history_end.date()))
                     & known[panel.label].notna()]
     vintage = max(matured["as_of"].dt.date) if len(matured) else None
     grades = ()
@@ -397,8 +364,7 @@ def _psi_rows(known: pd.DataFrame, pd_: pd.Series, expected: pd.Series, actual: 
     for segment, member in segments:
         e_rows, a_rows = values[member & expected], values[member & actual]
         for variable in (SCORE, *features):
-            bins = bins_of(e_rows[variable], a_rows[variable])
-            value = psi_from_counts(bins.counts(e_rows[variable]), bins.counts(a_rows[variable]))
+            value = psi(e_rows[variable], a_rows[variable])
             rows.append(PsiRow(variable, segment, round(value, 6), status_of(value, config.psi.watch, config.psi.alarm),
                                len(e_rows), len(a_rows)))
     return rows, skipped

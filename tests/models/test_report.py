@@ -21,7 +21,6 @@ from credit.models.metrics import (
     gini,
     ks,
     log_loss,
-    psi,
 )
 from credit.models.report import (
     CSI_COLUMNS,
@@ -31,6 +30,7 @@ from credit.models.report import (
     Report,
     evaluation_report,
 )
+from credit.monitoring.psi import psi
 
 RESAMPLES = 50
 SPLIT = {"train": "2019-01-01 to 2020-12-31", "valid": "2021-01-01 to 2021-03-31",

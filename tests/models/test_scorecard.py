@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import spearmanr
-from sklearn.metrics import roc_auc_score
+from sklearn.base import clone
+from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 
 from credit.models.reasons import reason_codes_from_points
 from credit.models.scorecard import ScorecardPD
@@ -47,7 +49,7 @@ def test_the_scorecard_ranks_defaults_and_its_points_fall_as_the_pd_rises(fitted
     X, y = holdout
     pd_ = fitted.predict_proba(X)[:, 1]
     assert roc_auc_score(y, pd_) > 0.75
-    rho = spearmanr(fitted.score(X), pd_).statistic
+    rho = spearmanr(fitted.points(X), pd_).statistic
     assert rho < -0.999
 
 
@@ -64,12 +66,12 @@ def test_the_score_is_the_pdo_formula_applied_to_the_models_own_odds(fitted, hol
     X, _ = holdout
     pd_ = fitted.predict_proba(X)[:, 1]
     odds = (1 - pd_) / pd_  # good:bad
-    np.testing.assert_allclose(fitted.score(X), offset + factor * np.log(odds), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(fitted.points(X), offset + factor * np.log(odds), rtol=0, atol=1e-6)
 
 
 def test_the_points_of_the_features_add_up_to_the_score(fitted, holdout) -> None:
     X, _ = holdout
-    np.testing.assert_allclose(fitted.points_by_feature(X).sum(axis=1), fitted.score(X), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(fitted.points_by_feature(X).sum(axis=1), fitted.points(X), rtol=0, atol=1e-9)
 
 
 def test_a_firm_in_every_features_best_bin_loses_no_points_and_nobody_loses_negative_points(fitted, holdout) -> None:
@@ -85,7 +87,7 @@ def test_a_firm_in_every_features_best_bin_loses_no_points_and_nobody_loses_nega
         best[feature] = X[feature].loc[[by_feature[feature].idxmax()]].to_numpy()
     assert (fitted.points_below_best(best).to_numpy() == 0).all()
     # and the loss of every row is its distance from that firm's score
-    np.testing.assert_allclose(fitted.score(best)[0] - lost.sum(axis=1), fitted.score(X), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(fitted.points(best)[0] - lost.sum(axis=1), fitted.points(X), rtol=0, atol=1e-9)
 
 
 def test_days_past_due_is_the_first_reason_of_a_firm_ninety_days_late(fitted) -> None:
@@ -116,7 +118,7 @@ def test_missing_values_and_unseen_categories_score_the_missing_bin(fitted) -> N
     assert by_feature.loc[0, DPD] == pytest.approx(missing[DPD])
     assert by_feature.loc[1, INDUSTRY] == pytest.approx(missing[INDUSTRY])
     pd_ = fitted.predict_proba(firms)[:, 1]
-    np.testing.assert_allclose(fitted.score(firms), fitted.offset_ + fitted.factor_ * np.log((1 - pd_) / pd_),
+    np.testing.assert_allclose(fitted.points(firms), fitted.offset_ + fitted.factor_ * np.log((1 - pd_) / pd_),
                                rtol=0, atol=1e-6)
 
 
@@ -168,4 +170,32 @@ def test_a_feature_that_does_not_separate_defaults_is_no_usable_feature() -> Non
 
 def test_an_unfitted_scorecard_says_so(holdout) -> None:
     with pytest.raises(ValueError, match="not fitted yet"):
-        ScorecardPD().score(holdout[0])
+        ScorecardPD().points(holdout[0])
+
+
+def test_model_selection_cross_validates_the_scorecard_as_any_classifier() -> None:
+    # scikit-learn's cross_val_score and GridSearchCV clone, fit and score the scorecard by its
+    # PD; each fold's AUC must be what fitting and scoring that fold by hand gives
+    X, y = borrowers(3000, seed=3)
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    by_sklearn = cross_val_score(ScorecardPD(), X, y, cv=folds, scoring="roc_auc")
+    by_hand = []
+    for train, test in folds.split(X, y):
+        model = clone(ScorecardPD()).fit(X.iloc[train], y[train])
+        by_hand.append(roc_auc_score(y[test], model.predict_proba(X.iloc[test])[:, 1]))
+    np.testing.assert_allclose(by_sklearn, by_hand, rtol=0, atol=1e-12)
+    assert 0.75 < by_sklearn.mean() < 0.95  # days past due and industry drive the simulated defaults
+
+    search = GridSearchCV(ScorecardPD(), {"max_n_bins": [2, 8]}, cv=folds, scoring="roc_auc").fit(X, y)
+    assert search.cv_results_["mean_test_score"][1] == pytest.approx(by_sklearn.mean(), abs=1e-12)
+    assert search.best_params_ == {"max_n_bins": 8} and search.best_estimator_.points(X).shape == (3000,)
+
+
+def test_score_is_scikit_learns_accuracy_so_default_model_selection_runs(fitted, holdout) -> None:
+    # score(X, y) is ClassifierMixin's: the share of rows whose predicted class (PD >= 0.5) is right
+    X, y = holdout
+    assert fitted.score(X, y) == accuracy_score(y, (fitted.predict_proba(X)[:, 1] >= 0.5).astype(int))
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    by_hand = [accuracy_score(y[test], clone(ScorecardPD()).fit(X.iloc[train], y[train]).predict(X.iloc[test]))
+               for train, test in folds.split(X, y)]
+    np.testing.assert_allclose(cross_val_score(ScorecardPD(), X, y, cv=folds), by_hand, rtol=0, atol=1e-12)

@@ -1,4 +1,4 @@
-"""The PSI against numbers worked out by hand (the formula is in credit/monitoring/psi.py).
+"""The PSI and CSI against numbers worked out by hand (the formula is in credit/monitoring/psi.py).
 
 PSI = sum over bins of (A - E) * ln(A / E), E and A the expected (training) and actual shares,
 an empty share replaced by 1e-4, bins empty in both samples left out.
@@ -7,12 +7,13 @@ an empty share replaced by 1e-4, bins empty in both samples left out.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from credit.monitoring.psi import EPSILON, bins_of, psi, psi_from_counts, status_of
+from credit.monitoring.psi import EPSILON, bins_of, csi, psi, psi_from_counts, status_of
 
 
 def test_categories_are_their_own_bins():
@@ -66,9 +67,20 @@ def test_pandas_categoricals_and_text_bin_alike():
     assert as_text == pytest.approx(as_category) and as_text > 0
 
 
+def test_values_beyond_the_training_range_count_in_the_open_outer_bins():
+    # deciles of 1..10: 1 + 0.9k = 1.9, 2.8, ..., 9.1, one expected value per bin: E = .1 each
+    # actual 0, 0 -> (-inf, 1.9]; 3..8 one each in bins 3-8; 11, 12 -> (9.1, inf); bins 2 and 9 empty
+    # bins 1 and 10: 2 x (.2 - .1) ln(.2/.1)          = 2 x 0.0693147181  = 0.1386294361
+    # bins 2 and 9:  2 x (0.0001 - .1) ln(0.0001/.1)  = 2 x 0.6900847524  = 1.3801695048
+    expected = np.arange(1, 11, dtype=float)
+    actual = np.array([0, 0, 3, 4, 5, 6, 7, 8, 11, 12], dtype=float)
+    assert psi(expected, actual) == pytest.approx(1.5187989409, abs=1e-9)
+
+
 def test_the_same_sample_has_psi_zero_and_the_index_is_symmetric_in_its_terms():
     sample = pd.Series(np.random.default_rng(0).normal(size=500))
     assert psi(sample, sample) == 0.0
+    assert psi(sample.to_numpy(), sample.to_numpy()[::-1].copy()) == 0.0
     counts_e, counts_a = np.array([10, 20, 30, 40]), np.array([25, 25, 25, 25])
     assert psi_from_counts(counts_e, counts_a) == pytest.approx(psi_from_counts(counts_a, counts_e))
 
@@ -91,3 +103,46 @@ def test_an_empty_sample_is_refused():
         psi(pd.Series([1.0, 2.0]), pd.Series([], dtype=float))
     with pytest.raises(ValueError, match="same bins"):
         psi_from_counts(np.array([1, 2]), np.array([1, 2, 3]))
+
+
+def test_csi_is_the_psi_of_each_feature_column():
+    # gmv_90d: the same values reordered -> 0
+    # days_past_due: 1..10 then 0, 0, 3..8, 11, 12 -> 1.5187989409 (as in the open outer bins test)
+    # region: N x 5, S x 5 then N x 2, S x 8: E = (.5, .5), A = (.2, .8)
+    #   (.2 - .5) ln(.2/.5) + (.8 - .5) ln(.8/.5) = .3 (ln 2.5 + ln 1.6) = .3 ln 4 = 0.4158883083
+    expected = pd.DataFrame({"gmv_90d": np.arange(10, 110, 10), "days_past_due": np.arange(1, 11),
+                             "region": ["N"] * 5 + ["S"] * 5})
+    actual = pd.DataFrame({"gmv_90d": np.arange(100, 0, -10), "days_past_due": [0, 0, 3, 4, 5, 6, 7, 8, 11, 12],
+                           "region": ["N"] * 2 + ["S"] * 8})
+    result = csi(expected, actual, ["gmv_90d", "days_past_due", "region"])
+    assert result.name == "csi"
+    assert result.index.tolist() == ["gmv_90d", "days_past_due", "region"]
+    assert result.tolist() == pytest.approx([0.0, 1.5187989409, 0.4158883083], abs=1e-9)
+
+
+def test_csi_counts_missing_feature_values_as_their_own_bin():
+    # expected 1..10: E = .1 in each decile bin, missing 0 -> 1e-4
+    # actual 1..5 then five NA: A = .1 in bins 1-5, 0 -> 1e-4 in bins 6-10, .5 missing
+    # bins 6-10: 5 x (0.0001 - .1) ln(0.0001/.1) = 5 x 0.6900847524 = 3.4504237619
+    # missing:   (.5 - 0.0001) ln(.5/0.0001)    = .4999 x 8.5171931914 = 4.2577448764
+    # (dropping the NAs instead would give A = .2 in bins 1-5: a different number)
+    expected = pd.DataFrame({"overdue_days": pd.array(range(1, 11), dtype="Float64")})
+    actual = pd.DataFrame({"overdue_days": pd.array([1, 2, 3, 4, 5] + [pd.NA] * 5, dtype="Float64")})
+    assert csi(expected, actual, ["overdue_days"])["overdue_days"] == pytest.approx(7.7081686382, abs=1e-9)
+
+
+def test_infinite_values_are_refused():
+    with pytest.raises(ValueError, match=re.escape("`actual` must not contain infinite values: an infinite value "
+                                                   "has no decile; got 1.")):
+        psi([1.0, 2.0, 3.0], [1.0, np.inf, 3.0])
+
+
+def test_a_sample_of_more_than_one_dimension_is_refused():
+    with pytest.raises(ValueError, match=re.escape("`expected` must be one-dimensional; got shape (2, 2).")):
+        psi([[1.0, 2.0], [3.0, 4.0]], [1.0, 2.0])
+
+
+def test_csi_refuses_a_frame_without_the_column():
+    frame = pd.DataFrame({"gmv_90d": [1, 2]})
+    with pytest.raises(ValueError, match=re.escape("`actual_frame` lacks column(s) ['region'].")):
+        csi(frame.assign(region=["N", "S"]), frame, ["gmv_90d", "region"])

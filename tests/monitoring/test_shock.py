@@ -49,7 +49,7 @@ import pytest
 
 from credit.features.asof import monthly
 from credit.features.history import History
-from credit.features.panel import build_panel, write_panel
+from credit.features.panel import build_panel, read_panel, write_panel
 from credit.models.config import load_model_config
 from credit.models.registry import export_serving_files, set_alias, tracking
 from credit.monitoring.results import WARNING_REASONS, MonitoringRun
@@ -58,7 +58,7 @@ from credit.settings import Settings
 from credit.simulate import IndustryShock, SimulationConfig, simulate
 from credit.store.engine import make_engine
 from credit.store.migrate import upgrade
-from pipelines.train_pd import CHAMPION, REGISTERED_MODEL, read_panel, train_pd
+from pipelines.train_pd import CHAMPION, REGISTERED_MODEL, train_pd
 
 pytestmark = [
     pytest.mark.slow,
@@ -116,7 +116,8 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Monitored]:
     tracking(Settings(tracking_uri=f"sqlite:///{root / 'mlflow.db'}", artifact_location=(root / "mlruns").as_uri()))
     try:
         config = load_model_config(root / "model.toml")
-        trained = train_pd(read_panel(panels["calm"], config.training.label), config, report_path=root / "report.html")
+        calm = read_panel(panels["calm"], config.training.label).observed()
+        trained = train_pd(calm, config, report_path=root / "report.html")
         set_alias(REGISTERED_MODEL, CHAMPION, trained.registered.version)
         model = MonitoredModel.from_serving(export_serving_files(REGISTERED_MODEL, CHAMPION, root / "serving"))
     finally:

@@ -15,19 +15,13 @@ import pytest
 from mlflow import MlflowClient
 
 from credit.features.history import History
+from credit.features.panel import PanelError, read_panel
 from credit.models.config import load_model_config
-from credit.models.metrics import auc, csi
+from credit.models.metrics import auc
 from credit.models.registry import resolve_alias
+from credit.monitoring.psi import csi
 from pipelines.retrain import retrain
-from pipelines.train_pd import (
-    PanelError,
-    apply_judgement,
-    evaluate_versions,
-    judge_challenger,
-    read_panel,
-    train_pd,
-    windows_of,
-)
+from pipelines.train_pd import apply_judgement, evaluate_versions, judge_challenger, train_pd, windows_of
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated"),
@@ -36,10 +30,10 @@ pytestmark = [
 
 def test_the_jobs_train_promote_refuse_evaluate_and_retrain(marketplace, store) -> None:  # noqa: ANN001
     quick = load_model_config(marketplace["root"] / "quick.toml")
-    panel = read_panel(marketplace["panel"], "default_12m")
+    panel = read_panel(marketplace["panel"], "default_12m").observed()
     manifest = json.loads((marketplace["panel"] / "manifest.json").read_text())
     # history 2023-01-01 .. 2026-01-01: only as-of dates up to 2025-01-01 have a whole year observed
-    assert panel.rows["as_of"].max().date() == date(2025, 1, 1) and manifest["history_end"].startswith("2026-01-01")
+    assert panel.frame["as_of"].max().date() == date(2025, 1, 1) and manifest["history_end"].startswith("2026-01-01")
 
     # 1. train: version 1 under the alias challenger, everything logged in one run
     first = train_pd(panel, quick, report_path=store / "train.html", truth=marketplace["truth"])
@@ -56,7 +50,7 @@ def test_the_jobs_train_promote_refuse_evaluate_and_retrain(marketplace, store) 
     assert {"evaluation/summary.csv", "evaluation/csi.csv", "reports", "features.json"} <= artifacts
     # each feature's CSI, training window against test window, as the metric function gives it
     split, features = windows_of(panel, quick), panel.feature_columns
-    expected_csi = csi(panel.rows.loc[split.train, features], panel.rows.loc[split.test, features], features)
+    expected_csi = csi(panel.frame.loc[split.train, features], panel.frame.loc[split.test, features], features)
     logged_csi = {key.removeprefix("csi."): value for key, value in run.data.metrics.items() if key.startswith("csi.")}
     assert logged_csi == pytest.approx(expected_csi.to_dict(), abs=1e-12)
     assert "Characteristic stability (CSI) by feature" in (store / "train.html").read_text()
@@ -85,7 +79,7 @@ def test_the_jobs_train_promote_refuse_evaluate_and_retrain(marketplace, store) 
     evaluated = report.summary.set_index("model")
     assert evaluated.loc["champion", "auc"] == pytest.approx(lightgbm_auc, abs=1e-12)
     assert evaluated.loc["stump", "auc"] < evaluated.loc["champion", "auc"]
-    test = panel.rows[panel.rows["as_of"] >= "2024-11-01"]
+    test = panel.frame[panel.frame["as_of"] >= "2024-11-01"]
     assert evaluated.loc["champion", "rows"] == len(test)
     assert auc(test["default_12m"], test["debtor_days_past_due"].fillna(0)) != evaluated.loc["champion", "auc"]
 
