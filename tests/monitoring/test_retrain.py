@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from credit.cli import app
+from cli import app
 from credit.monitoring.results import latest_run
 from credit.store.engine import make_engine
 from tests.pipelines.conftest import marketplace  # noqa: F401  (700 firms 2023-2025, quick model settings)

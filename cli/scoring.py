@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from credit.cli.common import DatabaseUrl, app, console, fail, open_store, parse_date
+from cli.common import DatabaseUrl, app, console, fail, open_store, parse_date
 
 models_app = typer.Typer(help="Registered PD models: export the champion's serving files.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
@@ -55,7 +55,7 @@ def export_champion(
         help="MLflow tracking and registry URI. Default: the SQLite file var/mlflow.db.")] = "",
 ) -> None:
     """Write the champion's serving files, which `credit score` and the API load (no MLflow at serving time)."""
-    from credit.cli.models import use_tracking
+    from cli.models import use_tracking
     from credit.models.registry import ModelNotFoundError, export_serving_files, resolve_alias
 
     use_tracking(tracking_uri)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from credit import clock
-from credit.cli.common import DatabaseUrl, app, console, fail, open_store
+from cli.common import DatabaseUrl, app, console, fail, open_store
 
 ConfigOption = Annotated[Path | None, typer.Option(
     "--config", help="Model configuration TOML (hyper-parameters, windows, tuning, promotion gate); "
@@ -182,7 +182,7 @@ def retrain(
                   highlight=False)
     print_judgement(outcome.judgement)
     if outcome.monitoring is not None:
-        from credit.cli.monitoring import print_run
+        from cli.monitoring import print_run
 
         print_run(outcome.monitoring)
     else:

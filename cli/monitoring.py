@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from credit.cli.common import DatabaseUrl, app, console, fail, open_store, parse_date
-from credit.cli.models import TrackingOption
-from credit.cli.scoring import ServingOption
+from cli.common import DatabaseUrl, app, console, fail, open_store, parse_date
+from cli.models import TrackingOption
+from cli.scoring import ServingOption
 
 TOP_WARNINGS = 10
 TOP_DRIFTING_FEATURES = 10
@@ -65,7 +65,7 @@ def monitor(
     except MonitoringConfigError as exc:
         fail(str(exc))
     if window is None:
-        from credit.cli.models import use_tracking
+        from cli.models import use_tracking
 
         use_tracking(tracking_uri)
     engine = open_store(database_url)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from credit.cli.common import (
+from cli.common import (
     DatabaseUrl,
     app,
     console,

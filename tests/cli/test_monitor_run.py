@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from credit.cli import app
-from credit.cli.common import console
-from credit.cli.monitoring import print_run
+from cli import app
+from cli.common import console
+from cli.monitoring import print_run
 from credit.monitoring.results import latest_run
 from credit.store.engine import make_engine
 from tests.api.marketplace import AS_OF, fresh_store_copy, marketplace  # noqa: F401

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from credit.cli import app
+from cli import app
 from credit.scoring.tables import ScoreSnapshot
 from credit.store.engine import make_engine
 from tests.api.marketplace import AS_OF, fresh_store_copy, marketplace, months_after  # noqa: F401

@@ -10,10 +10,10 @@ from typing import Annotated
 import typer
 
 from credit import clock
-from credit.cli.common import DatabaseUrl, app, console, fail, installed_command, open_store, parse_date
-from credit.cli.data import ingest_with_progress, print_ingest, print_simulation, simulate_with_progress
-from credit.cli.features import print_panel
-from credit.cli.models import print_judgement, print_summary, print_windows, use_tracking
+from cli.common import DatabaseUrl, app, console, fail, installed_command, open_store, parse_date
+from cli.data import ingest_with_progress, print_ingest, print_simulation, simulate_with_progress
+from cli.features import print_panel
+from cli.models import print_judgement, print_summary, print_windows, use_tracking
 
 
 @app.command()
@@ -92,7 +92,7 @@ def demo(
 
 
 def _monitor(engine, panel: Path) -> None:  # noqa: ANN001
-    from credit.cli.monitoring import print_run
+    from cli.monitoring import print_run
     from credit.monitoring.run import monitor_champion
 
     with console.status("monitoring the champion: drift, realised against predicted defaults, early warnings"):
@@ -102,7 +102,7 @@ def _monitor(engine, panel: Path) -> None:  # noqa: ANN001
 
 def _open_book(engine, serving: Path, panel, history_end: datetime, applicants: int, seed: int) -> None:  # noqa: ANN001
     from credit.policy import default_policy
-    from pipelines.demo_book import BookExists, open_demo_book
+    from cli.demo_book import BookExists, open_demo_book
 
     started = time.perf_counter()
     try:

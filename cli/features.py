@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from credit.cli.common import DatabaseUrl, console, fail, features_app, open_store, parse_date
+from cli.common import DatabaseUrl, console, fail, features_app, open_store, parse_date
 
 
 @features_app.command("list")
