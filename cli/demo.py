@@ -9,11 +9,19 @@ from typing import Annotated
 
 import typer
 
+from cli.common import DatabaseUrl, app, console, fail, installed_command, open_store, parse_date, use_tracking
+from cli.output import (
+    ingest_with_progress,
+    print_ingest,
+    print_judgement,
+    print_panel,
+    print_run,
+    print_simulation,
+    print_summary,
+    print_windows,
+    simulate_with_progress,
+)
 from credit import clock
-from cli.common import DatabaseUrl, app, console, fail, installed_command, open_store, parse_date
-from cli.data import ingest_with_progress, print_ingest, print_simulation, simulate_with_progress
-from cli.features import print_panel
-from cli.models import print_judgement, print_summary, print_windows, use_tracking
 
 
 @app.command()
@@ -92,7 +100,6 @@ def demo(
 
 
 def _monitor(engine, panel: Path) -> None:  # noqa: ANN001
-    from cli.monitoring import print_run
     from credit.monitoring.run import monitor_champion
 
     with console.status("monitoring the champion: drift, realised against predicted defaults, early warnings"):

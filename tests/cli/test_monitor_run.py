@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from cli.common import console
-from cli.monitoring import print_run
+from cli.output import print_run
 from credit.monitoring.results import latest_run
 from credit.store.engine import make_engine
 from tests.api.marketplace import AS_OF, fresh_store_copy, marketplace  # noqa: F401
