@@ -87,7 +87,7 @@ def build(folder: Path, firms: int, seed: int) -> dict:
     from credit.settings import Settings
     from credit.simulate import SimulationConfig, simulate
     from credit.store.engine import make_engine
-    from credit.store.migrate import upgrade
+    from migrations import upgrade
     from tests.api.marketplace import AS_OF, START, _explained, months_after
 
     timings = {}

@@ -43,7 +43,7 @@ def main() -> None:
     from credit.scoring import latest_score, score_all, score_features, score_firm
     from credit.simulate import SimulationConfig, simulate
     from credit.store.engine import make_engine
-    from credit.store.migrate import upgrade
+    from migrations import upgrade
 
     start = date(2023, 1, 1)
     end = date(start.year + args.years, 1, 1)

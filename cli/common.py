@@ -61,7 +61,7 @@ def open_store(database_url: str):  # noqa: ANN202
 
     from credit.settings import Settings
     from credit.store.engine import make_engine
-    from credit.store.migrate import upgrade
+    from migrations import upgrade
 
     url = database_url or Settings().resolved_database_url()
     try:

@@ -165,18 +165,27 @@ def db_upgrade(database_url: DatabaseUrl = "") -> None:
 @db_app.command("revision")
 def db_revision(
     message: Annotated[str, typer.Option("--message", "-m", help="What the migration changes.")],
+    branch: Annotated[str, typer.Option(
+        "--branch", help="The part of the store the migration belongs to, e.g. ledger, audit, monitoring: it follows "
+        "that branch's latest migration. With --new-branch, the label of a new part.")],
+    new_branch: Annotated[bool, typer.Option(
+        "--new-branch", help="Start BRANCH from the history tables (0001), as each part of the store is, "
+        "instead of extending it.")] = False,
     database_url: DatabaseUrl = "",
 ) -> None:
-    """Write a new migration from the difference between the store and credit/store/tables.py.
+    """Write a new migration from the difference between the store and the declared tables.
 
     For developers changing the data model: point it at a store at the latest migration,
-    review the generated file under credit/store/migrations/versions/, then run make test.
+    review the generated file under migrations/versions/, then run make test. Each part of
+    the store migrates on its own branch, so the migration names the branch it extends.
     """
     from alembic.util import CommandError
 
-    from credit.store.migrate import new_revision
+    from migrations import new_revision
 
+    engine = open_store(database_url)
     try:
-        new_revision(open_store(database_url), message)
-    except CommandError as exc:
+        written = new_revision(engine, message, branch=branch, new_branch=new_branch)
+    except (CommandError, ValueError) as exc:
         fail(f"cannot write the migration: {exc}")
+    console.print(f"wrote {written}; review it, then run make test", highlight=False, soft_wrap=True)

@@ -32,7 +32,7 @@ from credit.models.registry import write_serving_files
 from credit.scoring.batch import ScoringRun, score_all
 from credit.simulate import SimulationConfig, simulate
 from credit.store.engine import make_engine
-from credit.store.migrate import upgrade
+from migrations import upgrade
 
 
 

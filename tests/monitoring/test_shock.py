@@ -57,7 +57,7 @@ from credit.monitoring.run import MonitoredModel, monitor
 from credit.settings import Settings
 from credit.simulate import IndustryShock, SimulationConfig, simulate
 from credit.store.engine import make_engine
-from credit.store.migrate import upgrade
+from migrations import upgrade
 from pipelines.train_pd import CHAMPION, REGISTERED_MODEL, read_panel, train_pd
 
 pytestmark = [

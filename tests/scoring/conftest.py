@@ -27,7 +27,7 @@ from credit.models.serving import ServingModel
 from credit.scoring.batch import ScoringRun, score_all
 from credit.simulate import SimulationConfig, simulate
 from credit.store.engine import make_engine
-from credit.store.migrate import upgrade
+from migrations import upgrade
 from tests.stores import empty_all_tables
 
 AS_OF = date(2024, 12, 1)
