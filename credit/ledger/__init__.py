@@ -52,7 +52,7 @@ from credit.ledger.lines import (
     repay,
     unfreeze,
 )
-from credit.ledger.reconcile import Difference, Reconciliation, reconcile, recomputed_balances
+from credit.ledger.reconcile import Difference, Reconciliation, reconcile
 
 __all__ = [
     "DEFAULT_HOLD_PERIOD", "Authorization", "Balances", "CaptureExceedsHold", "Decline", "Difference",
@@ -60,6 +60,6 @@ __all__ = [
     "LedgerError", "LimitBelowExposure", "LimitExceeded", "LineClosed", "LineExists", "LineFrozen", "LineNotEmpty",
     "LineState", "NoLine", "PerOrderCapExceeded", "Precheck", "Reconciliation", "RefundExceedsCaptured",
     "authorize", "balances", "capture", "change_limit", "change_per_order_cap", "close_line", "expire_holds",
-    "freeze", "get_hold", "get_line", "line_of_firm", "open_line", "precheck", "reconcile", "recomputed_balances",
+    "freeze", "get_hold", "get_line", "line_of_firm", "open_line", "precheck", "reconcile",
     "refund", "repay", "unfreeze", "void",
 ]

@@ -235,21 +235,6 @@ def load_version(name: str, version: str | int) -> LightGBMPD:
     return pyfunc.unwrap_python_model().model
 
 
-def load_by_alias(name: str, alias: str) -> tuple[mlflow.pyfunc.PyFuncModel, str]:
-    """The pyfunc model under ``name@alias`` and its version string.
-
-    The alias is resolved once and the version loaded by number, so the model and the
-    version returned agree even if someone moves the alias meanwhile.
-
-    Raises
-    ------
-    AliasNotFoundError
-        If the model does not exist or has no such alias.
-    """
-    version = resolve_alias(name, alias).version
-    return mlflow.pyfunc.load_model(f"models:/{name}/{version}"), version
-
-
 def export_serving_files(name: str, alias: str, folder: str | Path) -> Path:
     """Write the model under ``name@alias`` as files :class:`ServingModel` can score with.
 

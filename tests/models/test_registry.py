@@ -19,8 +19,8 @@ from credit.models.registry import (
     AliasNotFoundError,
     RegisteredVersion,
     export_serving_files,
-    load_by_alias,
     log_pd_model,
+    resolve_alias,
     set_alias,
     tracking,
     write_serving_files,
@@ -113,9 +113,9 @@ def test_logging_a_model_registers_version_1_with_its_params_metrics_features_an
 
 def test_the_champion_loads_as_a_pyfunc_returning_the_calibrated_pd(tracked: Path, first_model: LightGBMPD) -> None:
     set_alias("credit_pd", "champion", log(first_model, "first").version)
-    champion, version = load_by_alias("credit_pd", "champion")
+    champion = mlflow.pyfunc.load_model("models:/credit_pd@champion")  # as `mlflow models serve` loads it
     X = scoring_rows()
-    assert version == "1"
+    assert resolve_alias("credit_pd", "champion").version == "1"
     np.testing.assert_allclose(champion.predict(X), calibrated_pd(first_model, X), rtol=0, atol=1e-12)
     # categoricals may also arrive as strings, as they do from JSON
     as_text = X.astype({"sector": str})
@@ -128,12 +128,12 @@ def test_moving_the_champion_to_the_challenger_loads_version_2(
     challenger = log(second_model, "second")
     set_alias("credit_pd", "challenger", challenger.version)
     assert challenger.version == "2"
-    assert load_by_alias("credit_pd", "champion")[1] == "1"
+    assert resolve_alias("credit_pd", "champion").version == "1"
 
     set_alias("credit_pd", "champion", challenger.version)
-    champion, version = load_by_alias("credit_pd", "champion")
+    champion = mlflow.pyfunc.load_model("models:/credit_pd@champion")
     X = scoring_rows()
-    assert version == "2"
+    assert resolve_alias("credit_pd", "champion").version == "2"
     np.testing.assert_allclose(champion.predict(X), calibrated_pd(second_model, X), rtol=0, atol=1e-12)
     # the second model really differs, so loading the first would have failed the line above
     assert np.abs(calibrated_pd(first_model, X) - calibrated_pd(second_model, X)).max() > 1e-3
@@ -142,7 +142,7 @@ def test_moving_the_champion_to_the_challenger_loads_version_2(
 def test_an_alias_that_does_not_exist_names_the_model_and_the_alias(tracked: Path, first_model: LightGBMPD) -> None:
     set_alias("credit_pd", "champion", log(first_model, "first").version)
     with pytest.raises(AliasNotFoundError, match=r"'credit_pd' has no alias 'challenger'; its aliases are \['champion'\]"):
-        load_by_alias("credit_pd", "challenger")
+        resolve_alias("credit_pd", "challenger")
     with pytest.raises(AliasNotFoundError, match="no registered model 'credit_scorecard'"):
         export_serving_files("credit_scorecard", "champion", tracked / "serving")
 
