@@ -190,7 +190,8 @@ def _train_and_promote(workdir: Path, truth: Path) -> Path | None:
     """Train, judge and promote; the champion's serving folder, or None when no model passed the gate."""
     from credit.models.config import load_model_config
     from credit.models.registry import AliasNotFoundError, export_serving_files
-    from pipelines.train_pd import CHAMPION, REGISTERED_MODEL, apply_judgement, judge_challenger, read_panel, train_pd
+    from credit.models import CHAMPION, REGISTERED_MODEL
+    from pipelines.train_pd import apply_judgement, judge_challenger, read_panel, train_pd
 
     use_tracking("")
     config = load_model_config()

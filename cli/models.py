@@ -10,6 +10,7 @@ import typer
 from cli.common import DatabaseUrl, TrackingOption, app, console, fail, open_store, use_tracking
 from cli.output import print_judgement, print_run, print_summary, print_windows
 from credit import clock
+from credit.models import CHALLENGER, CHAMPION, REGISTERED_MODEL
 
 models_app = typer.Typer(help="Registered PD models: export the champion's serving files.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
@@ -101,7 +102,7 @@ def evaluate(
     report = report or _default_report("evaluate")
     use_tracking(tracking_uri)
     from credit.models.registry import ModelNotFoundError, resolve_alias
-    from pipelines.train_pd import CHALLENGER, CHAMPION, REGISTERED_MODEL, PanelError, evaluate_versions, read_panel
+    from pipelines.train_pd import PanelError, evaluate_versions, read_panel
 
     wanted = version or [CHAMPION, CHALLENGER]
     versions = {}
@@ -195,8 +196,8 @@ def retrain(
 def export_champion(
     out: Annotated[Path, typer.Option("--out", help="Folder for the serving files (model.lgb, calibrator.json, "
                                       "features.json, version.json).")] = Path("var/serving"),
-    name: Annotated[str, typer.Option(help="Registered model name.")] = "credit_pd",
-    alias: Annotated[str, typer.Option(help="Alias to export.")] = "champion",
+    name: Annotated[str, typer.Option(help="Registered model name.")] = REGISTERED_MODEL,
+    alias: Annotated[str, typer.Option(help="Alias to export.")] = CHAMPION,
     tracking_uri: TrackingOption = "",
 ) -> None:
     """Write the champion's serving files, which `credit score` and the API load (no MLflow at serving time)."""

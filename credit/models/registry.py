@@ -29,6 +29,7 @@ from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import AnyType, ColSpec, Schema
 from sklearn.isotonic import IsotonicRegression
 
+from credit.models import REGISTERED_MODEL
 from credit.models.pd_model import LOGIT_CLIP, LightGBMPD, apply_calibrator
 from credit.models.serving import (
     BOOSTER_FILE,
@@ -118,7 +119,7 @@ def tracking(settings_or_uri: Settings | str) -> str:
 
 def log_pd_model(model: LightGBMPD, *, params: dict, metrics: dict[str, float], feature_names: list[str],
                  input_example: pd.DataFrame, run_name: str, report_path: str | Path | None = None,
-                 register_as: str = "credit_pd") -> RegisteredVersion:
+                 register_as: str = REGISTERED_MODEL) -> RegisteredVersion:
     """Log a fitted PD model in one MLflow run and register it as a new version.
 
     Parameters

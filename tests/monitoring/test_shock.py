@@ -50,6 +50,7 @@ import pytest
 from credit.features.asof import monthly
 from credit.features.history import History
 from credit.features.panel import build_panel, write_panel
+from credit.models import CHAMPION, REGISTERED_MODEL
 from credit.models.config import load_model_config
 from credit.models.registry import export_serving_files, set_alias, tracking
 from credit.monitoring.results import WARNING_REASONS, MonitoringRun
@@ -58,7 +59,7 @@ from credit.settings import Settings
 from credit.simulate import IndustryShock, SimulationConfig, simulate
 from credit.store.engine import make_engine
 from migrations import upgrade
-from pipelines.train_pd import CHAMPION, REGISTERED_MODEL, read_panel, train_pd
+from pipelines.train_pd import read_panel, train_pd
 
 pytestmark = [
     pytest.mark.slow,

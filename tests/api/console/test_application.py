@@ -9,6 +9,7 @@ from sqlalchemy import select
 from credit import clock
 from credit.audit import DecisionRecord, replay
 from credit.decisions.codes import describe
+from credit.models import REGISTERED_MODEL
 from credit.models.reasons import feature_reason_codes
 from credit.models.serving import ServingModel, restore_categories
 from credit.origination.tables import CreditLineApplicationRecord as Application
@@ -44,7 +45,7 @@ def test_the_page_shows_the_decision_its_reasons_the_features_behind_them_exposu
     assert f"Grade {record.result['grade']}" in facts
     assert f"Proposed limit EUR {euros(record.result['limit_minor'])}" in facts
     assert f"Per-order cap EUR {euros(record.result['per_order_cap_minor'])}" in facts
-    assert f"credit_pd v1, as of {row.score_as_of.isoformat()}" in facts
+    assert f"{REGISTERED_MODEL} v1, as of {row.score_as_of.isoformat()}" in facts
     reasons = " ".join(item.text for item in page.find_all("ul", class_="reasons"))
     for code in record.reason_codes:
         assert describe(code) in reasons
