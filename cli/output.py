@@ -24,6 +24,7 @@ def progress_bar() -> Progress:
 
 
 def simulate_with_progress(config, out: Path):  # noqa: ANN001, ANN202
+    """Simulate ``config`` into ``out`` with a bar of the months done; the simulation's summary."""
     from credit.simulate import simulate as run_simulation
 
     with progress_bar() as progress:
@@ -32,6 +33,7 @@ def simulate_with_progress(config, out: Path):  # noqa: ANN001, ANN202
 
 
 def print_simulation(summary, out: Path) -> None:  # noqa: ANN001
+    """Rows per table, defaults and where the ground truth is."""
     console.print(f"Simulated marketplace in {out}:")
     table = Table()
     table.add_column("table")
@@ -47,6 +49,7 @@ def print_simulation(summary, out: Path) -> None:  # noqa: ANN001
 
 
 def ingest_with_progress(engine, files: list[tuple[str, Path]]):  # noqa: ANN001, ANN202
+    """Ingest ``files`` into the store with a bar per table; one result per file."""
     from credit.ingest import ingest_files
 
     with progress_bar() as progress:
@@ -75,6 +78,7 @@ def _row_count(path: Path) -> int | None:
 
 
 def print_ingest(results, ignored: list[Path], url: str) -> None:  # noqa: ANN001
+    """Rows read, loaded, unchanged and quarantined per file, the quarantine by rule, and unusable files."""
     from credit.ingest.rules import rule_named
 
     console.print(f"Ingest into {url}:")
@@ -107,6 +111,7 @@ def print_ingest(results, ignored: list[Path], url: str) -> None:  # noqa: ANN00
 
 
 def print_panel(panel, data: Path, meta: Path) -> None:  # noqa: ANN001
+    """Rows, labelled rows and defaults per as-of date of a built panel, and where it was written."""
     manifest = panel.manifest
     table = Table(title=f"Feature panel: {manifest['rows']:,} rows x {len(manifest['feature_columns'])} features")
     for column in ("as-of", "firms", "labelled", "defaults in horizon"):
