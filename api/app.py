@@ -36,7 +36,7 @@ from api.kit.metrics import ApiMetrics, MetricsMiddleware
 from api.monitoring.routes import router as monitoring_router
 from credit.settings import Settings
 from credit.store.engine import make_engine
-from credit.store.migrate import alembic_config, upgrade
+from migrations import heads, upgrade
 
 API_VERSION = "v1"
 
@@ -46,12 +46,6 @@ class Health(BaseModel):
     database: str
     schema_revisions: list[str]
     schema_current: bool
-
-
-def _expected_revisions(engine) -> set[str]:  # noqa: ANN001
-    from alembic.script import ScriptDirectory
-
-    return set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -77,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upgrade(engine)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.expected_revisions = _expected_revisions(engine)
+        app.state.expected_revisions = heads()
         state.load(app, settings)  # the policy and the champion, before the first request
         # Everything loaded so far (the libraries, the app, its routes and schemas: ~190,000
         # tracked objects) lives as long as the process. Frozen, a full (generation 2)

@@ -47,8 +47,8 @@ def build_store(url: str, buyers: int) -> str:
     from credit.ledger.journal import LINES
     from credit.scoring.tables import ScoreSnapshot
     from credit.store.engine import make_engine
-    from credit.store.migrate import upgrade
     from credit.store.tables import Firm, Invoice, Order, Payment
+    from migrations import upgrade
 
     engine = make_engine(url)
     upgrade(engine)

@@ -53,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.checkout import cpu_seconds, free_port, percentile, start_server  # noqa: E402
+from credit.models import REGISTERED_MODEL  # noqa: E402
 
 LABEL = "default_12m"
 
@@ -87,7 +88,7 @@ def build(folder: Path, firms: int, seed: int) -> dict:
     from credit.settings import Settings
     from credit.simulate import SimulationConfig, simulate
     from credit.store.engine import make_engine
-    from credit.store.migrate import upgrade
+    from migrations import upgrade
     from tests.api.marketplace import AS_OF, START, _explained, months_after
 
     timings = {}
@@ -129,9 +130,9 @@ def build(folder: Path, firms: int, seed: int) -> dict:
                              input_example=train[features].head(5), run_name=f"bench-{n}") for n in (1, 2)]
     serving = {}
     for registered in versions:  # export each under the champion alias, the champion (version 2) last
-        set_alias("credit_pd", "champion", registered.version)
+        set_alias(REGISTERED_MODEL, "champion", registered.version)
         serving[registered.version] = export_serving_files(
-            "credit_pd", "champion", folder / f"serving_v{registered.version}")
+            REGISTERED_MODEL, "champion", folder / f"serving_v{registered.version}")
     old, champion = versions[0].version, versions[1].version
     timings["register"] = time.perf_counter() - t
 
@@ -180,7 +181,7 @@ def start_mlflow(tracking_uri: str, port: int, log: Path) -> subprocess.Popen:
                         "PATH": bin_folder + os.pathsep + os.environ.get("PATH", ""),
                         "PYTHONPATH": str(ROOT)}  # the model's pyfunc class from this checkout
     server = subprocess.Popen(
-        [str(Path(bin_folder) / "mlflow"), "models", "serve", "-m", "models:/credit_pd@champion",
+        [str(Path(bin_folder) / "mlflow"), "models", "serve", "-m", f"models:/{REGISTERED_MODEL}@champion",
          "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", "1"],
         env=env, cwd=log.parent, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 180
@@ -364,7 +365,7 @@ def main() -> None:
     runs, timings = built["runs"], built["timings"]
     print(f"setup: {args.firms:,} simulated firms x 2 years ending this month (seed {args.seed}); PD model "
           f"(LightGBM, {len(built['features'])} features, {len(built['categorical'])} categorical, sigmoid-calibrated) "
-          f"trained on {built['train_rows']:,} rows, logged as credit_pd versions {built['old']} and "
+          f"trained on {built['train_rows']:,} rows, logged as {REGISTERED_MODEL} versions {built['old']} and "
           f"{built['champion']} (same fitted model), champion = version {built['champion']}")
     print(f"  batch snapshot as of {built['as_of']}: store A {runs['A'].rows:,} firms by version "
           f"{runs['A'].model_version}, store B {runs['B'].rows:,} firms by version {runs['B'].model_version}; "
@@ -467,7 +468,7 @@ def main() -> None:
           "application row + line opened when approved, one SQLite transaction")
     print("  ours B: the same, but the snapshot was written by version "
           f"{built['old']}, so the request also scores the stored features with the champion (PD + reason codes)")
-    print("  MLflow: POST /invocations on `mlflow models serve -m models:/credit_pd@champion --env-manager local "
+    print(f"  MLflow: POST /invocations on `mlflow models serve -m models:/{REGISTERED_MODEL}@champion --env-manager local "
           f"-w 1` (MLflow {mlflow_version()}): one row of {len(columns)} features (dataframe_split), PD only")
     print("latency per request, ms (client wall time):")
     print(summary("ours A (snapshot by the champion)", latencies["A"]))

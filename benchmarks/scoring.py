@@ -38,12 +38,13 @@ def main() -> None:
     from credit.ingest import find_history_files, ingest_files
     from credit.models.pd_model import LightGBMPD
     from credit.models.reasons import feature_reason_codes
+    from credit.models import REGISTERED_MODEL
     from credit.models.registry import write_serving_files
     from credit.models.serving import ServingModel
     from credit.scoring import latest_score, score_all, score_features, score_firm
     from credit.simulate import SimulationConfig, simulate
     from credit.store.engine import make_engine
-    from credit.store.migrate import upgrade
+    from migrations import upgrade
 
     start = date(2023, 1, 1)
     end = date(start.year + args.years, 1, 1)
@@ -72,7 +73,7 @@ def main() -> None:
         X_calibrate=held[features], y_calibrate=held["default_12m"])
     categories = {c: train[c].cat.categories.tolist() for c in features if isinstance(train[c].dtype, pd.CategoricalDtype)}
     serving = write_serving_files(model, folder / "serving", categories=categories,
-                                  version={"name": "credit_pd", "version": "1", "alias": "champion", "run_id": "bench"})
+                                  version={"name": REGISTERED_MODEL, "version": "1", "alias": "champion", "run_id": "bench"})
     print(f"model: {len(features)} features, {model.best_iteration_} trees")
 
     as_of = date(end.year - 1, 12, 1)

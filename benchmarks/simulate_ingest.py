@@ -35,7 +35,7 @@ def _simulate(firms: int, years: int, folder: Path) -> dict:
 def _ingest(folder: Path, database_url: str) -> dict:
     from credit.ingest import find_history_files, ingest_files
     from credit.store.engine import make_engine
-    from credit.store.migrate import upgrade
+    from migrations import upgrade
 
     engine = make_engine(database_url)
     upgrade(engine)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from credit import clock
 from credit.features.panel import Panel, PanelError
+from credit.models import CHALLENGER, CHAMPION, REGISTERED_MODEL
 from credit.models.config import ModelConfig
 from credit.models.promotion import PromotionDecision, promotion_decision
 from credit.models.registry import (
@@ -33,9 +34,6 @@ from credit.models.report import EvaluatedModel, Oracle, Report, evaluation_repo
 from credit.models.splits import OutOfTimeSplit, latest_windows
 from credit.models.training import HELD_OUT_FIRM_SHARE, held_out_firms, oracle_pd, train_on_panel
 from credit.policy import default_policy
-
-REGISTERED_MODEL = "credit_pd"
-CHAMPION, CHALLENGER = "champion", "challenger"
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,13 @@ import mlflow
 import pandas as pd
 
 from credit import clock
+from credit.models import CHALLENGER
 from credit.models.config import BUILT_IN, ModelConfig
 from credit.models.registry import EXPERIMENT, RegisteredVersion, log_pd_model, set_alias
 from credit.models.report import evaluation_report
 from credit.models.table_training import train_on_table
 from credit.models.tables import LabelledTable
-from pipelines.train_pd import CHALLENGER, graded, summary_metrics
+from pipelines.train_pd import graded, summary_metrics
 
 FOLDS = 5
 

@@ -21,13 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from credit.models import CHALLENGER, CHAMPION, REGISTERED_MODEL
+
 if TYPE_CHECKING:
     from credit.models.registry import RegisteredVersion
 
 log = logging.getLogger("api.console")
 
-REGISTERED_MODEL = "credit_pd"
-ALIASES: tuple[str, ...] = ("champion", "challenger")
+ALIASES: tuple[str, ...] = (CHAMPION, CHALLENGER)
 REPORTS_FOLDER = "reports"
 
 HEADLINE_METRICS: tuple[tuple[str, str], ...] = (
@@ -87,6 +88,7 @@ class RegistryView:
     models: tuple[AliasedModel, ...] = ()
     missing_aliases: tuple[str, ...] = ()
     problem: str | None = None
+    registered_model: str = REGISTERED_MODEL
 
 
 def _missing_store(tracking_uri: str) -> str | None:

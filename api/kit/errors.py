@@ -131,10 +131,6 @@ class Conflict(ServiceError):
     status_code, code = 409, "conflict"
 
 
-class PayloadTooLarge(ServiceError):
-    status_code, code = 413, "payload_too_large"
-
-
 class Unprocessable(ServiceError):
     status_code, code = 422, "unprocessable"
 

@@ -47,8 +47,9 @@ Design (why a retry can never book twice, even across crashes)
    deleted (guarded by the token) in a short transaction, so a retry starts afresh.
 
 Each request costs one indexed insert (plus, for a duplicate, one indexed select) before the
-route, and one indexed update inside the route's own transaction. Old records can be removed
-with :func:`purge_idempotency_records` (a retention job; 24 h is the usual window).
+route, and one indexed update inside the route's own transaction. Records are kept: nothing
+removes old ones yet (a retention job would delete completed records older than any client
+retries).
 """
 
 from __future__ import annotations
@@ -293,16 +294,3 @@ IdempotencyDep = Annotated[IdempotentRequest, Depends(_idempotent_request, scope
 async def replay_handler(_request: Request, exc: IdempotentReplay) -> Response:
     """Exception handler the app registers for :class:`IdempotentReplay`."""
     return exc.response()
-
-
-def purge_idempotency_records(session: Session, older_than: timedelta = timedelta(hours=24)) -> int:
-    """Delete completed records created more than ``older_than`` ago; returns how many.
-
-    After this a client retrying with such an old key runs the request again, so keep the
-    window longer than any client retries.
-    """
-    cutoff = clock.now() - older_than
-    result = session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff, IdempotencyRecord.state == "completed")
-    )
-    return result.rowcount

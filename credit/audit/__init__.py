@@ -20,7 +20,7 @@ _EXPORTS = {
     "DECISION_KINDS": "credit.audit.tables", "DecisionRecord": "credit.audit.tables",
     "StoredPolicy": "credit.audit.tables",
     "DecisionMismatch": "credit.audit.trail", "PolicyVersionConflict": "credit.audit.trail",
-    "get_decision": "credit.audit.trail", "list_decisions": "credit.audit.trail",
+    "get_decision": "credit.audit.trail",
     "load_stored_policy": "credit.audit.trail", "record_decision": "credit.audit.trail",
     "store_policy": "credit.audit.trail",
 }
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
         DecisionMismatch,
         PolicyVersionConflict,
         get_decision,
-        list_decisions,
         load_stored_policy,
         record_decision,
         store_policy,

@@ -171,12 +171,3 @@ def get_decision(session: Session, decision_id: str) -> DecisionRecord | None:
     return session.get(DecisionRecord, decision_id)
 
 
-def list_decisions(session: Session, *, firm_id: int | None = None, kind: str | None = None,
-                   limit: int = 100) -> list[DecisionRecord]:
-    """Stored decisions, newest first, optionally of one firm and one kind."""
-    query = select(DecisionRecord).order_by(DecisionRecord.created_at.desc(), DecisionRecord.decision_id).limit(limit)
-    if firm_id is not None:
-        query = query.where(DecisionRecord.firm_id == firm_id)
-    if kind is not None:
-        query = query.where(DecisionRecord.kind == kind)
-    return list(session.scalars(query))

@@ -53,7 +53,7 @@ from credit.ledger.lines import (
     repay,
     unfreeze,
 )
-from credit.ledger.reconcile import Difference, Reconciliation, reconcile, recomputed_balances
+from credit.ledger.reconcile import Difference, Reconciliation, reconcile
 
 __all__ = [
     "DEFAULT_HOLD_PERIOD", "Authorization", "Balances", "CaptureExceedsHold", "Decline", "Difference",
@@ -62,5 +62,5 @@ __all__ = [
     "LineState", "NoLine", "PerOrderCapExceeded", "Precheck", "Reconciliation", "RefundExceedsCaptured",
     "authorize", "balances", "capture", "change_limit", "change_per_order_cap", "close_line", "expire_holds",
     "find_line_of_firm", "freeze", "get_hold", "get_line", "line_of_firm", "open_line", "precheck", "reconcile",
-    "recomputed_balances", "refund", "repay", "unfreeze", "void",
+    "refund", "repay", "unfreeze", "void",
 ]

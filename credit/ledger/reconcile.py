@@ -60,15 +60,6 @@ class Reconciliation:
         return not self.differences
 
 
-def recomputed_balances(session: Session) -> dict[int, tuple[int, int]]:
-    """Posted and pending of every line that has transfers, summed from the journal."""
-    rows = session.execute(
-        select(TRANSFERS.c.line_id, _total(POSTED_FROM_TRANSFERS), _total(PENDING_FROM_TRANSFERS))
-        .group_by(TRANSFERS.c.line_id)
-    ).all()
-    return {line_id: (int(posted), int(pending)) for line_id, posted, pending in rows}
-
-
 def reconcile(session: Session) -> Reconciliation:
     """Recompute line balances and hold totals from the transfers; report every difference.
 

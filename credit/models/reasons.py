@@ -97,17 +97,6 @@ FEATURE_RULES: list[tuple[str, str]] = [
 _COMPILED = [(code, re.compile(pattern)) for code, pattern in FEATURE_RULES]
 
 
-def reason_code_for(feature: str) -> str:
-    """The reason code of one feature column.
-
-    Raises
-    ------
-    ValueError
-        If no rule of :data:`FEATURE_RULES` matches the name, or rules of different codes do.
-    """
-    return feature_reason_codes([feature])[feature]
-
-
 def feature_reason_codes(features: list[str] | pd.Index) -> dict[str, str]:
     """Map feature columns to their reason codes.
 

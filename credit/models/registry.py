@@ -29,6 +29,7 @@ from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import AnyType, ColSpec, Schema
 from sklearn.isotonic import IsotonicRegression
 
+from credit.models import REGISTERED_MODEL
 from credit.models.pd_model import LOGIT_CLIP, LightGBMPD, apply_calibrator
 from credit.models.serving import (
     BOOSTER_FILE,
@@ -118,7 +119,7 @@ def tracking(settings_or_uri: Settings | str) -> str:
 
 def log_pd_model(model: LightGBMPD, *, params: dict, metrics: dict[str, float], feature_names: list[str],
                  input_example: pd.DataFrame, run_name: str, report_path: str | Path | None = None,
-                 register_as: str = "credit_pd") -> RegisteredVersion:
+                 register_as: str = REGISTERED_MODEL) -> RegisteredVersion:
     """Log a fitted PD model in one MLflow run and register it as a new version.
 
     Parameters
@@ -233,21 +234,6 @@ def load_version(name: str, version: str | int) -> LightGBMPD:
         raise ModelNotFoundError(f"registered model {name!r} has no version {version!r} at "
                                  f"{mlflow.get_registry_uri()}.") from exc
     return pyfunc.unwrap_python_model().model
-
-
-def load_by_alias(name: str, alias: str) -> tuple[mlflow.pyfunc.PyFuncModel, str]:
-    """The pyfunc model under ``name@alias`` and its version string.
-
-    The alias is resolved once and the version loaded by number, so the model and the
-    version returned agree even if someone moves the alias meanwhile.
-
-    Raises
-    ------
-    AliasNotFoundError
-        If the model does not exist or has no such alias.
-    """
-    version = resolve_alias(name, alias).version
-    return mlflow.pyfunc.load_model(f"models:/{name}/{version}"), version
 
 
 def export_serving_files(name: str, alias: str, folder: str | Path) -> Path:

@@ -53,6 +53,7 @@ from sqlalchemy.orm import Session
 from credit import clock
 from credit.features.labels import add_months
 from credit.features.panel import Panel, PanelError, read_panel
+from credit.models import CHAMPION, REGISTERED_MODEL
 from credit.monitoring.calibration import by_grade, by_vintage
 from credit.monitoring.config import MonitoringConfig, load_monitoring_config
 from credit.monitoring.early_warning import early_warnings, gather_inputs
@@ -317,7 +318,7 @@ def monitor(engine: Engine, panel: str | Path | Panel, model: MonitoredModel, *,
 
 
 def monitor_champion(engine: Engine, panel: str | Path, *, history=None, config: MonitoringConfig | None = None,  # noqa: ANN001
-                     name: str = "credit_pd", alias: str = "champion") -> MonitoringRun:
+                     name: str = REGISTERED_MODEL, alias: str = CHAMPION) -> MonitoringRun:
     """Monitor the registered champion on ``panel`` (the end of ``credit retrain``).
 
     Call :func:`credit.models.registry.tracking` first.

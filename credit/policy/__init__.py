@@ -5,7 +5,6 @@ The decision functions (:mod:`credit.decisions`) read every threshold from a
 """
 
 from credit.policy.document import PolicyDocument
-from credit.policy.loading import DEFAULT_POLICY, Policy, PolicyError, default_policy, load_policy, parse_policy
+from credit.policy.loading import DEFAULT_POLICY, Policy, PolicyError, default_policy, parse_policy
 
-__all__ = ["DEFAULT_POLICY", "Policy", "PolicyDocument", "PolicyError", "default_policy", "load_policy",
-           "parse_policy"]
+__all__ = ["DEFAULT_POLICY", "Policy", "PolicyDocument", "PolicyError", "default_policy", "parse_policy"]

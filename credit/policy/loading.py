@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from importlib.resources import files
-from pathlib import Path
 
 import numpy as np
 import yaml
@@ -146,16 +145,6 @@ def content_hash(document: PolicyDocument) -> str:
     """SHA-256 (hex) of the document's content in canonical JSON (sorted keys, decimals as text)."""
     canonical = json.dumps(document.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def load_policy(path: str | Path) -> Policy:
-    """Read and validate the policy file at ``path``; see :func:`parse_policy`."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read the policy: {exc}") from None
-    return parse_policy(text, source=str(path))
 
 
 @lru_cache(maxsize=1)

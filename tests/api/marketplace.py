@@ -26,13 +26,14 @@ from credit.features.asof import monthly
 from credit.features.history import History
 from credit.features.panel import build_panel
 from credit.ingest import find_history_files, ingest_files
+from credit.models import REGISTERED_MODEL
 from credit.models.pd_model import LightGBMPD
 from credit.models.reasons import feature_reason_codes
 from credit.models.registry import write_serving_files
 from credit.scoring.batch import ScoringRun, score_all
 from credit.simulate import SimulationConfig, simulate
 from credit.store.engine import make_engine
-from credit.store.migrate import upgrade
+from migrations import upgrade
 
 
 
@@ -91,7 +92,7 @@ def scored_marketplace(root: Path) -> ScoredMarketplace:
         train[features], train[LABEL], X_valid=valid[features], y_valid=valid[LABEL],
         X_calibrate=calibrate[features], y_calibrate=calibrate[LABEL])
     serving = write_serving_files(model, root / "serving", categories=categories,
-                                  version={"name": "credit_pd", "version": "1", "alias": "champion", "run_id": "run1"})
+                                  version={"name": REGISTERED_MODEL, "version": "1", "alias": "champion", "run_id": "run1"})
     store = root / "store.db"
     engine = make_engine(f"sqlite:///{store}")
     upgrade(engine)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from credit.cli import app
+from cli import app
 
 
 @dataclass(frozen=True)

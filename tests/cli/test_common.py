@@ -16,7 +16,7 @@ STORE_COMMANDS = [
     ["ingest", "{tmp}"],
     ["quarantine"],
     ["db", "upgrade"],
-    ["db", "revision", "-m", "anything"],
+    ["db", "revision", "-m", "anything", "--branch", "audit"],
     ["features", "build", "--as-of", "2024-06-01", "--out", "{tmp}/features"],
     ["score", "--as-of", "2024-06-01", "--serving", "{tmp}"],
     ["monitor", "--panel", "{tmp}", "--serving", "{tmp}", "--training-from", "2024-01-01",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 from datetime import date
@@ -9,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
+import migrations
 from credit.store.engine import make_engine
 from tests.cli.conftest import FIRMS, SIMULATION
 from tests.cli.invoke import assert_refused, credit
@@ -183,8 +184,6 @@ def test_schema_out_that_is_a_folder_is_refused(tmp_path: Path) -> None:
 
 
 def test_db_upgrade_migrates_the_store_at_database_url_to_every_head(tmp_path: Path) -> None:
-    from credit.store.migrate import alembic_config
-
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     outcome = credit("db", "upgrade", "--database-url", url)
     assert outcome.exit_code == 0, outcome.output
@@ -192,27 +191,85 @@ def test_db_upgrade_migrates_the_store_at_database_url_to_every_head(tmp_path: P
     engine = make_engine(url)
     with engine.connect() as connection:
         applied = {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
-    assert applied == set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+    assert applied == {"0002_ledger", "0003_audit", "0004_api_access", "0005_scores", "0006_applications",
+                       "0007_monitoring", "0008_console_sessions"}
+    assert applied == migrations.heads()
     assert {"firms", "payments", "ingest_quarantine", "api_keys"} <= set(inspect(engine).get_table_names())
     engine.dispose()
 
 
-def test_db_revision_needs_a_message() -> None:
-    assert_refused(credit("db", "revision"), "Missing option '--message'")
+def test_db_revision_needs_a_message_and_a_branch() -> None:
+    assert_refused(credit("db", "revision", "--branch", "audit"), "Missing option '--message'")
+    assert_refused(credit("db", "revision", "-m", "x"), "Missing option '--branch'")
 
 
-@pytest.mark.xfail(strict=True, reason="credit/store/migrate.py new_revision() names no head, and the store has "
-                   "one branch per part (audit, api_access, ...): Alembic refuses with 'Multiple heads are present'")
-def test_db_revision_writes_a_migration_named_by_its_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import credit.store.migrate
+@pytest.fixture
+def migrations_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The migrations folder copied, and used in its place: a test must not write into the source tree."""
+    copy = tmp_path / "migrations"
+    shutil.copytree(migrations.MIGRATIONS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migrations, "MIGRATIONS_DIR", copy)
+    return copy
 
-    migrations = tmp_path / "migrations"  # a copy: the test must not write into the source tree
-    shutil.copytree(credit.store.migrate.MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(credit.store.migrate, "MIGRATIONS_DIR", migrations)
-    before = set((migrations / "versions").glob("*.py"))
 
-    outcome = credit("db", "revision", "-m", "nothing changed", "--database-url", f"sqlite:///{tmp_path / 's.db'}")
+def _written(copy: Path, before: set[Path]) -> Path:
+    [written] = set((copy / "versions").glob("*.py")) - before
+    return written
+
+
+def _assigned(path: Path) -> dict[str, object]:
+    """The module-level constants of a migration file (revision, down_revision, branch_labels)."""
+    tree = ast.parse(path.read_text())
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id in ("revision", "down_revision", "branch_labels")}
+
+
+def test_db_revision_extends_the_branch_named_and_is_named_by_its_message(migrations_copy: Path,
+                                                                           tmp_path: Path) -> None:
+    before = set((migrations_copy / "versions").glob("*.py"))
+
+    outcome = credit("db", "revision", "-m", "nothing changed", "--branch", "audit",
+                     "--database-url", f"sqlite:///{tmp_path / 's.db'}")
 
     assert outcome.exit_code == 0, outcome.output
-    [written] = set((migrations / "versions").glob("*.py")) - before
+    written = _written(migrations_copy, before)
+    assert written.name == "0009_audit_nothing_changed.py"
+    assert f"wrote {written}" in outcome.text
     assert "nothing changed" in written.read_text()
+    assert _assigned(written) == {"revision": "0009_audit", "down_revision": "0003_audit", "branch_labels": None}
+    assert migrations.heads() == {"0002_ledger", "0009_audit", "0004_api_access", "0005_scores", "0006_applications",
+                                  "0007_monitoring", "0008_console_sessions"}
+
+
+def test_db_revision_new_branch_starts_from_the_history_tables_and_upgrades(migrations_copy: Path,
+                                                                            tmp_path: Path) -> None:
+    before = set((migrations_copy / "versions").glob("*.py"))
+    url = f"sqlite:///{tmp_path / 's.db'}"
+
+    outcome = credit("db", "revision", "-m", "servicing", "--branch", "servicing", "--new-branch", "--database-url", url)
+
+    assert outcome.exit_code == 0, outcome.output
+    written = _written(migrations_copy, before)
+    assert _assigned(written) == {"revision": "0009_servicing", "down_revision": "0001",
+                                  "branch_labels": ("servicing",)}
+    assert credit("db", "upgrade", "--database-url", url).exit_code == 0
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        applied = {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
+    engine.dispose()
+    assert "0009_servicing" in applied and "0003_audit" in applied and len(applied) == 8
+
+
+@pytest.mark.parametrize(("arguments", "phrases"), [
+    (["--branch", "nope"], ["no migration branch 'nope'; the branches are api_access, applications, audit, console, "
+                            "ledger, monitoring, scores"]),
+    (["--branch", "audit", "--new-branch"], ["branch 'audit' exists already (its head is 0003_audit)"]),
+    (["--branch", "Servicing!", "--new-branch"], ["a new branch's label must be lower-case letters, digits and _"]),
+])
+def test_db_revision_refuses_a_branch_it_cannot_use(arguments: list[str], phrases: list[str],
+                                                    migrations_copy: Path, tmp_path: Path) -> None:
+    before = set((migrations_copy / "versions").glob("*.py"))
+    outcome = credit("db", "revision", "-m", "x", *arguments, "--database-url", f"sqlite:///{tmp_path / 's.db'}")
+    assert_refused(outcome, "cannot write the migration:", *phrases)
+    assert set((migrations_copy / "versions").glob("*.py")) == before

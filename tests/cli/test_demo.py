@@ -1,4 +1,4 @@
-"""``credit demo`` refuses bad values before it simulates anything (tests/test_cli_demo.py runs it end to end)."""
+"""``credit demo`` refuses bad values before it simulates anything (test_demo_end_to_end.py runs it end to end)."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from credit.models import REGISTERED_MODEL
 from tests.cli.conftest import Registry, applicants_table
 from tests.cli.invoke import assert_refused, credit
 
@@ -31,7 +32,7 @@ def test_train_tune_searches_the_parameters_first_and_logs_them(registry: Regist
     outcome = registry.tuned_training
     assert outcome.exit_code == 0, outcome.output
     assert "Tuned LightGBM parameters: {" in outcome.text
-    tuned, plain = _run_params(registry, "credit_pd", "1"), _run_params(registry, "credit_pd", "2")
+    tuned, plain = _run_params(registry, REGISTERED_MODEL, "1"), _run_params(registry, REGISTERED_MODEL, "2")
     assert tuned["tuned"] == "True" and plain["tuned"] == "False"
     assert any(key.startswith("tuned.") for key in tuned)
     assert not any(key.startswith("tuned.") for key in plain)
@@ -59,7 +60,7 @@ def test_promote_version_judges_that_version_not_the_challenger(registry: Regist
     # the alias challenger is on v2, the stump champion: --version 1 puts v1 up against it
     assert "challenger version 1 against champion version 2" in outcome.text
     assert "PROMOTED: version 1 is the champion" in outcome.text
-    assert str(registry.client.get_model_version_by_alias("credit_pd", "champion").version) == "1"
+    assert str(registry.client.get_model_version_by_alias(REGISTERED_MODEL, "champion").version) == "1"
 
 
 def test_evaluate_scores_the_versions_asked_for_beside_the_oracle_of_truth(registry: Registry,
@@ -85,9 +86,9 @@ def test_retrain_truth_reports_the_oracle_beside_the_challenger(registry: Regist
 
 
 @pytest.mark.parametrize(("command", "arguments", "phrases"), [
-    ("evaluate", ["--version", "99"], ["registered model 'credit_pd' has no version '99'"]),
-    ("evaluate", ["--version", "nightly"], ["registered model 'credit_pd' has no alias 'nightly'"]),
-    ("promote", ["--version", "99"], ["registered model 'credit_pd' has no version '99'"]),
+    ("evaluate", ["--version", "99"], [f"registered model '{REGISTERED_MODEL}' has no version '99'"]),
+    ("evaluate", ["--version", "nightly"], [f"registered model '{REGISTERED_MODEL}' has no alias 'nightly'"]),
+    ("promote", ["--version", "99"], [f"registered model '{REGISTERED_MODEL}' has no version '99'"]),
 ])
 def test_model_commands_refuse_a_version_that_does_not_exist(command: str, arguments: list[str], phrases: list[str],
                                                              registry: Registry, marketplace: dict[str, Path],

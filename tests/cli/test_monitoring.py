@@ -1,4 +1,4 @@
-"""``credit monitor --as-of`` and ``--config`` change the run it stores (tests/test_cli_monitoring.py has the rest)."""
+"""``credit monitor --as-of`` and ``--config`` change the run it stores (test_monitor_run.py has the rest)."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from credit.models import REGISTERED_MODEL
 from tests.cli.conftest import Registry
 from tests.cli.invoke import assert_refused, credit
 
@@ -29,12 +30,12 @@ def _exported(registry: Registry, out: Path, *arguments: str) -> dict:
 def test_export_champion_writes_the_champion_to_out(registry: Registry, tmp_path: Path) -> None:
     assert registry.promotion.exit_code == 0, registry.promotion.output  # v1 is the champion, v2 the challenger
     version = _exported(registry, tmp_path / "serving")
-    assert (version["name"], version["version"], version["alias"]) == ("credit_pd", "1", "champion")
+    assert (version["name"], version["version"], version["alias"]) == (REGISTERED_MODEL, "1", "champion")
 
 
 def test_export_champion_alias_exports_the_version_under_that_alias(registry: Registry, tmp_path: Path) -> None:
     version = _exported(registry, tmp_path / "serving", "--alias", "challenger")
-    assert (version["name"], version["version"], version["alias"]) == ("credit_pd", "2", "challenger")
+    assert (version["name"], version["version"], version["alias"]) == (REGISTERED_MODEL, "2", "challenger")
 
 
 def test_export_champion_name_exports_another_registered_model(registry: Registry, tmp_path: Path) -> None:
@@ -45,7 +46,7 @@ def test_export_champion_name_exports_another_registered_model(registry: Registr
 
 
 @pytest.mark.parametrize(("arguments", "phrases"), [
-    (["--alias", "nightly"], ["registered model 'credit_pd' has no alias 'nightly'"]),
+    (["--alias", "nightly"], [f"registered model '{REGISTERED_MODEL}' has no alias 'nightly'"]),
     (["--name", "nothing_pd"], ["no registered model 'nothing_pd'"]),
 ])
 def test_export_champion_refuses_a_model_or_alias_that_is_not_registered(arguments: list[str], phrases: list[str],

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from credit.cli import app
+from cli import app
 from credit.features.catalog import MARKETPLACE_FEATURES
 from credit.features.domain import DERIVED
 from credit.simulate import SimulationConfig, simulate

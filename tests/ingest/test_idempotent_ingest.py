@@ -13,8 +13,8 @@ from sqlalchemy import select
 from credit.ingest import find_history_files, ingest_files
 from credit.store.engine import make_engine
 from credit.store.frames import HISTORY
-from credit.store.migrate import upgrade
 from credit.store.tables import Base, QuarantinedRow
+from migrations import upgrade
 from tests.ingest.history import valid_history, write_csv
 
 

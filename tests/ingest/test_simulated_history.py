@@ -11,8 +11,8 @@ from credit.ingest import find_history_files, ingest_files
 from credit.simulate import SimulationConfig, simulate
 from credit.store.engine import make_engine
 from credit.store.frames import HISTORY
-from credit.store.migrate import upgrade
 from credit.store.tables import Base
+from migrations import upgrade
 from tests.stores import empty_all_tables
 
 

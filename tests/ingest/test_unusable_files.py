@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from credit.cli import app
+from cli import app
 from credit.ingest import find_history_files, ingest_files
 from credit.store.frames import HISTORY
 from credit.store.tables import Base

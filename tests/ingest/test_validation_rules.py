@@ -18,8 +18,8 @@ from credit import clock
 from credit.ingest.rules import SCHEDULED_TIMES, table_rules
 from credit.store.engine import make_engine
 from credit.store.frames import HISTORY
-from credit.store.migrate import upgrade
 from credit.store.tables import Base, QuarantinedRow
+from migrations import upgrade
 from tests.ingest.history import valid_history, write_csv
 from tests.stores import empty_all_tables
 

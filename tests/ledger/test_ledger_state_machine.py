@@ -27,7 +27,6 @@ from credit.ledger import (
     expire_holds,
     freeze,
     get_hold,
-    recomputed_balances,
     reconcile,
     refund,
     repay,
@@ -218,9 +217,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def balances_recompute_from_the_transfers(self):
-        journal = recomputed_balances(self.session)
-        for line_id, line in self.lines.items():
-            assert journal.get(line_id, (0, 0)) == (line.posted, line.pending)
+        # the journal's sums equal the cached balances, which the invariant above holds equal to the model
         assert reconcile(self.session).differences == ()
 
     @invariant()

@@ -33,7 +33,6 @@ from credit.models.reasons import (
     REASON_CATALOGUE,
     REASON_CATALOGUE_VERSION,
     feature_reason_codes,
-    reason_code_for,
     reason_codes,
     reason_codes_from_points,
 )
@@ -125,7 +124,7 @@ def test_features_map_to_the_code_a_finance_reader_expects() -> None:
         "debtor_days_since_payment_all": "R02", "creditor_late_payment_rate_90d": "R15",
         "supplier_hours_to_ship_mean_30d": "R10",
     }
-    assert {feature: reason_code_for(feature) for feature in expected} == expected
+    assert feature_reason_codes(list(expected)) == expected
 
 
 def test_an_unknown_feature_column_is_refused_by_name() -> None:
@@ -134,13 +133,13 @@ def test_an_unknown_feature_column_is_refused_by_name() -> None:
         reason_codes(contributions)
     # a near miss of a real name is unknown too: rules match whole names
     with pytest.raises(ValueError, match="debtor_days_past_due_90d"):
-        reason_code_for("debtor_days_past_due_90d")
+        feature_reason_codes(["debtor_days_past_due_90d"])
 
 
 def test_a_feature_claimed_by_two_codes_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reasons, "_COMPILED", [*reasons._COMPILED, ("R11", re.compile("tenure_days"))])
     with pytest.raises(ValueError, match=r"more than one reason code.*tenure_days \(R07, R11\)"):
-        reason_code_for("tenure_days")
+        feature_reason_codes(["tenure_days"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,7 +208,7 @@ def test_codes_come_from_the_catalogue_once_each_strongest_first(values: list[li
     contributions = frame(values)
     codes = reason_codes(contributions, top=top)
     assert len(codes) == len(values)
-    totals = contributions.T.groupby(lambda feature: reason_code_for(feature)).sum().T
+    totals = contributions.T.groupby(feature_reason_codes(contributions.columns)).sum().T
     for row, row_codes in zip(totals.itertuples(index=False), codes):
         by_code = row._asdict()
         assert set(row_codes) <= set(REASON_CATALOGUE)

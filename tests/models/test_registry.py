@@ -14,13 +14,14 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from credit.models import REGISTERED_MODEL
 from credit.models.pd_model import LightGBMPD
 from credit.models.registry import (
     AliasNotFoundError,
     RegisteredVersion,
     export_serving_files,
-    load_by_alias,
     log_pd_model,
+    resolve_alias,
     set_alias,
     tracking,
     write_serving_files,
@@ -98,7 +99,7 @@ def test_logging_a_model_registers_version_1_with_its_params_metrics_features_an
     report = tracked / "evaluation.html"
     report.write_text("<html><body>AUC 0.71</body></html>")
     version = log(first_model, "first", report_path=report)
-    assert (version.name, version.version) == ("credit_pd", "1")
+    assert (version.name, version.version) == (REGISTERED_MODEL, "1")
     run = MlflowClient().get_run(version.run_id)
     assert run.info.run_name == "first"
     assert run.data.params == {"learning_rate": "0.1"}
@@ -112,10 +113,10 @@ def test_logging_a_model_registers_version_1_with_its_params_metrics_features_an
 
 
 def test_the_champion_loads_as_a_pyfunc_returning_the_calibrated_pd(tracked: Path, first_model: LightGBMPD) -> None:
-    set_alias("credit_pd", "champion", log(first_model, "first").version)
-    champion, version = load_by_alias("credit_pd", "champion")
+    set_alias(REGISTERED_MODEL, "champion", log(first_model, "first").version)
+    champion = mlflow.pyfunc.load_model(f"models:/{REGISTERED_MODEL}@champion")  # as `mlflow models serve` loads it
     X = scoring_rows()
-    assert version == "1"
+    assert resolve_alias(REGISTERED_MODEL, "champion").version == "1"
     np.testing.assert_allclose(champion.predict(X), calibrated_pd(first_model, X), rtol=0, atol=1e-12)
     # categoricals may also arrive as strings, as they do from JSON
     as_text = X.astype({"sector": str})
@@ -124,25 +125,25 @@ def test_the_champion_loads_as_a_pyfunc_returning_the_calibrated_pd(tracked: Pat
 
 def test_moving_the_champion_to_the_challenger_loads_version_2(
         tracked: Path, first_model: LightGBMPD, second_model: LightGBMPD) -> None:
-    set_alias("credit_pd", "champion", log(first_model, "first").version)
+    set_alias(REGISTERED_MODEL, "champion", log(first_model, "first").version)
     challenger = log(second_model, "second")
-    set_alias("credit_pd", "challenger", challenger.version)
+    set_alias(REGISTERED_MODEL, "challenger", challenger.version)
     assert challenger.version == "2"
-    assert load_by_alias("credit_pd", "champion")[1] == "1"
+    assert resolve_alias(REGISTERED_MODEL, "champion").version == "1"
 
-    set_alias("credit_pd", "champion", challenger.version)
-    champion, version = load_by_alias("credit_pd", "champion")
+    set_alias(REGISTERED_MODEL, "champion", challenger.version)
+    champion = mlflow.pyfunc.load_model(f"models:/{REGISTERED_MODEL}@champion")
     X = scoring_rows()
-    assert version == "2"
+    assert resolve_alias(REGISTERED_MODEL, "champion").version == "2"
     np.testing.assert_allclose(champion.predict(X), calibrated_pd(second_model, X), rtol=0, atol=1e-12)
     # the second model really differs, so loading the first would have failed the line above
     assert np.abs(calibrated_pd(first_model, X) - calibrated_pd(second_model, X)).max() > 1e-3
 
 
 def test_an_alias_that_does_not_exist_names_the_model_and_the_alias(tracked: Path, first_model: LightGBMPD) -> None:
-    set_alias("credit_pd", "champion", log(first_model, "first").version)
-    with pytest.raises(AliasNotFoundError, match=r"'credit_pd' has no alias 'challenger'; its aliases are \['champion'\]"):
-        load_by_alias("credit_pd", "challenger")
+    set_alias(REGISTERED_MODEL, "champion", log(first_model, "first").version)
+    with pytest.raises(AliasNotFoundError, match=rf"'{REGISTERED_MODEL}' has no alias 'challenger'; its aliases are \['champion'\]"):
+        resolve_alias(REGISTERED_MODEL, "challenger")
     with pytest.raises(AliasNotFoundError, match="no registered model 'credit_scorecard'"):
         export_serving_files("credit_scorecard", "champion", tracked / "serving")
 
@@ -156,15 +157,15 @@ def test_serving_files_score_like_the_champion_and_name_its_version(
         tracked: Path, first_model: LightGBMPD, second_model: LightGBMPD) -> None:
     log(first_model, "first")
     second = log(second_model, "second")
-    set_alias("credit_pd", "champion", second.version)
-    folder = export_serving_files("credit_pd", "champion", tracked / "serving")
+    set_alias(REGISTERED_MODEL, "champion", second.version)
+    folder = export_serving_files(REGISTERED_MODEL, "champion", tracked / "serving")
 
     assert sorted(path.name for path in folder.iterdir()) == [
         "calibrator.json", "features.json", "model.lgb", "version.json"]
     assert json.loads((folder / "version.json").read_text()) == {
-        "name": "credit_pd", "version": "2", "alias": "champion", "run_id": second.run_id}
+        "name": REGISTERED_MODEL, "version": "2", "alias": "champion", "run_id": second.run_id}
     served = ServingModel.load(folder)
-    assert (served.name, served.version, served.alias, served.run_id) == ("credit_pd", "2", "champion", second.run_id)
+    assert (served.name, served.version, served.alias, served.run_id) == (REGISTERED_MODEL, "2", "champion", second.run_id)
     X = scoring_rows()
     np.testing.assert_allclose(served.predict_pd(X), calibrated_pd(second_model, X), rtol=0, atol=1e-12)
     assert served.booster.num_trees() == second_model.best_iteration_
@@ -174,14 +175,14 @@ def test_serving_files_score_like_the_champion_and_name_its_version(
 def test_serving_files_reproduce_sigmoid_and_uncalibrated_models(tmp_path: Path, calibration: str | None) -> None:
     model = fit_model(calibration=calibration)
     folder = write_serving_files(model, tmp_path, categories={"sector": SECTORS},
-                                 version={"name": "credit_pd", "version": "7", "alias": "champion", "run_id": "r"})
+                                 version={"name": REGISTERED_MODEL, "version": "7", "alias": "champion", "run_id": "r"})
     X = scoring_rows()
     np.testing.assert_allclose(ServingModel.load(folder).predict_pd(X), calibrated_pd(model, X), rtol=0, atol=1e-12)
 
 
 def test_serving_refuses_a_frame_without_a_model_feature(tmp_path: Path, first_model: LightGBMPD) -> None:
     folder = write_serving_files(first_model, tmp_path, categories={"sector": SECTORS},
-                                 version={"name": "credit_pd", "version": "1", "alias": "champion", "run_id": "r"})
+                                 version={"name": REGISTERED_MODEL, "version": "1", "alias": "champion", "run_id": "r"})
     with pytest.raises(ValueError, match=r"lacks 1 model features: \['x1'\]"):
         ServingModel.load(folder).predict_pd(scoring_rows().drop(columns="x1"))
 
@@ -196,7 +197,7 @@ def test_importing_the_serving_module_imports_neither_mlflow_nor_sklearn() -> No
 def test_a_server_without_mlflow_or_sklearn_scores_json_rows_like_the_model(
         tmp_path: Path, first_model: LightGBMPD) -> None:
     folder = write_serving_files(first_model, tmp_path / "serving", categories={"sector": SECTORS},
-                                 version={"name": "credit_pd", "version": "1", "alias": "champion", "run_id": "r"})
+                                 version={"name": REGISTERED_MODEL, "version": "1", "alias": "champion", "run_id": "r"})
     X = scoring_rows()
     # json.dumps writes floats exactly (pandas' to_json rounds to 15 digits)
     (tmp_path / "rows.json").write_text(json.dumps(X.astype({"sector": str}).to_dict(orient="records")))

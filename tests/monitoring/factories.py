@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from credit.models import REGISTERED_MODEL
 from credit.monitoring.psi import status_of
 from credit.monitoring.results import GradeCalibration, MonitoringRun, PsiRow
 
@@ -26,7 +27,7 @@ def make_run(*, psi: tuple[PsiRow, ...] = (), grades: tuple[GradeCalibration, ..
              ) -> MonitoringRun:
     """A monitoring run of version 1 for December 2024, with the PSI rows and grades given."""
     fields = {
-        "run_id": 7, "created_at": datetime(2025, 1, 2, 6, 0), "as_of": date(2024, 12, 1), "model_name": "credit_pd",
+        "run_id": 7, "created_at": datetime(2025, 1, 2, 6, 0), "as_of": date(2024, 12, 1), "model_name": REGISTERED_MODEL,
         "model_version": "1", "training_from": date(2023, 3, 1), "training_to": date(2023, 10, 1), "psi": psi,
         "grades": grades, "vintages": (), "warnings": (), "calibration_vintage": date(2023, 12, 1), "firms": 300,
     } | overrides

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from credit.cli import app
+from cli import app
+from credit.models import REGISTERED_MODEL
 from credit.monitoring.results import latest_run
 from credit.store.engine import make_engine
 from tests.pipelines.conftest import marketplace  # noqa: F401  (700 firms 2023-2025, quick model settings)
@@ -36,7 +37,7 @@ def test_retrain_monitors_the_champion_it_leaves_in_place(marketplace, tmp_path:
     with Session(make_engine(url)) as session:
         run = latest_run(session)
     assert run is not None, result.output
-    assert (run.model_name, run.model_version) == ("credit_pd", "1")
+    assert (run.model_name, run.model_version) == (REGISTERED_MODEL, "1")
     # the panel runs 2023-07 to 2026-01 (six months into the history, to its end); its labelled
     # months end 2025-01 (12 months before the end), and the quick windows take the last 3
     # (test, 2024-11..2025-01), 3 before (calibrate, 2024-08..10), 2 before (valid, 2024-06..07):
@@ -44,4 +45,4 @@ def test_retrain_monitors_the_champion_it_leaves_in_place(marketplace, tmp_path:
     assert run.source == str(tmp_path / "retrain" / "panel")
     assert (run.training_from.isoformat(), run.training_to.isoformat()) == ("2023-07-01", "2024-07-01")
     assert run.as_of.isoformat() == "2026-01-01"
-    assert f"Monitoring run {run.run_id}: credit_pd version 1" in result.output
+    assert f"Monitoring run {run.run_id}: {REGISTERED_MODEL} version 1" in result.output

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from credit import clock
 from credit.ledger import open_line
 from credit.ledger.checkout import authorize
+from credit.models import REGISTERED_MODEL
 from credit.monitoring.results import WARNING_REASONS, latest_run, run_by_id, warnings_of_firm
 from credit.monitoring.run import MonitoredModel, MonitoringError, monitor, training_window_of_run
 from credit.monitoring.psi import psi
@@ -37,7 +38,7 @@ def test_a_run_is_stored_and_read_back_as_the_latest(scored_store, small_panel, 
     run = monitor(scored_store.engine, small_panel, small_model, config=small_book_config)
     with Session(scored_store.engine) as session:
         assert latest_run(session) == run == run_by_id(session, run.run_id)
-    assert (run.as_of, run.model_name, run.model_version) == (LATEST, "credit_pd", "1")
+    assert (run.as_of, run.model_name, run.model_version) == (LATEST, REGISTERED_MODEL, "1")
     assert (run.training_from, run.training_to) == TRAINING
     panel = _panel(small_panel)
     day = panel["as_of"].dt.date
@@ -114,15 +115,15 @@ def test_what_monitoring_cannot_use_is_one_clear_error(scored_store, small_panel
                                               r"2024-12-01, monthly\)"):
         monitor(scored_store.engine, small_panel, small_model, as_of=date(2025, 3, 1))
     with pytest.raises(MonitoringError, match=r"the month monitored \(2023-09-01\) must come after the training "
-                                              r"window of credit_pd version 1 \(2023-03-01 to 2023-10-01\)"):
+                                              rf"window of {REGISTERED_MODEL} version 1 \(2023-03-01 to 2023-10-01\)"):
         monitor(scored_store.engine, small_panel, small_model, as_of=date(2023, 9, 1))
     earlier = MonitoredModel(**{**vars(small_model), "training_from": date(2021, 1, 1),
                                 "training_to": date(2021, 6, 1)})
-    with pytest.raises(MonitoringError, match=r"holds no row of the training window of credit_pd version 1 "
+    with pytest.raises(MonitoringError, match=rf"holds no row of the training window of {REGISTERED_MODEL} version 1 "
                                               r"\(2021-01-01 to 2021-06-01\)"):
         monitor(scored_store.engine, small_panel, earlier)
     other = MonitoredModel(**{**vars(small_model), "features": (*small_model.features, "moon_phase")})
-    with pytest.raises(MonitoringError, match=r"lacks 1 feature\(s\) of credit_pd version 1, e.g. \['moon_phase'\]"):
+    with pytest.raises(MonitoringError, match=rf"lacks 1 feature\(s\) of {REGISTERED_MODEL} version 1, e.g. \['moon_phase'\]"):
         monitor(scored_store.engine, small_panel, other)
     with pytest.raises(MonitoringError, match="holds no feature panel: panel.parquet is missing"):
         monitor(scored_store.engine, tmp_path, small_model)
@@ -147,7 +148,7 @@ def test_a_model_is_read_from_its_serving_files(serving_folders, tmp_path):  # n
     with pytest.raises(MonitoringError, match=r"no readable serving files in .* \(FileNotFoundError"):
         MonitoredModel.from_serving(tmp_path, TRAINING)
     model = MonitoredModel.from_serving(serving_folders["2"], TRAINING)
-    assert (model.name, model.version) == ("credit_pd", "2") and "region" in model.features
+    assert (model.name, model.version) == (REGISTERED_MODEL, "2") and "region" in model.features
 
 
 @pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated")

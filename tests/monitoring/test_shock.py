@@ -50,6 +50,7 @@ import pytest
 from credit.features.asof import monthly
 from credit.features.history import History
 from credit.features.panel import build_panel, read_panel, write_panel
+from credit.models import CHAMPION, REGISTERED_MODEL
 from credit.models.config import load_model_config
 from credit.models.registry import export_serving_files, set_alias, tracking
 from credit.monitoring.results import WARNING_REASONS, MonitoringRun
@@ -57,8 +58,8 @@ from credit.monitoring.run import MonitoredModel, monitor
 from credit.settings import Settings
 from credit.simulate import IndustryShock, SimulationConfig, simulate
 from credit.store.engine import make_engine
-from credit.store.migrate import upgrade
-from pipelines.train_pd import CHAMPION, REGISTERED_MODEL, train_pd
+from migrations import upgrade
+from pipelines.train_pd import train_pd
 
 pytestmark = [
     pytest.mark.slow,

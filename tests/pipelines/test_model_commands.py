@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from credit.cli import app
+from cli import app
+from credit.models import REGISTERED_MODEL
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated"),
@@ -36,7 +37,7 @@ def test_train_then_promote_then_evaluate_a_panel(marketplace, tracked, tmp_path
     code, out = run("train", "--panel", marketplace["panel"], "--config", quick, "--truth", marketplace["truth"],
                     "--report", tmp_path / "train.html", *tracked)
     assert code == 0, out
-    assert "Registered credit_pd version 1 as challenger" in out
+    assert f"Registered {REGISTERED_MODEL} version 1 as challenger" in out
     assert "Oracle (the simulator's true PD) on the same rows: AUC" in out
     assert (tmp_path / "train.html").read_text().startswith("<!DOCTYPE html>")
 
@@ -102,4 +103,4 @@ def test_a_table_with_one_class_is_refused_with_the_column(tracked, tmp_path: Pa
 
 def test_promote_without_a_challenger_says_so(marketplace, tracked) -> None:  # noqa: ANN001
     code, out = run("promote", "--panel", marketplace["panel"], *tracked)
-    assert code == 2 and "no registered model 'credit_pd'" in " ".join(out.split())
+    assert code == 2 and f"no registered model '{REGISTERED_MODEL}'" in " ".join(out.split())

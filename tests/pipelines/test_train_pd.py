@@ -16,6 +16,7 @@ from mlflow import MlflowClient
 
 from credit.features.history import History
 from credit.features.panel import PanelError, read_panel
+from credit.models import REGISTERED_MODEL
 from credit.models.config import load_model_config
 from credit.models.metrics import auc
 from credit.models.registry import resolve_alias
@@ -38,7 +39,7 @@ def test_the_jobs_train_promote_refuse_evaluate_and_retrain(marketplace, store) 
     # 1. train: version 1 under the alias challenger, everything logged in one run
     first = train_pd(panel, quick, report_path=store / "train.html", truth=marketplace["truth"])
     assert first.registered.version == "1"
-    assert resolve_alias("credit_pd", "challenger").version == "1"
+    assert resolve_alias(REGISTERED_MODEL, "challenger").version == "1"
     run = MlflowClient().get_run(first.run_id)
     lightgbm_auc = first.summary.set_index("model").loc["lightgbm", "auc"]
     assert run.data.metrics["lightgbm.auc"] == pytest.approx(lightgbm_auc)
@@ -60,7 +61,7 @@ def test_the_jobs_train_promote_refuse_evaluate_and_retrain(marketplace, store) 
     judgement = judge_challenger(panel, quick)
     assert judgement.champion is None and judgement.decision.promote
     apply_judgement(judgement)
-    assert resolve_alias("credit_pd", "champion").version == "1"
+    assert resolve_alias(REGISTERED_MODEL, "champion").version == "1"
 
     # 3. a one-stump challenger ranks worse: refused, the champion stays, the refusal is logged
     stump = train_pd(panel, load_model_config(marketplace["root"] / "stump.toml"), report_path=store / "stump.html")
@@ -68,7 +69,7 @@ def test_the_jobs_train_promote_refuse_evaluate_and_retrain(marketplace, store) 
     gain = next(c for c in judgement.decision.checks if c.name == "auc_gain")
     assert judgement.champion.version == "1" and not gain.passed and gain.value < -0.02
     apply_judgement(judgement)
-    assert resolve_alias("credit_pd", "champion").version == "1"
+    assert resolve_alias(REGISTERED_MODEL, "champion").version == "1"
     assert MlflowClient().get_run(stump.run_id).data.tags["promotion"] == "refused"
     logged = MlflowClient().list_artifacts(stump.run_id, "promotion")
     assert len(logged) == 1
@@ -90,7 +91,7 @@ def test_the_jobs_train_promote_refuse_evaluate_and_retrain(marketplace, store) 
     assert outcome.training.registered.version == "3"
     assert outcome.judgement.champion.version == "1"
     expected = "3" if outcome.judgement.decision.promote else "1"
-    assert resolve_alias("credit_pd", "champion").version == expected
+    assert resolve_alias(REGISTERED_MODEL, "champion").version == expected
     tag = MlflowClient().get_run(outcome.training.run_id).data.tags["promotion"]
     assert tag == ("promoted" if outcome.judgement.decision.promote else "refused")
 

@@ -20,6 +20,7 @@ from credit.features.asof import monthly
 from credit.features.history import History
 from credit.features.panel import build_panel
 from credit.ingest import find_history_files, ingest_files
+from credit.models import REGISTERED_MODEL
 from credit.models.pd_model import LightGBMPD
 from credit.models.reasons import feature_reason_codes
 from credit.models.registry import write_serving_files
@@ -27,7 +28,7 @@ from credit.models.serving import ServingModel
 from credit.scoring.batch import ScoringRun, score_all
 from credit.simulate import SimulationConfig, simulate
 from credit.store.engine import make_engine
-from credit.store.migrate import upgrade
+from migrations import upgrade
 from tests.stores import empty_all_tables
 
 AS_OF = date(2024, 12, 1)
@@ -79,7 +80,7 @@ def serving_folders(marketplace: Path, tmp_path_factory: pytest.TempPathFactory)
         model = _train(panel, list(dict.fromkeys(used)), calibration, seed=int(version))
         folders[version] = write_serving_files(
             model, root / version, categories={c: v for c, v in categories.items() if c in model.feature_names_in_},
-            version={"name": "credit_pd", "version": version, "alias": "champion", "run_id": f"run{version}"})
+            version={"name": REGISTERED_MODEL, "version": version, "alias": "champion", "run_id": f"run{version}"})
     return folders
 
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from credit.features.asof import AsOfError
+from credit.models import REGISTERED_MODEL
 from credit.models.reasons import REASON_CATALOGUE, REASON_CATALOGUE_VERSION, reason_codes
 from credit.models.serving import ServingModel
 from credit.scoring.batch import score_all
@@ -30,9 +31,9 @@ def test_every_eligible_firm_gets_exactly_one_row(scored_store) -> None:  # noqa
     assert scored_store.run.rows == len(rows) == len(eligible) > 150
     assert sorted(rows) == sorted(eligible)
     assert (scored_store.run.model_name, scored_store.run.model_version, scored_store.run.as_of) == (
-        "credit_pd", "1", AS_OF)
+        REGISTERED_MODEL, "1", AS_OF)
     assert {(row.model_name, row.reason_catalogue_version) for row in rows.values()} == {
-        ("credit_pd", REASON_CATALOGUE_VERSION)}
+        (REGISTERED_MODEL, REASON_CATALOGUE_VERSION)}
 
 
 def test_firms_registered_later_or_already_in_default_are_not_scored(scored_store) -> None:  # noqa: ANN001

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from api.kit.auth import create_api_key
 from credit.ledger import balances, reconcile
 from credit.store.engine import make_engine
-from credit.store.migrate import upgrade
+from migrations import upgrade
 from tests.api.checkout.factories import make_buyer_with_line
 from tests.api.checkout.server import ServerProcess
 from tests.api.conftest import LiveServer, auth, build_app, make_key

@@ -25,7 +25,7 @@ from credit.audit import DecisionRecord
 from credit.ledger import balances, reconcile
 from credit.ledger.tables import Hold, LedgerTransfer
 from credit.store.engine import make_engine
-from credit.store.migrate import upgrade
+from migrations import upgrade
 from tests.api.checkout.factories import make_buyer_with_line
 from tests.api.checkout.server import ServerProcess
 from tests.api.conftest import auth

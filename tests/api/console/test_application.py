@@ -9,7 +9,8 @@ from sqlalchemy import select
 from credit import clock
 from credit.audit import DecisionRecord, replay
 from credit.decisions.codes import describe
-from credit.models.reasons import reason_code_for
+from credit.models import REGISTERED_MODEL
+from credit.models.reasons import feature_reason_codes
 from credit.models.serving import ServingModel, restore_categories
 from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.scoring.tables import ScoreSnapshot
@@ -44,7 +45,7 @@ def test_the_page_shows_the_decision_its_reasons_the_features_behind_them_exposu
     assert f"Grade {record.result['grade']}" in facts
     assert f"Proposed limit EUR {euros(record.result['limit_minor'])}" in facts
     assert f"Per-order cap EUR {euros(record.result['per_order_cap_minor'])}" in facts
-    assert f"credit_pd v1, as of {row.score_as_of.isoformat()}" in facts
+    assert f"{REGISTERED_MODEL} v1, as of {row.score_as_of.isoformat()}" in facts
     reasons = " ".join(item.text for item in page.find_all("ul", class_="reasons"))
     for code in record.reason_codes:
         assert describe(code) in reasons
@@ -66,9 +67,10 @@ def test_the_page_shows_the_decision_its_reasons_the_features_behind_them_exposu
     assert shown, "the first model reason lists the features that raised the PD"
     listed_weights = [float(weight) for _, weight in shown]
     assert listed_weights == sorted(listed_weights, reverse=True) and listed_weights[0] > 0
-    assert listed_weights[0] == round(max(weight for name, weight in weights.items() if reason_code_for(name) == first), 3)
+    codes = feature_reason_codes(list(weights))
+    assert listed_weights[0] == round(max(weight for name, weight in weights.items() if codes[name] == first), 3)
     assert len(shown) == min(5, sum(1 for name, weight in weights.items()
-                                    if reason_code_for(name) == first and weight >= 0.0005)) or len(shown) == 3
+                                    if codes[name] == first and weight >= 0.0005)) or len(shown) == 3
 
     exposure = next(card for card in page.find_all("section", class_="card") if card.find("h2").text == "Exposure now")
     assert exposure.text == "Exposure now No credit line yet: nothing posted or held."

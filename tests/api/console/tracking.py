@@ -17,6 +17,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from credit.models import REGISTERED_MODEL
 from credit.models.pd_model import LightGBMPD
 from credit.models.registry import EXPERIMENT, log_pd_model, set_alias, tracking
 from credit.models.report import EvaluatedModel, evaluation_report
@@ -77,7 +78,7 @@ def model_registry(root: Path) -> Registry:
                                           input_example=Xt.head(5), run_name=run.info.run_name,
                                           report_path=reports[alias])
                 mlflow.set_tags({"job": "train"})
-            set_alias("credit_pd", alias, registered.version)
+            set_alias(REGISTERED_MODEL, alias, registered.version)
             metrics[alias] = mlflow.MlflowClient().get_run(run.info.run_id).data.metrics
             run_ids[alias] = run.info.run_id
     finally:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from credit.audit import DecisionRecord
-from credit.cli import app as cli
+from cli import app as cli
 from tests.api.conftest import auth, make_key
 from tests.api.credit_lines.buyers import buyers
 

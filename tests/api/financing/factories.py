@@ -14,10 +14,11 @@ from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
 from credit import clock
+from credit.models import REGISTERED_MODEL
 from credit.scoring.tables import ScoreSnapshot
 from tests.api.checkout.factories import make_firm
 
-SERVED = SimpleNamespace(name="credit_pd", version="9")
+SERVED = SimpleNamespace(name=REGISTERED_MODEL, version="9")
 _ids = count(70_000)
 
 

@@ -1,4 +1,4 @@
-"""What every ``credit`` command shares: the Typer apps, the consoles, the store option and error exit."""
+"""What every ``credit`` command shares: the Typer apps, the consoles, the shared options and the error exit."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 
 
 app = typer.Typer(
@@ -37,6 +36,14 @@ DatabaseUrl = Annotated[
     ),
 ]
 
+TrackingOption = Annotated[str, typer.Option(
+    "--tracking-uri", envvar="CREDIT_TRACKING_URI", show_default=False,
+    help="MLflow tracking and registry URI. Default: the SQLite file var/mlflow.db, artifacts under mlruns/.")]
+
+ServingOption = Annotated[Path | None, typer.Option(
+    "--serving", help="The champion's serving files (credit models export-champion). Default: the settings' "
+    "serving folder, var/serving (CREDIT_SERVING_FOLDER).", show_default=False)]
+
 
 def fail(message: str, code: int = 2) -> None:
     """Print ``error: message`` on stderr and exit with ``code`` (2: the user asked for something wrong).
@@ -54,7 +61,7 @@ def open_store(database_url: str):  # noqa: ANN202
 
     from credit.settings import Settings
     from credit.store.engine import make_engine
-    from credit.store.migrate import upgrade
+    from migrations import upgrade
 
     url = database_url or Settings().resolved_database_url()
     try:
@@ -65,12 +72,6 @@ def open_store(database_url: str):  # noqa: ANN202
     except (ArgumentError, NoSuchModuleError) as exc:  # a malformed URL or an unknown driver
         fail(f"cannot use database URL {url!r}: {exc}")
     return engine
-
-
-def progress_bar() -> Progress:
-    """A progress bar on stderr that disappears when done (and stays silent when not a terminal)."""
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=errors, transient=True, disable=not errors.is_terminal)
 
 
 def parse_date(text: str, option: str) -> date:
@@ -95,3 +96,11 @@ def installed_command(command: str) -> str:
         return str(script.relative_to(Path.cwd()))
     except ValueError:
         return str(script)
+
+
+def use_tracking(uri: str) -> None:
+    """Point MLflow at ``uri``, or at the settings' store (var/mlflow.db, artifacts in mlruns/)."""
+    from credit.models.registry import tracking
+    from credit.settings import Settings
+
+    tracking(Settings(tracking_uri=uri) if uri else Settings())

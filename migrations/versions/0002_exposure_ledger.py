@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 revision = '0002_ledger'
 down_revision = '0001'
-branch_labels = None
+branch_labels = ('ledger',)
 depends_on = None
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from credit.cli.common import DatabaseUrl, app, console, fail, open_store
+from cli.common import DatabaseUrl, app, console, fail, open_store
 
 decisions_app = typer.Typer(help="The decision audit trail: show a decision, replay it to the same result.",
                             no_args_is_help=True)

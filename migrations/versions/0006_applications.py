@@ -4,7 +4,7 @@ Revision ID: 0006_applications
 Revises: 0001
 Create Date: 2026-11-23 10:00:00
 
-A branch of its own from the history tables (see credit.store.migrate.upgrade: "heads"); it
+A branch of its own from the history tables (see migrations.upgrade: "heads"); it
 names decisions (0003) and credit lines (0002) without foreign keys: a ``depends_on`` on
 another branch makes Alembic drop that branch's head from ``alembic_version`` (and on two
 branches its head bookkeeping fails), which /v1/health would report as a stale schema. The

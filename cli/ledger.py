@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from credit.cli.common import DatabaseUrl, app, console, open_store
+from cli.common import DatabaseUrl, app, console, open_store
 
 ledger_app = typer.Typer(help="The checkout exposure ledger: reconcile balances, expire lapsed holds.",
                          no_args_is_help=True)

@@ -4,7 +4,7 @@ Revision ID: 0004_api_access
 Revises: 0001
 Create Date: 2026-11-22 19:00:00
 
-A branch of its own from the history tables (see credit.store.migrate.upgrade: "heads").
+A branch of its own from the history tables (see migrations.upgrade: "heads").
 Tables declared in api/kit/tables.py.
 """
 from alembic import op

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from api.kit.auth import hash_key
 from api.kit.tables import ApiKey
 from credit import clock
-from credit.cli import app
+from cli import app
 from credit.monitoring.results import latest_run
 from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.store.engine import make_engine

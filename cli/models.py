@@ -1,4 +1,4 @@
-"""Model commands: train, evaluate, promote and retrain the PD model, tracked in MLflow."""
+"""Model commands: train, evaluate, promote and retrain the PD model, tracked in MLflow; export the champion."""
 
 from __future__ import annotations
 
@@ -6,10 +6,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
+from cli.common import DatabaseUrl, TrackingOption, app, console, fail, open_store, use_tracking
+from cli.output import print_judgement, print_run, print_summary, print_windows
 from credit import clock
-from credit.cli.common import DatabaseUrl, app, console, fail, open_store
+from credit.models import CHALLENGER, CHAMPION, REGISTERED_MODEL
+
+models_app = typer.Typer(help="Registered PD models: export the champion's serving files.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
 
 ConfigOption = Annotated[Path | None, typer.Option(
     "--config", help="Model configuration TOML (hyper-parameters, windows, tuning, promotion gate); "
@@ -20,11 +25,9 @@ PanelOption = Annotated[Path | None, typer.Option(
 TruthOption = Annotated[Path | None, typer.Option(
     "--truth", help="Simulated data only: the simulator's truth folder, to report the oracle AUC beside the models.",
     show_default=False)]
-TrackingOption = Annotated[str, typer.Option(
-    "--tracking-uri", envvar="CREDIT_TRACKING_URI", show_default=False,
-    help="MLflow tracking and registry URI. Default: the SQLite file var/mlflow.db, artifacts under mlruns/.")]
 ReportOption = Annotated[Path | None, typer.Option(
     "--report", help="Where to write the HTML report. Default: var/reports/<job>-<time>.html.", show_default=False)]
+
 
 @app.command()
 def train(
@@ -101,7 +104,7 @@ def evaluate(
     use_tracking(tracking_uri)
     from credit.models.registry import ModelNotFoundError, resolve_alias
     from credit.features.panel import PanelError, read_panel
-    from pipelines.train_pd import CHALLENGER, CHAMPION, REGISTERED_MODEL, evaluate_versions
+    from pipelines.train_pd import evaluate_versions
 
     wanted = version or [CHAMPION, CHALLENGER]
     versions = {}
@@ -185,13 +188,32 @@ def retrain(
                   highlight=False)
     print_judgement(outcome.judgement)
     if outcome.monitoring is not None:
-        from credit.cli.monitoring import print_run
-
         print_run(outcome.monitoring)
     else:
         console.print(f"Monitoring: {outcome.monitoring_note}", highlight=False)
     if not outcome.judgement.decision.promote:
         raise typer.Exit(1)
+
+
+@models_app.command("export-champion")
+def export_champion(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the serving files (model.lgb, calibrator.json, "
+                                      "features.json, version.json).")] = Path("var/serving"),
+    name: Annotated[str, typer.Option(help="Registered model name.")] = REGISTERED_MODEL,
+    alias: Annotated[str, typer.Option(help="Alias to export.")] = CHAMPION,
+    tracking_uri: TrackingOption = "",
+) -> None:
+    """Write the champion's serving files, which `credit score` and the API load (no MLflow at serving time)."""
+    from credit.models.registry import ModelNotFoundError, export_serving_files, resolve_alias
+
+    use_tracking(tracking_uri)
+    try:
+        version = resolve_alias(name, alias)
+        folder = export_serving_files(name, alias, out)
+    except ModelNotFoundError as exc:
+        fail(str(exc))
+    console.print(f"Exported {name} version {version.version} ({alias}) to {folder}. Restart the API to serve it, "
+                  "and re-run `credit score` so the snapshot is this version's.", highlight=False)
 
 
 def _train_table(path: Path, target: str, time_col: str | None, id_col: str | None, settings,  # noqa: ANN001
@@ -232,62 +254,7 @@ def _config(path: Path | None):  # noqa: ANN202
         fail(str(exc))
 
 
-def use_tracking(uri: str) -> None:
-    """Point MLflow at ``uri``, or at the settings' store (var/mlflow.db, artifacts in mlruns/)."""
-    from credit.models.registry import tracking
-    from credit.settings import Settings
-
-    tracking(Settings(tracking_uri=uri) if uri else Settings())
-
-
 def _default_report(job: str) -> Path:
     folder = Path("var/reports")
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{job}-{clock.now():%Y%m%d-%H%M%S}.html"
-
-
-def print_windows(windows: dict[str, str]) -> None:
-    """The out-of-time windows with their dates, rows and defaults."""
-    table = Table(title="Out-of-time windows (as-of dates)", title_justify="left")
-    table.add_column("window")
-    table.add_column("as-of dates, rows, defaults")
-    for name, text in windows.items():
-        table.add_row(name, text)
-    console.print(table)
-
-
-def print_summary(summary, scored: str = "Test window") -> None:  # noqa: ANN001
-    """One line per model: AUC with its interval, Gini, KS, Brier, log loss, and the gap to the oracle if known."""
-    first = summary.iloc[0]
-    table = Table(title=f"{scored}: {int(first['rows']):,} rows, {int(first['defaults']):,} defaults "
-                        "(95% bootstrap intervals in brackets; all intervals in the report)", title_justify="left")
-    for column in ("model", "AUC", "Gini", "KS", "Brier", "log loss"):
-        table.add_column(column, justify="left" if column == "model" else "right")
-    oracle = summary["oracle_auc"].notna().any()
-    if oracle:
-        table.add_column("gap to oracle", justify="right")
-    for row in summary.to_dict("records"):
-        cells = [row["model"], f"{row['auc']:.4f} [{row['auc_low']:.3f}, {row['auc_high']:.3f}]",
-                 f"{row['gini']:.4f}", f"{row['ks']:.4f}", f"{row['brier']:.5f}", f"{row['log_loss']:.4f}"]
-        if oracle:
-            cells.append(f"{row['auc_gap_to_oracle']:+.4f} [{row['auc_gap_low']:+.3f}, {row['auc_gap_high']:+.3f}]")
-        table.add_row(*cells)
-    console.print(table)
-    if oracle:
-        console.print(f"Oracle (the simulator's true PD) on the same rows: AUC {first['oracle_auc']:.4f}", highlight=False)
-
-
-def print_judgement(judgement) -> None:  # noqa: ANN001
-    """The promotion gate's checks, one per line, and the verdict."""
-    versus = f"champion version {judgement.champion.version}" if judgement.champion else "no champion yet"
-    console.print(f"Promotion gate: challenger version {judgement.challenger.version} against {versus}, "
-                  f"on test window {judgement.test_window}", highlight=False)
-    for line in judgement.decision.reasons():
-        console.print(f"  {line}", highlight=False, markup=False)
-    if judgement.decision.auc_gain_interval:
-        low, high = judgement.decision.auc_gain_interval
-        console.print(f"  (AUC gain 95% paired bootstrap interval: [{low:+.4f}, {high:+.4f}])", highlight=False)
-    verdict = (f"PROMOTED: version {judgement.challenger.version} is the champion" if judgement.decision.promote
-               else "NOT PROMOTED: the champion stays" if judgement.champion
-               else "NOT PROMOTED: there is still no champion")
-    console.print(verdict, highlight=False)

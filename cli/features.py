@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from credit.cli.common import DatabaseUrl, console, fail, features_app, open_store, parse_date
+from cli.common import DatabaseUrl, console, fail, features_app, open_store, parse_date
+from cli.output import print_panel
 
 
 @features_app.command("list")
@@ -80,12 +80,3 @@ def features_build(
     print_panel(panel, data, meta)
 
 
-def print_panel(panel, data: Path, meta: Path) -> None:  # noqa: ANN001
-    manifest = panel.manifest
-    table = Table(title=f"Feature panel: {manifest['rows']:,} rows x {len(manifest['feature_columns'])} features")
-    for column in ("as-of", "firms", "labelled", "defaults in horizon"):
-        table.add_column(column, justify="right")
-    for day, counts in manifest["rows_by_as_of"].items():
-        table.add_row(day, f"{counts['rows']:,}", f"{counts['labelled']:,}", f"{counts['defaults']:,}")
-    console.print(table)
-    console.print(f"Built in {manifest['build_seconds']} s. Panel: {data}  manifest: {meta}")

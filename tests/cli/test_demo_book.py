@@ -23,7 +23,7 @@ from credit.policy import default_policy
 from credit.scoring.tables import ScoreSnapshot
 from credit.store.engine import make_engine
 from credit.store.tables import Invoice, Order, Payment
-from pipelines.demo_book import ON_TERMS, BookExists, open_demo_book
+from cli.demo_book import ON_TERMS, BookExists, open_demo_book
 from tests.api.marketplace import AS_OF, ScoredMarketplace, fresh_store_copy, marketplace  # noqa: F401
 
 APPLICANTS = 25

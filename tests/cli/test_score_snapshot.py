@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from credit.cli import app
+from cli import app
+from credit.models import REGISTERED_MODEL
 from credit.scoring.tables import ScoreSnapshot
 from credit.store.engine import make_engine
 from tests.api.marketplace import AS_OF, fresh_store_copy, marketplace, months_after  # noqa: F401
@@ -22,7 +23,7 @@ def test_score_writes_a_snapshot_for_the_date_and_prints_rows_model_and_seconds(
         rows = connection.execute(select(func.count()).select_from(ScoreSnapshot)
                                   .where(ScoreSnapshot.as_of == earlier)).scalar_one()
     assert rows > 100
-    assert f"Scored {rows:,} firms as of {earlier} with credit_pd version 1 in " in result.output
+    assert f"Scored {rows:,} firms as of {earlier} with {REGISTERED_MODEL} version 1 in " in result.output
 
 
 def test_score_without_serving_files_says_how_to_export_them(tmp_path):

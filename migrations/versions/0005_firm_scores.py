@@ -4,7 +4,7 @@ Revision ID: 0005_scores
 Revises: 0001
 Create Date: 2026-11-22 21:00:00
 
-A branch of its own from the history tables (see credit.store.migrate.upgrade: "heads").
+A branch of its own from the history tables (see migrations.upgrade: "heads").
 Table declared in credit/scoring/tables.py.
 """
 from alembic import op

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from credit.cli.common import DatabaseUrl, app, console, fail, open_store
+from cli.common import DatabaseUrl, app, console, fail, open_store
 
 keys_app = typer.Typer(help="Issue, list and revoke the API keys callers use (stored hashed).", no_args_is_help=True)
 app.add_typer(keys_app, name="api-key")

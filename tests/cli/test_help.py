@@ -6,7 +6,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from credit.cli import app
+from cli import app
 
 
 def _command_paths(group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:  # noqa: ANN001
@@ -57,7 +57,7 @@ def test_api_keys_are_printed_once_and_stored_hashed(tmp_path):
 
 
 def test_an_error_naming_a_config_section_shows_the_brackets(capsys) -> None:  # noqa: ANN001
-    from credit.cli.common import fail
+    from cli.common import fail
 
     with pytest.raises(typer.Exit) as exited:
         fail("[promotion] min_auc_gain must be a number; got 'x'")

@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from credit.cli import app
-from credit.cli.common import console
-from credit.cli.monitoring import print_run
+from cli import app
+from cli.common import console
+from cli.output import print_run
+from credit.models import REGISTERED_MODEL
 from credit.monitoring.results import latest_run
 from credit.store.engine import make_engine
 from tests.api.marketplace import AS_OF, fresh_store_copy, marketplace  # noqa: F401
@@ -37,7 +38,7 @@ def test_monitor_stores_a_run_and_prints_psi_calibration_and_the_list(marketplac
     with Session(make_engine(url)) as session:
         run = latest_run(session)
     assert run is not None and run.as_of == AS_OF and (run.training_from, run.training_to) == TRAINING
-    assert f"Monitoring run {run.run_id}: credit_pd version 1, month {AS_OF} ({run.firms:,} firms)" in output
+    assert f"Monitoring run {run.run_id}: {REGISTERED_MODEL} version 1, month {AS_OF} ({run.firms:,} firms)" in output
     score = next(row for row in run.psi if row.variable == "score" and row.segment == "all")
     assert "PSI of the score" in output and f"{score.psi:.3f}" in output
     assert f"by grade, vintage {run.calibration_vintage}" in output

@@ -1,4 +1,4 @@
-"""Batch job of the demo: the simulated buyers apply for credit lines and pay their orders with them.
+"""The demo's credit book: the simulated buyers apply for credit lines and pay their orders with them.
 
 The demo's history ends today. This job replays its last months through the decision
 service, in time order, the way the marketplace would have called it:
@@ -15,7 +15,9 @@ service, in time order, the way the marketplace would have called it:
   was captured for that order); holds not captured in time expire at the daily sweep.
 
 Every step calls the same service functions as the HTTP API (one transaction each), so the
-decisions are audited, replayable and visible in the console like live traffic.
+decisions are audited, replayable and visible in the console like live traffic. Calling the
+service is why this job sits with the CLI that runs it (``credit demo``), not in
+``pipelines/``: the batch jobs stay below the API.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Revision ID: 0007_monitoring
 Revises: 0001
 Create Date: 2026-11-24 09:00:00
 
-A branch of its own from the history tables (see credit.store.migrate.upgrade: "heads"), like
+A branch of its own from the history tables (see migrations.upgrade: "heads"), like
 0005 and 0006: its only foreign keys are to its own run table (early warnings name firms
 without one, since the panel monitored may come from history files not in this store).
 Tables declared in credit/monitoring/tables.py.

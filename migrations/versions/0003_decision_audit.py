@@ -4,7 +4,7 @@ Revision ID: 0003_audit
 Revises: 0001
 Create Date: 2026-11-22 19:30:00
 
-A branch of its own from the history tables (see credit.store.migrate.upgrade: "heads").
+A branch of its own from the history tables (see migrations.upgrade: "heads").
 Tables declared in credit/audit/tables.py. Triggers refuse UPDATE and DELETE on both tables:
 a decision is corrected by a new decision, never by rewriting the old one.
 """

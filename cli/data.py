@@ -10,18 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from credit.cli.common import (
-    DatabaseUrl,
-    app,
-    console,
-    db_app,
-    errors,
-    fail,
-    installed_command,
-    open_store,
-    parse_date,
-    progress_bar,
-)
+from cli.common import DatabaseUrl, app, console, db_app, fail, open_store, parse_date
+from cli.output import ingest_with_progress, print_ingest, print_simulation, simulate_with_progress
 
 
 @app.command()
@@ -72,15 +62,6 @@ def _refuse_shocks_after_the_history(config, texts: list[str]) -> None:  # noqa:
                  f"({config.start} to {end}); give a month inside it or more --years")
 
 
-def simulate_with_progress(config, out: Path):  # noqa: ANN001, ANN202
-    from credit.simulate import simulate as run_simulation
-
-    with progress_bar() as progress:
-        task = progress.add_task("simulating months", total=config.years * 12)
-        return run_simulation(config, out, progress=lambda done, total: progress.update(task, completed=done, total=total))
-
-
-
 def _parse_shock(text: str):  # noqa: ANN202
     from credit.simulate import IndustryShock
 
@@ -100,21 +81,6 @@ def _parse_shock(text: str):  # noqa: ANN202
         return IndustryShock(industry=industry, start=first_day, months=length, depth=size)
     except ValueError as exc:
         fail(f"--shock {text!r}: {exc}")
-
-
-def print_simulation(summary, out: Path) -> None:  # noqa: ANN001
-    console.print(f"Simulated marketplace in {out}:")
-    table = Table()
-    table.add_column("table")
-    table.add_column("rows", justify="right")
-    for name, count in summary.rows.items():
-        table.add_row(name, f"{count:,}")
-    console.print(table)
-    console.print(
-        f"{summary.defaulted_firms:,} firms defaulted (annual default rate {summary.annual_default_rate:.1%}); "
-        f"simulated in {summary.elapsed_seconds:.1f} s. Ground truth (true 12-month PD per firm and month "
-        f"end, latent state): {out / 'truth'}"
-    )
 
 
 @app.command()
@@ -140,66 +106,6 @@ def ingest(
     print_ingest(results, ignored, engine.url.render_as_string(hide_password=True))
     if any(r.error for r in results):
         raise typer.Exit(1)
-
-
-def ingest_with_progress(engine, files: list[tuple[str, Path]]):  # noqa: ANN001, ANN202
-    from credit.ingest import ingest_files
-
-    with progress_bar() as progress:
-        tasks = {}
-
-        totals = {table: _row_count(path) for table, path in files}
-
-        def report(table: str, rows: int) -> None:
-            if table not in tasks:
-                tasks[table] = progress.add_task(f"loading {table}", total=totals[table])
-            progress.update(tasks[table], completed=rows)
-
-        return ingest_files(engine, files, progress=report)
-
-
-def _row_count(path: Path) -> int | None:
-    """Rows in a Parquet file from its footer; None for CSV (unknown until read)."""
-    if path.suffix != ".parquet":
-        return None
-    import pyarrow.parquet as pq
-
-    try:
-        return pq.ParquetFile(path).metadata.num_rows
-    except Exception:  # noqa: BLE001 - an unreadable file is reported by ingest itself
-        return None
-
-
-def print_ingest(results, ignored: list[Path], url: str) -> None:  # noqa: ANN001
-    from credit.ingest.rules import rule_named
-
-    console.print(f"Ingest into {url}:")
-    table = Table()
-    for column in ("table", "file", "read", "loaded", "unchanged", "quarantined"):
-        table.add_column(column, justify="left" if column in ("table", "file") else "right")
-    for r in results:
-        if r.error:
-            table.add_row(r.table, r.path.name, "[red]unusable[/]", "-", "-", "-")
-            continue
-        table.add_row(r.table, r.path.name, f"{r.rows_read:,}", f"{r.loaded:,}", f"{r.unchanged:,}", f"{r.quarantined:,}")
-    console.print(table)
-    by_rule = Table(title="Quarantined by rule (a row can break several):", title_justify="left")
-    for column in ("table", "rule", "rows", "a valid row has"):
-        by_rule.add_column(column, justify="right" if column == "rows" else "left")
-    for r in results:
-        for rule, count in sorted(r.by_rule.items()):
-            by_rule.add_row(r.table, rule, f"{count:,}", rule_named(r.table, rule).requires)
-    if by_rule.row_count:
-        console.print(by_rule)
-        console.print("Each quarantined row, with its values:", highlight=False)
-        console.print(f"  {installed_command('credit')} quarantine --table TABLE --rule RULE", highlight=False,
-                      soft_wrap=True)
-    for path in ignored:
-        console.print(f"ignored {path}: its name is not a history table")
-    for r in results:
-        if r.error:
-            errors.print(f"[bold red]error:[/] {r.path}: {r.error}; nothing of it was loaded",
-                         highlight=False, soft_wrap=True)
 
 
 @app.command("quarantine")
@@ -259,18 +165,27 @@ def db_upgrade(database_url: DatabaseUrl = "") -> None:
 @db_app.command("revision")
 def db_revision(
     message: Annotated[str, typer.Option("--message", "-m", help="What the migration changes.")],
+    branch: Annotated[str, typer.Option(
+        "--branch", help="The part of the store the migration belongs to, e.g. ledger, audit, monitoring: it follows "
+        "that branch's latest migration. With --new-branch, the label of a new part.")],
+    new_branch: Annotated[bool, typer.Option(
+        "--new-branch", help="Start BRANCH from the history tables (0001), as each part of the store is, "
+        "instead of extending it.")] = False,
     database_url: DatabaseUrl = "",
 ) -> None:
-    """Write a new migration from the difference between the store and credit/store/tables.py.
+    """Write a new migration from the difference between the store and the declared tables.
 
     For developers changing the data model: point it at a store at the latest migration,
-    review the generated file under credit/store/migrations/versions/, then run make test.
+    review the generated file under migrations/versions/, then run make test. Each part of
+    the store migrates on its own branch, so the migration names the branch it extends.
     """
     from alembic.util import CommandError
 
-    from credit.store.migrate import new_revision
+    from migrations import new_revision
 
+    engine = open_store(database_url)
     try:
-        new_revision(open_store(database_url), message)
-    except CommandError as exc:
+        written = new_revision(engine, message, branch=branch, new_branch=new_branch)
+    except (CommandError, ValueError) as exc:
         fail(f"cannot write the migration: {exc}")
+    console.print(f"wrote {written}; review it, then run make test", highlight=False, soft_wrap=True)

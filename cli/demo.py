@@ -9,11 +9,19 @@ from typing import Annotated
 
 import typer
 
+from cli.common import DatabaseUrl, app, console, fail, installed_command, open_store, parse_date, use_tracking
+from cli.output import (
+    ingest_with_progress,
+    print_ingest,
+    print_judgement,
+    print_panel,
+    print_run,
+    print_simulation,
+    print_summary,
+    print_windows,
+    simulate_with_progress,
+)
 from credit import clock
-from credit.cli.common import DatabaseUrl, app, console, fail, installed_command, open_store, parse_date
-from credit.cli.data import ingest_with_progress, print_ingest, print_simulation, simulate_with_progress
-from credit.cli.features import print_panel
-from credit.cli.models import print_judgement, print_summary, print_windows, use_tracking
 
 
 @app.command()
@@ -92,7 +100,6 @@ def demo(
 
 
 def _monitor(engine, panel: Path) -> None:  # noqa: ANN001
-    from credit.cli.monitoring import print_run
     from credit.monitoring.run import monitor_champion
 
     with console.status("monitoring the champion: drift, realised against predicted defaults, early warnings"):
@@ -102,7 +109,7 @@ def _monitor(engine, panel: Path) -> None:  # noqa: ANN001
 
 def _open_book(engine, serving: Path, panel, history_end: datetime, applicants: int, seed: int) -> None:  # noqa: ANN001
     from credit.policy import default_policy
-    from pipelines.demo_book import BookExists, open_demo_book
+    from cli.demo_book import BookExists, open_demo_book
 
     started = time.perf_counter()
     try:
@@ -184,7 +191,8 @@ def _train_and_promote(workdir: Path, truth: Path) -> Path | None:
     from credit.models.config import load_model_config
     from credit.models.registry import AliasNotFoundError, export_serving_files
     from credit.features.panel import read_panel
-    from pipelines.train_pd import CHAMPION, REGISTERED_MODEL, apply_judgement, judge_challenger, train_pd
+    from credit.models import CHAMPION, REGISTERED_MODEL
+    from pipelines.train_pd import apply_judgement, judge_challenger, train_pd
 
     use_tracking("")
     config = load_model_config()

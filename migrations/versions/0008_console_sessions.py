@@ -4,7 +4,7 @@ Revision ID: 0008_console_sessions
 Revises: 0001
 Create Date: 2026-11-22 21:00:00
 
-A branch of its own from the history tables (see credit.store.migrate.upgrade: "heads"); it
+A branch of its own from the history tables (see migrations.upgrade: "heads"); it
 names API keys (0004) without a foreign key, for the reason given in 0006_applications.
 Table declared in api/console/tables.py.
 """

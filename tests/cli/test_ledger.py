@@ -9,11 +9,11 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from credit import clock
-from credit.cli import app
+from cli import app
 from credit.ledger import authorize, balances, open_line
 from credit.ledger.journal import LINES
 from credit.store.engine import make_engine
-from credit.store.migrate import upgrade
+from migrations import upgrade
 from tests.api.checkout.factories import make_firm
 
 

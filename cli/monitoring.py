@@ -1,0 +1,70 @@
+"""``credit monitor``: drift, realised against predicted defaults and the early-warning list, stored in the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from cli.common import DatabaseUrl, ServingOption, TrackingOption, app, console, fail, open_store, parse_date, use_tracking
+from cli.output import print_run
+
+
+@app.command()
+def monitor(
+    panel: Annotated[Path, typer.Option(
+        "--panel", help="Feature panel folder (panel.parquet + manifest.json from `credit features build`; "
+        "the demo writes var/demo/features). It must cover the champion's training window and the month monitored.")
+    ] = Path("var/features"),
+    serving: ServingOption = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="The month monitored (YYYY-MM-DD), an as-of date of the panel. Default: its latest.",
+        show_default=False)] = None,
+    training_from: Annotated[str | None, typer.Option(
+        "--training-from", help="First as-of date the champion was fitted on. Default: read from its MLflow run.",
+        show_default=False)] = None,
+    training_to: Annotated[str | None, typer.Option(
+        "--training-to", help="Last as-of date the champion was fitted on (with --training-from).",
+        show_default=False)] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="Monitoring thresholds TOML; keys left out keep the defaults of "
+        "credit/monitoring/monitoring.toml.", show_default=False)] = None,
+    tracking_uri: TrackingOption = "",
+    database_url: DatabaseUrl = "",
+) -> None:
+    """Monitor the champion: PSI of score and features, calibration by grade and vintage, early warnings.
+
+    The run is stored in the operational store, where the API (/v1/monitoring/...) and the
+    finance console read it.
+    """
+    from credit.monitoring.config import MonitoringConfigError, load_monitoring_config
+    from credit.monitoring.run import MonitoredModel, MonitoringError, monitor as run_monitoring
+    from credit.settings import Settings
+
+    if (training_from is None) != (training_to is None):
+        fail("give both --training-from and --training-to, or neither (then they are read from MLflow)")
+    window = None
+    if training_from is not None:
+        window = (parse_date(training_from, "--training-from"), parse_date(training_to, "--training-to"))
+        if window[0] > window[1]:
+            fail(f"--training-from ({window[0]}) must not be after --training-to ({window[1]})")
+    day = parse_date(as_of, "--as-of") if as_of else None
+    folder = serving or Settings().resolved_serving_folder()
+    if not folder.is_dir():
+        fail(f"no serving files at {folder}: run `credit models export-champion --out {folder}` first.")
+    if not panel.is_dir():
+        fail(f"no feature panel at {panel}: build one with `credit features build --out {panel}`")
+    try:
+        thresholds = load_monitoring_config(config)
+    except MonitoringConfigError as exc:
+        fail(str(exc))
+    if window is None:
+        use_tracking(tracking_uri)
+    engine = open_store(database_url)
+    try:
+        model = MonitoredModel.from_serving(folder, window)
+        with console.status(f"monitoring {model.name} version {model.version} on {panel}"):
+            run = run_monitoring(engine, panel, model, as_of=day, config=thresholds)
+    except (MonitoringError, ValueError, OSError) as exc:
+        fail(str(exc))
+    print_run(run)

@@ -1,0 +1,36 @@
+"""``credit score``: the batch score snapshot the API decides on, scored with the champion's serving files."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli.common import DatabaseUrl, ServingOption, app, console, fail, open_store, parse_date
+
+
+@app.command()
+def score(
+    as_of: Annotated[str, typer.Option("--as-of", help="Features use only events before this date (YYYY-MM-DD).")],
+    serving: ServingOption = None,
+    database_url: DatabaseUrl = "",
+) -> None:
+    """Score every eligible firm as of a date with the champion and store the snapshot the API decides on."""
+    from credit.features.asof import AsOfError
+    from credit.scoring import score_all
+    from credit.settings import Settings
+
+    day = parse_date(as_of, "--as-of")
+    folder = serving or Settings().resolved_serving_folder()
+    if not folder.is_dir():
+        fail(f"no serving files at {folder}: run `credit models export-champion --out {folder}` first.")
+    engine = open_store(database_url)
+    try:
+        with console.status(f"scoring every firm as of {day}"):
+            run = score_all(engine, folder, day)
+    except (AsOfError, ValueError, OSError) as exc:
+        fail(str(exc))
+    console.print(f"Scored {run.rows:,} firms as of {run.as_of} with {run.model_name} version {run.model_version} "
+                  f"in {run.seconds:.1f} s (features {run.feature_seconds:.1f} s, scoring {run.scoring_seconds:.1f} s, "
+                  f"writing {run.writing_seconds:.1f} s); replaced {run.replaced:,} rows of an earlier run.",
+                  highlight=False)
