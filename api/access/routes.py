@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from api.access.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyList, ApiKeyOut
 from api.kit.auth import Caller, create_api_key, list_api_keys, requires, revoke_api_key
-from api.kit.db import SessionDep
+from api.kit.db import SessionDep, take_write_lock
 from api.kit.errors import responses
 from api.kit.idempotency import IdempotencyDep
 from api.kit.tables import ApiKey
@@ -43,4 +43,5 @@ async def list_keys(session: SessionDep, _admin: Admin) -> ApiKeyList:
 @router.delete("/{key_id}", response_model=ApiKeyOut, responses=responses(401, 403, 404, 422))
 async def revoke_key(key_id: KeyId, session: SessionDep, _admin: Admin) -> ApiKeyOut:
     """Revoke an API key; it is refused from the next request on (revoking twice is harmless)."""
+    take_write_lock(session)  # reads the key, then writes
     return ApiKeyOut.model_validate(revoke_api_key(session, key_id))

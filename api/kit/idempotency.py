@@ -198,7 +198,8 @@ def _claim(
             return record_id, token
         except IntegrityError:
             pass
-        with engine.begin() as connection:
+        # Reads, then may take the record over: on SQLite the write lock first (see take_write_lock).
+        with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection, connection.begin():
             record = connection.execute(
                 _existing.where(IdempotencyRecord.key_id == key_id, IdempotencyRecord.idempotency_key == key)
             ).first()
