@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.get(f"/{API_VERSION}/health", response_model=Health, tags=["service"], responses={503: {"model": Health}})
-    async def health(request: Request) -> Response | Health:
+    def health(request: Request) -> Response | Health:
         """Whether the store answers and its schema is current; no API key needed."""
         try:
             with request.app.state.engine.connect() as connection:

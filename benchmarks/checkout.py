@@ -1,7 +1,8 @@
 """Checkout authorize over HTTP at a steady rate, open loop: latency percentiles, throughput, errors.
 
-Builds a fresh SQLite store (buyers with lines, paid invoice history and a score each, one
-checkout API key), starts ``uvicorn api.app:create_app`` (``--workers``, default 1; uvloop +
+Builds a fresh store (buyers with lines, paid invoice history and a score each, one checkout
+API key): a SQLite file, or with ``--postgres`` a new database on that PostgreSQL server,
+dropped after the run. Starts ``uvicorn api.app:create_app`` (``--workers``, default 1; uvloop +
 httptools, no access log) on 127.0.0.1 and drives ``POST /v1/checkout/authorizations`` at ``--rate``
 requests/s for ``--seconds``, each with its own Idempotency-Key, after a warm-up.
 
@@ -13,6 +14,7 @@ never waits for a free one. Its own overhead is reported: the same schedule agai
 ``GET /v1/health`` (one trivial read), the client's CPU per request, and how late it sent.
 
     .venv/bin/python benchmarks/checkout.py [--rate 500] [--seconds 25] [--buyers 1000] [--workers 1] [--folder DIR]
+        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -86,6 +89,43 @@ def build_store(url: str, buyers: int) -> str:
         _, key = create_api_key(session, "checkout-bench", "checkout")
     engine.dispose()
     return key
+
+
+def create_database(server_url: str) -> str:
+    """A new empty database on the PostgreSQL server at ``server_url``; returns its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"checkout_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def describe_store(url: str) -> str:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"SQLite (WAL) at {parsed.database}"
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        version = connection.execute(text("SHOW server_version")).scalar()
+    engine.dispose()
+    return f"PostgreSQL {version.split()[0]} at {parsed.host}:{parsed.port or 5432}, new database {parsed.database}"
 
 
 def free_port() -> int:
@@ -244,19 +284,33 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=25)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--buyers", type=int, default=1000)
-    parser.add_argument("--folder", type=Path, default=None, help="work folder (default: a temporary one)")
+    parser.add_argument("--folder", type=Path, default=None, help="SQLite store's folder (default: a temporary one)")
+    parser.add_argument("--postgres", metavar="URL", default=None,
+                        help="serve from a new database on this PostgreSQL server (created for the run, dropped "
+                             "after; the URL's own database is only used to create it) instead of a SQLite file")
     parser.add_argument("--app", default="api.app:create_app", help="app factory to serve (to try a change)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
 
+    if args.postgres:
+        url = create_database(args.postgres)
+    else:
+        folder = args.folder or Path(tempfile.mkdtemp(prefix="checkout_bench_"))
+        url = f"sqlite:///{folder / 'store.db'}"
+    try:
+        benchmark(args, url)
+    finally:
+        if args.postgres:
+            drop_database(args.postgres, url)
+
+
+def benchmark(args: argparse.Namespace, url: str) -> None:
     import uvloop
 
-    folder = args.folder or Path(tempfile.mkdtemp(prefix="checkout_bench_"))
-    url = f"sqlite:///{folder / 'store.db'}"
     started = time.perf_counter()
     key = build_store(url, args.buyers)
     print(f"checkout authorize benchmark, Python {platform.python_version()}, {os.cpu_count()} cores; "
-          f"store: SQLite (WAL) at {folder / 'store.db'}, {args.buyers:,} buyers with lines, 20 paid invoices "
+          f"store: {describe_store(url)}, {args.buyers:,} buyers with lines, 20 paid invoices "
           f"and a score each, built in {time.perf_counter() - started:.1f} s")
     print(f"server: uvicorn {args.app}, {args.workers} worker{'s' if args.workers > 1 else ''}, uvloop + httptools, "
           "no access log; client: raw asyncio HTTP/1.1 on uvloop, same machine")

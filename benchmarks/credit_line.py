@@ -248,15 +248,18 @@ class Client:
 def profile_ours(store: Path, serving: str, key: str, firms: list[int], top: int) -> None:
     """Serve the app in this process (uvicorn, as above) and cProfile each application inside the ASGI app.
 
-    The client runs in another thread (not profiled); the app's dependencies and the route are
-    ``async def`` on the event loop, so the profile of the loop's thread holds the whole request
-    from the ASGI call to the last body chunk handed to uvicorn. The first 20 firms warm up.
+    The client runs in another thread (not profiled). The loop's thread is profiled from the ASGI
+    call to the last body chunk handed to uvicorn; the dependencies and the route run in
+    FastAPI's thread pool (:mod:`api.kit.db`), so each call handed to a worker thread gets a
+    profile of its own, merged with the loop's at the end (cProfile follows one thread). The
+    client sends one request at a time. The first 20 firms warm up.
     """
     import cProfile
     import io
     import pstats
     import threading
 
+    import anyio.to_thread
     import uvicorn
 
     from api.app import create_app
@@ -264,7 +267,24 @@ def profile_ours(store: Path, serving: str, key: str, firms: list[int], top: int
 
     app = create_app(Settings(database_url=f"sqlite:///{store}", serving_folder=serving))
     profiler = cProfile.Profile()
+    worker_profiles: list[cProfile.Profile] = []
     state = {"on": False, "app_seconds": []}
+    run_sync = anyio.to_thread.run_sync  # what Starlette and FastAPI call to use a worker thread
+
+    async def run_sync_profiled(func, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        def call(*arguments):  # noqa: ANN002, ANN202
+            if not state["on"]:
+                return func(*arguments)
+            worker = cProfile.Profile()
+            worker_profiles.append(worker)
+            worker.enable()
+            try:
+                return func(*arguments)
+            finally:
+                worker.disable()
+        return await run_sync(call, *args, **kwargs)
+
+    anyio.to_thread.run_sync = run_sync_profiled
 
     async def profiled(scope, receive, send):  # noqa: ANN001, ANN202
         if scope["type"] != "http" or not state["on"]:
@@ -306,7 +326,8 @@ def profile_ours(store: Path, serving: str, key: str, firms: list[int], top: int
     print(f"profile of ours A in-process ({n} more applicants, cProfile on): client wall p50 "
           f"{percentile([w * 1000 for w in wall], .5):.2f} ms, inside the ASGI app p50 {percentile(app_ms, .5):.2f} ms "
           "(cProfile inflates both)")
-    stats = pstats.Stats(profiler, stream=io.StringIO())
+    anyio.to_thread.run_sync = run_sync
+    stats = pstats.Stats(profiler, *worker_profiles, stream=io.StringIO())
     mean_app = sum(app_ms) / n
     print(f"  cumulative ms per request (cProfile; mean time inside the app {mean_app:.2f} ms), the most expensive "
           "functions of api/ and credit/ and the SQLAlchemy / FastAPI entry points they go through:")

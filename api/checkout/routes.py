@@ -6,10 +6,8 @@ a ``checkout`` key, and from the finance team (``finance``) booking payments the
 system could not match. Reading a hold is also open to ``finance`` and ``analyst``. A
 ``checkout`` key sees only the holds it authorized (:func:`api.checkout.service.visible_hold`).
 
-The routes are ``async def``: each runs a handful of indexed statements (well under a
-millisecond on SQLite) on the event loop without a thread-pool hop, and none awaits between
-its first write and its return (see :mod:`api.kit.db`), so on SQLite requests of one
-process never wait for each other's write lock.
+The routes are ``def``: FastAPI runs them in its thread pool, so their statements never
+block the event loop (see :mod:`api.kit.db`).
 """
 
 from __future__ import annotations
@@ -51,7 +49,7 @@ _MOVES = responses(400, 401, 403, 404, 409, 413, 422)
 
 
 @router.post("/v1/checkout/prechecks", response_model=PrecheckOut, responses=responses(401, 403, 413, 422))
-async def precheck(body: PrecheckIn, request: Request, session: SessionDep, caller: Checkout) -> PrecheckOut:
+def precheck(body: PrecheckIn, request: Request, session: SessionDep, caller: Checkout) -> PrecheckOut:
     """Would this amount be authorized now? Reads only: no hold, no record, no Idempotency-Key."""
     return service.precheck(session, caller, body, policy_of(request), clock.now())
 
@@ -63,43 +61,43 @@ async def precheck(body: PrecheckIn, request: Request, session: SessionDep, call
                201: {"description": "Approved: the amount is held on the buyer's line."},
                **_MOVES},
 )
-async def authorize(body: AuthorizationIn, request: Request, session: SessionDep, idem: IdempotencyDep,
-                    caller: Checkout) -> Response:
+def authorize(body: AuthorizationIn, request: Request, session: SessionDep, idem: IdempotencyDep,
+              caller: Checkout) -> Response:
     """Authorize an order on the buyer's credit line: hold the amount (201) or decline (200)."""
     outcome = service.authorize(session, caller, body, policy_of(request), clock.now())
     return idem.respond(outcome, status_code=201 if isinstance(outcome, AuthorizationApproved) else 200)
 
 
 @router.get("/v1/checkout/authorizations/{hold_id}", response_model=HoldOut, responses=responses(401, 403, 404, 422))
-async def get_authorization(hold_id: HoldId, session: SessionDep, caller: Reader) -> HoldOut:
+def get_authorization(hold_id: HoldId, session: SessionDep, caller: Reader) -> HoldOut:
     """An authorization: what was held, captured, released and refunded, and its line's balances."""
     return service.hold_out(session, service.visible_hold(session, caller, hold_id))
 
 
 @router.post("/v1/checkout/authorizations/{hold_id}/captures", response_model=HoldOut, responses=_MOVES)
-async def capture(hold_id: HoldId, body: CaptureIn, session: SessionDep, idem: IdempotencyDep,
-                  caller: Checkout) -> Response:
+def capture(hold_id: HoldId, body: CaptureIn, session: SessionDep, idem: IdempotencyDep,
+            caller: Checkout) -> Response:
     """Capture part or all of what the hold still reserves (goods shipped); several captures may follow."""
     hold = service.capture(session, caller, hold_id, body.amount, body.shipment_reference, clock.now())
     return idem.respond(hold)
 
 
 @router.post("/v1/checkout/authorizations/{hold_id}/void", response_model=HoldOut, responses=_MOVES)
-async def void(hold_id: HoldId, session: SessionDep, idem: IdempotencyDep, caller: Checkout) -> Response:
+def void(hold_id: HoldId, session: SessionDep, idem: IdempotencyDep, caller: Checkout) -> Response:
     """Release everything the hold still reserves (order cancelled or shipped short) and close it."""
     return idem.respond(service.void(session, caller, hold_id, clock.now()))
 
 
 @router.post("/v1/checkout/authorizations/{hold_id}/refunds", response_model=HoldOut, responses=_MOVES)
-async def refund(hold_id: HoldId, body: RefundIn, session: SessionDep, idem: IdempotencyDep,
-                 caller: Checkout) -> Response:
+def refund(hold_id: HoldId, body: RefundIn, session: SessionDep, idem: IdempotencyDep,
+           caller: Checkout) -> Response:
     """Book the seller refunding part of what was captured: the buyer's posted exposure goes down."""
     return idem.respond(service.refund(session, caller, hold_id, body.amount, body.reference, clock.now()))
 
 
 @router.post("/v1/credit-lines/{line_id}/repayments", response_model=RepaymentOut, responses=_MOVES,
              tags=["checkout", "credit lines"])
-async def repay(line_id: LineId, body: RepaymentIn, session: SessionDep, idem: IdempotencyDep,
-                caller: Repayer) -> Response:
+def repay(line_id: LineId, body: RepaymentIn, session: SessionDep, idem: IdempotencyDep,
+          caller: Repayer) -> Response:
     """Book the buyer paying back posted exposure (from the payment system or the finance team)."""
     return idem.respond(service.repay(session, caller, line_id, body, clock.now()))

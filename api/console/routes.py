@@ -8,9 +8,8 @@ function as the HTTP API (:func:`api.credit_lines.service.review`,
 the same audited decision. Bad input re-renders the page with a message next to the field
 (4xx) and nothing saved: the unit of work is rolled back before the page is drawn again.
 
-GET pages only read and run in FastAPI's thread pool. The form posts that write are
-``async def`` and never await after their first write, for the reason given in
-:mod:`api.credit_lines.routes` (SQLite's one writer and the event loop).
+Pages and form posts are ``def`` and run in FastAPI's thread pool, as does everything that
+touches the database (see :mod:`api.kit.db`).
 """
 
 from __future__ import annotations
@@ -74,7 +73,7 @@ class SignInRequired(Exception):
         self.next_path = next_path
 
 
-async def _console_user(request: Request) -> ConsoleUser:
+def _console_user(request: Request) -> ConsoleUser:
     token = request.cookies.get(sessions.SESSION_COOKIE)
     # A connection of its own, as the API's key check: the request's session must begin with
     # the service's write lock when the route writes.
@@ -189,9 +188,9 @@ def sign_in_page(request: Request, next: str = "", signed_out: str = "") -> Resp
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
-async def sign_in(request: Request, session: SessionDep, api_key: Annotated[str, Form(max_length=200)] = "",
-                  csrf_token: Annotated[str, Form(max_length=200)] = "",
-                  next: Annotated[str, Form(max_length=2000)] = "") -> Response:  # noqa: A002
+def sign_in(request: Request, session: SessionDep, api_key: Annotated[str, Form(max_length=200)] = "",
+            csrf_token: Annotated[str, Form(max_length=200)] = "",
+            next: Annotated[str, Form(max_length=2000)] = "") -> Response:  # noqa: A002
     """Check the key and open a console session (a cookie holding a random token)."""
     next_path = _safe_next(next)
     expected = request.cookies.get(sessions.SIGN_IN_COOKIE) or ""
@@ -212,8 +211,8 @@ async def sign_in(request: Request, session: SessionDep, api_key: Annotated[str,
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, session: SessionDep, user: UserDep,
-                   csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
+def sign_out(request: Request, session: SessionDep, user: UserDep,
+             csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
     """End the console session."""
     if _csrf_refused(user, csrf_token):
         return RedirectResponse("/console/queue", status_code=303)
@@ -309,7 +308,7 @@ def application_page(decision_id: str, request: Request, session: SessionDep, us
 
 
 @router.post("/applications/{decision_id}/review", response_class=HTMLResponse)
-async def review_application(
+def review_application(
     decision_id: str, request: Request, session: SessionDep, user: UserDep,
     action: Annotated[str, Form(max_length=50)] = "", limit: Annotated[str, Form(max_length=100)] = "",
     reason: Annotated[str, Form(max_length=5000)] = "", csrf_token: Annotated[str, Form(max_length=200)] = "",
@@ -428,7 +427,7 @@ def firm_page(firm_id: str, request: Request, session: SessionDep, user: UserDep
 
 
 @router.post("/firms/{firm_id}/line", response_class=HTMLResponse)
-async def change_line(
+def change_line(
     firm_id: str, request: Request, session: SessionDep, user: UserDep,
     action: Annotated[str, Form(max_length=50)] = "", limit: Annotated[str, Form(max_length=100)] = "",
     reason: Annotated[str, Form(max_length=5000)] = "", csrf_token: Annotated[str, Form(max_length=200)] = "",

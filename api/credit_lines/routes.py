@@ -8,11 +8,8 @@ Roles:
   application, the marketplace being one tenant);
 - review, freeze, unfreeze, change a limit: ``finance`` and ``admin`` only.
 
-Every POST takes an ``Idempotency-Key``. The POST routes are ``async def`` and never await:
-on SQLite a route in the thread pool would hold the write lock while the event loop, where
-the kit claims the next request's Idempotency-Key, waits for that same lock, and the route's
-commit (also on the loop) could not run until the busy timeout. Scoring one firm and a dozen
-indexed statements take a few milliseconds. The GET routes only read and run in the pool.
+Every POST takes an ``Idempotency-Key``. The routes are ``def`` and run in FastAPI's thread
+pool, as does everything that touches the database (see :mod:`api.kit.db`).
 """
 
 from __future__ import annotations
@@ -56,7 +53,7 @@ _WRITES = responses(400, 401, 403, 404, 409, 413, 422)
     responses={201: {"description": "Decided: approved (the line is open), referred or declined."},
                **_WRITES, **responses(503)},
 )
-async def apply(body: ApplicationIn, request: Request, session: SessionDep, idem: IdempotencyDep,
+def apply(body: ApplicationIn, request: Request, session: SessionDep, idem: IdempotencyDep,
           caller: Applicant) -> Response:
     """Apply for a buyer's credit line: scored, decided, audited; approval opens the line at once."""
     model = champion(request.app)
@@ -83,14 +80,14 @@ def get_application(decision_id: DecisionId, session: SessionDep, caller: Reader
 
 @router.post("/v1/credit-lines/applications/{decision_id}/review", response_model=ApplicationOut,
              responses=_WRITES)
-async def review(decision_id: DecisionId, body: ReviewIn, request: Request, session: SessionDep, idem: IdempotencyDep,
+def review(decision_id: DecisionId, body: ReviewIn, request: Request, session: SessionDep, idem: IdempotencyDep,
            caller: Finance) -> Response:
     """Approve, change the limit of, or decline a referred application (once; a reason is mandatory)."""
     return idem.respond(service.review(session, caller, decision_id, body, policy_of(request), clock.now()))
 
 
 @router.post("/v1/credit-lines/{line_id}/freeze", response_model=LineOut, responses=_WRITES)
-async def freeze(line_id: LineId, body: LineChangeIn, request: Request, session: SessionDep, idem: IdempotencyDep,
+def freeze(line_id: LineId, body: LineChangeIn, request: Request, session: SessionDep, idem: IdempotencyDep,
            caller: Finance) -> Response:
     """Freeze a line: no new authorizations; captures, voids, refunds and repayments go on."""
     return idem.respond(service.change_line(session, caller, line_id, "freeze", body.reason, None,
@@ -98,7 +95,7 @@ async def freeze(line_id: LineId, body: LineChangeIn, request: Request, session:
 
 
 @router.post("/v1/credit-lines/{line_id}/unfreeze", response_model=LineOut, responses=_WRITES)
-async def unfreeze(line_id: LineId, body: LineChangeIn, request: Request, session: SessionDep, idem: IdempotencyDep,
+def unfreeze(line_id: LineId, body: LineChangeIn, request: Request, session: SessionDep, idem: IdempotencyDep,
              caller: Finance) -> Response:
     """Unfreeze a line: authorizations are accepted again."""
     return idem.respond(service.change_line(session, caller, line_id, "unfreeze", body.reason, None,
@@ -106,7 +103,7 @@ async def unfreeze(line_id: LineId, body: LineChangeIn, request: Request, sessio
 
 
 @router.post("/v1/credit-lines/{line_id}/limit", response_model=LineOut, responses=_WRITES)
-async def change_limit(line_id: LineId, body: LimitChangeIn, request: Request, session: SessionDep, idem: IdempotencyDep,
+def change_limit(line_id: LineId, body: LimitChangeIn, request: Request, session: SessionDep, idem: IdempotencyDep,
                  caller: Finance) -> Response:
     """Set a line's limit (and its per-order cap from the policy); never below what is posted plus held."""
     return idem.respond(service.change_line(session, caller, line_id, "change_limit", body.reason, body.limit,

@@ -8,7 +8,7 @@ no ``Idempotency-Key``: repeating it books nothing either. A request books the a
 approved (201 with ``financing_id``) or answers the declined quote (200, replayed like an
 approval); it needs an ``Idempotency-Key``.
 
-The routes are ``async def`` and never await, like :mod:`api.credit_lines.routes` (why: there).
+The routes are ``def`` and run in FastAPI's thread pool (see :mod:`api.kit.db`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ _BOOKINGS = {200: {"description": "Declined: nothing is booked (a business outco
 
 
 @router.post("/v1/financing/orders/quotes", response_model=OrderFinancingOut, responses=_QUOTES)
-async def quote_order(body: OrderFinancingIn, request: Request, session: SessionDep, caller: Financer) -> OrderFinancingOut:
+def quote_order(body: OrderFinancingIn, request: Request, session: SessionDep, caller: Financer) -> OrderFinancingOut:
     """Quote an advance against a confirmed purchase order: rate, amount, fee; nothing is booked."""
     return service.order_financing(session, caller, body, policy_of(request), champion(request.app), clock.now(),
                                    book=False)
@@ -46,8 +46,8 @@ async def quote_order(body: OrderFinancingIn, request: Request, session: Session
 
 @router.post("/v1/financing/orders/requests", status_code=201, response_model=OrderFinancingOut,
              responses=_BOOKINGS)
-async def request_order(body: OrderFinancingIn, request: Request, session: SessionDep, idem: IdempotencyDep,
-                  caller: Financer) -> Response:
+def request_order(body: OrderFinancingIn, request: Request, session: SessionDep, idem: IdempotencyDep,
+            caller: Financer) -> Response:
     """Finance a confirmed purchase order: book the advance if approved (an order is financed at most once)."""
     out = service.order_financing(session, caller, body, policy_of(request), champion(request.app), clock.now(),
                                   book=True)
@@ -55,7 +55,7 @@ async def request_order(body: OrderFinancingIn, request: Request, session: Sessi
 
 
 @router.post("/v1/financing/receivables/quotes", response_model=ReceivableOut, responses=_QUOTES)
-async def quote_receivable(body: ReceivableIn, request: Request, session: SessionDep, caller: Financer) -> ReceivableOut:
+def quote_receivable(body: ReceivableIn, request: Request, session: SessionDep, caller: Financer) -> ReceivableOut:
     """Quote an advance against an unpaid invoice: eligibility, advance rate, reserve, fee; nothing is booked."""
     return service.receivable_financing(session, caller, body, policy_of(request), champion(request.app), clock.now(),
                                         book=False)
@@ -63,8 +63,8 @@ async def quote_receivable(body: ReceivableIn, request: Request, session: Sessio
 
 @router.post("/v1/financing/receivables/requests", status_code=201, response_model=ReceivableOut,
              responses=_BOOKINGS)
-async def request_receivable(body: ReceivableIn, request: Request, session: SessionDep, idem: IdempotencyDep,
-                       caller: Financer) -> Response:
+def request_receivable(body: ReceivableIn, request: Request, session: SessionDep, idem: IdempotencyDep,
+                 caller: Financer) -> Response:
     """Finance an unpaid invoice: book the advance if eligible (an invoice is financed at most once)."""
     out = service.receivable_financing(session, caller, body, policy_of(request), champion(request.app), clock.now(),
                                        book=True)

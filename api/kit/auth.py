@@ -15,7 +15,7 @@ repository functions, not here.
 Use in a route::
 
     @router.post("/v1/credit-lines/{line_id}/approve")
-    async def approve(line_id: int, caller: Annotated[Caller, requires("finance", "admin")]): ...
+    def approve(line_id: int, caller: Annotated[Caller, requires("finance", "admin")]): ...
 
 or ``dependencies=[requires("admin")]`` when the route does not need the caller.
 """
@@ -131,7 +131,7 @@ _LOOKUP = PreparedStatement(  # runs on every authenticated request: built once,
 )
 
 
-async def _authenticate(
+def _authenticate(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header_key: Annotated[str | None, Depends(_api_key_header)],

@@ -5,8 +5,8 @@ request's transaction)::
 
     @router.post("/v1/things", status_code=201, response_model=ThingOut,
                  responses=responses(400, 401, 403, 409, 413, 422))
-    async def create_thing(body: ThingIn, session: SessionDep, idem: IdempotencyDep,
-                           caller: Annotated[Caller, requires("finance", "admin")]) -> Response:
+    def create_thing(body: ThingIn, session: SessionDep, idem: IdempotencyDep,
+                     caller: Annotated[Caller, requires("finance", "admin")]) -> Response:
         thing = services.create_thing(session, caller, body)      # flushes, never commits
         return idem.respond(ThingOut.model_validate(thing), status_code=201)
 
@@ -199,7 +199,8 @@ def _claim(
             return record_id, token
         except IntegrityError:
             pass
-        with engine.begin() as connection:
+        # Reads, then may take the record over: on SQLite the write lock first (see take_write_lock).
+        with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection, connection.begin():
             record = connection.execute(
                 _existing.where(IdempotencyRecord.key_id == key_id, IdempotencyRecord.idempotency_key == key)
             ).first()
@@ -247,10 +248,16 @@ def _valid_key(key: str) -> bool:
     return 1 <= len(key) <= MAX_KEY_LENGTH and all(33 <= ord(c) <= 126 for c in key)
 
 
-async def _idempotent_request(
+async def _request_body(request: Request) -> bytes:
+    # On the event loop, the one await the claim needs; the claim itself runs in the thread pool.
+    return await request.body()
+
+
+def _idempotent_request(
     request: Request,
     caller: CallerDep,
     session: SessionDep,
+    request_body: Annotated[bytes, Depends(_request_body)],
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -267,13 +274,12 @@ async def _idempotent_request(
             f"`{IDEMPOTENCY_HEADER}` must be 1 to {MAX_KEY_LENGTH} printable ASCII characters without spaces.",
             code="idempotency_key_invalid",
         )
-    body = await request.body()
     engine: Engine = request.app.state.engine
     lease = timedelta(seconds=request.app.state.settings.idempotency_lease_seconds)
     path = request.url.path
     record_id, token = _claim(
         engine, caller.key_id, idempotency_key, request.method, path,
-        request_fingerprint(request.method, path, body), lease,
+        request_fingerprint(request.method, path, request_body), lease,
     )
     claim = IdempotentRequest(session, record_id, token)
     try:

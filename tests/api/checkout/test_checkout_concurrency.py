@@ -1,8 +1,8 @@
 """Many checkouts at once over HTTP on a real server: exactly the authorizations that fit are approved.
 
-A real uvicorn serves the app on 127.0.0.1 (SQLite file and PostgreSQL), in one process and
-in two worker processes; 32 client threads, released together, each authorize one order
-with its own Idempotency-Key.
+A real uvicorn serves the app on 127.0.0.1 (SQLite file and PostgreSQL), in one process, in
+one process lent a single thread, and in two worker processes; 32 client threads, released
+together, each authorize one order with its own Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
+import anyio.to_thread
 import httpx
 from sqlalchemy.orm import Session
 
@@ -51,6 +52,41 @@ def test_32_concurrent_authorizations_over_http_take_exactly_the_limit(store_set
         after = balances(session, line)
         assert (after.posted_minor, after.pending_minor, after.available_minor) == (0, 98_000_000, 2_000_000)
         assert reconcile(session).ok
+
+
+def test_32_concurrent_authorizations_on_a_single_thread_take_exactly_the_limit(store_settings):
+    # Each unit of work keeps SQLite's write lock, or on PostgreSQL the line's row lock, from
+    # its route until the commit in a dependency's exit (api.kit.db). Were that exit to wait
+    # for a pool thread as the routes do, a route waiting for the lock would hold the only
+    # thread and the commit that frees the lock could never run.
+    app = build_app(store_settings)
+
+    @app.post("/v1/test/thread-pool")
+    async def lend_one_thread() -> dict:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = 1  # this server's loop only
+        return {"threads": 1}
+
+    with LiveServer(app) as server:
+        key = make_key(app, "checkout", "checkout-frontend")
+        buyer, line = make_buyer_with_line(app.state.engine, limit_minor=100_000_000)  # 1,000,000.00
+        assert httpx.post(f"{server.url}/v1/test/thread-pool").status_code == 200
+        start = threading.Barrier(THREADS)
+
+        def order(i: int) -> httpx.Response:
+            with httpx.Client(base_url=server.url, timeout=20) as http:
+                start.wait()
+                return http.post("/v1/checkout/authorizations",
+                                 json={"buyer_id": buyer, "order_reference": f"PO-{i}", "amount": "70000.00"},
+                                 headers=auth(key) | {"Idempotency-Key": f"order-{i}"})
+
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            responses = list(pool.map(order, range(THREADS)))
+
+    outcomes = Counter((r.status_code, r.json().get("status"), r.json().get("decline_code")) for r in responses)
+    assert outcomes == Counter({(201, "approved", None): 14, (200, "declined", "limit_exceeded"): 18}), outcomes
+    with Session(app.state.engine) as session:
+        after = balances(session, line)
+        assert (after.posted_minor, after.pending_minor, after.available_minor) == (0, 98_000_000, 2_000_000)
 
 
 def test_32_concurrent_authorizations_across_two_worker_processes_take_exactly_the_limit(store_settings):
