@@ -28,7 +28,7 @@ from api.financing.routes import router as financing_router
 from api.firms.routes import router as firms_router
 from api.kit import state
 from api.kit.auth import Caller, requires
-from api.kit.db import make_sessionmaker
+from api.kit.db import make_sessionmaker, runs_sql
 from api.kit.errors import ErrorBody, install_error_handlers, responses
 from api.kit.idempotency import IdempotentReplay, replay_handler
 from api.kit.limits import BodySizeLimitMiddleware
@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.get(f"/{API_VERSION}/health", response_model=Health, tags=["service"], responses={503: {"model": Health}})
+    @runs_sql
     def health(request: Request) -> Response | Health:
         """Whether the store answers and its schema is current; no API key needed."""
         try:

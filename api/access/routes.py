@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from api.access.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyList, ApiKeyOut
 from api.kit.auth import Caller, create_api_key, list_api_keys, requires, revoke_api_key
-from api.kit.db import SessionDep, take_write_lock
+from api.kit.db import SessionDep, runs_sql, take_write_lock
 from api.kit.errors import responses
 from api.kit.idempotency import IdempotencyDep
 from api.kit.tables import ApiKey
@@ -23,6 +23,7 @@ KeyId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The key's id.")]
 @router.post(
     "", status_code=201, response_model=ApiKeyIssued, responses=responses(400, 401, 403, 409, 413, 422),
 )
+@runs_sql
 def issue_api_key(body: ApiKeyCreate, session: SessionDep, _admin: Admin, idem: IdempotencyDep) -> Response:
     """Issue an API key; the key is in this response only."""
     key_id, plaintext = create_api_key(session, body.name, body.role)
@@ -35,12 +36,14 @@ def issue_api_key(body: ApiKeyCreate, session: SessionDep, _admin: Admin, idem: 
 
 
 @router.get("", response_model=ApiKeyList, responses=responses(401, 403))
+@runs_sql
 def list_keys(session: SessionDep, _admin: Admin) -> ApiKeyList:
     """List API keys, newest first (never the keys themselves)."""
     return ApiKeyList(items=[ApiKeyOut.model_validate(k) for k in list_api_keys(session)])
 
 
 @router.delete("/{key_id}", response_model=ApiKeyOut, responses=responses(401, 403, 404, 422))
+@runs_sql
 def revoke_key(key_id: KeyId, session: SessionDep, _admin: Admin) -> ApiKeyOut:
     """Revoke an API key; it is refused from the next request on (revoking twice is harmless)."""
     take_write_lock(session)  # reads the key, then writes

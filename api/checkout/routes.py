@@ -6,8 +6,8 @@ a ``checkout`` key, and from the finance team (``finance``) booking payments the
 system could not match. Reading a hold is also open to ``finance`` and ``analyst``. A
 ``checkout`` key sees only the holds it authorized (:func:`api.checkout.service.visible_hold`).
 
-The routes are ``def``: FastAPI runs them in its thread pool, so their statements never
-block the event loop (see :mod:`api.kit.db`).
+The routes are ``def`` marked ``runs_sql``: on PostgreSQL they run in FastAPI's thread pool,
+so their statements never block the event loop; on SQLite inline (see :mod:`api.kit.db`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from api.checkout.schemas import (
     RepaymentOut,
 )
 from api.kit.auth import Caller, requires
-from api.kit.db import SessionDep
+from api.kit.db import SessionDep, runs_sql
 from api.kit.errors import responses
 from api.kit.idempotency import IdempotencyDep
 from api.kit.state import policy_of
@@ -49,6 +49,7 @@ _MOVES = responses(400, 401, 403, 404, 409, 413, 422)
 
 
 @router.post("/v1/checkout/prechecks", response_model=PrecheckOut, responses=responses(401, 403, 413, 422))
+@runs_sql
 def precheck(body: PrecheckIn, request: Request, session: SessionDep, caller: Checkout) -> PrecheckOut:
     """Would this amount be authorized now? Reads only: no hold, no record, no Idempotency-Key."""
     return service.precheck(session, caller, body, policy_of(request), clock.now())
@@ -61,6 +62,7 @@ def precheck(body: PrecheckIn, request: Request, session: SessionDep, caller: Ch
                201: {"description": "Approved: the amount is held on the buyer's line."},
                **_MOVES},
 )
+@runs_sql
 def authorize(body: AuthorizationIn, request: Request, session: SessionDep, idem: IdempotencyDep,
               caller: Checkout) -> Response:
     """Authorize an order on the buyer's credit line: hold the amount (201) or decline (200)."""
@@ -69,12 +71,14 @@ def authorize(body: AuthorizationIn, request: Request, session: SessionDep, idem
 
 
 @router.get("/v1/checkout/authorizations/{hold_id}", response_model=HoldOut, responses=responses(401, 403, 404, 422))
+@runs_sql
 def get_authorization(hold_id: HoldId, session: SessionDep, caller: Reader) -> HoldOut:
     """An authorization: what was held, captured, released and refunded, and its line's balances."""
     return service.hold_out(session, service.visible_hold(session, caller, hold_id))
 
 
 @router.post("/v1/checkout/authorizations/{hold_id}/captures", response_model=HoldOut, responses=_MOVES)
+@runs_sql
 def capture(hold_id: HoldId, body: CaptureIn, session: SessionDep, idem: IdempotencyDep,
             caller: Checkout) -> Response:
     """Capture part or all of what the hold still reserves (goods shipped); several captures may follow."""
@@ -83,12 +87,14 @@ def capture(hold_id: HoldId, body: CaptureIn, session: SessionDep, idem: Idempot
 
 
 @router.post("/v1/checkout/authorizations/{hold_id}/void", response_model=HoldOut, responses=_MOVES)
+@runs_sql
 def void(hold_id: HoldId, session: SessionDep, idem: IdempotencyDep, caller: Checkout) -> Response:
     """Release everything the hold still reserves (order cancelled or shipped short) and close it."""
     return idem.respond(service.void(session, caller, hold_id, clock.now()))
 
 
 @router.post("/v1/checkout/authorizations/{hold_id}/refunds", response_model=HoldOut, responses=_MOVES)
+@runs_sql
 def refund(hold_id: HoldId, body: RefundIn, session: SessionDep, idem: IdempotencyDep,
            caller: Checkout) -> Response:
     """Book the seller refunding part of what was captured: the buyer's posted exposure goes down."""
@@ -97,6 +103,7 @@ def refund(hold_id: HoldId, body: RefundIn, session: SessionDep, idem: Idempoten
 
 @router.post("/v1/credit-lines/{line_id}/repayments", response_model=RepaymentOut, responses=_MOVES,
              tags=["checkout", "credit lines"])
+@runs_sql
 def repay(line_id: LineId, body: RepaymentIn, session: SessionDep, idem: IdempotencyDep,
           caller: Repayer) -> Response:
     """Book the buyer paying back posted exposure (from the payment system or the finance team)."""

@@ -8,8 +8,9 @@ function as the HTTP API (:func:`api.credit_lines.service.review`,
 the same audited decision. Bad input re-renders the page with a message next to the field
 (4xx) and nothing saved: the unit of work is rolled back before the page is drawn again.
 
-Pages and form posts are ``def`` and run in FastAPI's thread pool, as does everything that
-touches the database (see :mod:`api.kit.db`).
+Pages are ``def`` and run in FastAPI's thread pool; form posts, which write, and the signed-in
+user's lookup are marked ``runs_sql``: pooled on PostgreSQL, inline on SQLite, where a pooled
+writer and an inline one would wait on each other for the lock (see :mod:`api.kit.db`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from api.console.sessions import ConsoleUser
 from api.credit_lines import service as credit_lines
 from api.credit_lines.schemas import ReviewIn
 from api.kit.state import champion_if_available, policy_of
-from api.kit.db import SessionDep, take_write_lock
+from api.kit.db import SessionDep, runs_sql, take_write_lock
 from api.kit.errors import NotFound, ServiceError, as_service_error
 from credit import clock
 from credit.charts import svg as charts
@@ -73,6 +74,7 @@ class SignInRequired(Exception):
         self.next_path = next_path
 
 
+@runs_sql
 def _console_user(request: Request) -> ConsoleUser:
     token = request.cookies.get(sessions.SESSION_COOKIE)
     # A connection of its own, as the API's key check: the request's session must begin with
@@ -188,6 +190,7 @@ def sign_in_page(request: Request, next: str = "", signed_out: str = "") -> Resp
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
+@runs_sql
 def sign_in(request: Request, session: SessionDep, api_key: Annotated[str, Form(max_length=200)] = "",
             csrf_token: Annotated[str, Form(max_length=200)] = "",
             next: Annotated[str, Form(max_length=2000)] = "") -> Response:  # noqa: A002
@@ -211,6 +214,7 @@ def sign_in(request: Request, session: SessionDep, api_key: Annotated[str, Form(
 
 
 @router.post("/sign-out")
+@runs_sql
 def sign_out(request: Request, session: SessionDep, user: UserDep,
              csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
     """End the console session."""
@@ -308,6 +312,7 @@ def application_page(decision_id: str, request: Request, session: SessionDep, us
 
 
 @router.post("/applications/{decision_id}/review", response_class=HTMLResponse)
+@runs_sql
 def review_application(
     decision_id: str, request: Request, session: SessionDep, user: UserDep,
     action: Annotated[str, Form(max_length=50)] = "", limit: Annotated[str, Form(max_length=100)] = "",
@@ -427,6 +432,7 @@ def firm_page(firm_id: str, request: Request, session: SessionDep, user: UserDep
 
 
 @router.post("/firms/{firm_id}/line", response_class=HTMLResponse)
+@runs_sql
 def change_line(
     firm_id: str, request: Request, session: SessionDep, user: UserDep,
     action: Annotated[str, Form(max_length=50)] = "", limit: Annotated[str, Form(max_length=100)] = "",

@@ -8,8 +8,9 @@ Roles:
   application, the marketplace being one tenant);
 - review, freeze, unfreeze, change a limit: ``finance`` and ``admin`` only.
 
-Every POST takes an ``Idempotency-Key``. The routes are ``def`` and run in FastAPI's thread
-pool, as does everything that touches the database (see :mod:`api.kit.db`).
+Every POST takes an ``Idempotency-Key``. The routes that write are ``def`` marked
+``runs_sql`` (pooled on PostgreSQL, inline on SQLite); the reads are plain ``def`` routes in
+FastAPI's thread pool (see :mod:`api.kit.db`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from api.credit_lines.schemas import (
 )
 from api.kit.state import champion, champion_if_available, policy_of
 from api.kit.auth import Caller, requires
-from api.kit.db import SessionDep
+from api.kit.db import SessionDep, runs_sql
 from api.kit.errors import responses
 from api.kit.idempotency import IdempotencyDep
 from credit import clock
@@ -53,6 +54,7 @@ _WRITES = responses(400, 401, 403, 404, 409, 413, 422)
     responses={201: {"description": "Decided: approved (the line is open), referred or declined."},
                **_WRITES, **responses(503)},
 )
+@runs_sql
 def apply(body: ApplicationIn, request: Request, session: SessionDep, idem: IdempotencyDep,
           caller: Applicant) -> Response:
     """Apply for a buyer's credit line: scored, decided, audited; approval opens the line at once."""
@@ -80,6 +82,7 @@ def get_application(decision_id: DecisionId, session: SessionDep, caller: Reader
 
 @router.post("/v1/credit-lines/applications/{decision_id}/review", response_model=ApplicationOut,
              responses=_WRITES)
+@runs_sql
 def review(decision_id: DecisionId, body: ReviewIn, request: Request, session: SessionDep, idem: IdempotencyDep,
            caller: Finance) -> Response:
     """Approve, change the limit of, or decline a referred application (once; a reason is mandatory)."""
@@ -87,6 +90,7 @@ def review(decision_id: DecisionId, body: ReviewIn, request: Request, session: S
 
 
 @router.post("/v1/credit-lines/{line_id}/freeze", response_model=LineOut, responses=_WRITES)
+@runs_sql
 def freeze(line_id: LineId, body: LineChangeIn, request: Request, session: SessionDep, idem: IdempotencyDep,
            caller: Finance) -> Response:
     """Freeze a line: no new authorizations; captures, voids, refunds and repayments go on."""
@@ -95,6 +99,7 @@ def freeze(line_id: LineId, body: LineChangeIn, request: Request, session: Sessi
 
 
 @router.post("/v1/credit-lines/{line_id}/unfreeze", response_model=LineOut, responses=_WRITES)
+@runs_sql
 def unfreeze(line_id: LineId, body: LineChangeIn, request: Request, session: SessionDep, idem: IdempotencyDep,
              caller: Finance) -> Response:
     """Unfreeze a line: authorizations are accepted again."""
@@ -103,6 +108,7 @@ def unfreeze(line_id: LineId, body: LineChangeIn, request: Request, session: Ses
 
 
 @router.post("/v1/credit-lines/{line_id}/limit", response_model=LineOut, responses=_WRITES)
+@runs_sql
 def change_limit(line_id: LineId, body: LimitChangeIn, request: Request, session: SessionDep, idem: IdempotencyDep,
                  caller: Finance) -> Response:
     """Set a line's limit (and its per-order cap from the policy); never below what is posted plus held."""

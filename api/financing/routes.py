@@ -8,7 +8,8 @@ no ``Idempotency-Key``: repeating it books nothing either. A request books the a
 approved (201 with ``financing_id``) or answers the declined quote (200, replayed like an
 approval); it needs an ``Idempotency-Key``.
 
-The routes are ``def`` and run in FastAPI's thread pool (see :mod:`api.kit.db`).
+The routes are ``def`` marked ``runs_sql``: in FastAPI's thread pool on PostgreSQL, inline on
+SQLite (see :mod:`api.kit.db`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from api.financing import service
 from api.financing.schemas import OrderFinancingIn, OrderFinancingOut, ReceivableIn, ReceivableOut
 from api.kit.state import champion, policy_of
 from api.kit.auth import Caller, requires
-from api.kit.db import SessionDep
+from api.kit.db import SessionDep, runs_sql
 from api.kit.errors import responses
 from api.kit.idempotency import IdempotencyDep
 from credit import clock
@@ -38,6 +39,7 @@ _BOOKINGS = {200: {"description": "Declined: nothing is booked (a business outco
 
 
 @router.post("/v1/financing/orders/quotes", response_model=OrderFinancingOut, responses=_QUOTES)
+@runs_sql
 def quote_order(body: OrderFinancingIn, request: Request, session: SessionDep, caller: Financer) -> OrderFinancingOut:
     """Quote an advance against a confirmed purchase order: rate, amount, fee; nothing is booked."""
     return service.order_financing(session, caller, body, policy_of(request), champion(request.app), clock.now(),
@@ -46,6 +48,7 @@ def quote_order(body: OrderFinancingIn, request: Request, session: SessionDep, c
 
 @router.post("/v1/financing/orders/requests", status_code=201, response_model=OrderFinancingOut,
              responses=_BOOKINGS)
+@runs_sql
 def request_order(body: OrderFinancingIn, request: Request, session: SessionDep, idem: IdempotencyDep,
             caller: Financer) -> Response:
     """Finance a confirmed purchase order: book the advance if approved (an order is financed at most once)."""
@@ -55,6 +58,7 @@ def request_order(body: OrderFinancingIn, request: Request, session: SessionDep,
 
 
 @router.post("/v1/financing/receivables/quotes", response_model=ReceivableOut, responses=_QUOTES)
+@runs_sql
 def quote_receivable(body: ReceivableIn, request: Request, session: SessionDep, caller: Financer) -> ReceivableOut:
     """Quote an advance against an unpaid invoice: eligibility, advance rate, reserve, fee; nothing is booked."""
     return service.receivable_financing(session, caller, body, policy_of(request), champion(request.app), clock.now(),
@@ -63,6 +67,7 @@ def quote_receivable(body: ReceivableIn, request: Request, session: SessionDep, 
 
 @router.post("/v1/financing/receivables/requests", status_code=201, response_model=ReceivableOut,
              responses=_BOOKINGS)
+@runs_sql
 def request_receivable(body: ReceivableIn, request: Request, session: SessionDep, idem: IdempotencyDep,
                  caller: Financer) -> Response:
     """Finance an unpaid invoice: book the advance if eligible (an invoice is financed at most once)."""

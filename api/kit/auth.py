@@ -33,6 +33,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from api.kit.db import runs_sql
 from api.kit.errors import Forbidden, NotFound, Unauthenticated
 from api.kit.tables import ROLES, ApiKey
 from credit import clock
@@ -131,6 +132,7 @@ _LOOKUP = PreparedStatement(  # runs on every authenticated request: built once,
 )
 
 
+@runs_sql
 def _authenticate(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],

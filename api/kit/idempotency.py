@@ -69,7 +69,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.kit.auth import CallerDep
-from api.kit.db import SessionDep
+from api.kit.db import SessionDep, finish_sql, run_sql
 from api.kit.errors import BadRequest, Conflict, Unprocessable
 from api.kit.tables import IdempotencyRecord
 from credit import clock
@@ -249,11 +249,11 @@ def _valid_key(key: str) -> bool:
 
 
 async def _request_body(request: Request) -> bytes:
-    # On the event loop, the one await the claim needs; the claim itself runs in the thread pool.
+    # On the event loop, the one await the claim needs; the claim itself goes through run_sql.
     return await request.body()
 
 
-def _idempotent_request(
+async def _idempotent_request(
     request: Request,
     caller: CallerDep,
     session: SessionDep,
@@ -277,8 +277,8 @@ def _idempotent_request(
     engine: Engine = request.app.state.engine
     lease = timedelta(seconds=request.app.state.settings.idempotency_lease_seconds)
     path = request.url.path
-    record_id, token = _claim(
-        engine, caller.key_id, idempotency_key, request.method, path,
+    record_id, token = await run_sql(
+        engine, _claim, engine, caller.key_id, idempotency_key, request.method, path,
         request_fingerprint(request.method, path, request_body), lease,
     )
     claim = IdempotentRequest(session, record_id, token)
@@ -286,11 +286,15 @@ def _idempotent_request(
         yield claim
         if not claim.responded:
             raise RuntimeError(f"{request.method} {path} did not end with IdempotentRequest.respond()")
-        session.commit()  # business writes and the completed record, atomically
+        await finish_sql(engine, session.commit)  # business writes and the completed record, atomically
     except BaseException:
-        session.rollback()  # first: on SQLite the release below needs the write lock
-        _release(engine, record_id, token)
+        await finish_sql(engine, _give_up, session, engine, record_id, token)
         raise
+
+
+def _give_up(session: Session, engine: Engine, record_id: int, token: str) -> None:
+    session.rollback()  # first: on SQLite the release below needs the write lock
+    _release(engine, record_id, token)
 
 
 IdempotencyDep = Annotated[IdempotentRequest, Depends(_idempotent_request, scope="function")]

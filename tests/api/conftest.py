@@ -3,6 +3,7 @@ and a small test-only router that exercises the kit the way product routes will.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -51,11 +52,11 @@ def make_test_router() -> APIRouter:
 
     @router.post("/bookings", status_code=201, response_model=BookingOut,
                  responses=responses(400, 401, 403, 409, 413, 422))
-    def book(body: BookingIn, session: SessionDep, idem: IdempotencyDep,
-             caller: Annotated[Caller, requires("checkout", "finance", "admin")]) -> Response:
+    async def book(body: BookingIn, session: SessionDep, idem: IdempotencyDep,
+                   caller: Annotated[Caller, requires("checkout", "finance", "admin")]) -> Response:
         """Book once: the business write is an API key named after the reference."""
         if body.delay_seconds:
-            time.sleep(body.delay_seconds)  # before any write: holds no lock
+            await asyncio.sleep(body.delay_seconds)  # before any write: holds no lock
         create_api_key(session, f"booking:{body.reference}", "analyst")
         if body.refuse:
             raise Conflict("Refused after writing.", code="booking_refused")
@@ -63,7 +64,7 @@ def make_test_router() -> APIRouter:
         return idem.respond(out, status_code=201)
 
     @router.post("/forgetful", status_code=201)
-    def forgetful(session: SessionDep, idem: IdempotencyDep, _c: Annotated[Caller, requires("admin")]) -> dict:
+    async def forgetful(session: SessionDep, idem: IdempotencyDep, _c: Annotated[Caller, requires("admin")]) -> dict:
         """A route that forgets idem.respond(): must not commit."""
         create_api_key(session, "forgetful", "analyst")
         return {"ok": True}
