@@ -9,12 +9,10 @@ from credit.ledger.checkout import (
     DEFAULT_HOLD_PERIOD,
     Authorization,
     HoldState,
-    Precheck,
     authorize,
     capture,
     expire_holds,
     get_hold,
-    precheck,
     refund,
     void,
 )
@@ -59,8 +57,8 @@ __all__ = [
     "DEFAULT_HOLD_PERIOD", "Authorization", "Balances", "CaptureExceedsHold", "Decline", "Difference",
     "ExceedsPosted", "FirmNotFound", "HoldExpired", "HoldNotFound", "HoldNotPending", "HoldState", "InvalidAmount",
     "LedgerError", "LimitBelowExposure", "LimitExceeded", "LineClosed", "LineExists", "LineFrozen", "LineNotEmpty",
-    "LineState", "NoLine", "PerOrderCapExceeded", "Precheck", "Reconciliation", "RefundExceedsCaptured",
+    "LineState", "NoLine", "PerOrderCapExceeded", "Reconciliation", "RefundExceedsCaptured",
     "authorize", "balances", "capture", "change_limit", "change_per_order_cap", "close_line", "expire_holds",
-    "find_line_of_firm", "freeze", "get_hold", "get_line", "line_of_firm", "open_line", "precheck", "reconcile",
+    "find_line_of_firm", "freeze", "get_hold", "get_line", "line_of_firm", "open_line", "reconcile",
     "refund", "repay", "unfreeze", "void",
 ]

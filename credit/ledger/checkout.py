@@ -109,34 +109,6 @@ class Authorization:
     balances: Balances
 
 
-@dataclass(frozen=True)
-class Precheck:
-    """Whether an amount would be authorized now; ``decline`` says why not."""
-
-    approved: bool
-    decline: Decline | None
-    balances: Balances | None
-
-
-def precheck(session: Session, line_id: int, amount_minor: int) -> Precheck:
-    """Would ``amount_minor`` be authorized on the line now? One read, nothing held.
-
-    The answer can change before an authorization: only :func:`authorize` reserves.
-
-    Raises
-    ------
-    InvalidAmount
-        A non-positive or non-integer amount.
-    """
-    require_positive(amount_minor)
-    line = session.execute(_LINE_STATE, {"line_id": line_id}).first()
-    decline = _decline(line_id, line, amount_minor)
-    return Precheck(
-        approved=decline is None, decline=decline,
-        balances=None if line is None else Balances(line.limit_minor, line.posted_minor, line.pending_minor),
-    )
-
-
 def authorize(session: Session, line_id: int, amount_minor: int, *, order_reference: str,
               authorized_by: str | None = None, now: datetime | None = None,
               hold_for: timedelta = DEFAULT_HOLD_PERIOD) -> Authorization:

@@ -19,7 +19,6 @@ from credit.ledger import (
     freeze,
     get_hold,
     open_line,
-    precheck,
     refund,
     repay,
     unfreeze,
@@ -93,22 +92,6 @@ def test_a_line_with_exposure_cannot_close(session):
     line = make_line(session, limit_minor=10_000)
     authorize(session, line, 100, order_reference="PO-1", now=T0)
     assert "pending 100" in _refused("line_not_empty", close_line, session, line, now=T0).message
-
-
-def test_precheck_answers_like_authorize_without_writing(session):
-    line = make_line(session, limit_minor=100_000, per_order_cap_minor=60_000)
-    authorize(session, line, 50_000, order_reference="PO-1", now=T0)
-    before = _transfers(session)
-
-    fits = precheck(session, line, 50_000)
-    too_much = precheck(session, line, 50_001)
-    over_cap = precheck(session, line, 60_001)
-
-    assert fits.approved and fits.decline is None and fits.balances.available_minor == 50_000
-    assert not too_much.approved and too_much.decline.code == "limit_exceeded"
-    assert over_cap.decline.code == "per_order_cap_exceeded"
-    assert precheck(session, 987_654, 1).decline.code == "no_line"
-    assert balances(session, line) == Balances(100_000, 0, 50_000) and _transfers(session) == before
 
 
 def test_a_hold_asked_for_by_one_party_is_not_found_for_another(session):
@@ -199,7 +182,6 @@ def test_amounts_must_be_positive_integer_minor_units(session, amount):
     line = make_line(session)
     hold = authorize(session, line, 100, order_reference="PO-1", now=T0)
     for call in (lambda: authorize(session, line, amount, order_reference="PO-2", now=T0),
-                 lambda: precheck(session, line, amount),
                  lambda: capture(session, hold.hold_id, amount, now=T0),
                  lambda: refund(session, hold.hold_id, amount, now=T0),
                  lambda: repay(session, line, amount, now=T0)):
