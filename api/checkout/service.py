@@ -5,7 +5,7 @@ work does, together with the stored idempotent response). Units of work that rea
 they write call :func:`take_write_lock` first: on SQLite a deferred transaction whose read
 snapshot went stale cannot wait for the write lock and fails with "database is locked".
 
-Who sees what (:func:`visible_hold`, :func:`visible_line`): a ``checkout`` key sees the holds
+Who sees what (:func:`_holds_of`, :func:`visible_line`): a ``checkout`` key sees the holds
 it authorized, found by its holder's name as the audit trail names it, so a key issued again
 under the same name takes over the holds of the one it replaces; the finance team, analysts
 and admins see every hold. Another's hold is the same 404 ``hold_not_found`` as a missing
@@ -193,7 +193,12 @@ def _record(session: Session, caller: Caller, body: AuthorizationIn, state: Buye
 
 def visible_hold(session: Session, caller: Caller, hold_id: int) -> ledger.HoldState:
     """The hold if the caller may see it; :class:`~credit.ledger.HoldNotFound` (404) otherwise, also for another's."""
-    return ledger.get_hold(session, hold_id, authorized_by=None if caller.role in _SEES_EVERY_HOLD else caller.name)
+    return ledger.get_hold(session, hold_id, authorized_by=_holds_of(caller))
+
+
+def _holds_of(caller: Caller) -> str | None:
+    """Whose holds the caller may see and settle: its own name's, or everyone's (None)."""
+    return None if caller.role in _SEES_EVERY_HOLD else caller.name
 
 
 def visible_line(session: Session, caller: Caller, line_id: int) -> ledger.LineState:
@@ -213,26 +218,22 @@ def hold_out(session: Session, hold: ledger.HoldState) -> HoldOut:
 def capture(session: Session, caller: Caller, hold_id: int, amount_minor: int, shipment_reference: str,
             now: datetime) -> HoldOut:
     """Capture part of a hold (goods shipped); 404 / 409 with the ledger's code when it cannot."""
-    take_write_lock(session)
-    visible_hold(session, caller, hold_id)
-    hold = ledger.capture(session, hold_id, amount_minor, reference=shipment_reference, now=now)
+    hold = ledger.capture(session, hold_id, amount_minor, reference=shipment_reference,
+                          authorized_by=_holds_of(caller), now=now)
     return hold_out(session, hold)
 
 
 def void(session: Session, caller: Caller, hold_id: int, now: datetime) -> HoldOut:
     """Release what the hold still reserves and close it."""
-    take_write_lock(session)
-    visible_hold(session, caller, hold_id)
-    hold = ledger.void(session, hold_id, now=now)
+    hold = ledger.void(session, hold_id, authorized_by=_holds_of(caller), now=now)
     return hold_out(session, hold)
 
 
 def refund(session: Session, caller: Caller, hold_id: int, amount_minor: int, reference: str | None,
            now: datetime) -> HoldOut:
     """Book a seller's refund of captured goods: posted exposure goes down."""
-    take_write_lock(session)
-    visible_hold(session, caller, hold_id)
-    hold = ledger.refund(session, hold_id, amount_minor, reference=reference, now=now)
+    hold = ledger.refund(session, hold_id, amount_minor, reference=reference, authorized_by=_holds_of(caller),
+                         now=now)
     return hold_out(session, hold)
 
 

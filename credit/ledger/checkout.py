@@ -173,7 +173,7 @@ def authorize(session: Session, line_id: int, amount_minor: int, *, order_refere
 
 
 def capture(session: Session, hold_id: int, amount_minor: int, *, reference: str | None = None,
-            now: datetime | None = None) -> HoldState:
+            authorized_by: str | None = None, now: datetime | None = None) -> HoldState:
     """Move part or all of what a hold still reserves to posted exposure (goods shipped).
 
     Several captures may follow one authorization, up to its amount; the hold closes when
@@ -184,7 +184,8 @@ def capture(session: Session, hold_id: int, amount_minor: int, *, reference: str
     InvalidAmount
         A non-positive or non-integer amount.
     HoldNotFound, HoldNotPending, HoldExpired
-        No such hold; it is closed (fully captured or voided); it is past ``expires_at``.
+        No such hold (authorized by ``authorized_by``, when given: see :func:`get_hold`); it is
+        closed (fully captured or voided); it is past ``expires_at``.
     CaptureExceedsHold
         More than the hold still reserves (``capture_exceeds_hold``).
     """
@@ -193,7 +194,7 @@ def capture(session: Session, hold_id: int, amount_minor: int, *, reference: str
     # One guarded UPDATE of the hold: two concurrent captures cannot both take its rest.
     captured = session.execute(
         update(HOLDS)
-        .where(HOLDS.c.hold_id == hold_id, HOLDS.c.status == "pending", HOLDS.c.expires_at > now,
+        .where(*_the_hold(hold_id, authorized_by), HOLDS.c.status == "pending", HOLDS.c.expires_at > now,
                HOLDS.c.captured_minor + HOLDS.c.released_minor + amount_minor <= HOLDS.c.amount_minor)
         .values(
             captured_minor=HOLDS.c.captured_minor + amount_minor,
@@ -203,7 +204,7 @@ def capture(session: Session, hold_id: int, amount_minor: int, *, reference: str
         .returning(*_HOLD_COLUMNS)
     ).first()
     if captured is None:
-        raise _capture_refusal(get_hold(session, hold_id), amount_minor, now)
+        raise _capture_refusal(get_hold(session, hold_id, authorized_by=authorized_by), amount_minor, now)
     session.execute(
         update(LINES).where(LINES.c.line_id == captured.line_id)
         .values(pending_minor=LINES.c.pending_minor - amount_minor,
@@ -214,24 +215,26 @@ def capture(session: Session, hold_id: int, amount_minor: int, *, reference: str
     return HoldState(*captured)
 
 
-def void(session: Session, hold_id: int, *, reference: str | None = None, now: datetime | None = None) -> HoldState:
+def void(session: Session, hold_id: int, *, reference: str | None = None, authorized_by: str | None = None,
+         now: datetime | None = None) -> HoldState:
     """Release everything a hold still reserves (order cancelled, or shipped short) and close it.
 
     Raises
     ------
     HoldNotFound, HoldNotPending
-        No such hold; it is already closed or expired (``hold_not_pending``).
+        No such hold (authorized by ``authorized_by``, when given); it is already closed or
+        expired (``hold_not_pending``).
     """
     now = now or clock.now()
     # A pending hold has released nothing yet (void and expiry close it), so the rest is
     # amount - captured, and it is > 0 because a fully captured hold is closed.
     voided = session.execute(
-        update(HOLDS).where(HOLDS.c.hold_id == hold_id, HOLDS.c.status == "pending")
+        update(HOLDS).where(*_the_hold(hold_id, authorized_by), HOLDS.c.status == "pending")
         .values(released_minor=HOLDS.c.amount_minor - HOLDS.c.captured_minor, status="closed", updated_at=now)
         .returning(*_HOLD_COLUMNS)
     ).first()
     if voided is None:
-        hold = get_hold(session, hold_id)
+        hold = get_hold(session, hold_id, authorized_by=authorized_by)
         raise HoldNotPending(f"Hold {hold_id} is {hold.status}; there is nothing left to void.",
                              hold_id=hold_id, status=hold.status)
     session.execute(
@@ -244,7 +247,7 @@ def void(session: Session, hold_id: int, *, reference: str | None = None, now: d
 
 
 def refund(session: Session, hold_id: int, amount_minor: int, *, reference: str | None = None,
-           now: datetime | None = None) -> HoldState:
+           authorized_by: str | None = None, now: datetime | None = None) -> HoldState:
     """Book the seller refunding part of a captured order: posted exposure goes down by it.
 
     Unlike a repayment (the buyer paying), a refund is tied to the order's hold and cannot
@@ -257,7 +260,7 @@ def refund(session: Session, hold_id: int, amount_minor: int, *, reference: str 
     InvalidAmount
         A non-positive or non-integer amount.
     HoldNotFound
-        No such hold.
+        No such hold (authorized by ``authorized_by``, when given).
     RefundExceedsCaptured
         More than captured less refunded on this hold (``refund_exceeds_captured``).
     ExceedsPosted
@@ -267,12 +270,12 @@ def refund(session: Session, hold_id: int, amount_minor: int, *, reference: str 
     now = now or clock.now()
     refunded = session.execute(
         update(HOLDS)
-        .where(HOLDS.c.hold_id == hold_id, HOLDS.c.refunded_minor + amount_minor <= HOLDS.c.captured_minor)
+        .where(*_the_hold(hold_id, authorized_by), HOLDS.c.refunded_minor + amount_minor <= HOLDS.c.captured_minor)
         .values(refunded_minor=HOLDS.c.refunded_minor + amount_minor, updated_at=now)
         .returning(*_HOLD_COLUMNS)
     ).first()
     if refunded is None:
-        hold = get_hold(session, hold_id)
+        hold = get_hold(session, hold_id, authorized_by=authorized_by)
         refundable = hold.captured_minor - hold.refunded_minor
         raise RefundExceedsCaptured(
             f"Cannot refund {amount_minor} on hold {hold_id}: captured {hold.captured_minor}, already refunded "
@@ -344,13 +347,18 @@ def get_hold(session: Session, hold_id: int, *, authorized_by: str | None = None
     HoldNotFound
         No such hold (authorized by ``authorized_by``, when given).
     """
-    query = select(*_HOLD_COLUMNS).where(HOLDS.c.hold_id == hold_id)
-    if authorized_by is not None:
-        query = query.where(HOLDS.c.authorized_by == authorized_by)
-    row = session.execute(query).first()
+    row = session.execute(select(*_HOLD_COLUMNS).where(*_the_hold(hold_id, authorized_by))).first()
     if row is None:
         raise HoldNotFound(f"Hold {hold_id} does not exist.", hold_id=hold_id)
     return HoldState(*row)
+
+
+def _the_hold(hold_id: int, authorized_by: str | None) -> list:
+    # Another party's hold is matched by nothing, exactly like a hold that does not exist.
+    where = [HOLDS.c.hold_id == hold_id]
+    if authorized_by is not None:
+        where.append(HOLDS.c.authorized_by == authorized_by)
+    return where
 
 
 def _reserve(session: Session, line_id: int, amount_minor: int, now: datetime):  # noqa: ANN202
