@@ -48,7 +48,7 @@ from credit.ledger.errors import (
     PerOrderCapExceeded,
     RefundExceedsCaptured,
 )
-from credit.ledger.journal import HOLDS, LINES, TRANSFERS, Balances, book, require_positive
+from credit.ledger.journal import HOLDS, LINES, TRANSFERS, Balances, book, require_non_negative, require_positive
 from credit.store.prepared import PreparedStatement
 
 DEFAULT_HOLD_PERIOD = timedelta(days=30)
@@ -74,7 +74,7 @@ _RESERVE = PreparedStatement(  # bind names differ from column names: an UPDATE 
 _LINE_STATE = select(LINES.c.status, LINES.c.per_order_cap_minor, *_BALANCE_COLUMNS).where(
     LINES.c.line_id == bindparam("line_id", type_=BigInteger))
 _INSERT_HOLD = PreparedStatement(insert(HOLDS).returning(HOLDS.c.hold_id), column_keys=[
-    "line_id", "order_reference", "authorized_by", "amount_minor", "captured_minor", "released_minor",
+    "line_id", "order_reference", "authorized_by", "terms_days", "amount_minor", "captured_minor", "released_minor",
     "refunded_minor", "status", "expires_at", "created_at", "updated_at"])
 
 
@@ -110,7 +110,7 @@ class Authorization:
 
 
 def authorize(session: Session, line_id: int, amount_minor: int, *, order_reference: str,
-              authorized_by: str | None = None, now: datetime | None = None,
+              authorized_by: str | None = None, terms_days: int | None = None, now: datetime | None = None,
               hold_for: timedelta = DEFAULT_HOLD_PERIOD) -> Authorization:
     """Hold ``amount_minor`` on the line for an order, or decline without holding anything.
 
@@ -126,6 +126,8 @@ def authorize(session: Session, line_id: int, amount_minor: int, *, order_refere
         The marketplace's order reference, kept on the hold and its transfer.
     authorized_by
         Who asks for the hold, kept on it (:func:`get_hold` can then show it to that party only).
+    terms_days
+        Payment terms of what is captured from it (days), chosen by the buyer; kept on the hold.
     now
         Booking time (UTC); defaults to the clock.
     hold_for
@@ -162,7 +164,7 @@ def authorize(session: Session, line_id: int, amount_minor: int, *, order_refere
     expires_at = now + hold_for
     hold_id = _INSERT_HOLD.first(session, {
         "line_id": line_id, "order_reference": order_reference, "authorized_by": authorized_by,
-        "amount_minor": amount_minor, "captured_minor": 0,
+        "terms_days": terms_days, "amount_minor": amount_minor, "captured_minor": 0,
         "released_minor": 0, "refunded_minor": 0, "status": "pending", "expires_at": expires_at, "created_at": now,
         "updated_at": now,
     }).hold_id
@@ -247,13 +249,15 @@ def void(session: Session, hold_id: int, *, reference: str | None = None, author
 
 
 def refund(session: Session, hold_id: int, amount_minor: int, *, reference: str | None = None,
-           authorized_by: str | None = None, now: datetime | None = None) -> HoldState:
+           authorized_by: str | None = None, reopened_minor: int = 0, now: datetime | None = None) -> HoldState:
     """Book the seller refunding part of a captured order: posted exposure goes down by it.
 
     Unlike a repayment (the buyer paying), a refund is tied to the order's hold and cannot
     exceed what was captured on it less earlier refunds. It also cannot exceed what is still
-    posted on the line: once the buyer has repaid, a refund is money owed to the buyer,
-    which this ledger of exposure does not book.
+    posted on the line, unless part of it refunds goods the buyer has already paid for:
+    servicing then gives that payment back to the buyer's credit balance and passes its amount
+    as ``reopened_minor``, booked as a ``reopen`` transfer in the same UPDATE, so exposure
+    falls by ``amount_minor - reopened_minor`` only.
 
     Raises
     ------
@@ -267,6 +271,7 @@ def refund(session: Session, hold_id: int, amount_minor: int, *, reference: str 
         More than the line has posted (``exceeds_posted``).
     """
     require_positive(amount_minor)
+    require_non_negative(reopened_minor, "reopened_minor")
     now = now or clock.now()
     refunded = session.execute(
         update(HOLDS)
@@ -284,8 +289,9 @@ def refund(session: Session, hold_id: int, amount_minor: int, *, reference: str 
             refunded_minor=hold.refunded_minor,
         )
     lowered = session.execute(
-        update(LINES).where(LINES.c.line_id == refunded.line_id, LINES.c.posted_minor >= amount_minor)
-        .values(posted_minor=LINES.c.posted_minor - amount_minor, updated_at=now)
+        update(LINES).where(LINES.c.line_id == refunded.line_id,
+                            LINES.c.posted_minor + reopened_minor >= amount_minor)
+        .values(posted_minor=LINES.c.posted_minor + reopened_minor - amount_minor, updated_at=now)
     ).rowcount
     if not lowered:
         # Undo our own hold update (we hold its row lock) so a caller that catches this and
@@ -298,6 +304,9 @@ def refund(session: Session, hold_id: int, amount_minor: int, *, reference: str 
             f"(the buyer has repaid the rest).",
             hold_id=hold_id, line_id=refunded.line_id, amount_minor=amount_minor, posted_minor=posted,
         )
+    if reopened_minor:
+        book(session, line_id=refunded.line_id, hold_id=None, kind="reopen", amount_minor=reopened_minor,
+             reference=reference, now=now)
     book(session, line_id=refunded.line_id, hold_id=hold_id, kind="refund", amount_minor=amount_minor,
          reference=reference, now=now)
     return HoldState(*refunded)

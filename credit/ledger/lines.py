@@ -1,4 +1,4 @@
-"""Credit lines: open, change the limit or per-order cap, freeze, close, read balances, repay.
+"""Credit lines: open, change the limit or per-order cap, freeze, close, read balances, repay, reopen, charge off.
 
 Every function takes the caller's :class:`~sqlalchemy.orm.Session` and never commits: the
 caller's unit of work does. Writes start with their guarded UPDATE, so on SQLite the unit of
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, case, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from credit import clock
@@ -24,6 +24,7 @@ from credit.ledger.errors import (
     NoLine,
 )
 from credit.ledger.journal import LINES, Balances, book, require_non_negative, require_positive
+from credit.ledger.tables import FROZEN_BY
 from credit.store.tables import Firm
 
 _BALANCE_COLUMNS = (LINES.c.limit_minor, LINES.c.posted_minor, LINES.c.pending_minor)
@@ -184,17 +185,75 @@ def change_per_order_cap(session: Session, line_id: int, per_order_cap_minor: in
     _set(session, line_id, ("active", "frozen"), per_order_cap_minor=per_order_cap_minor, updated_at=now or clock.now())
 
 
-def freeze(session: Session, line_id: int, *, now: datetime | None = None) -> None:
+def freeze(session: Session, line_id: int, *, by: str = "finance", now: datetime | None = None) -> None:
     """Stop new authorizations; captures, voids, refunds and repayments of existing holds go on.
 
-    Idempotent. Raises :class:`LineClosed` or :class:`NoLine`.
+    Idempotent. A freeze by the finance team overrides one by servicing (only finance lifts
+    it); a freeze by servicing leaves a finance freeze as it is.
+
+    Parameters
+    ----------
+    by
+        ``finance`` (a person decided) or ``servicing`` (dunning: days past due, or a returned
+        payment took the line over its limit).
+
+    Raises
+    ------
+    LineClosed, NoLine
     """
-    _set(session, line_id, ("active", "frozen"), status="frozen", updated_at=now or clock.now())
+    now = now or clock.now()
+    if by == "servicing":
+        frozen = session.execute(
+            update(LINES).where(LINES.c.line_id == line_id, LINES.c.status == "active")
+            .values(status="frozen", frozen_by="servicing", updated_at=now)).rowcount
+        if frozen or get_line(session, line_id).status == "frozen":
+            return
+        raise LineClosed(f"Credit line {line_id} is closed.", line_id=line_id)
+    _set(session, line_id, ("active", "frozen"), status="frozen", frozen_by=_frozen_by(by), updated_at=now)
 
 
-def unfreeze(session: Session, line_id: int, *, now: datetime | None = None) -> None:
-    """Accept authorizations again. Idempotent. Raises :class:`LineClosed` or :class:`NoLine`."""
-    _set(session, line_id, ("active", "frozen"), status="active", updated_at=now or clock.now())
+def unfreeze(session: Session, line_id: int, *, by: str = "finance", now: datetime | None = None) -> bool:
+    """Accept authorizations again, if the line is within its limit. Idempotent.
+
+    Parameters
+    ----------
+    by
+        ``finance`` lifts any freeze; ``servicing`` lifts only its own.
+
+    Returns
+    -------
+    bool
+        Whether the line is active afterwards (False: frozen by finance and ``by`` is servicing).
+
+    Raises
+    ------
+    LimitBelowExposure
+        Posted plus pending exceed the limit (a returned payment): repay or raise the limit first.
+    LineClosed, NoLine
+    """
+    allowed = (None, "finance", "servicing") if _frozen_by(by) == "finance" else (None, "servicing")
+    lifted = session.execute(
+        update(LINES).where(LINES.c.line_id == line_id, LINES.c.status.in_(("active", "frozen")),
+                            or_(LINES.c.frozen_by.is_(None), LINES.c.frozen_by.in_([a for a in allowed if a])),
+                            LINES.c.posted_minor + LINES.c.pending_minor <= LINES.c.limit_minor)
+        .values(status="active", frozen_by=None, updated_at=now or clock.now())).rowcount
+    if lifted:
+        return True
+    line = get_line(session, line_id)
+    if line.status == "closed":
+        raise LineClosed(f"Credit line {line_id} is closed.", line_id=line_id)
+    if line.balances.available_minor < 0:
+        raise LimitBelowExposure(
+            f"Credit line {line_id} is over its limit: {line.balances.describe()}; it stays frozen until repaid "
+            f"or its limit is raised.", line_id=line_id, limit_minor=line.balances.limit_minor,
+            posted_minor=line.balances.posted_minor, pending_minor=line.balances.pending_minor)
+    return False
+
+
+def _frozen_by(by: str) -> str:
+    if by not in FROZEN_BY:
+        raise ValueError(f"`by` must be one of {', '.join(FROZEN_BY)}; got {by!r}.")
+    return by
 
 
 def close_line(session: Session, line_id: int, *, now: datetime | None = None) -> None:
@@ -258,6 +317,61 @@ def repay(session: Session, line_id: int, amount_minor: int, *, reference: str |
         )
     book(session, line_id=line_id, hold_id=None, kind="repay", amount_minor=amount_minor, reference=reference, now=now)
     return Balances(*repaid)
+
+
+def reopen(session: Session, line_id: int, amount_minor: int, *, reference: str | None = None,
+           now: datetime | None = None) -> Balances:
+    """Put repaid principal back on posted exposure: the repayment that paid it was returned.
+
+    The bank's return is a fact, so it is never refused for lack of headroom: a line it takes
+    over its limit is frozen by servicing in the same UPDATE (the database's rule is that an
+    *active* line is within its limit) until repayments bring it back under.
+
+    Returns
+    -------
+    Balances
+        The line afterwards; ``available_minor`` is negative when it went over its limit.
+    """
+    require_positive(amount_minor)
+    now = now or clock.now()
+    over = LINES.c.posted_minor + amount_minor + LINES.c.pending_minor > LINES.c.limit_minor
+    freezes = and_(LINES.c.status == "active", over)
+    reopened = session.execute(
+        update(LINES).where(LINES.c.line_id == line_id)
+        .values(posted_minor=LINES.c.posted_minor + amount_minor,
+                status=case((freezes, "frozen"), else_=LINES.c.status),
+                frozen_by=case((freezes, "servicing"), else_=LINES.c.frozen_by), updated_at=now)
+        .returning(*_BALANCE_COLUMNS)
+    ).first()
+    if reopened is None:
+        raise NoLine(f"Credit line {line_id} does not exist.", line_id=line_id)
+    book(session, line_id=line_id, hold_id=None, kind="reopen", amount_minor=amount_minor, reference=reference, now=now)
+    return Balances(*reopened)
+
+
+def charge_off(session: Session, line_id: int, amount_minor: int, *, reference: str | None = None,
+               now: datetime | None = None) -> Balances:
+    """Move posted exposure to realised loss (a defaulted buyer's receivables written off).
+
+    Raises
+    ------
+    ExceedsPosted
+        More than is posted (``exceeds_posted``).
+    """
+    require_positive(amount_minor)
+    now = now or clock.now()
+    written = session.execute(
+        update(LINES).where(LINES.c.line_id == line_id, LINES.c.posted_minor >= amount_minor)
+        .values(posted_minor=LINES.c.posted_minor - amount_minor, updated_at=now)
+        .returning(*_BALANCE_COLUMNS)
+    ).first()
+    if written is None:
+        posted = balances(session, line_id).posted_minor
+        raise ExceedsPosted(f"Cannot charge off {amount_minor} on line {line_id}: only {posted} is posted.",
+                            line_id=line_id, amount_minor=amount_minor, posted_minor=posted)
+    book(session, line_id=line_id, hold_id=None, kind="charge_off", amount_minor=amount_minor, reference=reference,
+         now=now)
+    return Balances(*written)
 
 
 def _set(session: Session, line_id: int, from_statuses: tuple[str, ...], **values: object) -> None:

@@ -28,7 +28,7 @@ def _signed(plus: tuple[str, ...], minus: tuple[str, ...]) -> object:
     return case((_kind.in_(plus), _amount), (_kind.in_(minus), -_amount), else_=0)
 
 
-POSTED_FROM_TRANSFERS = _signed(("post",), ("refund", "repay"))
+POSTED_FROM_TRANSFERS = _signed(("post", "reopen"), ("refund", "repay", "charge_off"))
 PENDING_FROM_TRANSFERS = _signed(("hold",), ("post", "void", "expire"))
 
 

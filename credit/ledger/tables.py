@@ -21,7 +21,14 @@ Modelled on TigerBeetle's accounts and pending/posted transfers:
   ``expire``  − amount
   ``refund``                        − amount (seller refunded a captured order)
   ``repay``                         − amount (buyer paid back exposure)
+  ``reopen``                        \\+ amount (a repayment returned, or paid principal refunded)
+  ``charge_off``                    − amount (written off: exposure moved to realised loss)
   ==========  ====================  ======================
+
+``repay``, ``reopen`` and ``charge_off`` move a line's exposure, not one order's. A ``reopen``
+can take a line over its limit (a buyer's payment bounced after the headroom was used): it
+freezes the line in the same UPDATE, so the database's rule reads "an *active* line is within
+its limit" and no authorization can use headroom that is not there.
 
 A limit change is not a transfer: it moves no exposure, only the ceiling.
 """
@@ -30,14 +37,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from credit.store.tables import Base, Identifier
 
 LINE_STATUSES: tuple[str, ...] = ("active", "frozen", "closed")
 HOLD_STATUSES: tuple[str, ...] = ("pending", "closed", "expired")
-TRANSFER_KINDS: tuple[str, ...] = ("hold", "post", "void", "expire", "refund", "repay")
+TRANSFER_KINDS: tuple[str, ...] = ("hold", "post", "void", "expire", "refund", "repay", "reopen", "charge_off")
+LINE_TRANSFER_KINDS: tuple[str, ...] = ("repay", "reopen", "charge_off")
+"""Kinds that move a line's exposure rather than one hold's."""
+FROZEN_BY: tuple[str, ...] = ("finance", "servicing")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -57,8 +67,11 @@ class CreditLine(Base):
         CheckConstraint("limit_minor >= 0", name="limit_non_negative"),
         CheckConstraint("posted_minor >= 0", name="posted_non_negative"),
         CheckConstraint("pending_minor >= 0", name="pending_non_negative"),
-        # The invariant of the whole ledger: exposure never exceeds the limit.
-        CheckConstraint("posted_minor + pending_minor <= limit_minor", name="exposure_within_limit"),
+        # The invariant of the whole ledger: an active line's exposure never exceeds its limit
+        # (a returned payment may take a line over it, and freezes it in the same UPDATE).
+        CheckConstraint("status <> 'active' OR posted_minor + pending_minor <= limit_minor",
+                        name="exposure_within_limit"),
+        CheckConstraint("frozen_by IS NULL OR " + _one_of("frozen_by", FROZEN_BY), name="frozen_by_allowed"),
         CheckConstraint(
             "per_order_cap_minor IS NULL OR per_order_cap_minor > 0", name="per_order_cap_positive"
         ),
@@ -76,6 +89,9 @@ class CreditLine(Base):
         BigInteger, doc="Largest single authorization, minor units; null for no cap.", info={"money": True}
     )
     status: Mapped[str] = mapped_column(String(6), nullable=False, doc="active, frozen (no new holds) or closed.")
+    frozen_by: Mapped[str | None] = mapped_column(
+        String(10), doc="Who froze it: finance (only finance unfreezes) or servicing (unfrozen when cured); "
+                        "null when not frozen by either.")
     posted_minor: Mapped[int] = _money("Captured exposure not yet repaid or refunded (cached from transfers).")
     pending_minor: Mapped[int] = _money("Held, not yet captured, voided or expired (cached from transfers).")
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, doc="When the line was opened (UTC).")
@@ -111,6 +127,8 @@ class Hold(Base):
     released_minor: Mapped[int] = _money("Released by a void or by expiry.")
     refunded_minor: Mapped[int] = _money("Refunded by the seller out of what was captured.")
     status: Mapped[str] = mapped_column(String(7), nullable=False, doc="pending, closed (fully captured or voided) or expired.")
+    terms_days: Mapped[int | None] = mapped_column(
+        Integer, doc="Payment terms chosen at authorization (days); null for holds booked before terms existed.")
     expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, doc="After this the rest can no longer be captured (UTC).")
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, doc="When it was authorized (UTC).")
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, doc="Last capture, void, refund or expiry (UTC).")
@@ -124,9 +142,9 @@ class LedgerTransfer(Base):
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint(_one_of("kind", TRANSFER_KINDS), name="kind_allowed"),
         # A repayment settles the line; every other movement belongs to one order's hold.
+        # A repayment, a reopening or a charge-off moves the line; every other movement one order's hold.
         CheckConstraint(
-            "(kind = 'repay' AND hold_id IS NULL) OR (kind <> 'repay' AND hold_id IS NOT NULL)",
-            name="hold_unless_repay",
+            f"({_one_of('kind', LINE_TRANSFER_KINDS)}) = (hold_id IS NULL)", name="hold_unless_line_transfer",
         ),
         Index("ix_ledger_transfers_line", "line_id", "transfer_id"),
         Index("ix_ledger_transfers_hold", "hold_id"),
@@ -134,8 +152,10 @@ class LedgerTransfer(Base):
 
     transfer_id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True, doc="Transfer identifier, in booking order.")
     line_id: Mapped[int] = mapped_column(ForeignKey("credit_lines.line_id"), nullable=False, doc="Line whose exposure moves.")
-    hold_id: Mapped[int | None] = mapped_column(ForeignKey("holds.hold_id"), doc="Hold concerned; null for a repayment.")
-    kind: Mapped[str] = mapped_column(String(6), nullable=False, doc="hold, post, void, expire, refund or repay.")
+    hold_id: Mapped[int | None] = mapped_column(ForeignKey("holds.hold_id"),
+                                                doc="Hold concerned; null for repay, reopen and charge_off.")
+    kind: Mapped[str] = mapped_column(String(10), nullable=False,
+                                      doc="hold, post, void, expire, refund, repay, reopen or charge_off.")
     amount_minor: Mapped[int] = _money("Amount moved, minor units; > 0.")
     reference: Mapped[str | None] = mapped_column(String(200), doc="Caller's reference (shipment, refund, payment id).")
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, doc="When it was booked (UTC).")

@@ -170,6 +170,57 @@ class ReceivablesPolicy(Section):
     fee: FeeFormula
 
 
+TermsDays = Literal[30, 60, 90]
+"""Payment terms the book offers: net 30, 60 or 90 days from the capture."""
+
+
+class PaymentTerms(Section):
+    """Net terms at checkout: which the buyer may choose by grade, and what each costs."""
+
+    default_days: TermsDays
+    fee_rates: dict[TermsDays, Rate]
+    allowed_days: dict[Grade, tuple[TermsDays, ...]]
+    ungraded_days: tuple[TermsDays, ...]
+    fee_payer: Literal["merchant", "buyer"]
+
+
+class LateFee(Section):
+    """The late fee dunning adds once to a receivable at ``at_days`` past due."""
+
+    at_days: Annotated[Days, Field(ge=1)]
+    flat_minor: Money
+    monthly_rate: Rate
+
+
+class Dunning(Section):
+    """Reminders, late fee, freeze, default and charge-off, by days past due."""
+
+    reminder_days: tuple[Annotated[int, Field(strict=True, ge=-30, le=365)], ...]
+    late_fee: LateFee
+    freeze_days: Annotated[Days, Field(ge=1)]
+    default_days: Annotated[Days, Field(ge=1)]
+    charge_off_days: Annotated[Days, Field(ge=1)]
+
+
+class Installments(Section):
+    """Splitting a captured amount into equal monthly installments."""
+
+    min_amount_minor: Money
+    max_count: dict[Grade, Annotated[int, Field(strict=True, ge=0, le=12)]]
+    ungraded_max_count: Annotated[int, Field(strict=True, ge=0, le=12)]
+    monthly_fee_rate: Rate
+    early_repayment: Literal["refund_unused_fee", "keep_fee"]
+
+
+class ServicingPolicy(Section):
+    """How the book is run after a capture: terms, allocation, dunning and installments."""
+
+    terms: PaymentTerms
+    allocation_order: tuple[Literal["late_fee", "fee", "principal"], ...]
+    dunning: Dunning
+    installments: Installments
+
+
 class PolicyDocument(Section):
     """The whole policy file, validated; cross-section checks tie every grade to the master scale."""
 
@@ -180,6 +231,7 @@ class PolicyDocument(Section):
     checkout: CheckoutPolicy
     order_financing: OrderFinancingPolicy
     receivables: ReceivablesPolicy
+    servicing: ServicingPolicy
 
     @field_validator("version")
     @classmethod
@@ -226,6 +278,34 @@ class PolicyDocument(Section):
         known_grades("receivables.min_debtor_grade", [self.receivables.min_debtor_grade])
         every_grade("receivables.risk_haircuts", self.receivables.risk_haircuts)
         every_grade("receivables.concentration_caps_minor", self.receivables.concentration_caps_minor)
+        every_grade("servicing.terms.allowed_days", self.servicing.terms.allowed_days)
+        every_grade("servicing.installments.max_count", self.servicing.installments.max_count)
+        problems.extend(self.servicing_problems())
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def servicing_problems(self) -> list[str]:
+        """What is inconsistent in the servicing section (terms priced and allowed, steps in order)."""
+        servicing, problems = self.servicing, []
+        terms = servicing.terms
+        priced = set(terms.fee_rates)
+        offered = {d for days in terms.allowed_days.values() for d in days} | set(terms.ungraded_days)
+        offered.add(terms.default_days)
+        if offered - priced:
+            problems.append(f"servicing.terms.fee_rates must price every term offered; missing {sorted(offered - priced)}")
+        for grade, days in terms.allowed_days.items():
+            if not days:
+                problems.append(f"servicing.terms.allowed_days.{grade} must allow at least one term")
+        if sorted(servicing.allocation_order) != ["fee", "late_fee", "principal"]:
+            problems.append("servicing.allocation_order must name late_fee, fee and principal once each; "
+                            f"got {list(servicing.allocation_order)}")
+        dunning = servicing.dunning
+        if list(dunning.reminder_days) != sorted(set(dunning.reminder_days)):
+            problems.append(f"servicing.dunning.reminder_days must be increasing, without repeats; "
+                            f"got {list(dunning.reminder_days)}")
+        if not dunning.freeze_days <= dunning.default_days <= dunning.charge_off_days:
+            problems.append("servicing.dunning must freeze no later than it defaults, and default no later than it "
+                            f"charges off; got freeze {dunning.freeze_days}, default {dunning.default_days}, "
+                            f"charge-off {dunning.charge_off_days}")
+        return problems

@@ -1,0 +1,1 @@
+"""Servicing of the book: receivables, repayments and their allocation, dunning, installments."""
