@@ -5,7 +5,11 @@ the model learns from read it over frames (:mod:`credit.standing.frames`); the s
 decides at checkout and on credit lines reads it over the store (:mod:`credit.standing.sql`).
 A property test (``tests/standing``) holds the two equal on random histories.
 
-- **Owed**: the invoices issued to the firm (as buyer, the debtor) before ``t``.
+- **Owed**: the invoices issued to the firm (as buyer, the debtor) before ``t``, and the
+  book's own receivables of the firm (what it owes the credit provider for captures on its
+  line, :mod:`credit.servicing`); a receivable is outstanding while anything (principal,
+  fee, late fee) is owed on it. The features read the marketplace's history only (the
+  book is not part of it); the service reads both.
 - **Paid** at ``t``: the sum of the invoice's payments made strictly before ``t`` (a payment
   at ``t`` itself is not yet known). Credit notes are not netted. **Outstanding**: the
   amount less paid, when positive.

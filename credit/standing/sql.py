@@ -1,4 +1,8 @@
-"""Standing over the store, for the service: SQLAlchemy statements on ``invoices`` and ``payments``.
+"""Standing over the store, for the service: statements on ``invoices``, ``payments`` and the book's ``receivables``.
+
+The marketplace's invoices are read at ``as_of`` (payments strictly before it); the book's
+receivables as they stand, since the service reads the book only at "now" (what is owed on
+them is cached on each row by :mod:`credit.servicing`, see :mod:`credit.servicing.amounts`).
 
 The definition is :mod:`credit.standing`'s; :mod:`credit.standing.frames` computes the same
 over frames, and ``tests/standing`` holds the two equal. Statements are built on the Core
@@ -12,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, func, select, union_all
 from sqlalchemy.orm import Session
 
+from credit.servicing.amounts import OWED, RECEIVABLES
 from credit.standing.definition import days_past_due, overdue_cutoff
 from credit.store.tables import Invoice, Payment
 
@@ -32,17 +37,27 @@ def _overdue(buyer_id: Any, as_of: Any, cutoff: Any) -> tuple[ColumnElement[bool
     return (INVOICES.c.buyer_id == buyer_id, INVOICES.c.due_at <= cutoff, INVOICES.c.amount_minor > paid_before(as_of))
 
 
-def overdue_since(buyer_id: Any, as_of: Any, cutoff: Any) -> ScalarSelect:
-    """The due time of the buyer's oldest invoice overdue at ``as_of`` (null when none), as a scalar subquery.
+def _book_overdue(buyer_id: Any, cutoff: Any) -> tuple[ColumnElement[bool], ...]:
+    # The book's receivables as they stand (the service reads the book at "now"): owed and due by the cut-off.
+    return (RECEIVABLES.c.firm_id == buyer_id, RECEIVABLES.c.due_at <= cutoff, OWED > 0)
 
-    Runs on ``ix_invoices_buyer_due`` and ``ix_payments_invoice``.
+
+def overdue_since(buyer_id: Any, as_of: Any, cutoff: Any) -> ScalarSelect:
+    """The due time of the buyer's oldest invoice or book receivable overdue at ``as_of`` (null when none).
+
+    A scalar subquery on ``ix_invoices_buyer_due`` / ``ix_payments_invoice`` and
+    ``ix_receivables_firm_due``.
 
     Parameters
     ----------
     buyer_id, as_of, cutoff
         Values or bind parameters; ``cutoff`` must be :func:`~credit.standing.overdue_cutoff` of ``as_of``.
     """
-    return select(func.min(INVOICES.c.due_at)).where(*_overdue(buyer_id, as_of, cutoff)).scalar_subquery()
+    oldest = union_all(
+        select(func.min(INVOICES.c.due_at).label("due_at")).where(*_overdue(buyer_id, as_of, cutoff)),
+        select(func.min(RECEIVABLES.c.due_at).label("due_at")).where(*_book_overdue(buyer_id, cutoff)),
+    ).subquery()
+    return select(func.min(oldest.c.due_at)).scalar_subquery()
 
 
 def days_past_due_since(oldest_due: datetime | None, as_of: datetime) -> int:
@@ -60,10 +75,17 @@ class FirmStanding:
 
 
 def firm_standing(session: Session, firm_id: int, as_of: datetime) -> FirmStanding:
-    """Days past due, overdue amount and overdue invoices of the firm as a debtor at ``as_of``, in one query."""
+    """Days past due, overdue amount and overdue items of the firm as a debtor at ``as_of``, in one query.
+
+    Items are the marketplace's invoices and the book's receivables (counted in ``overdue_invoices``).
+    """
     outstanding = (INVOICES.c.amount_minor - paid_before(as_of)).label("outstanding_minor")
-    owed = (select(INVOICES.c.due_at, outstanding)
-            .where(INVOICES.c.buyer_id == firm_id, INVOICES.c.due_at <= overdue_cutoff(as_of)).subquery())
+    cutoff = overdue_cutoff(as_of)
+    owed = union_all(
+        select(INVOICES.c.due_at, outstanding).where(INVOICES.c.buyer_id == firm_id, INVOICES.c.due_at <= cutoff),
+        select(RECEIVABLES.c.due_at, OWED.label("outstanding_minor"))
+        .where(RECEIVABLES.c.firm_id == firm_id, RECEIVABLES.c.due_at <= cutoff),
+    ).subquery()
     oldest, overdue_minor, count = session.execute(
         select(func.min(owed.c.due_at), func.coalesce(func.sum(owed.c.outstanding_minor), 0), func.count())
         .where(owed.c.outstanding_minor > 0)).one()

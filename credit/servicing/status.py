@@ -1,0 +1,81 @@
+"""A receivable's status, from what it owes and when it was due: one rule for every writer.
+
+Every change to a receivable's amounts (capture, refund, repayment, returned payment, late
+fee, installment plan) ends with :func:`refresh`, so the stored status is what these rules
+give at that moment; the daily servicing job refreshes the rest (a receivable turns overdue
+with time alone).
+
+=================  ==================================================================
+status             when
+=================  ==================================================================
+``rescheduled``    split into installments (final)
+``charged_off``    written off; becomes ``recovered`` when everything owed is collected
+``defaulted``      its line defaulted; stays until charged off (or paid)
+``cancelled``      nothing owed and nothing was ever paid on it (refunded in full)
+``paid``           nothing owed
+``overdue``        something owed, a whole day or more past due (:mod:`credit.standing`)
+``partially_paid`` something owed, not overdue, something paid
+``open``           something owed, not overdue, nothing paid
+=================  ==================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from credit.servicing.amounts import OWED, RECEIVABLES
+from credit.standing import overdue_cutoff
+
+_r = RECEIVABLES.c
+
+
+def status_of(current: str, *, owed_minor: int, paid_minor: int, due_at: datetime, now: datetime) -> str:
+    """The status a receivable should have now (see the module's table).
+
+    Parameters
+    ----------
+    current
+        Its stored status.
+    owed_minor
+        Everything still owed on it (principal, fee and late fee).
+    paid_minor
+        Everything ever paid on it, net of returned payments.
+    due_at, now
+        Its due time and the moment judged.
+    """
+    if current == "rescheduled":
+        return current
+    if current in ("charged_off", "recovered"):
+        return "recovered" if owed_minor <= 0 else "charged_off"
+    if owed_minor <= 0:
+        return "paid" if paid_minor > 0 else "cancelled"
+    if current == "defaulted":
+        return current
+    if due_at <= overdue_cutoff(now):
+        return "overdue"
+    return "partially_paid" if paid_minor > 0 else "open"
+
+
+def refresh(session: Session, receivable_ids: Iterable[int], now: datetime) -> dict[int, str]:
+    """Store the status :func:`status_of` gives now for each receivable; returns ``{id: status}``."""
+    ids = sorted(set(receivable_ids))
+    if not ids:
+        return {}
+    paid = _r.paid_principal_minor + _r.paid_fee_minor + _r.paid_late_fee_minor
+    rows = session.execute(select(_r.receivable_id, _r.status, _r.due_at, OWED.label("owed"), paid.label("paid"))
+                           .where(_r.receivable_id.in_(ids))).all()
+    statuses, changed = {}, []
+    for row in rows:
+        status = status_of(row.status, owed_minor=int(row.owed), paid_minor=int(row.paid), due_at=row.due_at, now=now)
+        statuses[row.receivable_id] = status
+        if status != row.status:
+            changed.append({"rid": row.receivable_id, "new_status": status, "now": now})
+    if changed:
+        session.execute(update(RECEIVABLES).where(_r.receivable_id == bindparam("rid"))
+                        .values(status=bindparam("new_status"), updated_at=bindparam("now"))
+                        .execution_options(synchronize_session=False), changed)
+    return statuses
