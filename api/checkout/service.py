@@ -232,6 +232,7 @@ def void(session: Session, caller: Caller, hold_id: int, now: datetime) -> HoldO
 def refund(session: Session, caller: Caller, hold_id: int, amount_minor: int, reference: str | None,
            now: datetime) -> HoldOut:
     """Book a seller's refund of captured goods: posted exposure goes down."""
+    take_write_lock(session)  # the refund reads the order's receivables before it writes
     hold = receivables.book_refund(session, hold_id=hold_id, amount_minor=amount_minor, reference=reference,
                                    authorized_by=_holds_of(caller), now=now)
     return hold_out(session, hold)

@@ -115,7 +115,10 @@ def book_refund(session: Session, *, hold_id: int, amount_minor: int, reference:
     """
     require_positive(amount_minor)
     hold = ledger.get_hold(session, hold_id, authorized_by=authorized_by)
-    session.execute(select(HOLDS.c.hold_id).where(HOLDS.c.hold_id == hold_id).with_for_update())
+    # FOR NO KEY UPDATE, like the ledger's UPDATEs of the hold: a plain FOR UPDATE also blocks the
+    # foreign-key checks (FOR KEY SHARE) of a repayment that holds the line and updates this
+    # hold's receivable twice (paid, then status), while we wait for the line: a deadlock.
+    session.execute(select(HOLDS.c.hold_id).where(HOLDS.c.hold_id == hold_id).with_for_update(key_share=True))
     lock_line(session, hold.line_id)
     r = RECEIVABLES.c
     rows = session.execute(
