@@ -7,7 +7,7 @@ allocations (or reversals: negative amounts) and keeps every cache in step in th
 work:
 
 * ``receivables.paid_*`` by part, and ``recovered_minor`` for principal collected after a
-  charge-off;
+  charge-off (``charged_off_minor`` for principal paid before it and returned after it);
 * ``repayments.applied_minor`` (what is left of a received repayment is the buyer's credit
   balance);
 * the line's posted exposure: principal paid on a live receivable repays the ledger
@@ -155,7 +155,7 @@ def book(session: Session, line_id: int | None, allocations: Sequence[Allocation
         parts = by_receivable[receivable_id]
         values = {_PAID_COLUMN[part]: getattr(r, _PAID_COLUMN[part]) + amount for part, amount in parts.items()}
         if receivable_id in written_off and parts.get("principal"):
-            values["recovered_minor"] = r.recovered_minor + parts["principal"]
+            values |= _loss_moves(session, receivable_id, parts["principal"])
         session.execute(update(RECEIVABLES).where(r.receivable_id == receivable_id).values(updated_at=now, **values))
     session.execute(
         update(REPAYMENTS).where(REPAYMENTS.c.repayment_id == bindparam("rid"))
@@ -168,6 +168,23 @@ def book(session: Session, line_id: int | None, allocations: Sequence[Allocation
         ledger.repay(session, line_id, exposure, reference=reference, now=now)
     elif exposure < 0:
         ledger.reopen(session, line_id, -exposure, reference=reference, now=now)
+
+
+def _loss_moves(session: Session, receivable_id: int, principal_minor: int) -> dict:
+    """Principal paid (+) or taken back (-) on a written-off receivable: a recovery, or realised loss again.
+
+    Taken back (a returned payment), it undoes recoveries first; the rest was paid before the
+    charge-off and is written off now with the rest (realised loss, not exposure: the line
+    took its loss at the charge-off). Either way realised loss (charged off - recovered) grows
+    by what is owed again.
+    """
+    r = RECEIVABLES.c
+    if principal_minor > 0:
+        return {"recovered_minor": r.recovered_minor + principal_minor}
+    recovered = session.execute(select(r.recovered_minor).where(r.receivable_id == receivable_id)).scalar_one()
+    undone = min(-principal_minor, recovered)
+    return {"recovered_minor": r.recovered_minor - undone,
+            "charged_off_minor": r.charged_off_minor + (-principal_minor - undone)}
 
 
 def net_allocations(session: Session, *, repayment_id: int | None = None,

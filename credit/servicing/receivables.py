@@ -121,13 +121,14 @@ def book_refund(session: Session, *, hold_id: int, amount_minor: int, reference:
     session.execute(select(HOLDS.c.hold_id).where(HOLDS.c.hold_id == hold_id).with_for_update(key_share=True))
     lock_line(session, hold.line_id)
     r = RECEIVABLES.c
-    rows = session.execute(
+    booked = session.execute(
         select(r.receivable_id, (r.principal_minor - r.refunded_minor - r.rescheduled_minor).label("refundable"),
-               r.paid_principal_minor)
-        .where(r.hold_id == hold_id, r.status.not_in(("rescheduled", "charged_off", "recovered")))
-        .order_by(r.receivable_id.desc())).all()
+               r.paid_principal_minor, r.status)
+        .where(r.hold_id == hold_id).order_by(r.receivable_id.desc())).all()
+    rows = [row for row in booked if row.status not in ("rescheduled", "charged_off", "recovered")]
     refundable = sum(int(row.refundable) for row in rows)
-    if rows and amount_minor > refundable:
+    # A hold with no receivables was captured before servicing: the ledger alone decides.
+    if booked and amount_minor > refundable:
         raise RefundExceedsReceivables(
             f"Cannot refund {amount_minor} on hold {hold_id}: its receivables not charged off carry {refundable}.",
             hold_id=hold_id, amount_minor=amount_minor, refundable_minor=refundable)
