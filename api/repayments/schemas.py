@@ -6,7 +6,7 @@ Money comes in as :data:`~api.kit.money.AmountMinor` and goes out as
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,7 +24,7 @@ class RepaymentIn(_Request):
     amount: AmountMinor = Field(description="Received from the buyer.")
     reference: str = Field(min_length=1, max_length=200, pattern=REFERENCE_PATTERN,
                            description="The payment's reference in the marketplace's payment system.")
-    receivable_ids: list[int] | None = Field(
+    receivable_ids: list[Annotated[int, _Id]] | None = Field(
         default=None, min_length=1, max_length=500,
         description="The receivables the payment names (remittance advice): only they are paid, oldest due first, "
                     "and the rest becomes credit balance. Omitted: every owed receivable, oldest due first.")
