@@ -19,13 +19,17 @@ library's cached columns are only compared with those sums. Invariants:
   a servicing day, which refreshes them all).
 
 The rules check their own outcome too: a repayment is allocated oldest due first (or to the
-receivables it names), late fee, fee, then principal, exactly as worked out in the test; a
-capture is paid at once from the credit balance; a refund of paid goods gives the money back
-as credit; a bounce takes the repayment's credit with it and re-opens its principal.
+receivables it names), the parts of each in the policy's order (the default, late fee first,
+or principal first: drawn per example), exactly as worked out in the test; a capture is paid
+at once from the credit balance; a refund of paid goods gives the money back as credit; a
+bounce takes the repayment's credit with it and re-opens its principal, freezing a line it
+takes over its limit; a repayment that cures a line servicing froze unfreezes it.
 
 Not covered yet: installments (``credit/servicing/installments.py`` is not on main) and the
-daily job's dunning (``credit/servicing/run.py`` is not on main): :meth:`ServicingMachine.servicing_day`
-only refreshes statuses; set ``RUN_DAY`` to True once ``run_day`` lands.
+daily job (``credit/servicing/run.py`` is not on main): the ``servicing_day`` rule moves the
+clock to the end of a day and only refreshes every status. Set ``RUN_DAY`` to True once
+``run_day`` lands: the rule then runs the job for that day (judged at the same moment), and
+late fees, freezes, defaults and charge-offs join the sequences.
 """
 
 from __future__ import annotations
@@ -237,9 +241,10 @@ class ServicingMachine(RuleBasedStateMachine):
         hold_id = self._pick(data, [h for h, hold in self.holds.items() if hold.captured > hold.refunded], self.holds,
                              "hold")
         hold = self.holds[hold_id]
-        refundable = hold.captured - hold.refunded
+        mine = [r for r in invariants.receivables(self.session).values() if r.hold_id == hold_id]
+        refundable = sum(r.carries["principal"] for r in mine if r.live)  # charged off: out of reach
         amount = amount or max(refundable, 1)
-        if hold.captured == 0:
+        if not mine:
             expected = "refund_exceeds_captured"
         elif amount > refundable:
             expected = "refund_exceeds_receivables"
@@ -248,8 +253,7 @@ class ServicingMachine(RuleBasedStateMachine):
         # By hand: newest capture first, the refund clears what is still owed on the principal,
         # then gives what the buyer already paid for these goods back as credit.
         given_back, left = 0, amount
-        for r in sorted((r for r in invariants.receivables(self.session).values() if r.hold_id == hold_id and r.live),
-                        key=lambda r: -r.receivable_id):
+        for r in sorted((r for r in mine if r.live), key=lambda r: -r.receivable_id):
             take = min(left, r.carries["principal"])
             given_back += max(0, take - r.owed("principal"))
             left -= take
@@ -290,7 +294,8 @@ class ServicingMachine(RuleBasedStateMachine):
     def _repay(self, line_id: int, amount: int, named: list[int] | None) -> None:
         others = set(named or ()) - set(self.lines[line_id].receivable_ids)
         before = invariants.receivables(self.session)
-        frozen_by_servicing = invariants.line_row(self.session, line_id).frozen_by == "servicing"
+        line = invariants.line_row(self.session, line_id)
+        frozen_by_servicing = (line.status, line.frozen_by) == ("frozen", "servicing")
         moves, left = invariants.waterfall(before, line_id, amount, None if named is None else set(named),
                                            order=self.order)
         receipt = self._call("receivable_not_on_line" if others else None, lambda: repayments.receive(
@@ -303,9 +308,10 @@ class ServicingMachine(RuleBasedStateMachine):
         booked = invariants.repayments(self.session)[receipt.repayment_id]
         assert booked.to_receivables == moves, f"not allocated oldest due first, parts in the order {self.order}"
         assert booked.amount - booked.applied == left
-        # a line servicing froze is unfrozen once cured: under 30 days past due and within its limit
+        # a line servicing froze is unfrozen once cured: under freeze_days past due and within its limit
         line = invariants.line_row(self.session, line_id)
-        cured = (invariants.days_past_due(invariants.receivables(self.session), line_id, self.now) < 30
+        freeze_days = self.policy.document.servicing.dunning.freeze_days
+        cured = (invariants.days_past_due(invariants.receivables(self.session), line_id, self.now) < freeze_days
                  and line.posted_minor + line.pending_minor <= line.limit_minor)
         if frozen_by_servicing:
             assert (line.status == "active") == cured == receipt.unfrozen, (line, cured)
@@ -365,6 +371,9 @@ class ServicingMachine(RuleBasedStateMachine):
 
             with clock.frozen(self.now):
                 run_day(self.session, as_of, self.policy)
+            for hold_id, hold in self.holds.items():  # a line that defaults has its pending holds voided
+                stored = invariants.hold_row(self.session, hold_id)
+                hold.released, hold.status = stored.released_minor, stored.status
             return
         every = self.session.execute(select(invariants.RECEIVABLES.c.receivable_id)).scalars().all()
         status.refresh(self.session, every, self.now)
