@@ -4,7 +4,9 @@ Roll rates (current -> 1-30 -> 31-60 -> 61-90 -> default) and vintage curves rea
 line and servicing day. A line's row at the end of day ``as_of`` (the moment ``judged_at``):
 
 * ``days_past_due``: of its oldest overdue receivable (something owed, a whole day or more
-  past due: :mod:`credit.standing`); 0 when none is;
+  past due: :mod:`credit.standing`); 0 when none is. The rule of
+  :func:`credit.servicing.status.line_days_past_due`, for every line in one query (a test
+  holds the two equal);
 * ``bucket``: ``current`` (0), ``1-30``, ``31-60``, ``61-90``, ``90+`` (91 and more); a line
   with a written-off receivable (charged off, or recovered since) counts ``90+``: default
   is where roll rates end;

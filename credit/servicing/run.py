@@ -6,11 +6,14 @@
 clock's now (when it was booked), except the statuses it refreshes, which are as of that
 end of day.
 
-For that moment, in the caller's unit of work (flushed, never committed), it
+For that moment, in the caller's unit of work (flushed, never committed), line by line under
+the line's row lock (the lock a repayment takes, :func:`credit.servicing.allocation.lock_line`;
+held to the end of the unit of work), it
 
 1. takes the steps of :func:`credit.servicing.dunning.decide_dunning` for every live
    receivable (open, partially paid or overdue, something owed): reminders and the late fee;
-2. then for every line not closed that has live receivables or that servicing froze: freeze,
+2. then for the line, when it is not closed and has live receivables or servicing froze it
+   (its days past due: :func:`credit.servicing.status.line_days_past_due`): freeze,
    unfreeze, default (its live receivables become ``defaulted``, its pending holds are
    voided) and charge-off (each live receivable's open principal moves to
    ``charged_off_minor``, status ``charged_off``, the sum leaves the line's exposure as a
@@ -41,9 +44,10 @@ from credit.audit import record_decision
 from credit.ledger.journal import HOLDS, LINES
 from credit.policy import Policy
 from credit.servicing.ageing import write_ageing
+from credit.servicing.allocation import lock_line
 from credit.servicing.amounts import OWED_COLUMNS, PRINCIPAL_OWED, RECEIVABLES, Owed
 from credit.servicing.dunning import DunningCase, DunningStep, decide_dunning
-from credit.servicing.status import refresh
+from credit.servicing.status import line_days_past_due, refresh
 from credit.servicing.tables import ServicingAction
 from credit.standing import days_past_due
 
@@ -121,29 +125,19 @@ def run_day(session: Session, as_of: date, policy: Policy, *, actor: str = "serv
     credit.ledger.LineNotEmpty
         A charged-off line still has posted exposure: its receivables no longer add up to it.
     RuntimeError
-        A repayment changed a line's open principal between the job's read and its charge-off:
-        roll back and run the day again.
+        A line's open principal changed between the job's read and its charge-off (a writer
+        that did not take the line's lock): roll back and run the day again.
     """
     if not isinstance(as_of, date) or isinstance(as_of, datetime):
         raise TypeError(f"`as_of` must be a date; got {as_of!r}.")
     day = _Day(session, as_of, policy, actor)
-    receivables = day.live_receivables()
-    lines = day.lines()
-    dunned = [owed for owed in receivables if owed.status in _DUNNED]
-    for owed in dunned:
-        day.service_receivable(owed, lines[owed.line_id])
-    by_line: dict[int, list[Owed]] = defaultdict(list)
-    for owed in day.live_receivables():  # again: the late fees just charged are owed too
-        by_line[owed.line_id].append(owed)
-    serviced = [line for line in day.lines().values()
-                if line.status != "closed" and (line.line_id in by_line or line.frozen_by == "servicing")]
-    for line in serviced:
-        day.service_line(line, by_line[line.line_id])
+    for line_id in day.line_ids():
+        day.service(line_id)
     refresh(session, session.execute(select(_r.receivable_id).where(_r.status.in_(LIVE_STATUSES))).scalars(),
             day.judged_at)
     aged, written = write_ageing(session, as_of, day.judged_at)
-    return DayReport(as_of, day.judged_at, len(dunned), len(serviced), dict(day.steps), dict(day.amounts),
-                     day.decisions, aged, written)
+    return DayReport(as_of, day.judged_at, day.receivables_checked, day.lines_checked, dict(day.steps),
+                     dict(day.amounts), day.decisions, aged, written)
 
 
 @dataclass(frozen=True)
@@ -163,7 +157,7 @@ class _Day:
         self.judged_at, self.booked_at = end_of_day(as_of), clock.now()
         self.steps: Counter[str] = Counter()
         self.amounts: Counter[str] = Counter()
-        self.decisions = 0
+        self.decisions = self.receivables_checked = self.lines_checked = 0
         self.taken: dict[str, list[str]] = defaultdict(list)
         self.today: dict[str, list[str]] = defaultdict(list)
         open_lines = select(LINES.c.line_id).where(LINES.c.status != "closed")
@@ -172,22 +166,44 @@ class _Day:
                 .where(ACTIONS.c.line_id.in_(open_lines)).order_by(ACTIONS.c.action_id)):
             (self.today if on == as_of else self.taken)[subject].append(step_key)
 
-    def live_receivables(self) -> list[Owed]:
-        """Receivables issued by the end of the day, not written off, with something owed."""
-        rows = self.session.execute(select(*OWED_COLUMNS).where(
-            _r.status.in_(LIVE_STATUSES), _r.issued_at < self.judged_at).order_by(_r.receivable_id)).all()
-        return [owed for owed in map(Owed.of, rows) if owed.total > 0]
-
-    def lines(self) -> dict[int, _Line]:
-        """Every line with live receivables or frozen by servicing, as it stands now."""
+    def line_ids(self) -> list[int]:
+        """Lines not closed with live receivables issued by the end of the day, or frozen by servicing."""
         live = select(_r.line_id).where(_r.status.in_(LIVE_STATUSES), _r.issued_at < self.judged_at)
-        rows = self.session.execute(
+        return list(self.session.execute(
+            select(LINES.c.line_id).where(LINES.c.status != "closed",
+                                          or_(LINES.c.line_id.in_(live), LINES.c.frozen_by == "servicing"))
+            .order_by(LINES.c.line_id)).scalars())
+
+    def service(self, line_id: int) -> None:
+        """The line's receivables' steps, then the line's, under the line's lock (the one a repayment takes)."""
+        lock_line(self.session, line_id)
+        line = self._line(line_id)
+        if line.status == "closed":  # closed since line_ids() read it
+            return
+        for owed in self._live_receivables(line_id):
+            if owed.status in _DUNNED:
+                self.receivables_checked += 1
+                self._service_receivable(owed, line)
+        receivables = self._live_receivables(line_id)  # again: the late fees just charged are owed too
+        if receivables or line.frozen_by == "servicing":
+            self.lines_checked += 1
+            self._service_line(line, receivables)
+
+    def _line(self, line_id: int) -> _Line:
+        row = self.session.execute(
             select(LINES.c.line_id, LINES.c.firm_id, LINES.c.status, LINES.c.frozen_by,
                    (LINES.c.posted_minor + LINES.c.pending_minor <= LINES.c.limit_minor).label("within_limit"))
-            .where(or_(LINES.c.line_id.in_(live), LINES.c.frozen_by == "servicing")).order_by(LINES.c.line_id)).all()
-        return {r.line_id: _Line(r.line_id, r.firm_id, r.status, r.frozen_by, bool(r.within_limit)) for r in rows}
+            .where(LINES.c.line_id == line_id)).one()
+        return _Line(row.line_id, row.firm_id, row.status, row.frozen_by, bool(row.within_limit))
 
-    def service_receivable(self, owed: Owed, line: _Line) -> None:
+    def _live_receivables(self, line_id: int) -> list[Owed]:
+        """The line's receivables issued by the end of the day, not written off, with something owed."""
+        rows = self.session.execute(select(*OWED_COLUMNS).where(
+            _r.line_id == line_id, _r.status.in_(LIVE_STATUSES), _r.issued_at < self.judged_at)
+            .order_by(_r.receivable_id)).all()
+        return [owed for owed in map(Owed.of, rows) if owed.total > 0]
+
+    def _service_receivable(self, owed: Owed, line: _Line) -> None:
         case = self._case(f"receivable:{owed.receivable_id}", owed.firm_id,
                           days_past_due(owed.due_at, self.judged_at), [owed], line)
         decision_id, steps = self._decide(case)
@@ -198,9 +214,8 @@ class _Day:
                                              updated_at=self.booked_at))
             self._act(case, step, decision_id, owed.line_id, owed.receivable_id)
 
-    def service_line(self, line: _Line, receivables: list[Owed]) -> None:
-        # The line's days past due are its oldest overdue receivable's (0 when none is overdue).
-        dpd = max((d for o in receivables if (d := days_past_due(o.due_at, self.judged_at)) >= 1), default=0)
+    def _service_line(self, line: _Line, receivables: list[Owed]) -> None:
+        dpd = line_days_past_due(self.session, line.line_id, self.judged_at)
         case = self._case(f"line:{line.line_id}", line.firm_id, dpd, receivables, line)
         decision_id, steps = self._decide(case)
         ids = [o.receivable_id for o in receivables]
@@ -241,7 +256,7 @@ class _Day:
                     updated_at=self.booked_at)
             .returning(PRINCIPAL_OWED.label("principal"))).all()
         amount = sum(int(row.principal) for row in written)
-        if amount != decided_minor:  # a repayment committed between the read and this write
+        if amount != decided_minor:  # the line is locked: only a writer that skipped its lock gets here
             raise RuntimeError(f"line {line_id}: the decision charges off {decided_minor} but its receivables owe "
                                f"{amount} principal now; roll back and run the day again.")
         if amount:

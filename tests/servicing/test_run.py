@@ -19,7 +19,10 @@ from sqlalchemy.orm import Session
 from credit import clock, ledger
 from credit.audit import DecisionRecord, replay
 from credit.ledger.journal import LINES, TRANSFERS
+from credit.servicing.receivables import book_refund
+from credit.servicing.repayments import receive
 from credit.servicing.run import DayReport, end_of_day, run_day
+from credit.servicing.status import line_days_past_due
 from credit.servicing.tables import BookAgeing, Receivable, ServicingAction
 from credit.store.tables import Base
 from tests.decisions.policies import POLICY
@@ -156,13 +159,20 @@ def test_the_line_freezes_at_30_and_ages_into_31_60(store, booked):
     assert ageing(store, 29)[:2] == (29, "1-30")
     assert ageing(store, 30)[:2] == (30, "1-30")
     assert ageing(store, 31)[:2] == (31, "31-60")
+    with Session(store) as session:  # the snapshot's rule is the servicing's one
+        assert line_days_past_due(session, booked.line_id, end_of_day(day(31))) == 31
 
 
-def test_a_cured_line_is_unfrozen_by_servicing(store, booked):
-    run(store, 30)
-    with Session(store) as session, session.begin():  # paid in full: 1,234.56 + the late fee 37.35
-        session.execute(update(RECEIVABLES).values(paid_principal_minor=PRINCIPAL, paid_late_fee_minor=LATE_FEE))
-        ledger.repay(session, booked.line_id, PRINCIPAL, now=datetime(2027, 5, 1, 9))
+def test_a_line_cured_outside_a_repayment_is_unfrozen_by_the_next_day(store, booked):
+    run_days(store, [7, 30])
+    with Session(store) as session, session.begin():
+        # the late fee paid: a repayment cures nothing while the principal is 31 days past due ...
+        receipt = receive(session, line_id=booked.line_id, amount_minor=LATE_FEE, reference="PAY-1",
+                          received_by="payments", policy=POLICY, now=datetime(2027, 5, 1, 9))
+        assert not receipt.unfrozen
+        # ... then the seller takes all the goods back: nothing is owed, and no repayment lifted the freeze
+        book_refund(session, hold_id=booked.hold_id, amount_minor=PRINCIPAL, reference="CN-1", authorized_by=None,
+                    now=datetime(2027, 5, 1, 10))
 
     report = run(store, 31)
 
@@ -170,8 +180,19 @@ def test_a_cured_line_is_unfrozen_by_servicing(store, booked):
     assert actions(store)[-1] == (31, "unfreeze:30", None)
     with Session(store) as session:
         line = ledger.get_line(session, booked.line_id)
-    assert line.status == "active"
+    assert (line.status, line.frozen_by) == ("active", None)
     assert receivable(store, booked.receivable_id).status == "paid"
+    assert ageing(store, 31) == (0, "current", 0, 0, 0)
+
+
+def test_a_repayment_that_cures_the_line_leaves_the_job_nothing_to_do(store, booked):
+    run_days(store, [7, 30])
+    with Session(store) as session, session.begin():  # 1,234.56 + the late fee 37.35
+        receipt = receive(session, line_id=booked.line_id, amount_minor=PRINCIPAL + LATE_FEE, reference="PAY-1",
+                          received_by="payments", policy=POLICY, now=datetime(2027, 5, 1, 9))
+        assert receipt.unfrozen
+
+    assert run(store, 31).steps == {}
     assert ageing(store, 31) == (0, "current", 0, 0, 0)
 
 
@@ -213,6 +234,20 @@ def test_a_charged_off_line_is_left_alone_afterwards_and_stays_90_plus(store, bo
 
     assert [key for offset, key, _ in actions(store) if offset == 91] == []
     assert ageing(store, 91)[:2] == (91, "90+")
+
+
+def test_a_recovery_after_charge_off_reduces_the_realised_loss_in_the_ageing(store, booked):
+    run_days(store, [7, 30, 90])
+    with Session(store) as session, session.begin():  # 500.00: the late fee 37.35 first, then 462.65 of principal
+        receive(session, line_id=booked.line_id, amount_minor=50_000, reference="PAY-9", received_by="payments",
+                policy=POLICY, now=datetime(2027, 6, 30, 9))
+
+    assert run(store, 91).steps == {}
+
+    row = receivable(store, booked.receivable_id)
+    assert (row.status, row.charged_off_minor, row.recovered_minor) == ("charged_off", PRINCIPAL, 46_265)
+    # owed 1,234.56 - 462.65 = 771.91; realised loss 1,234.56 - 462.65 = 771.91
+    assert ageing(store, 91) == (91, "90+", 77_191, 77_191, 77_191)
 
 
 def test_every_step_is_an_audited_decision_that_replays(store, booked):
