@@ -36,10 +36,11 @@ the steps returned and records the decision when there is at least one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Literal
 
 from credit.decisions.outcome import RuleFired, ordered_next_actions, ordered_reason_codes
+from credit.money import round_half_up
 from credit.policy import Policy
 
 Step = Literal["reminder", "late_fee", "freeze", "unfreeze", "default", "charge_off"]
@@ -144,7 +145,7 @@ class DunningDecision:
 
 def late_fee_minor(principal_owed_minor: int, flat_minor: int, monthly_rate: Decimal) -> int:
     """``flat_minor + monthly_rate x principal_owed_minor``, the product rounded half up to the minor unit."""
-    return flat_minor + int((monthly_rate * principal_owed_minor).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return flat_minor + round_half_up(monthly_rate * principal_owed_minor)
 
 
 def decide_dunning(case: DunningCase, policy: Policy) -> DunningDecision:
