@@ -99,7 +99,7 @@ def max_count(policy: Policy, grade: str | None) -> int:
 
 
 def split_evenly(amount_minor: int, count: int) -> list[int]:
-    """``count`` equal shares in minor units, the remainder on the last: 10,000,001 in 3 -> 3,333,333 x 2 + 3,333,335."""
+    """``count`` equal shares in minor units, the remainder on the last (10,000,001 in 3: 3,333,333 x 2, 3,333,335)."""
     share = amount_minor // count
     return [share] * (count - 1) + [amount_minor - share * (count - 1)]
 
