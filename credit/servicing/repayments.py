@@ -110,7 +110,7 @@ def receive(session: Session, *, line_id: int, amount_minor: int, reference: str
         applied_minor=0, status="received", received_at=now).returning(REPAYMENTS.c.repayment_id)).scalar_one()
     owed = owed_on_line(session, line_id, receivable_ids)
     allocations = pay_from(session, [(repayment_id, amount_minor)], owed, policy.document.servicing.allocation_order,
-                           reason="payment", now=now)
+                           reason="payment", now=now, reference=reference)
     status.refresh(session, [o.receivable_id for o in owed], now)
     unfrozen = cure(session, line_id, policy, now)
     return Receipt(repayment_id, line_id, amount_minor, tuple(allocations), credit_balance(session, line_id),
