@@ -2,9 +2,10 @@
 
 Roles: the marketplace's checkout system (``checkout``) and ``admin`` pre-check, authorize,
 capture, void and refund. Repayments come from the marketplace's payment system, which holds
-a ``checkout`` key, and from the finance team (``finance``) booking payments the payment
-system could not match. Reading a hold is also open to ``finance`` and ``analyst``. A
-``checkout`` key sees only the holds it authorized (:func:`api.checkout.service.visible_hold`).
+a ``payments`` key, from the finance team (``finance``) booking payments the payment system
+could not match, and from ``admin``; a ``checkout`` key may not book money coming in (403).
+Reading a hold is also open to ``finance`` and ``analyst``. A ``checkout`` key sees only the
+holds it authorized (:func:`api.checkout.service.visible_hold`).
 
 The routes are ``def`` marked ``runs_sql``: on PostgreSQL they run in FastAPI's thread pool,
 so their statements never block the event loop; on SQLite inline (see :mod:`api.kit.db`).
@@ -40,7 +41,7 @@ from credit import clock
 router = APIRouter(tags=["checkout"])
 
 Checkout = Annotated[Caller, requires("checkout", "admin")]
-Repayer = Annotated[Caller, requires("checkout", "finance", "admin")]
+Repayer = Annotated[Caller, requires("payments", "finance", "admin")]
 Reader = Annotated[Caller, requires("checkout", "finance", "analyst", "admin")]
 HoldId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The hold's id (from the authorization).")]
 LineId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The credit line's id.")]
@@ -106,5 +107,5 @@ def refund(hold_id: HoldId, body: RefundIn, session: SessionDep, idem: Idempoten
 @runs_sql
 def repay(line_id: LineId, body: RepaymentIn, session: SessionDep, idem: IdempotencyDep,
           caller: Repayer) -> Response:
-    """Book the buyer paying back posted exposure (from the payment system or the finance team)."""
+    """Book the buyer paying back posted exposure (from the payment system, the finance team or an admin)."""
     return idem.respond(service.repay(session, caller, line_id, body, clock.now()))

@@ -10,7 +10,7 @@ it authorized, found by its holder's name as the audit trail names it, so a key 
 under the same name takes over the holds of the one it replaces; the finance team, analysts
 and admins see every hold. Another's hold is the same 404 ``hold_not_found`` as a missing
 one. A line is the buyer's, not a storefront's: every repayer sees every line (the payment
-system, with a checkout key of its own, books what any buyer pays back).
+system, with a ``payments`` key, books what any buyer pays back).
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def test_refunding_more_than_was_captured_is_a_conflict(client, keys, hold):
 
 def test_repaying_more_than_is_posted_is_a_conflict(client, app, keys, hold):
     response = client.post(f"/v1/credit-lines/{hold['line']}/repayments", json={"amount": "0.01", "reference": "P"},
-                           headers=auth(keys["checkout"]) | {"Idempotency-Key": "p"})
+                           headers=auth(keys["payments"]) | {"Idempotency-Key": "p"})
     assert _code(response) == (409, "exceeds_posted")
     with Session(app.state.engine) as session:
         assert balances(session, hold["line"]).posted_minor == 0
