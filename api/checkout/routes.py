@@ -7,6 +7,9 @@ could not match, and from ``admin``; a ``checkout`` key may not book money comin
 Reading a hold is also open to ``finance`` and ``analyst``. A ``checkout`` key sees only the
 holds it authorized (:func:`api.checkout.service.visible_hold`).
 
+Each order, shipment, refund and payment reference books once per caller: a retry under a
+new Idempotency-Key is 409 ``duplicate_reference`` with the id of what the first booked.
+
 The routes are ``def`` marked ``runs_sql``: on PostgreSQL they run in FastAPI's thread pool,
 so their statements never block the event loop; on SQLite inline (see :mod:`api.kit.db`).
 """

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from credit import clock
@@ -23,7 +23,7 @@ from credit.ledger.errors import (
     LineNotEmpty,
     NoLine,
 )
-from credit.ledger.journal import LINES, Balances, book, require_non_negative, require_positive
+from credit.ledger.journal import LINES, TRANSFERS, Balances, book, require_non_negative, require_positive
 from credit.store.tables import Firm
 
 _BALANCE_COLUMNS = (LINES.c.limit_minor, LINES.c.posted_minor, LINES.c.pending_minor)
@@ -258,6 +258,19 @@ def repay(session: Session, line_id: int, amount_minor: int, *, reference: str |
         )
     book(session, line_id=line_id, hold_id=None, kind="repay", amount_minor=amount_minor, reference=reference, now=now)
     return Balances(*repaid)
+
+
+def last_repayment_id(session: Session, line_id: int, reference: str) -> int | None:
+    """The transfer id of the line's latest repayment booked under ``reference``; None if there is none.
+
+    Right after :func:`repay` in the same unit of work it is that repayment's transfer: the
+    repayment's UPDATE holds the line's row (on SQLite the write lock) until the commit, so
+    no other repayment of the line is booked in between.
+    """
+    return session.execute(
+        select(func.max(TRANSFERS.c.transfer_id))
+        .where(TRANSFERS.c.line_id == line_id, TRANSFERS.c.kind == "repay", TRANSFERS.c.reference == reference)
+    ).scalar()
 
 
 def _set(session: Session, line_id: int, from_statuses: tuple[str, ...], **values: object) -> None:

@@ -101,7 +101,8 @@ LEDGER_ANSWERS = {
     "PerOrderCapExceeded": (409, "per_order_cap_exceeded"), "LimitExceeded": (409, "limit_exceeded"),
     "HoldNotPending": (409, "hold_not_pending"), "HoldExpired": (409, "hold_expired"),
     "CaptureExceedsHold": (409, "capture_exceeds_hold"), "RefundExceedsCaptured": (409, "refund_exceeds_captured"),
-    "ExceedsPosted": (409, "exceeds_posted"), "Decline": (409, "ledger_error"), "LedgerError": (409, "ledger_error"),
+    "ExceedsPosted": (409, "exceeds_posted"), "DuplicateReference": (409, "duplicate_reference"),
+    "Decline": (409, "ledger_error"), "LedgerError": (409, "ledger_error"),
 }
 LEDGER_REFUSALS = [cls for _, cls in inspect.getmembers(ledger_errors, inspect.isclass)
                    if issubclass(cls, ledger_errors.LedgerError)]

@@ -192,7 +192,7 @@ def test_db_upgrade_migrates_the_store_at_database_url_to_every_head(tmp_path: P
     with engine.connect() as connection:
         applied = {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
     assert applied == {"0009_hold_authorized_by", "0003_audit", "0012_payments_role", "0005_scores",
-                       "0006_applications", "0007_monitoring", "0008_console_sessions"}
+                       "0006_applications", "0007_monitoring", "0008_console_sessions", "0011_business_references"}
     assert applied == migrations.heads()
     assert {"firms", "payments", "ingest_quarantine", "api_keys"} <= set(inspect(engine).get_table_names())
     engine.dispose()
@@ -239,7 +239,8 @@ def test_db_revision_extends_the_branch_named_and_is_named_by_its_message(migrat
     assert "nothing changed" in written.read_text()
     assert _assigned(written) == {"revision": "0013_audit", "down_revision": "0003_audit", "branch_labels": None}
     assert migrations.heads() == {"0009_hold_authorized_by", "0013_audit", "0012_payments_role", "0005_scores",
-                                  "0006_applications", "0007_monitoring", "0008_console_sessions"}
+                                  "0006_applications", "0007_monitoring", "0008_console_sessions",
+                                  "0011_business_references"}
 
 
 def test_db_revision_new_branch_starts_from_the_history_tables_and_upgrades(migrations_copy: Path,
@@ -258,12 +259,12 @@ def test_db_revision_new_branch_starts_from_the_history_tables_and_upgrades(migr
     with engine.connect() as connection:
         applied = {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
     engine.dispose()
-    assert "0013_servicing" in applied and "0003_audit" in applied and len(applied) == 8
+    assert "0013_servicing" in applied and "0003_audit" in applied and len(applied) == 9
 
 
 @pytest.mark.parametrize(("arguments", "phrases"), [
     (["--branch", "nope"], ["no migration branch 'nope'; the branches are api_access, applications, audit, console, "
-                            "ledger, monitoring, scores"]),
+                            "ledger, monitoring, references, scores"]),
     (["--branch", "audit", "--new-branch"], ["branch 'audit' exists already (its head is 0003_audit)"]),
     (["--branch", "Servicing!", "--new-branch"], ["a new branch's label must be lower-case letters, digits and _"]),
 ])
