@@ -39,7 +39,7 @@ from credit.servicing.amounts import RECEIVABLES
 from credit.servicing.run import end_of_day, run_day
 from credit.servicing.tables import Receivable, ServicingAction
 from tests.api.checkout.factories import make_buyer_with_line, make_score
-from tests.api.conftest import auth, build_app, make_key
+from tests.api.conftest import auth, build_app, make_key, store_settings  # noqa: F401 - a fixture
 
 START = datetime(2027, 1, 4, 10, 0)
 LAST_DAY = date(2027, 6, 15)
@@ -122,7 +122,7 @@ def test_two_buyers_from_first_shipment_to_cure_and_to_charge_off_and_recovery(w
                    {"amount": "3000.00", "shipment_reference": "SHIP-Y1"}, expect=200)["receivable_id"]
     plan = book.post("checkout", f"/v1/receivables/{y0}/installment-plans", {"count": 3})
     assert (plan["fee"], plan["total"]) == ("60.00", "3060.00")
-    assert [(i["amount"], i["fee"], i["due_at"][:16]) for i in plan["installments"]] == [
+    assert [(i["principal"], i["fee"], i["due_at"][:16]) for i in plan["installments"]] == [
         ("1000.00", "20.00", "2027-02-04T10:00"), ("1000.00", "20.00", "2027-03-04T10:00"),
         ("1000.00", "20.00", "2027-04-04T10:00")]
     i1, i2, i3 = (i["receivable_id"] for i in plan["installments"])
@@ -178,13 +178,13 @@ def test_two_buyers_from_first_shipment_to_cure_and_to_charge_off_and_recovery(w
     assert [a for a in _actions(app, i2) if a[0].startswith("late_fee")] == [("late_fee:7", _d(3, 11), 3_500)]
     assert [a for a in _actions(app, i3) if a[0].startswith("late_fee")] == [("late_fee:7", _d(4, 11), 3_500)]
     assert [(a[0], a[1]) for a in _actions(app, line_id=y_line)] == [
-        ("freeze:30", _d(4, 3)), ("default:90", _d(6, 2)), ("charge_off:90", _d(6, 2))]
+        ("freeze:30", _d(4, 3)), ("charge_off:90", _d(6, 2)), ("default:90", _d(6, 2))]
     assert [a[0] for a in _actions(app, line_id=x_line)] == ["freeze:30"]  # the repayment lifted it, not the job
     with app.state.sessionmaker() as session:
         charged = session.execute(select(func.sum(RECEIVABLES.c.charged_off_minor))
                                   .where(RECEIVABLES.c.line_id == y_line)).scalar_one()
-    assert charged == 200_000
         closed = ledger.get_line(session, y_line)
+    assert charged == 200_000
     assert (closed.status, closed.balances.posted_minor, closed.balances.pending_minor) == ("closed", 0, 0)
     assert (_receivable(app, i2).status, _receivable(app, i3).status) == ("charged_off", "charged_off")
 
