@@ -41,7 +41,7 @@ def monitor(
     tracking_uri: TrackingOption = "",
     database_url: DatabaseUrl = "",
 ) -> None:
-    """Monitor the champion: PSI of score and features, calibration by grade and vintage, early warnings.
+    """Monitor the champion (PSI, calibration by grade and vintage, early warnings); `monitor book`: the book's figures.
 
     Run with these options and no command: the run is stored in the operational store, where
     the API (/v1/monitoring/...) and the finance console read it. `credit monitor book` prints
