@@ -76,7 +76,8 @@ def book(
                     "Default: the first day of the month of `to`.")] = None,
     end: Annotated[date | None, Query(
         alias="to", ge=_EARLIEST, le=_LATEST,
-        description="Last day of the collections period, included. Default: today (UTC).")] = None,
+        description="Last day of the collections period, included (1970-01-01 to 2999-12-31). "
+                    "Default: today (UTC).")] = None,
 ) -> BookOut:
     """The book's own figures: roll rates, vintage curves, realised against predicted default by grade, collections."""
     first, last = service.period(start, end, clock.today())
