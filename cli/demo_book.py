@@ -51,6 +51,7 @@ from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.policy import Policy
 from credit.scoring.batch import store_scores
 from credit.scoring.tables import ScoreSnapshot
+from credit.servicing.run import run_day
 from credit.store.tables import Invoice, Order, Payment
 
 ON_TERMS: tuple[str, ...] = ("net30", "net60", "net90", "credit")
@@ -73,6 +74,10 @@ class BookSummary:
     applications: Counter = field(default_factory=Counter)
     checkout: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)
+    servicing: Counter = field(default_factory=Counter)
+    """Steps the daily servicing job took, by step (reminder, late_fee, freeze, ...)."""
+    servicing_minor: Counter = field(default_factory=Counter)
+    """Minor units those steps booked, by step (late_fee, charge_off)."""
 
 
 def open_demo_book(engine: Engine, serving_folder: Path, policy: Policy, panel: pd.DataFrame, *,
@@ -205,6 +210,11 @@ class _Replay:
                 with session.begin():
                     if kind == "expire":
                         self.summary.checkout["expired"] += len(expire_holds(session, now=moment))
+                        # The day that just ended is serviced: reminders, late fees, freezes, defaults.
+                        day = run_day(session, (moment - timedelta(days=1)).date(), self.policy,
+                                      actor="servicing (demo replay)")
+                        self.summary.servicing.update(day.steps)
+                        self.summary.servicing_minor.update(day.amounts_minor)
                         return []
                     return getattr(self, f"_{kind}")(session, moment, *payload)
             except (ServiceError, LedgerError) as exc:  # refused as the API would, e.g. a hold that expired unshipped
