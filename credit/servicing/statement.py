@@ -190,7 +190,8 @@ def _row(row) -> ReceivableRow:  # noqa: ANN001 - a row of _receivables()
     return ReceivableRow(*stored, owed=Owed.of(row))
 
 
-def day_range(first: date | None, last: date | None, *, names: tuple[str, str]) -> tuple[datetime | None, datetime | None]:
+def day_range(first: date | None, last: date | None, *,
+              names: tuple[str, str]) -> tuple[datetime | None, datetime | None]:
     """Whole UTC days ``first`` to ``last`` (both included) as the half-open ``[start, end)`` of times.
 
     Raises

@@ -105,7 +105,8 @@ def refund(session: Session, hold_id: int, receivable_id: int, amount_minor: int
 def allocate(session: Session, repayment_id: int, moves: list[tuple[int | None, str, int]], *, reason: str,
              at: datetime) -> None:
     """Allocation rows (negative: reversals) and every cache they move: paid_*, applied, posted exposure."""
-    line_id = session.execute(select(REPAYMENTS.c.line_id).where(REPAYMENTS.c.repayment_id == repayment_id)).scalar_one()
+    line_id = session.execute(
+        select(REPAYMENTS.c.line_id).where(REPAYMENTS.c.repayment_id == repayment_id)).scalar_one()
     for receivable_id, part, amount in moves:
         session.execute(insert(ALLOCATIONS).values(repayment_id=repayment_id, receivable_id=receivable_id, part=part,
                                                    amount_minor=amount, reason=reason, created_at=at))
@@ -153,9 +154,9 @@ class MarchBook:
     holds: dict[str, int]
 
 
-def march_book(session: Session) -> MarchBook:
-    """The scenario of the module's docstring, booked in time order."""
-    firm_id, line_id = open_buyer(session, name="Ferro & Sons")
+def march_book(session: Session, **firm: object) -> MarchBook:
+    """The scenario of the module's docstring, booked in time order, for a new firm (``firm``: its columns)."""
+    firm_id, line_id = open_buyer(session, **({"name": "Ferro & Sons"} | firm))
     r, h = {}, {}
 
     def book(name: str, at: datetime, principal: int, fee: int, terms: int, **extra: object) -> None:

@@ -67,7 +67,8 @@ def test_march_statement_worked_by_hand(session) -> None:
 
 def test_what_is_booked_at_the_start_is_in_the_period_and_at_the_end_is_not(session) -> None:
     book = march_book(session)
-    result = statement(session, book.firm_id, period_start=datetime(2026, 3, 15, 9), period_end=datetime(2026, 3, 20, 10))
+    result = statement(session, book.firm_id, period_start=datetime(2026, 3, 15, 9),
+                       period_end=datetime(2026, 3, 20, 10))
     # opening: the March figures before P2, with R3 captured (60,000 - 5,000 refunded + 900)
     assert result.opening_minor == 22_100 + 102_500 + 31_450 + 10_000 + 4_575 + 55_900 == 226_525
     assert result.payments_minor == 34_600  # P2, at the start; P3, at the end, is not in

@@ -67,7 +67,8 @@ def test_the_march_statement(served, keys, march) -> None:
 
 
 def test_a_period_running_past_now_closes_now(served, keys, march) -> None:
-    body = get(served, keys, f"/v1/firms/{march.firm_id}/statement", **{"from": "2026-04-01", "to": "2026-04-30"}).json()
+    period = {"from": "2026-04-01", "to": "2026-04-30"}
+    body = get(served, keys, f"/v1/firms/{march.firm_id}/statement", **period).json()
     assert (body["closing_at"], body["opening_balance"], body["closing_balance"], body["credit_balance"]) == (
         "2026-04-20T12:00:00", "1927.25", "2090.25", "140.00")
 
