@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from api.access.routes import router as access_router
 from api.checkout.routes import router as checkout_router
+from api.repayments.routes import router as repayments_router
 from api.console.routes import mount_console
 from api.credit_lines.routes import router as credit_lines_router
 from api.decisions.routes import router as decisions_router
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(access_router)
     app.include_router(checkout_router)
+    app.include_router(repayments_router)
     app.include_router(credit_lines_router)
     app.include_router(firms_router)
     app.include_router(financing_router)

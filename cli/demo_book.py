@@ -34,13 +34,15 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from api.checkout import service as checkout
-from api.checkout.schemas import AuthorizationApproved, AuthorizationIn, RepaymentIn
+from api.checkout.schemas import AuthorizationApproved, AuthorizationIn
 from api.credit_lines import service as credit_lines
 from api.credit_lines.schemas import ApplicationIn
 from api.kit.auth import Caller
 from api.kit.db import make_sessionmaker
 from api.kit.errors import ServiceError, as_service_error
 from api.kit.money import from_minor
+from api.repayments import service as repayments
+from api.repayments.schemas import RepaymentIn
 from credit.features.asof import monthly
 from credit.ledger import LedgerError, expire_holds
 from credit.models.serving import ServingModel
@@ -54,6 +56,7 @@ ON_TERMS: tuple[str, ...] = ("net30", "net60", "net90", "credit")
 """Payment terms of the orders a buyer's credit line pays (prepaid orders need no credit)."""
 
 MARKETPLACE = Caller(key_id=0, name="marketplace-checkout (demo replay)", role="checkout")
+PAYMENT_SYSTEM = Caller(key_id=0, name="marketplace-payments (demo replay)", role="payments")
 
 
 class BookExists(Exception):
@@ -190,6 +193,8 @@ class _Replay:
         self.holds: dict[int, int] = {}  # order_id -> hold_id
         self.order_lines: dict[int, int] = {}  # order_id -> line_id of its hold
         self.unrepaid: dict[int, int] = {}  # order_id -> captured minus repaid, minor units
+        self.receivables: dict[int, int] = {}  # order_id -> the receivable its shipment booked
+        self.paid: Counter = Counter()  # order_id -> payments booked (each has its own reference)
 
     def run(self, moment: datetime, kind: str, payload: tuple) -> list[tuple[datetime, str, tuple]]:
         if kind == "score":
@@ -235,7 +240,9 @@ class _Replay:
         return []
 
     def _capture(self, session: Session, moment: datetime, order_id: int, amount: int) -> list:
-        checkout.capture(session, MARKETPLACE, self.holds[order_id], amount, f"shipment-{order_id}", moment)
+        captured = checkout.capture(session, MARKETPLACE, self.holds[order_id], amount, f"shipment-{order_id}",
+                                    self.policy, moment)
+        self.receivables[order_id] = captured.receivable_id
         self.summary.checkout["captured"] += 1
         self.unrepaid[order_id] = amount
         payments = session.execute(
@@ -253,8 +260,11 @@ class _Replay:
         amount = min(paid, self.unrepaid[order_id])
         if amount <= 0:
             return []
-        checkout.repay(session, MARKETPLACE, self.order_lines[order_id],
-                       RepaymentIn(amount=from_minor(amount), reference=f"payment-order-{order_id}"), moment)
+        # The payment system matched the invoice's payment to the shipment's receivable (remittance advice).
+        repayments.receive(session, PAYMENT_SYSTEM, self.order_lines[order_id], RepaymentIn(
+            amount=from_minor(amount), reference=f"payment-order-{order_id}-{self.paid[order_id]}",
+            receivable_ids=[self.receivables[order_id]]), self.policy, moment)
+        self.paid[order_id] += 1
         self.unrepaid[order_id] -= amount
         self.summary.checkout["repaid"] += 1
         return []

@@ -1,10 +1,9 @@
-"""Routes of checkout credit: pre-check, authorize, capture, void, refund, read a hold, repay a line.
+"""Routes of checkout credit: pre-check, authorize, capture, void, refund, read a hold.
 
 Roles: the marketplace's checkout system (``checkout``) and ``admin`` pre-check, authorize,
-capture, void and refund. Repayments come from the marketplace's payment system, which holds
-a ``checkout`` key, and from the finance team (``finance``) booking payments the payment
-system could not match. Reading a hold is also open to ``finance`` and ``analyst``. A
+capture, void and refund; reading a hold is also open to ``finance`` and ``analyst``. A
 ``checkout`` key sees only the holds it authorized (:func:`api.checkout.service.visible_hold`).
+Repayments are not checkout's: they are booked by the payment system (:mod:`api.repayments`).
 
 The routes are ``def`` marked ``runs_sql``: on PostgreSQL they run in FastAPI's thread pool,
 so their statements never block the event loop; on SQLite inline (see :mod:`api.kit.db`).
@@ -27,8 +26,6 @@ from api.checkout.schemas import (
     PrecheckIn,
     PrecheckOut,
     RefundIn,
-    RepaymentIn,
-    RepaymentOut,
 )
 from api.kit.auth import Caller, requires
 from api.kit.db import SessionDep, runs_sql
@@ -40,10 +37,8 @@ from credit import clock
 router = APIRouter(tags=["checkout"])
 
 Checkout = Annotated[Caller, requires("checkout", "admin")]
-Repayer = Annotated[Caller, requires("checkout", "finance", "admin")]
 Reader = Annotated[Caller, requires("checkout", "finance", "analyst", "admin")]
 HoldId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The hold's id (from the authorization).")]
-LineId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The credit line's id.")]
 
 _MOVES = responses(400, 401, 403, 404, 409, 413, 422)
 
@@ -79,10 +74,14 @@ def get_authorization(hold_id: HoldId, session: SessionDep, caller: Reader) -> H
 
 @router.post("/v1/checkout/authorizations/{hold_id}/captures", response_model=HoldOut, responses=_MOVES)
 @runs_sql
-def capture(hold_id: HoldId, body: CaptureIn, session: SessionDep, idem: IdempotencyDep,
+def capture(hold_id: HoldId, body: CaptureIn, request: Request, session: SessionDep, idem: IdempotencyDep,
             caller: Checkout) -> Response:
-    """Capture part or all of what the hold still reserves (goods shipped); several captures may follow."""
-    hold = service.capture(session, caller, hold_id, body.amount, body.shipment_reference, clock.now())
+    """Capture part or all of what the hold still reserves (goods shipped) and book the buyer's receivable.
+
+    The receivable is due after the terms chosen at authorization; several captures may follow.
+    """
+    hold = service.capture(session, caller, hold_id, body.amount, body.shipment_reference, policy_of(request),
+                           clock.now())
     return idem.respond(hold)
 
 
@@ -99,12 +98,3 @@ def refund(hold_id: HoldId, body: RefundIn, session: SessionDep, idem: Idempoten
            caller: Checkout) -> Response:
     """Book the seller refunding part of what was captured: the buyer's posted exposure goes down."""
     return idem.respond(service.refund(session, caller, hold_id, body.amount, body.reference, clock.now()))
-
-
-@router.post("/v1/credit-lines/{line_id}/repayments", response_model=RepaymentOut, responses=_MOVES,
-             tags=["checkout", "credit lines"])
-@runs_sql
-def repay(line_id: LineId, body: RepaymentIn, session: SessionDep, idem: IdempotencyDep,
-          caller: Repayer) -> Response:
-    """Book the buyer paying back posted exposure (from the payment system or the finance team)."""
-    return idem.respond(service.repay(session, caller, line_id, body, clock.now()))

@@ -1,4 +1,4 @@
-"""Request and response schemas of checkout credit: pre-check, authorization, capture, void, refund, repayment.
+"""Request and response schemas of checkout credit: pre-check, authorization, capture, void, refund.
 
 Money comes in as :data:`~api.kit.money.AmountMinor` (a decimal string, ``int`` minor units
 inside) and goes out as :data:`~api.kit.money.AmountOut` (minor units shown as a decimal
@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.kit.money import AmountMinor, AmountOut
 
 FirmId = Field(ge=1, le=2**63 - 1, description="The buyer firm's id on the marketplace.")
-_REFERENCE = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$"  # printable ASCII, no leading/trailing space
+REFERENCE_PATTERN = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$"  # printable ASCII, no leading/trailing space
 
 
 class _Request(BaseModel):
@@ -29,31 +29,28 @@ class PrecheckIn(_Request):
 
 class AuthorizationIn(_Request):
     buyer_id: int = FirmId
-    order_reference: str = Field(min_length=1, max_length=100, pattern=_REFERENCE,
+    order_reference: str = Field(min_length=1, max_length=100, pattern=REFERENCE_PATTERN,
                                  description="The marketplace's order reference, kept on the hold.")
     amount: AmountMinor
+    terms_days: Literal[30, 60, 90] | None = Field(
+        default=None, description="Payment terms of what is captured (net 30, 60 or 90 days), among those the "
+                                  "policy offers the buyer's grade; the policy's default when omitted.")
 
 
 class CaptureIn(_Request):
     amount: AmountMinor = Field(description="What shipped now; several partial captures may follow one authorization.")
-    shipment_reference: str = Field(min_length=1, max_length=200, pattern=_REFERENCE,
+    shipment_reference: str = Field(min_length=1, max_length=200, pattern=REFERENCE_PATTERN,
                                     description="The shipment this capture is for.")
 
 
 class RefundIn(_Request):
     amount: AmountMinor = Field(description="Refunded by the seller; at most what was captured less earlier refunds.")
-    reference: str | None = Field(default=None, min_length=1, max_length=200, pattern=_REFERENCE,
+    reference: str | None = Field(default=None, min_length=1, max_length=200, pattern=REFERENCE_PATTERN,
                                   description="The refund's reference (credit note), if any.")
 
 
-class RepaymentIn(_Request):
-    amount: AmountMinor = Field(description="Paid back by the buyer; at most what is posted on the line.")
-    reference: str = Field(min_length=1, max_length=200, pattern=_REFERENCE,
-                           description="The payment's reference in the marketplace's payment system.")
-
-
 class BalancesOut(BaseModel):
-    """A line's limit and exposure; ``available`` = limit − posted − pending, never negative."""
+    """A line's limit and exposure; ``available`` = limit − posted − pending (negative only on a line a returned payment took over its limit, which is then frozen)."""
 
     limit: AmountOut
     posted: AmountOut = Field(description="Captured exposure not yet repaid or refunded.")
@@ -85,6 +82,7 @@ class AuthorizationApproved(BaseModel):
     buyer_id: int
     order_reference: str
     amount: AmountOut
+    terms_days: int = Field(description="Payment terms of what is captured: due this many days after each capture.")
     expires_at: datetime = Field(description="After this the hold can no longer be captured (UTC).")
     balances: BalancesOut
     decision_id: str = Field(description="The audited checkout decision.")
@@ -119,10 +117,6 @@ class HoldOut(BaseModel):
     remaining: AmountOut = Field(description="Still held: capturable until `expires_at`.")
     expires_at: datetime
     balances: BalancesOut
-
-
-class RepaymentOut(BaseModel):
-    line_id: int
-    amount: AmountOut
-    reference: str
-    balances: BalancesOut
+    receivable_id: int | None = Field(
+        default=None, description="The receivable a capture booked (what the buyer owes for the shipment); "
+                                  "null on other answers.")

@@ -5,18 +5,21 @@ work does, together with the stored idempotent response). Units of work that rea
 they write call :func:`take_write_lock` first: on SQLite a deferred transaction whose read
 snapshot went stale cannot wait for the write lock and fails with "database is locked".
 
-Who sees what (:func:`_holds_of`, :func:`visible_line`): a ``checkout`` key sees the holds
+Who sees what (:func:`_holds_of`): a ``checkout`` key sees the holds
 it authorized, found by its holder's name as the audit trail names it, so a key issued again
 under the same name takes over the holds of the one it replaces; the finance team, analysts
 and admins see every hold. Another's hold is the same 404 ``hold_not_found`` as a missing
-one. A line is the buyer's, not a storefront's: every repayer sees every line (the payment
-system, with a checkout key of its own, books what any buyer pays back).
+one.
+
+A capture books the buyer's receivable and a refund reduces it (:mod:`credit.servicing.receivables`)
+in the same unit of work as the ledger's movement.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, bindparam, select
@@ -31,8 +34,6 @@ from api.checkout.schemas import (
     NextAction,
     PrecheckIn,
     PrecheckOut,
-    RepaymentIn,
-    RepaymentOut,
 )
 from api.kit.auth import Caller
 from api.kit.db import take_write_lock
@@ -45,6 +46,7 @@ from credit.decisions.codes import CHECKOUT_DECLINES, NEXT_ACTIONS
 from credit.ledger.journal import LINES, Balances
 from credit.policy import Policy
 from credit.scoring import latest_score
+from credit.servicing import receivables
 from credit.standing import overdue_cutoff
 from credit.standing import sql as standing
 from credit.store.prepared import PreparedStatement
@@ -166,16 +168,18 @@ def authorize(session: Session, caller: Caller, body: AuthorizationIn, policy: P
                 next_actions=_next_actions(decision.next_actions),
                 balances=balances_out(state.balances) if state.balances else None, decision_id=record.decision_id,
             )
+        grade = None if state.pd is None else policy.grade_of(Decimal(str(state.pd)))
+        terms_days = receivables.choose_terms(policy, grade, body.terms_days)
         try:
             hold = ledger.authorize(session, state.line_id, body.amount, order_reference=body.order_reference,
-                                    authorized_by=caller.name, now=now, hold_for=hold_for)
+                                    authorized_by=caller.name, terms_days=terms_days, now=now, hold_for=hold_for)
         except ledger.Decline:
             continue  # the line changed since we read it: decide again on what it is now
         record = _record(session, caller, body, state, request, decision, policy, now)
         return AuthorizationApproved(
             hold_id=hold.hold_id, line_id=hold.line_id, buyer_id=body.buyer_id, order_reference=body.order_reference,
-            amount=hold.amount_minor, expires_at=_utc(hold.expires_at), balances=balances_out(hold.balances),
-            decision_id=record.decision_id,
+            amount=hold.amount_minor, terms_days=terms_days, expires_at=_utc(hold.expires_at),
+            balances=balances_out(hold.balances), decision_id=record.decision_id,
         )
     raise Conflict("The buyer's credit line kept changing during this authorization; retry with the same "
                    "Idempotency-Key.", code="checkout_contended")
@@ -201,11 +205,6 @@ def _holds_of(caller: Caller) -> str | None:
     return None if caller.role in _SEES_EVERY_HOLD else caller.name
 
 
-def visible_line(session: Session, caller: Caller, line_id: int) -> ledger.LineState:
-    """The line (every repayer sees every line); :class:`~credit.ledger.NoLine` (404) if there is none."""
-    return ledger.get_line(session, line_id)
-
-
 def hold_out(session: Session, hold: ledger.HoldState) -> HoldOut:
     return HoldOut(
         hold_id=hold.hold_id, line_id=hold.line_id, order_reference=hold.order_reference, status=hold.status,
@@ -216,11 +215,12 @@ def hold_out(session: Session, hold: ledger.HoldState) -> HoldOut:
 
 
 def capture(session: Session, caller: Caller, hold_id: int, amount_minor: int, shipment_reference: str,
-            now: datetime) -> HoldOut:
-    """Capture part of a hold (goods shipped); 404 / 409 with the ledger's code when it cannot."""
-    hold = ledger.capture(session, hold_id, amount_minor, reference=shipment_reference,
-                          authorized_by=_holds_of(caller), now=now)
-    return hold_out(session, hold)
+            policy: Policy, now: datetime) -> HoldOut:
+    """Capture part of a hold (goods shipped) and book the buyer's receivable; 404 / 409 with the ledger's code."""
+    hold, receivable_id = receivables.book_capture(
+        session, hold_id=hold_id, amount_minor=amount_minor, shipment_reference=shipment_reference,
+        authorized_by=_holds_of(caller), policy=policy, now=now)
+    return hold_out(session, hold).model_copy(update={"receivable_id": receivable_id})
 
 
 def void(session: Session, caller: Caller, hold_id: int, now: datetime) -> HoldOut:
@@ -232,14 +232,6 @@ def void(session: Session, caller: Caller, hold_id: int, now: datetime) -> HoldO
 def refund(session: Session, caller: Caller, hold_id: int, amount_minor: int, reference: str | None,
            now: datetime) -> HoldOut:
     """Book a seller's refund of captured goods: posted exposure goes down."""
-    hold = ledger.refund(session, hold_id, amount_minor, reference=reference, authorized_by=_holds_of(caller),
-                         now=now)
+    hold = receivables.book_refund(session, hold_id=hold_id, amount_minor=amount_minor, reference=reference,
+                                   authorized_by=_holds_of(caller), now=now)
     return hold_out(session, hold)
-
-
-def repay(session: Session, caller: Caller, line_id: int, body: RepaymentIn, now: datetime) -> RepaymentOut:
-    """Book the buyer paying back posted exposure on a line."""
-    take_write_lock(session)
-    visible_line(session, caller, line_id)
-    after = ledger.repay(session, line_id, body.amount, reference=body.reference, now=now)
-    return RepaymentOut(line_id=line_id, amount=body.amount, reference=body.reference, balances=balances_out(after))

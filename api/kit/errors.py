@@ -48,6 +48,7 @@ from starlette.responses import JSONResponse
 
 from api.kit.money import from_minor
 from credit import ledger
+from credit.servicing import errors as servicing
 
 log = logging.getLogger("api.errors")
 
@@ -193,6 +194,13 @@ LEDGER_STATUS: dict[type[ledger.LedgerError], int] = {
     ledger.CaptureExceedsHold: 409,
     ledger.RefundExceedsCaptured: 409,
     ledger.ExceedsPosted: 409,
+    servicing.TermsNotAllowed: 422,  # a request the policy does not offer this buyer
+    servicing.RefundExceedsReceivables: 409,
+    servicing.RepaymentNotFound: 404,
+    servicing.RepaymentReturned: 409,
+    servicing.RepaymentRefunded: 409,
+    servicing.ReceivableNotOnLine: 422,
+    servicing.ExceedsCreditBalance: 409,
     ledger.Decline: 409,
     ledger.LedgerError: 409,  # the ledger refuses what contradicts its state
 }

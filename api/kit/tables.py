@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from credit.store.tables import Base, Identifier
 
-ROLES: tuple[str, ...] = ("checkout", "finance", "analyst", "admin")
+ROLES: tuple[str, ...] = ("checkout", "payments", "finance", "analyst", "admin")
 """Roles an API key can have; each endpoint names the roles it allows."""
 
 IDEMPOTENCY_STATES: tuple[str, ...] = ("in_progress", "completed")

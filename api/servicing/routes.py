@@ -20,7 +20,6 @@ from fastapi.responses import Response
 from api.kit.auth import Caller, requires
 from api.kit.db import SessionDep, runs_sql
 from api.kit.errors import responses
-from api.kit.tables import ROLES
 from api.servicing import service
 from api.servicing.schemas import ReceivableOut, ReceivablePageOut, ReceivableStatus, StatementOut
 from credit import clock
@@ -28,9 +27,7 @@ from credit.servicing.statement import MAX_PAGE
 
 router = APIRouter(tags=["receivables"])
 
-# The payment system's role comes with the repayments of issue 14; until it exists the list is the back office's.
-_READERS = tuple(role for role in ("finance", "analyst", "admin", "payments") if role in ROLES)
-Reader = Annotated[Caller, requires(*_READERS)]
+Reader = Annotated[Caller, requires("finance", "analyst", "admin", "payments")]
 Exporter = Annotated[Caller, requires("finance", "admin")]
 _ID = {"ge": 1, "le": 2**63 - 1}
 ReceivableId = Annotated[int, Path(**_ID, description="The receivable's id.")]

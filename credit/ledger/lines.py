@@ -40,6 +40,7 @@ class LineState:
     status: str
     per_order_cap_minor: int | None
     balances: Balances
+    frozen_by: str | None = None
 
 
 def open_line(session: Session, *, firm_id: int, limit_minor: int, currency: str,
@@ -103,7 +104,7 @@ def _line_state(row) -> LineState:  # noqa: ANN001 - a row of LINES
     return LineState(
         line_id=row.line_id, firm_id=row.firm_id, currency=row.currency, status=row.status,
         per_order_cap_minor=row.per_order_cap_minor,
-        balances=Balances(row.limit_minor, row.posted_minor, row.pending_minor),
+        balances=Balances(row.limit_minor, row.posted_minor, row.pending_minor), frozen_by=row.frozen_by,
     )
 
 

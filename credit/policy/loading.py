@@ -72,6 +72,10 @@ class Policy:
     def receivables(self):  # noqa: ANN201
         return self.document.receivables
 
+    @property
+    def servicing(self):  # noqa: ANN201
+        return self.document.servicing
+
     def grade_of(self, pd: Decimal) -> str:
         """Grade of a probability of default on the master scale.
 

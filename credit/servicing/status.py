@@ -24,13 +24,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from credit.servicing.amounts import OWED, RECEIVABLES
-from credit.standing import overdue_cutoff
+from credit.standing import days_past_due, overdue_cutoff
 
 _r = RECEIVABLES.c
+
+
+def line_days_past_due(session: Session, line_id: int, now: datetime) -> int:
+    """The line's days past due on the book: its oldest overdue receivable's (0 when none is overdue)."""
+    oldest = session.execute(select(func.min(_r.due_at)).where(
+        _r.line_id == line_id, _r.due_at <= overdue_cutoff(now), OWED > 0)).scalar()
+    return 0 if oldest is None else days_past_due(oldest, now)
 
 
 def status_of(current: str, *, owed_minor: int, paid_minor: int, due_at: datetime, now: datetime) -> str:

@@ -9,6 +9,7 @@ import pytest
 
 from api.kit.errors import LEDGER_STATUS, as_service_error
 from credit.ledger import errors as ledger_errors
+from credit.servicing import errors as servicing_errors
 from tests.api.conftest import auth
 
 
@@ -102,8 +103,14 @@ LEDGER_ANSWERS = {
     "HoldNotPending": (409, "hold_not_pending"), "HoldExpired": (409, "hold_expired"),
     "CaptureExceedsHold": (409, "capture_exceeds_hold"), "RefundExceedsCaptured": (409, "refund_exceeds_captured"),
     "ExceedsPosted": (409, "exceeds_posted"), "Decline": (409, "ledger_error"), "LedgerError": (409, "ledger_error"),
+    # servicing's
+    "TermsNotAllowed": (422, "terms_not_allowed"), "RefundExceedsReceivables": (409, "refund_exceeds_receivables"),
+    "RepaymentNotFound": (404, "repayment_not_found"), "RepaymentReturned": (409, "repayment_returned"),
+    "RepaymentRefunded": (409, "repayment_refunded"), "ReceivableNotOnLine": (422, "receivable_not_on_line"),
+    "ExceedsCreditBalance": (409, "exceeds_credit_balance"),
 }
-LEDGER_REFUSALS = [cls for _, cls in inspect.getmembers(ledger_errors, inspect.isclass)
+LEDGER_REFUSALS = [cls for module in (ledger_errors, servicing_errors)
+                   for _, cls in inspect.getmembers(module, inspect.isclass)
                    if issubclass(cls, ledger_errors.LedgerError)]
 
 

@@ -1,6 +1,6 @@
 """A buyer's statement, the receivables page by page, and their CSV export, on SQLite and PostgreSQL.
 
-Every figure is worked out by hand from the scenario of tests/servicing/book.py (cents).
+Every figure is worked out by hand from the scenario of tests/servicing/march.py (cents).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import select, update
 
 from credit import ledger
+from credit.policy import default_policy
+from credit.servicing import receivables, repayments
 from credit.servicing.amounts import OWED, RECEIVABLES, owed_parts
 from credit.servicing.statement import (
     CSV_HEADER,
@@ -28,7 +30,7 @@ from credit.servicing.statement import (
     statement,
 )
 from tests.ledger.factories import make_firm
-from tests.servicing.book import NOW, capture, march_book, open_buyer, refund
+from tests.servicing.march import NOW, capture, march_book, open_buyer, refund
 
 MARCH = {"period_start": datetime(2026, 3, 1), "period_end": datetime(2026, 4, 1)}
 
@@ -63,6 +65,57 @@ def test_march_statement_worked_by_hand(session) -> None:
     assert ageing_of(result) == {"current": (2, 80_000 + 55_900), "1-30": (1, 10_800), "31-60": (1, 10_000),
                                  "61-90": (1, 4_575), "90+": (1, 31_450)}
     assert (result.line_id, result.currency) == (book.line_id, "EUR")
+
+
+def test_a_book_booked_by_the_servicing_writers(session) -> None:
+    """Captures, repayments, a returned one, refunds (one giving paid principal back) and a credit payback.
+
+    The policy's merchant pays the terms fee, so the buyer owes principal only; repayments pay
+    the oldest due first; a refund takes the order's newest capture first.
+    """
+    firm_id, line_id = open_buyer(session, limit_minor=500_000)
+    policy = default_policy()
+
+    def receive(amount: int, reference: str, at: datetime) -> int:
+        return repayments.receive(session, line_id=line_id, amount_minor=amount, reference=reference,
+                                  received_by="payments", policy=policy, now=at).repayment_id
+
+    def ship(hold: int, amount: int, reference: str, at: datetime) -> int:
+        return receivables.book_capture(session, hold_id=hold, amount_minor=amount, shipment_reference=reference,
+                                        authorized_by=None, policy=policy, now=at)[1]
+
+    def order(amount: int, reference: str, at: datetime) -> int:
+        return ledger.authorize(session, line_id, amount, order_reference=reference, terms_days=30, now=at).hold_id
+
+    first = order(100_000, "PO-1", datetime(2026, 2, 10, 9))
+    r1 = ship(first, 60_000, "S-1", datetime(2026, 2, 10, 9))  # due 12 March 09:00
+    receive(20_000, "P1", datetime(2026, 2, 20))  # R1 principal 20,000
+    r2 = ship(first, 40_000, "S-2", datetime(2026, 3, 5, 10))  # due 4 April 10:00
+    receivables.book_refund(session, hold_id=first, amount_minor=10_000, reference="CN-1", authorized_by=None,
+                            now=datetime(2026, 3, 8))  # the newest capture: R2 refunded 10,000
+    receive(45_000, "P2", datetime(2026, 3, 15))  # R1 40,000 (paid off), R2 5,000
+    r3 = ship(order(20_000, "PO-2", datetime(2026, 3, 18)), 20_000, "S-3", datetime(2026, 3, 18))  # due 17 April
+    p3 = receive(20_000, "P3", datetime(2026, 3, 20))  # R2 20,000 (it owed 25,000)
+    repayments.return_repayment(session, p3, reason="bounced", policy=policy, now=datetime(2026, 3, 25))
+    # R2 refundable 30,000, owes 25,000: a refund of 28,000 gives 3,000 of P2's principal back to credit
+    receivables.book_refund(session, hold_id=first, amount_minor=28_000, reference="CN-2", authorized_by=None,
+                            now=datetime(2026, 3, 26))
+    repayments.refund_credit(session, line_id=line_id, amount_minor=2_000, reference="BACK-1",
+                             now=datetime(2026, 3, 28))
+    ship(order(5_000, "PO-3", datetime(2026, 4, 3)), 5_000, "S-4", datetime(2026, 4, 3))  # April: takes the credit
+
+    result = statement(session, firm_id, **MARCH)
+    assert result.opening_minor == 60_000 - 20_000
+    assert result.new_receivables_minor == 40_000 + 20_000
+    assert result.fees_minor == 0
+    assert result.payments_minor == 45_000 + 20_000 - 20_000 - 3_000  # P2, P3 and its return, the give-back
+    assert result.adjustments_minor == 10_000 + 28_000
+    assert result.closing_minor == 40_000 + 60_000 - 42_000 - 38_000 == 20_000  # R3 alone owes
+    assert result.balances
+    assert result.credit_balance_minor == 3_000 - 2_000  # P2's given-back principal less the payback
+    assert ageing_of(result)["current"] == (1, 20_000)
+    owed = {row.receivable_id: row.owed_minor for row in list_receivables(session, firm_id=firm_id).rows}
+    assert (owed[r1], owed[r2], owed[r3]) == (0, 0, 20_000 - 1_000)  # April's capture applied the credit to R3
 
 
 def test_what_is_booked_at_the_start_is_in_the_period_and_at_the_end_is_not(session) -> None:

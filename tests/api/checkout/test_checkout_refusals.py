@@ -51,14 +51,6 @@ def test_refunding_more_than_was_captured_is_a_conflict(client, keys, hold):
     assert _code(response) == (409, "refund_exceeds_captured")
 
 
-def test_repaying_more_than_is_posted_is_a_conflict(client, app, keys, hold):
-    response = client.post(f"/v1/credit-lines/{hold['line']}/repayments", json={"amount": "0.01", "reference": "P"},
-                           headers=auth(keys["checkout"]) | {"Idempotency-Key": "p"})
-    assert _code(response) == (409, "exceeds_posted")
-    with Session(app.state.engine) as session:
-        assert balances(session, hold["line"]).posted_minor == 0
-
-
 @pytest.mark.parametrize("method, path, body", [
     ("get", "/v1/checkout/authorizations/999999", None),
     ("post", "/v1/checkout/authorizations/999999/captures", {"amount": "1.00", "shipment_reference": "S"}),

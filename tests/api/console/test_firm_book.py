@@ -1,6 +1,6 @@
 """The firm page's receivables on the book: the list, the month-to-date statement and ageing, the CSV export.
 
-The firm is a new buyer on the console's book with tests/servicing/book.py's scenario; the
+The firm is a new buyer on the console's book with tests/servicing/march.py's scenario; the
 clock stands at its NOW (20 April 2026, 12:00), so the statement runs from 1 April to then.
 Amounts worked out by hand there (cents).
 """
@@ -20,7 +20,7 @@ from credit.servicing.amounts import RECEIVABLES
 from credit.store.tables import Firm
 from tests.api.console.facts import euros
 from tests.api.console.pages import parse, sign_in
-from tests.servicing.book import NOW, MarchBook, march_book
+from tests.servicing.march import NOW, MarchBook, march_book
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The book over HTTP: receivables page by page, one receivable, a buyer's statement, the CSV export, who may read them.
 
-The book is tests/servicing/book.py's March scenario, written straight into the store; the
+The book is tests/servicing/march.py's March scenario, written straight into the store; the
 clock stands at its NOW (20 April 2026, 12:00). Amounts worked out by hand there, in cents.
 """
 
@@ -18,7 +18,7 @@ from api.kit.tables import ROLES
 from credit import clock
 from credit.settings import Settings
 from tests.api.conftest import auth, build_app, make_key
-from tests.servicing.book import NOW, MarchBook, march_book
+from tests.servicing.march import NOW, MarchBook, march_book
 
 
 @pytest.fixture
