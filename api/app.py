@@ -27,6 +27,7 @@ from api.credit_lines.routes import router as credit_lines_router
 from api.decisions.routes import router as decisions_router
 from api.financing.routes import router as financing_router
 from api.firms.routes import router as firms_router
+from api.installments.routes import router as installments_router
 from api.kit import state
 from api.kit.auth import Caller, requires
 from api.kit.db import make_sessionmaker, runs_sql
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(access_router)
     app.include_router(checkout_router)
     app.include_router(repayments_router)
+    app.include_router(installments_router)
     app.include_router(credit_lines_router)
     app.include_router(firms_router)
     app.include_router(financing_router)

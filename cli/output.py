@@ -253,3 +253,25 @@ def _brief(code: str, details: dict) -> str:
 
 def _status(status: str) -> str:
     return {"ok": "ok", "watch": "[yellow]watch[/]", "alarm": "[bold red]alarm[/]"}[status]
+
+
+SERVICING_STEPS = ("reminder", "late_fee", "freeze", "unfreeze", "default", "charge_off")
+
+
+def print_servicing_day(report) -> None:  # noqa: ANN001 - a credit.servicing.run.DayReport
+    """Steps taken by step, with the amounts booked in major units, and the ageing snapshot."""
+    from credit.money import from_minor
+
+    console.print(f"servicing day {report.as_of.isoformat()} (judged at {report.judged_at:%Y-%m-%d %H:%M} UTC): "
+                  f"{report.receivables_checked:,} receivables and {report.lines_checked:,} lines checked, "
+                  f"{report.decisions:,} decisions recorded", highlight=False)
+    table = Table()
+    table.add_column("step")
+    table.add_column("taken", justify="right")
+    table.add_column("amount", justify="right")
+    for step in SERVICING_STEPS:
+        amount = report.amounts_minor.get(step)
+        table.add_row(step, f"{report.steps.get(step, 0):,}", "" if amount is None else f"{from_minor(amount):,}")
+    console.print(table)
+    console.print(f"ageing: {report.lines_aged:,} lines in the snapshot of {report.as_of.isoformat()}, "
+                  f"{report.ageing_written:,} rows written", highlight=False)

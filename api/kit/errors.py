@@ -201,6 +201,13 @@ LEDGER_STATUS: dict[type[ledger.LedgerError], int] = {
     servicing.RepaymentRefunded: 409,
     servicing.ReceivableNotOnLine: 422,
     servicing.ExceedsCreditBalance: 409,
+    servicing.ReceivableNotFound: 404,
+    servicing.InstallmentsNotAllowed: 422,  # a plan the policy does not offer this buyer
+    servicing.ReceivableNotReschedulable: 409,
+    servicing.InstallmentPlanExists: 409,
+    servicing.NoInstallmentPlan: 409,
+    servicing.PlanNotSettleable: 409,
+    servicing.SettlementShort: 409,
     ledger.Decline: 409,
     ledger.LedgerError: 409,  # the ledger refuses what contradicts its state
 }

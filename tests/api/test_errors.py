@@ -108,6 +108,10 @@ LEDGER_ANSWERS = {
     "RepaymentNotFound": (404, "repayment_not_found"), "RepaymentReturned": (409, "repayment_returned"),
     "RepaymentRefunded": (409, "repayment_refunded"), "ReceivableNotOnLine": (422, "receivable_not_on_line"),
     "ExceedsCreditBalance": (409, "exceeds_credit_balance"),
+    "ReceivableNotFound": (404, "receivable_not_found"), "InstallmentsNotAllowed": (422, "installments_not_allowed"),
+    "ReceivableNotReschedulable": (409, "receivable_not_reschedulable"),
+    "InstallmentPlanExists": (409, "installment_plan_exists"), "NoInstallmentPlan": (409, "no_installment_plan"),
+    "PlanNotSettleable": (409, "plan_not_settleable"), "SettlementShort": (409, "settlement_amount_short"),
 }
 LEDGER_REFUSALS = [cls for module in (ledger_errors, servicing_errors)
                    for _, cls in inspect.getmembers(module, inspect.isclass)
