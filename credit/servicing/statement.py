@@ -27,8 +27,9 @@ adjustments        seller refunds on its orders in the period (the ledger's ``re
 closing balance    owed just before ``end``: opening + new + fees − payments − adjustments
 credit balance     its repayments' money not applied just before ``end``
 ageing             what is owed just before ``end``, by each receivable's days past due at
-                   ``end`` (:func:`credit.standing.days_past_due`): current, 1-30, 31-60,
-                   61-90, 90+
+                   ``end`` (:func:`credit.standing.days_past_due`) in the buckets of
+                   :func:`credit.servicing.ageing.ageing_bucket`: current, 1-30, 31-60,
+                   61-90, 90+ (and 90+ once its line was charged off, as ``book_ageing``)
 =================  =====================================================================
 
 Why these sources: each is append-only and time-stamped (the receivables' ``created_at``,
@@ -42,7 +43,13 @@ own ``refunded_minor`` when no refund of its order came later (exact, the usual 
 the order's refunds before that moment laid newest capture first, the rule they were booked
 by (the order's total is exact either way; only its split between the order's captures could
 differ, if a capture or a charge-off came between its refunds). Refunds booked on an order
-before its first receivable (captured before servicing existed) are not the book's.
+before its first receivable (captured before servicing existed) are not the book's. Every
+"when" is the booking time (``created_at``), a servicing day's late fees included.
+
+One gap the journals leave: an installment plan settled early with its unused fee waived
+(:mod:`credit.servicing.installments`) sets those installments' ``fee_minor`` to 0 with no
+dated row for the part that was still owed, so the statement treats a waived fee as never
+charged: a period before the settlement shows that much less owed (the identity still holds).
 
 **CSV** (:func:`write_receivables_csv`): one line per receivable under a header row of
 :data:`CSV_COLUMNS`; times ISO 8601 UTC, amounts in major units of the line's currency as
@@ -67,6 +74,7 @@ from sqlalchemy.orm import Session
 from credit import ledger
 from credit.ledger.journal import HOLDS, LINES, TRANSFERS
 from credit.money import MARKETPLACE_CURRENCY, from_minor
+from credit.servicing.ageing import ageing_bucket
 from credit.servicing.amounts import FEE_OWED, LATE_FEE_OWED, PRINCIPAL_OWED, RECEIVABLES, Owed, owed_parts
 from credit.servicing.tables import AGEING_BUCKETS, Repayment, RepaymentAllocation, ServicingAction
 from credit.standing import days_past_due
@@ -273,19 +281,6 @@ def get_receivable(session: Session, receivable_id: int) -> ReceivableRow | None
 # a buyer's statement
 
 
-def ageing_bucket(days: int) -> str:
-    """The bucket of :data:`~credit.servicing.tables.AGEING_BUCKETS` for whole days past due (0 or less: current)."""
-    if days <= 0:
-        return "current"
-    if days <= 30:
-        return "1-30"
-    if days <= 60:
-        return "31-60"
-    if days <= 90:
-        return "61-90"
-    return "90+"
-
-
 @dataclass(frozen=True)
 class AgeingBucket:
     """What the buyer owes in one bucket of days past due: receivables with something owed, and the sum."""
@@ -357,6 +352,11 @@ class _Book:
             .join(RECEIVABLES, _r.receivable_id == ACTIONS.c.receivable_id)
             .where(mine, ACTIONS.c.step == "late_fee", ACTIONS.c.amount_minor.is_not(None),
                    ACTIONS.c.created_at < until)).all()
+        # A line's charge-off writes off every receivable it had then (servicing.run): "90+" from that moment.
+        self.charge_offs = session.execute(
+            select(ACTIONS.c.line_id, ACTIONS.c.created_at)
+            .where(ACTIONS.c.line_id.in_(sorted({r.line_id for r in self.receivables})), ACTIONS.c.step == "charge_off",
+                   ACTIONS.c.created_at < until)).all()
         first_capture = {}
         for receivable in self.receivables:
             first_capture.setdefault(receivable.hold_id, receivable.created_at)
@@ -387,6 +387,11 @@ class _Book:
                 refunded[receivable.receivable_id] = take
                 left -= take
         return refunded
+
+    def written_off_at(self, at: datetime) -> set[int]:
+        """Receivables charged off before ``at`` (their ageing bucket is ``90+``, as in ``book_ageing``)."""
+        return {r.receivable_id for r in self.receivables for line_id, charged_at in self.charge_offs
+                if line_id == r.line_id and r.created_at <= charged_at < at}
 
     def rescheduled_at(self, at: datetime) -> dict[int, int]:
         """Principal each receivable had moved to installments before ``at``: its installments booked by then."""
@@ -473,9 +478,11 @@ def statement(session: Session, firm_id: int, *, period_start: datetime, period_
     payments = sum(int(allocation.amount_minor) for allocation in book.allocations if within(allocation.created_at))
     adjustments = sum(book.refunded_at(period_end).values()) - sum(book.refunded_at(period_start).values())
     counts, sums = dict.fromkeys(AGEING_BUCKETS, 0), dict.fromkeys(AGEING_BUCKETS, 0)
+    written_off = book.written_off_at(period_end)
     for owed in closing_owed:
         if owed.total > 0:
-            bucket = ageing_bucket(days_past_due(owed.due_at, period_end))
+            bucket = ageing_bucket(days_past_due(owed.due_at, period_end),
+                                   written_off=owed.receivable_id in written_off)
             counts[bucket] += 1
             sums[bucket] += owed.total
     return Statement(

@@ -15,12 +15,13 @@ from sqlalchemy import select, update
 from credit import ledger
 from credit.policy import default_policy
 from credit.servicing import receivables, repayments
+from credit.servicing.ageing import ageing_bucket
 from credit.servicing.amounts import OWED, RECEIVABLES, owed_parts
+from credit.servicing.tables import ServicingAction
 from credit.servicing.statement import (
     CSV_HEADER,
     InvalidCursor,
     InvalidPeriod,
-    ageing_bucket,
     all_receivables,
     decode_cursor,
     encode_cursor,
@@ -32,6 +33,7 @@ from credit.servicing.statement import (
 from tests.ledger.factories import make_firm
 from tests.servicing.march import NOW, capture, march_book, open_buyer, refund
 
+ACTIONS = ServicingAction.__table__
 MARCH = {"period_start": datetime(2026, 3, 1), "period_end": datetime(2026, 4, 1)}
 
 
@@ -205,6 +207,22 @@ def test_installments_move_principal_and_add_only_their_fee(session) -> None:
     assert (result.opening_minor, result.new_receivables_minor, result.closing_minor) == (12_000, 300, 12_300)
     assert ageing_of(result)["current"] == (3, 12_300)
     assert result.balances
+
+
+def test_a_charged_off_receivable_ages_90_plus_from_its_charge_off(session) -> None:
+    """Due 31 Dec 00:00; the line charged off on 31 March 00:00, at 90 days past due."""
+    firm_id, line_id = open_buyer(session)
+    _, receivable_id = capture(session, line_id, at=datetime(2025, 12, 1), principal=7_000)
+    session.execute(ACTIONS.insert().values(
+        line_id=line_id, receivable_id=None, subject=f"line:{line_id}", step="charge_off", step_key="charge_off:90",
+        reason_code="charged_off", days_past_due=90, amount_minor=7_000, decision_id="d" * 36,
+        as_of=date(2026, 3, 30), created_at=datetime(2026, 3, 31)))
+    before = statement(session, firm_id, period_start=datetime(2026, 3, 1), period_end=datetime(2026, 3, 30, 12))
+    after = statement(session, firm_id, period_start=datetime(2026, 3, 1), period_end=datetime(2026, 3, 31, 12))
+    assert ageing_of(before)["61-90"] == (1, 7_000)  # 89 days past due
+    assert ageing_of(after)["61-90"] == (0, 0)  # 90 days past due, but written off: 90+
+    assert ageing_of(after)["90+"] == (1, 7_000)  # still owed: collections go on
+    assert after.closing_minor == 7_000
 
 
 def test_a_period_must_end_after_it_starts(session) -> None:
