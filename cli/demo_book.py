@@ -12,7 +12,8 @@ service, in time order, the way the marketplace would have called it:
 * a buyer whose line opened pays its orders on terms with it from then on, exactly as the
   history has them: authorize when the order is placed, capture when it ships, void when it
   is cancelled before shipping, and repay as its invoice's payments arrive (never more than
-  was captured for that order); holds not captured in time expire at the daily sweep.
+  was captured for that order), as the marketplace's payment system, each payment under its
+  own reference; holds not captured in time expire at the daily sweep.
 
 Every step calls the same service functions as the HTTP API (one transaction each), so the
 decisions are audited, replayable and visible in the console like live traffic. Calling the
@@ -194,7 +195,6 @@ class _Replay:
         self.order_lines: dict[int, int] = {}  # order_id -> line_id of its hold
         self.unrepaid: dict[int, int] = {}  # order_id -> captured minus repaid, minor units
         self.receivables: dict[int, int] = {}  # order_id -> the receivable its shipment booked
-        self.paid: Counter = Counter()  # order_id -> payments booked (each has its own reference)
 
     def run(self, moment: datetime, kind: str, payload: tuple) -> list[tuple[datetime, str, tuple]]:
         if kind == "score":
@@ -246,25 +246,26 @@ class _Replay:
         self.summary.checkout["captured"] += 1
         self.unrepaid[order_id] = amount
         payments = session.execute(
-            select(Payment.paid_at, Payment.amount_minor).join(Invoice, Invoice.invoice_id == Payment.invoice_id)
+            select(Payment.paid_at, Payment.payment_id, Payment.amount_minor)
+            .join(Invoice, Invoice.invoice_id == Payment.invoice_id)
             .where(Invoice.order_id == order_id, Payment.paid_at >= moment, Payment.paid_at < self.history_end)
             .order_by(Payment.paid_at, Payment.payment_id)).all()
-        return [(paid_at, "repay", (order_id, paid)) for paid_at, paid in payments]
+        return [(paid_at, "repay", (order_id, payment_id, paid)) for paid_at, payment_id, paid in payments]
 
     def _void(self, session: Session, moment: datetime, order_id: int) -> list:
         checkout.void(session, MARKETPLACE, self.holds[order_id], moment)
         self.summary.checkout["voided"] += 1
         return []
 
-    def _repay(self, session: Session, moment: datetime, order_id: int, paid: int) -> list:
+    def _repay(self, session: Session, moment: datetime, order_id: int, payment_id: int, paid: int) -> list:
         amount = min(paid, self.unrepaid[order_id])
         if amount <= 0:
             return []
-        # The payment system matched the invoice's payment to the shipment's receivable (remittance advice).
+        # The payment system matched the invoice's payment to the shipment's receivable (remittance
+        # advice); a payment reference books once, so each payment repays under its own id.
         repayments.receive(session, PAYMENT_SYSTEM, self.order_lines[order_id], RepaymentIn(
-            amount=from_minor(amount), reference=f"payment-order-{order_id}-{self.paid[order_id]}",
+            amount=from_minor(amount), reference=f"payment-{payment_id}",
             receivable_ids=[self.receivables[order_id]]), self.policy, moment)
-        self.paid[order_id] += 1
         self.unrepaid[order_id] -= amount
         self.summary.checkout["repaid"] += 1
         return []

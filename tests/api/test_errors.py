@@ -102,7 +102,8 @@ LEDGER_ANSWERS = {
     "PerOrderCapExceeded": (409, "per_order_cap_exceeded"), "LimitExceeded": (409, "limit_exceeded"),
     "HoldNotPending": (409, "hold_not_pending"), "HoldExpired": (409, "hold_expired"),
     "CaptureExceedsHold": (409, "capture_exceeds_hold"), "RefundExceedsCaptured": (409, "refund_exceeds_captured"),
-    "ExceedsPosted": (409, "exceeds_posted"), "Decline": (409, "ledger_error"), "LedgerError": (409, "ledger_error"),
+    "ExceedsPosted": (409, "exceeds_posted"), "DuplicateReference": (409, "duplicate_reference"),
+    "Decline": (409, "ledger_error"), "LedgerError": (409, "ledger_error"),
     # servicing's
     "TermsNotAllowed": (422, "terms_not_allowed"), "RefundExceedsReceivables": (409, "refund_exceeds_receivables"),
     "RepaymentNotFound": (404, "repayment_not_found"), "RepaymentReturned": (409, "repayment_returned"),

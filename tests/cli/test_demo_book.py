@@ -112,13 +112,13 @@ def _repayments_the_history_makes(session: Session, end: datetime) -> Counter:
                                .where(LedgerTransfer.kind == "post").group_by(Hold.order_reference)).all()
     for reference, captured_at, captured in captures:
         order_id = int(reference.removeprefix("order-"))
-        unpaid, booked = captured, 0
-        for (paid,) in session.execute(
-                select(Payment.amount_minor).join(Invoice, Invoice.invoice_id == Payment.invoice_id)
+        unpaid = captured
+        for payment_id, paid in session.execute(
+                select(Payment.payment_id, Payment.amount_minor).join(Invoice, Invoice.invoice_id == Payment.invoice_id)
                 .where(Invoice.order_id == order_id, Payment.paid_at >= captured_at, Payment.paid_at < end)
                 .order_by(Payment.paid_at, Payment.payment_id)):
-            if unpaid > 0:  # each payment a reference of its own: a payment reference books once
-                expected[(f"payment-order-{order_id}-{booked}", min(paid, unpaid))] += 1
+            if unpaid > 0:
+                expected[(f"payment-{payment_id}", min(paid, unpaid))] += 1
                 unpaid -= min(paid, unpaid)
                 booked += 1
     return expected
