@@ -36,6 +36,7 @@ from api.kit.idempotency import IdempotentReplay, replay_handler
 from api.kit.limits import BodySizeLimitMiddleware
 from api.kit.metrics import ApiMetrics, MetricsMiddleware
 from api.monitoring.routes import router as monitoring_router
+from api.servicing.routes import router as servicing_router
 from credit.settings import Settings
 from credit.store.engine import make_engine
 from migrations import heads, upgrade
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(financing_router)
     app.include_router(decisions_router)
     app.include_router(monitoring_router)
+    app.include_router(servicing_router)
     mount_console(app)  # the finance console's pages under /console, not in the OpenAPI document
     return app
 

@@ -41,6 +41,7 @@ from credit.ledger import LedgerError
 from credit.monitoring.book import PAST_DUE_DAYS, BookPerformance, book_performance
 from credit.monitoring.results import WARNING_REASONS, latest_run
 from credit.policy import Policy
+from credit.servicing import statement
 
 PACKAGE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
@@ -374,6 +375,7 @@ def _firm_page(request: Request, session: SessionDep, firm_id: int, *, status_co
     ageing = exposure.invoice_ageing(session, firm_id, now, shown=FIRM_INVOICES_SHOWN)
     decisions, decisions_total = firm.decisions_of_firm(session, firm_id)
     warnings = firm.early_warnings(session, firm_id)
+    book = firm.book_of_firm(session, firm_id, now)
     score_chart = charts.line_chart(
         [charts.Series("PD", [(point.as_of, float(point.pd)) for point in history])],
         title="PD at each batch score", y_label="12-month PD", y_format="percent", y_min=0, width=820, height=240,
@@ -397,7 +399,7 @@ def _firm_page(request: Request, session: SessionDep, firm_id: int, *, status_co
         title="What the firm owes, by days past due", y_label="Outstanding", y_format="money", width=500, height=210)
     bounds = policy.credit_line.limit
     return _page(request, "firm.html", status_code=status_code, firm=summary, score=score, history=history,
-                 line=line, holds=holds, ageing=ageing, decisions=decisions, decisions_total=decisions_total,
+                 line=line, holds=holds, ageing=ageing, book=book, decisions=decisions, decisions_total=decisions_total,
                  warnings=warnings, score_chart=score_chart, line_charts=line_charts, ageing_chart=ageing_chart,
                  form=form.values if form else {"action": "", "limit": "", "reason": ""}, errors=errors or {},
                  min_limit=bounds.min_limit_minor, max_limit=bounds.max_limit_minor, now=now)
@@ -427,11 +429,25 @@ def _grade_lines(policy: Policy, history: list[firm.ScorePoint]) -> list[charts.
 
 @router.get("/firms/{firm_id}", response_class=HTMLResponse)
 def firm_page(firm_id: str, request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
-    """A firm: score and grade history, line, holds, invoices and their ageing, decisions, early warnings."""
+    """A firm: score and grade history, line, holds, receivables and statement, invoices, decisions, warnings."""
     number = _firm_id(firm_id)
     if number is None:
         return _not_found(request, f"No firm “{firm_id[:30]}”: a firm id is a whole number.")
     return _firm_page(request, session, number)
+
+
+@router.get("/firms/{firm_id}/receivables.csv", response_class=Response)
+def firm_receivables_csv(firm_id: str, request: Request, session: SessionDep, user: UserDep) -> Response:
+    """Every receivable of the firm, as the API's CSV export (``/v1/receivables.csv?firm_id=``)."""
+    number = _firm_id(firm_id)
+    if number is None or common.firm_summary(session, number) is None:
+        return _not_found(request, f"No firm “{firm_id[:30]}” on the marketplace.")
+    response = Response(statement.receivables_csv(statement.all_receivables(session, firm_id=number)),
+                        media_type="text/csv; charset=utf-8")
+    response.headers.update(_SECURITY_HEADERS)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="receivables-firm-{number}-{clock.today().isoformat()}.csv"')
+    return response
 
 
 @router.post("/firms/{firm_id}/line", response_class=HTMLResponse)
