@@ -116,7 +116,7 @@ def _open_book(engine, serving: Path, panel, history_end: datetime, applicants: 
         with console.status(f"scoring every month and replaying {applicants} credit-line applications with "
                             "their checkout traffic"):
             book = open_demo_book(engine, serving, default_policy(), panel, history_end=history_end, score_months=12,
-                                  origination_months=3, applicants=applicants, seed=seed)
+                                  origination_months=6, applicants=applicants, seed=seed)
     except BookExists as exc:
         console.print(f"Kept the book as it is: {exc}. Remove the demo folder to start afresh.", highlight=False)
         return

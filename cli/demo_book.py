@@ -51,6 +51,7 @@ from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.policy import Policy
 from credit.scoring.batch import store_scores
 from credit.scoring.tables import ScoreSnapshot
+from credit.servicing.amounts import FEE_OWED, LATE_FEE_OWED, RECEIVABLES
 from credit.servicing.run import run_day
 from credit.store.tables import Invoice, Order, Payment
 
@@ -278,7 +279,20 @@ class _Replay:
             receivable_ids=[self.receivables[order_id]]), self.policy, moment)
         self.unrepaid[order_id] -= amount
         self.summary.checkout["repaid"] += 1
+        if self.unrepaid[order_id] == 0:
+            self._pay_fees(session, moment, order_id)
         return []
+
+    def _pay_fees(self, session: Session, moment: datetime, order_id: int) -> None:
+        """A buyer that paid its invoice in full also pays the late fees the book charged on it."""
+        receivable_id = self.receivables[order_id]
+        fees = session.execute(select(LATE_FEE_OWED + FEE_OWED).where(RECEIVABLES.c.receivable_id == receivable_id)
+                               ).scalar_one()
+        if fees > 0:
+            repayments.receive(session, PAYMENT_SYSTEM, self.order_lines[order_id], RepaymentIn(
+                amount=from_minor(int(fees)), reference=f"fees-order-{order_id}", receivable_ids=[receivable_id]),
+                self.policy, moment)
+            self.summary.checkout["fees paid"] += 1
 
 
 def _applicant_pool(session: Session, replay_from: datetime) -> list[int]:
