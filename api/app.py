@@ -27,6 +27,7 @@ from api.credit_lines.routes import router as credit_lines_router
 from api.decisions.routes import router as decisions_router
 from api.financing.routes import router as financing_router
 from api.firms.routes import router as firms_router
+from api.installments.routes import router as installments_router
 from api.kit import state
 from api.kit.auth import Caller, requires
 from api.kit.db import make_sessionmaker, runs_sql
@@ -35,6 +36,7 @@ from api.kit.idempotency import IdempotentReplay, replay_handler
 from api.kit.limits import BodySizeLimitMiddleware
 from api.kit.metrics import ApiMetrics, MetricsMiddleware
 from api.monitoring.routes import router as monitoring_router
+from api.servicing.routes import router as servicing_router
 from credit.settings import Settings
 from credit.store.engine import make_engine
 from migrations import heads, upgrade
@@ -133,11 +135,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(access_router)
     app.include_router(checkout_router)
     app.include_router(repayments_router)
+    app.include_router(installments_router)
     app.include_router(credit_lines_router)
     app.include_router(firms_router)
     app.include_router(financing_router)
     app.include_router(decisions_router)
     app.include_router(monitoring_router)
+    app.include_router(servicing_router)
     mount_console(app)  # the finance console's pages under /console, not in the OpenAPI document
     return app
 

@@ -116,7 +116,7 @@ def _open_book(engine, serving: Path, panel, history_end: datetime, applicants: 
         with console.status(f"scoring every month and replaying {applicants} credit-line applications with "
                             "their checkout traffic"):
             book = open_demo_book(engine, serving, default_policy(), panel, history_end=history_end, score_months=12,
-                                  origination_months=3, applicants=applicants, seed=seed)
+                                  origination_months=6, applicants=applicants, seed=seed)
     except BookExists as exc:
         console.print(f"Kept the book as it is: {exc}. Remove the demo folder to start afresh.", highlight=False)
         return
@@ -130,6 +130,40 @@ def _open_book(engine, serving: Path, panel, history_end: datetime, applicants: 
     if book.skipped:
         refused = ", ".join(f"{count:,} {what}" for what, count in sorted(book.skipped.items()))
         console.print(f"Refused by the ledger during the replay: {refused}.", highlight=False)
+    _print_servicing(engine, book)
+
+
+def _print_servicing(engine, book) -> None:  # noqa: ANN001 - an Engine and a cli.demo_book.BookSummary
+    """What servicing did during the replay, and the book's ageing on its last day."""
+    from sqlalchemy import func, select
+
+    from credit.money import from_minor
+    from credit.servicing.tables import AGEING_BUCKETS, BookAgeing, Receivable
+
+    steps = ", ".join(f"{book.servicing[step]:,} {step.replace('_', ' ')}"
+                      for step in ("reminder", "late_fee", "freeze", "unfreeze", "default", "charge_off")
+                      if book.servicing[step])
+    console.print(f"Servicing, every day of the replay: {steps or 'nothing due'}; late fees "
+                  f"{from_minor(book.servicing_minor['late_fee']):,}, charged off "
+                  f"{from_minor(book.servicing_minor['charge_off']):,}.", highlight=False)
+    with engine.connect() as connection:
+        last = connection.execute(select(func.max(BookAgeing.as_of))).scalar()
+        ageing = {bucket: (lines, int(open_minor)) for bucket, lines, open_minor in connection.execute(
+            select(BookAgeing.bucket, func.count(), func.sum(BookAgeing.open_minor))
+            .where(BookAgeing.as_of == last).group_by(BookAgeing.bucket))}
+        statuses = dict(connection.execute(select(Receivable.status, func.count()).group_by(Receivable.status)).all())
+        charged, recovered = connection.execute(select(
+            func.coalesce(func.sum(Receivable.charged_off_minor), 0),
+            func.coalesce(func.sum(Receivable.recovered_minor), 0))).one()
+    if last is None:
+        return
+    buckets = ", ".join(f"{bucket} {ageing.get(bucket, (0, 0))[0]} lines ({from_minor(ageing.get(bucket, (0, 0))[1]):,})"
+                        for bucket in AGEING_BUCKETS)
+    console.print(f"The book's ageing on {last}: {buckets}.", highlight=False)
+    console.print("Receivables: " + ", ".join(f"{count:,} {status.replace('_', ' ')}"
+                                                for status, count in sorted(statuses.items())) + ".", highlight=False)
+    console.print(f"Charged off {from_minor(int(charged)):,}, recovered {from_minor(int(recovered)):,}: realised loss "
+                  f"{from_minor(int(charged) - int(recovered)):,}.", highlight=False)
 
 
 def _hand_over(engine, url: str, serving: Path, serve: bool, port: int) -> None:  # noqa: ANN001

@@ -12,7 +12,8 @@ service, in time order, the way the marketplace would have called it:
 * a buyer whose line opened pays its orders on terms with it from then on, exactly as the
   history has them: authorize when the order is placed, capture when it ships, void when it
   is cancelled before shipping, and repay as its invoice's payments arrive (never more than
-  was captured for that order); holds not captured in time expire at the daily sweep.
+  was captured for that order), as the marketplace's payment system, each payment under its
+  own reference; holds not captured in time expire at the daily sweep.
 
 Every step calls the same service functions as the HTTP API (one transaction each), so the
 decisions are audited, replayable and visible in the console like live traffic. Calling the
@@ -34,13 +35,15 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from api.checkout import service as checkout
-from api.checkout.schemas import AuthorizationApproved, AuthorizationIn, RepaymentIn
+from api.checkout.schemas import AuthorizationApproved, AuthorizationIn
 from api.credit_lines import service as credit_lines
 from api.credit_lines.schemas import ApplicationIn
 from api.kit.auth import Caller
 from api.kit.db import make_sessionmaker
 from api.kit.errors import ServiceError, as_service_error
 from api.kit.money import from_minor
+from api.repayments import service as repayments
+from api.repayments.schemas import RepaymentIn
 from credit.features.asof import monthly
 from credit.ledger import LedgerError, expire_holds
 from credit.models.serving import ServingModel
@@ -48,12 +51,15 @@ from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.policy import Policy
 from credit.scoring.batch import store_scores
 from credit.scoring.tables import ScoreSnapshot
+from credit.servicing.amounts import FEE_OWED, LATE_FEE_OWED, RECEIVABLES
+from credit.servicing.run import run_day
 from credit.store.tables import Invoice, Order, Payment
 
 ON_TERMS: tuple[str, ...] = ("net30", "net60", "net90", "credit")
 """Payment terms of the orders a buyer's credit line pays (prepaid orders need no credit)."""
 
 MARKETPLACE = Caller(key_id=0, name="marketplace-checkout (demo replay)", role="checkout")
+PAYMENT_SYSTEM = Caller(key_id=0, name="marketplace-payments (demo replay)", role="payments")
 
 
 class BookExists(Exception):
@@ -69,6 +75,10 @@ class BookSummary:
     applications: Counter = field(default_factory=Counter)
     checkout: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)
+    servicing: Counter = field(default_factory=Counter)
+    """Steps the daily servicing job took, by step (reminder, late_fee, freeze, ...)."""
+    servicing_minor: Counter = field(default_factory=Counter)
+    """Minor units those steps booked, by step (late_fee, charge_off)."""
 
 
 def open_demo_book(engine: Engine, serving_folder: Path, policy: Policy, panel: pd.DataFrame, *,
@@ -190,6 +200,7 @@ class _Replay:
         self.holds: dict[int, int] = {}  # order_id -> hold_id
         self.order_lines: dict[int, int] = {}  # order_id -> line_id of its hold
         self.unrepaid: dict[int, int] = {}  # order_id -> captured minus repaid, minor units
+        self.receivables: dict[int, int] = {}  # order_id -> the receivable its shipment booked
 
     def run(self, moment: datetime, kind: str, payload: tuple) -> list[tuple[datetime, str, tuple]]:
         if kind == "score":
@@ -200,6 +211,11 @@ class _Replay:
                 with session.begin():
                     if kind == "expire":
                         self.summary.checkout["expired"] += len(expire_holds(session, now=moment))
+                        # The day that just ended is serviced: reminders, late fees, freezes, defaults.
+                        day = run_day(session, (moment - timedelta(days=1)).date(), self.policy,
+                                      actor="servicing (demo replay)")
+                        self.summary.servicing.update(day.steps)
+                        self.summary.servicing_minor.update(day.amounts_minor)
                         return []
                     return getattr(self, f"_{kind}")(session, moment, *payload)
             except (ServiceError, LedgerError) as exc:  # refused as the API would, e.g. a hold that expired unshipped
@@ -235,29 +251,48 @@ class _Replay:
         return []
 
     def _capture(self, session: Session, moment: datetime, order_id: int, amount: int) -> list:
-        checkout.capture(session, MARKETPLACE, self.holds[order_id], amount, f"shipment-{order_id}", moment)
+        captured = checkout.capture(session, MARKETPLACE, self.holds[order_id], amount, f"shipment-{order_id}",
+                                    self.policy, moment)
+        self.receivables[order_id] = captured.receivable_id
         self.summary.checkout["captured"] += 1
         self.unrepaid[order_id] = amount
         payments = session.execute(
-            select(Payment.paid_at, Payment.amount_minor).join(Invoice, Invoice.invoice_id == Payment.invoice_id)
+            select(Payment.paid_at, Payment.payment_id, Payment.amount_minor)
+            .join(Invoice, Invoice.invoice_id == Payment.invoice_id)
             .where(Invoice.order_id == order_id, Payment.paid_at >= moment, Payment.paid_at < self.history_end)
             .order_by(Payment.paid_at, Payment.payment_id)).all()
-        return [(paid_at, "repay", (order_id, paid)) for paid_at, paid in payments]
+        return [(paid_at, "repay", (order_id, payment_id, paid)) for paid_at, payment_id, paid in payments]
 
     def _void(self, session: Session, moment: datetime, order_id: int) -> list:
         checkout.void(session, MARKETPLACE, self.holds[order_id], moment)
         self.summary.checkout["voided"] += 1
         return []
 
-    def _repay(self, session: Session, moment: datetime, order_id: int, paid: int) -> list:
+    def _repay(self, session: Session, moment: datetime, order_id: int, payment_id: int, paid: int) -> list:
         amount = min(paid, self.unrepaid[order_id])
         if amount <= 0:
             return []
-        checkout.repay(session, MARKETPLACE, self.order_lines[order_id],
-                       RepaymentIn(amount=from_minor(amount), reference=f"payment-order-{order_id}"), moment)
+        # The payment system matched the invoice's payment to the shipment's receivable (remittance
+        # advice); a payment reference books once, so each payment repays under its own id.
+        repayments.receive(session, PAYMENT_SYSTEM, self.order_lines[order_id], RepaymentIn(
+            amount=from_minor(amount), reference=f"payment-{payment_id}",
+            receivable_ids=[self.receivables[order_id]]), self.policy, moment)
         self.unrepaid[order_id] -= amount
         self.summary.checkout["repaid"] += 1
+        if self.unrepaid[order_id] == 0:
+            self._pay_fees(session, moment, order_id)
         return []
+
+    def _pay_fees(self, session: Session, moment: datetime, order_id: int) -> None:
+        """A buyer that paid its invoice in full also pays the late fees the book charged on it."""
+        receivable_id = self.receivables[order_id]
+        fees = session.execute(select(LATE_FEE_OWED + FEE_OWED).where(RECEIVABLES.c.receivable_id == receivable_id)
+                               ).scalar_one()
+        if fees > 0:
+            repayments.receive(session, PAYMENT_SYSTEM, self.order_lines[order_id], RepaymentIn(
+                amount=from_minor(int(fees)), reference=f"fees-order-{order_id}", receivable_ids=[receivable_id]),
+                self.policy, moment)
+            self.summary.checkout["fees paid"] += 1
 
 
 def _applicant_pool(session: Session, replay_from: datetime) -> list[int]:

@@ -1,4 +1,9 @@
-"""``credit monitor``: drift, realised against predicted defaults and the early-warning list, stored in the store."""
+"""``credit monitor``: drift, realised against predicted defaults and the early-warning list, stored in the store;
+``credit monitor book``: the book's own figures from the servicing tables.
+
+``monitor`` is a group whose own options run the monitoring of the champion (as before the
+book had figures of its own), so ``credit monitor --panel ...`` is unchanged.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,15 @@ from typing import Annotated
 
 import typer
 from cli.common import DatabaseUrl, ServingOption, TrackingOption, app, console, fail, open_store, parse_date, use_tracking
-from cli.output import print_run
+from cli.output import print_book, print_run
+
+monitor_app = typer.Typer()
+app.add_typer(monitor_app, name="monitor")
 
 
-@app.command()
+@monitor_app.callback(invoke_without_command=True)
 def monitor(
+    ctx: typer.Context,
     panel: Annotated[Path, typer.Option(
         "--panel", help="Feature panel folder (panel.parquet + manifest.json from `credit features build`; "
         "the demo writes var/demo/features). It must cover the champion's training window and the month monitored.")
@@ -32,11 +41,14 @@ def monitor(
     tracking_uri: TrackingOption = "",
     database_url: DatabaseUrl = "",
 ) -> None:
-    """Monitor the champion: PSI of score and features, calibration by grade and vintage, early warnings.
+    """Monitor the champion (PSI, calibration by grade and vintage, early warnings); `monitor book`: the book's figures.
 
-    The run is stored in the operational store, where the API (/v1/monitoring/...) and the
-    finance console read it.
+    Run with these options and no command: the run is stored in the operational store, where
+    the API (/v1/monitoring/...) and the finance console read it. `credit monitor book` prints
+    the book's own figures from the servicing tables instead.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from credit.monitoring.config import MonitoringConfigError, load_monitoring_config
     from credit.monitoring.run import MonitoredModel, MonitoringError, monitor as run_monitoring
     from credit.settings import Settings
@@ -68,3 +80,40 @@ def monitor(
     except (MonitoringError, ValueError, OSError) as exc:
         fail(str(exc))
     print_run(run)
+
+
+@monitor_app.command("book")
+def book(
+    start: Annotated[str | None, typer.Option(
+        "--from", help="First day of the collections period (YYYY-MM-DD). Default: the first day of the month "
+        "of --to.", show_default=False)] = None,
+    end: Annotated[str | None, typer.Option(
+        "--to", help="Last day of the collections period, included (YYYY-MM-DD). Default: today (UTC).",
+        show_default=False)] = None,
+    database_url: DatabaseUrl = "",
+) -> None:
+    """Print the book's own figures from the servicing tables: collections, roll rates, vintages, default by grade.
+
+    Roll rates compare the ageing snapshots of consecutive month ends (the last snapshot of
+    each month that has ended); vintages group receivables by capture month; the grade table
+    compares the PD at line opening with the lines that defaulted. The period applies to the
+    collections only. The API's GET /v1/monitoring/book and the console's portfolio page show
+    the same figures.
+    """
+    from sqlalchemy.orm import Session
+
+    from credit import clock
+    from credit.monitoring.book import book_performance
+    from credit.policy import default_policy
+
+    last = parse_date(end, "--to") if end else clock.today()
+    first = parse_date(start, "--from") if start else last.replace(day=1)
+    if first > last:
+        fail(f"--from ({first}) must not be after --to ({last})")
+    engine = open_store(database_url)
+    try:
+        with Session(engine) as session:
+            performance = book_performance(session, default_policy(), start=first, end=last)
+    finally:
+        engine.dispose()
+    print_book(performance)

@@ -253,3 +253,112 @@ def _brief(code: str, details: dict) -> str:
 
 def _status(status: str) -> str:
     return {"ok": "ok", "watch": "[yellow]watch[/]", "alarm": "[bold red]alarm[/]"}[status]
+
+
+SERVICING_STEPS = ("reminder", "late_fee", "freeze", "unfreeze", "default", "charge_off")
+
+
+def print_servicing_day(report) -> None:  # noqa: ANN001 - a credit.servicing.run.DayReport
+    """Steps taken by step, with the amounts booked in major units, and the ageing snapshot."""
+    from credit.money import from_minor
+
+    console.print(f"servicing day {report.as_of.isoformat()} (judged at {report.judged_at:%Y-%m-%d %H:%M} UTC): "
+                  f"{report.receivables_checked:,} receivables and {report.lines_checked:,} lines checked, "
+                  f"{report.decisions:,} decisions recorded", highlight=False)
+    table = Table()
+    table.add_column("step")
+    table.add_column("taken", justify="right")
+    table.add_column("amount", justify="right")
+    for step in SERVICING_STEPS:
+        amount = report.amounts_minor.get(step)
+        table.add_row(step, f"{report.steps.get(step, 0):,}", "" if amount is None else f"{from_minor(amount):,}")
+    console.print(table)
+    console.print(f"ageing: {report.lines_aged:,} lines in the snapshot of {report.as_of.isoformat()}, "
+                  f"{report.ageing_written:,} rows written", highlight=False)
+
+
+VINTAGE_MONTHS_SHOWN = 12
+
+
+def print_book(performance) -> None:  # noqa: ANN001 - a credit.monitoring.book.BookPerformance
+    """The book's own figures: collections of the period, roll rates, vintage curves, default by grade."""
+    from credit.monitoring.book import PAST_DUE_DAYS, TO_STATES
+    from credit.money import MARKETPLACE_CURRENCY, from_minor
+
+    def money(minor: int) -> str:
+        return f"{from_minor(minor):,}"
+
+    def share(value: float | None) -> str:
+        return "—" if value is None else f"{value:.1%}"
+
+    figures = performance.collections
+    table = Table(title=f"Collections {figures.start} to {figures.end} ({MARKETPLACE_CURRENCY})", title_justify="left")
+    table.add_column("figure")
+    table.add_column("amount", justify="right")
+    allocated = figures.allocated_minor
+    for label, minor in (
+            (f"received ({figures.received_count:,} repayments)", figures.received_minor),
+            (f"returned by the bank ({figures.returned_count:,})", figures.returned_minor),
+            ("allocated to late fees", allocated["late_fee"]), ("allocated to fees", allocated["fee"]),
+            ("allocated to principal", allocated["principal"]), ("credit refunded", allocated["credit_refund"]),
+            (f"credit balances at the end of {figures.end}", figures.credit_balance_minor),
+            ("late fees assessed", figures.late_fees_assessed_minor), ("late fees paid", figures.late_fees_paid_minor),
+            ("charged off", figures.charged_off_minor), ("recovered", figures.recovered_minor),
+            ("realised loss, net", figures.realised_loss_minor)):
+        table.add_row(label, money(minor))
+    console.print(table)
+
+    if not performance.roll_rates:
+        console.print("Roll rates: no two consecutive month ends in the ageing snapshots yet.", highlight=False)
+    else:
+        latest = performance.roll_rates[-1]
+        table = Table(title=f"Roll rates {latest.from_day} to {latest.to_day}: lines (share of lines; share of "
+                            "the amount owed)", title_justify="left")
+        table.add_column("from \\ to")
+        table.add_column("lines", justify="right")
+        for to in TO_STATES:
+            table.add_column(to, justify="right")
+        for row in latest.rows:
+            table.add_row(row.bucket, f"{row.lines:,}", *(
+                f"{cell.lines:,} ({share(cell.line_share)}; {share(cell.amount_share)})" if cell.lines else "·"
+                for cell in row.cells))
+        console.print(table)
+        table = Table(title="Roll rates by month end (share of lines)", title_justify="left")
+        table.add_column("month end")
+        steps = list(zip(TO_STATES[:4], TO_STATES[1:5]))
+        for a, b in steps:
+            table.add_column(f"{a} → {b}", justify="right")
+        for matrix in performance.roll_rates:
+            table.add_row(str(matrix.to_day), *(share(matrix.rate(a, b)) for a, b in steps))
+        console.print(table)
+
+    if not performance.vintages:
+        console.print("Vintages: no receivable captured yet.", highlight=False)
+    else:
+        months = min(VINTAGE_MONTHS_SHOWN, max(len(v.points) for v in performance.vintages))
+        table = Table(title=f"Vintages: cumulative share of principal charged off / share more than "
+                            f"{PAST_DUE_DAYS} days past due, by months on book", title_justify="left")
+        for column in ("capture month", "captures", f"principal ({MARKETPLACE_CURRENCY})"):
+            table.add_column(column, justify="left" if column == "capture month" else "right")
+        for month in range(months):
+            table.add_column(str(month), justify="right")
+        for vintage in performance.vintages:
+            points = {p.months_on_book: p for p in vintage.points}
+            table.add_row(vintage.vintage.strftime("%Y-%m"), f"{vintage.captures:,}", money(vintage.principal_minor),
+                          *(f"{share(points[m].charged_off_share)} / {share(points[m].past_due_share)}"
+                            if m in points else "" for m in range(months)))
+        console.print(table)
+
+    if not performance.grades:
+        console.print("Realised against predicted default: no line has a receivable yet.", highlight=False)
+    else:
+        table = Table(title=f"Realised against predicted default by grade at line opening, the book's lines "
+                            f"({performance.interval} interval)", title_justify="left")
+        for column in ("grade", "lines", "defaults", "predicted", "realised", "interval", "status"):
+            table.add_column(column, justify="left" if column in ("grade", "status") else "right")
+        for grade in performance.grades:
+            table.add_row(grade.grade, f"{grade.lines:,}", f"{grade.defaults:,}",
+                          "—" if grade.predicted_pd is None else f"{grade.predicted_pd:.2%}",
+                          f"{grade.realised_rate:.2%}", f"[{grade.ci_low:.2%}, {grade.ci_high:.2%}]",
+                          "—" if grade.status is None else _status(grade.status))
+        console.print(table)

@@ -31,7 +31,9 @@ def serve(
 @keys_app.command("create")
 def create_key(
     name: Annotated[str, typer.Argument(help="Who holds the key, e.g. checkout-service or alice@finance.")],
-    role: Annotated[str, typer.Argument(help="checkout, finance, analyst or admin.")],
+    role: Annotated[str, typer.Argument(
+        help="checkout (the marketplace's checkout), payments (its payment system: repayments), finance, analyst "
+             "or admin.")],
     database_url: DatabaseUrl = "",
 ) -> None:
     """Issue an API key and print it once; only its SHA-256 is stored."""

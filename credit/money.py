@@ -7,7 +7,7 @@ The API's parsing of amounts (:mod:`api.kit.money`) builds on these.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 MARKETPLACE_CURRENCY = "EUR"
 """The currency of every ``*_minor`` column in the store."""
@@ -34,3 +34,11 @@ def from_minor(minor: int, currency: str = MARKETPLACE_CURRENCY) -> Decimal:
     """Minor units back to a ``Decimal`` with exactly the currency's places (``125050`` -> ``1250.50``)."""
     places = minor_unit_places(currency)
     return Decimal(int(minor)).scaleb(-places).quantize(Decimal(1).scaleb(-places))
+
+
+def round_half_up(amount: Decimal) -> int:
+    """A Decimal number of minor units rounded to an integer, halves away from zero (2.5 -> 3, 0.5 -> 1).
+
+    The rounding of every fee the book computes (terms fees, late fees, installment fees).
+    """
+    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))

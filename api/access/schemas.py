@@ -12,7 +12,7 @@ class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100, pattern=r"\S", description="Who or what holds the key.")
-    role: Literal["checkout", "finance", "analyst", "admin"]
+    role: Literal["checkout", "payments", "finance", "analyst", "admin"]
 
 
 class ApiKeyOut(BaseModel):

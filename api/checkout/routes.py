@@ -3,7 +3,10 @@
 Roles: the marketplace's checkout system (``checkout``) and ``admin`` pre-check, authorize,
 capture, void and refund; reading a hold is also open to ``finance`` and ``analyst``. A
 ``checkout`` key sees only the holds it authorized (:func:`api.checkout.service.visible_hold`).
-Repayments are not checkout's: they are booked by the payment system (:mod:`api.repayments`).
+Repayments are not checkout's: the payment system books them (:mod:`api.repayments`).
+
+Each order, shipment and refund reference books once per caller: a retry under a new
+Idempotency-Key is 409 ``duplicate_reference`` with the id of what the first booked.
 
 The routes are ``def`` marked ``runs_sql``: on PostgreSQL they run in FastAPI's thread pool,
 so their statements never block the event loop; on SQLite inline (see :mod:`api.kit.db`).

@@ -13,6 +13,11 @@ one.
 
 A capture books the buyer's receivable and a refund reduces it (:mod:`credit.servicing.receivables`)
 in the same unit of work as the ledger's movement.
+
+A business reference books once per caller (:mod:`credit.ledger.references`): each booking
+claims its order, shipment or refund reference before it books and binds what it booked
+after, so a retry under a new Idempotency-Key gets 409 ``duplicate_reference`` naming the
+hold, never a second booking. A declined authorization gives its order reference back.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from credit import ledger
 from credit.audit import record_decision
 from credit.decisions import CheckoutDecision, CheckoutRequest, decide_checkout
 from credit.decisions.codes import CHECKOUT_DECLINES, NEXT_ACTIONS
+from credit.ledger import references
 from credit.ledger.journal import LINES, Balances
 from credit.policy import Policy
 from credit.scoring import latest_score
@@ -149,18 +155,26 @@ def authorize(session: Session, caller: Caller, body: AuthorizationIn, policy: P
     the ledger declines (on PostgreSQL the line may change between the two), the state is
     read again and decided again, so the audited inputs always produce the audited outcome.
 
+    The order reference is claimed first (a duplicate waits for the first to commit, then
+    conflicts) and given back when the answer is a decline, so the order can come again.
+
     Raises
     ------
     Conflict
         ``checkout_contended``: the line kept changing under three attempts; retry.
+    DuplicateReference
+        ``duplicate_reference``: the caller's order reference holds already (409, with its ``hold_id``).
     """
     take_write_lock(session)
+    order = {"client": caller.name, "kind": "order", "reference": body.order_reference}
+    references.claim(session, **order, now=now)
     hold_for = timedelta(days=policy.checkout.hold_expiry_days)
     for _ in range(_AUTHORIZE_ATTEMPTS):
         state = buyer_state(session, body.buyer_id, now)
         request = state.checkout_request(body.amount)
         decision = decide_checkout(request, policy)
         if decision.outcome == "decline":
+            references.release(session, **order)
             record = _record(session, caller, body, state, request, decision, policy, now)
             return AuthorizationDeclined(
                 buyer_id=body.buyer_id, order_reference=body.order_reference, amount=body.amount,
@@ -175,6 +189,7 @@ def authorize(session: Session, caller: Caller, body: AuthorizationIn, policy: P
                                     authorized_by=caller.name, terms_days=terms_days, now=now, hold_for=hold_for)
         except ledger.Decline:
             continue  # the line changed since we read it: decide again on what it is now
+        references.bind(session, **order, object_id=hold.hold_id)
         record = _record(session, caller, body, state, request, decision, policy, now)
         return AuthorizationApproved(
             hold_id=hold.hold_id, line_id=hold.line_id, buyer_id=body.buyer_id, order_reference=body.order_reference,
@@ -216,10 +231,13 @@ def hold_out(session: Session, hold: ledger.HoldState) -> HoldOut:
 
 def capture(session: Session, caller: Caller, hold_id: int, amount_minor: int, shipment_reference: str,
             policy: Policy, now: datetime) -> HoldOut:
-    """Capture part of a hold (goods shipped) and book the buyer's receivable; 404 / 409 with the ledger's code."""
+    """Capture part of a hold (goods shipped), once per shipment reference, and book the buyer's receivable."""
+    shipment = {"client": caller.name, "kind": "shipment", "reference": shipment_reference}
+    references.claim(session, **shipment, now=now)
     hold, receivable_id = receivables.book_capture(
         session, hold_id=hold_id, amount_minor=amount_minor, shipment_reference=shipment_reference,
         authorized_by=_holds_of(caller), policy=policy, now=now)
+    references.bind(session, **shipment, object_id=hold.hold_id)
     return hold_out(session, hold).model_copy(update={"receivable_id": receivable_id})
 
 
@@ -231,8 +249,13 @@ def void(session: Session, caller: Caller, hold_id: int, now: datetime) -> HoldO
 
 def refund(session: Session, caller: Caller, hold_id: int, amount_minor: int, reference: str | None,
            now: datetime) -> HoldOut:
-    """Book a seller's refund of captured goods: posted exposure goes down."""
+    """Book a seller's refund of captured goods: the order's receivables and exposure go down; a reference books once."""
     take_write_lock(session)  # the refund reads the order's receivables before it writes
+    credit_note = {"client": caller.name, "kind": "refund", "reference": reference}
+    if reference is not None:
+        references.claim(session, **credit_note, now=now)
     hold = receivables.book_refund(session, hold_id=hold_id, amount_minor=amount_minor, reference=reference,
                                    authorized_by=_holds_of(caller), now=now)
+    if reference is not None:
+        references.bind(session, **credit_note, object_id=hold.hold_id)
     return hold_out(session, hold)

@@ -38,8 +38,10 @@ from api.kit.errors import NotFound, ServiceError, as_service_error
 from credit import clock
 from credit.charts import svg as charts
 from credit.ledger import LedgerError
+from credit.monitoring.book import PAST_DUE_DAYS, BookPerformance, book_performance
 from credit.monitoring.results import WARNING_REASONS, latest_run
 from credit.policy import Policy
+from credit.servicing import statement
 
 PACKAGE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
@@ -49,6 +51,8 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 FIRM_INVOICES_SHOWN = 12
 WARNINGS_LISTED = 20  # on the dashboard; the rest behind "show all"
+VINTAGES_CHARTED = 8  # the latest capture months: one colour each before the palette repeats
+ROLL_STEPS = (("current", "1-30"), ("1-30", "31-60"), ("31-60", "61-90"), ("61-90", "90+"))
 _DECISION_ID = re.compile(r"^[0-9a-f-]{36}$")
 _MAX_ID = 2**63 - 1
 _SECURITY_HEADERS = {
@@ -371,6 +375,7 @@ def _firm_page(request: Request, session: SessionDep, firm_id: int, *, status_co
     ageing = exposure.invoice_ageing(session, firm_id, now, shown=FIRM_INVOICES_SHOWN)
     decisions, decisions_total = firm.decisions_of_firm(session, firm_id)
     warnings = firm.early_warnings(session, firm_id)
+    book = firm.book_of_firm(session, firm_id, now)
     score_chart = charts.line_chart(
         [charts.Series("PD", [(point.as_of, float(point.pd)) for point in history])],
         title="PD at each batch score", y_label="12-month PD", y_format="percent", y_min=0, width=820, height=240,
@@ -394,7 +399,7 @@ def _firm_page(request: Request, session: SessionDep, firm_id: int, *, status_co
         title="What the firm owes, by days past due", y_label="Outstanding", y_format="money", width=500, height=210)
     bounds = policy.credit_line.limit
     return _page(request, "firm.html", status_code=status_code, firm=summary, score=score, history=history,
-                 line=line, holds=holds, ageing=ageing, decisions=decisions, decisions_total=decisions_total,
+                 line=line, holds=holds, ageing=ageing, book=book, decisions=decisions, decisions_total=decisions_total,
                  warnings=warnings, score_chart=score_chart, line_charts=line_charts, ageing_chart=ageing_chart,
                  form=form.values if form else {"action": "", "limit": "", "reason": ""}, errors=errors or {},
                  min_limit=bounds.min_limit_minor, max_limit=bounds.max_limit_minor, now=now)
@@ -424,11 +429,25 @@ def _grade_lines(policy: Policy, history: list[firm.ScorePoint]) -> list[charts.
 
 @router.get("/firms/{firm_id}", response_class=HTMLResponse)
 def firm_page(firm_id: str, request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
-    """A firm: score and grade history, line, holds, invoices and their ageing, decisions, early warnings."""
+    """A firm: score and grade history, line, holds, receivables and statement, invoices, decisions, warnings."""
     number = _firm_id(firm_id)
     if number is None:
         return _not_found(request, f"No firm “{firm_id[:30]}”: a firm id is a whole number.")
     return _firm_page(request, session, number)
+
+
+@router.get("/firms/{firm_id}/receivables.csv", response_class=Response)
+def firm_receivables_csv(firm_id: str, request: Request, session: SessionDep, user: UserDep) -> Response:
+    """Every receivable of the firm, as the API's CSV export (``/v1/receivables.csv?firm_id=``)."""
+    number = _firm_id(firm_id)
+    if number is None or common.firm_summary(session, number) is None:
+        return _not_found(request, f"No firm “{firm_id[:30]}” on the marketplace.")
+    response = Response(statement.receivables_csv(statement.all_receivables(session, firm_id=number)),
+                        media_type="text/csv; charset=utf-8")
+    response.headers.update(_SECURITY_HEADERS)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="receivables-firm-{number}-{clock.today().isoformat()}.csv"')
+    return response
 
 
 @router.post("/firms/{firm_id}/line", response_class=HTMLResponse)
@@ -484,7 +503,7 @@ def decision_page(decision_id: str, request: Request, session: SessionDep, user:
 
 @router.get("/portfolio", response_class=HTMLResponse)
 def portfolio_page(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
-    """The book: exposure and expected loss by grade, utilisation, rates, calibration, PSI, early warnings."""
+    """The book: exposure and expected loss by grade, utilisation, rates, servicing figures, calibration, PSI, warnings."""
     policy = policy_of(request)
     book = portfolio.portfolio(session, policy)
     run = latest_run(session)
@@ -538,11 +557,45 @@ def portfolio_page(request: Request, session: SessionDep, user: UserDep) -> HTML
         warned = [warning.firm_id for warning in run.warnings]
         firm_names = common.firm_names(session, warned)
         warned_lines = exposure.lines_of_firms(session, warned)
+    today = clock.today()
+    serviced = book_performance(session, policy, start=today.replace(day=1), end=today)
     return _page(request, "portfolio.html", book=book, grades=grades, run=run, exposure_chart=exposure_chart,
                  loss_chart=loss_chart, utilisation_chart=utilisation_chart, rates_chart=rates_chart,
                  calibration_chart=calibration_chart, vintage_chart=vintage_chart, psi_chart=psi_chart,
                  psi_rows=psi_rows, firm_names=firm_names, warned_lines=warned_lines, warning_texts=WARNING_REASONS,
-                 warnings_listed=WARNINGS_LISTED)
+                 warnings_listed=WARNINGS_LISTED, serviced=serviced, past_due_days=PAST_DUE_DAYS,
+                 **_book_charts(serviced))
+
+
+def _book_charts(serviced: BookPerformance) -> dict[str, str | None]:
+    """The roll rates by month end and the vintage curves of the book, as charts (None: nothing to draw yet)."""
+    roll_chart = None
+    if serviced.roll_rates:
+        roll_chart = charts.line_chart(
+            [charts.Series(f"{a} → {b}", [(m.to_day, m.rate(a, b)) for m in serviced.roll_rates])
+             for a, b in ROLL_STEPS],
+            title="Roll rates by month end", y_label="Share of the lines in the bucket a month before",
+            y_format="percent", y_min=0, width=590, height=240)
+    charged_chart = past_due_chart = None
+    vintages = serviced.vintages[-VINTAGES_CHARTED:]
+    if any(vintage.points for vintage in vintages):
+        # Months on book as categories "0", "1", ...: whole months on the axis, a gap where a vintage has no point.
+        months = range(max(p.months_on_book for vintage in vintages for p in vintage.points) + 1)
+
+        def curves(share: str) -> list[charts.Series]:
+            return [charts.Series(vintage.vintage.strftime("%Y-%m"), [
+                (str(month), by_month[month] if month in by_month else None) for month in months])
+                for vintage in vintages if vintage.points
+                for by_month in [{p.months_on_book: getattr(p, share) for p in vintage.points}]]
+
+        charged_chart = charts.line_chart(
+            curves("charged_off_share"), title="Charged off by months on book", y_label="Share of principal",
+            x_label="months on book", y_format="percent", y_min=0, width=590, height=240)
+        past_due_chart = charts.line_chart(
+            curves("past_due_share"), title=f"More than {PAST_DUE_DAYS} days past due by months on book",
+            y_label="Share of principal", x_label="months on book", y_format="percent", y_min=0, width=590,
+            height=240)
+    return {"roll_chart": roll_chart, "charged_chart": charged_chart, "past_due_chart": past_due_chart}
 
 
 def _rate(rates: portfolio.ApplicationRates, number: Any) -> float | None:

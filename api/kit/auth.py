@@ -39,7 +39,7 @@ from api.kit.tables import ROLES, ApiKey
 from credit import clock
 from credit.store.prepared import PreparedStatement
 
-Role = Literal["checkout", "finance", "analyst", "admin"]
+Role = Literal["checkout", "payments", "finance", "analyst", "admin"]
 
 KEY_PREFIX = "mck_"
 _SECRET_BYTES = 32
@@ -63,7 +63,7 @@ def create_api_key(session: Session, name: str, role: str) -> tuple[int, str]:
     name
         Who or what holds the key (1-100 characters), e.g. ``"checkout-frontend"``.
     role
-        One of ``checkout``, ``finance``, ``analyst``, ``admin``.
+        One of ``checkout``, ``payments``, ``finance``, ``analyst``, ``admin``.
 
     Returns
     -------

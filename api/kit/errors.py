@@ -29,7 +29,9 @@ A refusal of the exposure ledger (:class:`credit.ledger.LedgerError`) is mapped 
 :data:`LEDGER_STATUS`, so that every route that moves exposure answers it the same way: a
 hold, line or firm that does not exist (or the caller may not see) is 404, an amount the
 ledger cannot book is 422 ``invalid_amount``, and a request that contradicts the state of
-the line or hold is 409 with the ledger's own code (``capture_exceeds_hold``, ...).
+the line or hold is 409 with the ledger's own code (``capture_exceeds_hold``, ...), as is a
+business reference the caller booked already (``duplicate_reference``, its details naming the
+kind, the reference and the existing object's id).
 Amounts in the ledger's ``details`` leave as decimal strings (``remaining_minor: 40000``
 becomes ``remaining: "400.00"``).
 """
@@ -159,7 +161,7 @@ _DESCRIPTIONS = {
     401: "Missing, unknown or revoked API key (`unauthenticated`).",
     403: "The API key's role may not call this endpoint (`forbidden`).",
     404: "Not found, or not visible to this caller (`not_found`).",
-    409: "Conflict (e.g. `idempotency_request_in_progress`).",
+    409: "Conflict (e.g. `idempotency_request_in_progress`, `duplicate_reference`).",
     413: "Request body too large (`payload_too_large`).",
     422: "Validation failed (`validation_failed`, `idempotency_key_reused`).",
     500: "Unexpected error (`internal_error`).",
@@ -201,6 +203,14 @@ LEDGER_STATUS: dict[type[ledger.LedgerError], int] = {
     servicing.RepaymentRefunded: 409,
     servicing.ReceivableNotOnLine: 422,
     servicing.ExceedsCreditBalance: 409,
+    servicing.ReceivableNotFound: 404,
+    servicing.InstallmentsNotAllowed: 422,  # a plan the policy does not offer this buyer
+    servicing.ReceivableNotReschedulable: 409,
+    servicing.InstallmentPlanExists: 409,
+    servicing.NoInstallmentPlan: 409,
+    servicing.PlanNotSettleable: 409,
+    servicing.SettlementShort: 409,
+    ledger.DuplicateReference: 409,
     ledger.Decline: 409,
     ledger.LedgerError: 409,  # the ledger refuses what contradicts its state
 }

@@ -1,4 +1,4 @@
-"""Tables of API access: API keys and idempotency records (migration ``0004_api_access``).
+"""Tables of API access: API keys and idempotency records (migrations ``0004_api_access``, ``0012_payments_role``).
 
 Declared on the store's :class:`~credit.store.tables.Base` so one metadata describes the whole
 operational store. Timestamps are UTC without a zone, like the rest of the store.
@@ -14,7 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from credit.store.tables import Base, Identifier
 
 ROLES: tuple[str, ...] = ("checkout", "payments", "finance", "analyst", "admin")
-"""Roles an API key can have; each endpoint names the roles it allows."""
+"""Roles an API key can have; each endpoint names the roles it allows. ``checkout`` is the
+marketplace's checkout system, ``payments`` its payment system (it books repayments)."""
 
 IDEMPOTENCY_STATES: tuple[str, ...] = ("in_progress", "completed")
 
@@ -34,7 +35,7 @@ class ApiKey(Base):
 
     key_id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True, doc="Key identifier.")
     name: Mapped[str] = mapped_column(String(100), nullable=False, doc="Who or what holds the key.")
-    role: Mapped[str] = mapped_column(String(16), nullable=False, doc="checkout, finance, analyst or admin.")
+    role: Mapped[str] = mapped_column(String(16), nullable=False, doc="checkout, payments, finance, analyst or admin.")
     key_hash: Mapped[str] = mapped_column(String(64), nullable=False, doc="Hex SHA-256 of the secret.")
     prefix: Mapped[str] = mapped_column(String(16), nullable=False, doc="First characters of the secret, for display.")
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, doc="When the key was issued.")

@@ -1,22 +1,26 @@
-"""Routes of monitoring: the latest run's summary, PSI, calibration and early-warning list.
+"""Routes of monitoring: the latest run's summary, PSI, calibration and early-warning list; the book's figures.
 
 Roles: ``analyst``, ``finance`` and ``admin``; the checkout's key gets 403. Runs are written
 by ``credit monitor`` and ``credit retrain``, never over HTTP. Before the first run every
-route answers 404 ``monitoring_run_not_found``.
+route of the run answers 404 ``monitoring_run_not_found``. ``/v1/monitoring/book`` reads the
+servicing tables as they stand (``credit monitor book`` prints the same).
 """
 
 from __future__ import annotations
 
+from datetime import date
 from enum import Enum
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from api.kit.auth import Caller, requires
 from api.kit.db import SessionDep
 from api.kit.errors import responses
+from api.kit.state import policy_of
 from api.monitoring import service
-from api.monitoring.schemas import CalibrationOut, EarlyWarningList, MonitoringSummaryOut, PsiList
+from api.monitoring.schemas import BookOut, CalibrationOut, EarlyWarningList, MonitoringSummaryOut, PsiList
+from credit import clock
 from credit.monitoring.results import WARNING_REASONS
 
 router = APIRouter(tags=["monitoring"])
@@ -24,6 +28,8 @@ router = APIRouter(tags=["monitoring"])
 Watcher = Annotated[Caller, requires("analyst", "finance", "admin")]
 WarningReason = Enum("WarningReason", {code: code for code in WARNING_REASONS}, type=str)
 _READS = responses(401, 403, 404, 422)
+# Dates the period may take: far enough either way for any book, and the end of the last day stays a datetime.
+_EARLIEST, _LATEST = date(1970, 1, 1), date(2999, 12, 31)
 
 
 @router.get("/v1/monitoring/latest", response_model=MonitoringSummaryOut, responses=_READS)
@@ -59,3 +65,20 @@ def early_warnings(
 ) -> EarlyWarningList:
     """The early-warning list: firms with reason codes from a fixed catalogue and the numbers behind them."""
     return service.early_warnings(service.latest(session), reason.value if reason else None, limit)
+
+
+@router.get("/v1/monitoring/book", response_model=BookOut, responses=responses(401, 403, 422))
+def book(
+    request: Request, session: SessionDep, _caller: Watcher,
+    start: Annotated[date | None, Query(
+        alias="from", ge=_EARLIEST, le=_LATEST,
+        description="First day of the collections period (1970-01-01 to 2999-12-31). "
+                    "Default: the first day of the month of `to`.")] = None,
+    end: Annotated[date | None, Query(
+        alias="to", ge=_EARLIEST, le=_LATEST,
+        description="Last day of the collections period, included (1970-01-01 to 2999-12-31). "
+                    "Default: today (UTC).")] = None,
+) -> BookOut:
+    """The book's own figures: roll rates, vintage curves, realised against predicted default by grade, collections."""
+    first, last = service.period(start, end, clock.today())
+    return service.book(session, policy_of(request), first, last)

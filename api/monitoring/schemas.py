@@ -1,4 +1,4 @@
-"""Response schemas of the monitoring routes (read-only: there is no request body)."""
+"""Response schemas of the monitoring routes (read-only: there is no request body); money as decimal strings."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from api.kit.money import AmountOut
 
 Status = Literal["ok", "watch", "alarm"]
 
@@ -107,3 +109,94 @@ class EarlyWarningList(BaseModel):
     run: RunOut
     total: int = Field(description="Firms listed with the filter, before `limit`.")
     items: list[EarlyWarningOut]
+
+
+# --------------------------------------------------------------------------- the book's own figures
+
+Bucket = Literal["current", "1-30", "31-60", "61-90", "90+"]
+
+
+class RollCellOut(BaseModel):
+    to: Literal["current", "1-30", "31-60", "61-90", "90+", "settled"] = Field(
+        description="Where the lines stood at the next month end: an ageing bucket, or `settled` (owing nothing).")
+    lines: int
+    line_share: float | None = Field(description="lines / the row's lines; null for an empty row.")
+    open: AmountOut = Field(description="What these lines owed at the first month end.")
+    amount_share: float | None = Field(description="open / the row's open amount; null when the row owed nothing.")
+
+
+class RollRowOut(BaseModel):
+    bucket: Bucket = Field(description="The lines' ageing bucket at the first month end.")
+    lines: int = Field(description="Lines in the bucket owing something (or past due) at the first month end.")
+    open: AmountOut = Field(description="What they owed then.")
+    cells: list[RollCellOut] = Field(description="One per state at the next month end: the buckets, then `settled`.")
+
+
+class RollMatrixOut(BaseModel):
+    from_day: date = Field(description="Month-end snapshot the lines are counted on.")
+    to_day: date = Field(description="The next month's month-end snapshot.")
+    rows: list[RollRowOut] = Field(description="current, 1-30, 31-60, 61-90 and 90+ (default), in that order.")
+
+
+class VintagePointOut(BaseModel):
+    months_on_book: int = Field(description="Months after the capture month (0: its own month end).")
+    as_of: date = Field(description="The month-end snapshot day.")
+    charged_off: AmountOut = Field(description="Principal charged off by then, cumulative, gross of recoveries.")
+    charged_off_share: float | None = Field(description="charged_off / the vintage's principal.")
+    past_due: AmountOut = Field(description="Principal owed then more than 30 days past due (not charged off).")
+    past_due_share: float | None = Field(description="past_due / the vintage's principal.")
+
+
+class VintageOut(BaseModel):
+    vintage: date = Field(description="The capture month (its first day).")
+    captures: int = Field(description="Receivables captured that month (installment plans count as their capture).")
+    principal: AmountOut = Field(description="Their principal, net of seller refunds.")
+    points: list[VintagePointOut]
+
+
+class BookGradeOut(BaseModel):
+    grade: str = Field(description="Grade of the firm's PD when its line opened, or `ungraded` (no score then).")
+    lines: int = Field(description="Lines with at least one receivable.")
+    defaults: int = Field(description="Lines that reached default (a default step, or a receivable charged off).")
+    predicted_pd: float | None = Field(description="Mean PD at opening; null for `ungraded`.")
+    realised_rate: float = Field(description="defaults / lines.")
+    ci_low: float = Field(description="Clopper-Pearson interval of the realised rate (level in `interval`), lower end.")
+    ci_high: float = Field(description="Upper end.")
+    status: Status | None = Field(description="ok: predicted inside the interval; watch: outside; alarm: outside "
+                                              "99.9%. Null for `ungraded`.")
+
+
+class AllocatedOut(BaseModel):
+    late_fee: AmountOut
+    fee: AmountOut
+    principal: AmountOut
+    credit_refund: AmountOut = Field(description="Credit balance paid back to buyers.")
+
+
+class CollectionsOut(BaseModel):
+    """The book's collections in a period (both days included); net figures can be negative."""
+
+    start: date
+    end: date
+    received: AmountOut = Field(description="Repayments received in the period.")
+    received_count: int
+    returned: AmountOut = Field(description="Repayments the bank returned in the period.")
+    returned_count: int
+    allocated: AllocatedOut = Field(description="Net allocations booked in the period, by part (returns negative).")
+    credit_balance: AmountOut = Field(description="Buyers' credit balances together at the end of the period.")
+    late_fees_assessed: AmountOut
+    late_fees_paid: AmountOut
+    charged_off: AmountOut = Field(description="Exposure moved to realised loss in the period.")
+    recovered: AmountOut = Field(description="Principal collected in the period on receivables charged off before.")
+    realised_loss: AmountOut = Field(description="charged_off - recovered.")
+
+
+class BookOut(BaseModel):
+    """The book's own figures from the servicing tables: roll rates, vintages, default by grade, collections."""
+
+    month_ends: list[date] = Field(description="The month-end snapshot days the roll rates and vintages read.")
+    roll_rates: list[RollMatrixOut] = Field(description="Between consecutive month ends, oldest first.")
+    vintages: list[VintageOut] = Field(description="By capture month, oldest first.")
+    interval: str = Field(description="How the grades' intervals are computed.", examples=["Clopper-Pearson, 95%"])
+    grades: list[BookGradeOut] = Field(description="Grades holding lines, best first, then `ungraded`.")
+    collections: CollectionsOut

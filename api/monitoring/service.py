@@ -1,31 +1,45 @@
-"""Monitoring over HTTP: the latest stored run (:func:`credit.monitoring.results.latest_run`), shaped for the API.
+"""Monitoring over HTTP: the latest stored run (:func:`credit.monitoring.results.latest_run`) and the
+book's own figures (:func:`credit.monitoring.book.book_performance`), shaped for the API.
 
 Every role that may call these routes sees the whole book (analysts and the finance team
-watch the portfolio), so there is no per-caller filter. Before the first run every route
-answers 404 ``monitoring_run_not_found``.
+watch the portfolio), so there is no per-caller filter. Before the first run every route of
+the run answers 404 ``monitoring_run_not_found``; the book's figures are read live and are
+empty, not missing, before the servicing job has run.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 
 from sqlalchemy.orm import Session
 
-from api.kit.errors import NotFound
+from api.kit.errors import NotFound, Unprocessable
 from api.monitoring.schemas import (
+    AllocatedOut,
+    BookGradeOut,
+    BookOut,
     CalibrationOut,
+    CollectionsOut,
     EarlyWarningList,
     EarlyWarningOut,
     GradeCalibrationOut,
     MonitoringSummaryOut,
     PsiList,
     PsiOut,
+    RollCellOut,
+    RollMatrixOut,
+    RollRowOut,
     RunOut,
     StatusCounts,
     VintageCalibrationOut,
+    VintageOut,
+    VintagePointOut,
     WarningReasonOut,
 )
+from credit.monitoring.book import book_performance
 from credit.monitoring.results import WARNING_REASONS, MonitoringRun, latest_run
+from credit.policy import Policy
 
 
 def latest(session: Session) -> MonitoringRun:
@@ -85,3 +99,46 @@ def early_warnings(run: MonitoringRun, reason: str | None, limit: int) -> EarlyW
         EarlyWarningOut(firm_id=w.firm_id, details=w.details,
                         reasons=[WarningReasonOut(code=code, text=WARNING_REASONS[code]) for code in w.reasons])
         for w in listed[:limit]])
+
+
+def period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
+    """The collections period asked for: ``end`` defaults to ``today``, ``start`` to the first day of ``end``'s month.
+
+    Raises
+    ------
+    Unprocessable
+        ``validation_failed`` when the start is after the end.
+    """
+    end = end or today
+    start = start or end.replace(day=1)
+    if start > end:
+        message = f"must not be after `to` ({end}); got {start}"
+        raise Unprocessable(f"query.from: {message}", code="validation_failed",
+                            details=[{"loc": ["query", "from"], "msg": message, "type": "value_error"}])
+    return start, end
+
+
+def book(session: Session, policy: Policy, start: date, end: date) -> BookOut:
+    """The book's figures (:func:`credit.monitoring.book.book_performance`) with the period's collections."""
+    performance = book_performance(session, policy, start=start, end=end)
+    figures = performance.collections
+    return BookOut(
+        month_ends=list(performance.month_ends),
+        roll_rates=[RollMatrixOut(from_day=m.from_day, to_day=m.to_day, rows=[
+            RollRowOut(bucket=row.bucket, lines=row.lines, open=row.open_minor, cells=[
+                RollCellOut(to=cell.to, lines=cell.lines, line_share=cell.line_share, open=cell.open_minor,
+                            amount_share=cell.amount_share) for cell in row.cells])
+            for row in m.rows]) for m in performance.roll_rates],
+        vintages=[VintageOut(vintage=v.vintage, captures=v.captures, principal=v.principal_minor, points=[
+            VintagePointOut(months_on_book=p.months_on_book, as_of=p.as_of, charged_off=p.charged_off_minor,
+                            charged_off_share=p.charged_off_share, past_due=p.past_due_minor,
+                            past_due_share=p.past_due_share) for p in v.points]) for v in performance.vintages],
+        interval=performance.interval,
+        grades=[BookGradeOut(**vars(grade)) for grade in performance.grades],
+        collections=CollectionsOut(
+            start=figures.start, end=figures.end, received=figures.received_minor,
+            received_count=figures.received_count, returned=figures.returned_minor,
+            returned_count=figures.returned_count, allocated=AllocatedOut(**figures.allocated_minor),
+            credit_balance=figures.credit_balance_minor, late_fees_assessed=figures.late_fees_assessed_minor,
+            late_fees_paid=figures.late_fees_paid_minor, charged_off=figures.charged_off_minor,
+            recovered=figures.recovered_minor, realised_loss=figures.realised_loss_minor))

@@ -1,5 +1,8 @@
 """Repayments over HTTP: book money received, a bank's return, a credit balance refund; one unit of work each.
 
+A payment reference books once per caller (:mod:`credit.ledger.references`): a retry under a
+new Idempotency-Key is 409 ``duplicate_reference`` naming the repayment the first booked.
+
 Every function takes the request's session and flushes, never commits (the kit's unit of work
 does, together with the stored idempotent response). Each reads the book before it writes, so
 it first takes the write lock (:func:`api.kit.db.take_write_lock`; SQLite) and the line's row
@@ -26,6 +29,7 @@ from api.repayments.schemas import (
     ReturnOut,
 )
 from credit import ledger
+from credit.ledger import references
 from credit.policy import Policy
 from credit.servicing import repayments
 from credit.servicing.allocation import Allocation
@@ -39,8 +43,11 @@ def receive(session: Session, caller: Caller, line_id: int, body: RepaymentIn, p
             now: datetime) -> RepaymentOut:
     """Book a repayment on the line and allocate it (named receivables, or oldest due first)."""
     take_write_lock(session)
+    payment = {"client": caller.name, "kind": "payment", "reference": body.reference}
+    references.claim(session, **payment, now=now)
     receipt = repayments.receive(session, line_id=line_id, amount_minor=body.amount, reference=body.reference,
                                  received_by=caller.name, policy=policy, now=now, receivable_ids=body.receivable_ids)
+    references.bind(session, **payment, object_id=receipt.repayment_id)
     return RepaymentOut(
         repayment_id=receipt.repayment_id, line_id=line_id, amount=body.amount, reference=body.reference,
         allocations=_allocations_out(receipt.allocations), credit_balance=receipt.credit_balance_minor,

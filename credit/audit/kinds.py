@@ -28,6 +28,7 @@ from credit.decisions import (
     review_credit_line,
 )
 from credit.policy import Policy
+from credit.servicing.dunning import DunningCase, decide_dunning
 
 
 @dataclass(frozen=True)
@@ -87,5 +88,7 @@ KINDS: dict[str, DecisionKind] = {
     "receivable_financing": DecisionKind(
         ReceivableRequest, quote_receivable, lambda i: i.creditor_id, lambda d: d.advance_minor,
         lambda d: d.debtor_grade),
+    "dunning": DecisionKind(
+        DunningCase, decide_dunning, lambda i: i.firm_id, lambda d: d.total_minor, lambda d: None),
 }
 """Decision kind (the ``decisions.kind`` column) -> how it is decided."""

@@ -15,7 +15,7 @@ from credit.store.tables import Base
 
 DECISION_KINDS: tuple[str, ...] = (
     "credit_line_application", "credit_line_review", "line_change", "checkout", "order_financing",
-    "receivable_financing",
+    "receivable_financing", "dunning",
 )
 OUTCOMES: tuple[str, ...] = ("approve", "refer", "decline")
 

@@ -1,7 +1,7 @@
 """Fixed catalogues of the codes decisions return: policy reasons, checkout declines, next actions.
 
 A decision's ``reason_codes`` are codes of :data:`POLICY_REASONS` (why the policy decided as
-it did: knock-outs, caps, referrals, eligibility) followed by the model's codes of
+it did: knock-outs, caps, referrals, eligibility, servicing steps) followed by the model's codes of
 :data:`credit.models.reasons.REASON_CATALOGUE` (why the firm scored as risky). Checkout
 declines with one code of :data:`CHECKOUT_DECLINES`; every decision may suggest codes of
 :data:`NEXT_ACTIONS`. A code's meaning never changes within one
@@ -61,6 +61,15 @@ POLICY_REASONS: dict[str, str] = {
     "dilution_reserve": "Advance rate lowered by a reserve for the debtor's returns and credit notes",
     "risk_haircut": "Advance rate lowered for the debtor's risk grade",
     "debtor_concentration_cap": "Advance reduced to the debtor's remaining concentration cap",
+    # servicing: dunning steps of the daily job, by days past due
+    "reminder_before_due": "Reminder sent: payment falls due in a few days",
+    "reminder_on_due_date": "Reminder sent: payment falls due today",
+    "reminder_past_due": "Reminder sent: payment past due",
+    "late_fee_charged": "Late fee charged: payment past due for the policy's days",
+    "frozen_past_due": "Line frozen: payment past due for the policy's days",
+    "unfrozen_cured": "Line unfrozen: no longer past due for the policy's days, and within its limit",
+    "defaulted_past_due": "Line in default: payment past due for the policy's default days",
+    "charged_off_after_default": "Open principal charged off as a loss after default; the line closes",
 }
 """Policy reason code -> text shown to the finance team and in decision records."""
 
@@ -88,6 +97,7 @@ NEXT_ACTIONS: dict[str, str] = {
     "contact_finance": "Contact the finance team",
     "resolve_dispute": "Resolve the dispute on the invoice",
     "finance_another_invoice": "Offer another invoice for financing",
+    "pay_by_due_date": "Pay by the due date",
 }
 """Next-action code -> text shown to the buyer or supplier."""
 

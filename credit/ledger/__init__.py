@@ -2,7 +2,8 @@
 
 Available = limit − posted − pending, never negative: enforced by guarded conditional
 UPDATEs and a CHECK constraint, and recomputable from the transfers (:func:`reconcile`).
-Functions take the caller's session and never commit.
+Functions take the caller's session and never commit. Each business reference a client
+books (order, shipment, refund, payment) books once: :mod:`credit.ledger.references`.
 """
 
 from credit.ledger.checkout import (
@@ -19,6 +20,7 @@ from credit.ledger.checkout import (
 from credit.ledger.errors import (
     CaptureExceedsHold,
     Decline,
+    DuplicateReference,
     ExceedsPosted,
     FirmNotFound,
     HoldExpired,
@@ -57,7 +59,8 @@ from credit.ledger.reconcile import Difference, Reconciliation, reconcile
 
 __all__ = [
     "DEFAULT_HOLD_PERIOD", "Authorization", "Balances", "CaptureExceedsHold", "Decline", "Difference",
-    "ExceedsPosted", "FirmNotFound", "HoldExpired", "HoldNotFound", "HoldNotPending", "HoldState", "InvalidAmount",
+    "DuplicateReference", "ExceedsPosted", "FirmNotFound", "HoldExpired", "HoldNotFound", "HoldNotPending",
+    "HoldState", "InvalidAmount",
     "LedgerError", "LimitBelowExposure", "LimitExceeded", "LineClosed", "LineExists", "LineFrozen", "LineNotEmpty",
     "LineState", "NoLine", "PerOrderCapExceeded", "Reconciliation", "RefundExceedsCaptured",
     "authorize", "balances", "capture", "change_limit", "change_per_order_cap", "charge_off", "close_line", "expire_holds",

@@ -93,3 +93,14 @@ class ExceedsPosted(LedgerError):
 
 class FirmNotFound(LedgerError):
     code = "no_firm"
+
+
+class DuplicateReference(LedgerError):
+    """A business reference the client has booked already; nothing was booked again.
+
+    Its details name the ``kind`` (``order``, ``shipment``, ``refund`` or ``payment``), the
+    ``reference`` and what the first booking made, under the name
+    :data:`credit.ledger.references.OBJECT_IDS` gives it (``hold_id``, ``transfer_id``).
+    """
+
+    code = "duplicate_reference"

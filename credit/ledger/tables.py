@@ -31,13 +31,18 @@ freezes the line in the same UPDATE, so the database's rule reads "an *active* l
 its limit" and no authorization can use headroom that is not there.
 
 A limit change is not a transfer: it moves no exposure, only the ceiling.
+
+``business_references`` sits beside them on a migration branch of its own (``references``):
+each order, shipment, refund and payment reference a client books, claimed before the
+booking so that a retry under a new Idempotency-Key cannot book it twice
+(:mod:`credit.ledger.references`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from credit.store.tables import Base, Identifier
@@ -48,6 +53,7 @@ TRANSFER_KINDS: tuple[str, ...] = ("hold", "post", "void", "expire", "refund", "
 LINE_TRANSFER_KINDS: tuple[str, ...] = ("repay", "reopen", "charge_off")
 """Kinds that move a line's exposure rather than one hold's."""
 FROZEN_BY: tuple[str, ...] = ("finance", "servicing")
+REFERENCE_KINDS: tuple[str, ...] = ("order", "shipment", "refund", "payment")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -159,3 +165,21 @@ class LedgerTransfer(Base):
     amount_minor: Mapped[int] = _money("Amount moved, minor units; > 0.")
     reference: Mapped[str | None] = mapped_column(String(200), doc="Caller's reference (shipment, refund, payment id).")
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, doc="When it was booked (UTC).")
+
+
+class BusinessReference(Base):
+    """A business reference a client has booked: one order, shipment, refund or payment, booked once."""
+
+    __tablename__ = "business_references"
+    __table_args__ = (
+        # The key decides among concurrent duplicates: the second INSERT waits on it, then conflicts.
+        PrimaryKeyConstraint("client", "kind", "reference"),
+        CheckConstraint(_one_of("kind", REFERENCE_KINDS), name="kind_allowed"),
+    )
+
+    client: Mapped[str] = mapped_column(String(100), doc="Who booked it: the name of the API key's holder.")
+    kind: Mapped[str] = mapped_column(String(10), doc="order, shipment, refund or payment.")
+    reference: Mapped[str] = mapped_column(String(200), doc="The client's own reference (order, shipment, ...).")
+    object_id: Mapped[int | None] = mapped_column(
+        BigInteger, doc="What it booked (a hold id; a transfer id for a payment); null until booked.")
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, doc="When it was claimed (UTC).")

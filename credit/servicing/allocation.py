@@ -101,8 +101,11 @@ def unapplied(session: Session, line_id: int) -> list[tuple[int, int]]:
 
 
 def pay_from(session: Session, sources: Sequence[tuple[int, int]], owed: Sequence[Owed], order: Sequence[str], *,
-             reason: str, now: datetime) -> list[Allocation]:
-    """Pay the receivables from the sources (repayment id, money available), oldest source first."""
+             reason: str, now: datetime, reference: str | None = None) -> list[Allocation]:
+    """Pay the receivables from the sources (repayment id, money available), oldest source first.
+
+    ``reference`` (the payment's) is kept on the ledger's repay transfer.
+    """
     moves = waterfall(sum(amount for _, amount in sources), owed, order)
     allocations, queue = [], [list(source) for source in sources]
     for receivable_id, part, amount in moves:
@@ -115,7 +118,7 @@ def pay_from(session: Session, sources: Sequence[tuple[int, int]], owed: Sequenc
             if source[1] == 0:
                 queue.pop(0)
     book(session, owed[0].line_id if owed else None, allocations, reason=reason, now=now,
-         written_off={o.receivable_id for o in owed if o.written_off})
+         written_off={o.receivable_id for o in owed if o.written_off}, reference=reference)
     return allocations
 
 

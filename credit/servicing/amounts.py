@@ -7,7 +7,9 @@
   when it moved to realised loss. The exposure of a line's receivables is its ``posted_minor``.
 
 The SQL forms (:data:`PRINCIPAL_OWED`, ...) are column expressions over ``receivables``; the
-Python forms (:class:`Owed`) work on a row read with :data:`OWED_COLUMNS`.
+Python forms (:class:`Owed`) work on a row read with :data:`OWED_COLUMNS`, or on amounts
+gathered in Python (:func:`owed_parts`: a receivable as it stood at a past moment, rebuilt
+from the journals by :mod:`credit.servicing.statement`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,18 @@ OWED_COLUMNS = (
     PRINCIPAL_OWED.label("principal_owed"), FEE_OWED.label("fee_owed"), LATE_FEE_OWED.label("late_fee_owed"),
 )
 """Columns to select for :meth:`Owed.of`."""
+
+
+def owed_parts(*, principal: int, refunded: int, rescheduled: int, paid_principal: int, fee: int, paid_fee: int,
+               late_fee: int, paid_late_fee: int) -> tuple[int, int, int]:
+    """:data:`PRINCIPAL_OWED`, :data:`FEE_OWED` and :data:`LATE_FEE_OWED` on amounts given in Python.
+
+    Returns
+    -------
+    (int, int, int)
+        Principal, fee and late fee owed, minor units, in the order of :class:`Owed`'s fields.
+    """
+    return principal - refunded - rescheduled - paid_principal, fee - paid_fee, late_fee - paid_late_fee
 
 
 @dataclass(frozen=True)

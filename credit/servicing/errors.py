@@ -39,3 +39,43 @@ class ReceivableNotOnLine(LedgerError):
 
 class ExceedsCreditBalance(LedgerError):
     code = "exceeds_credit_balance"
+
+
+class ReceivableNotFound(LedgerError):
+    code = "receivable_not_found"
+
+
+class InstallmentsNotAllowed(LedgerError):
+    """The policy does not offer this plan: count above the grade's maximum, or amount below the minimum."""
+
+    code = "installments_not_allowed"
+
+
+class ReceivableNotReschedulable(LedgerError):
+    """The receivable cannot be split now: not a live terms receivable before its due time, or it owes fees."""
+
+    code = "receivable_not_reschedulable"
+
+
+class InstallmentPlanExists(LedgerError):
+    """The receivable was already split into installments (its ids are in the details)."""
+
+    code = "installment_plan_exists"
+
+
+class NoInstallmentPlan(LedgerError):
+    """The receivable was never split into installments: there is no plan to settle."""
+
+    code = "no_installment_plan"
+
+
+class PlanNotSettleable(LedgerError):
+    """The plan owes nothing, or is in collections (an installment defaulted or charged off)."""
+
+    code = "plan_not_settleable"
+
+
+class SettlementShort(LedgerError):
+    """The money offered is less than what settles the plan."""
+
+    code = "settlement_amount_short"

@@ -16,24 +16,19 @@ cannot reach receivables already charged off.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from credit import ledger
 from credit.ledger.journal import HOLDS, LINES, require_positive
+from credit.money import round_half_up
 from credit.policy import Policy
 from credit.servicing import status
 from credit.servicing.allocation import Allocation, book, lock_line, net_allocations
 from credit.servicing.amounts import RECEIVABLES
 from credit.servicing.errors import RefundExceedsReceivables, TermsNotAllowed
 from credit.servicing.repayments import apply_credit
-
-
-def round_half_up(amount: Decimal) -> int:
-    """Round a Decimal amount of minor units to an integer, halves away from zero (0.5 -> 1)."""
-    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def terms_fee(policy: Policy, terms_days: int, amount_minor: int) -> int:

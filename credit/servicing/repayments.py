@@ -110,7 +110,7 @@ def receive(session: Session, *, line_id: int, amount_minor: int, reference: str
         applied_minor=0, status="received", received_at=now).returning(REPAYMENTS.c.repayment_id)).scalar_one()
     owed = owed_on_line(session, line_id, receivable_ids)
     allocations = pay_from(session, [(repayment_id, amount_minor)], owed, policy.document.servicing.allocation_order,
-                           reason="payment", now=now)
+                           reason="payment", now=now, reference=reference)
     status.refresh(session, [o.receivable_id for o in owed], now)
     unfrozen = cure(session, line_id, policy, now)
     return Receipt(repayment_id, line_id, amount_minor, tuple(allocations), credit_balance(session, line_id),
@@ -207,13 +207,18 @@ def refund_credit(session: Session, *, line_id: int, amount_minor: int, referenc
 def cure(session: Session, line_id: int, policy: Policy, now: datetime) -> bool:
     """Lift a freeze servicing put on the line once it is cured; returns whether it was lifted.
 
-    Cured: the line's days past due on the book are below ``servicing.dunning.freeze_days`` and
-    posted plus pending are within the limit. A freeze by the finance team stays.
+    Cured: the line's days past due on the book are below ``servicing.dunning.freeze_days``,
+    posted plus pending are within the limit and nothing on it has defaulted. A freeze by the
+    finance team stays.
     """
     line = ledger.get_line(session, line_id)
     if line.status != "frozen" or line.balances.available_minor < 0:
         return False
     if line.frozen_by != "servicing":
+        return False
+    defaulted = session.execute(select(RECEIVABLES.c.receivable_id).where(
+        RECEIVABLES.c.line_id == line_id, RECEIVABLES.c.status == "defaulted").limit(1)).first()
+    if defaulted is not None:  # a defaulted line stays frozen until it is charged off and closed
         return False
     if status.line_days_past_due(session, line_id, now) >= policy.document.servicing.dunning.freeze_days:
         return False

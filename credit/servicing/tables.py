@@ -167,7 +167,8 @@ class RepaymentAllocation(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, info={"money": True},
                                               doc="Signed minor units: negative reverses (returned payment, refund).")
     reason: Mapped[str] = mapped_column(String(20), nullable=False,
-                                        doc="payment, credit (from the credit balance), returned, refund, credit_refund.")
+                                        doc="payment, credit (from the credit balance), returned, refund, credit_refund, "
+                                            "fee_waiver (a plan's unused fee given back at early settlement).")
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, doc="When it was booked (UTC).")
 
 

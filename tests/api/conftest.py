@@ -27,7 +27,7 @@ from api.kit.tables import ApiKey
 from credit.settings import Settings
 from tests.stores import empty_all_tables
 
-ROLES = ("checkout", "finance", "analyst", "admin")
+ROLES = ("checkout", "payments", "finance", "analyst", "admin")
 
 
 class BookingIn(BaseModel):

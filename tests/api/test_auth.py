@@ -115,3 +115,46 @@ def test_create_api_key_validates_its_arguments(app, client):
         create_api_key(session, "x", "superuser")
     with app.state.sessionmaker() as session, pytest.raises(ValueError, match="`name` must have"):
         create_api_key(session, "  ", "admin")
+
+
+def test_an_admin_issues_a_payments_key_over_the_api(client, keys):
+    issued = client.post("/v1/api-keys", json={"name": "payment-system", "role": "payments"},
+                         headers=auth(keys["admin"]) | {"Idempotency-Key": "payments-key"})
+    assert (issued.status_code, issued.json()["role"]) == (201, "payments")
+
+
+def test_the_payments_role_migration_keeps_every_key_and_what_points_at_it_on_sqlite(tmp_path):
+    # SQLite rebuilds api_keys to change its CHECK; idempotency records reference the keys and
+    # must survive the rebuild with their foreign key still enforced.
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from credit.store.engine import make_engine
+    from migrations import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'before.db'}")
+    upgrade(engine, "0004_api_access")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO api_keys (name, role, key_hash, prefix, created_at) "
+                                "VALUES ('storefront', 'checkout', 'h1', 'mck_1', '2026-01-05 10:00:00')"))
+        connection.execute(text(
+            "INSERT INTO idempotency_records (key_id, idempotency_key, request_method, request_path, request_hash, "
+            "state, lock_token, locked_at, created_at) VALUES (1, 'k', 'POST', '/v1/x', 'h', 'in_progress', 't', "
+            "'2026-01-05 10:00:00', '2026-01-05 10:00:00')"))
+
+    upgrade(engine)
+
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT key_id, name, role FROM api_keys")).all() == [(1, "storefront", "checkout")]
+        assert connection.execute(text("SELECT key_id FROM idempotency_records")).all() == [(1,)]
+        connection.execute(text("INSERT INTO api_keys (name, role, key_hash, prefix, created_at) "
+                                "VALUES ('payment-system', 'payments', 'h2', 'mck_2', '2026-01-05 10:00:00')"))
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO idempotency_records (key_id, idempotency_key, request_method, request_path, request_hash, "
+            "state, lock_token, locked_at, created_at) VALUES (99, 'k', 'POST', '/v1/x', 'h', 'in_progress', 't', "
+            "'2026-01-05 10:00:00', '2026-01-05 10:00:00')"))
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(text("INSERT INTO api_keys (name, role, key_hash, prefix, created_at) "
+                                "VALUES ('x', 'boss', 'h3', 'mck_3', '2026-01-05 10:00:00')"))
+    engine.dispose()

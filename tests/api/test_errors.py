@@ -102,12 +102,17 @@ LEDGER_ANSWERS = {
     "PerOrderCapExceeded": (409, "per_order_cap_exceeded"), "LimitExceeded": (409, "limit_exceeded"),
     "HoldNotPending": (409, "hold_not_pending"), "HoldExpired": (409, "hold_expired"),
     "CaptureExceedsHold": (409, "capture_exceeds_hold"), "RefundExceedsCaptured": (409, "refund_exceeds_captured"),
-    "ExceedsPosted": (409, "exceeds_posted"), "Decline": (409, "ledger_error"), "LedgerError": (409, "ledger_error"),
+    "ExceedsPosted": (409, "exceeds_posted"), "DuplicateReference": (409, "duplicate_reference"),
+    "Decline": (409, "ledger_error"), "LedgerError": (409, "ledger_error"),
     # servicing's
     "TermsNotAllowed": (422, "terms_not_allowed"), "RefundExceedsReceivables": (409, "refund_exceeds_receivables"),
     "RepaymentNotFound": (404, "repayment_not_found"), "RepaymentReturned": (409, "repayment_returned"),
     "RepaymentRefunded": (409, "repayment_refunded"), "ReceivableNotOnLine": (422, "receivable_not_on_line"),
     "ExceedsCreditBalance": (409, "exceeds_credit_balance"),
+    "ReceivableNotFound": (404, "receivable_not_found"), "InstallmentsNotAllowed": (422, "installments_not_allowed"),
+    "ReceivableNotReschedulable": (409, "receivable_not_reschedulable"),
+    "InstallmentPlanExists": (409, "installment_plan_exists"), "NoInstallmentPlan": (409, "no_installment_plan"),
+    "PlanNotSettleable": (409, "plan_not_settleable"), "SettlementShort": (409, "settlement_amount_short"),
 }
 LEDGER_REFUSALS = [cls for module in (ledger_errors, servicing_errors)
                    for _, cls in inspect.getmembers(module, inspect.isclass)

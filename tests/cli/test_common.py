@@ -21,6 +21,7 @@ STORE_COMMANDS = [
     ["score", "--as-of", "2024-06-01", "--serving", "{tmp}"],
     ["monitor", "--panel", "{tmp}", "--serving", "{tmp}", "--training-from", "2024-01-01",
      "--training-to", "2024-06-01"],
+    ["monitor", "book"],
     ["api-key", "create", "alice", "finance"],
     ["api-key", "list"],
     ["api-key", "revoke", "1"],
@@ -33,7 +34,7 @@ STORE_COMMANDS = [
 
 def _name(command: list[str]) -> str:
     words = [word for word in command if word[0].isalpha()]
-    return " ".join(words[:2] if words[0] in ("db", "features", "api-key", "ledger", "decisions") else words[:1])
+    return " ".join(words[:2] if words[0] in ("db", "features", "api-key", "ledger", "decisions", "monitor") else words[:1])
 
 
 @pytest.mark.parametrize("command", STORE_COMMANDS, ids=map(_name, STORE_COMMANDS))

@@ -113,13 +113,14 @@ def _repayments_the_history_makes(session: Session, end: datetime) -> Counter:
     for reference, captured_at, captured in captures:
         order_id = int(reference.removeprefix("order-"))
         unpaid = captured
-        for (paid,) in session.execute(
-                select(Payment.amount_minor).join(Invoice, Invoice.invoice_id == Payment.invoice_id)
+        for payment_id, paid in session.execute(
+                select(Payment.payment_id, Payment.amount_minor).join(Invoice, Invoice.invoice_id == Payment.invoice_id)
                 .where(Invoice.order_id == order_id, Payment.paid_at >= captured_at, Payment.paid_at < end)
                 .order_by(Payment.paid_at, Payment.payment_id)):
             if unpaid > 0:
-                expected[(f"payment-order-{order_id}", min(paid, unpaid))] += 1
+                expected[(f"payment-{payment_id}", min(paid, unpaid))] += 1
                 unpaid -= min(paid, unpaid)
+                booked += 1
     return expected
 
 

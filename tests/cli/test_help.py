@@ -53,7 +53,22 @@ def test_api_keys_are_printed_once_and_stored_hashed(tmp_path):
         stored = connection.execute(text("SELECT key_hash, role FROM api_keys")).one()
     assert stored == (hashlib.sha256(plaintext.encode()).hexdigest(), "checkout")
     wrong = CliRunner().invoke(app, ["api-key", "create", "x", "boss", "--database-url", url])
-    assert wrong.exit_code == 2 and "`role` must be one of checkout, finance, analyst, admin" in wrong.output
+    assert wrong.exit_code == 2 and "`role` must be one of checkout, payments, finance, analyst, admin" in wrong.output
+
+
+def test_the_payment_systems_key_is_issued_with_the_payments_role_the_help_lists(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from api.kit.tables import ROLES
+
+    help_text = " ".join(CliRunner().invoke(app, ["api-key", "create", "--help"], terminal_width=200).output.split())
+    assert all(role in help_text for role in ROLES), help_text
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    created = CliRunner().invoke(app, ["api-key", "create", "payment-system", "payments", "--database-url", url])
+    assert created.exit_code == 0, created.output
+    assert "for payment-system (payments)" in created.output
+    with create_engine(url).connect() as connection:
+        assert connection.execute(text("SELECT name, role FROM api_keys")).one() == ("payment-system", "payments")
 
 
 def test_an_error_naming_a_config_section_shows_the_brackets(capsys) -> None:  # noqa: ANN001

@@ -1,4 +1,5 @@
-"""A firm: its score history and score now, its line's limit and exposure over time, its decisions, early warnings."""
+"""A firm: its score history and score now, its line's limit and exposure over time, its receivables on the book
+and their statement, its decisions, early warnings."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from credit.models.serving import ServingModel
 from credit.monitoring.results import WARNING_REASONS, EarlyWarning, warnings_of_firm
 from credit.policy import Policy
 from credit.scoring.tables import ScoreSnapshot
+from credit.servicing.statement import ReceivableRow, Statement, list_receivables, statement
 
 DECISIONS_SHOWN = 50
+RECEIVABLES_SHOWN = 50
 
 KIND_LABELS = {
     "credit_line_application": "Credit-line application", "credit_line_review": "Review by the finance team",
@@ -170,13 +173,39 @@ def line_history(session: Session, firm_id: int, line: LineView, now: datetime) 
             posted += amount
         elif kind in ("void", "expire"):
             pending -= amount
-        else:  # refund, repay
+        elif kind == "reopen":  # a returned repayment, or paid principal refunded: exposure again
+            posted += amount
+        else:  # refund, repay, charge_off
             posted -= amount
         by_day[max(at.date(), line.created_at.date())] = (limit, posted + pending)
     by_day[max(now.date(), line.created_at.date())] = (line.limit_minor, line.exposure_minor)
     days = sorted(by_day)
     return LineHistory(limit=tuple((day, by_day[day][0]) for day in days),
                        exposure=tuple((day, by_day[day][1]) for day in days))
+
+
+@dataclass(frozen=True)
+class FirmBook:
+    """The firm's receivables on the book (the first ones, by id) and its statement for the month to date."""
+
+    receivables: tuple[ReceivableRow, ...]
+    more: bool  # more receivables than shown: the CSV export has them all
+    statement: Statement
+
+
+def book_of_firm(session: Session, firm_id: int, now: datetime, *, shown: int = RECEIVABLES_SHOWN) -> FirmBook:
+    """The firm's receivables with what each owes now, and its statement from the first of the month to now.
+
+    The statement closes now, so its closing balance is what the receivables owe now and its
+    ageing is by days past due now (:mod:`credit.servicing.statement`). At midnight on the first
+    of a month, the month to date is empty: the statement is the previous month's.
+    """
+    page = list_receivables(session, firm_id=firm_id, limit=shown)
+    month_start = datetime(now.year, now.month, 1)
+    if month_start >= now:
+        month_start = datetime(now.year - (now.month == 1), (now.month - 2) % 12 + 1, 1)
+    return FirmBook(page.rows, page.next_cursor is not None,
+                    statement(session, firm_id, period_start=month_start, period_end=now))
 
 
 @dataclass(frozen=True)

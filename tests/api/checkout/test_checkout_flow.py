@@ -58,8 +58,8 @@ def test_an_order_from_precheck_to_repayment_moves_the_balances_step_by_step(cli
     assert refunded.json()["refunded"] == "50.00"
     assert refunded.json()["balances"] == _balances("1000.00", "200.00", "0.00", "800.00")
 
-    repaid = _post(client, key, f"/v1/credit-lines/{line}/repayments", {"amount": "120.00", "reference": "PAY-1"},
-                   idem="p-1")
+    repaid = _post(client, keys["payments"], f"/v1/credit-lines/{line}/repayments",
+                   {"amount": "120.00", "reference": "PAY-1"}, idem="p-1")
     assert repaid.status_code == 200, repaid.text
     assert repaid.json() == {"line_id": line, "amount": "120.00", "reference": "PAY-1",
                              "balances": _balances("1000.00", "80.00", "0.00", "920.00")}

@@ -1,4 +1,5 @@
-"""Who may call checkout credit: the checkout system and admins move exposure; repayments also finance."""
+"""Who may call checkout credit: the checkout system and admins move exposure; repayments the payment system,
+finance and admins, never the checkout key."""
 
 from __future__ import annotations
 
@@ -36,11 +37,11 @@ def _requests(line):  # noqa: ANN001, ANN202
 ALLOWED = {
     "precheck": {"checkout", "admin"}, "authorize": {"checkout", "admin"}, "capture": {"checkout", "admin"},
     "void": {"checkout", "admin"}, "refund": {"checkout", "admin"},
-    "read": {"checkout", "finance", "analyst", "admin"}, "repay": {"checkout", "finance", "admin"},
+    "read": {"checkout", "finance", "analyst", "admin"}, "repay": {"payments", "finance", "admin"},
 }
 
 
-@pytest.mark.parametrize("role", ["checkout", "finance", "analyst", "admin"])
+@pytest.mark.parametrize("role", ["checkout", "payments", "finance", "analyst", "admin"])
 @pytest.mark.parametrize("operation", sorted(ALLOWED))
 def test_each_role_may_call_exactly_its_operations(client, keys, line, role, operation):
     method, path, body = _requests(line)[operation]
@@ -55,3 +56,24 @@ def test_each_role_may_call_exactly_its_operations(client, keys, line, role, ope
 def test_a_call_without_a_key_is_unauthenticated(client, line):
     response = client.post("/v1/checkout/prechecks", json={"buyer_id": line["buyer"], "amount": "1.00"})
     assert response.status_code == 401
+
+
+def test_a_checkout_key_cannot_book_a_repayment_and_the_headroom_stays_taken(client, app, keys):
+    # Seen: a checkout key booked a 68,700.00 "repayment" for a payment that never existed and
+    # freed the buyer's headroom. 70,000.00 limit, 68,700.00 held and captured: 1,300.00 available.
+    buyer, line = make_buyer_with_line(app.state.engine, limit_minor=7_000_000)
+    checkout = auth(keys["checkout"])
+    held = client.post("/v1/checkout/authorizations",
+                       json={"buyer_id": buyer, "order_reference": "PO-687", "amount": "68700.00"},
+                       headers=checkout | {"Idempotency-Key": "hold"})
+    client.post(f"/v1/checkout/authorizations/{held.json()['hold_id']}/captures",
+                json={"amount": "68700.00", "shipment_reference": "SHIP-687"},
+                headers=checkout | {"Idempotency-Key": "capture"})
+
+    refused = client.post(f"/v1/credit-lines/{line}/repayments",
+                          json={"amount": "68700.00", "reference": "no-such-payment"},
+                          headers=checkout | {"Idempotency-Key": "repay"})
+
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    after = client.get(f"/v1/checkout/authorizations/{held.json()['hold_id']}", headers=checkout).json()["balances"]
+    assert after == {"limit": "70000.00", "posted": "68700.00", "pending": "0.00", "available": "1300.00"}

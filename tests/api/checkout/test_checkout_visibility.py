@@ -81,9 +81,9 @@ def test_an_admin_may_settle_a_storefronts_hold(client, keys, storefronts):
     assert (response.status_code, response.json()["released"]) == (200, "400.00")
 
 
-def test_any_repayer_books_a_repayment_on_any_buyers_line(client, storefronts):
+def test_the_payment_system_books_a_repayment_on_any_buyers_line(client, keys, storefronts):
     _call(client, storefronts["first"], "capture", storefronts["hold"], "capture")
     repaid = client.post(f"/v1/credit-lines/{storefronts['line']}/repayments",
                          json={"amount": "1.00", "reference": "P"},
-                         headers=auth(storefronts["second"]) | {"Idempotency-Key": "repay"})
+                         headers=auth(keys["payments"]) | {"Idempotency-Key": "repay"})
     assert (repaid.status_code, repaid.json()["balances"]["posted"]) == (200, "0.00")

@@ -108,7 +108,7 @@ def test_a_large_buyer_is_referred_approved_by_finance_and_buys_on_its_line(mark
                      idem="refund-1")
     assert refunded.json()["balances"] == _balances("5000.00", "1000.00", "0.00", "4000.00")
 
-    repaid = _post(client, checkout, f"/v1/credit-lines/{line}/repayments",
+    repaid = _post(client, market_keys["payments"], f"/v1/credit-lines/{line}/repayments",
                    {"amount": "1000.00", "reference": "PAY-77"}, idem="repay-1")
     assert repaid.json()["balances"] == _balances("5000.00", "0.00", "0.00", "5000.00")
 
