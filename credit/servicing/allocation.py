@@ -61,10 +61,13 @@ def lock_line(session: Session, line_id: int) -> None:
 
 
 def owed_on_line(session: Session, line_id: int, receivable_ids: Iterable[int] | None = None) -> list[Owed]:
-    """The line's receivables with something owed, oldest due first (then booking order)."""
+    """The line's receivables with something owed, oldest due first (then booking order).
+
+    A receivable split into installments owes nothing itself, unless a payment made on it before
+    the split was returned: that is owed again from its own due date, and paid like the rest.
+    """
     r = RECEIVABLES.c
-    query = (select(*OWED_COLUMNS).where(r.line_id == line_id, r.status != "rescheduled")
-             .order_by(r.due_at, r.receivable_id))
+    query = select(*OWED_COLUMNS).where(r.line_id == line_id).order_by(r.due_at, r.receivable_id)
     if receivable_ids is not None:
         query = query.where(r.receivable_id.in_(list(receivable_ids)))
     return [owed for owed in map(Owed.of, session.execute(query)) if owed.total > 0]

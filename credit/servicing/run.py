@@ -52,8 +52,10 @@ from credit.servicing.tables import ServicingAction
 from credit.standing import days_past_due
 
 ACTIONS = ServicingAction.__table__
-LIVE_STATUSES: tuple[str, ...] = ("open", "partially_paid", "overdue", "defaulted")
-"""Receivables still serviced: something may be owed and nothing was written off."""
+LIVE_STATUSES: tuple[str, ...] = ("open", "partially_paid", "overdue", "defaulted", "rescheduled")
+"""Receivables still serviced: something may be owed and nothing was written off. A rescheduled one
+owes only what a payment returned after its split had paid: in the line's standing and charge-off,
+never dunned itself (its installments are)."""
 _DUNNED = ("open", "partially_paid", "overdue")
 """Live receivables that get reminders and late fees; a defaulted one is in collections."""
 _r = RECEIVABLES.c
