@@ -6,8 +6,8 @@ ledger's transfers, and the cached columns (``paid_*``, ``applied_minor``, ``pos
 are read only to be held equal to those sums. The ``assert_*`` functions are the invariants
 (the state machine checks them after every step, the concurrency test after the storm):
 
-- :func:`assert_exposure`: the open principal of a line's live receivables is its posted
-  exposure, cached and summed from its transfers;
+- :func:`assert_exposure`: the open principal of a line's live receivables (not written off)
+  is its posted exposure, cached and summed from its transfers;
 - :func:`assert_allocations`: no receivable part is allocated more than it carries (or less
   than nothing), and the cached ``paid_*`` are the journal;
 - :func:`assert_money_received`: every minor unit received is allocated to a receivable, in
@@ -50,11 +50,15 @@ class BookedReceivable:
     receivable_id: int
     line_id: int
     hold_id: int
+    parent_id: int | None
+    """The receivable an installment splits; None for one booked by a capture (``terms``)."""
     status: str
     due_at: datetime
     principal: int
     refunded: int
+    rescheduled: int
     fee: int
+    merchant_fee: int
     carries: dict[str, int]
     paid: dict[str, int]
     """Net of the allocation journal, by part."""
@@ -73,8 +77,12 @@ class BookedReceivable:
 
     @property
     def live(self) -> bool:
-        """Its open principal is exposure on the line: not written off, not split into installments."""
-        return self.status not in (*WRITTEN_OFF, "rescheduled")
+        """Its open principal is exposure on the line: not written off.
+
+        One split into installments (``rescheduled``) owes no principal, unless a payment made on it
+        before the split was returned: that is owed on it again, and is exposure like any other.
+        """
+        return self.status not in WRITTEN_OFF
 
 
 def receivables(session: Session) -> dict[int, BookedReceivable]:
@@ -89,8 +97,8 @@ def receivables(session: Session) -> dict[int, BookedReceivable]:
     book = {}
     for row in session.execute(select(RECEIVABLES).order_by(r.receivable_id)):
         book[row.receivable_id] = BookedReceivable(
-            row.receivable_id, row.line_id, row.hold_id, row.status, row.due_at, row.principal_minor,
-            row.refunded_minor, row.fee_minor,
+            row.receivable_id, row.line_id, row.hold_id, row.parent_id, row.status, row.due_at, row.principal_minor,
+            row.refunded_minor, row.rescheduled_minor, row.fee_minor, row.merchant_fee_minor,
             carries={"principal": row.principal_minor - row.refunded_minor - row.rescheduled_minor,
                      "fee": row.fee_minor, "late_fee": row.late_fee_minor},
             paid=dict(journal[row.receivable_id]),
@@ -208,8 +216,8 @@ def waterfall(book: dict[int, BookedReceivable], line_id: int, amount: int, name
 
     Returns the moves by (receivable, part) and what is left for the credit balance.
     """
-    candidates = sorted((r for r in book.values() if r.line_id == line_id and r.status != "rescheduled"
-                         and (named is None or r.receivable_id in named)), key=lambda r: (r.due_at, r.receivable_id))
+    candidates = sorted((r for r in book.values() if r.line_id == line_id and (named is None or r.receivable_id in named)),
+                        key=lambda r: (r.due_at, r.receivable_id))
     moves, left = {}, amount
     for receivable in candidates:
         for part in order:

@@ -8,8 +8,8 @@ test expects. After every step the book is read back and summed in plain SQL
 journal, exposure from the ledger's transfers, received money from the repayments; the
 library's cached columns are only compared with those sums. Invariants:
 
-- the open principal of a line's live receivables equals its ``posted_minor`` and the sum of
-  its transfers (and :func:`credit.ledger.reconcile` finds nothing);
+- the open principal of a line's receivables not written off equals its ``posted_minor`` and
+  the sum of its transfers (and :func:`credit.ledger.reconcile` finds nothing);
 - no receivable part is allocated more than it carries, nor less than nothing, and the cached
   ``paid_*`` equal the journal;
 - every minor unit received (and not returned) is allocated to a receivable, in the credit
@@ -37,6 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
+from dateutil.relativedelta import relativedelta
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -54,21 +55,31 @@ from credit import clock, ledger
 from credit.ledger import LedgerError
 from credit.ledger.lines import open_line
 from credit.policy.loading import DEFAULT_POLICY, parse_policy
-from credit.servicing import receivables, repayments, status
+from credit.servicing import installments, receivables, repayments, status
 from tests.ledger.factories import make_firm
 from tests.servicing import invariants
 
+_CHANGES = {  # the default policy at the scale of these books (amounts of a few hundred minor units)
+    "late_fee: {at_days: 7, flat_minor: 2_500,": "late_fee: {at_days: 7, flat_minor: 25,",
+    "min_amount_minor: 50_000": "min_amount_minor: 100",
+}
 _TEXT = DEFAULT_POLICY.read_text(encoding="utf-8")
-assert "fee_payer: merchant" in _TEXT and "allocation_order: [late_fee, fee, principal]" in _TEXT
+for _old, _new in _CHANGES.items():
+    assert _old in _TEXT, _old
+    _TEXT = _TEXT.replace(_old, _new)
 ORDERS = (("late_fee", "fee", "principal"), ("principal", "fee", "late_fee"))
-POLICIES = {order: parse_policy(_TEXT.replace("fee_payer: merchant", "fee_payer: buyer").replace(
-    "allocation_order: [late_fee, fee, principal]", f"allocation_order: [{', '.join(order)}]"),
-    source=f"buyer pays the terms fee; allocation order {order}") for order in ORDERS}
-"""The default policy with the terms fee owed by the buyer (so repayments pay fees as well as
-principal), with its allocation order and with principal first."""
+FEE_PAYERS = ("buyer", "merchant")
+POLICIES = {(order, payer): parse_policy(_TEXT.replace(
+    "allocation_order: [late_fee, fee, principal]", f"allocation_order: [{', '.join(order)}]").replace(
+    "fee_payer: merchant", f"fee_payer: {payer}"), source=f"test policy: {order}, the {payer} pays the terms fee")
+    for order in ORDERS for payer in FEE_PAYERS}
+"""The test policy with its allocation order or principal first, the terms fee owed by the buyer
+(repayments pay fees as well as principal) or paid by the merchant (a receivable owes principal
+only: it can be split into installments at once)."""
 FEE_PER_MILLE = {30: 15, 60: 25, 90: 35}  # the policy's 1.5 % / 2.5 % / 3.5 %, by hand
+GRADE = "A"  # the buyers' grade: plans of up to 12 installments
 
-RUN_DAY = False
+RUN_DAY = True
 """Whether a servicing day runs the daily job (credit.servicing.run.run_day) or only refreshes statuses."""
 
 START = datetime(2027, 3, 1, 9, 0)
@@ -124,11 +135,12 @@ class ServicingMachine(RuleBasedStateMachine):
         self.holds: dict[int, HoldModel] = {}
         self.repayments: dict[int, RepaymentModel] = {}
         self.references = 0
-        self.order, self.policy = ORDERS[0], POLICIES[ORDERS[0]]
+        self.plans: list[int] = []  # receivables split into installments
+        self.order, self.fee_payer, self.policy = ORDERS[0], "buyer", POLICIES[(ORDERS[0], "buyer")]
 
-    @initialize(order=st.sampled_from(ORDERS))
-    def choose_the_allocation_order(self, order):
-        self.order, self.policy = order, POLICIES[order]
+    @initialize(order=st.sampled_from(ORDERS), fee_payer=st.sampled_from(FEE_PAYERS))
+    def choose_the_policy(self, order, fee_payer):
+        self.order, self.fee_payer, self.policy = order, fee_payer, POLICIES[(order, fee_payer)]
 
     def teardown(self) -> None:
         self.session.close()
@@ -225,15 +237,21 @@ class ServicingMachine(RuleBasedStateMachine):
         after = invariants.receivables(self.session)
         new = after[booked[1]]
         fee = (amount * FEE_PER_MILLE[hold.terms_days] + 500) // 1000  # half up
-        assert (new.line_id, new.hold_id, new.principal, new.fee) == (hold.line_id, hold_id, amount, fee)
+        assert (new.line_id, new.hold_id, new.principal, new.fee, new.merchant_fee) == (
+            (hold.line_id, hold_id, amount, fee, 0) if self.fee_payer == "buyer" else (hold.line_id, hold_id, amount, 0, fee))
         assert new.due_at == self.now + timedelta(days=hold.terms_days)
-        # the credit balance pays what the line owes at once, oldest due first
-        before[new.receivable_id] = replace(new, paid=dict.fromkeys(invariants.PARTS, 0))
-        moves, left = invariants.waterfall(before, hold.line_id, credit, order=self.order)
-        paid_now = {(rid, part): after[rid].paid[part] - before[rid].paid[part]
-                    for rid in after for part in invariants.PARTS if after[rid].paid[part] != before[rid].paid[part]}
+        self._assert_credit_paid_the_new(before, after, hold.line_id, credit)
+
+    def _assert_credit_paid_the_new(self, before: dict, after: dict, line_id: int, credit: int) -> dict:
+        """The credit balance paid what the line owes at once, oldest due first, new receivables included."""
+        zero = dict.fromkeys(invariants.PARTS, 0)
+        owed_then = {rid: replace(r, paid=before[rid].paid if rid in before else zero) for rid, r in after.items()}
+        moves, left = invariants.waterfall(owed_then, line_id, credit, order=self.order)
+        paid_now = {(rid, part): r.paid[part] - owed_then[rid].paid[part]
+                    for rid, r in after.items() for part in invariants.PARTS if r.paid[part] != owed_then[rid].paid[part]}
         assert paid_now == moves
-        assert invariants.credit_of_line(self.session, hold.line_id) == left
+        assert invariants.credit_of_line(self.session, line_id) == left
+        return moves
 
     @precondition(lambda self: self.holds)
     @rule(data=st.data(), amount=whole | amounts)
@@ -242,7 +260,8 @@ class ServicingMachine(RuleBasedStateMachine):
                              "hold")
         hold = self.holds[hold_id]
         mine = [r for r in invariants.receivables(self.session).values() if r.hold_id == hold_id]
-        refundable = sum(r.carries["principal"] for r in mine if r.live)  # charged off: out of reach
+        reachable = [r for r in mine if r.live and r.status != "rescheduled"]  # not charged off, not split
+        refundable = sum(r.carries["principal"] for r in reachable)
         amount = amount or max(refundable, 1)
         if not mine:
             expected = "refund_exceeds_captured"
@@ -253,7 +272,7 @@ class ServicingMachine(RuleBasedStateMachine):
         # By hand: newest capture first, the refund clears what is still owed on the principal,
         # then gives what the buyer already paid for these goods back as credit.
         given_back, left = 0, amount
-        for r in sorted((r for r in mine if r.live), key=lambda r: -r.receivable_id):
+        for r in sorted(reachable, key=lambda r: -r.receivable_id):
             take = min(left, r.carries["principal"])
             given_back += max(0, take - r.owed("principal"))
             left -= take
@@ -311,8 +330,10 @@ class ServicingMachine(RuleBasedStateMachine):
         # a line servicing froze is unfrozen once cured: under freeze_days past due and within its limit
         line = invariants.line_row(self.session, line_id)
         freeze_days = self.policy.document.servicing.dunning.freeze_days
-        cured = (invariants.days_past_due(invariants.receivables(self.session), line_id, self.now) < freeze_days
-                 and line.posted_minor + line.pending_minor <= line.limit_minor)
+        book = invariants.receivables(self.session)
+        cured = (invariants.days_past_due(book, line_id, self.now) < freeze_days
+                 and line.posted_minor + line.pending_minor <= line.limit_minor
+                 and not any(r.line_id == line_id and r.status == "defaulted" for r in book.values()))
         if frozen_by_servicing:
             assert (line.status == "active") == cured == receipt.unfrozen, (line, cured)
 
@@ -343,8 +364,83 @@ class ServicingMachine(RuleBasedStateMachine):
         assert invariants.credit_of_line(self.session, model.line_id) == credit - (model.amount - booked.allocated)
         assert self._posted(model.line_id) == posted + reopened
         line = invariants.line_row(self.session, model.line_id)
-        if line.posted_minor + line.pending_minor > line.limit_minor:
+        if line.status != "closed" and line.posted_minor + line.pending_minor > line.limit_minor:
             assert (line.status, line.frozen_by) == ("frozen", "servicing")
+
+    @precondition(lambda self: any(totals.receivable_ids for totals in self.lines.values()))
+    @rule(data=st.data(), count=st.integers(min_value=2, max_value=4))
+    def split_into_installments(self, data, count):
+        book = invariants.receivables(self.session)
+        every = sorted(rid for totals in self.lines.values() for rid in totals.receivable_ids)
+        splittable = [rid for rid in every  # what can be split, by the module's rules
+                      if book[rid].parent_id is None and book[rid].status in ("open", "partially_paid")
+                      and self.now < book[rid].due_at and book[rid].total_owed == book[rid].owed("principal") >= 100]
+        receivable_id = self._pick(data, splittable, every, "receivable")
+        r = book[receivable_id]
+        line = invariants.line_row(self.session, r.line_id)
+        principal = r.owed("principal")
+        if r.parent_id is not None:
+            expected = "receivable_not_reschedulable"  # an installment is not split again
+        elif r.status == "rescheduled":
+            expected = "installment_plan_exists"
+        elif (invariants.expected_status(r, self.now) not in ("open", "partially_paid") or self.now >= r.due_at
+              or r.owed("fee") or r.owed("late_fee") or line.status != "active"):
+            expected = "receivable_not_reschedulable"
+        elif principal < max(self.policy.document.servicing.installments.min_amount_minor, count):
+            expected = "installments_not_allowed"
+        else:
+            expected = None
+        credit, posted = invariants.credit_of_line(self.session, r.line_id), self._posted(r.line_id)
+        ids = self._call(expected, lambda: installments.accept(self.session, receivable_id, count, self.policy, GRADE,
+                                                               self.now))
+        if ids is None:
+            return
+        self.lines[r.line_id].receivable_ids += ids
+        self.plans.append(receivable_id)
+        after = invariants.receivables(self.session)
+        # by hand: principal and a 1 % a month fee for the months after the first, each split evenly,
+        # the remainder on the last; due one, two, ... calendar months after acceptance
+        fee = (principal * (count - 1) + 50) // 100
+        shares = [principal // count] * (count - 1) + [principal - principal // count * (count - 1)]
+        fees = [fee // count] * (count - 1) + [fee - fee // count * (count - 1)]
+        plan = [after[rid] for rid in ids]
+        assert [(i.parent_id, i.hold_id, i.principal, i.fee, i.due_at) for i in plan] == [
+            (receivable_id, r.hold_id, shares[k], fees[k], self.now + relativedelta(months=k + 1)) for k in range(count)]
+        assert (after[receivable_id].status, after[receivable_id].rescheduled) == ("rescheduled", principal)
+        # exposure moved to the installments, not off the line (but for what credit paid on them)
+        moves = self._assert_credit_paid_the_new(book, after, r.line_id, credit)
+        assert self._posted(r.line_id) == posted - sum(v for (_, part), v in moves.items() if part == "principal")
+
+    @precondition(lambda self: self.plans)
+    @rule(data=st.data())
+    def settle_plan_early(self, data):
+        parent_id = data.draw(st.sampled_from(self.plans), label="plan")
+        plan = [r for r in invariants.receivables(self.session).values() if r.parent_id == parent_id]
+        line_id = plan[0].line_id
+        if any(r.status in ("defaulted", "charged_off", "recovered") for r in plan) or not sum(
+                r.total_owed for r in plan):
+            expected = "plan_not_settleable"
+        else:
+            expected = None
+        # by hand (refund_unused_fee): an installment not yet due gives up its fee, the part paid
+        # back to credit; the payment is everything else the plan owes
+        unused = [r for r in plan if r.due_at > self.now]
+        due = sum(r.total_owed for r in plan) - sum(r.owed("fee") for r in unused)
+        returned = sum(r.paid["fee"] for r in unused)
+        credit = invariants.credit_of_line(self.session, line_id)
+        settled = self._call(expected, lambda: installments.settle_early(
+            self.session, parent_id, policy=self.policy, now=self.now, reference=self._reference("PAY"),
+            received_by="payments-system"))
+        if settled is None:
+            return
+        assert settled.terms.amount_due_minor == due
+        if settled.receipt is not None:
+            self.repayments[settled.receipt.repayment_id] = RepaymentModel(line_id, due)
+            self.lines[line_id].received += due
+        after = invariants.receivables(self.session)
+        assert all(after[r.receivable_id].total_owed == 0 for r in plan)
+        assert all(after[r.receivable_id].fee == 0 for r in unused)
+        assert invariants.credit_of_line(self.session, line_id) == credit + returned
 
     @precondition(lambda self: self.repayments)
     @rule(data=st.data())
@@ -358,7 +454,7 @@ class ServicingMachine(RuleBasedStateMachine):
             self.lines[line_id].credit_refunded += amount
             assert left == credit - amount == invariants.credit_of_line(self.session, line_id)
 
-    @rule(days=st.sampled_from([1, 7, 31]))
+    @rule(days=st.sampled_from([1, 7, 31, 91]))
     def servicing_day(self, days):
         """Close the days up to ``days`` from today: the clock moves to the end of the last one (midnight)."""
         as_of = self.now.date() + timedelta(days=days - 1)
@@ -397,11 +493,16 @@ class ServicingMachine(RuleBasedStateMachine):
         book = invariants.receivables(self.session)
         transfers = invariants.hold_transfers(self.session)
         for hold_id, hold in self.holds.items():
-            mine = [r for r in book.values() if r.hold_id == hold_id]
-            assert sum(r.principal for r in mine) == transfers[hold_id]["post"] == hold.captured, hold_id
+            mine = [r for r in book.values() if r.hold_id == hold_id]  # its captures and their installments
+            assert sum(r.principal for r in mine if r.parent_id is None) == transfers[hold_id]["post"] == hold.captured
             assert sum(r.refunded for r in mine) == transfers[hold_id]["refund"] == hold.refunded, hold_id
         for line_id, totals in self.lines.items():
-            assert sum(r.principal for r in book.values() if r.line_id == line_id) == totals.captured
+            captures = [r for r in book.values() if r.line_id == line_id and r.parent_id is None]
+            assert sum(r.principal for r in captures) == totals.captured
+            # a plan's installments carry the principal their receivable moved to them
+            for parent in captures:
+                plan = [r for r in book.values() if r.parent_id == parent.receivable_id]
+                assert sum(r.principal for r in plan) == parent.rescheduled, parent
 
     @invariant()
     def no_part_is_allocated_more_than_it_carries(self):
