@@ -8,8 +8,8 @@ together, each with its own Idempotency-Key:
 - 16 capture with the checkout key: eight orders shipped whole (5,000.00) by one client each,
   and four orders each claimed by two clients shipping 3,000.00 of its 5,000.00, so exactly
   one of each pair gets 409 ``capture_exceeds_hold`` (the documented refusal);
-- 16 book repayments of 1,500.00 with an admin key (until the ``payments`` role's migration
-  is on main): twelve paid oldest due first, four naming one of the shipped orders' receivables.
+- 16 book repayments of 1,500.00 with the payment system's key (role ``payments``): twelve paid
+  oldest due first, four naming one of the shipped orders' receivables.
 
 No answer may be a 5xx. Afterwards the book's invariants (:mod:`tests.servicing.invariants`)
 hold, the receivables and the money received are exactly what the successful answers say,
@@ -110,7 +110,7 @@ def test_32_concurrent_captures_and_repayments_on_one_line_keep_the_book_whole(s
     engine = store
     with Session(engine) as session, session.begin():
         _, checkout_key = create_api_key(session, CHECKOUT, "checkout")
-        _, payments_key = create_api_key(session, "payment-system", "admin")  # "payments" once its migration lands
+        _, payments_key = create_api_key(session, "payment-system", "payments")
     line, holds, shipped = _prepare(engine)
     requests = _requests(line, holds, shipped)
     responses = _storm(url, workers, requests, {"capture": checkout_key, "repayment": payments_key})
@@ -163,7 +163,7 @@ def test_refunds_and_repayments_at_once_on_one_line_neither_deadlock_nor_lock_th
     url = store.url.render_as_string(hide_password=False)
     with Session(store) as session, session.begin():
         _, checkout_key = create_api_key(session, CHECKOUT, "checkout")
-        _, payments_key = create_api_key(session, "payment-system", "admin")
+        _, payments_key = create_api_key(session, "payment-system", "payments")
     _, line = make_buyer_with_line(store, limit_minor=10_000_000)
     with Session(store) as session, session.begin():
         holds = []
