@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
 
 from credit.store.engine import make_engine
 from migrations import upgrade
@@ -59,3 +60,19 @@ def store(request, tmp_path) -> Iterator[Engine]:  # noqa: ANN001
     yield engine
     empty_all_tables(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def session(store: Engine) -> Iterator[Session]:
+    """A session on the store inside an outer transaction that is rolled back after the test.
+
+    A test that expects a statement to fail wraps it in ``session.begin_nested()``.
+    """
+    with store.connect() as connection:
+        outer = connection.begin()
+        session = Session(bind=connection, join_transaction_mode="create_savepoint")
+        try:
+            yield session
+        finally:
+            session.close()
+            outer.rollback()

@@ -43,7 +43,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from credit import ledger
-from credit.money import from_minor
+from credit.money import from_minor, round_half_up
 from credit.policy import Policy
 from credit.servicing import repayments, status
 from credit.servicing.allocation import Allocation, book, lock_line, net_allocations
@@ -57,7 +57,6 @@ from credit.servicing.errors import (
     ReceivableNotReschedulable,
     SettlementShort,
 )
-from credit.servicing.receivables import round_half_up
 
 _r = RECEIVABLES.c
 IN_COLLECTIONS: tuple[str, ...] = ("defaulted", "charged_off", "recovered")

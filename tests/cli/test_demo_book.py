@@ -120,7 +120,6 @@ def _repayments_the_history_makes(session: Session, end: datetime) -> Counter:
             if unpaid > 0:
                 expected[(f"payment-{payment_id}", min(paid, unpaid))] += 1
                 unpaid -= min(paid, unpaid)
-                booked += 1
     return expected
 
 

@@ -33,7 +33,8 @@ pytestmark = [
 
 # A moment in the middle of a month: the default history runs to it and is cut there.
 NOW = datetime(2026, 10, 14, 10, 30, 15)
-SCHEDULED = {("invoices", "due_at"), ("holds", "expires_at"), ("console_sessions", "expires_at")}
+SCHEDULED = {("invoices", "due_at"), ("holds", "expires_at"), ("console_sessions", "expires_at"),
+             ("receivables", "due_at")}
 """Moments agreed in advance (a due date, an expiry), which may lie after now; every other time is an event."""
 
 
@@ -53,6 +54,10 @@ def test_the_demo_ends_with_referred_applications_a_monitoring_run_and_working_k
     assert result.exit_code == 0, out
     for step in ("1. simulate", "5. models", "6. the credit book", "7. monitoring", "8. the service"):
         assert step in out
+    text = " ".join(out.split())
+    servicing = re.search(r"Servicing, every day of the replay: ([^;]+);", text)
+    assert servicing and "reminder" in servicing.group(1), text  # late payers in the history got reminders
+    assert re.search(r"The book's ageing on \d{4}-\d{2}-\d{2}: current \d+ lines", text), text
     assert "Finance console: http://127.0.0.1:8123/console" in out
     keys = dict(re.findall(r"(finance|checkout|analyst) key:\s+(mck_[A-Za-z0-9_-]{43})", out))
     assert set(keys) == {"finance", "checkout", "analyst"}

@@ -5,11 +5,10 @@ Every expected number is worked out in the comments from the tables in that modu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from sqlalchemy import Engine, insert
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from credit.monitoring.book import (
@@ -28,19 +27,6 @@ from tests.ledger.factories import make_line
 from tests.monitoring.servicing_book import MONTH_ENDS, Book, make_book
 
 JAN, FEB, MAR = MONTH_ENDS  # 2026-01-31, 2026-02-27 (no Feb-28 snapshot), 2026-03-31
-
-
-@pytest.fixture
-def session(store: Engine) -> Iterator[Session]:
-    """A session in an outer transaction rolled back after the test."""
-    with store.connect() as connection:
-        outer = connection.begin()
-        session = Session(bind=connection, join_transaction_mode="create_savepoint")
-        try:
-            yield session
-        finally:
-            session.close()
-            outer.rollback()
 
 
 @pytest.fixture

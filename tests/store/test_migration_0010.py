@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from credit.store.engine import make_engine
 from migrations import upgrade
-from tests.conftest import POSTGRES_ADMIN_URL
 
 BEFORE = "0009_hold_authorized_by"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_at_0009(request, tmp_path):  # noqa: ANN001
-    """A store migrated to 0009 only, in a database of its own."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-        yield engine
-        engine.dispose()
-        return
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"credit_migration_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-    yield engine
-    engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 def _populate(engine) -> None:  # noqa: ANN001
@@ -49,11 +26,11 @@ def _populate(engine) -> None:  # noqa: ANN001
                        "(3, 5, 'hold', 500, '2026-01-01'), (3, 5, 'post', 300, '2026-01-02')"))
 
 
-def test_a_populated_store_keeps_its_rows_and_the_ledger_rules(store_at_0009):
-    upgrade(store_at_0009, BEFORE)
-    _populate(store_at_0009)
-    upgrade(store_at_0009)
-    with store_at_0009.begin() as c:
+def test_a_populated_store_keeps_its_rows_and_the_ledger_rules(unmigrated_store):
+    upgrade(unmigrated_store, BEFORE)
+    _populate(unmigrated_store)
+    upgrade(unmigrated_store)
+    with unmigrated_store.begin() as c:
         assert c.execute(text("SELECT posted_minor, pending_minor, frozen_by FROM credit_lines")).one() == (300, 200, None)
         assert c.execute(text("SELECT count(*) FROM ledger_transfers")).scalar() == 2
         assert c.execute(text("SELECT terms_days FROM holds")).scalar() is None
@@ -61,16 +38,16 @@ def test_a_populated_store_keeps_its_rows_and_the_ledger_rules(store_at_0009):
         c.execute(text("INSERT INTO ledger_transfers (line_id, kind, amount_minor, created_at) "
                        "VALUES (3, 'charge_off', 10, '2026-01-03')"))
     # still append-only after the rebuild
-    with pytest.raises(DBAPIError, match="append-only"), store_at_0009.begin() as c:
+    with pytest.raises(DBAPIError, match="append-only"), unmigrated_store.begin() as c:
         c.execute(text("UPDATE ledger_transfers SET amount_minor = 1"))
     # an active line still cannot go over its limit; a frozen one may (a returned payment)
-    with pytest.raises(DBAPIError, match="exposure_within_limit"), store_at_0009.begin() as c:
+    with pytest.raises(DBAPIError, match="exposure_within_limit"), unmigrated_store.begin() as c:
         c.execute(text("UPDATE credit_lines SET posted_minor = 900"))
-    with store_at_0009.begin() as c:
+    with unmigrated_store.begin() as c:
         c.execute(text("UPDATE credit_lines SET posted_minor = 900, status = 'frozen', frozen_by = 'servicing'"))
     # a repay still needs no hold, a post still needs one
-    with pytest.raises(DBAPIError, match="hold_unless_line_transfer"), store_at_0009.begin() as c:
+    with pytest.raises(DBAPIError, match="hold_unless_line_transfer"), unmigrated_store.begin() as c:
         c.execute(text("INSERT INTO ledger_transfers (line_id, kind, amount_minor, created_at) "
                        "VALUES (3, 'post', 10, '2026-01-03')"))
-    with store_at_0009.begin() as c:
-        assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1 if store_at_0009.dialect.name == "sqlite" else True
+    with unmigrated_store.begin() as c:
+        assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1 if unmigrated_store.dialect.name == "sqlite" else True

@@ -60,8 +60,13 @@ def test_an_order_from_precheck_to_repayment_moves_the_balances_step_by_step(cli
 
     repaid = _post(client, keys["payments"], f"/v1/credit-lines/{line}/repayments",
                    {"amount": "120.00", "reference": "PAY-1"}, idem="p-1")
-    assert repaid.status_code == 200, repaid.text
-    assert repaid.json() == {"line_id": line, "amount": "120.00", "reference": "PAY-1",
+    assert repaid.status_code == 201, repaid.text
+    # SHIP-1 (150.00) and SHIP-2 (100.00, 50.00 after the refund, which takes the newest first) fall due
+    # together; the older booking is paid first: 120.00 of SHIP-1's 150.00.
+    assert repaid.json() == {"repayment_id": 1, "line_id": line, "amount": "120.00", "reference": "PAY-1",
+                             "allocations": [{"receivable_id": first.json()["receivable_id"], "part": "principal",
+                                              "amount": "120.00"}],
+                             "credit_balance": "0.00", "line_unfrozen": False,
                              "balances": _balances("1000.00", "80.00", "0.00", "920.00")}
 
     read = client.get(f"/v1/checkout/authorizations/{hold}", headers=auth(key)).json()

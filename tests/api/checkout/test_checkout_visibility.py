@@ -86,4 +86,4 @@ def test_the_payment_system_books_a_repayment_on_any_buyers_line(client, keys, s
     repaid = client.post(f"/v1/credit-lines/{storefronts['line']}/repayments",
                          json={"amount": "1.00", "reference": "P"},
                          headers=auth(keys["payments"]) | {"Idempotency-Key": "repay"})
-    assert (repaid.status_code, repaid.json()["balances"]["posted"]) == (200, "0.00")
+    assert (repaid.status_code, repaid.json()["balances"]["posted"]) == (201, "0.00")
