@@ -43,15 +43,14 @@ def _receive(session, line_id, amount, reference, now):  # noqa: ANN001, ANN202
 
 
 @pytest.fixture
-def written_off(store):  # noqa: ANN001, ANN201
+def written_off(session: Session):  # noqa: ANN201
     """A line whose 80,000 order was paid 30,000 and then charged off (50,000); yields (session, line, hold, rid, paid)."""
-    with Session(store) as session:
-        line = make_line(session, limit_minor=100_000)
-        hold = order(session, line, 80_000, reference="PO-1", now=T0)
-        rid = ship(session, hold, 80_000, reference="S-1", now=T0)
-        paid = _receive(session, line, 30_000, "PAY-1", T0 + timedelta(days=1))
-        assert _charge_off(session, line, CHARGED_OFF_AT) == 50_000
-        yield session, line, hold, rid, paid
+    line = make_line(session, limit_minor=100_000)
+    hold = order(session, line, 80_000, reference="PO-1", now=T0)
+    rid = ship(session, hold, 80_000, reference="S-1", now=T0)
+    paid = _receive(session, line, 30_000, "PAY-1", T0 + timedelta(days=1))
+    assert _charge_off(session, line, CHARGED_OFF_AT) == 50_000
+    yield session, line, hold, rid, paid
 
 
 def test_a_payment_returned_after_the_charge_off_is_written_off_with_the_rest(written_off):

@@ -28,21 +28,20 @@ def _receive(session, line_id, amount, reference, now):  # noqa: ANN001, ANN202
 
 
 @pytest.fixture
-def split_then_returned(store):  # noqa: ANN001, ANN201
+def split_then_returned(session: Session):  # noqa: ANN201
     """100,000 shipped at T0 (due T0 + 30), 40,000 paid, the 60,000 left split in two, then the 40,000 returned."""
-    with Session(store) as session:
-        line = make_line(session, limit_minor=500_000)
-        parent = ship(session, order(session, line, 100_000, reference="PO-1", now=T0), 100_000, reference="S-1",
-                      now=T0)
-        paid = _receive(session, line, 40_000, "PAY-1", T0 + timedelta(days=1))
-        plan = installments.accept(session, parent, 2, POLICY, "A", T0 + timedelta(days=2))
-        repayments.return_repayment(session, paid.repayment_id, reason="insufficient_funds", policy=POLICY,
-                                    now=T0 + timedelta(days=3))
-        r = receivable(session, parent)
-        # owed again on the split receivable: 100,000 - 60,000 rescheduled - 0 paid
-        assert (r.status, r.rescheduled_minor, r.paid_principal_minor) == ("rescheduled", 60_000, 0)
-        assert ledger.balances(session, line).posted_minor == 100_000 == live_exposure(session, line)
-        yield session, line, parent, plan
+    line = make_line(session, limit_minor=500_000)
+    parent = ship(session, order(session, line, 100_000, reference="PO-1", now=T0), 100_000, reference="S-1",
+                  now=T0)
+    paid = _receive(session, line, 40_000, "PAY-1", T0 + timedelta(days=1))
+    plan = installments.accept(session, parent, 2, POLICY, "A", T0 + timedelta(days=2))
+    repayments.return_repayment(session, paid.repayment_id, reason="insufficient_funds", policy=POLICY,
+                                now=T0 + timedelta(days=3))
+    r = receivable(session, parent)
+    # owed again on the split receivable: 100,000 - 60,000 rescheduled - 0 paid
+    assert (r.status, r.rescheduled_minor, r.paid_principal_minor) == ("rescheduled", 60_000, 0)
+    assert ledger.balances(session, line).posted_minor == 100_000 == live_exposure(session, line)
+    yield session, line, parent, plan
 
 
 def test_what_a_returned_payment_had_paid_before_the_split_can_be_paid_again(split_then_returned):
