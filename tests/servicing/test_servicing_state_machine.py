@@ -25,11 +25,11 @@ at once from the credit balance; a refund of paid goods gives the money back as 
 bounce takes the repayment's credit with it and re-opens its principal, freezing a line it
 takes over its limit; a repayment that cures a line servicing froze unfreezes it.
 
-Not covered yet: installments (``credit/servicing/installments.py`` is not on main) and the
-daily job (``credit/servicing/run.py`` is not on main): the ``servicing_day`` rule moves the
-clock to the end of a day and only refreshes every status. Set ``RUN_DAY`` to True once
-``run_day`` lands: the rule then runs the job for that day (judged at the same moment), and
-late fees, freezes, defaults and charge-offs join the sequences.
+A servicing day runs the daily job (:func:`credit.servicing.run.run_day`) for the last day of a
+jump of 1, 7, 31 or 91 days, at a fixed clock at that day's end, so late fees, freezes, defaults,
+charge-offs and recoveries join the sequences; installment plans are split and settled early.
+Each example also draws who pays the terms fee: the buyer, or the merchant (then a receivable
+owes principal only, and can be split at once).
 """
 
 from __future__ import annotations
@@ -48,14 +48,15 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from credit import clock, ledger
 from credit.ledger import LedgerError
 from credit.ledger.lines import open_line
 from credit.policy.loading import DEFAULT_POLICY, parse_policy
-from credit.servicing import installments, receivables, repayments, status
+from credit.servicing import installments, receivables, repayments
+from credit.servicing.run import run_day
 from tests.ledger.factories import make_firm
 from tests.servicing import invariants
 
@@ -79,8 +80,6 @@ only: it can be split into installments at once)."""
 FEE_PER_MILLE = {30: 15, 60: 25, 90: 35}  # the policy's 1.5 % / 2.5 % / 3.5 %, by hand
 GRADE = "A"  # the buyers' grade: plans of up to 12 installments
 
-RUN_DAY = True
-"""Whether a servicing day runs the daily job (credit.servicing.run.run_day) or only refreshes statuses."""
 
 START = datetime(2027, 3, 1, 9, 0)
 LIMITS = (3_000, 1_000)
@@ -462,17 +461,12 @@ class ServicingMachine(RuleBasedStateMachine):
         self._close_the_day(as_of)
 
     def _close_the_day(self, as_of: date) -> None:
-        if RUN_DAY:  # the daily job judges the book at the end of as_of, which is self.now
-            from credit.servicing.run import run_day
-
-            with clock.frozen(self.now):
-                run_day(self.session, as_of, self.policy)
-            for hold_id, hold in self.holds.items():  # a line that defaults has its pending holds voided
-                stored = invariants.hold_row(self.session, hold_id)
-                hold.released, hold.status = stored.released_minor, stored.status
-            return
-        every = self.session.execute(select(invariants.RECEIVABLES.c.receivable_id)).scalars().all()
-        status.refresh(self.session, every, self.now)
+        # the daily job for the last day only: days it missed are days the job did not run
+        with clock.frozen(self.now):
+            run_day(self.session, as_of, self.policy)  # judged at the end of as_of: self.now
+        for hold_id, hold in self.holds.items():  # a line that defaults has its pending holds voided
+            stored = invariants.hold_row(self.session, hold_id)
+            hold.released, hold.status = stored.released_minor, stored.status
 
     @rule()
     def sweep_expired_holds(self):
