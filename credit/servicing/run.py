@@ -178,6 +178,10 @@ class _Day:
 
     def service(self, line_id: int) -> None:
         """The line's receivables' steps, then the line's, under the line's lock (the one a repayment takes)."""
+        # Its pending holds first (a default voids them): every writer locks a hold before its line,
+        # so a capture that holds one and waits for the line is waited for, not deadlocked.
+        self.session.execute(select(HOLDS.c.hold_id).where(HOLDS.c.line_id == line_id, HOLDS.c.status == "pending")
+                             .order_by(HOLDS.c.hold_id).with_for_update(key_share=True))
         lock_line(self.session, line_id)
         line = self._line(line_id)
         if line.status == "closed":  # closed since line_ids() read it
