@@ -522,6 +522,6 @@ class ServicingMachine(RuleBasedStateMachine):
 def test_the_book_keeps_its_invariants_through_random_servicing(store):
     ServicingMachine.engine = store
     run_state_machine_as_test(ServicingMachine, settings=settings(
-        max_examples=60, stateful_step_count=40, deadline=None,
+        max_examples=80, stateful_step_count=40, deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     ))
