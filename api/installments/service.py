@@ -35,6 +35,7 @@ from api.kit.auth import Caller
 from api.kit.db import take_write_lock
 from api.repayments.schemas import AllocationOut
 from credit import ledger
+from credit.ledger import references
 from credit.ledger.journal import HOLDS
 from credit.policy import Policy
 from credit.scoring import latest_score
@@ -124,9 +125,12 @@ def settle_early(session: Session, caller: Caller, receivable_id: int, body: Ear
     """Book an early settlement: the unused fee given up as the policy says, and the payment."""
     take_write_lock(session)
     visible_receivable(session, caller, receivable_id)
+    payment = {"client": caller.name, "kind": "payment", "reference": body.reference}
+    references.claim(session, **payment, now=now)  # a payment reference books once, whatever it pays
     settled = installments.settle_early(session, receivable_id, policy=policy, now=now, reference=body.reference,
                                         received_by=caller.name, amount_minor=body.amount)
     receipt = settled.receipt  # never None here: the amount is at least one minor unit
+    references.bind(session, **payment, object_id=receipt.repayment_id)
     return EarlySettlementBookedOut(
         receivable_id=receivable_id, line_id=receipt.line_id, repayment_id=receipt.repayment_id, amount=body.amount,
         reference=body.reference, settlement=_settlement_out(settled.terms),

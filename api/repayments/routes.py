@@ -65,7 +65,7 @@ def return_repayment(repayment_id: RepaymentId, body: ReturnIn, request: Request
 def refund_credit(line_id: LineId, body: CreditRefundIn, session: SessionDep, idem: IdempotencyDep,
                   caller: Payments) -> Response:
     """Pay part or all of the buyer's credit balance back to it."""
-    return idem.respond(service.refund_credit(session, line_id, body, clock.now()))
+    return idem.respond(service.refund_credit(session, caller, line_id, body, clock.now()))
 
 
 @router.get("/v1/credit-lines/{line_id}/credit-balance", response_model=CreditBalanceOut,

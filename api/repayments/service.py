@@ -1,7 +1,7 @@
 """Repayments over HTTP: book money received, a bank's return, a credit balance refund; one unit of work each.
 
-A payment reference books once per caller (:mod:`credit.ledger.references`): a retry under a
-new Idempotency-Key is 409 ``duplicate_reference`` naming the repayment the first booked.
+A payment or payout reference books once per caller (:mod:`credit.ledger.references`): a
+retry under a new Idempotency-Key is 409 ``duplicate_reference`` naming what the first booked.
 
 Every function takes the request's session and flushes, never commits (the kit's unit of work
 does, together with the stored idempotent response). Each reads the book before it writes, so
@@ -65,11 +65,15 @@ def return_repayment(session: Session, repayment_id: int, body: ReturnIn, policy
         balances=balances_out(line.balances))
 
 
-def refund_credit(session: Session, line_id: int, body: CreditRefundIn, now: datetime) -> CreditBalanceOut:
-    """Pay part of the buyer's credit balance back to it."""
+def refund_credit(session: Session, caller: Caller, line_id: int, body: CreditRefundIn,
+                  now: datetime) -> CreditBalanceOut:
+    """Pay part of the buyer's credit balance back to it, once per payout reference."""
     take_write_lock(session)
+    payout = {"client": caller.name, "kind": "payout", "reference": body.reference}
+    references.claim(session, **payout, now=now)
     left = repayments.refund_credit(session, line_id=line_id, amount_minor=body.amount, reference=body.reference,
                                     now=now)
+    references.bind(session, **payout, object_id=line_id)
     return CreditBalanceOut(line_id=line_id, credit_balance=left)
 
 

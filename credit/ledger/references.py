@@ -40,11 +40,12 @@ from credit.ledger.tables import REFERENCE_KINDS, BusinessReference
 REFERENCES = BusinessReference.__table__
 
 OBJECT_IDS: dict[str, str] = {"order": "hold_id", "shipment": "hold_id", "refund": "hold_id",
-                              "payment": "repayment_id"}
+                              "payment": "repayment_id", "payout": "line_id"}
 """What each kind's ``object_id`` is, by the name the error's details give it: the hold an order
-made or a shipment or refund moved, the repayment a payment booked."""
+made or a shipment or refund moved, the repayment a payment booked, the line whose credit
+balance a payout paid back."""
 
-_LABELS = {"order": "Order", "shipment": "Shipment", "refund": "Refund", "payment": "Payment"}
+_LABELS = {"order": "Order", "shipment": "Shipment", "refund": "Refund", "payment": "Payment", "payout": "Payout"}
 _INSERTS: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _KEY = ("client", "kind", "reference")
 _CLAIMS: dict[str, Any] = {}

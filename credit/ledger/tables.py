@@ -53,7 +53,7 @@ TRANSFER_KINDS: tuple[str, ...] = ("hold", "post", "void", "expire", "refund", "
 LINE_TRANSFER_KINDS: tuple[str, ...] = ("repay", "reopen", "charge_off")
 """Kinds that move a line's exposure rather than one hold's."""
 FROZEN_BY: tuple[str, ...] = ("finance", "servicing")
-REFERENCE_KINDS: tuple[str, ...] = ("order", "shipment", "refund", "payment")
+REFERENCE_KINDS: tuple[str, ...] = ("order", "shipment", "refund", "payment", "payout")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:

@@ -192,7 +192,7 @@ def test_db_upgrade_migrates_the_store_at_database_url_to_every_head(tmp_path: P
     with engine.connect() as connection:
         applied = {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
     assert applied == {"0010_servicing", "0013_dunning", "0012_payments_role", "0005_scores",
-                       "0006_applications", "0007_monitoring", "0008_console_sessions", "0011_business_references"}
+                       "0006_applications", "0007_monitoring", "0008_console_sessions", "0014_payout_references"}
     assert applied == migrations.heads()
     assert {"firms", "payments", "ingest_quarantine", "api_keys"} <= set(inspect(engine).get_table_names())
     engine.dispose()
@@ -234,13 +234,13 @@ def test_db_revision_extends_the_branch_named_and_is_named_by_its_message(migrat
 
     assert outcome.exit_code == 0, outcome.output
     written = _written(migrations_copy, before)
-    assert written.name == "0014_audit_nothing_changed.py"
+    assert written.name == "0015_audit_nothing_changed.py"
     assert f"wrote {written}" in outcome.text
     assert "nothing changed" in written.read_text()
-    assert _assigned(written) == {"revision": "0014_audit", "down_revision": "0013_dunning", "branch_labels": None}
-    assert migrations.heads() == {"0010_servicing", "0014_audit", "0012_payments_role", "0005_scores",
+    assert _assigned(written) == {"revision": "0015_audit", "down_revision": "0013_dunning", "branch_labels": None}
+    assert migrations.heads() == {"0010_servicing", "0015_audit", "0012_payments_role", "0005_scores",
                                   "0006_applications", "0007_monitoring", "0008_console_sessions",
-                                  "0011_business_references"}
+                                  "0014_payout_references"}
 
 
 def test_db_revision_new_branch_starts_from_the_history_tables_and_upgrades(migrations_copy: Path,
@@ -252,14 +252,14 @@ def test_db_revision_new_branch_starts_from_the_history_tables_and_upgrades(migr
 
     assert outcome.exit_code == 0, outcome.output
     written = _written(migrations_copy, before)
-    assert _assigned(written) == {"revision": "0014_servicing", "down_revision": "0001",
+    assert _assigned(written) == {"revision": "0015_servicing", "down_revision": "0001",
                                   "branch_labels": ("servicing",)}
     assert credit("db", "upgrade", "--database-url", url).exit_code == 0
     engine = make_engine(url)
     with engine.connect() as connection:
         applied = {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
     engine.dispose()
-    assert "0014_servicing" in applied and "0013_dunning" in applied and len(applied) == 9
+    assert "0015_servicing" in applied and "0013_dunning" in applied and len(applied) == 9
 
 
 @pytest.mark.parametrize(("arguments", "phrases"), [

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from credit.ledger import balances, reconcile
 from credit.ledger.tables import BusinessReference, Hold, LedgerTransfer
-from tests.api.checkout.factories import make_buyer_with_line
+from tests.api.checkout.factories import make_buyer_with_line, make_score
 from tests.api.conftest import LiveServer, auth, build_app, make_key
 
 
@@ -232,6 +232,48 @@ def test_a_payment_reference_repays_once_and_a_retry_is_told_the_repayment(api):
     booked = finance.repay(line, "100.00", "PAY-99")
     assert (booked.status_code, booked.json()["balances"]["posted"]) == (201, "200.00")
     assert _line(app, line) == (20_000, 0, 80_000)
+
+
+def test_a_payout_of_credit_balance_books_once(api):
+    app, http = api
+    buyer, line = make_buyer_with_line(app.state.engine, limit_minor=100_000)
+    storefront = _client(app, http, "checkout", "storefront-a")
+    payments = _client(app, http, "payments", "payment-system")
+    hold = storefront.authorize(buyer, "PO-1", "100.00").json()["hold_id"]
+    storefront.capture(hold, "100.00", "SHIP-1")
+    assert payments.repay(line, "250.00", "PAY-1").json()["credit_balance"] == "150.00"  # 100.00 owed
+
+    def payout(amount: str) -> httpx.Response:
+        return payments.post(f"/v1/credit-lines/{line}/credit-balance/refunds", {"amount": amount, "reference": "OUT-7"})
+
+    first = payout("60.00")
+    assert (first.status_code, first.json()["credit_balance"]) == (200, "90.00")
+    retry = payout("60.00")
+    assert _duplicate(retry) == (409, "duplicate_reference", {"kind": "payout", "reference": "OUT-7", "line_id": line})
+    left = http.get(f"/v1/credit-lines/{line}/credit-balance", headers=auth(payments.key)).json()
+    assert left["credit_balance"] == "90.00"  # 150.00 - 60.00, once
+
+
+def test_an_early_settlement_is_a_payment_and_its_reference_books_once(api):
+    app, http = api
+    buyer, line = make_buyer_with_line(app.state.engine, limit_minor=1_000_000)
+    make_score(app.state.engine, buyer, 0.003)  # grade B: up to 12 installments
+    storefront = _client(app, http, "checkout", "storefront-a")
+    payments = _client(app, http, "payments", "payment-system")
+    hold = storefront.authorize(buyer, "PO-1", "3000.00").json()["hold_id"]
+    receivable = storefront.capture(hold, "3000.00", "SHIP-1").json()["receivable_id"]
+    plan = storefront.post(f"/v1/receivables/{receivable}/installment-plans", {"count": 3})
+    assert plan.status_code == 201, plan.text
+    due = http.get(f"/v1/receivables/{receivable}/early-settlement", headers=auth(payments.key)).json()
+    first = payments.post(f"/v1/receivables/{receivable}/early-settlements",
+                          {"amount": due["amount_due"], "reference": "PAY-EARLY"})
+    assert first.status_code == 201, first.text
+    retry = payments.post(f"/v1/receivables/{receivable}/early-settlements",
+                          {"amount": due["amount_due"], "reference": "PAY-EARLY"})
+    assert _duplicate(retry) == (409, "duplicate_reference", {"kind": "payment", "reference": "PAY-EARLY",
+                                                             "repayment_id": first.json()["repayment_id"]})
+    # and a repayment cannot reuse it either
+    assert _duplicate(payments.repay(line, "1.00", "PAY-EARLY"))[1] == "duplicate_reference"
 
 
 SHIPPERS = 8
