@@ -360,7 +360,9 @@ def early_settlement_quote(session: Session, receivable_id: int, policy: Policy,
         The plan owes nothing, or is in collections.
     """
     parent = _read(session, receivable_id)
-    if parent.status != "rescheduled":
+    # Split ones are rescheduled, unless charged off since (what a payment returned after the
+    # split re-opened on it): then the plan is in collections, refused below.
+    if parent.status != "rescheduled" and not installment_ids(session, receivable_id):
         where = (f"it is installment {parent.installment_number} of the plan of receivable {parent.parent_id}; "
                  f"settle that one" if parent.kind == "installment" else "it was not split into installments")
         raise NoInstallmentPlan(f"Receivable {receivable_id} has no installment plan: {where}.",

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from credit import clock, ledger
 from credit.servicing import installments, repayments
+from credit.servicing.errors import PlanNotSettleable
 from credit.servicing.run import run_day
 from tests.ledger.factories import make_line
 from tests.servicing.book import POLICY, live_exposure, order, receivable, ship
@@ -69,3 +70,13 @@ def test_what_a_returned_payment_had_paid_before_the_split_is_charged_off_at_def
     line_now = ledger.get_line(session, line)
     assert (line_now.status, line_now.balances.posted_minor) == ("closed", 0)
     assert ledger.reconcile(session).ok
+
+
+def test_a_plan_whose_split_receivable_was_charged_off_is_in_collections_not_unknown(split_then_returned):
+    # The charge-off moves the split receivable itself to charged_off (its returned 40,000 is loss too):
+    # settling its plan early is refused because the plan is in collections, not "not split".
+    session, _, parent, plan = split_then_returned
+    with clock.frozen(T0 + timedelta(days=121)):
+        run_day(session, (T0 + timedelta(days=120)).date(), POLICY)
+    with pytest.raises(PlanNotSettleable, match=r"in collections \(installments \[\d+, \d+\] defaulted or charged off"):
+        installments.early_settlement_quote(session, parent, POLICY, T0 + timedelta(days=122))
