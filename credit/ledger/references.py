@@ -30,12 +30,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import BigInteger, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from credit.ledger.errors import DuplicateReference
 from credit.ledger.tables import REFERENCE_KINDS, BusinessReference
+from credit.store.prepared import PreparedStatement
 
 REFERENCES = BusinessReference.__table__
 
@@ -82,7 +83,7 @@ def claim(session: Session, *, client: str, kind: str, reference: str, now: date
     # committed claim deleted later: none is today (a decline releases in its own transaction,
     # and an INSERT waiting on that one then simply succeeds).
     for _ in range(2):
-        claimed = session.execute(_claim_statement(session), key | {"object_id": None, "created_at": now}).first()
+        claimed = _claim_statement(session).first(session, key | {"object_id": None, "created_at": now})
         if claimed is not None:
             return
         existing = session.execute(select(REFERENCES.c.object_id).where(*_the(key))).first()
@@ -95,10 +96,16 @@ def claim(session: Session, *, client: str, kind: str, reference: str, now: date
     raise RuntimeError(f"could not claim {kind} reference {reference!r}: its row kept changing")
 
 
+# On every booking's path (authorize, capture): built once, run on the driver's cursor (credit.store.prepared).
+_BIND = PreparedStatement(
+    update(REFERENCES).where(REFERENCES.c.client == bindparam("the_client"), REFERENCES.c.kind == bindparam("the_kind"),
+                             REFERENCES.c.reference == bindparam("the_reference"))
+    .values(object_id=bindparam("booked", type_=BigInteger)))
+
+
 def bind(session: Session, *, client: str, kind: str, reference: str, object_id: int) -> None:
-    """Record what the claimed reference booked (a hold id, a transfer id), in the same unit of work."""
-    session.execute(update(REFERENCES).where(*_the({"client": client, "kind": kind, "reference": reference}))
-                    .values(object_id=object_id))
+    """Record what the claimed reference booked (a hold id, a repayment id), in the same unit of work."""
+    _BIND.rows(session, {"the_client": client, "the_kind": kind, "the_reference": reference, "booked": object_id})
 
 
 def release(session: Session, *, client: str, kind: str, reference: str) -> None:
@@ -116,6 +123,7 @@ def _claim_statement(session: Session) -> Any:
     if dialect not in _CLAIMS:
         if dialect not in _INSERTS:
             raise ValueError(f"business references need SQLite or PostgreSQL; the store is {dialect}")
-        _CLAIMS[dialect] = (_INSERTS[dialect](REFERENCES).on_conflict_do_nothing(index_elements=list(_KEY))
-                            .returning(REFERENCES.c.created_at))
+        _CLAIMS[dialect] = PreparedStatement(
+            _INSERTS[dialect](REFERENCES).on_conflict_do_nothing(index_elements=list(_KEY))
+            .returning(REFERENCES.c.created_at), column_keys=[*_KEY, "object_id", "created_at"])
     return _CLAIMS[dialect]
