@@ -15,7 +15,7 @@ UNIQUE constraint on ``financings.invoice_id`` backs this should anything slip p
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -37,8 +37,9 @@ from credit.decisions import (
     quote_receivable,
 )
 from credit.decisions.outcome import as_share
+from credit.decisions.pricing import annual_rate
 from credit.models.serving import ServingModel
-from credit.origination.tables import Financing
+from credit.financing.tables import OPEN_STATUSES, Financing
 from credit.policy import Policy
 from credit.store.tables import Dispute, Firm, Invoice, Order, Payment, Return
 
@@ -51,7 +52,7 @@ def _lock_firms(session: Session, *firm_ids: int) -> None:
 def _exposure(session: Session, kind: str, column, firm_id: int) -> int:  # noqa: ANN001
     return int(session.execute(
         select(func.coalesce(func.sum(Financing.advance_minor), 0))
-        .where(Financing.kind == kind, column == firm_id, Financing.status == "outstanding")).scalar_one())
+        .where(Financing.kind == kind, column == firm_id, Financing.status.in_(OPEN_STATUSES))).scalar_one())
 
 
 def order_financing(session: Session, caller: Caller, body: OrderFinancingIn, policy: Policy, model: ServingModel,
@@ -98,10 +99,13 @@ def order_financing(session: Session, caller: Caller, body: OrderFinancingIn, po
         request=body.model_dump(mode="json") | {"booking": book}, now=now)
     financing_id = None
     if book and quote.outcome == "approve":
+        pd = 1 - (1 - inputs.buyer_pd) * (1 - inputs.supplier_pd)
         financing_id = _book(session, Financing(
             kind="order", decision_id=record.decision_id, supplier_id=order.supplier_id, buyer_id=order.buyer_id,
-            order_id=order.order_id, advance_minor=quote.advance_minor, fee_minor=quote.fee_minor,
-            tenor_days=quote.tenor_days, status="outstanding", actor=caller.name, created_at=now),
+            order_id=order.order_id, face_minor=body.amount, advance_minor=quote.advance_minor,
+            fee_minor=quote.fee_minor, annual_rate=str(annual_rate(pd, policy.order_financing.fee)), recourse=True,
+            tenor_days=quote.tenor_days, due_on=now.date() + timedelta(days=quote.tenor_days), status="approved",
+            actor=caller.name, created_at=now, updated_at=now),
             "order_already_financed", f"Order {order.order_id} is already financed.")
     return OrderFinancingOut(
         decision_id=record.decision_id, status=_status(book, quote.outcome), outcome=quote.outcome,
@@ -156,9 +160,12 @@ def receivable_financing(session: Session, caller: Caller, body: ReceivableIn, p
     if book and quote.outcome == "approve":
         financing_id = _book(session, Financing(
             kind="receivable", decision_id=record.decision_id, supplier_id=invoice.supplier_id,
-            buyer_id=invoice.buyer_id, invoice_id=invoice.invoice_id, advance_minor=quote.advance_minor,
-            fee_minor=quote.fee_minor, tenor_days=max(quote.tenor_days, 1), status="outstanding",
-            actor=caller.name, created_at=now),
+            buyer_id=invoice.buyer_id, invoice_id=invoice.invoice_id, face_minor=inputs.outstanding_minor,
+            advance_minor=quote.advance_minor, reserve_minor=inputs.outstanding_minor - quote.advance_minor,
+            fee_minor=quote.fee_minor, recourse=policy.receivables.recourse[quote.debtor_grade] == "recourse",
+            tenor_days=max(quote.tenor_days, 1),
+            due_on=invoice.due_at.date() + timedelta(days=policy.receivables.collection_days), status="approved",
+            actor=caller.name, created_at=now, updated_at=now),
             "invoice_already_financed", f"Invoice {invoice.invoice_id} is already financed.")
     return ReceivableOut(
         decision_id=record.decision_id, status=_status(book, quote.outcome), outcome=quote.outcome,

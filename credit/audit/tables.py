@@ -15,7 +15,7 @@ from credit.store.tables import Base
 
 DECISION_KINDS: tuple[str, ...] = (
     "credit_line_application", "credit_line_review", "line_change", "checkout", "order_financing",
-    "receivable_financing", "dunning",
+    "receivable_financing", "dunning", "order_financing_step", "receivable_financing_step", "loan_offer", "loan_step",
 )
 OUTCOMES: tuple[str, ...] = ("approve", "refer", "decline")
 

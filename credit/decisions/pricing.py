@@ -40,6 +40,11 @@ def fee_rate(pd: Decimal, tenor_days: int, fee: FeeFormula) -> tuple[Decimal, bo
     return priced, False
 
 
+def annual_rate(pd: Decimal, fee: FeeFormula) -> Decimal:
+    """The yearly rate a fee accrues at per day outstanding: ``PD x LGD + annual_margin``, six decimals half up."""
+    return (pd * fee.loss_given_default + fee.annual_margin).quantize(FEE_RATE_PLACES, rounding=ROUND_HALF_UP)
+
+
 def fee_minor(advance_minor: int, rate: Decimal) -> int:
     """The fee in minor units, rounded half up."""
     return int((advance_minor * rate).to_integral_value(rounding=ROUND_HALF_UP))

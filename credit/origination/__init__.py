@@ -1,1 +1,1 @@
-"""What the decision service originated: credit-line applications and booked financings (tables only)."""
+"""What the decision service originated: credit-line applications (tables only; financings are credit.financing)."""

@@ -1,21 +1,18 @@
-"""Credit-line applications and booked financings (migration ``0006_applications``).
+"""Credit-line applications (migration ``0006_applications``).
 
-The audit trail (:mod:`credit.audit`) keeps every decision, append-only; these two tables keep
+The audit trail (:mod:`credit.audit`) keeps every decision, append-only; this table keeps
 the little mutable state the service needs on top of it:
 
 * ``credit_line_applications``: one row per application, keyed by its decision. Its status
   moves once, from ``referred`` to ``reviewed``, by a guarded UPDATE, so an application is
   reviewed at most once even when two reviewers press the button together.
-* ``financings``: one row per booked advance (order or receivable). The UNIQUE constraints
-  on ``invoice_id`` and ``order_id`` make "financed at most once" a database fact; exposure
-  caps are summed over the rows still ``outstanding``.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from credit.store.tables import Base, Identifier
@@ -23,8 +20,6 @@ from credit.store.tables import Base, Identifier
 APPLICATION_STATUSES: tuple[str, ...] = ("approved", "referred", "declined", "reviewed")
 """approved / declined: decided at once; referred: waits for the finance team; reviewed: it decided."""
 
-FINANCING_KINDS: tuple[str, ...] = ("order", "receivable")
-FINANCING_STATUSES: tuple[str, ...] = ("outstanding", "repaid")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -56,41 +51,3 @@ class CreditLineApplicationRecord(Base):
     actor: Mapped[str] = mapped_column(String(100), nullable=False, doc="Who applied (API key name).")
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, doc="When it was decided (UTC).")
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, doc="Last status change (UTC).")
-
-
-class Financing(Base):
-    """An advance booked against a confirmed purchase order or an unpaid invoice."""
-
-    __tablename__ = "financings"
-    __table_args__ = (
-        CheckConstraint(_one_of("kind", FINANCING_KINDS), name="kind_allowed"),
-        CheckConstraint(_one_of("status", FINANCING_STATUSES), name="status_allowed"),
-        CheckConstraint("advance_minor > 0", name="advance_positive"),
-        CheckConstraint("fee_minor >= 0", name="fee_non_negative"),
-        CheckConstraint("tenor_days >= 1", name="tenor_positive"),
-        CheckConstraint("(kind = 'order' AND order_id IS NOT NULL AND invoice_id IS NULL) OR "
-                        "(kind = 'receivable' AND invoice_id IS NOT NULL)", name="financed_object"),
-        Index("ix_financings_buyer", "buyer_id", "kind", "status"),
-        Index("ix_financings_supplier", "supplier_id", "kind", "status"),
-    )
-
-    financing_id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True,
-                                              doc="Financing identifier.")
-    kind: Mapped[str] = mapped_column(String(10), nullable=False, doc="order or receivable.")
-    decision_id: Mapped[str] = mapped_column(String(36), nullable=False, unique=True,
-                                             doc="The approved quote this booking is.")
-    supplier_id: Mapped[int] = mapped_column(ForeignKey("firms.firm_id"), nullable=False,
-                                             doc="The supplier advanced to (creditor of a receivable).")
-    buyer_id: Mapped[int] = mapped_column(ForeignKey("firms.firm_id"), nullable=False,
-                                          doc="The order's buyer, or the invoice's debtor.")
-    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.order_id"), unique=True,
-                                                 doc="The purchase order financed (order financing: at most once).")
-    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.invoice_id"), unique=True,
-                                                   doc="The invoice financed (receivables: at most once).")
-    advance_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, doc="Amount advanced, minor units.",
-                                               info={"money": True})
-    fee_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, doc="Fee, minor units.", info={"money": True})
-    tenor_days: Mapped[int] = mapped_column(Integer, nullable=False, doc="Days until repayment is expected.")
-    status: Mapped[str] = mapped_column(String(11), nullable=False, doc="outstanding or repaid.")
-    actor: Mapped[str] = mapped_column(String(100), nullable=False, doc="Who booked it (API key name).")
-    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, doc="When it was booked (UTC).")

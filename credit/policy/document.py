@@ -134,6 +134,15 @@ class ExposureCaps(Section):
     per_supplier_minor: Money
 
 
+class OrderFinancingLifecycle(Section):
+    """After the payout: the fee accrues per day outstanding at the yearly rate the quote priced
+    (PD x LGD + annual_margin), never less than min_fee_rate x advance; an advance still
+    outstanding ``recourse_after_days`` past its due date is recovered from the supplier."""
+
+    recourse_after_days: Days
+    write_off_after_days: Annotated[Days, Field(ge=1)]
+
+
 class OrderFinancingPolicy(Section):
     max_tenor_days: Annotated[Days, Field(ge=1)]
     advance_rates: dict[Grade, dict[Grade, Rate]]
@@ -142,6 +151,7 @@ class OrderFinancingPolicy(Section):
     min_advance_minor: Money
     exposure_caps: ExposureCaps
     fee: FeeFormula
+    lifecycle: OrderFinancingLifecycle
 
 
 class DilutionReserve(Section):
@@ -168,6 +178,44 @@ class ReceivablesPolicy(Section):
     concentration_caps_minor: dict[Grade, Money]
     collection_days: Days
     fee: FeeFormula
+    recourse: dict[Grade, Literal["recourse", "non_recourse"]]
+    default_days: Annotated[Days, Field(ge=1)]
+    write_off_after_days: Annotated[Days, Field(ge=1)]
+
+
+class Concentration(Section):
+    """One exposure: every product counts (credit lines, order and receivables financing, loans).
+
+    A firm's debtor exposure is its line's held and posted exposure plus the outstanding
+    advances on orders and invoices it owes; its supplier exposure is the outstanding advances
+    made to it and its loans. Every booking is cut to the headroom under both caps."""
+
+    per_debtor_minor: dict[Grade, Money]
+    per_supplier_minor: dict[Grade, Money]
+
+
+class LoanMinimum(Section):
+    """At least (amount + fee) / periods is to be repaid in every ``period_days`` since the payout."""
+
+    periods: Annotated[int, Field(strict=True, ge=1, le=60)]
+    period_days: Annotated[Days, Field(ge=1)]
+
+
+class LoansPolicy(Section):
+    """Transaction-flow loans: sized from the firm's trailing platform sales, repaid by withholding."""
+
+    trailing_days: Annotated[Days, Field(ge=30)]
+    min_trailing_sales_minor: Money
+    min_active_months: Annotated[int, Field(strict=True, ge=0, le=12)]
+    max_sales_volatility: PositiveDecimal
+    amount_share: dict[Grade, Rate]
+    min_amount_minor: Money
+    max_amount_minor: Money
+    fee_rate: dict[Grade, Rate]
+    withholding_rate: dict[Grade, Rate]
+    minimum: LoanMinimum
+    offer_valid_days: Annotated[Days, Field(ge=1)]
+    default_days: Annotated[Days, Field(ge=1)]
 
 
 TermsDays = Literal[30, 60, 90]
@@ -232,6 +280,8 @@ class PolicyDocument(Section):
     order_financing: OrderFinancingPolicy
     receivables: ReceivablesPolicy
     servicing: ServicingPolicy
+    concentration: Concentration
+    loans: LoansPolicy
 
     @field_validator("version")
     @classmethod
@@ -278,6 +328,11 @@ class PolicyDocument(Section):
         known_grades("receivables.min_debtor_grade", [self.receivables.min_debtor_grade])
         every_grade("receivables.risk_haircuts", self.receivables.risk_haircuts)
         every_grade("receivables.concentration_caps_minor", self.receivables.concentration_caps_minor)
+        every_grade("receivables.recourse", self.receivables.recourse)
+        every_grade("concentration.per_debtor_minor", self.concentration.per_debtor_minor)
+        every_grade("concentration.per_supplier_minor", self.concentration.per_supplier_minor)
+        for key in ("amount_share", "fee_rate", "withholding_rate"):
+            every_grade(f"loans.{key}", getattr(self.loans, key))
         every_grade("servicing.terms.allowed_days", self.servicing.terms.allowed_days)
         every_grade("servicing.installments.max_count", self.servicing.installments.max_count)
         problems.extend(self.servicing_problems())

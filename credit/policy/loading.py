@@ -76,6 +76,14 @@ class Policy:
     def servicing(self):  # noqa: ANN201
         return self.document.servicing
 
+    @property
+    def concentration(self):  # noqa: ANN201
+        return self.document.concentration
+
+    @property
+    def loans(self):  # noqa: ANN201
+        return self.document.loans
+
     def grade_of(self, pd: Decimal) -> str:
         """Grade of a probability of default on the master scale.
 

@@ -8,6 +8,7 @@
 import credit.ledger.tables  # noqa: E402,F401  (registers credit_lines, holds, ledger_transfers)
 import credit.audit.tables  # noqa: E402,F401  (registers policies, decisions)
 import credit.scoring.tables  # noqa: E402,F401  (registers firm_scores)
-import credit.origination.tables  # noqa: E402,F401  (registers credit_line_applications, financings)
+import credit.origination.tables  # noqa: E402,F401  (registers credit_line_applications)
+import credit.financing.tables  # noqa: E402,F401  (registers financings, financing_entries, loan_offers)
 import credit.monitoring.tables  # noqa: E402,F401  (registers monitoring_runs and its result tables)
 import credit.servicing.tables  # noqa: E402,F401  (registers receivables, repayments, allocations, actions, ageing)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from credit.audit import replay
-from credit.origination.tables import Financing
+from credit.financing.tables import Financing
 from tests.api.conftest import LiveServer, auth, make_key
 from tests.api.financing.factories import SERVED, make_invoice, make_scored_firm
 

@@ -1,0 +1,210 @@
+"""The financing journal: the one place where money on a financing is booked.
+
+Every movement is a :class:`Entry` (kind, part, signed amount, and a ``source`` unique per
+financing, so a job that sees the same ingested payment twice books it once). :func:`post` writes
+the entries and moves the cached totals of ``financings`` in the same statement set; the
+database's CHECK constraints refuse a total that would go negative or past what was paid out, so
+a bug cannot book more than is owed.
+
+Amounts are integer minor units. Locking: :func:`lock` takes the financing's row
+(``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's writer lock is the caller's ``BEGIN
+IMMEDIATE``) before anything is read to decide what to book.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from credit.financing.errors import AlreadyPaidOut, ExceedsOwed, FinancingNotFound, NotPayable
+from credit.financing.tables import CACHED, CLOSED_STATUSES, Financing, FinancingEntry
+
+FINANCINGS = Financing.__table__
+ENTRIES = FinancingEntry.__table__
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One movement to book: ``amount_minor`` of ``part`` by ``kind`` (see ``credit.financing.tables``)."""
+
+    kind: str
+    part: str
+    amount_minor: int
+    source: str
+
+    def __post_init__(self) -> None:
+        if (self.kind, self.part) not in CACHED:
+            raise ValueError(f"No financing entry books {self.kind!r} on part {self.part!r}.")
+        if isinstance(self.amount_minor, bool) or not isinstance(self.amount_minor, int):
+            raise TypeError(f"`amount_minor` must be an int of minor units; got {self.amount_minor!r}.")
+
+
+@dataclass(frozen=True)
+class Amounts:
+    """Where a financing stands, from its cached totals (minor units)."""
+
+    advance: int
+    paid_out: int
+    collected: int
+    recovered: int
+    written_off: int
+    fee_charged: int
+    fee_collected: int
+    fee_recovered: int
+    fee_written_off: int
+    reserve: int
+    diluted: int
+    released: int
+
+    @property
+    def outstanding(self) -> int:
+        """Principal at risk: paid out - collected - recovered - written off."""
+        return self.paid_out - self.collected - self.recovered - self.written_off
+
+    @property
+    def fee_owed(self) -> int:
+        """Fee charged and not yet paid or written off."""
+        return self.fee_charged - self.fee_collected - self.fee_recovered - self.fee_written_off
+
+    @property
+    def owed(self) -> int:
+        return self.outstanding + self.fee_owed
+
+
+def amounts(financing: Financing) -> Amounts:
+    """The cached totals of a loaded ``Financing`` row."""
+    f = financing
+    return Amounts(f.advance_minor, f.paid_out_minor, f.collected_minor, f.recovered_minor, f.written_off_minor,
+                   f.fee_charged_minor, f.fee_collected_minor, f.fee_recovered_minor, f.fee_written_off_minor,
+                   f.reserve_minor, f.diluted_minor, f.released_minor)
+
+
+def lock(session: Session, financing_id: int) -> Financing:
+    """The financing, its row locked for the rest of the transaction (PostgreSQL; SQLite: BEGIN IMMEDIATE).
+
+    Raises
+    ------
+    FinancingNotFound
+    """
+    financing = session.execute(
+        select(Financing).where(Financing.financing_id == financing_id).with_for_update()
+        .execution_options(populate_existing=True)).scalar_one_or_none()
+    if financing is None:
+        raise FinancingNotFound(financing_id)
+    return financing
+
+
+def booked_sources(session: Session, financing_id: int) -> set[str]:
+    """The sources already booked on a financing (what a job must not book again)."""
+    return set(session.execute(select(FinancingEntry.source).where(
+        FinancingEntry.financing_id == financing_id)).scalars())
+
+
+def post(session: Session, financing: Financing, entries: Sequence[Entry], *, booked_on: date, actor: str,
+         now: datetime, decision_id: str | None = None, status: str | None = None) -> list[Entry]:
+    """Book ``entries`` on a locked financing, move its totals, and optionally its status.
+
+    Entries of amount 0 are left out; an entry whose source is already booked on the financing
+    is refused (``IntegrityError`` from the database): callers that may see a source twice
+    check :func:`booked_sources` first.
+
+    Returns
+    -------
+    list of Entry
+        What was booked.
+    """
+    entries = [e for e in entries if e.amount_minor]
+    if entries:
+        session.execute(insert(ENTRIES), [
+            {"financing_id": financing.financing_id, "kind": e.kind, "part": e.part, "amount_minor": e.amount_minor,
+             "source": e.source, "booked_on": booked_on, "decision_id": decision_id, "actor": actor,
+             "created_at": now} for e in entries])
+    moves: dict[str, int] = defaultdict(int)
+    for e in entries:
+        moves[CACHED[(e.kind, e.part)]] += e.amount_minor
+    values: dict[str, object] = {column: getattr(FINANCINGS.c, column) + delta
+                                 for column, delta in moves.items() if delta}
+    if status is not None and status != financing.status:
+        values["status"] = status
+        if status in CLOSED_STATUSES:
+            values["closed_at"] = now
+    if values:
+        session.execute(update(FINANCINGS).where(FINANCINGS.c.financing_id == financing.financing_id)
+                        .values(updated_at=now, **values))
+        session.refresh(financing)
+    return entries
+
+
+def pay_out(session: Session, financing_id: int, *, reference: str, value_date: date, actor: str,
+            now: datetime) -> Financing:
+    """Confirm the payout of an approved financing: the advance left on ``value_date``.
+
+    Raises
+    ------
+    FinancingNotFound, AlreadyPaidOut (with the existing reference), NotPayable (cancelled)
+    """
+    financing = lock(session, financing_id)
+    if financing.status != "approved":
+        if financing.paid_out_minor:
+            raise AlreadyPaidOut(financing_id, financing.payout_reference or "")
+        raise NotPayable(financing_id, financing.status)
+    session.execute(update(FINANCINGS).where(FINANCINGS.c.financing_id == financing_id)
+                    .values(payout_reference=reference, value_date=value_date))
+    post(session, financing, [Entry("payout", "principal", financing.advance_minor, f"payout:{reference}")],
+         booked_on=value_date, actor=actor, now=now, status="paid_out")
+    return financing
+
+
+def cancel(session: Session, financing_id: int, *, actor: str, now: datetime) -> Financing:
+    """Cancel an approved financing that was never paid out: it stops counting as exposure.
+
+    Raises
+    ------
+    FinancingNotFound, AlreadyPaidOut
+    """
+    financing = lock(session, financing_id)
+    if financing.status != "approved":
+        raise AlreadyPaidOut(financing_id, financing.payout_reference or "")
+    post(session, financing, [], booked_on=now.date(), actor=actor, now=now, status="cancelled")
+    return financing
+
+
+def is_duplicate_source(exc: IntegrityError) -> bool:
+    """Whether an IntegrityError is the journal's "this source is already booked" constraint."""
+    text = str(exc.orig)
+    return "uq_financing_entries_financing_id" in text or "financing_entries.financing_id, financing_entries.source" in text
+
+
+def allocate(financing: Financing, amount_minor: int, *, kind: str, source: str,
+             surplus: bool) -> list[Entry]:
+    """Split money received on a financing: principal first, then fee owed, then the rest.
+
+    ``kind`` is ``collection`` (from the debtor or the borrower's sales) or ``recovery`` (from
+    the supplier). What is left after principal and fee is a ``release`` to the supplier when
+    ``surplus`` (the reserve, an overpaid invoice); otherwise it is refused.
+
+    Raises
+    ------
+    ExceedsOwed
+        When ``surplus`` is False and the amount is more than principal and fee owed.
+    """
+    if kind not in ("collection", "recovery"):
+        raise ValueError(f"money received is a collection or a recovery; got {kind!r}")
+    if amount_minor <= 0:
+        raise ValueError(f"`amount_minor` must be > 0; got {amount_minor!r}")
+    owed = amounts(financing)
+    principal = min(amount_minor, owed.outstanding)
+    fee = min(amount_minor - principal, owed.fee_owed)
+    rest = amount_minor - principal - fee
+    if rest and not surplus:
+        raise ExceedsOwed(financing.financing_id, amount_minor, owed.owed)
+    entries = [Entry(kind, "principal", principal, source), Entry(kind, "fee", fee, f"{source}:fee")]
+    if rest:
+        entries.append(Entry("release", "surplus", rest, f"{source}:release"))
+    return [e for e in entries if e.amount_minor]
