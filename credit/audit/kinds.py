@@ -27,6 +27,7 @@ from credit.decisions import (
     quote_receivable,
     review_credit_line,
 )
+from credit.financing.factoring_steps import ReceivableStepCase, decide_receivable_step
 from credit.policy import Policy
 from credit.servicing.dunning import DunningCase, decide_dunning
 
@@ -90,5 +91,8 @@ KINDS: dict[str, DecisionKind] = {
         lambda d: d.debtor_grade),
     "dunning": DecisionKind(
         DunningCase, decide_dunning, lambda i: i.firm_id, lambda d: d.total_minor, lambda d: None),
+    "receivable_financing_step": DecisionKind(
+        ReceivableStepCase, decide_receivable_step, lambda i: i.supplier_id, lambda d: d.total_minor,
+        lambda d: None),
 }
 """Decision kind (the ``decisions.kind`` column) -> how it is decided."""

@@ -70,6 +70,15 @@ POLICY_REASONS: dict[str, str] = {
     "unfrozen_cured": "Line unfrozen: no longer past due for the policy's days, and within its limit",
     "defaulted_past_due": "Line in default: payment past due for the policy's default days",
     "charged_off_after_default": "Open principal charged off as a loss after default; the line closes",
+    # receivables financing after payout: steps of the daily job (credit.financing.factoring_steps)
+    "receivable_clawback": "Dilution after financing beyond the reserve: the shortfall is clawed back from the "
+                           "supplier",
+    "receivable_clawback_repaid": "The supplier repaid the clawback: the debtor's payment is awaited again",
+    "receivable_default_recourse": "Debtor unpaid for the policy's default days; with recourse, the supplier repays",
+    "receivable_default_non_recourse": "Debtor unpaid for the policy's default days; without recourse, the provider "
+                                       "books the loss",
+    "receivable_recourse_written_off": "Recourse unpaid for the policy's days: what is owed is written off as a loss",
+    "receivable_loss_final": "Defaulted without recourse for the policy's days: the loss is final",
 }
 """Policy reason code -> text shown to the finance team and in decision records."""
 
@@ -98,6 +107,7 @@ NEXT_ACTIONS: dict[str, str] = {
     "resolve_dispute": "Resolve the dispute on the invoice",
     "finance_another_invoice": "Offer another invoice for financing",
     "pay_by_due_date": "Pay by the due date",
+    "repay_financing": "Repay the financed invoice's advance and fee to the provider",
 }
 """Next-action code -> text shown to the buyer or supplier."""
 

@@ -39,6 +39,7 @@ from credit.decisions import (
     quote_receivable,
     review_credit_line,
 )
+from credit.financing.factoring_steps import ReceivableStepCase, decide_receivable_step
 from tests.decisions.policies import POLICY, edited_policy
 
 
@@ -101,6 +102,9 @@ def _every_kind() -> list[tuple[str, object, object]]:
         ("checkout", checkout, decide_checkout),
         ("order_financing", order, quote_order_financing),
         ("receivable_financing", receivable, quote_receivable),
+        ("receivable_financing_step", ReceivableStepCase(
+            9, 2, 1, date(2027, 5, 1), "paid_out", True, -5, 900_000, 12_000, 850_000, diluted_now_minor=150_000),
+         decide_receivable_step),
     ]
 
 
