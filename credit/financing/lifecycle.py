@@ -57,11 +57,14 @@ def charge_accrued(session: Session, financing: Financing, to_day: date, *, acto
 
 def settle_if_repaid(session: Session, financing: Financing, on: date, *, actor: str, now: datetime,
                      policy: Policy) -> bool:
-    """Close a paid-out financing as ``settled`` once principal and fee are repaid (an order's minimum fee included)."""
+    """Close a paid-out financing once nothing is owed (an order's minimum fee included): ``settled``, or
+    ``written_off`` while part of it remains a realised loss (a recovery later may still win it back)."""
     if financing.status in CLOSED_STATUSES or not financing.paid_out_minor:
         return False
     charge_accrued(session, financing, on, actor=actor, now=now, policy=policy)
     if journal.amounts(financing).owed:
         return False
-    journal.post(session, financing, [], booked_on=on, actor=actor, now=now, status="settled")
+    lost = financing.written_off_minor + financing.fee_written_off_minor
+    journal.post(session, financing, [], booked_on=on, actor=actor, now=now,
+                 status="written_off" if lost else "settled")
     return True
