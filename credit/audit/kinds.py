@@ -27,6 +27,7 @@ from credit.decisions import (
     quote_receivable,
     review_credit_line,
 )
+from credit.financing.order_steps import OrderFinancingCase, decide_order_step
 from credit.policy import Policy
 from credit.servicing.dunning import DunningCase, decide_dunning
 
@@ -90,5 +91,7 @@ KINDS: dict[str, DecisionKind] = {
         lambda d: d.debtor_grade),
     "dunning": DecisionKind(
         DunningCase, decide_dunning, lambda i: i.firm_id, lambda d: d.total_minor, lambda d: None),
+    "order_financing_step": DecisionKind(
+        OrderFinancingCase, decide_order_step, lambda i: i.supplier_id, lambda d: d.total_minor, lambda d: None),
 }
 """Decision kind (the ``decisions.kind`` column) -> how it is decided."""

@@ -70,6 +70,12 @@ POLICY_REASONS: dict[str, str] = {
     "unfrozen_cured": "Line unfrozen: no longer past due for the policy's days, and within its limit",
     "defaulted_past_due": "Line in default: payment past due for the policy's default days",
     "charged_off_after_default": "Open principal charged off as a loss after default; the line closes",
+    # order financing after booking: steps of the daily job
+    "order_cancelled_before_payout": "Order cancelled before the advance was paid out; the financing is cancelled",
+    "order_invoice_financed_elsewhere": "The order's invoice is already financed; the advance waits for recourse",
+    "recourse_order_cancelled": "Order cancelled before shipment: the supplier repays the advance and its fee",
+    "recourse_past_due": "Advance unpaid past its due date for the policy's days: the supplier repays it and its fee",
+    "written_off_after_recourse": "Unpaid under recourse for the policy's days: the rest is written off as a loss",
 }
 """Policy reason code -> text shown to the finance team and in decision records."""
 
@@ -98,6 +104,7 @@ NEXT_ACTIONS: dict[str, str] = {
     "resolve_dispute": "Resolve the dispute on the invoice",
     "finance_another_invoice": "Offer another invoice for financing",
     "pay_by_due_date": "Pay by the due date",
+    "repay_advance": "Repay the advance and its fee",
 }
 """Next-action code -> text shown to the buyer or supplier."""
 
