@@ -10,7 +10,9 @@ Concurrency: a request begins with ``BEGIN IMMEDIATE`` on SQLite (one writer at 
 PostgreSQL locks the firms whose caps it checks (``SELECT ... FOR UPDATE``, in id order), so
 two requests never both fit under one cap. An invoice (or order) is financed at most once:
 the second request sees the first booking and is declined ``invoice_already_financed``; the
-UNIQUE constraint on ``financings.invoice_id`` backs this should anything slip past.
+UNIQUE constraint on ``financings.invoice_id`` backs this should anything slip past. The
+invoice of an order financed (and not cancelled) is already financed too: the order's advance
+is carried by it (:mod:`credit.financing.orders`); both bookings lock the buyer's firm row.
 """
 
 from __future__ import annotations
@@ -141,8 +143,12 @@ def receivable_financing(session: Session, caller: Caller, body: ReceivableIn, p
     disputed = session.execute(select(Dispute.dispute_id).where(
         (Dispute.invoice_id == invoice.invoice_id) | (Dispute.order_id == invoice.order_id),
         Dispute.resolution.is_(None), Dispute.opened_at < now).limit(1)).first() is not None
+    # an invoice is financed once: as a receivable, or as the invoice of an order financed (not cancelled) that
+    # carries, or will carry, its advance
     financed = session.execute(select(Financing.financing_id).where(
-        Financing.invoice_id == invoice.invoice_id)).first() is not None
+        (Financing.invoice_id == invoice.invoice_id)
+        | ((Financing.kind == "order") & (Financing.order_id == invoice.order_id)
+           & (Financing.status != "cancelled"))).limit(1)).first() is not None
     debtor = firms.required_score(session, model, invoice.buyer_id)
     inputs = ReceivableRequest(
         invoice_id=invoice.invoice_id, creditor_id=invoice.supplier_id, debtor_id=invoice.buyer_id,

@@ -28,6 +28,7 @@ from credit.decisions import (
     review_credit_line,
 )
 from credit.financing.factoring_steps import ReceivableStepCase, decide_receivable_step
+from credit.financing.order_steps import OrderFinancingCase, decide_order_step
 from credit.policy import Policy
 from credit.servicing.dunning import DunningCase, decide_dunning
 
@@ -94,5 +95,7 @@ KINDS: dict[str, DecisionKind] = {
     "receivable_financing_step": DecisionKind(
         ReceivableStepCase, decide_receivable_step, lambda i: i.supplier_id, lambda d: d.total_minor,
         lambda d: None),
+    "order_financing_step": DecisionKind(
+        OrderFinancingCase, decide_order_step, lambda i: i.supplier_id, lambda d: d.total_minor, lambda d: None),
 }
 """Decision kind (the ``decisions.kind`` column) -> how it is decided."""

@@ -79,6 +79,12 @@ POLICY_REASONS: dict[str, str] = {
                                        "books the loss",
     "receivable_recourse_written_off": "Recourse unpaid for the policy's days: what is owed is written off as a loss",
     "receivable_loss_final": "Defaulted without recourse for the policy's days: the loss is final",
+    # order financing after booking: steps of the daily job
+    "order_cancelled_before_payout": "Order cancelled before the advance was paid out; the financing is cancelled",
+    "order_invoice_financed_elsewhere": "The order's invoice is already financed; the advance waits for recourse",
+    "recourse_order_cancelled": "Order cancelled before shipment: the supplier repays the advance and its fee",
+    "recourse_past_due": "Advance unpaid past its due date for the policy's days: the supplier repays it and its fee",
+    "written_off_after_recourse": "Unpaid under recourse for the policy's days: the rest is written off as a loss",
 }
 """Policy reason code -> text shown to the finance team and in decision records."""
 
@@ -108,6 +114,7 @@ NEXT_ACTIONS: dict[str, str] = {
     "finance_another_invoice": "Offer another invoice for financing",
     "pay_by_due_date": "Pay by the due date",
     "repay_financing": "Repay the financed invoice's advance and fee to the provider",
+    "repay_advance": "Repay the advance and its fee",
 }
 """Next-action code -> text shown to the buyer or supplier."""
 

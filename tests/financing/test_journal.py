@@ -19,7 +19,7 @@ from credit.financing.journal import Entry
 from credit.financing.tables import FinancingEntry
 from credit.ledger import open_line
 from credit.policy.loading import default_policy
-from tests.financing.factories import book_loan, book_order_financing
+from tests.financing.journal_factories import book_loan, book_order_financing
 
 POLICY = default_policy()
 NOW = datetime(2026, 3, 1, 9)
