@@ -2,7 +2,8 @@
 
 Default policy: debtor concentration cap B 120,000,000; supplier cap D 100,000,000, F 20,000,000;
 receivables cap B 80,000,000. A line counts at its limit. Every amount is worked out by hand.
-The concurrent tests send 32 booking requests at once to a real server, on SQLite and PostgreSQL.
+The concurrent tests send 32 requests at once to a real server, on SQLite and PostgreSQL: bookings
+against one debtor's cap, against one supplier's cap, and bookings racing a raise of the debtor's line.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from credit.audit import replay
 from credit.financing.exposure import firm_exposure
 from credit.financing.tables import Financing
 from credit.ledger import open_line
+from credit.ledger.tables import CreditLine
 from tests.api.conftest import LiveServer, auth, make_key
 from tests.api.financing.factories import SERVED, make_invoice, make_order, make_scored_firm
 
@@ -215,3 +217,47 @@ def test_32_concurrent_order_financing_requests_against_one_suppliers_cap(served
         assert booked == 20_000_000
         assert firm_exposure(session, supplier).as_supplier == 20_000_000
         assert all(replay(session, r.json()["decision_id"]).same for r in responses)
+
+
+def test_a_line_raise_racing_31_receivable_requests_never_takes_the_debtor_past_its_cap(served_app):
+    app, engine = served_app, served_app.state.engine
+    checkout, finance = make_key(app, "checkout"), make_key(app, "finance")
+    debtor = _debtor(engine, line_minor=90_000_000)
+    with Session(engine) as session:
+        line = session.scalar(select(CreditLine.line_id).where(CreditLine.firm_id == debtor))
+    supplier = make_scored_firm(engine, 0.01, roles="supplier")
+    with TestClient(app) as client:  # 0.88 x 22,159,091 = 19,500,000.08 -> 19,500,000 owed before the race
+        first = _post(client, f"{RECEIVABLES}/requests",
+                      {"invoice_id": make_invoice(engine, supplier, debtor, 22_159_091)}, checkout, "first")
+        assert first.json()["advance"] == "195000.00", first.text
+    # left under the cap: 120,000,000 - 90,000,000 - 19,500,000 = 10,500,000. The raise to 100,000,000 fits
+    # only before any other advance (it needs 19,500,000 owed at most); every booking of 880,000 fits only
+    # while the line is 90,000,000
+    invoices = [make_invoice(engine, supplier, debtor, 1_000_000) for _ in range(THREADS - 1)]
+    requests = [(f"{RECEIVABLES}/requests", {"invoice_id": invoice}, checkout) for invoice in invoices]
+    requests.insert(THREADS // 2, (f"/v1/credit-lines/{line}/limit", {"limit": "1000000.00", "reason": "Raise"},
+                                   finance))
+    start = threading.Barrier(THREADS)
+    with LiveServer(app) as server:
+        def post(i: int) -> httpx.Response:
+            path, body, key = requests[i]
+            with httpx.Client(base_url=server.url, timeout=120) as http:
+                start.wait()
+                return http.post(path, json=body, headers=auth(key) | {"Idempotency-Key": f"mixed-{i}"})
+
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            responses = list(pool.map(post, range(THREADS)))
+
+    raised = responses.pop(THREADS // 2)
+    assert raised.status_code in (200, 409), raised.text
+    if raised.status_code == 200:  # first: 500,000 left, one advance gets it
+        expected = Counter({(201, "booked", "5000.00"): 1, (200, "declined", "0.00"): 30})
+    else:  # after a booking: 11 x 880,000 = 9,680,000, one more gets the last 820,000
+        assert raised.json()["error"]["code"] == "concentration_cap_exceeded"
+        expected = Counter({(201, "booked", "8800.00"): 11, (201, "booked", "8200.00"): 1,
+                            (200, "declined", "0.00"): 19})
+    assert _outcomes(responses) == expected
+    with Session(engine) as session:
+        exposure = firm_exposure(session, debtor)
+        assert exposure.line == (100_000_000 if raised.status_code == 200 else 90_000_000)
+        assert exposure.as_debtor == 120_000_000
