@@ -365,8 +365,9 @@ def quote_receivable(request: ReceivableRequest, policy: Policy) -> ReceivableQu
     ``multiplier`` x the debtor's return rate kept within [min_rate, max_rate]; advance =
     rate x outstanding rounded down, cut to the debtor's remaining receivables concentration cap
     (by its grade), then to the debtor's remaining debtor and the creditor's remaining supplier
-    concentration caps (every product, by each one's grade). Fee: :func:`credit.decisions.pricing.fee_rate` on the debtor's PD over the days
-    to the due date plus ``collection_days``.
+    concentration caps (every product, by each one's grade). Fee:
+    :func:`credit.decisions.pricing.fee_rate` on the debtor's PD over the days to the due date
+    plus ``collection_days``.
 
     Returns
     -------
