@@ -11,8 +11,9 @@ Concurrency: a request begins with ``BEGIN IMMEDIATE`` on SQLite (one writer at 
 PostgreSQL locks both firms whose caps it checks (:func:`credit.financing.exposure.lock_firms`,
 ``SELECT ... FOR UPDATE`` in id order) before it reads an exposure, so two requests never both
 fit under one cap; opening or raising a credit line takes the same firm lock. An invoice (or
-order) is financed at most once: the second request sees the first booking and is declined ``invoice_already_financed``; the
-UNIQUE constraint on ``financings.invoice_id`` backs this should anything slip past.
+order) is financed at most once: the second request sees the first booking and is declined
+``invoice_already_financed``; the UNIQUE constraint on ``financings.invoice_id`` backs this
+should anything slip past.
 """
 
 from __future__ import annotations
