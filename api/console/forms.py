@@ -170,6 +170,8 @@ def service_error_messages(exc: ServiceError) -> dict[str, str]:
                          "Wait for repayments, or freeze the line meanwhile."}
     if exc.code == "limit_out_of_policy":
         return {"limit": exc.message}
+    if exc.code == "concentration_cap_exceeded":
+        return {"limit": f"{exc.message} Nothing was saved."}
     if exc.code == "application_not_referred":
         return {"form": f"This application is {details.get('status', 'decided')} already: only a referred "
                         "application is reviewed, and only once. Nothing was saved."}

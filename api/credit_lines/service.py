@@ -5,6 +5,13 @@ reads before it writes, so it begins with ``BEGIN IMMEDIATE`` on SQLite
 (:func:`take_write_lock`); on PostgreSQL the application being reviewed is locked with
 ``SELECT ... FOR UPDATE`` so two reviewers cannot both decide it.
 
+One exposure: a line counts at its limit in the firm's debtor exposure, so opening a line
+(an application, a review's approval) and raising a limit read the firm's other debtor
+exposure (the advances it owes on financed orders and invoices,
+:func:`credit.financing.exposure.firm_exposure`) into the decision, after locking the firm
+(:func:`credit.financing.exposure.lock_firms`) as a financing booking does: the two never both
+fit under the debtor concentration cap. Freezing and unfreezing read nothing of it.
+
 Where an application stands is the row of ``credit_line_applications`` (status approved,
 referred, declined or reviewed), next to its decision in the audit trail; a review is a
 second decision whose parent is the application's.
@@ -29,6 +36,7 @@ from api.kit.money import MARKETPLACE_CURRENCY, from_minor
 from credit import ledger
 from credit.audit import DecisionRecord, get_decision, record_decision
 from credit.decisions import (
+    ConcentrationCapExceeded,
     CreditLineApplication,
     CreditLineChange,
     CreditLineDecision,
@@ -37,6 +45,7 @@ from credit.decisions import (
     decide_credit_line,
     review_credit_line,
 )
+from credit.financing.exposure import firm_exposure, lock_firms
 from credit.models.serving import ServingModel
 from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.policy import Policy
@@ -45,6 +54,22 @@ from credit.standing import sql as standing
 _STATUS_OF_OUTCOME = {"approve": "approved", "refer": "referred", "decline": "declined"}
 _LINE_DECISION_KINDS = ("credit_line_application", "credit_line_review", "line_change")
 _decision_adapter = TypeAdapter(CreditLineDecision)
+
+
+def _other_debtor_exposure(session: Session, firm_id: int) -> int:
+    """The firm's debtor exposure besides its line: what it owes on financed orders and invoices."""
+    exposure = firm_exposure(session, firm_id)
+    return exposure.as_debtor - exposure.line
+
+
+def _above_concentration(exc: ConcentrationCapExceeded) -> Conflict:
+    return Conflict(f"A limit of {from_minor(exc.limit_minor)} is above what the firm's debtor concentration cap "
+                    f"({from_minor(exc.cap_minor)}) leaves after the {from_minor(exc.exposure_minor)} it owes on "
+                    f"financed orders and invoices: at most {from_minor(exc.headroom_minor)}.",
+                    code="concentration_cap_exceeded",
+                    details={"limit": str(from_minor(exc.limit_minor)), "cap": str(from_minor(exc.cap_minor)),
+                             "financings_owed": str(from_minor(exc.exposure_minor)),
+                             "max_limit": str(from_minor(exc.headroom_minor))})
 
 
 
@@ -63,6 +88,7 @@ def apply(session: Session, caller: Caller, body: ApplicationIn, policy: Policy,
     """
     take_write_lock(session)
     firm = firms.require_firm(session, body.buyer_id)
+    lock_firms(session, firm.firm_id)
     line = ledger.find_line_of_firm(session, firm.firm_id)
     if line is not None:
         raise Conflict(f"Firm {firm.firm_id} already has credit line {line.line_id}; ask the finance team to change "
@@ -78,7 +104,8 @@ def apply(session: Session, caller: Caller, body: ApplicationIn, policy: Policy,
         features=firms.live_features(score, firm, now, standing.firm_days_past_due(session, firm.firm_id, now)),
         pd=firms.pd_decimal(score), model_reason_codes=tuple(score.reason_codes),
         defaulted_before=firms.defaulted_before(session, firm.firm_id, now),
-        requested_limit_minor=body.requested_limit)
+        requested_limit_minor=body.requested_limit,
+        other_debtor_exposure_minor=_other_debtor_exposure(session, firm.firm_id))
     decision = decide_credit_line(application, policy)
     record = record_decision(
         session, kind="credit_line_application", inputs=application, decision=decision, policy=policy,
@@ -128,7 +155,9 @@ def review(session: Session, caller: Caller, decision_id: str, body: ReviewIn, p
     NotFound
         ``application_not_found``.
     Conflict
-        ``application_not_referred``: decided at once, or already reviewed.
+        ``application_not_referred``: decided at once, or already reviewed;
+        ``concentration_cap_exceeded``: the limit is above what the debtor concentration cap
+        leaves after the firm's financings (change the limit to at most ``max_limit``).
     Unprocessable
         ``limit_out_of_policy``: a changed limit outside the policy's smallest and largest line.
     """
@@ -142,10 +171,17 @@ def review(session: Session, caller: Caller, decision_id: str, body: ReviewIn, p
                        "and only once.", code="application_not_referred", details={"status": row.status})
     application = get_decision(session, decision_id)
     referred = _decision_adapter.validate_python(application.result)
+    opens = body.action != "decline"
+    if opens:
+        lock_firms(session, row.firm_id)
     try:
         inputs = CreditLineReview(firm_id=row.firm_id, action=body.action, referred=referred, reason=body.reason,
-                                  limit_minor=body.limit)
+                                  limit_minor=body.limit,
+                                  other_debtor_exposure_minor=_other_debtor_exposure(session, row.firm_id) if opens
+                                  else None)
         decision = review_credit_line(inputs, policy)
+    except ConcentrationCapExceeded as exc:
+        raise _above_concentration(exc) from exc
     except ValueError as exc:
         raise Unprocessable(str(exc), code="limit_out_of_policy") from exc
     record = record_decision(
@@ -180,17 +216,26 @@ def change_line(session: Session, caller: Caller, line_id: int, action: str, rea
         No such line (404 ``line_not_found``); it is closed, or the new limit is below what is
         posted plus held (409 ``line_closed``, ``limit_below_exposure``): mapped by the kit.
     Conflict
-        ``firm_not_scored``.
+        ``firm_not_scored``; ``concentration_cap_exceeded``: a raised limit above what the debtor
+        concentration cap of the line's grade leaves after the firm's financings.
     Unprocessable
         ``limit_out_of_policy``.
     """
     take_write_lock(session)
     line = ledger.get_line(session, line_id)
+    other = None
+    if action == "change_limit":
+        lock_firms(session, line.firm_id)
+        line = ledger.get_line(session, line_id)  # as of the lock
+        other = _other_debtor_exposure(session, line.firm_id)
     grade, pd_, parent = _line_grade(session, line.firm_id, policy, model)
     try:
         inputs = CreditLineChange(firm_id=line.firm_id, action=action, limit_minor=line.balances.limit_minor,
-                                  grade=grade, pd=pd_, reason=reason, new_limit_minor=new_limit_minor)
+                                  grade=grade, pd=pd_, reason=reason, new_limit_minor=new_limit_minor,
+                                  other_debtor_exposure_minor=other)
         decision = change_credit_line(inputs, policy)
+    except ConcentrationCapExceeded as exc:
+        raise _above_concentration(exc) from exc
     except ValueError as exc:
         raise Unprocessable(str(exc), code="limit_out_of_policy") from exc
     if action == "freeze":

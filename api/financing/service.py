@@ -2,17 +2,19 @@
 
 Inputs: both firms' PDs under the champion (:mod:`api.firms.service`), the supplier's
 fulfilment and return record and the debtor's return rate from their latest score snapshot,
-the invoice's outstanding amount, dispute and age now, and the exposure already booked in
-``financings``. A quote records its decision and books nothing; a request books an approved
-quote in the same unit of work.
+the invoice's outstanding amount, dispute and age now, and the exposures
+(:mod:`credit.financing.exposure`): the product's own on each firm (its caps), and each firm's
+whole exposure as debtor and as supplier (the concentration caps). A quote records its
+decision and books nothing; a request books an approved quote in the same unit of work.
 
 Concurrency: a request begins with ``BEGIN IMMEDIATE`` on SQLite (one writer at a time) and on
-PostgreSQL locks the firms whose caps it checks (``SELECT ... FOR UPDATE``, in id order), so
-two requests never both fit under one cap. An invoice (or order) is financed at most once:
-the second request sees the first booking and is declined ``invoice_already_financed``; the
-UNIQUE constraint on ``financings.invoice_id`` backs this should anything slip past. The
-invoice of an order financed (and not cancelled) is already financed too: the order's advance
-is carried by it (:mod:`credit.financing.orders`); both bookings lock the buyer's firm row.
+PostgreSQL locks both firms whose caps it checks (:func:`credit.financing.exposure.lock_firms`,
+``SELECT ... FOR UPDATE`` in id order) before it reads an exposure, so two requests never both
+fit under one cap; opening or raising a credit line takes the same firm lock. An invoice (or
+order) is financed at most once: the second request sees the first booking and is declined
+``invoice_already_financed``; the UNIQUE constraint on ``financings.invoice_id`` backs this
+should anything slip past. The invoice of an order financed (and not cancelled) is already
+financed too: the order's advance is carried by it (:mod:`credit.financing.orders`).
 """
 
 from __future__ import annotations
@@ -40,21 +42,11 @@ from credit.decisions import (
 )
 from credit.decisions.outcome import as_share
 from credit.decisions.pricing import annual_rate
+from credit.financing.exposure import firm_exposure, lock_firms, product_exposure
+from credit.financing.tables import Financing
 from credit.models.serving import ServingModel
-from credit.financing.tables import OPEN_STATUSES, Financing
 from credit.policy import Policy
-from credit.store.tables import Dispute, Firm, Invoice, Order, Payment, Return
-
-
-def _lock_firms(session: Session, *firm_ids: int) -> None:
-    session.execute(select(Firm.firm_id).where(Firm.firm_id.in_(sorted(set(firm_ids))))
-                    .order_by(Firm.firm_id).with_for_update())
-
-
-def _exposure(session: Session, kind: str, column, firm_id: int) -> int:  # noqa: ANN001
-    return int(session.execute(
-        select(func.coalesce(func.sum(Financing.advance_minor), 0))
-        .where(Financing.kind == kind, column == firm_id, Financing.status.in_(OPEN_STATUSES))).scalar_one())
+from credit.store.tables import Dispute, Invoice, Order, Payment, Return
 
 
 def order_financing(session: Session, caller: Caller, body: OrderFinancingIn, policy: Policy, model: ServingModel,
@@ -80,7 +72,7 @@ def order_financing(session: Session, caller: Caller, body: OrderFinancingIn, po
         raise Conflict(f"Order {order.order_id} is worth {from_minor(order.amount_minor)}; {from_minor(body.amount)} "
                        "cannot be financed against it.", code="amount_above_order")
     if book:
-        _lock_firms(session, order.buyer_id, order.supplier_id)
+        lock_firms(session, order.buyer_id, order.supplier_id)
         booked = session.execute(select(Financing.financing_id).where(Financing.order_id == order.order_id)).scalar()
         if booked is not None:
             raise Conflict(f"Order {order.order_id} is already financed (financing {booked}).",
@@ -92,8 +84,10 @@ def order_financing(session: Session, caller: Caller, body: OrderFinancingIn, po
         tenor_days=body.tenor_days, po_confirmed=order.confirmed_at is not None and order.cancelled_at is None,
         buyer_pd=firms.pd_decimal(buyer), supplier_pd=firms.pd_decimal(supplier),
         supplier_record={name: supplier.features.get(name) for name in SUPPLIER_RECORD_FEATURES},
-        buyer_exposure_minor=_exposure(session, "order", Financing.buyer_id, order.buyer_id),
-        supplier_exposure_minor=_exposure(session, "order", Financing.supplier_id, order.supplier_id))
+        buyer_exposure_minor=product_exposure(session, "order", buyer_id=order.buyer_id),
+        supplier_exposure_minor=product_exposure(session, "order", supplier_id=order.supplier_id),
+        debtor_total_exposure_minor=firm_exposure(session, order.buyer_id).as_debtor,
+        supplier_total_exposure_minor=firm_exposure(session, order.supplier_id).as_supplier)
     quote = quote_order_financing(inputs, policy)
     record = record_decision(
         session, kind="order_financing", inputs=inputs, decision=quote, policy=policy, actor=caller.name,
@@ -127,7 +121,7 @@ def receivable_financing(session: Session, caller: Caller, body: ReceivableIn, p
     NotFound
         ``invoice_not_found``.
     Conflict
-        ``firm_not_scored`` (the debtor), ``invoice_already_financed`` (a concurrent booking
+        ``firm_not_scored`` (the debtor or the creditor), ``invoice_already_financed`` (a concurrent booking
         the checks could not see; normally a second request is a declined quote).
     """
     take_write_lock(session)
@@ -135,7 +129,7 @@ def receivable_financing(session: Session, caller: Caller, body: ReceivableIn, p
     if invoice is None:
         raise NotFound(f"Invoice {body.invoice_id} does not exist.", code="invoice_not_found")
     if book:
-        _lock_firms(session, invoice.buyer_id)
+        lock_firms(session, invoice.buyer_id, invoice.supplier_id)
     paid = session.execute(select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
         Payment.invoice_id == invoice.invoice_id, Payment.paid_at < now)).scalar_one()
     credited = session.execute(select(func.coalesce(func.sum(Return.amount_minor), 0)).where(
@@ -150,13 +144,17 @@ def receivable_financing(session: Session, caller: Caller, body: ReceivableIn, p
         | ((Financing.kind == "order") & (Financing.order_id == invoice.order_id)
            & (Financing.status != "cancelled"))).limit(1)).first() is not None
     debtor = firms.required_score(session, model, invoice.buyer_id)
+    creditor = firms.required_score(session, model, invoice.supplier_id)
     inputs = ReceivableRequest(
         invoice_id=invoice.invoice_id, creditor_id=invoice.supplier_id, debtor_id=invoice.buyer_id,
         outstanding_minor=max(invoice.amount_minor - int(paid) - int(credited), 0),
         issued_on=invoice.issued_at.date(), due_on=invoice.due_at.date(), as_of=now.date(), disputed=disputed,
         already_financed=financed, debtor_pd=firms.pd_decimal(debtor),
         debtor_return_rate=_share(debtor.features.get("buyer_return_rate_365d")),
-        debtor_exposure_minor=_exposure(session, "receivable", Financing.buyer_id, invoice.buyer_id))
+        debtor_exposure_minor=product_exposure(session, "receivable", buyer_id=invoice.buyer_id),
+        debtor_total_exposure_minor=firm_exposure(session, invoice.buyer_id).as_debtor,
+        creditor_pd=firms.pd_decimal(creditor),
+        supplier_total_exposure_minor=firm_exposure(session, invoice.supplier_id).as_supplier)
     quote = quote_receivable(inputs, policy)
     record = record_decision(
         session, kind="receivable_financing", inputs=inputs, decision=quote, policy=policy, actor=caller.name,

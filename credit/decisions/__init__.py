@@ -16,6 +16,7 @@ from credit.decisions.codes import (
 )
 from credit.decisions.credit_line import (
     CREDIT_LINE_FEATURES,
+    ConcentrationCapExceeded,
     CreditLineApplication,
     CreditLineChange,
     CreditLineDecision,
@@ -39,7 +40,7 @@ from credit.decisions.outcome import RuleFired
 __all__ = [
     "CHECKOUT_DECLINES", "CHECKOUT_DECLINE_NEXT_ACTIONS", "CODES_CATALOGUE_VERSION", "CREDIT_LINE_FEATURES",
     "NEXT_ACTIONS", "POLICY_REASONS", "SUPPLIER_RECORD_FEATURES", "CheckoutDecision", "CheckoutRequest",
-    "CreditLineApplication", "CreditLineChange",
+    "ConcentrationCapExceeded", "CreditLineApplication", "CreditLineChange",
     "CreditLineDecision", "CreditLineReview", "OrderFinancingQuote", "OrderFinancingRequest", "ReceivableQuote",
     "ReceivableRequest", "RuleFired", "change_credit_line", "decide_checkout", "decide_credit_line", "describe",
     "per_order_cap_minor", "quote_order_financing", "quote_receivable", "review_credit_line",

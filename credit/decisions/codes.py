@@ -30,6 +30,7 @@ POLICY_REASONS: dict[str, str] = {
     "limit_as_requested": "Limit set to the amount requested",
     "limit_below_requested": "Limit lower than the amount requested",
     "limit_below_minimum": "Limit would be below the smallest line offered",
+    "limit_by_concentration": "Limit capped by what the firm's debtor concentration cap leaves after its financings",
     # credit line: referral and review
     "refer_above_amount": "Limit above the amount the finance team reviews",
     "refer_grey_zone": "Risk grade in the band the finance team reviews",
@@ -61,6 +62,7 @@ POLICY_REASONS: dict[str, str] = {
     "dilution_reserve": "Advance rate lowered by a reserve for the debtor's returns and credit notes",
     "risk_haircut": "Advance rate lowered for the debtor's risk grade",
     "debtor_concentration_cap": "Advance reduced to the debtor's remaining concentration cap",
+    "supplier_concentration_cap": "Advance reduced to the supplier's remaining concentration cap (every product)",
     # servicing: dunning steps of the daily job, by days past due
     "reminder_before_due": "Reminder sent: payment falls due in a few days",
     "reminder_on_due_date": "Reminder sent: payment falls due today",

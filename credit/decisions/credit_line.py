@@ -3,6 +3,12 @@
 Pure functions: the caller brings the firm's features as of now, the champion's PD and reason
 codes and the policy; nothing here reads a database or a clock, so a stored decision can be
 re-run from its inputs (:func:`credit.audit.replay`).
+
+One exposure: a line counts at its limit in the firm's debtor exposure
+(:mod:`credit.financing.exposure`), so a limit is bounded by what the debtor concentration cap
+(``concentration.per_debtor_minor`` of the line's grade) leaves after the advances the firm owes
+on its orders and invoices. An application's limit is cut to it (``limit_by_concentration``);
+the finance team's approval or raise above it is refused (:class:`ConcentrationCapExceeded`).
 """
 
 from __future__ import annotations
@@ -39,6 +45,35 @@ _KNOCK_OUT_ACTIONS = {
 }
 
 
+class ConcentrationCapExceeded(ValueError):
+    """A limit the finance team chose is above what the firm's debtor concentration cap leaves.
+
+    Attributes
+    ----------
+    limit_minor, cap_minor, exposure_minor, headroom_minor : int
+        The limit asked for, the cap of the line's grade, the firm's other debtor exposure,
+        and ``max(cap - exposure, 0)``: the largest limit allowed.
+    """
+
+    def __init__(self, limit_minor: int, cap_minor: int, exposure_minor: int) -> None:
+        self.limit_minor, self.cap_minor, self.exposure_minor = limit_minor, cap_minor, exposure_minor
+        self.headroom_minor = max(cap_minor - exposure_minor, 0)
+        super().__init__(f"a limit of {limit_minor} is above the debtor concentration cap {cap_minor} less the "
+                         f"{exposure_minor} the firm owes on financed orders and invoices: at most "
+                         f"{self.headroom_minor}.")
+
+
+def _exposure_or_none(value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValueError(f"`other_debtor_exposure_minor` must be an integer >= 0 or None; got {value!r}.")
+
+
+def _concentration_headroom(policy: Policy, grade: str, other_exposure: int) -> tuple[int, int]:
+    """(cap of ``grade``, the largest limit it leaves after ``other_exposure``)."""
+    cap = policy.concentration.per_debtor_minor[grade]
+    return cap, max(cap - other_exposure, 0)
+
+
 @dataclass(frozen=True)
 class CreditLineApplication:
     """What a credit-line application is decided on.
@@ -58,6 +93,10 @@ class CreditLineApplication:
         Whether the firm has a credit event (default, insolvency, write-off) before now.
     requested_limit_minor : int or None
         The limit the buyer asked for; None lets the policy propose one.
+    other_debtor_exposure_minor : int or None
+        The firm's debtor exposure besides a line: advances outstanding on the orders and
+        invoices it owes (:class:`credit.financing.exposure.FirmExposure`). None in decisions
+        recorded before the one-exposure cap: not checked.
     """
 
     firm_id: int
@@ -66,8 +105,10 @@ class CreditLineApplication:
     model_reason_codes: tuple[str, ...] = ()
     defaulted_before: bool = False
     requested_limit_minor: int | None = None
+    other_debtor_exposure_minor: int | None = None
 
     def __post_init__(self) -> None:
+        _exposure_or_none(self.other_debtor_exposure_minor)
         object.__setattr__(self, "features", plain_features(self.features))
         object.__setattr__(self, "pd", as_probability(self.pd, "pd"))
         object.__setattr__(self, "model_reason_codes", tuple(self.model_reason_codes))
@@ -122,7 +163,9 @@ def decide_credit_line(application: CreditLineApplication, policy: Policy) -> Cr
     3. Limit = min(capacity, grade cap, expected-loss cap, max line), where capacity is
        ``capacity_months`` x ``buyer_gmv_365d`` / 12 and the expected-loss cap is
        ``expected_loss_budget`` / (PD x LGD); the binding term is reported. A smaller
-       requested amount replaces it. Rounded down to the unit; below the minimum line: decline.
+       requested amount replaces it. Cut to the debtor concentration cap of the grade less the
+       firm's other debtor exposure (``limit_by_concentration``), when that is known. Rounded
+       down to the unit; below the minimum line: decline.
     4. Refer when the grade is in the grey zone or the limit is above the review amount.
     5. Per-order cap = min(share x limit rounded down to the unit, fixed maximum).
 
@@ -185,6 +228,13 @@ def decide_credit_line(application: CreditLineApplication, policy: Policy) -> Cr
     if requested is not None and requested < limit:
         limit = requested
         fired.append(RuleFired("limit_as_requested", f"requested {requested}"))
+    other = application.other_debtor_exposure_minor
+    if other is not None:
+        cap, headroom = _concentration_headroom(policy, grade, other)
+        if limit > headroom:
+            fired.append(RuleFired("limit_by_concentration", f"limit {limit} > debtor cap {cap} (grade {grade}) "
+                                                             f"- financings owed {other} = {headroom}"))
+            limit = headroom
     limit = round_down_to_unit(limit, formula.rounding_unit_minor)
     if requested is not None and requested > limit:
         fired.append(RuleFired("limit_below_requested", f"requested {requested} > limit {limit}"))
@@ -237,6 +287,8 @@ class CreditLineReview:
         Why, in the reviewer's words: mandatory for every action.
     limit_minor : int or None
         The new limit, for ``change_limit`` only.
+    other_debtor_exposure_minor : int or None
+        As in :class:`CreditLineApplication`, as of the review.
     """
 
     firm_id: int
@@ -244,8 +296,10 @@ class CreditLineReview:
     referred: CreditLineDecision
     reason: str
     limit_minor: int | None = None
+    other_debtor_exposure_minor: int | None = None
 
     def __post_init__(self) -> None:
+        _exposure_or_none(self.other_debtor_exposure_minor)
         if not isinstance(self.reason, str) or not self.reason.strip():
             raise ValueError("a review needs a reason: `reason` must be a non-empty text.")
         if len(self.reason) > 1000:
@@ -263,6 +317,9 @@ def review_credit_line(review: CreditLineReview, policy: Policy) -> CreditLineDe
     ------
     ValueError
         If a changed limit is outside the policy's [min_limit, max_limit].
+    ConcentrationCapExceeded
+        If the limit approved (proposed or changed) is above what the debtor concentration cap
+        leaves after the firm's other debtor exposure (when that is known).
     """
     referred = review.referred
     formula = policy.credit_line.limit
@@ -279,6 +336,10 @@ def review_credit_line(review: CreditLineReview, policy: Policy) -> CreditLineDe
                              f"({formula.min_limit_minor}) and max_limit_minor ({formula.max_limit_minor}); "
                              f"got {limit}.")
         fired = [RuleFired("finance_changed_limit", f"{referred.limit_minor} -> {limit}: {review.reason}")]
+    if review.other_debtor_exposure_minor is not None:
+        cap, headroom = _concentration_headroom(policy, referred.grade, review.other_debtor_exposure_minor)
+        if limit > headroom:
+            raise ConcentrationCapExceeded(limit, cap, review.other_debtor_exposure_minor)
     return CreditLineDecision("approve", referred.grade, referred.pd, limit, per_order_cap_minor(limit, policy),
                               tuple(fired), ordered_reason_codes(fired), ())
 
@@ -305,6 +366,8 @@ class CreditLineChange:
         Mandatory, in the finance team's words.
     new_limit_minor : int or None
         For ``change_limit`` only.
+    other_debtor_exposure_minor : int or None
+        As in :class:`CreditLineApplication`, as of the change.
     """
 
     firm_id: int
@@ -314,8 +377,10 @@ class CreditLineChange:
     pd: Decimal
     reason: str
     new_limit_minor: int | None = None
+    other_debtor_exposure_minor: int | None = None
 
     def __post_init__(self) -> None:
+        _exposure_or_none(self.other_debtor_exposure_minor)
         object.__setattr__(self, "pd", as_probability(self.pd, "pd"))
         if not isinstance(self.reason, str) or not self.reason.strip():
             raise ValueError("a line change needs a reason: `reason` must be a non-empty text.")
@@ -327,12 +392,16 @@ def change_credit_line(change: CreditLineChange, policy: Policy) -> CreditLineDe
     """Freeze, unfreeze or re-limit a line; the decision's limit is the line's limit afterwards.
 
     A frozen line keeps its limit (checkout declines it with ``line_frozen``); the outcome is
-    always ``approve`` (the change was made).
+    always ``approve`` (the change was made). Lowering a limit is always allowed; a raise must
+    fit under the debtor concentration cap of the line's grade less the firm's other debtor
+    exposure (when that is known).
 
     Raises
     ------
     ValueError
         If a new limit is outside the policy's [min_limit, max_limit].
+    ConcentrationCapExceeded
+        If a raised limit is above what the debtor concentration cap leaves.
     """
     formula = policy.credit_line.limit
     limit = change.limit_minor
@@ -342,6 +411,10 @@ def change_credit_line(change: CreditLineChange, policy: Policy) -> CreditLineDe
             raise ValueError(f"`new_limit_minor` must be between the policy's min_limit_minor "
                              f"({formula.min_limit_minor}) and max_limit_minor ({formula.max_limit_minor}); "
                              f"got {limit}.")
+        if limit > change.limit_minor and change.other_debtor_exposure_minor is not None:
+            cap, headroom = _concentration_headroom(policy, change.grade, change.other_debtor_exposure_minor)
+            if limit > headroom:
+                raise ConcentrationCapExceeded(limit, cap, change.other_debtor_exposure_minor)
     detail = change.reason if change.action != "change_limit" else \
         f"{change.limit_minor} -> {limit}: {change.reason}"
     fired = [RuleFired(_LINE_ACTION_CODES[change.action], detail)]

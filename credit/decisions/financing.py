@@ -3,6 +3,15 @@
 Pure functions like :mod:`credit.decisions.credit_line`: the caller brings grades' PDs, the
 supplier's record, the current exposures from the ledger and the policy. A quote that is
 accepted is booked by the caller against the same exposure caps.
+
+Two kinds of cap cut an advance to what is left under them, each reported when it binds:
+
+* the product's own caps (``order_financing.exposure_caps``, ``receivables.concentration_caps_minor``),
+  on that product's exposure alone;
+* one exposure (``concentration.per_debtor_minor`` / ``per_supplier_minor`` by the firm's grade),
+  on everything the firm owes (its credit line at its limit, the advances on its orders and
+  invoices) and everything advanced to it (its orders' and invoices' advances, its loans):
+  :mod:`credit.financing.exposure`.
 """
 
 from __future__ import annotations
@@ -38,6 +47,31 @@ def _non_negative(value: int, name: str) -> None:
         raise ValueError(f"`{name}` must be an integer >= 0; got {value!r}.")
 
 
+def _cut_to_cap(advance: int, code: str, cap: int, exposure: int, fired: list[RuleFired], what: str = "") -> int:
+    """``advance`` cut to ``cap - exposure`` (at least 0), recording ``code`` when the cap binds."""
+    headroom = max(cap - exposure, 0)
+    if advance > headroom:
+        fired.append(RuleFired(code, f"advance {advance} > {what}cap {cap} - exposure {exposure} = {headroom}"))
+        return headroom
+    return advance
+
+
+def _cut_to_concentration(advance: int, policy: Policy, fired: list[RuleFired], *, debtor_grade: str,
+                          debtor_exposure: int, supplier_grade: str | None, supplier_exposure: int) -> int:
+    """``advance`` cut to the debtor's and then the supplier's headroom under the one-exposure caps.
+
+    ``supplier_grade`` None: the supplier's grade is not known (a decision recorded before the
+    supplier cap was read), so only the debtor's cap applies.
+    """
+    caps = policy.concentration
+    advance = _cut_to_cap(advance, "debtor_concentration_cap", caps.per_debtor_minor[debtor_grade], debtor_exposure,
+                          fired, f"all products, grade {debtor_grade}: ")
+    if supplier_grade is not None:
+        advance = _cut_to_cap(advance, "supplier_concentration_cap", caps.per_supplier_minor[supplier_grade],
+                              supplier_exposure, fired, f"all products, grade {supplier_grade}: ")
+    return advance
+
+
 @dataclass(frozen=True)
 class OrderFinancingRequest:
     """A request to finance a purchase order.
@@ -58,6 +92,12 @@ class OrderFinancingRequest:
         a missing sales count as no sales).
     buyer_exposure_minor, supplier_exposure_minor : int
         Order-financing advances outstanding on each firm, from the exposure ledger.
+    debtor_total_exposure_minor : int
+        The buyer's whole exposure as debtor, every product
+        (:attr:`credit.financing.exposure.FirmExposure.as_debtor`); 0 in decisions recorded before
+        the one-exposure caps.
+    supplier_total_exposure_minor : int
+        The supplier's whole exposure as supplier, every product (``as_supplier``).
     """
 
     order_id: int
@@ -71,12 +111,15 @@ class OrderFinancingRequest:
     supplier_record: Mapping[str, FeatureValue]
     buyer_exposure_minor: int = 0
     supplier_exposure_minor: int = 0
+    debtor_total_exposure_minor: int = 0
+    supplier_total_exposure_minor: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "buyer_pd", as_probability(self.buyer_pd, "buyer_pd"))
         object.__setattr__(self, "supplier_pd", as_probability(self.supplier_pd, "supplier_pd"))
         object.__setattr__(self, "supplier_record", plain_features(self.supplier_record))
-        for name in ("po_value_minor", "buyer_exposure_minor", "supplier_exposure_minor"):
+        for name in ("po_value_minor", "buyer_exposure_minor", "supplier_exposure_minor",
+                     "debtor_total_exposure_minor", "supplier_total_exposure_minor"):
             _non_negative(getattr(self, name), name)
         if isinstance(self.tenor_days, bool) or not isinstance(self.tenor_days, int) or self.tenor_days < 1:
             raise ValueError(f"`tenor_days` must be an integer >= 1; got {self.tenor_days!r}.")
@@ -124,7 +167,9 @@ def quote_order_financing(request: OrderFinancingRequest, policy: Policy) -> Ord
 
     advance rate = rate(buyer grade, supplier grade) minus each supplier-record adjustment
     whose metric is above its threshold; advance = rate x PO value rounded down, then cut to
-    the buyer's and the supplier's remaining exposure caps. Declined when the PO is not
+    the buyer's and the supplier's remaining order-financing caps, then to the buyer's remaining
+    debtor and the supplier's remaining supplier concentration caps (every product, by each
+    one's grade). Declined when the PO is not
     confirmed, the tenor is too long, the supplier's track record is too short, the grade
     pair is not financed, the rate falls below the minimum, or the advance below the minimum.
     Fee rate: :func:`credit.decisions.pricing.fee_rate` on PD = 1 - (1 - buyer PD)(1 - supplier
@@ -166,12 +211,12 @@ def quote_order_financing(request: OrderFinancingRequest, policy: Policy) -> Ord
 
     advance = floor_minor(rate * request.po_value_minor)
     caps = rules.exposure_caps
-    for code, cap, exposure in (("buyer_exposure_cap", caps.per_buyer_minor, request.buyer_exposure_minor),
-                                ("supplier_exposure_cap", caps.per_supplier_minor, request.supplier_exposure_minor)):
-        headroom = max(cap - exposure, 0)
-        if advance > headroom:
-            fired.append(RuleFired(code, f"advance {advance} > cap {cap} - exposure {exposure} = {headroom}"))
-            advance = headroom
+    advance = _cut_to_cap(advance, "buyer_exposure_cap", caps.per_buyer_minor, request.buyer_exposure_minor, fired)
+    advance = _cut_to_cap(advance, "supplier_exposure_cap", caps.per_supplier_minor, request.supplier_exposure_minor,
+                          fired)
+    advance = _cut_to_concentration(
+        advance, policy, fired, debtor_grade=buyer_grade, debtor_exposure=request.debtor_total_exposure_minor,
+        supplier_grade=supplier_grade, supplier_exposure=request.supplier_total_exposure_minor)
     if not refused and advance < rules.min_advance_minor:
         refused.append(RuleFired("advance_below_minimum", f"{advance} < {rules.min_advance_minor}"))
 
@@ -215,6 +260,15 @@ class ReceivableRequest:
         for no history (the reserve's minimum applies).
     debtor_exposure_minor : int
         Financed receivables outstanding on this debtor, from the exposure ledger.
+    debtor_total_exposure_minor : int
+        The debtor's whole exposure as debtor, every product
+        (:attr:`credit.financing.exposure.FirmExposure.as_debtor`); 0 in decisions recorded before
+        the one-exposure caps.
+    creditor_pd : Decimal or None
+        The champion's PD of the creditor (the supplier advanced the money), whose grade sets
+        its supplier concentration cap; None in decisions recorded before that cap (not checked).
+    supplier_total_exposure_minor : int
+        The creditor's whole exposure as supplier, every product (``as_supplier``).
     """
 
     invoice_id: int
@@ -229,11 +283,17 @@ class ReceivableRequest:
     debtor_pd: Decimal
     debtor_return_rate: Decimal | None
     debtor_exposure_minor: int = 0
+    debtor_total_exposure_minor: int = 0
+    creditor_pd: Decimal | None = None
+    supplier_total_exposure_minor: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "debtor_pd", as_probability(self.debtor_pd, "debtor_pd"))
         object.__setattr__(self, "debtor_return_rate", as_share(self.debtor_return_rate, "debtor_return_rate"))
-        for name in ("outstanding_minor", "debtor_exposure_minor"):
+        if self.creditor_pd is not None:
+            object.__setattr__(self, "creditor_pd", as_probability(self.creditor_pd, "creditor_pd"))
+        for name in ("outstanding_minor", "debtor_exposure_minor", "debtor_total_exposure_minor",
+                     "supplier_total_exposure_minor"):
             _non_negative(getattr(self, name), name)
         if self.due_on < self.issued_on:
             raise ValueError(f"`due_on` ({self.due_on}) must not be before `issued_on` ({self.issued_on}).")
@@ -303,9 +363,11 @@ def quote_receivable(request: ReceivableRequest, policy: Policy) -> ReceivableQu
     ``max_invoice_age_days`` since issue, debtor grade no worse than ``min_debtor_grade``.
     advance rate = base - dilution reserve - risk haircut(debtor grade), where the reserve is
     ``multiplier`` x the debtor's return rate kept within [min_rate, max_rate]; advance =
-    rate x outstanding rounded down, cut to the debtor's remaining concentration cap (by its
-    grade). Fee: :func:`credit.decisions.pricing.fee_rate` on the debtor's PD over the days
-    to the due date plus ``collection_days``.
+    rate x outstanding rounded down, cut to the debtor's remaining receivables concentration cap
+    (by its grade), then to the debtor's remaining debtor and the creditor's remaining supplier
+    concentration caps (every product, by each one's grade). Fee:
+    :func:`credit.decisions.pricing.fee_rate` on the debtor's PD over the days to the due date
+    plus ``collection_days``.
 
     Returns
     -------
@@ -341,13 +403,12 @@ def quote_receivable(request: ReceivableRequest, policy: Policy) -> ReceivableQu
     if haircut > 0:
         fired.append(RuleFired("risk_haircut", f"grade {grade}: {haircut}"))
     advance = floor_minor(rate * request.outstanding_minor)
-    cap = rules.concentration_caps_minor[grade]
-    headroom = max(cap - request.debtor_exposure_minor, 0)
-    if advance > headroom:
-        fired.append(RuleFired("debtor_concentration_cap",
-                               f"advance {advance} > cap {cap} - exposure {request.debtor_exposure_minor} "
-                               f"= {headroom}"))
-        advance = headroom
+    advance = _cut_to_cap(advance, "debtor_concentration_cap", rules.concentration_caps_minor[grade],
+                          request.debtor_exposure_minor, fired)
+    advance = _cut_to_concentration(
+        advance, policy, fired, debtor_grade=grade, debtor_exposure=request.debtor_total_exposure_minor,
+        supplier_grade=None if request.creditor_pd is None else policy.grade_of(request.creditor_pd),
+        supplier_exposure=request.supplier_total_exposure_minor)
     if not refused and advance < rules.min_advance_minor:
         refused.append(RuleFired("advance_below_minimum", f"{advance} < {rules.min_advance_minor}"))
     tenor = max((request.due_on - request.as_of).days, 0) + rules.collection_days

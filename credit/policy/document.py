@@ -186,9 +186,10 @@ class ReceivablesPolicy(Section):
 class Concentration(Section):
     """One exposure: every product counts (credit lines, order and receivables financing, loans).
 
-    A firm's debtor exposure is its line's held and posted exposure plus the outstanding
+    A firm's debtor exposure is its credit line at its limit (while drawable) plus the outstanding
     advances on orders and invoices it owes; its supplier exposure is the outstanding advances
-    made to it and its loans. Every booking is cut to the headroom under both caps."""
+    made to it and its loans (:mod:`credit.financing.exposure`). Every financing is cut to the
+    headroom under both caps; a line's limit must fit under the debtor cap after the financings."""
 
     per_debtor_minor: dict[Grade, Money]
     per_supplier_minor: dict[Grade, Money]

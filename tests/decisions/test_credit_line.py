@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 
 from credit.decisions import (
+    ConcentrationCapExceeded,
     CreditLineApplication,
     CreditLineChange,
     CreditLineReview,
@@ -23,11 +24,13 @@ from tests.decisions.policies import POLICY, edited_policy
 
 
 def application(*, pd="0.003", gmv=6_000_000, tenure=400, days_past_due=0, verified=True,
-                defaulted_before=False, requested=None, model_codes=("R02", "R13")) -> CreditLineApplication:
+                defaulted_before=False, requested=None, model_codes=("R02", "R13"),
+                financings_owed=None) -> CreditLineApplication:
     features = {"tenure_days": tenure, "debtor_days_past_due": days_past_due, "verified": verified,
                 "buyer_gmv_365d": gmv}
     return CreditLineApplication(firm_id=7, features=features, pd=Decimal(pd), model_reason_codes=model_codes,
-                                 defaulted_before=defaulted_before, requested_limit_minor=requested)
+                                 defaulted_before=defaulted_before, requested_limit_minor=requested,
+                                 other_debtor_exposure_minor=financings_owed)
 
 
 def codes(decision) -> list[str]:
@@ -216,3 +219,78 @@ def test_changing_a_line_sets_its_new_limit():
     decision = change_credit_line(change, POLICY)
     assert (decision.limit_minor, decision.per_order_cap_minor) == (2_000_000, 1_000_000)
     assert decision.rules_fired[0].detail == "1000000 -> 2000000: Annual review"
+
+
+# One exposure: the line counts at its limit under the debtor concentration cap of its grade
+# (default policy: B 120,000,000, F 15,000,000, G 0), after the advances the firm owes.
+
+def test_an_applications_limit_is_cut_to_what_the_debtor_cap_leaves_after_the_firms_financings():
+    # B: capacity 1,000,000; cap 120,000,000 - 119,456,789 owed = 543,211 -> 540,000 to the unit; per order 270,000
+    decision = decide_credit_line(application(financings_owed=119_456_789), POLICY)
+    assert (decision.outcome, decision.limit_minor, decision.per_order_cap_minor) == ("approve", 540_000, 270_000)
+    assert codes(decision) == ["limit_by_capacity", "limit_by_concentration"]
+    assert decision.reason_codes == ("limit_by_capacity", "limit_by_concentration", "R02", "R13")
+    assert decision.rules_fired[1].detail == ("limit 1000000 > debtor cap 120000000 (grade B) - financings owed "
+                                              "119456789 = 543211")
+
+
+def test_the_cap_binds_only_when_it_is_the_smaller():
+    # 120,000,000 - 119,000,000 = 1,000,000: exactly the capacity, nothing cut
+    decision = decide_credit_line(application(financings_owed=119_000_000), POLICY)
+    assert (decision.limit_minor, codes(decision)) == (1_000_000, ["limit_by_capacity"])
+
+
+def test_a_requested_limit_above_what_the_cap_leaves_is_cut_and_the_buyer_told():
+    # requested 800,000 < capacity; the cap leaves 120,000,000 - 119,300,000 = 700,000
+    decision = decide_credit_line(application(requested=800_000, financings_owed=119_300_000), POLICY)
+    assert (decision.outcome, decision.limit_minor) == ("approve", 700_000)
+    assert codes(decision) == ["limit_by_capacity", "limit_as_requested", "limit_by_concentration",
+                               "limit_below_requested"]
+    assert decision.next_actions == ("apply_for_review",)
+
+
+def test_too_little_room_under_the_debtor_cap_declines_the_application():
+    # 120,000,000 - 119,950,000 = 50,000 < the smallest line 100,000
+    decision = decide_credit_line(application(financings_owed=119_950_000), POLICY)
+    assert (decision.outcome, decision.limit_minor) == ("decline", 0)
+    assert codes(decision) == ["limit_by_capacity", "limit_by_concentration", "limit_below_minimum"]
+
+
+def test_grade_g_gets_no_line_once_the_debtor_cap_is_read():
+    # G (PD 0.10): grey zone, capacity 1,000,000 would be referred; the policy's debtor cap for G is 0
+    assert decide_credit_line(application(pd="0.10"), POLICY).outcome == "refer"
+    decision = decide_credit_line(application(pd="0.10", financings_owed=0), POLICY)
+    assert (decision.outcome, codes(decision)) == ("decline", ["limit_by_capacity", "limit_by_concentration",
+                                                               "limit_below_minimum"])
+
+
+def test_finance_cannot_approve_a_proposal_the_debtor_cap_no_longer_leaves_room_for():
+    # F: cap 15,000,000 - 14,200,000 owed now = 800,000 < the proposed 1,000,000
+    review = CreditLineReview(7, "approve", _referred(), reason="Known customer",
+                              other_debtor_exposure_minor=14_200_000)
+    with pytest.raises(ConcentrationCapExceeded, match="at most 800000") as refused:
+        review_credit_line(review, POLICY)
+    assert (refused.value.cap_minor, refused.value.exposure_minor, refused.value.headroom_minor) == (
+        15_000_000, 14_200_000, 800_000)
+    changed = review_credit_line(CreditLineReview(7, "change_limit", _referred(), reason="Within the cap",
+                                                  limit_minor=800_000, other_debtor_exposure_minor=14_200_000), POLICY)
+    assert (changed.outcome, changed.limit_minor) == ("approve", 800_000)
+    exact = CreditLineReview(7, "approve", _referred(), reason="x", other_debtor_exposure_minor=14_000_000)
+    assert review_credit_line(exact, POLICY).limit_minor == 1_000_000
+    declined = CreditLineReview(7, "decline", _referred(), reason="x", other_debtor_exposure_minor=15_000_000)
+    assert review_credit_line(declined, POLICY).outcome == "decline"
+
+
+def test_a_raise_must_fit_under_the_debtor_cap_and_a_cut_always_goes_through():
+    def change(new_limit, owed):  # noqa: ANN001, ANN202
+        return CreditLineChange(7, "change_limit", limit_minor=1_000_000, grade="F", pd=Decimal("0.05"),
+                                reason="Annual review", new_limit_minor=new_limit, other_debtor_exposure_minor=owed)
+
+    # F: 15,000,000 - 13,600,000 = 1,400,000
+    with pytest.raises(ConcentrationCapExceeded, match="at most 1400000"):
+        change_credit_line(change(1_410_000, 13_600_000), POLICY)
+    assert change_credit_line(change(1_400_000, 13_600_000), POLICY).limit_minor == 1_400_000
+    # the cap leaves 500,000 only, but lowering 1,000,000 to 900,000 reduces the exposure: allowed
+    assert change_credit_line(change(900_000, 14_500_000), POLICY).limit_minor == 900_000
+    with pytest.raises(ValueError, match="other_debtor_exposure_minor"):
+        change(900_000, -1)

@@ -12,13 +12,15 @@ from tests.decisions.policies import POLICY
 
 
 def order(*, buyer_pd="0.004", supplier_pd="0.015", po=1_000_000, tenor=60, confirmed=True, sales=30,
-          cancellation=0.0, returns=0.05, disputes=0.0, buyer_exposure=0, supplier_exposure=0) -> OrderFinancingRequest:
+          cancellation=0.0, returns=0.05, disputes=0.0, buyer_exposure=0, supplier_exposure=0, debtor_total=0,
+          supplier_total=0) -> OrderFinancingRequest:
     record = {"supplier_sale_count_365d": sales, "supplier_cancellation_rate_365d": cancellation,
               "supplier_return_rate_365d": returns, "supplier_dispute_rate_365d": disputes}
     return OrderFinancingRequest(order_id=11, buyer_id=1, supplier_id=2, po_value_minor=po, tenor_days=tenor,
                                  po_confirmed=confirmed, buyer_pd=Decimal(buyer_pd), supplier_pd=Decimal(supplier_pd),
                                  supplier_record=record, buyer_exposure_minor=buyer_exposure,
-                                 supplier_exposure_minor=supplier_exposure)
+                                 supplier_exposure_minor=supplier_exposure, debtor_total_exposure_minor=debtor_total,
+                                 supplier_total_exposure_minor=supplier_total)
 
 
 def codes(quote) -> list[str]:
@@ -86,6 +88,41 @@ def test_too_little_room_under_the_suppliers_exposure_cap_declines():
     assert codes(quote) == ["advance_below_minimum", "supplier_record_adjustment", "supplier_exposure_cap"]
 
 
+def test_a_buyer_whose_credit_line_fills_its_debtor_cap_gets_only_the_rest():
+    # buyer B: one-exposure cap 120,000,000; its line counts at its limit 100,000,000, plus 19,500,000 of
+    # order advances it owes = 119,500,000 -> headroom 500,000 < 750,000 (its order-financing exposure
+    # 19,500,000 is under the product cap 50,000,000). Fee 500,000 x 0.014552 = 7,276.
+    quote = quote_order_financing(order(buyer_exposure=19_500_000, debtor_total=119_500_000), POLICY)
+    assert (quote.outcome, quote.advance_minor, quote.fee_minor) == ("approve", 500_000, 7_276)
+    assert codes(quote) == ["supplier_record_adjustment", "debtor_concentration_cap"]
+    assert quote.rules_fired[-1].detail == ("advance 750000 > all products, grade B: cap 120000000 - exposure "
+                                            "119500000 = 500000")
+
+
+def test_the_advance_is_cut_to_the_suppliers_remaining_concentration_cap():
+    # supplier D: cap 100,000,000 - 99,400,000 (its invoices' advances and loans) = 600,000 < 750,000;
+    # fee 600,000 x 0.014552 = 8,731.2 -> 8,731
+    quote = quote_order_financing(order(supplier_total=99_400_000), POLICY)
+    assert (quote.outcome, quote.advance_minor, quote.fee_minor) == ("approve", 600_000, 8_731)
+    assert codes(quote) == ["supplier_record_adjustment", "supplier_concentration_cap"]
+
+
+def test_the_product_cap_then_the_concentration_cap_each_cut_and_each_says_so():
+    # product cap: 50,000,000 - 49,800,000 = 200,000; then the buyer's whole exposure 119,900,000 leaves
+    # 120,000,000 - 119,900,000 = 100,000, exactly the minimum advance: approved; fee 1,455.2 -> 1,455
+    quote = quote_order_financing(order(buyer_exposure=49_800_000, debtor_total=119_900_000), POLICY)
+    assert (quote.outcome, quote.advance_minor, quote.fee_minor) == ("approve", 100_000, 1_455)
+    assert codes(quote) == ["supplier_record_adjustment", "buyer_exposure_cap", "debtor_concentration_cap"]
+
+
+def test_too_little_room_under_the_buyers_debtor_cap_declines():
+    # 120,000,000 - 119,950,000 = 50,000 < 100,000
+    quote = quote_order_financing(order(debtor_total=119_950_000), POLICY)
+    assert (quote.outcome, quote.advance_minor) == ("decline", 0)
+    assert codes(quote) == ["advance_below_minimum", "supplier_record_adjustment", "debtor_concentration_cap"]
+    assert quote.next_actions == ("contact_finance",)
+
+
 def test_a_short_order_pays_the_floor_fee():
     # A/A: PD 1 - 0.999^2 = 0.001999; (0.001999 x 0.45 + 0.08) x 10 / 365 = 0.002216 < 0.005
     quote = quote_order_financing(order(buyer_pd="0.001", supplier_pd="0.001", returns=0.0, tenor=10), POLICY)
@@ -97,10 +134,14 @@ AS_OF = date(2026, 11, 1)
 
 
 def invoice(*, outstanding=500_000, issued=date(2026, 10, 1), due=date(2026, 12, 1), as_of=AS_OF, disputed=False,
-            financed=False, pd="0.03", return_rate=0.04, exposure=0) -> ReceivableRequest:
+            financed=False, pd="0.03", return_rate=0.04, exposure=0, debtor_total=0, creditor_pd=None,
+            supplier_total=0) -> ReceivableRequest:
     return ReceivableRequest(invoice_id=5, creditor_id=2, debtor_id=1, outstanding_minor=outstanding, issued_on=issued,
                              due_on=due, as_of=as_of, disputed=disputed, already_financed=financed,
-                             debtor_pd=Decimal(pd), debtor_return_rate=return_rate, debtor_exposure_minor=exposure)
+                             debtor_pd=Decimal(pd), debtor_return_rate=return_rate, debtor_exposure_minor=exposure,
+                             debtor_total_exposure_minor=debtor_total,
+                             creditor_pd=None if creditor_pd is None else Decimal(creditor_pd),
+                             supplier_total_exposure_minor=supplier_total)
 
 
 def test_receivable_advance_after_dilution_reserve_and_risk_haircut():
@@ -170,3 +211,65 @@ def test_a_debtor_at_its_concentration_cap_gets_nothing():
     quote = quote_receivable(invoice(exposure=25_000_000), POLICY)
     assert quote.outcome == "decline" and quote.eligible  # eligible invoice, no room left
     assert codes(quote)[0] == "advance_below_minimum" and "debtor_concentration_cap" in codes(quote)
+
+
+def test_a_debtor_whose_credit_line_fills_its_debtor_cap_gets_only_the_rest():
+    # debtor E: one-exposure cap 35,000,000; line at its limit 20,000,000 + 14,800,000 of order advances it
+    # owes = 34,800,000 -> headroom 200,000 < 400,000 (no financed receivables: the product cap 25,000,000
+    # leaves all of it). Fee 200,000 x 0.008055 = 1,611.
+    quote = quote_receivable(invoice(debtor_total=34_800_000), POLICY)
+    assert (quote.outcome, quote.advance_minor, quote.fee_minor) == ("approve", 200_000, 1_611)
+    assert codes(quote) == ["dilution_reserve", "risk_haircut", "debtor_concentration_cap"]
+    assert "all products, grade E: cap 35000000" in quote.rules_fired[-1].detail
+
+
+def test_the_receivables_cap_then_the_debtors_whole_exposure_each_cut():
+    # receivables cap E: 25,000,000 - 24,900,000 = 100,000; whole exposure 35,000,000 - 34,950,000 = 50,000,
+    # exactly the minimum advance: approved; fee 50,000 x 0.008055 = 402.75 -> 403. The code is reported once.
+    quote = quote_receivable(invoice(exposure=24_900_000, debtor_total=34_950_000), POLICY)
+    assert (quote.outcome, quote.advance_minor, quote.fee_minor) == ("approve", 50_000, 403)
+    assert codes(quote) == ["dilution_reserve", "risk_haircut", "debtor_concentration_cap", "debtor_concentration_cap"]
+    assert quote.reason_codes == ("dilution_reserve", "risk_haircut", "debtor_concentration_cap")
+
+
+def test_the_advance_is_cut_to_the_creditors_remaining_supplier_cap():
+    # creditor PD 0.015 -> D: cap 100,000,000 - 99,750,000 = 250,000 < 400,000; fee 250,000 x 0.008055
+    # = 2,013.75 -> 2,014
+    quote = quote_receivable(invoice(creditor_pd="0.015", supplier_total=99_750_000), POLICY)
+    assert (quote.outcome, quote.advance_minor, quote.fee_minor) == ("approve", 250_000, 2_014)
+    assert codes(quote) == ["dilution_reserve", "risk_haircut", "supplier_concentration_cap"]
+    full = quote_receivable(invoice(creditor_pd="0.015", supplier_total=99_600_000), POLICY)  # 400,000 fits exactly
+    assert (full.advance_minor, codes(full)) == (400_000, ["dilution_reserve", "risk_haircut"])
+
+
+def test_a_creditor_at_its_supplier_cap_gets_nothing_and_is_told_why():
+    # creditor PD 0.05 -> F: cap 20,000,000, all used
+    quote = quote_receivable(invoice(creditor_pd="0.05", supplier_total=20_000_000), POLICY)
+    assert quote.outcome == "decline" and quote.eligible
+    assert codes(quote) == ["advance_below_minimum", "dilution_reserve", "risk_haircut", "supplier_concentration_cap"]
+
+
+def test_decisions_recorded_before_the_one_exposure_caps_replay_unchanged():
+    # their stored inputs lack the new fields: the totals read as 0 and an unknown creditor grade checks no
+    # supplier cap, so the same quote comes back
+    from credit.audit.kinds import KINDS
+
+    spec = KINDS["receivable_financing"]
+    stored = spec.inputs_json(invoice(exposure=24_900_000))
+    for name in ("debtor_total_exposure_minor", "creditor_pd", "supplier_total_exposure_minor"):
+        del stored[name]
+    old = spec.inputs_from_json(stored)
+    assert (old.debtor_total_exposure_minor, old.creditor_pd, old.supplier_total_exposure_minor) == (0, None, 0)
+    assert quote_receivable(old, POLICY) == quote_receivable(invoice(exposure=24_900_000), POLICY)
+    assert quote_receivable(old, POLICY).advance_minor == 100_000
+    orders = KINDS["order_financing"]
+    stored = orders.inputs_json(order())
+    del stored["debtor_total_exposure_minor"], stored["supplier_total_exposure_minor"]
+    assert quote_order_financing(orders.inputs_from_json(stored), POLICY) == quote_order_financing(order(), POLICY)
+
+
+@pytest.mark.parametrize("field", ["debtor_total_exposure_minor", "supplier_total_exposure_minor"])
+def test_a_negative_total_exposure_is_refused(field):
+    with pytest.raises(ValueError, match=field):
+        OrderFinancingRequest(order_id=1, buyer_id=1, supplier_id=2, po_value_minor=1, tenor_days=1, po_confirmed=True,
+                              buyer_pd=Decimal("0.01"), supplier_pd=Decimal("0.01"), supplier_record={}, **{field: -1})
