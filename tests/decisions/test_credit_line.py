@@ -256,10 +256,12 @@ def test_too_little_room_under_the_debtor_cap_declines_the_application():
     assert codes(decision) == ["limit_by_capacity", "limit_by_concentration", "limit_below_minimum"]
 
 
-def test_grade_g_gets_no_line_once_the_debtor_cap_is_read():
-    # G (PD 0.10): grey zone, capacity 1,000,000 would be referred; the policy's debtor cap for G is 0
+def test_grade_g_is_referred_within_its_debtor_cap_and_declined_when_financings_fill_it():
+    # G (PD 0.10): grey zone, capacity 1,000,000 is referred; the policy's debtor cap for G is 5,000,000
     assert decide_credit_line(application(pd="0.10"), POLICY).outcome == "refer"
-    decision = decide_credit_line(application(pd="0.10", financings_owed=0), POLICY)
+    assert decide_credit_line(application(pd="0.10", financings_owed=0), POLICY).outcome == "refer"
+    # 4,950,000 owed on financings leaves 50,000, below the smallest line (100,000)
+    decision = decide_credit_line(application(pd="0.10", financings_owed=4_950_000), POLICY)
     assert (decision.outcome, codes(decision)) == ("decline", ["limit_by_capacity", "limit_by_concentration",
                                                                "limit_below_minimum"])
 
