@@ -4,7 +4,7 @@
 - :mod:`~cli.models`: train, evaluate, promote, retrain, models export-champion
 - :mod:`~cli.demo`: demo
 - :mod:`~cli.scoring`: score
-- :mod:`~cli.monitoring`: monitor, monitor book
+- :mod:`~cli.monitoring`: monitor, monitor book, monitor financing
 - :mod:`~cli.service`: serve, api-key create / list / revoke
 - :mod:`~cli.features`: features list, features build
 - :mod:`~cli.decisions`: decisions show, decisions replay

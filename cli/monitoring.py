@@ -1,5 +1,6 @@
 """``credit monitor``: drift, realised against predicted defaults and the early-warning list, stored in the store;
-``credit monitor book``: the book's own figures from the servicing tables.
+``credit monitor book``: the book's own figures from the servicing tables;
+``credit monitor financing``: the financing book by product and its early warnings.
 
 ``monitor`` is a group whose own options run the monitoring of the champion (as before the
 book had figures of its own), so ``credit monitor --panel ...`` is unchanged.
@@ -12,7 +13,7 @@ from typing import Annotated
 
 import typer
 from cli.common import DatabaseUrl, ServingOption, TrackingOption, app, console, fail, open_store, parse_date, use_tracking
-from cli.output import print_book, print_run
+from cli.output import print_book, print_financing_book, print_run
 
 monitor_app = typer.Typer()
 app.add_typer(monitor_app, name="monitor")
@@ -41,11 +42,12 @@ def monitor(
     tracking_uri: TrackingOption = "",
     database_url: DatabaseUrl = "",
 ) -> None:
-    """Monitor the champion (PSI, calibration by grade and vintage, early warnings); `monitor book`: the book's figures.
+    """Monitor the champion (PSI, calibration by grade and vintage, early warnings); `book`, `financing`: the books.
 
     Run with these options and no command: the run is stored in the operational store, where
     the API (/v1/monitoring/...) and the finance console read it. `credit monitor book` prints
-    the book's own figures from the servicing tables instead.
+    the book's own figures from the servicing tables instead, `credit monitor financing` the
+    financing book by product and its early warnings.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -117,3 +119,34 @@ def book(
     finally:
         engine.dispose()
     print_book(performance)
+
+
+@monitor_app.command("financing")
+def financing(
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="The business day (YYYY-MM-DD): journal rows booked on or before it, the marketplace's "
+        "history before its end. Default: today (UTC).", show_default=False)] = None,
+    database_url: DatabaseUrl = "",
+) -> None:
+    """Print the financing book by product at the end of a day, and its early warnings.
+
+    For orders, receivables and loans: outstanding, paid out, collected, recovered, realised
+    loss, dilution, fees, and what is overdue, in recourse or defaulted; then each financing
+    an early-warning rule flags (invoice overdue or disputed, order advance past due, loan
+    behind its minimum repayments). Money figures are read from the financing journal up to
+    the day, so a past day shows the book as it stood; recourse and defaulted are the
+    statuses as they stand now. The API's GET /v1/monitoring/financing shows the same.
+    """
+    from sqlalchemy.orm import Session
+
+    from credit import clock
+    from credit.monitoring.financing_book import financing_book
+
+    day = parse_date(as_of, "--as-of") if as_of else clock.today()
+    engine = open_store(database_url)
+    try:
+        with Session(engine) as session:
+            book = financing_book(session, day)
+    finally:
+        engine.dispose()
+    print_financing_book(book)

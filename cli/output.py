@@ -362,3 +362,49 @@ def print_book(performance) -> None:  # noqa: ANN001 - a credit.monitoring.book.
                           f"{grade.realised_rate:.2%}", f"[{grade.ci_low:.2%}, {grade.ci_high:.2%}]",
                           "—" if grade.status is None else _status(grade.status))
         console.print(table)
+
+
+def print_financing_book(book) -> None:  # noqa: ANN001 - a credit.monitoring.financing_book.FinancingBook
+    """The financing book by product (one column per product) and the day's early warnings."""
+    from credit.money import MARKETPLACE_CURRENCY, from_minor
+
+    def money(minor: int) -> str:
+        return f"{from_minor(minor):,}"
+
+    table = Table(title=f"Financing book at the end of {book.as_of} ({MARKETPLACE_CURRENCY})", title_justify="left")
+    table.add_column("figure")
+    for row in book.products:
+        table.add_column(row.kind, justify="right")
+    rows = book.products
+    for label, value in (
+            ("outstanding (count)", lambda r: f"{r.outstanding_count:,}"),
+            ("outstanding", lambda r: money(r.outstanding_minor)),
+            ("paid out (count)", lambda r: f"{r.paid_out_count:,}"),
+            ("paid out", lambda r: money(r.paid_out_minor)),
+            ("collected", lambda r: money(r.collected_minor)),
+            ("recovered", lambda r: money(r.recovered_minor)),
+            ("written off", lambda r: money(r.written_off_minor)),
+            ("written back", lambda r: money(r.written_back_minor)),
+            ("realised loss", lambda r: money(r.realised_loss_minor)),
+            ("diluted", lambda r: money(r.diluted_minor)),
+            ("dilution share of face", lambda r: "—" if r.dilution_share is None else f"{r.dilution_share:.2%}"),
+            ("fees earned", lambda r: money(r.fees_earned_minor)),
+            ("fees received", lambda r: money(r.fees_received_minor)),
+            ("released to suppliers", lambda r: money(r.released_minor)),
+            ("overdue", lambda r: f"{r.overdue_count:,} / {money(r.overdue_minor)}"),
+            ("recourse (status now)", lambda r: f"{r.recourse_count:,} / {money(r.recourse_minor)}"),
+            ("defaulted (status now)", lambda r: f"{r.defaulted_count:,} / {money(r.defaulted_minor)}")):
+        table.add_row(label, *(value(r) for r in rows))
+    console.print(table)
+    if not book.warnings:
+        console.print(f"Early warnings: none at the end of {book.as_of}.", highlight=False)
+        return
+    table = Table(title=f"Early warnings at the end of {book.as_of}", title_justify="left")
+    for column in ("rule", "financing", "product", "firm", "buyer", f"at risk ({MARKETPLACE_CURRENCY})", "detail"):
+        table.add_column(column, justify="right" if column.startswith("at risk") else "left")
+    for w in book.warnings:
+        detail = ", ".join(f"{key.removesuffix('_minor')} {money(value)}" if key.endswith("_minor") else f"{key} {value}"
+                           for key, value in w.details.items())
+        table.add_row(w.rule, str(w.financing_id), w.kind, str(w.firm_id), "—" if w.buyer_id is None else str(w.buyer_id),
+                      money(w.at_risk_minor), detail)
+    console.print(table)

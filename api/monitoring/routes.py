@@ -3,7 +3,9 @@
 Roles: ``analyst``, ``finance`` and ``admin``; the checkout's key gets 403. Runs are written
 by ``credit monitor`` and ``credit retrain``, never over HTTP. Before the first run every
 route of the run answers 404 ``monitoring_run_not_found``. ``/v1/monitoring/book`` reads the
-servicing tables as they stand (``credit monitor book`` prints the same).
+servicing tables as they stand (``credit monitor book`` prints the same);
+``/v1/monitoring/financing`` the financing book by product and its early warnings at the end of
+a business day (``credit monitor financing`` prints the same).
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from api.kit.db import SessionDep
 from api.kit.errors import responses
 from api.kit.state import policy_of
 from api.monitoring import service
-from api.monitoring.schemas import BookOut, CalibrationOut, EarlyWarningList, MonitoringSummaryOut, PsiList
+from api.monitoring.schemas import (
+    BookOut,
+    CalibrationOut,
+    EarlyWarningList,
+    FinancingBookOut,
+    MonitoringSummaryOut,
+    PsiList,
+)
 from credit import clock
 from credit.monitoring.results import WARNING_REASONS
 
@@ -82,3 +91,16 @@ def book(
     """The book's own figures: roll rates, vintage curves, realised against predicted default by grade, collections."""
     first, last = service.period(start, end, clock.today())
     return service.book(session, policy_of(request), first, last)
+
+
+@router.get("/v1/monitoring/financing", response_model=FinancingBookOut, responses=responses(401, 403, 422))
+def financing(
+    session: SessionDep, _caller: Watcher,
+    as_of: Annotated[date | None, Query(
+        ge=_EARLIEST, le=_LATEST,
+        description="The business day (1970-01-01 to 2999-12-31): journal rows booked on or before it, the "
+                    "marketplace's history before its end. Default: today (UTC).")] = None,
+) -> FinancingBookOut:
+    """The financing book by product (outstanding, paid out, collected, recovered, realised loss, dilution, fees,
+    overdue, recourse, defaulted) and the early warnings on single financings, at the end of a business day."""
+    return service.financing(session, as_of or clock.today())

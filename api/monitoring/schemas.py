@@ -200,3 +200,55 @@ class BookOut(BaseModel):
     interval: str = Field(description="How the grades' intervals are computed.", examples=["Clopper-Pearson, 95%"])
     grades: list[BookGradeOut] = Field(description="Grades holding lines, best first, then `ungraded`.")
     collections: CollectionsOut
+
+
+# --------------------------------------------------------------------------- the financing book
+
+
+class FinancingProductOut(BaseModel):
+    """One product's row of the financing book at the end of the day (journal rows booked on or before it)."""
+
+    kind: Literal["order", "receivable", "loan"]
+    outstanding_count: int = Field(description="Financings with something at risk at the end of the day.")
+    outstanding: AmountOut = Field(description="Their amount at risk: the advance while booked and not paid out, "
+                                               "then paid out - collected - recovered - written off.")
+    paid_out_count: int = Field(description="Financings paid out by then.")
+    paid_out: AmountOut = Field(description="Principal paid out.")
+    collected: AmountOut = Field(description="Principal collected from the debtor or the borrower's sales.")
+    recovered: AmountOut = Field(description="Principal recovered from the supplier (recourse, clawback).")
+    written_off: AmountOut = Field(description="Principal and fee written off.")
+    written_back: AmountOut = Field(description="Write-offs reversed by a later recovery.")
+    realised_loss: AmountOut = Field(description="written_off - written_back.")
+    diluted: AmountOut = Field(description="Invoice value lost after financing (returns, credit notes, disputes lost).")
+    financed_face: AmountOut = Field(description="Face of the financings paid out.")
+    dilution_share: float | None = Field(description="Receivables: diluted / financed_face; null otherwise.")
+    fees_earned: AmountOut = Field(description="Fee charged (accrued or flat, net of waivers).")
+    fees_received: AmountOut = Field(description="Fee collected and recovered.")
+    released: AmountOut = Field(description="Surplus paid to suppliers (reserve less fee, overpayments).")
+    overdue_count: int = Field(description="Financings late at the end of the day: invoice overdue, order advance "
+                                           "past due, or a loan's period minimum missed.")
+    overdue: AmountOut = Field(description="Their amount at risk.")
+    recourse_count: int = Field(description="Financings whose status now is `recourse` (statuses are not journaled: "
+                                            "for a past day, as they stand, not as they stood).")
+    recourse: AmountOut = Field(description="Their amount at risk at the end of the day.")
+    defaulted_count: int = Field(description="Financings whose status now is `defaulted` (as for recourse).")
+    defaulted: AmountOut = Field(description="Their amount at risk at the end of the day.")
+
+
+class FinancingWarningOut(BaseModel):
+    financing_id: int
+    kind: Literal["order", "receivable", "loan"]
+    firm_id: int = Field(description="The firm advanced to: the supplier, or the loan's borrower.")
+    buyer_id: int | None = Field(description="The order's buyer or the invoice's debtor; null for a loan.")
+    rule: WarningReasonOut = Field(description="The rule that flagged it, with its text.")
+    at_risk: AmountOut = Field(description="The financing's amount at risk at the end of the day.")
+    details: dict[str, Any] = Field(description="The numbers behind the rule (money in integer minor units).")
+
+
+class FinancingBookOut(BaseModel):
+    """The financing book by product at the end of a business day, and that day's early warnings."""
+
+    as_of: date = Field(description="The business day: journal rows booked on or before it, history before its end.")
+    statuses_read_at: datetime = Field(description="When the statuses behind recourse and defaulted were read (UTC).")
+    products: list[FinancingProductOut] = Field(description="order, receivable and loan, in that order.")
+    warnings: list[FinancingWarningOut] = Field(description="By rule in the catalogue's order, then by financing.")

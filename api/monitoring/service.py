@@ -1,5 +1,6 @@
-"""Monitoring over HTTP: the latest stored run (:func:`credit.monitoring.results.latest_run`) and the
-book's own figures (:func:`credit.monitoring.book.book_performance`), shaped for the API.
+"""Monitoring over HTTP: the latest stored run (:func:`credit.monitoring.results.latest_run`), the
+book's own figures (:func:`credit.monitoring.book.book_performance`) and the financing book
+(:func:`credit.monitoring.financing_book.financing_book`), shaped for the API.
 
 Every role that may call these routes sees the whole book (analysts and the finance team
 watch the portfolio), so there is no per-caller filter. Before the first run every route of
@@ -23,6 +24,9 @@ from api.monitoring.schemas import (
     CollectionsOut,
     EarlyWarningList,
     EarlyWarningOut,
+    FinancingBookOut,
+    FinancingProductOut,
+    FinancingWarningOut,
     GradeCalibrationOut,
     MonitoringSummaryOut,
     PsiList,
@@ -38,6 +42,7 @@ from api.monitoring.schemas import (
     WarningReasonOut,
 )
 from credit.monitoring.book import book_performance
+from credit.monitoring.financing_book import financing_book
 from credit.monitoring.results import WARNING_REASONS, MonitoringRun, latest_run
 from credit.policy import Policy
 
@@ -142,3 +147,23 @@ def book(session: Session, policy: Policy, start: date, end: date) -> BookOut:
             credit_balance=figures.credit_balance_minor, late_fees_assessed=figures.late_fees_assessed_minor,
             late_fees_paid=figures.late_fees_paid_minor, charged_off=figures.charged_off_minor,
             recovered=figures.recovered_minor, realised_loss=figures.realised_loss_minor))
+
+
+def financing(session: Session, as_of: date) -> FinancingBookOut:
+    """The financing book by product and its early warnings at the end of ``as_of``."""
+    book = financing_book(session, as_of)
+    return FinancingBookOut(
+        as_of=book.as_of, statuses_read_at=book.statuses_read_at,
+        products=[FinancingProductOut(
+            kind=row.kind, outstanding_count=row.outstanding_count, outstanding=row.outstanding_minor,
+            paid_out_count=row.paid_out_count, paid_out=row.paid_out_minor, collected=row.collected_minor,
+            recovered=row.recovered_minor, written_off=row.written_off_minor, written_back=row.written_back_minor,
+            realised_loss=row.realised_loss_minor, diluted=row.diluted_minor, financed_face=row.financed_face_minor,
+            dilution_share=row.dilution_share, fees_earned=row.fees_earned_minor,
+            fees_received=row.fees_received_minor, released=row.released_minor, overdue_count=row.overdue_count,
+            overdue=row.overdue_minor, recourse_count=row.recourse_count, recourse=row.recourse_minor,
+            defaulted_count=row.defaulted_count, defaulted=row.defaulted_minor) for row in book.products],
+        warnings=[FinancingWarningOut(
+            financing_id=w.financing_id, kind=w.kind, firm_id=w.firm_id, buyer_id=w.buyer_id,
+            rule=WarningReasonOut(code=w.rule, text=w.text), at_risk=w.at_risk_minor, details=w.details)
+            for w in book.warnings])

@@ -8,6 +8,10 @@
 - :mod:`credit.monitoring.tables`: the tables (migration ``0007_monitoring``).
 - :mod:`credit.monitoring.book`: the book's own figures from the servicing tables: roll rates,
   vintage curves, realised against predicted default by grade, collections.
+- :mod:`credit.monitoring.financing_book`: the financing book by product for a business day
+  (outstanding, losses, dilution, fees, overdue), read from the financing journal;
+  :mod:`credit.monitoring.financing_positions` each financing as it stood that day, and
+  :mod:`credit.monitoring.financing_warnings` the early warnings on single financings.
 
 Submodules are imported on use: :mod:`credit.store` imports the tables to register them, and
 that must not pull pandas into every program that opens a store.
