@@ -10,13 +10,14 @@
 - :mod:`~cli.decisions`: decisions show, decisions replay
 - :mod:`~cli.ledger`: ledger reconcile, ledger expire-holds
 - :mod:`~cli.servicing`: servicing run
+- :mod:`~cli.financing`: financing run
 
 They share options and plumbing (:mod:`~cli.common`) and what they print (:mod:`~cli.output`),
 never each other; the demo's replayed credit book is :mod:`~cli.demo_book`.
 """
 
 # Imported in the order `credit --help` lists the commands.
-from cli import data, models, demo, scoring, monitoring, service, features, decisions, ledger, servicing  # noqa: F401,I001  (registering their commands)
+from cli import data, models, demo, scoring, monitoring, service, features, decisions, ledger, servicing, financing  # noqa: F401,I001  (registering their commands)
 from cli.common import app
 
 __all__ = ["app"]

@@ -277,6 +277,21 @@ def print_servicing_day(report) -> None:  # noqa: ANN001 - a credit.servicing.ru
                   f"{report.ageing_written:,} rows written", highlight=False)
 
 
+def print_financing_day(report) -> None:  # noqa: ANN001 - a credit.financing.run.FinancingDay
+    """Each product's counts for the day, one table per product, amounts in major units."""
+    from credit.money import from_minor
+
+    console.print(f"financing day {report.as_of.isoformat()}", highlight=False)
+    for product, counts in report.counts.items():
+        table = Table(title=product, title_justify="left")
+        table.add_column("what")
+        table.add_column("count or amount", justify="right")
+        for key, value in counts.items():
+            shown = f"{from_minor(value):,}" if key.endswith("_minor") else f"{value:,}"
+            table.add_row(key.removesuffix("_minor"), shown)
+        console.print(table)
+
+
 VINTAGE_MONTHS_SHOWN = 12
 
 
