@@ -7,11 +7,9 @@ module reads the ingested history, books the facts and applies those judgements.
 
 Money (minor units; ``F`` face, ``A`` advance, ``R = F - A`` reserve, ``fee`` the flat fee):
 
-* **Payout** (:func:`pay_out`): the advance leaves on the value date and the flat fee is
-  charged in the same unit of work (a ``fee`` entry, source ``fee:flat``, booked on the value
-  date). :func:`run_day` charges it too for a financing paid out some other way
-  (:func:`credit.financing.journal.pay_out`) that lacks it, before anything else, so no
-  collection is ever allocated to a financing without its fee.
+* **Payout** (:func:`pay_out`, :func:`credit.financing.journal.pay_out`): the advance leaves on
+  the value date and the flat fee is charged with it (a ``fee`` entry, source ``fee:flat``,
+  booked on the value date), so no collection is ever allocated to a financing without its fee.
 * **Collections** (:func:`collect`): money from the debtor repays principal, then the fee;
   the rest is released to the supplier (``release``): paid in full, the supplier gets
   ``R - fee`` back. A collection that repays what is owed settles the financing; the debtor's
@@ -71,10 +69,9 @@ from credit.servicing.run import end_of_day
 from credit.standing import days_past_due
 from credit.store.tables import Dispute, Invoice, Payment, Return
 
-FLAT_FEE_SOURCE = "fee:flat"
 STEP_KIND = "receivable_financing_step"
 RUN_COUNTS: tuple[str, ...] = (
-    "financings", "fees", "collections", "dilutions", "decisions", "clawbacks", "clawbacks_repaid", "defaults",
+    "financings", "collections", "dilutions", "decisions", "clawbacks", "clawbacks_repaid", "defaults",
     "write_offs", "closed",
 )
 """The keys of :func:`run_day`'s counts, always all present."""
@@ -105,25 +102,14 @@ COLLECTIBLE = F.face_minor - F.diluted_minor - F.collected_minor - F.fee_collect
 
 def pay_out(session: Session, financing_id: int, *, reference: str, value_date: date, actor: str,
             now: datetime) -> Financing:
-    """Pay out an approved receivables financing and charge its flat fee (source ``fee:flat``) on the value date.
+    """Pay out an approved receivables financing; :func:`~credit.financing.journal.pay_out` charges its flat fee.
 
     Raises
     ------
     FinancingNotFound, NotAReceivableFinancing, AlreadyPaidOut, NotPayable
     """
     _receivable(journal.lock(session, financing_id))
-    financing = journal.pay_out(session, financing_id, reference=reference, value_date=value_date, actor=actor,
-                                now=now)
-    charge_flat_fee(session, financing, actor=actor, now=now)
-    return financing
-
-
-def charge_flat_fee(session: Session, financing: Financing, *, actor: str, now: datetime) -> list[Entry]:
-    """Charge a paid-out financing's flat fee once (source ``fee:flat``, on the value date); nothing if charged."""
-    if not financing.paid_out_minor or FLAT_FEE_SOURCE in journal.booked_sources(session, financing.financing_id):
-        return []
-    return journal.post(session, financing, [Entry("fee", "fee", financing.fee_minor, FLAT_FEE_SOURCE)],
-                        booked_on=financing.value_date, actor=actor, now=now)
+    return journal.pay_out(session, financing_id, reference=reference, value_date=value_date, actor=actor, now=now)
 
 
 def collect(session: Session, financing_id: int, amount_minor: int, *, source: str, booked_on: date, actor: str,
@@ -153,7 +139,7 @@ def collect(session: Session, financing_id: int, amount_minor: int, *, source: s
         raise FinancingClosed(financing_id, financing.status)
     if not financing.paid_out_minor:
         raise NotPaidOut(financing_id)
-    booked = charge_flat_fee(session, financing, actor=actor, now=now)
+    booked: list[Entry] = []
     post = dict(booked_on=booked_on, actor=actor, now=now)
     left = amount_minor
     principal = min(left, financing.written_off_minor)
@@ -194,7 +180,7 @@ def run_day(session: Session, as_of: date, policy: Policy, *, actor: str = "fina
     Returns
     -------
     dict of str to int
-        Counts of what it did, keys :data:`RUN_COUNTS`: financings looked at, flat fees charged,
+        Counts of what it did, keys :data:`RUN_COUNTS`: financings looked at,
         payments and dilutions booked, decisions recorded, and steps by kind.
 
     Raises
@@ -238,7 +224,6 @@ class _Day:
         if financing.status not in (*JUDGED_STATUSES, "settled"):  # closed since financing_ids() read it
             return
         self.counts["financings"] += 1
-        self.counts["fees"] += len(charge_flat_fee(self.session, financing, actor=self.actor, now=self.now))
         diluted = 0
         for event in self._events(financing):
             if event.source.startswith("payment:"):

@@ -26,6 +26,9 @@ from credit.financing.errors import AlreadyPaidOut, ExceedsOwed, FinancingNotFou
 from credit.financing.tables import CACHED, CLOSED_STATUSES, Financing, FinancingEntry
 
 FINANCINGS = Financing.__table__
+FLAT_FEE_KINDS: tuple[str, ...] = ("receivable", "loan")
+"""Products whose fee is one flat amount, charged when the money is paid out."""
+FLAT_FEE_SOURCE = "fee:flat"
 ENTRIES = FinancingEntry.__table__
 
 
@@ -145,6 +148,9 @@ def pay_out(session: Session, financing_id: int, *, reference: str, value_date: 
             now: datetime) -> Financing:
     """Confirm the payout of an approved financing: the advance left on ``value_date``.
 
+    A receivable's and a loan's fee is flat: it is charged with the payout (source ``fee:flat``,
+    on the value date). An order advance's fee accrues per day (:mod:`credit.financing.accrual`).
+
     Raises
     ------
     FinancingNotFound, AlreadyPaidOut (with the existing reference), NotPayable (cancelled)
@@ -156,8 +162,10 @@ def pay_out(session: Session, financing_id: int, *, reference: str, value_date: 
         raise NotPayable(financing_id, financing.status)
     session.execute(update(FINANCINGS).where(FINANCINGS.c.financing_id == financing_id)
                     .values(payout_reference=reference, value_date=value_date))
-    post(session, financing, [Entry("payout", "principal", financing.advance_minor, f"payout:{reference}")],
-         booked_on=value_date, actor=actor, now=now, status="paid_out")
+    entries = [Entry("payout", "principal", financing.advance_minor, f"payout:{reference}")]
+    if financing.kind in FLAT_FEE_KINDS:
+        entries.append(Entry("fee", "fee", financing.fee_minor, FLAT_FEE_SOURCE))
+    post(session, financing, entries, booked_on=value_date, actor=actor, now=now, status="paid_out")
     return financing
 
 

@@ -97,12 +97,12 @@ def test_an_invoice_collected_in_full_settles_the_advance_and_fee_and_releases_t
     assert step_decisions(session, book) == []
 
 
-def test_a_payout_outside_this_module_gets_its_flat_fee_from_the_day_run_before_any_collection(session):
+def test_the_journals_payout_charges_the_flat_fee_so_the_day_run_only_collects(session):
     book = financed(session)
     journal.pay_out(session, book.financing_id, reference="PAY-9", value_date=VALUE_DATE, actor="payments",
                     now=datetime(2027, 4, 1, 10, 0))
     payment = pay(session, book, 1_000_000, datetime(2027, 4, 2, 9, 0))
-    assert run(session, date(2027, 4, 2)) == counts(financings=1, fees=1, collections=1)
+    assert run(session, date(2027, 4, 2)) == counts(financings=1, collections=1)
     assert journal_of(session, book.financing_id)[1:] == [
         ("fee", "fee", 12_000, "fee:flat", VALUE_DATE),
         ("collection", "principal", 900_000, f"payment:{payment}", date(2027, 4, 2)),

@@ -176,13 +176,10 @@ def make_financing_book(session: Session) -> FinancingBookIds:
 
     # what happened, day by day
     pay_out(session, l1, mar(1))
-    post(session, l1, mar(1), Entry("fee", "fee", 50_000, "fee:flat"))
     pay_out(session, o1, mar(2))
     pay_out(session, r1, mar(2))
-    post(session, r1, mar(2), Entry("fee", "fee", 4_437, "fee:flat"))
     pay_out(session, o4, mar(3))
     pay_out(session, r2, mar(3))
-    post(session, r2, mar(3), Entry("fee", "fee", 2_000, "fee:flat"))
     with clock.frozen(_at(mar(6), 12)):
         journal.cancel(session, o3, actor=ACTOR, now=clock.now())
     receive(session, l1, mar(10), 40_000, source="sale:1")
