@@ -27,6 +27,8 @@ from credit.decisions import (
     quote_receivable,
     review_credit_line,
 )
+from credit.financing.loans import LoanStepCase, decide_loan_step
+from credit.financing.offers import LoanOfferCase, decide_loan_offer
 from credit.policy import Policy
 from credit.servicing.dunning import DunningCase, decide_dunning
 
@@ -90,5 +92,9 @@ KINDS: dict[str, DecisionKind] = {
         lambda d: d.debtor_grade),
     "dunning": DecisionKind(
         DunningCase, decide_dunning, lambda i: i.firm_id, lambda d: d.total_minor, lambda d: None),
+    "loan_offer": DecisionKind(
+        LoanOfferCase, decide_loan_offer, lambda i: i.firm_id, lambda d: d.amount_minor, lambda d: d.grade),
+    "loan_step": DecisionKind(
+        LoanStepCase, decide_loan_step, lambda i: i.firm_id, lambda d: d.total_write_off_minor, lambda d: None),
 }
 """Decision kind (the ``decisions.kind`` column) -> how it is decided."""
