@@ -447,7 +447,8 @@ def run_day(session: Session, as_of: date, policy: Policy, *, actor: str = "fina
                               booked_on=paid_at.date(), actor=actor, now=now, policy=policy)
             counts["withheld"] += 1
             counts["withheld_minor"] += withheld
-        counts["settled"] += loan.status == "settled"
+        if loan.status == "settled":
+            counts["settled"] += 1
     loan_ids = session.execute(select(Financing.financing_id).where(
         Financing.kind == "loan", Financing.status.in_(SERVICED), Financing.value_date <= as_of)
         .order_by(Financing.financing_id)).scalars().all()
@@ -474,4 +475,4 @@ def run_day(session: Session, as_of: date, policy: Policy, *, actor: str = "fina
                          status="overdue" if decision.step == "overdue" else "paid_out")
             counts["overdue" if decision.step == "overdue" else "cured"] += 1
     session.flush()
-    return dict(counts)
+    return {name: count for name, count in counts.items() if count}

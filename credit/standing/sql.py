@@ -55,10 +55,10 @@ def _days_after_default(element: _DaysAfter, compiler: Any, **kw: Any) -> str:
 _f = FINANCINGS.c
 LOAN_REPAID = _f.collected_minor + _f.recovered_minor + _f.fee_collected_minor + _f.fee_recovered_minor
 """A loan's principal and fee repaid (see :func:`credit.financing.loans.repaid_minor`)."""
-LOAN_MISSED_ON = _DaysAfter(_f.value_date, (LOAN_REPAID / _f.minimum_minor + 1) * _f.period_days)
+LOAN_MISSED_ON = _DaysAfter(_f.value_date, (LOAN_REPAID // _f.minimum_minor + 1) * _f.period_days)
 """An overdue loan's missed-minimum date at 00:00: the end of its first period whose minimum is not met
 (:func:`credit.financing.loans.missed_minimum_on`; integer division on both stores)."""
-_LOAN_DUE = (LOAN_REPAID / _f.minimum_minor + 1) * _f.minimum_minor
+_LOAN_DUE = (LOAN_REPAID // _f.minimum_minor + 1) * _f.minimum_minor
 LOAN_SHORTFALL = case((_LOAN_DUE < _f.advance_minor + _f.fee_minor, _LOAN_DUE),
                       else_=_f.advance_minor + _f.fee_minor) - LOAN_REPAID
 """What an overdue loan lacks to meet the minimum of its missed-minimum date (its overdue amount)."""
