@@ -37,7 +37,7 @@ DATES ?= 2027-03-01T00:00:00 2027-03-05T12:00:00 2027-03-31T23:30:00 2028-02-29T
 DATE_SENSITIVE ?= tests/test_clock.py tests/cli/test_demo_book.py tests/ledger tests/cli/test_ledger.py \
 	tests/api/credit_lines tests/api/checkout tests/api/console tests/monitoring tests/scoring \
 	tests/simulate/test_ends_at.py tests/ingest/test_validation_rules.py tests/cli/test_demo_end_to_end.py tests/standing \
-	tests/servicing tests/cli/test_servicing.py tests/api/installments
+	tests/servicing tests/cli/test_servicing.py tests/api/installments tests/financing tests/api/loans
 test-dates: $(INSTALLED) postgres browser
 	@command -v faketime >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
 	@set -o pipefail; for at in $(DATES); do \
