@@ -267,7 +267,8 @@ def repaid_minor(amounts: Amounts) -> int:
 
 
 def missed_minimum_on(value_date: date, period_days: int, minimum_minor: int, repaid: int) -> date:
-    """The end of the first period whose minimum ``repaid`` does not meet: value date + (repaid // minimum + 1) periods."""
+    """The end of the first period whose minimum ``repaid`` does not meet: value date + (repaid // minimum + 1) periods.
+    """
     return value_date + timedelta(days=(repaid // minimum_minor + 1) * period_days)
 
 

@@ -196,8 +196,8 @@ def decide_loan_offer(case: LoanOfferCase, policy: Policy) -> LoanOfferDecision:
         cap = policy.concentration.per_supplier_minor[grade]
         headroom = max(cap - case.supplier_exposure_minor, 0)
         if amount > headroom:
-            fired.append(RuleFired("loan_concentration_cap",
-                                   f"amount {amount} > cap {cap} - exposure {case.supplier_exposure_minor} = {headroom}"))
+            fired.append(RuleFired("loan_concentration_cap", f"amount {amount} > cap {cap} - exposure "
+                                                             f"{case.supplier_exposure_minor} = {headroom}"))
             amount = headroom
     if not refused and amount < rules.min_amount_minor:
         refused.append(RuleFired("loan_amount_below_minimum", f"{amount} < {rules.min_amount_minor}"))
@@ -353,7 +353,8 @@ def run_offers(session: Session, as_of: date, policy: Policy, *, actor: str = "f
             if held is not None:
                 _close(session, held, "withdrawn", counts)
             last = previous.get(case.firm_id)
-            if last is not None and last.outcome == "decline" and list(last.reason_codes) == list(decision.reason_codes):
+            if last is not None and last.outcome == "decline" \
+                    and list(last.reason_codes) == list(decision.reason_codes):
                 continue
             _record(session, case, decision, policy, actor, now)
             counts["declined"] += 1

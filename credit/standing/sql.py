@@ -1,8 +1,9 @@
 """Standing over the store, for the service: statements on ``invoices``, ``payments`` and the book's ``receivables``.
 
 The marketplace's invoices are read at ``as_of`` (payments strictly before it); the book's
-receivables and overdue transaction-flow loans as they stand, since the service reads the book only at "now" (what is owed on
-them is cached on each row by :mod:`credit.servicing`, see :mod:`credit.servicing.amounts`).
+receivables and overdue transaction-flow loans as they stand, since the service reads the book
+only at "now" (what is owed on them is cached on each row by :mod:`credit.servicing`, see
+:mod:`credit.servicing.amounts`, and on each financing by :mod:`credit.financing.journal`).
 
 The definition is :mod:`credit.standing`'s; :mod:`credit.standing.frames` computes the same
 over frames, and ``tests/standing`` holds the two equal. Statements are built on the Core
@@ -86,7 +87,7 @@ def _book_overdue(buyer_id: Any, cutoff: Any) -> tuple[ColumnElement[bool], ...]
 
 
 def overdue_since(buyer_id: Any, as_of: Any, cutoff: Any) -> ScalarSelect:
-    """The due time of the buyer's oldest invoice, book receivable or loan minimum overdue at ``as_of`` (null when none).
+    """The due time of the buyer's oldest overdue invoice, book receivable or loan minimum at ``as_of`` (null: none).
 
     A scalar subquery on ``ix_invoices_buyer_due`` / ``ix_payments_invoice``,
     ``ix_receivables_firm_due`` and ``ix_financings_supplier``. An overdue transaction-flow loan

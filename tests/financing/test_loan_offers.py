@@ -109,7 +109,8 @@ def test_the_daily_job_offers_from_the_history_and_keeps_one_open_offer(session)
     with clock.frozen(datetime(2027, 3, 17, 0, 30)):
         counts = run_offers(session, date(2027, 3, 16), POLICY)
     assert counts["offered"] == 1 and counts["expired"] == 1
-    offers = session.execute(select(LoanOffer).where(LoanOffer.firm_id == seller).order_by(LoanOffer.offer_id)).scalars().all()
+    offers = session.execute(select(LoanOffer).where(LoanOffer.firm_id == seller)
+                             .order_by(LoanOffer.offer_id)).scalars().all()
     assert [(o.status, o.amount_minor) for o in offers] == [("expired", 1_250_000), ("open", 2_240_000)]
     # past its expiry (2027-03-23) with nothing new: expired; the firm still qualifies, so a fresh offer
     with clock.frozen(datetime(2027, 3, 25, 0, 30)):
