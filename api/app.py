@@ -35,6 +35,7 @@ from api.kit.errors import ErrorBody, install_error_handlers, responses
 from api.kit.idempotency import IdempotentReplay, replay_handler
 from api.kit.limits import BodySizeLimitMiddleware
 from api.kit.metrics import ApiMetrics, MetricsMiddleware
+from api.loans.routes import router as loans_router
 from api.monitoring.routes import router as monitoring_router
 from api.servicing.routes import router as servicing_router
 from credit.settings import Settings
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(credit_lines_router)
     app.include_router(firms_router)
     app.include_router(financing_router)
+    app.include_router(loans_router)
     app.include_router(decisions_router)
     app.include_router(monitoring_router)
     app.include_router(servicing_router)

@@ -10,7 +10,7 @@
 - :mod:`~cli.decisions`: decisions show, decisions replay
 - :mod:`~cli.ledger`: ledger reconcile, ledger expire-holds
 - :mod:`~cli.servicing`: servicing run
-- :mod:`~cli.financing`: financing run
+- :mod:`~cli.financing`: financing run (order advances, financed invoices, loans and their offers)
 
 They share options and plumbing (:mod:`~cli.common`) and what they print (:mod:`~cli.output`),
 never each other; the demo's replayed credit book is :mod:`~cli.demo_book`.

@@ -32,6 +32,8 @@ ledger cannot book is 422 ``invalid_amount``, and a request that contradicts the
 the line or hold is 409 with the ledger's own code (``capture_exceeds_hold``, ...), as is a
 business reference the caller booked already (``duplicate_reference``, its details naming the
 kind, the reference and the existing object's id).
+The financing book's refusals (:class:`credit.financing.errors.FinancingError`) are mapped
+generically: ``FinancingNotFound`` (and its subclasses) is 404, any other 409, with its ``code``.
 Amounts in the ledger's ``details`` leave as decimal strings (``remaining_minor: 40000``
 becomes ``remaining: "400.00"``).
 """
@@ -50,6 +52,7 @@ from starlette.responses import JSONResponse
 
 from api.kit.money import from_minor
 from credit import ledger
+from credit.financing.errors import FinancingError, FinancingNotFound
 from credit.servicing import errors as servicing
 
 log = logging.getLogger("api.errors")
@@ -256,6 +259,13 @@ async def _ledger_error(request: Request, exc: ledger.LedgerError) -> JSONRespon
     return await _service_error(request, as_service_error(exc))
 
 
+async def _financing_error(request: Request, exc: FinancingError) -> JSONResponse:
+    # The financing book's refusals: a financing (or loan, or offer) that does not exist is 404,
+    # anything the book refuses in its state 409, each with its own code.
+    status = 404 if isinstance(exc, FinancingNotFound) else 409
+    return error_response(status, exc.code, str(exc))
+
+
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
     details = []
     for error in exc.errors():
@@ -286,6 +296,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Map every error the app can raise to an :class:`ErrorBody` response."""
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(ledger.LedgerError, _ledger_error)
+    app.add_exception_handler(FinancingError, _financing_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -29,6 +29,8 @@ from credit.decisions import (
 )
 from credit.financing.factoring_steps import ReceivableStepCase, decide_receivable_step
 from credit.financing.order_steps import OrderFinancingCase, decide_order_step
+from credit.financing.loans import LoanStepCase, decide_loan_step
+from credit.financing.offers import LoanOfferCase, decide_loan_offer
 from credit.policy import Policy
 from credit.servicing.dunning import DunningCase, decide_dunning
 
@@ -97,5 +99,9 @@ KINDS: dict[str, DecisionKind] = {
         lambda d: None),
     "order_financing_step": DecisionKind(
         OrderFinancingCase, decide_order_step, lambda i: i.supplier_id, lambda d: d.total_minor, lambda d: None),
+    "loan_offer": DecisionKind(
+        LoanOfferCase, decide_loan_offer, lambda i: i.firm_id, lambda d: d.amount_minor, lambda d: d.grade),
+    "loan_step": DecisionKind(
+        LoanStepCase, decide_loan_step, lambda i: i.firm_id, lambda d: d.total_write_off_minor, lambda d: None),
 }
 """Decision kind (the ``decisions.kind`` column) -> how it is decided."""

@@ -87,6 +87,23 @@ POLICY_REASONS: dict[str, str] = {
     "recourse_order_cancelled": "Order cancelled before shipment: the supplier repays the advance and its fee",
     "recourse_past_due": "Advance unpaid past its due date for the policy's days: the supplier repays it and its fee",
     "written_off_after_recourse": "Unpaid under recourse for the policy's days: the rest is written off as a loss",
+    # transaction-flow loans: the daily offer
+    "loan_no_platform_sales": "No platform sales settled to the firm in the trailing window",
+    "loan_not_scored": "The firm has no risk score yet",
+    "loan_grade_not_offered": "Risk grade not offered transaction-flow loans",
+    "loan_sales_below_minimum": "Platform sales over the trailing window below the policy's minimum",
+    "loan_too_few_active_months": "Too few of the last 12 calendar months with platform sales",
+    "loan_sales_too_volatile": "Monthly platform sales vary more than the policy allows",
+    "loan_amount_by_maximum": "Offer capped at the largest loan offered",
+    "loan_concentration_cap": "Offer reduced to the firm's remaining supplier concentration cap",
+    "loan_amount_below_minimum": "Offer would be below the smallest loan offered",
+    "loan_already_open": "The firm already has a loan open",
+    "loan_offer_not_computed": "No loan offer computed for the firm yet",
+    "loan_offer_lapsed": "The firm's last loan offer expired or was taken up",
+    # transaction-flow loans: the daily repayment check
+    "loan_minimum_missed": "Loan repaid less than the minimum due by the end of a period",
+    "loan_minimum_caught_up": "Loan repayments caught up with the minimum due",
+    "loan_written_off": "Loan behind its minimum for longer than the policy's default days; the rest written off",
 }
 """Policy reason code -> text shown to the finance team and in decision records."""
 
@@ -117,6 +134,7 @@ NEXT_ACTIONS: dict[str, str] = {
     "pay_by_due_date": "Pay by the due date",
     "repay_financing": "Repay the financed invoice's advance and fee to the provider",
     "repay_advance": "Repay the advance and its fee",
+    "repay_loan_minimum": "Repay at least the loan's minimum for the period",
 }
 """Next-action code -> text shown to the buyer or supplier."""
 

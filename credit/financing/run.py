@@ -14,7 +14,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from credit.financing import factoring, orders
+from credit.financing import factoring, loans, offers, orders
 from credit.policy import Policy
 
 
@@ -31,5 +31,7 @@ def run_day(session: Session, as_of: date, policy: Policy, *, actor: str = "fina
     counts = {
         "order": orders.run_day(session, as_of, policy, actor=actor),
         "receivable": factoring.run_day(session, as_of, policy, actor=actor),
+        "loan": loans.run_day(session, as_of, policy, actor=actor),
+        "loan offers": offers.run_offers(session, as_of, policy, actor=actor),
     }
     return FinancingDay(as_of, counts)

@@ -1,0 +1,1 @@
+"""Transaction-flow loans over HTTP: a firm's offer, accepting it, prepayments and the payoff amount."""
