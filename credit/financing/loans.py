@@ -51,7 +51,7 @@ from credit.decisions.outcome import RuleFired, ordered_next_actions, ordered_re
 from credit.financing import journal, lifecycle
 from credit.financing.errors import FinancingError, FinancingNotFound
 from credit.financing.exposure import firm_exposure, lock_firms
-from credit.financing.journal import Amounts
+from credit.financing.journal import Amounts, Entry
 from credit.financing.tables import OPEN_STATUSES, Financing, FinancingEntry, LoanOffer
 from credit.money import from_minor, round_half_up
 from credit.policy import Policy
