@@ -131,6 +131,29 @@ def _open_book(engine, serving: Path, panel, history_end: datetime, applicants: 
         refused = ", ".join(f"{count:,} {what}" for what, count in sorted(book.skipped.items()))
         console.print(f"Refused by the ledger during the replay: {refused}.", highlight=False)
     _print_servicing(engine, book)
+    _print_financing(engine, book, history_end)
+
+
+def _print_financing(engine, book, history_end: datetime) -> None:  # noqa: ANN001 - an Engine, a BookSummary
+    """What the financing replay did, and the financing book by product on the history's last day."""
+    from sqlalchemy.orm import Session
+
+    from cli.output import print_financing_book
+    from credit.money import from_minor
+    from credit.monitoring.financing_book import financing_book
+
+    financing = book.financing
+    requests = ", ".join(f"{count:,} {what}" for what, count in sorted(financing.requests.items()))
+    console.print(f"Financing requests: {requests}.", highlight=False)
+    steps = ", ".join(f"{count:,} {what}" for what, count in sorted(financing.days.items())
+                      if not what.endswith("_minor") and not what.endswith(": financings") and not
+                      what.endswith(": firms"))
+    console.print(f"The financing book's daily job: {steps}. Suppliers under recourse repaid "
+                  f"{financing.recoveries:,} financings ({from_minor(financing.recovered_minor):,}).",
+                  highlight=False)
+    last_day = (history_end - timedelta(microseconds=1)).date()
+    with Session(engine) as session:
+        print_financing_book(financing_book(session, last_day), max_warnings=10)
 
 
 def _print_servicing(engine, book) -> None:  # noqa: ANN001 - an Engine and a cli.demo_book.BookSummary

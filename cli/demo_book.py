@@ -13,7 +13,9 @@ service, in time order, the way the marketplace would have called it:
   history has them: authorize when the order is placed, capture when it ships, void when it
   is cancelled before shipping, and repay as its invoice's payments arrive (never more than
   was captured for that order), as the marketplace's payment system, each payment under its
-  own reference; holds not captured in time expire at the daily sweep.
+  own reference; holds not captured in time expire at the daily sweep;
+* suppliers finance orders and invoices and sellers take transaction-flow loans, and the
+  financing book runs its daily job after the book's servicing (:mod:`cli.demo_financing`).
 
 Every step calls the same service functions as the HTTP API (one transaction each), so the
 decisions are audited, replayable and visible in the console like live traffic. Calling the
@@ -44,6 +46,7 @@ from api.kit.errors import ServiceError, as_service_error
 from api.kit.money import from_minor
 from api.repayments import service as repayments
 from api.repayments.schemas import RepaymentIn
+from cli.demo_financing import FinancingReplay, FinancingSummary, financing_events
 from credit.features.asof import monthly
 from credit.ledger import LedgerError, expire_holds
 from credit.models.serving import ServingModel
@@ -79,11 +82,14 @@ class BookSummary:
     """Steps the daily servicing job took, by step (reminder, late_fee, freeze, ...)."""
     servicing_minor: Counter = field(default_factory=Counter)
     """Minor units those steps booked, by step (late_fee, charge_off)."""
+    financing: FinancingSummary = field(default_factory=FinancingSummary)
+    """What the financing book did: requests by product and outcome, its daily job, recoveries."""
 
 
 def open_demo_book(engine: Engine, serving_folder: Path, policy: Policy, panel: pd.DataFrame, *,
                    history_end: datetime, score_months: int, origination_months: int, applicants: int,
-                   seed: int) -> BookSummary:
+                   seed: int, financed_orders: int = 80, financed_invoices: int = 80,
+                   loans_per_month: int = 4) -> BookSummary:
     """Score the last months and replay credit-line applications and checkout traffic up to ``history_end``.
 
     Parameters
@@ -107,7 +113,11 @@ def open_demo_book(engine: Engine, serving_folder: Path, policy: Policy, panel: 
     applicants
         How many buyers apply.
     seed
-        Draws the applicants, their requests and the moments they apply.
+        Draws the applicants, their requests and the moments they apply, and the financing
+        requests (:mod:`cli.demo_financing`).
+    financed_orders, financed_invoices, loans_per_month
+        Confirmed orders and issued invoices whose suppliers ask for financing, and loan
+        offers accepted at each month start.
 
     Returns
     -------
@@ -162,6 +172,14 @@ def open_demo_book(engine: Engine, serving_folder: Path, policy: Policy, panel: 
         requested = None if rng.random() < 0.5 else int(rng.choice([50_000_00, 100_000_00, 250_000_00]))
         events.append((moment, order, "apply", (firm_id, requested)))
         order += 1
+    with sessions() as session:
+        financing = financing_events(
+            session, replay_from, history_end, months[score_months - origination_months:],
+            np.random.default_rng([seed, 1]), orders=financed_orders, invoices=financed_invoices,
+            loans_per_month=loans_per_month)
+    for moment, kind, payload in financing:
+        events.append((moment, order, kind, payload))
+        order += 1
     day = replay_from
     while day < history_end:
         events.append((day, order, "expire", ()))
@@ -201,6 +219,8 @@ class _Replay:
         self.order_lines: dict[int, int] = {}  # order_id -> line_id of its hold
         self.unrepaid: dict[int, int] = {}  # order_id -> captured minus repaid, minor units
         self.receivables: dict[int, int] = {}  # order_id -> the receivable its shipment booked
+        self.financing = FinancingReplay(policy, model)
+        summary.financing = self.financing.summary
 
     def run(self, moment: datetime, kind: str, payload: tuple) -> list[tuple[datetime, str, tuple]]:
         if kind == "score":
@@ -216,6 +236,10 @@ class _Replay:
                                       actor="servicing (demo replay)")
                         self.summary.servicing.update(day.steps)
                         self.summary.servicing_minor.update(day.amounts_minor)
+                        self.financing.day(session, (moment - timedelta(days=1)).date(), moment)
+                        return []
+                    if kind in ("finance_order", "finance_invoice", "accept_loans"):
+                        getattr(self.financing, kind)(session, moment, *payload)
                         return []
                     return getattr(self, f"_{kind}")(session, moment, *payload)
             except (ServiceError, LedgerError) as exc:  # refused as the API would, e.g. a hold that expired unshipped

@@ -6,6 +6,8 @@ command modules import this module and :mod:`cli.common`, never each other.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -379,8 +381,9 @@ def print_book(performance) -> None:  # noqa: ANN001 - a credit.monitoring.book.
         console.print(table)
 
 
-def print_financing_book(book) -> None:  # noqa: ANN001 - a credit.monitoring.financing_book.FinancingBook
-    """The financing book by product (one column per product) and the day's early warnings."""
+def print_financing_book(book, max_warnings: int | None = None) -> None:  # noqa: ANN001 - a FinancingBook
+    """The financing book by product (one column per product) and the day's early warnings (the first
+    ``max_warnings`` of them, with a count by rule of all, when given)."""
     from credit.money import MARKETPLACE_CURRENCY, from_minor
 
     def money(minor: int) -> str:
@@ -417,9 +420,13 @@ def print_financing_book(book) -> None:  # noqa: ANN001 - a credit.monitoring.fi
     table = Table(title=f"Early warnings at the end of {book.as_of}", title_justify="left")
     for column in ("rule", "financing", "product", "firm", "buyer", f"at risk ({MARKETPLACE_CURRENCY})", "detail"):
         table.add_column(column, justify="right" if column.startswith("at risk") else "left")
-    for w in book.warnings:
+    for w in book.warnings[:max_warnings]:
         detail = ", ".join(f"{key.removesuffix('_minor')} {money(value)}" if key.endswith("_minor") else f"{key} {value}"
                            for key, value in w.details.items())
         table.add_row(w.rule, str(w.financing_id), w.kind, str(w.firm_id), "—" if w.buyer_id is None else str(w.buyer_id),
                       money(w.at_risk_minor), detail)
     console.print(table)
+    if max_warnings is not None and len(book.warnings) > max_warnings:
+        by_rule = Counter(w.rule for w in book.warnings)
+        console.print(f"... {len(book.warnings) - max_warnings:,} more; by rule: "
+                      + ", ".join(f"{count:,} {rule}" for rule, count in sorted(by_rule.items())), highlight=False)

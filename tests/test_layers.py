@@ -22,8 +22,9 @@ FORBIDDEN = {
     "pipelines": {"api", "cli"},  # the batch jobs run below the service and the command line
     "api": {"cli"},  # the CLI runs the API, never the other way round
 }
-CLI_SHARED = {"cli", "cli.common", "cli.output", "cli.demo_book"}
-"""What a CLI command module may import from cli/: the package, the shared options and output, the demo's book."""
+CLI_SHARED = {"cli", "cli.common", "cli.output", "cli.demo_book", "cli.demo_financing"}
+"""What a CLI command module may import from cli/: the package, the shared options and output, the demo's book
+(credit lines and checkout, and its financing)."""
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:
