@@ -58,4 +58,6 @@ def seed_financings(session: Session, now: datetime) -> Financings:
                  actor="test", now=now)
     journal.post(session, loan, [], booked_on=today, actor="test", now=now, status="overdue")
     session.commit()
+    for financing in (financed, factored, loan):
+        session.refresh(financing)  # loaded, so the caller may read them after the session ends
     return Financings(financed, factored, loan)
