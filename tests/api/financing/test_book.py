@@ -3,6 +3,7 @@
 The clock stands at NOW (10 March 2026, 12:00). A receivables financing of a 10,000.00 invoice
 advances 8,800.00 (test_receivables.py works the quote out); an order financing of a 10,000.00
 PO advances 8,500.00 at a yearly rate of 0.082696 (test_orders.py: PD 0.005991 x 0.45 + 0.08).
+Each test runs on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ class Book:
 
     def get(self, path: str, role: str = "finance", **params):  # noqa: ANN003, ANN201
         return self.client.get(path, params=params, headers=auth(self.keys[role]))
+
+
+@pytest.fixture
+def settings(store_settings):  # noqa: ANN001, ANN201 - every test here on SQLite and on PostgreSQL
+    return store_settings
 
 
 @pytest.fixture
