@@ -25,6 +25,7 @@ from api.repayments.routes import router as repayments_router
 from api.console.routes import mount_console
 from api.credit_lines.routes import router as credit_lines_router
 from api.decisions.routes import router as decisions_router
+from api.financing.book.routes import router as financing_book_router
 from api.financing.routes import router as financing_router
 from api.firms.routes import router as firms_router
 from api.installments.routes import router as installments_router
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(firms_router)
     app.include_router(financing_router)
     app.include_router(loans_router)
+    app.include_router(financing_book_router)
     app.include_router(decisions_router)
     app.include_router(monitoring_router)
     app.include_router(servicing_router)

@@ -28,7 +28,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.console import forms, registry, sessions
 from api.console.display import FILTERS
-from api.console.queries import application, common, decision, exposure, firm, portfolio, queue
+from api.console.queries import application, common, decision, exposure, financing, firm, portfolio, queue
 from api.console.sessions import ConsoleUser
 from api.credit_lines import service as credit_lines
 from api.credit_lines.schemas import ReviewIn
@@ -37,6 +37,7 @@ from api.kit.db import SessionDep, runs_sql, take_write_lock
 from api.kit.errors import NotFound, ServiceError, as_service_error
 from credit import clock
 from credit.charts import svg as charts
+from credit.financing import book as financing_book
 from credit.ledger import LedgerError
 from credit.monitoring.book import PAST_DUE_DAYS, BookPerformance, book_performance
 from credit.monitoring.results import WARNING_REASONS, latest_run
@@ -376,6 +377,7 @@ def _firm_page(request: Request, session: SessionDep, firm_id: int, *, status_co
     decisions, decisions_total = firm.decisions_of_firm(session, firm_id)
     warnings = firm.early_warnings(session, firm_id)
     book = firm.book_of_firm(session, firm_id, now)
+    financings = financing.firm_financings(session, firm_id)
     score_chart = charts.line_chart(
         [charts.Series("PD", [(point.as_of, float(point.pd)) for point in history])],
         title="PD at each batch score", y_label="12-month PD", y_format="percent", y_min=0, width=820, height=240,
@@ -400,7 +402,8 @@ def _firm_page(request: Request, session: SessionDep, firm_id: int, *, status_co
     bounds = policy.credit_line.limit
     return _page(request, "firm.html", status_code=status_code, firm=summary, score=score, history=history,
                  line=line, holds=holds, ageing=ageing, book=book, decisions=decisions, decisions_total=decisions_total,
-                 warnings=warnings, score_chart=score_chart, line_charts=line_charts, ageing_chart=ageing_chart,
+                 warnings=warnings, financings=financings, product_labels=financing.PRODUCT_LABELS,
+                 score_chart=score_chart, line_charts=line_charts, ageing_chart=ageing_chart,
                  form=form.values if form else {"action": "", "limit": "", "reason": ""}, errors=errors or {},
                  min_limit=bounds.min_limit_minor, max_limit=bounds.max_limit_minor, now=now)
 
@@ -601,6 +604,34 @@ def _book_charts(serviced: BookPerformance) -> dict[str, str | None]:
 def _rate(rates: portfolio.ApplicationRates, number: Any) -> float | None:
     share = rates.rate(number(rates))
     return None if share is None else float(share)
+
+
+# ---------------------------------------------------------------------------------------------
+# the financing book
+
+
+@router.get("/financing", response_class=HTMLResponse)
+def financing_page(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
+    """The financing book: outstanding by product, concentration by debtor, financings in trouble, dilution."""
+    policy = policy_of(request)
+    view = financing.financing_book(session, policy, clock.today())
+    chart = charts.bar_chart(
+        [product.label for product in view.products],
+        [charts.BarSeries("Outstanding", [product.outstanding_minor for product in view.products]),
+         charts.BarSeries("Approved, not paid out", [product.approved_minor for product in view.products])],
+        title="The financing book by product", y_label="Amount", y_format="money", width=590, height=250)
+    return _page(request, "financing.html", view=view, chart=chart, labels=financing.PRODUCT_LABELS,
+                 today=clock.today())
+
+
+@router.get("/financing.csv", response_class=Response)
+def financing_csv(request: Request, session: SessionDep, user: UserDep) -> Response:
+    """Every financing, as the API's CSV export (``/v1/financings.csv``)."""
+    response = Response(financing_book.financings_csv(financing_book.all_financings(session)),
+                        media_type="text/csv; charset=utf-8")
+    response.headers.update(_SECURITY_HEADERS)
+    response.headers["Content-Disposition"] = f'attachment; filename="financings-{clock.today().isoformat()}.csv"'
+    return response
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,10 +32,13 @@ ledger cannot book is 422 ``invalid_amount``, and a request that contradicts the
 the line or hold is 409 with the ledger's own code (``capture_exceeds_hold``, ...), as is a
 business reference the caller booked already (``duplicate_reference``, its details naming the
 kind, the reference and the existing object's id).
-The financing book's refusals (:class:`credit.financing.errors.FinancingError`) are mapped
-generically: ``FinancingNotFound`` (and its subclasses) is 404, any other 409, with its ``code``.
 Amounts in the ledger's ``details`` leave as decimal strings (``remaining_minor: 40000``
 becomes ``remaining: "400.00"``).
+
+A refusal of the financing book (:class:`credit.financing.errors.FinancingError`) is mapped
+the same generic way: :class:`~credit.financing.errors.FinancingNotFound` is 404, every other
+one 409, each with its own ``code`` and message, its attributes as ``details`` (amounts as
+decimal strings again).
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ from starlette.responses import JSONResponse
 
 from api.kit.money import from_minor
 from credit import ledger
-from credit.financing.errors import FinancingError, FinancingNotFound
+from credit.financing import errors as financing
 from credit.servicing import errors as servicing
 
 log = logging.getLogger("api.errors")
@@ -224,21 +227,31 @@ LEDGER_STATUS: dict[type[ledger.LedgerError], int] = {
 _LEDGER_API_CODES = {ledger.NoLine: "line_not_found", ledger.FirmNotFound: "firm_not_found"}
 
 
-def as_service_error(exc: ServiceError | ledger.LedgerError) -> ServiceError:
-    """The API's error for a refusal: a :class:`ServiceError` as it is, a ledger's by :data:`LEDGER_STATUS`.
+def _details_out(details: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for name, value in details.items():
+        if name.endswith("_minor") and isinstance(value, int):
+            out[name.removesuffix("_minor")] = str(from_minor(value))
+        else:
+            out[name] = value
+    return out
+
+
+def as_service_error(exc: ServiceError | ledger.LedgerError | financing.FinancingError) -> ServiceError:
+    """The API's error for a refusal: a :class:`ServiceError` as it is, a ledger's by :data:`LEDGER_STATUS`,
+    a financing's 404 when the financing does not exist and 409 otherwise.
 
     The app's handler answers with it; the console turns the same error into a message on
     its form.
     """
     if isinstance(exc, ServiceError):
         return exc
+    if isinstance(exc, financing.FinancingError):
+        return ServiceError(str(exc), code=exc.code,
+                            status_code=404 if isinstance(exc, financing.FinancingNotFound) else 409,
+                            details=_details_out(vars(exc)) or None)
     kind = next(cls for cls in type(exc).__mro__ if cls in LEDGER_STATUS)
-    details = {}
-    for name, value in exc.details.items():
-        if name.endswith("_minor") and isinstance(value, int):
-            details[name.removesuffix("_minor")] = str(from_minor(value))
-        else:
-            details[name] = value
+    details = _details_out(exc.details)
     return ServiceError(exc.message, code=_LEDGER_API_CODES.get(kind, exc.code), status_code=LEDGER_STATUS[kind],
                         details=details)
 
@@ -259,11 +272,8 @@ async def _ledger_error(request: Request, exc: ledger.LedgerError) -> JSONRespon
     return await _service_error(request, as_service_error(exc))
 
 
-async def _financing_error(request: Request, exc: FinancingError) -> JSONResponse:
-    # The financing book's refusals: a financing (or loan, or offer) that does not exist is 404,
-    # anything the book refuses in its state 409, each with its own code.
-    status = 404 if isinstance(exc, FinancingNotFound) else 409
-    return error_response(status, exc.code, str(exc))
+async def _financing_error(request: Request, exc: financing.FinancingError) -> JSONResponse:
+    return await _service_error(request, as_service_error(exc))
 
 
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -296,7 +306,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Map every error the app can raise to an :class:`ErrorBody` response."""
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(ledger.LedgerError, _ledger_error)
-    app.add_exception_handler(FinancingError, _financing_error)
+    app.add_exception_handler(financing.FinancingError, _financing_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -22,7 +22,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from credit.financing.errors import AlreadyPaidOut, ExceedsOwed, FinancingNotFound, NotPayable
+from credit.financing.errors import AlreadyPaidOut, ExceedsOwed, FinancingClosed, FinancingNotFound, NotPayable
 from credit.financing.tables import CACHED, CLOSED_STATUSES, Financing, FinancingEntry
 
 FINANCINGS = Financing.__table__
@@ -174,10 +174,12 @@ def cancel(session: Session, financing_id: int, *, actor: str, now: datetime) ->
 
     Raises
     ------
-    FinancingNotFound, AlreadyPaidOut
+    FinancingNotFound, AlreadyPaidOut, FinancingClosed (cancelled already)
     """
     financing = lock(session, financing_id)
     if financing.status != "approved":
+        if not financing.paid_out_minor:
+            raise FinancingClosed(financing_id, financing.status)
         raise AlreadyPaidOut(financing_id, financing.payout_reference or "")
     post(session, financing, [], booked_on=now.date(), actor=actor, now=now, status="cancelled")
     return financing
