@@ -27,13 +27,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.financing import service as financing_requests
+from api.financing.book import service as financing_book
+from api.financing.book.schemas import MoneyReceivedIn, PayoutIn
 from api.financing.schemas import OrderFinancingIn, ReceivableIn
 from api.kit.auth import Caller
 from api.kit.errors import ServiceError, as_service_error
 from api.kit.money import from_minor
 from api.loans import service as loan_requests
 from api.loans.schemas import AcceptanceIn
-from credit.financing import factoring, journal, lifecycle
+from credit.financing import journal
 from credit.financing.errors import FinancingError
 from credit.financing.run import run_day
 from credit.financing.tables import Financing, LoanOffer
@@ -107,13 +109,13 @@ class FinancingReplay:
         answer = self._ask("order", lambda: financing_requests.order_financing(
             session, SUPPLIER_DESK, body, self.policy, self.model, moment, book=True))
         if answer is not None and answer.financing_id is not None:
-            self._pay_out(session, moment, answer.financing_id, journal.pay_out)
+            self._pay_out(session, moment, answer.financing_id)
 
     def finance_invoice(self, session: Session, moment: datetime, invoice_id: int) -> None:
         answer = self._ask("receivable", lambda: financing_requests.receivable_financing(
             session, SUPPLIER_DESK, ReceivableIn(invoice_id=invoice_id), self.policy, self.model, moment, book=True))
         if answer is not None and answer.financing_id is not None:
-            self._pay_out(session, moment, answer.financing_id, factoring.pay_out)
+            self._pay_out(session, moment, answer.financing_id)
 
     def accept_loans(self, session: Session, moment: datetime, count: int, seed: int) -> None:
         open_offers = list(session.execute(select(LoanOffer.offer_id).where(
@@ -138,9 +140,11 @@ class FinancingReplay:
             owed = journal.amounts(financing).owed
             if financing.financing_id % 4 == 0 or owed <= 0:
                 continue
-            lifecycle.receive(session, financing.financing_id, owed, kind="recovery",
-                              source=f"api:recourse-{financing.financing_id}-{as_of.isoformat()}", booked_on=as_of,
-                              actor=PAYMENTS_TEAM.name, now=moment, policy=self.policy)
+            # the payments team sees the supplier's transfer arrive and books it, at the end of the day
+            financing_book.receive(session, PAYMENTS_TEAM, financing.financing_id, MoneyReceivedIn(
+                amount=from_minor(owed),
+                reference=f"recourse-{financing.financing_id}-{as_of.isoformat()}"), kind="recovery",
+                policy=self.policy, now=moment - timedelta(microseconds=1))
             self.summary.recoveries += 1
             self.summary.recovered_minor += owed
 
@@ -153,9 +157,9 @@ class FinancingReplay:
         self.summary.requests[f"{product}: {answer.status}"] += 1
         return answer
 
-    def _pay_out(self, session: Session, moment: datetime, financing_id: int, pay_out) -> None:  # noqa: ANN001
-        pay_out(session, financing_id, reference=f"payout-{financing_id}", value_date=moment.date(),
-                actor=PAYMENTS_TEAM.name, now=moment)
+    def _pay_out(self, session: Session, moment: datetime, financing_id: int) -> None:
+        financing_book.pay_out(session, PAYMENTS_TEAM, financing_id, PayoutIn(
+            reference=f"payout-{financing_id}", value_date=moment.date()), moment)
         self.summary.requests["paid out"] += 1
 
 

@@ -91,7 +91,10 @@ def test_a_receivable_advance_is_paid_out_then_collected_and_recovered_in_part(b
     body = paid.json()
     assert (body["status"], body["payout_reference"], body["value_date"]) == ("paid_out", "PO-1", "2026-03-10")
     assert (body["paid_out"], body["outstanding"], body["exposure"]) == ("8800.00", "8800.00", "8800.00")
-    assert _entries(body) == [("payout", "principal", "8800.00", "payout:PO-1", "2026-03-10")]
+    # a receivable's flat fee (44.37, quoted) is charged with the payout
+    assert _entries(body) == [("payout", "principal", "8800.00", "payout:PO-1", "2026-03-10"),
+                              ("fee", "fee", "44.37", "fee:flat", "2026-03-10")]
+    assert (body["fee_charged"], body["fee_owed"]) == ("44.37", "44.37")
 
     at_now.advance(timedelta(days=5))  # 15 March
     collected = book.post(financing, "collections", {"amount": "5000.00", "reference": "PAY-1"})
@@ -104,9 +107,9 @@ def test_a_receivable_advance_is_paid_out_then_collected_and_recovered_in_part(b
     # 3,800.00 - 1,000.00 from the supplier = 2,800.00, the exposure now
     assert (now["status"], now["collected"], now["recovered"], now["outstanding"], now["exposure"]) == (
         "paid_out", "5000.00", "1000.00", "2800.00", "2800.00")
-    assert _entries(now)[1:] == [("collection", "principal", "5000.00", "api:PAY-1", "2026-03-15"),
+    assert _entries(now)[2:] == [("collection", "principal", "5000.00", "api:PAY-1", "2026-03-15"),
                                  ("recovery", "principal", "1000.00", "api:REC-1", "2026-03-15")]
-    assert [e["actor"] for e in now["entries"]] == ["test-payments", "test-payments", "test-finance"]
+    assert [e["actor"] for e in now["entries"]] == ["test-payments", "test-payments", "test-payments", "test-finance"]
 
 
 def test_an_order_advance_is_settled_with_its_fee_accrued_by_day_and_the_rest_released(book, at_now) -> None:
@@ -164,7 +167,8 @@ def test_what_the_book_refuses(book) -> None:
         bad = book.post(approved, step, body)
         assert (bad.status_code, bad.json()["error"]["code"]) == (422, "validation_failed"), (body, bad.text)
     over = book.post(paid, "collections", {"amount": "8800.00", "reference": "PAY-2"})
-    assert over.status_code == 201 and over.json()["released"] == "100.00"  # 8,700.00 owed: the rest is released
+    # 8,700.00 principal + the 44.37 flat fee owed: the rest, 55.63, is released to the supplier
+    assert over.status_code == 201 and over.json()["released"] == "55.63"
 
     assert book.post(paid, "collections", {"amount": "1.00", "reference": "P"}, role="checkout").status_code == 403
     assert book.post(approved, "cancellations", role="payments").status_code == 403
@@ -256,7 +260,8 @@ def test_a_suppliers_statement_adds_up_by_hand(book, at_now) -> None:
     # 8,800.00 + 8,500.00 paid out; 5,000.00 collected, 1,000.00 recovered: 17,300.00 - 6,000.00 = 11,300.00
     assert (s["opening_outstanding"], s["paid_out"], s["collected"], s["recovered"], s["closing_outstanding"]) == (
         "0.00", "17300.00", "5000.00", "1000.00", "11300.00")
-    assert (s["fees_charged"], s["fees_paid"], s["released"]) == ("0.00", "0.00", "0.00")
+    # the receivable's flat fee, 44.37, is charged with its payout; principal is repaid first
+    assert (s["fees_charged"], s["fees_paid"], s["released"]) == ("44.37", "0.00", "0.00")
     assert [(line["financing_id"], line["closing_outstanding"]) for line in s["financings"]] == [
         (receivable, "2800.00"), (order, "8500.00")]
 
