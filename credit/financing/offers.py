@@ -34,8 +34,10 @@ else
 Worked: trailing sales 1,000,000.00, grade C (share 0.10, fee rate 0.06, withholding 0.12):
 amount 100,000.00, fee 6,000.00, minimum ceil(106,000.00 / 6) = 17,666.67 every 60 days.
 
-:func:`run_offers` keeps one open offer per firm: a new offer (terms changed, or the old one
-expired) expires the open one; an open offer past its ``expires_on`` is expired; when the firm
+:func:`run_offers` keeps one open offer per firm. An open offer stands until its ``expires_on``
+unless the day's terms are tighter (a smaller amount, another withholding rate or period): then a
+new offer replaces it (the old one is expired); looser terms wait for the next offer, so a seller
+does not see its offer change with every day's sales. When the firm
 no longer qualifies its open offer is withdrawn; a firm with an open loan gets no offer. A
 decision is recorded for every offer made, and for a refusal only when its reasons differ from
 the firm's previous ``loan_offer`` decision (what ``GET /v1/firms/{id}/loan-offers`` shows), so
@@ -329,7 +331,7 @@ def run_offers(session: Session, as_of: date, policy: Policy, *, actor: str = "f
     Returns
     -------
     dict of str to int
-        ``firms`` decided, ``offered`` (new offers), ``kept`` (open offers unchanged),
+        ``firms`` decided, ``offered`` (new offers), ``kept`` (open offers that still stand),
         ``expired``, ``withdrawn``, ``declined`` (refusals recorded) and ``decisions``.
     """
     if not isinstance(as_of, date) or isinstance(as_of, datetime):
@@ -360,7 +362,7 @@ def run_offers(session: Session, as_of: date, policy: Policy, *, actor: str = "f
             counts["declined"] += 1
             counts["decisions"] += 1
             continue
-        if held is not None and _same_terms(held, decision):
+        if held is not None and _still_stands(held, decision):
             counts["kept"] += 1
             continue
         if held is not None:
@@ -377,10 +379,13 @@ def run_offers(session: Session, as_of: date, policy: Policy, *, actor: str = "f
     return dict(counts)
 
 
-def _same_terms(offer: LoanOffer, decision: LoanOfferDecision) -> bool:
-    return ((offer.amount_minor, offer.fee_minor, Decimal(offer.withholding_rate), offer.minimum_minor,
-             offer.period_days) == (decision.amount_minor, decision.fee_minor, decision.withholding_rate,
-                                    decision.minimum_minor, decision.period_days))
+def _still_stands(offer: LoanOffer, decision: LoanOfferDecision) -> bool:
+    """An open offer stands until it expires unless today's terms are tighter: a smaller amount, or
+    another withholding rate or period (the grade moved). Looser terms wait for the next offer, so
+    a seller sees the same offer all week, not one that changes with every day's sales."""
+    return (decision.amount_minor >= offer.amount_minor
+            and (Decimal(offer.withholding_rate), offer.period_days) == (decision.withholding_rate,
+                                                                         decision.period_days))
 
 
 def _close(session: Session, offer: LoanOffer, status: str, counts: dict[str, int]) -> None:

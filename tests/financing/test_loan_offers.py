@@ -105,16 +105,23 @@ def test_the_daily_job_offers_from_the_history_and_keeps_one_open_offer(session)
 
     with clock.frozen(datetime(2027, 3, 16, 0, 40)):  # again: the same terms are kept, the refusals not repeated
         assert run_offers(session, AS_OF, POLICY) == {"expired": 0, "firms": 3, "kept": 1}
-    # the next day the sale at 2027-03-16 00:00 counts: trailing 224,000.00, 0.10 x = 22,400.00; the old offer expires
+    # the next day the sale at 2027-03-16 00:00 counts: trailing 224,000.00, 0.10 x = 22,400.00: looser terms wait,
+    # the open offer stands until it expires
     with clock.frozen(datetime(2027, 3, 17, 0, 30)):
-        counts = run_offers(session, date(2027, 3, 16), POLICY)
+        assert run_offers(session, date(2027, 3, 16), POLICY) == {"expired": 0, "firms": 3, "kept": 1}
+    # re-scored grade D (PD 0.015): 0.08 x 224,000.00 = 17,920.00 is more, but withholding 0.15 is tighter than
+    # 0.12: a new offer replaces the open one at once
+    factories.score(session, seller, 0.015, date(2027, 3, 17))
+    with clock.frozen(datetime(2027, 3, 18, 0, 30)):
+        counts = run_offers(session, date(2027, 3, 17), POLICY)
     assert counts["offered"] == 1 and counts["expired"] == 1
     offers = session.execute(select(LoanOffer).where(LoanOffer.firm_id == seller)
                              .order_by(LoanOffer.offer_id)).scalars().all()
-    assert [(o.status, o.amount_minor) for o in offers] == [("expired", 1_250_000), ("open", 2_240_000)]
-    # past its expiry (2027-03-23) with nothing new: expired; the firm still qualifies, so a fresh offer
-    with clock.frozen(datetime(2027, 3, 25, 0, 30)):
-        counts = run_offers(session, date(2027, 3, 24), POLICY)
+    assert [(o.status, o.amount_minor, o.withholding_rate) for o in offers] == [
+        ("expired", 1_250_000, "0.12"), ("open", 1_792_000, "0.15")]
+    # past its expiry (2027-03-24) with nothing new: expired; the firm still qualifies, so a fresh offer
+    with clock.frozen(datetime(2027, 3, 26, 0, 30)):
+        counts = run_offers(session, date(2027, 3, 25), POLICY)
     assert counts["expired"] == 1 and counts["offered"] == 1
 
 
