@@ -184,6 +184,7 @@ class Payment(Base):
     __table_args__ = (
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         Index("ix_payments_invoice", "invoice_id"),
+        Index("ix_payments_paid_at", "paid_at", "invoice_id", "amount_minor"),  # sellers' sales by time (loans)
         {"info": {"event_time": "paid_at", "key": "payment_id"}},
     )
 

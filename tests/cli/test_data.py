@@ -183,7 +183,7 @@ def test_schema_out_that_is_a_folder_is_refused(tmp_path: Path) -> None:
 # db
 
 
-HEADS = {"0010_servicing", "0016_financing_decisions", "0012_payments_role", "0005_scores", "0015_financing",
+HEADS = {"0010_servicing", "0016_financing_decisions", "0012_payments_role", "0005_scores", "0017_payments_by_time",
          "0007_monitoring", "0008_console_sessions", "0014_payout_references"}
 """The latest revision of each branch, written out by hand: a new migration must change this line."""
 
@@ -238,12 +238,12 @@ def test_db_revision_extends_the_branch_named_and_is_named_by_its_message(migrat
 
     assert outcome.exit_code == 0, outcome.output
     written = _written(migrations_copy, before)
-    assert written.name == "0017_audit_nothing_changed.py"
+    assert written.name == "0018_audit_nothing_changed.py"
     assert f"wrote {written}" in outcome.text
     assert "nothing changed" in written.read_text()
-    assert _assigned(written) == {"revision": "0017_audit", "down_revision": "0016_financing_decisions",
+    assert _assigned(written) == {"revision": "0018_audit", "down_revision": "0016_financing_decisions",
                                   "branch_labels": None}
-    assert migrations.heads() == HEADS - {"0016_financing_decisions"} | {"0017_audit"}
+    assert migrations.heads() == HEADS - {"0016_financing_decisions"} | {"0018_audit"}
 
 
 def test_db_revision_new_branch_starts_from_the_history_tables_and_upgrades(migrations_copy: Path,
@@ -255,14 +255,14 @@ def test_db_revision_new_branch_starts_from_the_history_tables_and_upgrades(migr
 
     assert outcome.exit_code == 0, outcome.output
     written = _written(migrations_copy, before)
-    assert _assigned(written) == {"revision": "0017_servicing", "down_revision": "0001",
+    assert _assigned(written) == {"revision": "0018_servicing", "down_revision": "0001",
                                   "branch_labels": ("servicing",)}
     assert credit("db", "upgrade", "--database-url", url).exit_code == 0
     engine = make_engine(url)
     with engine.connect() as connection:
         applied = {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
     engine.dispose()
-    assert applied == HEADS | {"0017_servicing"}
+    assert applied == HEADS | {"0018_servicing"}
 
 
 @pytest.mark.parametrize(("arguments", "phrases"), [
