@@ -19,6 +19,7 @@ from api.kit.auth import hash_key
 from api.kit.tables import ApiKey
 from credit import clock
 from cli import app
+from credit.financing.tables import Financing
 from credit.monitoring.results import latest_run
 from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.store.engine import make_engine
@@ -31,10 +32,13 @@ pytestmark = [
 ]
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "tests" / "artifacts" / "screenshots"
+
 # A moment in the middle of a month: the default history runs to it and is cut there.
 NOW = datetime(2026, 10, 14, 10, 30, 15)
 SCHEDULED = {("invoices", "due_at"), ("holds", "expires_at"), ("console_sessions", "expires_at"),
-             ("receivables", "due_at")}
+             ("receivables", "due_at"), ("financings", "due_on"), ("loan_offers", "expires_on")}
 """Moments agreed in advance (a due date, an expiry), which may lie after now; every other time is an event."""
 
 
@@ -59,6 +63,8 @@ def test_the_demo_ends_with_referred_applications_a_monitoring_run_and_working_k
     assert servicing and "reminder" in servicing.group(1), text  # late payers in the history got reminders
     assert re.search(r"The book's ageing on \d{4}-\d{2}-\d{2}: current \d+ lines", text), text
     assert "Finance console: http://127.0.0.1:8123/console" in out
+    assert re.search(r"Financing requests: .*\d+ order: booked.*\d+ receivable: booked", text), text
+    assert re.search(r"Financing book at the end of 2026-10-14", text), text  # the history ends today
     keys = dict(re.findall(r"(finance|checkout|analyst) key:\s+(mck_[A-Za-z0-9_-]{43})", out))
     assert set(keys) == {"finance", "checkout", "analyst"}
 
@@ -69,8 +75,11 @@ def test_the_demo_ends_with_referred_applications_a_monitoring_run_and_working_k
         referred = session.execute(select(Application.decision_id).where(Application.status == "referred")).all()
         run = latest_run(session)
         quarantined = session.execute(select(QuarantinedRow.table_name, QuarantinedRow.rule)).all()
+        paid_out = dict(session.execute(select(Financing.kind, func.count()).where(Financing.paid_out_minor > 0)
+                                        .group_by(Financing.kind)).all())
     latest = _latest_times(engine)
     engine.dispose()
+    assert set(paid_out) == {"order", "receivable", "loan"}, paid_out  # every product is in the book
     assert roles == {"finance": "finance", "checkout": "checkout", "analyst": "analyst"}
     assert len(referred) >= 1  # the review queue has work in it
     referred_printed = int(re.search(r"(\d+) referred", out).group(1))
@@ -95,6 +104,36 @@ def test_the_demo_ends_with_referred_applications_a_monitoring_run_and_working_k
 
     panel_dates = pd.read_parquet(workdir / "features" / "panel.parquet", columns=["as_of"]).as_of
     assert panel_dates.max() == pd.Timestamp("2026-10-01")
+
+    _finance_finds_every_product_on_the_financing_page(workdir, keys["finance"], tmp_path)
+
+
+def _finance_finds_every_product_on_the_financing_page(workdir: Path, finance_key: str, tmp_path: Path) -> None:
+    """The demo's store served, a finance key signs in with Debian's chromium and finds each product's rows."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from api.app import create_app
+    from credit.settings import Settings
+    from tests.api.conftest import LiveServer
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser`")
+    app = create_app(Settings(database_url=f"sqlite:///{workdir / 'credit.db'}", serving_folder=str(workdir / "serving"),
+                              tracking_uri=f"sqlite:///{tmp_path / 'console-mlflow.db'}"))
+    with LiveServer(app) as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                             args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+        page.goto(f"{server.url}/console/financing")
+        page.get_by_label("API key").fill(finance_key)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(f"{server.url}/console/financing")
+        for kind in ("order", "receivable", "loan"):
+            rows = page.locator(f"#book-{kind} tr[data-kind='{kind}']")
+            expect(rows.first).to_be_visible()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "9-demo-financing.png"), full_page=True)
+        browser.close()
 
 
 def _latest_times(engine) -> dict[tuple[str, str], datetime]:  # noqa: ANN001
