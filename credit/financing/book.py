@@ -40,8 +40,6 @@ the sum of what was booked before it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
 from collections import defaultdict
@@ -56,21 +54,16 @@ from sqlalchemy.orm import Session
 from credit.financing.exposure import AT_RISK
 from credit.financing.journal import Amounts, amounts
 from credit.financing.tables import Financing, FinancingEntry
+from credit import paging
 from credit.money import MARKETPLACE_CURRENCY, from_minor
+from credit.paging import InvalidCursor
 
 MAX_PAGE = 1000
 """Most financings :func:`list_financings` returns at once."""
 
-_CURSOR_PREFIX = "financing:"
-
-
-class InvalidCursor(ValueError):
-    """A ``cursor`` that :func:`encode_cursor` did not make."""
-
-
 def encode_cursor(financing_id: int) -> str:
-    """The opaque cursor of the page after ``financing_id`` (URL-safe base64, no padding)."""
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{financing_id}".encode()).decode().rstrip("=")
+    """The opaque cursor of the page after ``financing_id`` (:mod:`credit.paging`)."""
+    return paging.encode_cursor("financing", financing_id)
 
 
 def decode_cursor(cursor: str) -> int:
@@ -79,23 +72,9 @@ def decode_cursor(cursor: str) -> int:
     Raises
     ------
     InvalidCursor
-        Anything :func:`encode_cursor` could not have made (a receivables cursor included).
+        Anything :func:`encode_cursor` could not have made (another list's cursor included).
     """
-    refusal = InvalidCursor(f"`cursor` is not a cursor this service gave (take `next_cursor` from the "
-                            f"previous page as it is); got {cursor[:60]!r}.")
-    if not 1 <= len(cursor) <= 60:
-        raise refusal
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise refusal from None
-    number = text.removeprefix(_CURSOR_PREFIX)
-    if not text.startswith(_CURSOR_PREFIX) or not number.isascii() or not number.isdigit() or len(number) > 19:
-        raise refusal
-    financing_id = int(number)
-    if not 1 <= financing_id <= 2**63 - 1 or encode_cursor(financing_id) != cursor:
-        raise refusal
-    return financing_id
+    return paging.decode_cursor("financing", cursor)
 
 
 @dataclass(frozen=True)

@@ -58,8 +58,6 @@ exact decimal strings, never a float.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
 from collections import defaultdict
@@ -71,9 +69,10 @@ from typing import TextIO
 from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
-from credit import ledger
+from credit import ledger, paging
 from credit.ledger.journal import HOLDS, LINES, TRANSFERS
 from credit.money import MARKETPLACE_CURRENCY, from_minor
+from credit.paging import InvalidCursor
 from credit.servicing.ageing import ageing_bucket
 from credit.servicing.amounts import FEE_OWED, LATE_FEE_OWED, PRINCIPAL_OWED, RECEIVABLES, Owed, owed_parts
 from credit.servicing.tables import AGEING_BUCKETS, Repayment, RepaymentAllocation, ServicingAction
@@ -88,13 +87,6 @@ _r = RECEIVABLES.c
 MAX_PAGE = 1000
 """Most receivables :func:`list_receivables` returns at once."""
 
-_CURSOR_PREFIX = "receivable:"
-
-
-class InvalidCursor(ValueError):
-    """A ``cursor`` that :func:`encode_cursor` did not make."""
-
-
 class InvalidPeriod(ValueError):
     """A period or date range whose end is not after its start."""
 
@@ -104,8 +96,8 @@ class InvalidPeriod(ValueError):
 
 
 def encode_cursor(receivable_id: int) -> str:
-    """The opaque cursor of the page after ``receivable_id`` (URL-safe base64, no padding)."""
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{receivable_id}".encode()).decode().rstrip("=")
+    """The opaque cursor of the page after ``receivable_id`` (:mod:`credit.paging`)."""
+    return paging.encode_cursor("receivable", receivable_id)
 
 
 def decode_cursor(cursor: str) -> int:
@@ -114,23 +106,9 @@ def decode_cursor(cursor: str) -> int:
     Raises
     ------
     InvalidCursor
-        Anything :func:`encode_cursor` could not have made; the message names ``cursor``.
+        Anything :func:`encode_cursor` could not have made (another list's cursor included).
     """
-    refusal = InvalidCursor(f"`cursor` is not a cursor this service gave (take `next_cursor` from the "
-                            f"previous page as it is); got {cursor[:60]!r}.")
-    if not 1 <= len(cursor) <= 60:
-        raise refusal
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise refusal from None
-    number = text.removeprefix(_CURSOR_PREFIX)
-    if not text.startswith(_CURSOR_PREFIX) or not number.isascii() or not number.isdigit() or len(number) > 19:
-        raise refusal
-    receivable_id = int(number)
-    if not 1 <= receivable_id <= 2**63 - 1 or encode_cursor(receivable_id) != cursor:
-        raise refusal
-    return receivable_id
+    return paging.decode_cursor("receivable", cursor)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,47 @@
+"""Opaque page cursors of the lists the service pages by id (receivables, financings).
+
+A cursor is the id the next page starts after, under its list's prefix, in URL-safe base64
+without padding: a client passes it back as it was given, and a cursor of another list (or
+anything else) is refused with a message that names ``cursor``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+MAX_ID = 2**63 - 1
+
+
+class InvalidCursor(ValueError):
+    """A ``cursor`` that :func:`encode_cursor` did not make for this list."""
+
+
+def encode_cursor(prefix: str, last_id: int) -> str:
+    """The opaque cursor of the page after ``last_id`` in the list ``prefix`` (e.g. ``"financing"``)."""
+    return base64.urlsafe_b64encode(f"{prefix}:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(prefix: str, cursor: str) -> int:
+    """The id a cursor of :func:`encode_cursor` carries for the list ``prefix``.
+
+    Raises
+    ------
+    InvalidCursor
+        Anything :func:`encode_cursor` could not have made for this list.
+    """
+    refusal = InvalidCursor(f"`cursor` is not a cursor this service gave (take `next_cursor` from the "
+                            f"previous page as it is); got {cursor[:60]!r}.")
+    if not 1 <= len(cursor) <= 60:
+        raise refusal
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise refusal from None
+    number = text.removeprefix(f"{prefix}:")
+    if not text.startswith(f"{prefix}:") or not number.isascii() or not number.isdigit() or len(number) > 19:
+        raise refusal
+    last_id = int(number)
+    if not 1 <= last_id <= MAX_ID or encode_cursor(prefix, last_id) != cursor:
+        raise refusal
+    return last_id
