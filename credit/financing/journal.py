@@ -195,6 +195,9 @@ def allocate(financing: Financing, amount_minor: int, *, kind: str, source: str,
              surplus: bool) -> list[Entry]:
     """Split money received on a financing: principal first, then fee owed, then the rest.
 
+    The first row carries ``source`` itself, the others ``source:fee`` and ``source:release``, so a
+    job asking whether a payment is booked looks for its bare source, whatever the payment paid.
+
     ``kind`` is ``collection`` (from the debtor or the borrower's sales) or ``recovery`` (from
     the supplier). What is left after principal and fee is a ``release`` to the supplier when
     ``surplus`` (the reserve, an overpaid invoice); otherwise it is refused.
@@ -214,7 +217,8 @@ def allocate(financing: Financing, amount_minor: int, *, kind: str, source: str,
     rest = amount_minor - principal - fee
     if rest and not surplus:
         raise ExceedsOwed(financing.financing_id, amount_minor, owed.owed)
-    entries = [Entry(kind, "principal", principal, source), Entry(kind, "fee", fee, f"{source}:fee")]
-    if rest:
-        entries.append(Entry("release", "surplus", rest, f"{source}:release"))
-    return [e for e in entries if e.amount_minor]
+    parts = [(kind, "principal", principal, ""), (kind, "fee", fee, ":fee"), ("release", "surplus", rest, ":release")]
+    booked = [part for part in parts if part[2]]
+    # the first row booked carries the bare source, so "is this source booked?" is one lookup whatever it paid
+    return [Entry(entry_kind, part, amount, source if i == 0 else f"{source}{suffix}")
+            for i, (entry_kind, part, amount, suffix) in enumerate(booked)]

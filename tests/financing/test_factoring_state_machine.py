@@ -41,7 +41,7 @@ from tests.financing.factoring_book import Financed, book_receivable, credit_not
 START = datetime(2027, 4, 1, 9, 0)
 FACE, ADVANCE, FEE = 1_000, 900, 12
 amounts = st.integers(min_value=1, max_value=600)
-BOOKING_COUNTS = ("fees", "collections", "dilutions", "decisions", "clawbacks", "clawbacks_repaid", "defaults",
+BOOKING_COUNTS = ("collections", "dilutions", "decisions", "clawbacks", "clawbacks_repaid", "defaults",
                   "write_offs", "closed")
 
 

@@ -113,3 +113,14 @@ def test_one_exposure_counts_approved_advances_whole_then_what_is_outstanding_an
     assert (supplier.order_as_supplier, supplier.as_supplier, supplier.as_debtor) == (4_500_000, 4_500_000, 0)
     journal.cancel(session, f.financing_id, actor="finance", now=NOW)
     assert firm_exposure(session, f.supplier_id).as_supplier == 1_500_000
+
+
+def test_money_that_pays_only_fee_still_books_under_its_bare_source_so_a_job_sees_it_booked(session):
+    # found by the demo: a loan's principal repaid, the next sale's withholding paid fee only under "payment:X:fee",
+    # and the next day's job, looking for "payment:X", booked it again
+    loan = book_loan(session, amount_minor=100_000, fee_minor=5_000, booked_at=NOW)
+    journal.pay_out(session, loan.financing_id, reference="LOAN-2", value_date=date(2026, 3, 1), actor="p", now=NOW)
+    _receive(session, loan, 100_000, date(2026, 3, 5), "payment:1")  # principal only
+    _receive(session, loan, 3_000, date(2026, 3, 6), "payment:2")  # fee only
+    assert "payment:2" in journal.booked_sources(session, loan.financing_id)
+    assert (loan.fee_collected_minor, journal.amounts(loan).fee_owed) == (3_000, 2_000)

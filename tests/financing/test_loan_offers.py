@@ -41,7 +41,7 @@ def test_an_offer_worked_by_hand():
     assert (decision.amount_minor, decision.fee_minor, decision.minimum_minor) == (1_250_000, 75_000, 220_834)
     assert (decision.withholding_rate, decision.periods, decision.period_days) == (Decimal("0.12"), 6, 60)
     assert (decision.active_months, decision.sales_volatility) == (12, Decimal("0.2"))
-    assert decision.expires_on == date(2027, 3, 22) and decision.reason_codes == ()
+    assert decision.expires_on == date(2027, 4, 14) and decision.reason_codes == ()
 
 
 def test_the_amount_is_cut_to_the_maximum_then_to_the_concentration_headroom():
@@ -92,7 +92,7 @@ def test_the_daily_job_offers_from_the_history_and_keeps_one_open_offer(session)
     assert (offer.trailing_sales_minor, offer.amount_minor, offer.fee_minor, offer.minimum_minor) == \
         (12_500_000, 1_250_000, 75_000, 220_834)
     assert (offer.withholding_rate, offer.period_days, offer.status, offer.expires_on) == \
-        ("0.12", 60, "open", date(2027, 3, 22))
+        ("0.12", 60, "open", date(2027, 4, 14))
     record = session.get(DecisionRecord, offer.decision_id)
     assert (record.kind, record.outcome, record.grade, record.amount_minor) == ("loan_offer", "approve", "C", 1_250_000)
     assert record.result["active_months"] == 12 and record.result["sales_volatility"] == "0.200000"
@@ -119,10 +119,13 @@ def test_the_daily_job_offers_from_the_history_and_keeps_one_open_offer(session)
                              .order_by(LoanOffer.offer_id)).scalars().all()
     assert [(o.status, o.amount_minor, o.withholding_rate) for o in offers] == [
         ("expired", 1_250_000, "0.12"), ("open", 1_792_000, "0.15")]
-    # past its expiry (2027-03-24) with nothing new: expired; the firm still qualifies, so a fresh offer
-    with clock.frozen(datetime(2027, 3, 26, 0, 30)):
-        counts = run_offers(session, date(2027, 3, 25), POLICY)
-    assert counts["expired"] == 1 and counts["offered"] == 1
+    # past its expiry (2027-04-16, 30 days after 03-17) the offer is expired; by then March's two sales make the
+    # 12 months too uneven, so no new offer is made
+    with clock.frozen(datetime(2027, 4, 18, 0, 30)):
+        counts = run_offers(session, date(2027, 4, 17), POLICY)
+    assert counts["expired"] == 1 and "offered" not in counts
+    assert session.execute(select(LoanOffer.status).where(LoanOffer.firm_id == seller)
+                           .order_by(LoanOffer.offer_id)).scalars().all() == ["expired", "expired"]
 
 
 def test_a_firm_with_an_open_loan_gets_no_offer_and_its_open_offer_is_withdrawn(session):

@@ -59,7 +59,7 @@ def test_an_expired_offer_and_the_supplier_cap_are_refused(session):
     seller, offer = _offer(session)
     with pytest.raises(loans.OfferNotOpen):
         loans.accept_offer(session, offer.offer_id, amount_minor=None, policy=POLICY, actor="test",
-                           now=datetime(2027, 3, 23, 0, 1))  # valid through 2027-03-22
+                           now=datetime(2027, 4, 15, 0, 1))  # valid through 2027-04-14
     # grade C's supplier cap is 150,000,000: an approved order advance of 149,000,000 to the seller leaves 1,000,000
     buyer = factories.firm(session)
     session.add(Financing(kind="order", decision_id="order-advance", supplier_id=seller, buyer_id=buyer,

@@ -64,7 +64,7 @@ def test_a_loan_offered_accepted_withheld_overdue_caught_up_and_paid_off(store, 
         assert {k: offer[k] for k in ("trailing_sales", "amount", "fee", "withholding_rate", "minimum", "period_days",
                                       "periods", "expires_on")} == {
             "trailing_sales": "125000.00", "amount": "12500.00", "fee": "750.00", "withholding_rate": "0.12",
-            "minimum": "2208.34", "period_days": 60, "periods": 6, "expires_on": "2027-03-22"}
+            "minimum": "2208.34", "period_days": 60, "periods": 6, "expires_on": "2027-04-14"}
         assert got.json()["reason_codes"] == []
         path = f"/v1/loan-offers/{offer['offer_id']}/acceptances"
         assert http.post(path, json={"amount": "10000.00"}, headers=keys["checkout"]).status_code == 400  # no key
