@@ -153,7 +153,7 @@ def _print_financing(engine, book, history_end: datetime) -> None:  # noqa: ANN0
                   highlight=False)
     last_day = (history_end - timedelta(microseconds=1)).date()
     with Session(engine) as session:
-        print_financing_book(financing_book(session, last_day), max_warnings=10)
+        print_financing_book(financing_book(session, last_day), max_warnings=0)
 
 
 def _print_servicing(engine, book) -> None:  # noqa: ANN001 - an Engine and a cli.demo_book.BookSummary

@@ -101,6 +101,7 @@ class FinancingReplay:
     def __init__(self, policy: Policy, model: ServingModel) -> None:
         self.policy, self.model = policy, model
         self.summary = FinancingSummary()
+        self.recourse_since: dict[int, date] = {}  # financing id -> the first day the replay saw it under recourse
 
     def finance_order(self, session: Session, moment: datetime, order_id: int) -> None:
         order = session.get(Order, order_id)
@@ -133,12 +134,12 @@ class FinancingReplay:
         report = run_day(session, as_of, self.policy, actor=JOB)
         for product, counts in report.counts.items():
             self.summary.days.update({f"{product}: {key}": value for key, value in counts.items() if value})
-        due = session.execute(select(Financing).where(
-            Financing.status == "recourse", Financing.updated_at <= moment - RECOURSE_PAID_AFTER)
-            .order_by(Financing.financing_id)).scalars().all()
-        for financing in due:
+        in_recourse = session.execute(select(Financing).where(Financing.status == "recourse")
+                                      .order_by(Financing.financing_id)).scalars().all()
+        for financing in in_recourse:
+            since = self.recourse_since.setdefault(financing.financing_id, as_of)
             owed = journal.amounts(financing).owed
-            if financing.financing_id % 4 == 0 or owed <= 0:
+            if financing.financing_id % 4 == 0 or owed <= 0 or as_of - since < RECOURSE_PAID_AFTER:
                 continue
             # the payments team sees the supplier's transfer arrive and books it, at the end of the day
             financing_book.receive(session, PAYMENTS_TEAM, financing.financing_id, MoneyReceivedIn(

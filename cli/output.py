@@ -417,6 +417,12 @@ def print_financing_book(book, max_warnings: int | None = None) -> None:  # noqa
     if not book.warnings:
         console.print(f"Early warnings: none at the end of {book.as_of}.", highlight=False)
         return
+    if max_warnings == 0:
+        by_rule = Counter(w.rule for w in book.warnings)
+        console.print(f"Early warnings at the end of {book.as_of}: "
+                      + ", ".join(f"{count:,} {rule}" for rule, count in sorted(by_rule.items()))
+                      + " (`credit monitor financing` lists them).", highlight=False)
+        return
     table = Table(title=f"Early warnings at the end of {book.as_of}", title_justify="left")
     for column in ("rule", "financing", "product", "firm", "buyer", f"at risk ({MARKETPLACE_CURRENCY})", "detail"):
         table.add_column(column, justify="right" if column.startswith("at risk") else "left")

@@ -35,7 +35,8 @@ Worked: trailing sales 1,000,000.00, grade C (share 0.10, fee rate 0.06, withhol
 amount 100,000.00, fee 6,000.00, minimum ceil(106,000.00 / 6) = 17,666.67 every 60 days.
 
 :func:`run_offers` keeps one open offer per firm. An open offer stands until its ``expires_on``
-unless the day's terms are tighter (a smaller amount, another withholding rate or period): then a
+unless the day's terms are tighter (an amount more than ``reoffer_when_amount_falls`` below it,
+another withholding rate or period): then a
 new offer replaces it (the old one is expired); looser terms wait for the next offer, so a seller
 does not see its offer change with every day's sales. When the firm
 no longer qualifies its open offer is withdrawn; a firm with an open loan gets no offer. A
@@ -362,7 +363,7 @@ def run_offers(session: Session, as_of: date, policy: Policy, *, actor: str = "f
             counts["declined"] += 1
             counts["decisions"] += 1
             continue
-        if held is not None and _still_stands(held, decision):
+        if held is not None and _still_stands(held, decision, policy.loans.reoffer_when_amount_falls):
             counts["kept"] += 1
             continue
         if held is not None:
@@ -379,11 +380,12 @@ def run_offers(session: Session, as_of: date, policy: Policy, *, actor: str = "f
     return dict(counts)
 
 
-def _still_stands(offer: LoanOffer, decision: LoanOfferDecision) -> bool:
-    """An open offer stands until it expires unless today's terms are tighter: a smaller amount, or
-    another withholding rate or period (the grade moved). Looser terms wait for the next offer, so
-    a seller sees the same offer all week, not one that changes with every day's sales."""
-    return (decision.amount_minor >= offer.amount_minor
+def _still_stands(offer: LoanOffer, decision: LoanOfferDecision, falls: Decimal) -> bool:
+    """An open offer stands until it expires unless today's terms are tighter: an amount more than
+    ``falls`` (policy ``reoffer_when_amount_falls``) below it, or another withholding rate or period
+    (the grade moved). Looser terms wait for the next offer, so a seller sees one offer for weeks,
+    not one that moves with every day's sales."""
+    return (decision.amount_minor >= offer.amount_minor * (1 - falls)
             and (Decimal(offer.withholding_rate), offer.period_days) == (decision.withholding_rate,
                                                                          decision.period_days))
 

@@ -216,6 +216,7 @@ class LoansPolicy(Section):
     withholding_rate: dict[Grade, Rate]
     minimum: LoanMinimum
     offer_valid_days: Annotated[Days, Field(ge=1)]
+    reoffer_when_amount_falls: Rate
     default_days: Annotated[Days, Field(ge=1)]
 
 

@@ -214,7 +214,7 @@ def test_recording_and_replaying_only_ever_insert_and_read(session, store):
 
 
 def test_a_decision_replays_under_its_own_policy_after_the_policy_changes(session):
-    older = edited_policy(('version: "2026-12-06.2"', 'version: "2026-11-20.1"'), ("capacity_months: \"2\"",
+    older = edited_policy(('version: "2026-12-06.3"', 'version: "2026-11-20.1"'), ("capacity_months: \"2\"",
                                                                                     "capacity_months: \"1\""))
     record = record_application(session, policy=older)
     assert record.amount_minor == 500_000  # one month of purchases under the older policy

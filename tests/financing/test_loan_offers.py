@@ -140,3 +140,18 @@ def test_a_firm_with_an_open_loan_gets_no_offer_and_its_open_offer_is_withdrawn(
         counts = run_offers(session, AS_OF, POLICY)
     assert counts.get("withdrawn") == 1 and "offered" not in counts
     assert session.execute(select(LoanOffer.status).where(LoanOffer.firm_id == seller)).scalar_one() == "withdrawn"
+
+
+def test_an_open_offer_is_replaced_only_when_the_amount_falls_more_than_the_policys_share_or_the_rate_moves():
+    from dataclasses import replace
+
+    from credit.financing.offers import _still_stands
+
+    decision = decide_loan_offer(case(), POLICY)  # grade C: withholding 0.12, 60-day periods
+    held = LoanOffer(amount_minor=1_000_000, withholding_rate="0.12", period_days=60)
+    falls = POLICY.loans.reoffer_when_amount_falls  # 0.10: 1,000,000 stands down to 900,000
+    assert falls == Decimal("0.10")
+    assert _still_stands(held, replace(decision, amount_minor=2_000_000), falls)  # looser: waits
+    assert _still_stands(held, replace(decision, amount_minor=900_000), falls)
+    assert not _still_stands(held, replace(decision, amount_minor=899_999), falls)
+    assert not _still_stands(held, replace(decision, amount_minor=1_000_000, withholding_rate=Decimal("0.15")), falls)

@@ -25,7 +25,7 @@ def _error(text: str) -> str:
 
 def test_default_policy_loads_with_a_version_and_a_content_hash():
     policy = default_policy()
-    assert policy.version == "2026-12-06.2"
+    assert policy.version == "2026-12-06.3"
     assert len(policy.content_hash) == 64
     assert policy.grades == ("A", "B", "C", "D", "E", "F", "G", "H")
 
@@ -100,7 +100,7 @@ def test_a_minimum_line_above_the_maximum_is_refused():
 
 
 def test_a_version_that_is_not_date_and_counter_is_refused():
-    assert "version" in _error(_edited('version: "2026-12-06.2"', 'version: "latest"'))
+    assert "version" in _error(_edited('version: "2026-12-06.3"', 'version: "latest"'))
 
 
 def test_text_that_is_not_a_mapping_is_refused():
