@@ -27,8 +27,13 @@ browser:
 	@test -x /usr/bin/chromium || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The suite runs on one pytest-xdist worker per core, at most 4: its largest units of work (the
+# live servers, tests/cli, tests/servicing) keep a worker busy 4 to 5 minutes each, so more workers
+# would mostly wait. tests/workers.py says which tests share a worker; TEST_WORKERS=0 runs the
+# suite in this one process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 4 ? n : 4 )))
 test: $(INSTALLED) postgres browser
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # The tests that read the clock, on the dates that break calendars: a month's first, 5th and last
 # day, 29 February and 1 January; each first with the clock set (CREDIT_NOW), then with the

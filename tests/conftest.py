@@ -2,6 +2,9 @@
 
 PostgreSQL tests skip only when no server answers and CI is not set; under CI=true a
 missing server fails them, so CI can never pass without running them.
+
+Under pytest-xdist (``make test``) every worker is a session of its own, with its own database;
+tests/workers.py says which tests share a worker.
 """
 
 from __future__ import annotations
@@ -18,6 +21,13 @@ from credit.store.engine import make_engine
 from migrations import upgrade
 from tests.stores import empty_all_tables
 
+# The CLI tests ask for a wide terminal (COLUMNS in tests/cli/invoke.py), which rich honours only
+# if COLUMNS was unset when the CLI's console was made. pytest imports readline, which exports
+# COLUMNS=80 and LINES=24 to the processes pytest-xdist then starts: drop them before any import
+# of the CLI, so tables and messages wrap alike in a worker and in a plain run.
+for _inherited in ("COLUMNS", "LINES"):
+    os.environ.pop(_inherited, None)
+
 POSTGRES_ADMIN_URL = os.environ.get("CREDIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
@@ -30,6 +40,16 @@ def _postgres_admin() -> Engine | None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true but PostgreSQL at {POSTGRES_ADMIN_URL} does not answer: {exc}")
         return None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # noqa: ANN001, ANN201
+    """``--dist loadgroup`` shares the suite out by work unit (tests/workers.py), not test by test."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from tests.workers import WorkUnitScheduling
+
+    return WorkUnitScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

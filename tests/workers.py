@@ -1,0 +1,53 @@
+"""How ``make test`` shares the suite among pytest-xdist workers (``-n N --dist loadgroup``).
+
+A work unit goes whole to one worker, which runs its tests one after another in collection
+order. The unit of a test is
+
+- its ``xdist_group`` mark, if it has one (xdist's own ``loadgroup`` rule);
+- else ``live-servers`` if its module is listed in :data:`LIVE_SERVERS`;
+- else its directory: a test package's package- and session-scoped fixtures (the CLI's MLflow
+  registry, the console's credit book, the simulated marketplaces) are built on one worker,
+  not on each, and a module's fixtures once.
+
+Each worker is a test session of its own: it has its own ``tmp_path_factory`` folder, its own
+PostgreSQL database (``postgres_url``) and builds its own copy of a session fixture that two
+directories share.
+
+The scheduler runs in the controller, which never collects: it sees node ids only, so the
+units are told by path, not by fixture.
+"""
+
+from __future__ import annotations
+
+from xdist.scheduler import LoadGroupScheduling
+
+# Tests that start uvicorn or drive Debian's chromium, or race 32 threads for one line's lock,
+# run one after another on one worker: a SIGKILLed server restarts on a port it had probed free,
+# and two stress tests at once on two cores would only measure each other.
+LIVE_SERVERS = (
+    "tests/api/console/",  # test_browser.py: chromium against a live server, beside its credit book
+    "tests/api/test_idempotency.py",
+    "tests/api/checkout/test_business_references.py",
+    "tests/api/checkout/test_checkout_concurrency.py",
+    "tests/api/checkout/test_checkout_crash.py",
+    "tests/api/financing/test_receivables.py",
+    "tests/ledger/test_concurrency.py",
+    "tests/servicing/test_run_concurrency.py",
+    "tests/servicing/test_servicing_concurrency.py",
+)
+
+
+def work_unit(nodeid: str) -> str:
+    """The work unit of a test given its node id (without an ``@group`` suffix)."""
+    path = nodeid.split("::", 1)[0]
+    if path.startswith(LIVE_SERVERS):
+        return "live-servers"
+    return path.rsplit("/", 1)[0] if "/" in path else path
+
+
+class WorkUnitScheduling(LoadGroupScheduling):
+    """``loadgroup`` whose tests without a mark are grouped by :func:`work_unit`, not one by one."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        marked = super()._split_scope(nodeid)
+        return marked if marked != nodeid else work_unit(nodeid)
