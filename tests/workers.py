@@ -5,6 +5,7 @@ order. The unit of a test is
 
 - its ``xdist_group`` mark, if it has one (xdist's own ``loadgroup`` rule);
 - else ``live-servers`` if its module is listed in :data:`LIVE_SERVERS`;
+- else its module, if listed in :data:`OWN_UNITS`;
 - else its directory: a test package's package- and session-scoped fixtures (the CLI's MLflow
   registry, the console's credit book, the simulated marketplaces) are built on one worker,
   not on each, and a module's fixtures once.
@@ -34,6 +35,13 @@ LIVE_SERVERS = (
     "tests/ledger/test_concurrency.py",
     "tests/servicing/test_run_concurrency.py",
     "tests/servicing/test_servicing_concurrency.py",
+    "tests/api/financing/test_concentration.py",
+    "tests/api/loans/test_loan_concurrency.py",
+)
+
+# Modules long enough to be a unit of their own, so their directory's other tests go to the other worker.
+OWN_UNITS = (
+    "tests/cli/test_demo_end_to_end.py",  # the whole demo on a smaller marketplace, then chromium on its console
 )
 
 
@@ -42,6 +50,8 @@ def work_unit(nodeid: str) -> str:
     path = nodeid.split("::", 1)[0]
     if path.startswith(LIVE_SERVERS):
         return "live-servers"
+    if path in OWN_UNITS:
+        return path
     return path.rsplit("/", 1)[0] if "/" in path else path
 
 
