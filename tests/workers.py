@@ -58,6 +58,20 @@ def work_unit(nodeid: str) -> str:
 class WorkUnitScheduling(LoadGroupScheduling):
     """``loadgroup`` whose tests without a mark are grouped by :func:`work_unit`, not one by one."""
 
+    def _assign_work_unit(self, node) -> None:  # noqa: ANN001 - xdist's WorkerController
+        """Send a unit's tests by every index they were collected at, not only the first.
+
+        Schemathesis collects one test per API operation under one node id
+        (tests/api/test_openapi_fuzz.py: 53 items, one id); xdist's own version sends
+        ``collection.index(nodeid)``, so only the first of them ever ran on a worker.
+        """
+        assert self.workqueue
+        scope, work_unit = self.workqueue.popitem(last=False)
+        self.assigned_work.setdefault(node, {})[scope] = work_unit
+        wanted = {nodeid for nodeid, completed in work_unit.items() if not completed}
+        node.send_runtest_some([index for index, nodeid in enumerate(self.registered_collections[node])
+                                if nodeid in wanted])
+
     def _split_scope(self, nodeid: str) -> str:
         marked = super()._split_scope(nodeid)
         return marked if marked != nodeid else work_unit(nodeid)
