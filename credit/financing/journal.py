@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from credit.financing.errors import AlreadyPaidOut, ExceedsOwed, FinancingClosed, FinancingNotFound, NotPayable
@@ -183,12 +182,6 @@ def cancel(session: Session, financing_id: int, *, actor: str, now: datetime) ->
         raise AlreadyPaidOut(financing_id, financing.payout_reference or "")
     post(session, financing, [], booked_on=now.date(), actor=actor, now=now, status="cancelled")
     return financing
-
-
-def is_duplicate_source(exc: IntegrityError) -> bool:
-    """Whether an IntegrityError is the journal's "this source is already booked" constraint."""
-    text = str(exc.orig)
-    return "uq_financing_entries_financing_id" in text or "financing_entries.financing_id, financing_entries.source" in text
 
 
 def allocate(financing: Financing, amount_minor: int, *, kind: str, source: str,
