@@ -25,6 +25,7 @@ from api.repayments.routes import router as repayments_router
 from api.console.routes import mount_console
 from api.credit_lines.routes import router as credit_lines_router
 from api.decisions.routes import router as decisions_router
+from api.events.routes import router as events_router
 from api.financing.book.routes import router as financing_book_router
 from api.financing.routes import router as financing_router
 from api.firms.routes import router as firms_router
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(decisions_router)
     app.include_router(monitoring_router)
     app.include_router(servicing_router)
+    app.include_router(events_router)
     mount_console(app)  # the finance console's pages under /console, not in the OpenAPI document
     return app
 

@@ -114,6 +114,12 @@ class ServiceError(Exception):
         self.headers = headers
 
 
+def invalid(location: str, name: str, message: str) -> ServiceError:
+    """422 ``validation_failed`` naming ``location.name`` (``query``, ``path`` or ``body``), in the validation shape."""
+    return ServiceError(f"{location}.{name}: {message}", code="validation_failed", status_code=422,
+                        details=[{"loc": [location, name], "msg": message, "type": "value_error"}])
+
+
 class BadRequest(ServiceError):
     status_code, code = 400, "bad_request"
 

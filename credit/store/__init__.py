@@ -12,3 +12,4 @@ import credit.origination.tables  # noqa: E402,F401  (registers credit_line_appl
 import credit.financing.tables  # noqa: E402,F401  (registers financings, financing_entries, loan_offers)
 import credit.monitoring.tables  # noqa: E402,F401  (registers monitoring_runs and its result tables)
 import credit.servicing.tables  # noqa: E402,F401  (registers receivables, repayments, allocations, actions, ageing)
+import credit.events.tables  # noqa: E402,F401  (registers events, the outbox)

@@ -184,8 +184,11 @@ def test_schema_out_that_is_a_folder_is_refused(tmp_path: Path) -> None:
 
 
 HEADS = {"0010_servicing", "0016_financing_decisions", "0012_payments_role", "0005_scores", "0017_payments_by_time",
-         "0007_monitoring", "0008_console_sessions", "0014_payout_references"}
+         "0007_monitoring", "0008_console_sessions", "0014_payout_references", "0018_events"}
 """The latest revision of each branch, written out by hand: a new migration must change this line."""
+
+NEXT = f"{1 + max(int(p.name[:4]) for p in (Path(migrations.__file__).parent / 'versions').glob('0*.py')):04d}"
+"""The number the next revision gets: one past the highest in migrations/versions."""
 
 
 def test_db_upgrade_migrates_the_store_at_database_url_to_every_head(tmp_path: Path) -> None:
@@ -238,12 +241,12 @@ def test_db_revision_extends_the_branch_named_and_is_named_by_its_message(migrat
 
     assert outcome.exit_code == 0, outcome.output
     written = _written(migrations_copy, before)
-    assert written.name == "0018_audit_nothing_changed.py"
+    assert written.name == f"{NEXT}_audit_nothing_changed.py"
     assert f"wrote {written}" in outcome.text
     assert "nothing changed" in written.read_text()
-    assert _assigned(written) == {"revision": "0018_audit", "down_revision": "0016_financing_decisions",
+    assert _assigned(written) == {"revision": f"{NEXT}_audit", "down_revision": "0016_financing_decisions",
                                   "branch_labels": None}
-    assert migrations.heads() == HEADS - {"0016_financing_decisions"} | {"0018_audit"}
+    assert migrations.heads() == HEADS - {"0016_financing_decisions"} | {f"{NEXT}_audit"}
 
 
 def test_db_revision_new_branch_starts_from_the_history_tables_and_upgrades(migrations_copy: Path,
@@ -255,19 +258,19 @@ def test_db_revision_new_branch_starts_from_the_history_tables_and_upgrades(migr
 
     assert outcome.exit_code == 0, outcome.output
     written = _written(migrations_copy, before)
-    assert _assigned(written) == {"revision": "0018_servicing", "down_revision": "0001",
+    assert _assigned(written) == {"revision": f"{NEXT}_servicing", "down_revision": "0001",
                                   "branch_labels": ("servicing",)}
     assert credit("db", "upgrade", "--database-url", url).exit_code == 0
     engine = make_engine(url)
     with engine.connect() as connection:
         applied = {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
     engine.dispose()
-    assert applied == HEADS | {"0018_servicing"}
+    assert applied == HEADS | {f"{NEXT}_servicing"}
 
 
 @pytest.mark.parametrize(("arguments", "phrases"), [
     (["--branch", "nope"], ["no migration branch 'nope'; the branches are api_access, applications, audit, console, "
-                            "ledger, monitoring, references, scores"]),
+                            "events, ledger, monitoring, references, scores"]),
     (["--branch", "audit", "--new-branch"], ["branch 'audit' exists already (its head is 0016_financing_decisions)"]),
     (["--branch", "Servicing!", "--new-branch"], ["a new branch's label must be lower-case letters, digits and _"]),
 ])

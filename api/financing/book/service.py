@@ -33,7 +33,7 @@ from api.financing.book.schemas import (
 from api.firms import service as firms
 from api.kit.auth import Caller
 from api.kit.db import take_write_lock
-from api.kit.errors import NotFound, ServiceError
+from api.kit.errors import NotFound, ServiceError, invalid
 from credit.financing import book, factoring, journal, lifecycle
 from credit.financing.book import FinancingRow, InvalidCursor, StatementFigures
 from credit.financing.tables import Financing, FinancingEntry
@@ -42,12 +42,6 @@ from credit.policy import Policy
 
 LAST_DAY = date(2999, 12, 31)
 """Latest date a query may name."""
-
-
-def invalid(location: str, name: str, message: str) -> ServiceError:
-    """422 ``validation_failed`` naming ``location.name`` (query or body), in the kit's validation shape."""
-    return ServiceError(f"{location}.{name}: {message}", code="validation_failed", status_code=422,
-                        details=[{"loc": [location, name], "msg": message, "type": "value_error"}])
 
 
 # ---------------------------------------------------------------------------------------------
