@@ -243,8 +243,8 @@ def change_line(session: Session, caller: Caller, line_id: int, action: str, rea
     elif action == "unfreeze":
         ledger.unfreeze(session, line_id, now=now)
     else:
-        ledger.change_limit(session, line_id, decision.limit_minor, now=now)
-        ledger.change_per_order_cap(session, line_id, decision.per_order_cap_minor, now=now)
+        ledger.change_limit(session, line_id, decision.limit_minor, per_order_cap_minor=decision.per_order_cap_minor,
+                            now=now)
     record = record_decision(
         session, kind="line_change", inputs=inputs, decision=decision, policy=policy, actor=caller.name,
         firm_id=line.firm_id, parent_decision_id=parent,
