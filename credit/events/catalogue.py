@@ -147,8 +147,7 @@ OBJECT_FIELDS: dict[str, dict[str, str]] = {
         "period_days": "Days in a minimum-repayment period.",
         "replaces_offer_id": "The open offer this one replaces (its terms tightened); null for a first offer.",
     },
-    "firm": {
-        "firm_id": "The firm listed; also the event's id.",
+    "firm": {  # the firm listed is the event's `id` and `firm_id`
         "run_id": "The monitoring run that listed it.",
         "as_of": "The month monitored.",
         "reasons": "Early-warning reason codes, in the catalogue's order.",

@@ -73,7 +73,7 @@ EXAMPLES: dict[str, tuple[int | str, int | None, dict[str, Any]]] = {
         "expires_on": "2027-05-01", "currency": "EUR", "amount": "100000.00", "fee": "6000.00",
         "withholding_rate": "0.12", "minimum": "17666.67", "period_days": 60, "replaces_offer_id": None}),
     "early_warning.raised": (17, 17, {
-        "firm_id": 17, "run_id": 9, "as_of": "2027-04-01", "reasons": ["utilisation_high"],
+        "run_id": 9, "as_of": "2027-04-01", "reasons": ["utilisation_high"],
         "details": {"utilisation_high": {"limit_minor": 1500000, "posted_minor": 1380000, "pending_minor": 0,
                                          "utilisation": 0.92}},
         "currency": "EUR", "exposure": {"as_debtor": "15000.00", "as_supplier": "0.00"}}),

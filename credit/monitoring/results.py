@@ -97,12 +97,13 @@ class EarlyWarning:
 
 
 def early_warning_event_data(warning: EarlyWarning, run_id: int, as_of: date, exposure) -> dict[str, Any]:  # noqa: ANN001
-    """A firm entering the early-warning list, as its event carries it: the run, the reasons and their numbers
-    (money in minor units, as the monitoring API shows them), and the book's exposure on the firm.
+    """A firm entering the early-warning list, as its event carries it (the firm is the event's object and
+    ``firm_id``): the run, the reasons and their numbers (money in minor units, as the monitoring API shows
+    them), and the book's exposure on the firm.
 
     ``exposure`` is a :class:`credit.financing.exposure.FirmExposure`.
     """
-    return {"firm_id": warning.firm_id, "run_id": run_id, "as_of": as_of, "reasons": list(warning.reasons),
+    return {"run_id": run_id, "as_of": as_of, "reasons": list(warning.reasons),
             "details": warning.details, "currency": MARKETPLACE_CURRENCY,
             "exposure": {"as_debtor": from_minor(exposure.as_debtor), "as_supplier": from_minor(exposure.as_supplier)}}
 

@@ -45,7 +45,7 @@ def test_a_firm_with_exposure_is_announced_each_time_it_enters_the_list(scored_s
     assert warning.reasons == ("utilisation_high",)
     assert (raised.object_type, raised.object_id, raised.firm_id) == ("firm", str(firm), firm)
     assert raised.data == {
-        "firm_id": firm, "run_id": entered.run_id, "as_of": LATEST.isoformat(), "reasons": ["utilisation_high"],
+        "run_id": entered.run_id, "as_of": LATEST.isoformat(), "reasons": ["utilisation_high"],
         "details": {"utilisation_high": {"limit_minor": 1_000_000, "posted_minor": 0, "pending_minor": 950_000,
                                          "utilisation": 0.95}},
         # a drawable line counts at its limit
