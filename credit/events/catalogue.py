@@ -199,7 +199,8 @@ EVENT_TYPES: dict[str, EventType] = {
         "refund": f"This refund: `amount` ({_MONEY}) and `reference` (the credit note, or null)."}),
     # Servicing: what the buyers owe on their lines.
     "receivable.due_soon": EventType("receivable", "The daily servicing job sent a receivable's first reminder before "
-                                                   "its due date (the policy's `reminder_days`: 3 days before)."),
+                                                   "its due date (the first negative offset of the policy's "
+                                                   "`servicing.dunning.reminder_days`: 3 days before, as shipped)."),
     "receivable.overdue": EventType("receivable", "A receivable turned overdue: unpaid a whole day past its due date."),
     "receivable.paid": EventType("receivable", "A receivable was paid in full (status paid, or recovered after a "
                                                "charge-off)."),
