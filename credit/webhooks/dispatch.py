@@ -215,7 +215,7 @@ class Dispatcher:
             status_code, snippet = response.status_code, response.text[:SNIPPET]
         except httpx.TimeoutException:
             error = f"timed out after {self.timeout:g} s"
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # noqa: BLE001 - refused, reset, a URL httpx cannot send to: a failed attempt
             error = f"{type(exc).__name__}: {exc}"[:300]
         duration_ms = round((time.monotonic() - started) * 1000)
         result.sent += 1
