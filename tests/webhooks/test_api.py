@@ -182,3 +182,19 @@ def test_the_openapi_document_has_every_route_with_its_statuses(served) -> None:
         ("/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliveries", "post"):
             {"202", "400", "401", "403", "404", "409", "413", "422", "500"},
     }
+
+
+def test_the_finance_console_shows_a_disabled_endpoint_on_every_page_until_it_is_enabled(served) -> None:  # noqa: ANN001
+    from tests.api.console.pages import sign_in
+
+    app, client, keys = served
+    created = _create(client, keys["admin"])
+    finance_key = keys["finance"]["Authorization"].removeprefix("Bearer ")
+    assert sign_in(client, finance_key, "/console/models").status_code == 200
+    assert "webhook endpoint" not in client.get("/console/models").text
+    client.patch(f"/v1/webhook-endpoints/{created['id']}", json={"status": "disabled"}, headers=keys["admin"])
+    page = client.get("/console/models").text
+    assert "1 webhook endpoint disabled:" in page
+    assert f"#{created['id']} https://hooks.example/credit, since 2028-02-29 09:30 UTC: disabled by API key" in page
+    client.patch(f"/v1/webhook-endpoints/{created['id']}", json={"status": "enabled"}, headers=keys["admin"])
+    assert "webhook endpoint" not in client.get("/console/models").text
