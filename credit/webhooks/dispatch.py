@@ -77,6 +77,7 @@ class PassResult:
 @dataclass
 class _Claimed:
     delivery_id: int
+    endpoint_id: int
     token: str
     url: str
     webhook_id: str
@@ -199,7 +200,7 @@ class Dispatcher:
                 row.lease_token, row.next_attempt_at = token, now + self.lease
                 event = events[row.event_id]
                 body = json.dumps(outbox.payload(event), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-                claimed.append(_Claimed(row.delivery_id, token, endpoint.url, event.event_id, body,
+                claimed.append(_Claimed(row.delivery_id, row.endpoint_id, token, endpoint.url, event.event_id, body,
                                         endpoints.signing_secrets(endpoint, now)))
             session.commit()
             return claimed
@@ -229,11 +230,16 @@ class Dispatcher:
         """Keep the attempt; mark the delivery delivered, or schedule its retry, or fail it. The endpoint disabled, if."""
         with Session(self.engine) as session:
             postgres = self._begin_writing(session)
+            # A failure may disable the endpoint: lock it before the delivery, in the order the API's
+            # changes take them (endpoint, then its deliveries), so the two never wait on each other.
+            endpoint = None if ok else session.get(WebhookEndpoint, claimed.endpoint_id, with_for_update=postgres)
+            query = select(WebhookDelivery).where(WebhookDelivery.delivery_id == claimed.delivery_id)
+            delivery = session.scalar(query.with_for_update() if postgres else query)
+            if delivery is None:  # the endpoint was deleted meanwhile, with its deliveries
+                return None
             session.execute(insert(WebhookAttempt).values(
                 delivery_id=claimed.delivery_id, attempted_at=at, status_code=status_code, error=error,
                 duration_ms=duration_ms, response_snippet=snippet))
-            query = select(WebhookDelivery).where(WebhookDelivery.delivery_id == claimed.delivery_id)
-            delivery = session.scalar(query.with_for_update() if postgres else query)
             delivery.attempts += 1
             now = clock.now()
             if ok:
@@ -251,7 +257,6 @@ class Dispatcher:
             disabled = None
             if delivery.failures > len(SCHEDULE) and now - delivery.first_failed_at >= GIVE_UP_AFTER:
                 delivery.status, delivery.next_attempt_at = "failed", None
-                endpoint = session.get(WebhookEndpoint, delivery.endpoint_id, with_for_update=postgres)
                 reason = (f"delivery {delivery.delivery_id} of {delivery.event_id} failed {delivery.failures} times "
                           f"since {delivery.first_failed_at:%Y-%m-%d %H:%M:%S} UTC; last: "
                           f"{f'HTTP {status_code}' if status_code is not None else error}")
