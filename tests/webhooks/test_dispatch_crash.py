@@ -137,3 +137,52 @@ def test_two_dispatchers_at_once_never_send_a_delivery_twice(store_url: str) -> 
     assert sorted(r.webhook_id for r in receiver.received) == sorted(ids)  # each exactly once
     assert [process.returncode for process in dispatchers] == [0, 0]
     engine.dispose()
+
+
+def test_credit_serve_with_dispatch_delivers_what_the_api_writes_and_stops_with_the_server(tmp_path) -> None:  # noqa: ANN001
+    import httpx
+
+    from api.kit.auth import create_api_key
+    from tests.api.checkout.server import free_port
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with Session(engine) as session:
+        _, admin = create_api_key(session, "ops", "admin")
+        session.commit()
+    receiver = Receiver()
+    port = free_port()
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from cli import app; app()", "serve", "--dispatch", "--port", str(port),
+         "--database-url", url], cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            try:
+                return httpx.get(f"{base}/v1/health", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        _wait(answers, 60, "the server to answer")
+        headers = {"Authorization": f"Bearer {admin}"}
+        created = httpx.post(f"{base}/v1/webhook-endpoints", json={"url": receiver.url},
+                             headers=headers | {"Idempotency-Key": "serve-1"}).json()
+        receiver.secrets.append(created["secret"])
+        # Disabling it through the API writes an event; enabled again, the endpoint receives it.
+        for status in ("disabled", "enabled"):
+            assert httpx.patch(f"{base}/v1/webhook-endpoints/{created['id']}", json={"status": status},
+                               headers=headers).status_code == 200
+        _wait(lambda: len(receiver.received) == 1, 30, "the dispatcher thread to deliver the event")
+        assert receiver.received[0].event["type"] == "webhook_endpoint.disabled"
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=40)
+        assert server.returncode == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+        receiver.close()
+        engine.dispose()
