@@ -33,7 +33,8 @@ def dispatch_command(
     that step); after that and at least a day, the endpoint is disabled. Several dispatchers
     may run at once: each delivery is leased to one. A dispatcher stopped by SIGTERM or Ctrl-C
     finishes the delivery in flight; one killed outright leaves it to be sent again (same
-    webhook-id) once its lease (timeout + 5 s) runs out.
+    webhook-id) once its lease runs out (a pass claims up to 10 deliveries; the n-th is leased
+    for n timeouts + 5 s).
     """
     import logging
 

@@ -6,9 +6,10 @@ One pass (:meth:`Dispatcher.run_once`):
 2. **Fan out.** For each enabled endpoint (row-locked, ``SKIP LOCKED`` on PostgreSQL), read
    the events after its ``cursor``, queue a delivery for each one it subscribes to, and move
    the cursor, all in one transaction: an event is queued exactly once per endpoint.
-3. **Claim** due deliveries in a short transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL;
-   SQLite has one writer): each gets a lease token and its ``next_attempt_at`` moves past the
-   HTTP timeout, so no other dispatcher takes it meanwhile. A delivery is not claimed while an
+3. **Claim** a few due deliveries in a short transaction (``FOR UPDATE SKIP LOCKED`` on
+   PostgreSQL; SQLite has one writer): each gets a lease token and its ``next_attempt_at``
+   moves past the time it could take to send it and those claimed before it, so no other
+   dispatcher takes it meanwhile. A delivery is not claimed while an
    earlier delivery of an event about the same object to the same endpoint is pending: events
    reach an endpoint in order per object.
 4. **Send** each claimed delivery with no transaction open: POST the event's JSON, signed
@@ -94,9 +95,12 @@ class Dispatcher:
     engine
         The store.
     timeout
-        Seconds to wait for an endpoint's answer; a delivery's lease is this plus 5 s.
+        Seconds to wait for an endpoint's answer.
     batch
-        Events fanned out per endpoint, and deliveries claimed, per pass at most.
+        Events fanned out per endpoint per round of a pass.
+    sends
+        Deliveries claimed per pass, sent one after another; the n-th is leased for n timeouts
+        plus 5 s, time enough for those before it to time out.
     rng
         Draws the jittered retry delays (``uniform``); tests pass one that is predictable.
     """
@@ -104,26 +108,31 @@ class Dispatcher:
     engine: Engine
     timeout: float = 10.0
     batch: int = 100
+    sends: int = 10
     rng: random.Random = field(default_factory=random.SystemRandom)
     _client: httpx.Client | None = field(default=None, init=False, repr=False)
 
-    @property
-    def lease(self) -> timedelta:
-        return timedelta(seconds=self.timeout + 5)
+    def lease(self, place: int) -> timedelta:
+        """How long the ``place``-th delivery claimed in a pass (from 1) is held: until all up to it could time out."""
+        return timedelta(seconds=place * self.timeout + 5)
 
-    def run_once(self) -> PassResult:
-        """One pass: sequence, fan out, send what is due."""
+    def run_once(self, stop: threading.Event | None = None) -> PassResult:
+        """One pass: sequence, fan out, send what is due; once ``stop`` is set, the deliveries not yet sent are let go."""
         result = PassResult()
         result.queued = self.fan_out()
-        for claimed in self.claim_due():
-            self._send(claimed, result)
+        claimed = self.claim_due()
+        for place, delivery in enumerate(claimed):
+            if stop is not None and stop.is_set():
+                self._release(claimed[place:])
+                break
+            self._send(delivery, result)
         return result
 
     def run(self, stop: threading.Event, interval: float = 1.0) -> None:
         """Pass after pass until ``stop`` is set; straight on after a pass that did something, else wait ``interval``."""
         while not stop.is_set():
             try:
-                result = self.run_once()
+                result = self.run_once(stop)
             except Exception:  # noqa: BLE001 - a lost database or a bug: log, wait, try again
                 log.exception("webhook dispatch pass failed; trying again in %s s", interval)
                 stop.wait(interval)
@@ -186,7 +195,7 @@ class Dispatcher:
                      .join(WebhookEndpoint, WebhookEndpoint.endpoint_id == delivery.endpoint_id)
                      .where(delivery.status == "pending", delivery.next_attempt_at <= now,
                             WebhookEndpoint.status == "enabled", ~blocked)
-                     .order_by(delivery.next_attempt_at, delivery.delivery_id).limit(self.batch))
+                     .order_by(delivery.next_attempt_at, delivery.delivery_id).limit(self.sends))
             if postgres:
                 query = query.with_for_update(of=delivery, skip_locked=True)
             rows = session.execute(query).all()
@@ -195,15 +204,25 @@ class Dispatcher:
             events = {event.event_id: event for event in session.scalars(
                 select(Event).where(Event.event_id.in_([row[0].event_id for row in rows])))}
             claimed = []
-            for row, endpoint in rows:
+            for place, (row, endpoint) in enumerate(rows, start=1):
                 token = secrets.token_hex(16)
-                row.lease_token, row.next_attempt_at = token, now + self.lease
+                row.lease_token, row.next_attempt_at = token, now + self.lease(place)
                 event = events[row.event_id]
                 body = json.dumps(outbox.payload(event), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
                 claimed.append(_Claimed(row.delivery_id, row.endpoint_id, token, endpoint.url, event.event_id, body,
                                         endpoints.signing_secrets(endpoint, now)))
             session.commit()
             return claimed
+
+    def _release(self, unsent: list[_Claimed]) -> None:
+        """Give back claimed deliveries that were not sent: due again at once, for whichever dispatcher runs next."""
+        with Session(self.engine) as session:
+            self._begin_writing(session)
+            for claimed in unsent:
+                session.execute(update(WebhookDelivery).where(
+                    WebhookDelivery.delivery_id == claimed.delivery_id, WebhookDelivery.lease_token == claimed.token,
+                ).values(lease_token=None, next_attempt_at=clock.now()))
+            session.commit()
 
     def _send(self, claimed: _Claimed, result: PassResult) -> None:
         at = clock.now()

@@ -255,3 +255,27 @@ def test_a_refused_connection_is_a_failed_attempt(store: Engine) -> None:
     with Session(store) as session:
         attempt = session.scalar(select(WebhookAttempt))
     assert attempt.status_code is None and attempt.error.startswith("ConnectError")
+
+
+def test_claimed_deliveries_are_leased_long_enough_for_those_before_them_and_let_go_on_stop(
+        store: Engine, receiver: Receiver) -> None:
+    import threading
+
+    with clock.frozen(T0):
+        _endpoint(store, receiver)
+        ids = _emit(store, ("credit_line.opened", 1), ("credit_line.opened", 2), ("credit_line.opened", 3))
+        dispatcher = Dispatcher(store, timeout=10, sends=2)
+        dispatcher.fan_out()
+        claimed = dispatcher.claim_due()
+        with Session(store) as session:
+            due = dict(session.execute(select(WebhookDelivery.event_id, WebhookDelivery.next_attempt_at)).all())
+        assert [c.webhook_id for c in claimed] == ids[:2]  # two per pass
+        assert due == {ids[0]: T0 + timedelta(seconds=15), ids[1]: T0 + timedelta(seconds=25), ids[2]: T0}
+
+        stop = threading.Event()
+        stop.set()
+        assert dispatcher.run_once(stop).sent == 0  # claims the third, sends nothing, lets it go
+        with Session(store) as session:
+            third = session.scalar(select(WebhookDelivery).where(WebhookDelivery.event_id == ids[2]))
+        assert (third.lease_token, third.next_attempt_at) == (None, T0)
+    assert receiver.received == []
