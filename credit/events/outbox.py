@@ -146,5 +146,6 @@ def payload(event: Event) -> dict[str, Any]:
         "id": event.event_id,
         "type": event.type,
         "timestamp": utc_text(event.occurred_at),
-        "data": {"object": event.object_type, "id": event.object_id, "firm_id": event.firm_id, **event.data},
+        # The envelope's keys last: an object whose own fields include ``id`` keeps it, as the object's id.
+        "data": {**event.data, "object": event.object_type, "id": event.object_id, "firm_id": event.firm_id},
     }

@@ -100,7 +100,7 @@ def test_disabling_writes_the_event_and_enabling_clears_the_reason(served) -> No
         "disabled", "2028-02-29T09:30:00Z", "paused")
     assert disabled["disabled_reason"].startswith("disabled by API key ")
     [event] = client.get("/v1/events", params={"type": "webhook_endpoint.disabled"}, headers=keys["finance"]).json()["items"]
-    assert event["data"]["id"] == created["id"] and event["data"]["status"] == "disabled"
+    assert event["data"]["id"] == str(created["id"]) and event["data"]["status"] == "disabled"
     enabled = client.patch(path, json={"status": "enabled"}, headers=keys["admin"]).json()
     assert (enabled["status"], enabled["disabled_reason"], enabled["disabled_at"]) == ("enabled", None, None)
     assert client.delete(path, headers=keys["admin"]).status_code == 204
