@@ -9,7 +9,7 @@ Amounts are minor units (EUR cents). "Any order" means any amount an order may h
 outcomes of the checkout buyers hold for a fresh sandbox (``credit sandbox reset``): orders
 an integrator authorizes use up a line's headroom until they expire, and moving the clock
 runs the daily jobs, which take the in-arrears buyer through its dunning steps (at 30 days
-past due its line freezes: its answer becomes ``line_frozen``).
+past due its line freezes: its answer becomes ``line_frozen``; at 90 it closes).
 """
 
 from __future__ import annotations
@@ -103,7 +103,8 @@ TEST_BUYERS: tuple[TestBuyer, ...] = (
               "Line closed: any order.", "0.003", 5_000_000, 2_500_000, "closed"),
     TestBuyer(2005, "Sandbox In Arrears GmbH", "checkout", "in_arrears",
               "Line of 50,000.00 with a receivable of 5,000.00 10 days past due (reminded, late fee charged): any "
-              "order. Moving the clock 20 days on freezes the line (`line_frozen`), 80 days on defaults it.",
+              "order. The clock moved past the first midnight 20 days on freezes the line (`line_frozen`), past the "
+              "first midnight 80 days on defaults it and closes the line (`line_closed`).",
               "0.003", 5_000_000, 2_500_000, "active", overdue_days=10),
     TestBuyer(2006, "Sandbox Too High Risk GmbH", "checkout", "too_high_risk",
               "Active line of 50,000.00, but its current grade is H (PD 0.30): any order.", "0.30", 5_000_000,
