@@ -85,6 +85,7 @@ class Sandbox:
         """Dispose of the store's engine (the app's lifespan ends); the next use opens it again."""
         store, self._store = self._store, None
         if store is not None:
+            pool_its_work(store.engine, pooled=False)
             store.engine.dispose()
 
 
