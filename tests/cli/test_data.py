@@ -270,7 +270,7 @@ def test_db_revision_new_branch_starts_from_the_history_tables_and_upgrades(migr
 
 @pytest.mark.parametrize(("arguments", "phrases"), [
     (["--branch", "nope"], ["no migration branch 'nope'; the branches are api_access, applications, audit, console, "
-                            "events, ledger, monitoring, references, scores"]),
+                            "events, ledger, monitoring, references, sandbox, scores"]),
     (["--branch", "audit", "--new-branch"], ["branch 'audit' exists already (its head is 0016_financing_decisions)"]),
     (["--branch", "Servicing!", "--new-branch"], ["a new branch's label must be lower-case letters, digits and _"]),
 ])
