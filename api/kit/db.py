@@ -17,6 +17,8 @@ back costs about 230 µs of CPU here while a SQLite statement costs a few:
 - **SQLite** (embedded, sub-millisecond, one writer at a time): the work runs inline on the
   event loop, as a plain function call, with no trip to the pool; nothing can interleave
   with a unit of work, which holds SQLite's write lock from its first write to its commit.
+- **The sandbox's store** (:mod:`api.kit.sandbox`), SQLite or not: the thread pool, as on a
+  server (:func:`pool_its_work`), so its long units of work never hold up the loop.
 
 A route or dependency that touches the database is written as a plain ``def`` and marked
 :func:`runs_sql`, which makes that choice per request (from the request's session or the

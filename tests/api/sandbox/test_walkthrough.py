@@ -260,3 +260,17 @@ def test_docs_list_every_test_buyer_with_its_outcome() -> None:
     for buyer in TEST_BUYERS:
         assert re.search(rf"\|\s*{buyer.firm_id}\s*\|[^\n]*`{buyer.outcome}`", guide), buyer.firm_id
     assert "docs/sandbox.md" in (ROOT / "README.md").read_text()
+
+
+def test_a_sandbox_that_cannot_be_opened_answers_503_to_test_keys_and_leaves_live_keys_be(tmp_path, frozen) -> None:  # noqa: ANN001
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the sandbox's folder should be")
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}",
+                              sandbox_database_url=f"sqlite:///{blocked / 'sandbox.db'}"))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        with app.state.sessionmaker() as session:
+            _, live = create_api_key(session, "live-admin", "admin")
+            session.commit()
+        refused = client.get("/v1/sandbox/clock", headers=bearer("mck_test_" + "A" * 43))
+        assert (refused.status_code, refused.json()["error"]["code"]) == (503, "sandbox_unavailable")
+        assert client.get("/v1/events", headers=bearer(live)).status_code == 200
