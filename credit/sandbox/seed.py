@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session
 
 from credit import clock, ledger
@@ -182,8 +182,3 @@ def _seed_arrears(session: Session, line_id: int, due_at: datetime, policy: Poli
                                  shipment_reference="sandbox-arrears-shipment", authorized_by=SEED_ACTOR,
                                  policy=policy, now=shipped)
 
-
-def seeded_ids(session: Session) -> list[int]:
-    """The test buyers' ids present in the store."""
-    return list(session.execute(select(Firm.firm_id).where(Firm.firm_id.in_([b.firm_id for b in TEST_BUYERS]))
-                                .order_by(Firm.firm_id)).scalars())
