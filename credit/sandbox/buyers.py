@@ -116,12 +116,5 @@ TEST_BUYERS: tuple[TestBuyer, ...] = (
               "Line of 1,000.00 without a per-order cap: any order above 1,000.00 (up to 1,000.00: approved).",
               "0.003", 100_000, None, "active"),
 )
-"""Every test buyer, by id."""
+"""Every test buyer, in id order."""
 
-
-def test_buyer(firm_id: int) -> TestBuyer | None:
-    """The test buyer with this id, or None."""
-    return next((buyer for buyer in TEST_BUYERS if buyer.firm_id == firm_id), None)
-
-
-test_buyer.__test__ = False  # type: ignore[attr-defined]
