@@ -4,11 +4,15 @@ Paths are versioned (``/v1/...``); the OpenAPI document is at ``/v1/openapi.json
 interactive docs at ``/v1/docs``. ``GET /v1/health`` needs no key; ``GET /v1/metrics``
 (Prometheus text) needs an analyst or admin key, since request counts per route are business
 information: point Prometheus at it with ``authorization: {credentials: <key>}``.
+
+Requests with a test key (``mck_test_...``) act on the sandbox's store, at the sandbox's time
+(:mod:`api.kit.sandbox`, docs/sandbox.md); the console and ``/v1/health`` are the live store's.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,10 +41,13 @@ from api.kit.errors import ErrorBody, install_error_handlers, responses
 from api.kit.idempotency import IdempotentReplay, replay_handler
 from api.kit.limits import BodySizeLimitMiddleware
 from api.kit.metrics import ApiMetrics, MetricsMiddleware
+from api.kit.sandbox import Sandbox, SandboxMiddleware, open_sandbox_store
 from api.loans.routes import router as loans_router
 from api.monitoring.routes import router as monitoring_router
+from api.sandbox.routes import router as sandbox_router
 from api.servicing.routes import router as servicing_router
 from api.webhooks.routes import router as webhooks_router
+from credit.policy import default_policy
 from credit.settings import Settings
 from credit.store.engine import make_engine
 from migrations import heads, upgrade
@@ -91,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             gc.unfreeze()  # tests build many apps in one process: let their objects be collected again
             engine.dispose()
+            sandbox.close()
 
     app = FastAPI(
         title="Marketplace credit",
@@ -104,8 +112,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = metrics = ApiMetrics()
+    # Test keys act on the sandbox's store, opened at the first one's request (api/kit/sandbox.py).
+    app.state.sandbox = sandbox = Sandbox(settings.resolved_sandbox_database_url(),
+                                          lambda: getattr(app.state, "policy", None) or default_policy())
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, replay_handler)
+    app.add_middleware(SandboxMiddleware, sandbox=sandbox)
     # Added last = outermost: metrics time everything, including refused bodies.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.api_max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
@@ -150,6 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(servicing_router)
     app.include_router(events_router)
     app.include_router(webhooks_router)
+    app.include_router(sandbox_router)
     mount_console(app)  # the finance console's pages under /console, not in the OpenAPI document
     return app
 
@@ -174,6 +187,11 @@ def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int =
     engine = make_engine(settings.resolved_database_url())
     upgrade(engine)  # once here, so workers starting together do not race on the migration
     engine.dispose()
+    try:  # the sandbox's store too, for the same reason; a sandbox that cannot open leaves the live API be
+        open_sandbox_store(settings.resolved_sandbox_database_url(), default_policy()).dispose()
+    except Exception as exc:  # noqa: BLE001 - reported, and its requests answer 503 sandbox_unavailable
+        logging.getLogger("api.sandbox").warning("the sandbox's store at %s cannot be opened: %s",
+                                                 settings.resolved_sandbox_database_url(), exc)
     options = dict(host=host, port=port, loop="uvloop", http="httptools", access_log=False)
     if workers == 1:
         uvicorn.run(create_app(settings), **options)

@@ -19,8 +19,9 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.", min=1)] = 1,
     dispatch: Annotated[bool, typer.Option(
-        "--dispatch", help="Also deliver webhooks: run the dispatcher (as `credit webhooks dispatch`) in a background "
-                           "thread of this process, stopped with the server.")] = False,
+        "--dispatch", help="Also deliver webhooks: run the dispatcher (as `credit webhooks dispatch`) in background "
+                           "threads of this process, one for the store and one for the sandbox's, stopped with the "
+                           "server.")] = False,
     database_url: DatabaseUrl = "",
 ) -> None:
     """Run the decision API (FastAPI under uvicorn); OpenAPI at /v1/openapi.json, docs at /docs."""
@@ -30,18 +31,20 @@ def serve(
     from credit.settings import Settings
 
     settings = Settings(database_url=database_url) if database_url else Settings()
-    stop, dispatcher = threading.Event(), None
+    stop, dispatchers = threading.Event(), []
     if dispatch:
         from credit.webhooks.dispatch import Dispatcher
 
-        dispatcher = threading.Thread(target=Dispatcher(open_store(settings.resolved_database_url())).run,
-                                      args=(stop,), name="webhooks-dispatcher", daemon=True)
-        dispatcher.start()
+        # One dispatcher per store: the live one, and the sandbox's, whose test keys register endpoints too.
+        for name, url in (("live", settings.resolved_database_url()), ("sandbox", settings.resolved_sandbox_database_url())):
+            dispatchers.append(threading.Thread(target=Dispatcher(open_store(url)).run, args=(stop,),
+                                                name=f"webhooks-dispatcher-{name}", daemon=True))
+            dispatchers[-1].start()
     try:
         run_server(settings, host=host, port=port, workers=workers)
     finally:
         stop.set()
-        if dispatcher is not None:
+        for dispatcher in dispatchers:
             dispatcher.join(timeout=30)  # the delivery in flight finishes (at most the 10 s timeout)
 
 

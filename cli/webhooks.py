@@ -24,6 +24,8 @@ def dispatch_command(
     once: Annotated[bool, typer.Option("--once", help="Run one pass and exit (tests, cron).")] = False,
     timeout: Timeout = 10.0,
     interval: Interval = 1.0,
+    sandbox: Annotated[bool, typer.Option("--sandbox", help="Deliver the sandbox's events (the store test keys act "
+                                                            "on) instead of the live store's.")] = False,
     database_url: DatabaseUrl = "",
 ) -> None:
     """Deliver events: fan new ones out to the endpoints, send the due deliveries, retry failures; until SIGTERM or Ctrl-C.
@@ -40,6 +42,11 @@ def dispatch_command(
 
     from credit.webhooks.dispatch import Dispatcher
 
+    if sandbox:
+        from credit.settings import Settings
+
+        settings = Settings(database_url=database_url) if database_url else Settings()
+        database_url = settings.resolved_sandbox_database_url()
     engine = open_store(database_url)
     dispatcher = Dispatcher(engine, timeout=timeout)
     try:

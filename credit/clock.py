@@ -7,7 +7,14 @@ it), which lets tests, the demo and a sandbox put the whole product at another m
 * :class:`SystemClock` is the machine's clock (the default);
 * :class:`FixedClock` stands still until moved (tests of expiry, ageing and month ends);
 * :class:`ShiftedClock` ticks like the machine's clock from a chosen start, so a served
-  demo or a whole test session can run "as if" on another date.
+  demo or a whole test session can run "as if" on another date;
+* :class:`OffsetClock` is the installed clock moved by a fixed offset (the sandbox's clock).
+
+The installed clock is the process's (:func:`install`, :func:`using`). :func:`running_on`
+puts one block of work on another clock without touching the process's: a context variable
+that the thread or task running the block sees, and the threads it hands work to (Starlette's
+thread pool copies the context), while other requests keep the installed clock. The sandbox
+runs each request of a test key that way (:mod:`api.kit.sandbox`).
 
 The environment variable ``CREDIT_NOW`` (ISO 8601, UTC, e.g. ``2028-02-29T12:00:00``)
 starts a process on a :class:`ShiftedClock`; a CLI subprocess started by a test inherits it.
@@ -19,6 +26,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
@@ -89,6 +97,27 @@ class ShiftedClock:
         return f"ShiftedClock(started at {self._start.isoformat()})"
 
 
+class OffsetClock:
+    """The installed clock moved by ``offset``: it ticks as the installed clock ticks (or stands as it stands).
+
+    Parameters
+    ----------
+    offset : timedelta
+        Added to the installed clock's now; may be negative.
+    """
+
+    def __init__(self, offset: timedelta):
+        if not isinstance(offset, timedelta):
+            raise TypeError(f"`offset` must be a timedelta; got {offset!r}.")
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return _clock.now() + self.offset  # the installed clock, never now(): this clock may be the context's
+
+    def __repr__(self) -> str:
+        return f"OffsetClock({self.offset})"
+
+
 def _naive_utc(at: object, name: str) -> datetime:
     if not isinstance(at, datetime):
         raise TypeError(f"`{name}` must be a datetime; got {at!r}.")
@@ -117,16 +146,18 @@ def _from_environment() -> Clock:
 
 
 _clock: Clock = _from_environment()
+_context_clock: ContextVar[Clock | None] = ContextVar("credit_clock", default=None)
 
 
 def now() -> datetime:
-    """Now, naive UTC, from the installed clock."""
-    return _clock.now()
+    """Now, naive UTC, from the context's clock (:func:`running_on`) or else the installed clock."""
+    clock = _context_clock.get()
+    return (_clock if clock is None else clock).now()
 
 
 def today() -> date:
-    """Today's date in UTC, from the installed clock."""
-    return _clock.now().date()
+    """Today's date in UTC, from the same clock as :func:`now`."""
+    return now().date()
 
 
 def current() -> Clock:
@@ -151,6 +182,22 @@ def using(clock: Clock) -> Iterator[Clock]:
         yield clock
     finally:
         install(previous)
+
+
+@contextmanager
+def running_on(clock: Clock) -> Iterator[Clock]:
+    """Run a block on ``clock`` in this context only: this thread or task, and the work it hands to threads.
+
+    The installed clock stays as it is for everything else, so one request of a server can run
+    at another time than its neighbours. Blocks nest; each puts the previous context clock back.
+    """
+    if not callable(getattr(clock, "now", None)):
+        raise TypeError(f"`clock` must have a now() method; got {clock!r}.")
+    token = _context_clock.set(clock)
+    try:
+        yield clock
+    finally:
+        _context_clock.reset(token)
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
+from sqlalchemy.engine import make_url
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +30,11 @@ class Settings(BaseSettings):
         How long an ``Idempotency-Key`` stays claimed by a request that has not finished. A
         retry after that (the first attempt's process died) runs the request again; the first
         attempt, should it still finish, cannot commit (see :mod:`api.kit.idempotency`).
+    sandbox_database_url
+        SQLAlchemy URL of the sandbox's store, the separate store test keys (``mck_test_...``)
+        act on (docs/sandbox.md). Default: beside the operational store, an SQLite file
+        ``<name>-sandbox.db`` in its folder (``var/credit-sandbox.db``) or, on PostgreSQL, the
+        database ``<name>_sandbox`` on the same server (create it first).
     serving_folder
         The champion PD model's serving files (``credit models export-champion --out``), which
         the API loads once to score credit decisions. Default: ``var/serving`` under the
@@ -43,11 +49,24 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     idempotency_lease_seconds: int = Field(default=60, ge=1, le=3600)
     serving_folder: str = ""
+    sandbox_database_url: str = ""
 
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(Path.cwd() / 'var' / 'credit.db').resolve()}"
+
+    def resolved_sandbox_database_url(self) -> str:
+        if self.sandbox_database_url:
+            return self.sandbox_database_url
+        url = make_url(self.resolved_database_url())
+        if url.get_backend_name() == "sqlite":
+            if not url.database or url.database == ":memory:":
+                return "sqlite://"
+            live = Path(url.database)
+            return url.set(database=str(live.with_name(f"{live.stem}-sandbox{live.suffix or '.db'}"))).render_as_string(
+                hide_password=False)
+        return url.set(database=f"{url.database}_sandbox").render_as_string(hide_password=False)
 
     def resolved_serving_folder(self) -> Path:
         if self.serving_folder:

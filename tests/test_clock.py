@@ -91,3 +91,46 @@ def test_a_bad_credit_now_names_the_variable_and_an_example() -> None:
 def test_install_refuses_what_cannot_tell_the_time() -> None:
     with pytest.raises(TypeError, match="must have a now"):
         clock.install(object())  # type: ignore[arg-type]
+
+
+def test_an_offset_clock_is_the_installed_clock_moved_and_ticks_with_it() -> None:
+    with clock.frozen(datetime(2028, 2, 28, 23, 0)) as fixed:
+        ahead = clock.OffsetClock(timedelta(days=1, hours=2))
+        assert ahead.now() == datetime(2028, 3, 1, 1, 0)  # through 29 February
+        fixed.advance(timedelta(minutes=5))
+        assert ahead.now() == datetime(2028, 3, 1, 1, 5)
+
+
+def test_running_on_moves_this_context_only_and_nests() -> None:
+    import threading
+
+    with clock.frozen(datetime(2027, 6, 1, 12, 0)):
+        seen_elsewhere = []
+        with clock.running_on(clock.OffsetClock(timedelta(days=10))) as outer:
+            assert clock.now() == datetime(2027, 6, 11, 12, 0) and clock.today().isoformat() == "2027-06-11"
+            assert clock.current().now() == datetime(2027, 6, 1, 12, 0)  # the installed clock is untouched
+            other = threading.Thread(target=lambda: seen_elsewhere.append(clock.now()))  # a new thread: no context
+            other.start()
+            other.join()
+            with clock.running_on(clock.FixedClock(datetime(2030, 1, 1))):
+                assert clock.now() == datetime(2030, 1, 1)
+            assert clock.now() == outer.now() == datetime(2027, 6, 11, 12, 0)
+        assert clock.now() == datetime(2027, 6, 1, 12, 0)
+        assert seen_elsewhere == [datetime(2027, 6, 1, 12, 0)]
+
+
+def test_running_on_reaches_the_work_starlette_hands_to_its_thread_pool() -> None:
+    import anyio
+    from starlette.concurrency import run_in_threadpool
+
+    async def in_the_pool() -> tuple[datetime, datetime]:
+        with clock.running_on(clock.FixedClock(datetime(2029, 3, 1))):
+            inside = await run_in_threadpool(clock.now)
+        outside = await run_in_threadpool(clock.now)
+        return inside, outside
+
+    with clock.frozen(datetime(2027, 1, 1)):
+        assert anyio.run(in_the_pool) == (datetime(2029, 3, 1), datetime(2027, 1, 1))
+    with pytest.raises(TypeError, match="now"):
+        with clock.running_on(object()):  # type: ignore[arg-type]
+            pass

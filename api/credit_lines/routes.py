@@ -58,7 +58,7 @@ _WRITES = responses(400, 401, 403, 404, 409, 413, 422)
 def apply(body: ApplicationIn, request: Request, session: SessionDep, idem: IdempotencyDep,
           caller: Applicant) -> Response:
     """Apply for a buyer's credit line: scored, decided, audited; approval opens the line at once."""
-    model = champion(request.app)
+    model = champion(request)
     return idem.respond(service.apply(session, caller, body, policy_of(request), model, clock.now()), status_code=201)
 
 
@@ -95,7 +95,7 @@ def freeze(line_id: LineId, body: LineChangeIn, request: Request, session: Sessi
            caller: Finance) -> Response:
     """Freeze a line: no new authorizations; captures, voids, refunds and repayments go on."""
     return idem.respond(service.change_line(session, caller, line_id, "freeze", body.reason, None,
-                                            policy_of(request), champion_if_available(request.app), clock.now()))
+                                            policy_of(request), champion_if_available(request), clock.now()))
 
 
 @router.post("/v1/credit-lines/{line_id}/unfreeze", response_model=LineOut, responses=_WRITES)
@@ -104,7 +104,7 @@ def unfreeze(line_id: LineId, body: LineChangeIn, request: Request, session: Ses
              caller: Finance) -> Response:
     """Unfreeze a line: authorizations are accepted again."""
     return idem.respond(service.change_line(session, caller, line_id, "unfreeze", body.reason, None,
-                                            policy_of(request), champion_if_available(request.app), clock.now()))
+                                            policy_of(request), champion_if_available(request), clock.now()))
 
 
 @router.post("/v1/credit-lines/{line_id}/limit", response_model=LineOut, responses=_WRITES)
@@ -113,4 +113,4 @@ def change_limit(line_id: LineId, body: LimitChangeIn, request: Request, session
                  caller: Finance) -> Response:
     """Set a line's limit (and its per-order cap from the policy); never below what is posted plus held."""
     return idem.respond(service.change_line(session, caller, line_id, "change_limit", body.reason, body.limit,
-                                            policy_of(request), champion_if_available(request.app), clock.now()))
+                                            policy_of(request), champion_if_available(request), clock.now()))

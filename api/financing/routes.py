@@ -42,7 +42,7 @@ _BOOKINGS = {200: {"description": "Declined: nothing is booked (a business outco
 @runs_sql
 def quote_order(body: OrderFinancingIn, request: Request, session: SessionDep, caller: Financer) -> OrderFinancingOut:
     """Quote an advance against a confirmed purchase order: rate, amount, fee; nothing is booked."""
-    return service.order_financing(session, caller, body, policy_of(request), champion(request.app), clock.now(),
+    return service.order_financing(session, caller, body, policy_of(request), champion(request), clock.now(),
                                    book=False)
 
 
@@ -52,7 +52,7 @@ def quote_order(body: OrderFinancingIn, request: Request, session: SessionDep, c
 def request_order(body: OrderFinancingIn, request: Request, session: SessionDep, idem: IdempotencyDep,
             caller: Financer) -> Response:
     """Finance a confirmed purchase order: book the advance if approved (an order is financed at most once)."""
-    out = service.order_financing(session, caller, body, policy_of(request), champion(request.app), clock.now(),
+    out = service.order_financing(session, caller, body, policy_of(request), champion(request), clock.now(),
                                   book=True)
     return idem.respond(out, status_code=201 if out.financing_id is not None else 200)
 
@@ -61,7 +61,7 @@ def request_order(body: OrderFinancingIn, request: Request, session: SessionDep,
 @runs_sql
 def quote_receivable(body: ReceivableIn, request: Request, session: SessionDep, caller: Financer) -> ReceivableOut:
     """Quote an advance against an unpaid invoice: eligibility, advance rate, reserve, fee; nothing is booked."""
-    return service.receivable_financing(session, caller, body, policy_of(request), champion(request.app), clock.now(),
+    return service.receivable_financing(session, caller, body, policy_of(request), champion(request), clock.now(),
                                         book=False)
 
 
@@ -71,6 +71,6 @@ def quote_receivable(body: ReceivableIn, request: Request, session: SessionDep, 
 def request_receivable(body: ReceivableIn, request: Request, session: SessionDep, idem: IdempotencyDep,
                  caller: Financer) -> Response:
     """Finance an unpaid invoice: book the advance if eligible (an invoice is financed at most once)."""
-    out = service.receivable_financing(session, caller, body, policy_of(request), champion(request.app), clock.now(),
+    out = service.receivable_financing(session, caller, body, policy_of(request), champion(request), clock.now(),
                                        book=True)
     return idem.respond(out, status_code=201 if out.financing_id is not None else 200)

@@ -37,7 +37,7 @@ def firm_credit(firm_id: FirmId, request: Request, session: SessionDep, caller: 
     policy = policy_of(request)
     firm = service.require_firm(session, firm_id)
     line = ledger.find_line_of_firm(session, firm.firm_id)
-    score = service.current_score(session, champion_if_available(request.app), firm.firm_id)
+    score = service.current_score(session, champion_if_available(request), firm.firm_id)
     score_out = None
     if score is not None:
         pd_ = service.pd_decimal(score)

@@ -1,6 +1,8 @@
 """API keys and roles.
 
-A key is ``mck_`` followed by 43 characters of URL-safe base64 (32 random bytes). Only the
+A key is ``mck_`` followed by 43 characters of URL-safe base64 (32 random bytes); a test
+key (``mck_test_`` and the same 43) acts on the sandbox's store instead of the operational
+one (:mod:`api.kit.sandbox`): its prefix picks the store, and it is looked up there. Only the
 SHA-256 of the whole key is stored: a key has 256 bits of entropy, so a fast hash is the
 standard and safe choice (a slow password hash such as bcrypt protects guessable secrets and
 would cost milliseconds on every request). A request is authenticated by one indexed lookup
@@ -33,7 +35,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from api.kit.db import runs_sql
+from api.kit.db import request_engine, request_store, runs_sql
 from api.kit.errors import Forbidden, NotFound, Unauthenticated
 from api.kit.tables import ROLES, ApiKey
 from credit import clock
@@ -42,9 +44,13 @@ from credit.store.prepared import PreparedStatement
 Role = Literal["checkout", "payments", "finance", "analyst", "admin"]
 
 KEY_PREFIX = "mck_"
+TEST_KEY_PREFIX = "mck_test_"
+"""A test key's prefix: the request acts on the sandbox (docs/sandbox.md)."""
 _SECRET_BYTES = 32
-_KEY_LENGTH = len(KEY_PREFIX) + 43  # urlsafe base64 of 32 bytes, unpadded
-_DISPLAY_PREFIX_LENGTH = 12
+_SECRET_LENGTH = 43  # urlsafe base64 of 32 bytes, unpadded
+_KEY_LENGTH = len(KEY_PREFIX) + _SECRET_LENGTH
+_TEST_KEY_LENGTH = len(TEST_KEY_PREFIX) + _SECRET_LENGTH
+_DISPLAY_SECRET_CHARACTERS = 8  # after the prefix: mck_ + 8 (12 characters), mck_test_ + 7 (the column's 16)
 
 
 def hash_key(plaintext: str) -> str:
@@ -53,7 +59,7 @@ def hash_key(plaintext: str) -> str:
 
 
 
-def create_api_key(session: Session, name: str, role: str) -> tuple[int, str]:
+def create_api_key(session: Session, name: str, role: str, *, test: bool = False) -> tuple[int, str]:
     """Issue a new API key; the plaintext is returned once and never stored.
 
     Parameters
@@ -64,11 +70,13 @@ def create_api_key(session: Session, name: str, role: str) -> tuple[int, str]:
         Who or what holds the key (1-100 characters), e.g. ``"checkout-frontend"``.
     role
         One of ``checkout``, ``payments``, ``finance``, ``analyst``, ``admin``.
+    test
+        Issue a test key (``mck_test_...``); ``session`` must then be on the sandbox's store.
 
     Returns
     -------
     tuple[int, str]
-        The key's id and its plaintext (``mck_...``) to hand to the holder.
+        The key's id and its plaintext (``mck_...`` or ``mck_test_...``) to hand to the holder.
 
     Raises
     ------
@@ -80,10 +88,10 @@ def create_api_key(session: Session, name: str, role: str) -> tuple[int, str]:
     name = name.strip()
     if not 1 <= len(name) <= 100:
         raise ValueError(f"`name` must have 1 to 100 characters; got {len(name)}.")
-    plaintext = KEY_PREFIX + secrets.token_urlsafe(_SECRET_BYTES)
-    key = ApiKey(
-        name=name, role=role, key_hash=hash_key(plaintext), prefix=plaintext[:_DISPLAY_PREFIX_LENGTH], created_at=clock.now()
-    )
+    prefix = TEST_KEY_PREFIX if test else KEY_PREFIX
+    plaintext = prefix + secrets.token_urlsafe(_SECRET_BYTES)
+    shown = min(len(prefix) + _DISPLAY_SECRET_CHARACTERS, 16)
+    key = ApiKey(name=name, role=role, key_hash=hash_key(plaintext), prefix=plaintext[:shown], created_at=clock.now())
     session.add(key)
     session.flush()
     return key.key_id, plaintext
@@ -111,6 +119,11 @@ def revoke_api_key(session: Session, key_id: int) -> ApiKey:
 def list_api_keys(session: Session) -> list[ApiKey]:
     """Every key, newest first (hashes included: callers must not expose them)."""
     return list(session.scalars(select(ApiKey).order_by(ApiKey.key_id.desc())))
+
+
+def is_test_key(plaintext: str) -> bool:
+    """Whether a presented key is a test key (``mck_test_`` and a secret of the right length)."""
+    return len(plaintext) == _TEST_KEY_LENGTH and plaintext.startswith(TEST_KEY_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,17 +154,21 @@ def _authenticate(
     plaintext = bearer.credentials if bearer is not None else header_key
     if not plaintext:
         raise Unauthenticated("An API key is required: `Authorization: Bearer <key>` or `X-API-Key: <key>`.")
-    if len(plaintext) != _KEY_LENGTH or not plaintext.startswith(KEY_PREFIX):
+    test = is_test_key(plaintext)
+    if test and request_store(request) is None:  # an app without the sandbox's routing: never the live store
+        raise Unauthenticated("Test keys act on the sandbox only, which this service does not serve.")
+    if not test and (len(plaintext) != _KEY_LENGTH or not plaintext.startswith(KEY_PREFIX)):
         raise Unauthenticated("The API key is not valid.")
     digest = hash_key(plaintext)
     # A connection of its own, closed at once: the request's session must not hold a read
     # snapshot from before the idempotency claim commits (SQLite could not then write). No
     # BEGIN: on SQLite the read is its own autocommit statement; PostgreSQL's implicit
     # transaction is rolled back when the pool takes the connection back.
-    with request.app.state.engine.connect() as connection:
+    with request_engine(request).connect() as connection:  # a test key's request: the sandbox's store
         row = _LOOKUP.first(connection, {"key_hash": digest})
     if row is None or not hmac.compare_digest(row.key_hash, digest):
-        raise Unauthenticated("The API key is not valid.")
+        raise Unauthenticated("The test API key is not valid in the sandbox (issue one with `credit sandbox key`)."
+                              if test else "The API key is not valid.")
     if row.revoked_at is not None:
         raise Unauthenticated("The API key has been revoked.")
     caller = Caller(key_id=row.key_id, name=row.name, role=row.role)

@@ -5,6 +5,10 @@ commits. When the route returns, the session commits **before** the response is 
 dependency has FastAPI's ``scope="function"``; the default "request" scope would commit
 after the client already has its 200). When anything raises, it rolls back.
 
+Which store: the app's operational store, or the sandbox's for a request with a test key
+(:mod:`api.kit.sandbox` puts a :class:`Store` in the request's scope); :func:`request_engine`
+and the request's session follow it.
+
 Where the database work runs depends on the store, because a trip to the thread pool and
 back costs about 230 µs of CPU here while a SQLite statement costs a few:
 
@@ -13,6 +17,8 @@ back costs about 230 µs of CPU here while a SQLite statement costs a few:
 - **SQLite** (embedded, sub-millisecond, one writer at a time): the work runs inline on the
   event loop, as a plain function call, with no trip to the pool; nothing can interleave
   with a unit of work, which holds SQLite's write lock from its first write to its commit.
+- **The sandbox's store** (:mod:`api.kit.sandbox`), SQLite or not: the thread pool, as on a
+  server (:func:`pool_its_work`), so its long units of work never hold up the loop.
 
 A route or dependency that touches the database is written as a plain ``def`` and marked
 :func:`runs_sql`, which makes that choice per request (from the request's session or the
@@ -42,6 +48,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -56,14 +63,50 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
+STORE_SCOPE_KEY = "credit.store"
+"""Where a request that does not act on the operational store carries its :class:`Store` (the ASGI scope)."""
+
+
+@dataclass(frozen=True)
+class Store:
+    """A store other than the operational one a request acts on (the sandbox's, :mod:`api.kit.sandbox`)."""
+
+    engine: Engine
+    sessionmaker: sessionmaker[Session]
+    model: Any = None
+    """The champion PD model requests on this store are decided with (:func:`api.kit.state.champion`)."""
+
+
+def request_store(request: Request) -> Store | None:
+    """The store the request acts on when it is not the operational one (a test key's: the sandbox's)."""
+    return request.scope.get(STORE_SCOPE_KEY)
+
+
 def request_engine(request: Request) -> Engine:
-    """The engine the app opened at startup."""
-    return request.app.state.engine
+    """The engine of the store the request acts on: the app's, or the sandbox's for a test key."""
+    store = request.scope.get(STORE_SCOPE_KEY)
+    return request.app.state.engine if store is None else store.engine
+
+
+_POOLED: set[Engine] = set()  # a plain set: a WeakSet's lookup costs 0.6 us, on every live SQLite request
+
+
+def pool_its_work(engine: Engine, pooled: bool = True) -> None:
+    """Send the work of ``engine`` to the thread pool even on SQLite (the sandbox's store, :mod:`api.kit.sandbox`).
+
+    Its units of work (a clock move runs a year of daily jobs) then never block the event loop,
+    nor do requests waiting for its write lock: all of them wait in pool threads, commits included.
+    ``pooled=False`` forgets the engine (when it is disposed of).
+    """
+    if pooled:
+        _POOLED.add(engine)
+    else:
+        _POOLED.discard(engine)
 
 
 def on_a_server(engine: Engine) -> bool:
-    """Whether the store is a database server (its work goes to the thread pool), not SQLite."""
-    return engine.dialect.name != "sqlite"
+    """Whether the store's work goes to the thread pool: a database server, or a store marked :func:`pool_its_work`."""
+    return engine.dialect.name != "sqlite" or engine in _POOLED
 
 
 Work = TypeVar("Work", bound=Callable[..., Any])
@@ -86,7 +129,7 @@ def runs_sql(work: Work) -> Work:
     @functools.wraps(work)
     async def dispatched(**arguments: Any) -> Any:
         handle = arguments[names[0]]
-        engine = handle.app.state.engine if isinstance(handle, Request) else handle.get_bind()
+        engine = request_engine(handle) if isinstance(handle, Request) else handle.get_bind()
         return await run_sql(engine, work, **arguments)
 
     return dispatched  # type: ignore[return-value]
@@ -124,8 +167,12 @@ def _finish(session: Session, succeeded: bool) -> None:
 
 
 async def _request_session(request: Request) -> AsyncIterator[Session]:
-    session: Session = request.app.state.sessionmaker()
-    engine = request.app.state.engine
+    store = request.scope.get(STORE_SCOPE_KEY)
+    if store is None:
+        session: Session = request.app.state.sessionmaker()
+        engine = request.app.state.engine
+    else:
+        session, engine = store.sessionmaker(), store.engine
     try:
         yield session
     except BaseException:

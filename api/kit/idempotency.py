@@ -69,7 +69,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.kit.auth import CallerDep
-from api.kit.db import SessionDep, finish_sql, run_sql
+from api.kit.db import SessionDep, finish_sql, request_engine, run_sql
 from api.kit.errors import BadRequest, Conflict, Unprocessable
 from api.kit.tables import IdempotencyRecord
 from credit import clock
@@ -274,7 +274,7 @@ async def _idempotent_request(
             f"`{IDEMPOTENCY_HEADER}` must be 1 to {MAX_KEY_LENGTH} printable ASCII characters without spaces.",
             code="idempotency_key_invalid",
         )
-    engine: Engine = request.app.state.engine
+    engine: Engine = request_engine(request)  # the sandbox's for a test key
     lease = timedelta(seconds=request.app.state.settings.idempotency_lease_seconds)
     path = request.url.path
     record_id, token = await run_sql(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 
+from api.kit.db import request_store
 from api.kit.errors import ServiceUnavailable
 from credit.models.serving import ServingModel
 from credit.policy import Policy, default_policy
@@ -41,20 +42,29 @@ def policy_of(request: Request) -> Policy:
     return request.app.state.policy
 
 
-def champion(app: FastAPI) -> ServingModel:
-    """The champion PD model loaded at startup.
+def champion(where: Request | FastAPI) -> ServingModel:
+    """The champion PD model loaded at startup; for a request on the sandbox, the sandbox's fixed-PD model.
+
+    Parameters
+    ----------
+    where
+        The request (the sandbox's requests have their own model), or the app.
 
     Raises
     ------
     ServiceUnavailable
         ``model_unavailable`` (503): no readable serving files were found at startup.
     """
-    model = app.state.serving_model
+    model = champion_if_available(where)
     if model is None:
-        raise ServiceUnavailable(app.state.champion_unavailable, code="model_unavailable")
+        raise ServiceUnavailable(where.app.state.champion_unavailable if isinstance(where, Request)
+                                 else where.state.champion_unavailable, code="model_unavailable")
     return model
 
 
-def champion_if_available(app: FastAPI) -> ServingModel | None:
-    """The champion, or None when none could be read at startup."""
-    return app.state.serving_model
+def champion_if_available(where: Request | FastAPI) -> ServingModel | None:
+    """The champion (the sandbox's model for a request on the sandbox), or None when none could be read at startup."""
+    if isinstance(where, Request):
+        store = request_store(where)
+        return where.app.state.serving_model if store is None else store.model
+    return where.state.serving_model

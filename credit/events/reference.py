@@ -16,13 +16,13 @@ _LINE = {"line_id": 31, "status": "frozen", "frozen_by": "finance", "currency": 
          "per_order_cap": "5000.00", "posted": "4200.00", "pending": "800.00", "available": "10000.00"}
 _HOLD = {"hold_id": 905, "line_id": 31, "order_reference": "PO-2027-0042", "status": "pending", "currency": "EUR",
          "amount": "1200.00", "captured": "0.00", "released": "0.00", "refunded": "0.00", "remaining": "1200.00",
-         "expires_at": "2027-04-30T09:15:00.000000Z"}
+         "expires_at": "2027-04-30T09:15:00Z"}
 _APPLICATION = {"decision_id": "0b6f7c1e-6a41-4c39-9d1c-5d2f0f7b9a10", "buyer_id": 17, "status": "approved",
                 "outcome": "approve", "grade": "C", "pd": "0.0213", "currency": "EUR", "limit": "15000.00",
                 "per_order_cap": "5000.00", "requested_limit": None, "reason_codes": ["limit_by_capacity"],
                 "next_actions": [], "line_id": 31, "review": None}
 _RECEIVABLE = {"receivable_id": 412, "line_id": 31, "hold_id": 905, "status": "open",
-               "due_at": "2027-05-31T09:15:00.000000Z", "days_past_due": -3, "currency": "EUR",
+               "due_at": "2027-05-31T09:15:00Z", "days_past_due": -3, "currency": "EUR",
                "owed": {"principal": "1200.00", "fee": "0.00", "late_fee": "0.00", "total": "1200.00"}}
 _FINANCING = {"financing_id": 58, "kind": "order", "status": "paid_out", "previous_status": "approved",
               "decision_id": "5d0c2b8e-2f7e-4d3a-8b6e-1f9a7c3e4d21", "supplier_id": 22, "buyer_id": 17,
@@ -85,7 +85,7 @@ EXAMPLES: dict[str, tuple[int | str, int | None, dict[str, Any]]] = {
 def example_payload(type_: str) -> dict[str, Any]:
     """The example as delivered: the envelope :func:`credit.events.outbox.payload` builds."""
     object_id, firm_id, data = EXAMPLES[type_]
-    return {"id": "evt_" + "0" * 31 + "1", "type": type_, "timestamp": "2027-04-01T09:15:00.000000Z",
+    return {"id": "evt_" + "0" * 31 + "1", "type": type_, "timestamp": "2027-04-01T09:15:00Z",
             "data": {"object": EVENT_TYPES[type_].object_type, "id": str(object_id), "firm_id": firm_id, **data}}
 
 

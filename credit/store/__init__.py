@@ -14,3 +14,4 @@ import credit.monitoring.tables  # noqa: E402,F401  (registers monitoring_runs a
 import credit.servicing.tables  # noqa: E402,F401  (registers receivables, repayments, allocations, actions, ageing)
 import credit.events.tables  # noqa: E402,F401  (registers events, the outbox)
 import credit.webhooks.tables  # noqa: E402,F401  (registers webhook_endpoints, webhook_deliveries, webhook_attempts)
+import credit.sandbox.tables  # noqa: E402,F401  (registers sandbox_clock)

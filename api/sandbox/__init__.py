@@ -1,0 +1,1 @@
+"""The sandbox's own routes: its clock and its test buyers (test keys only)."""
