@@ -1,7 +1,8 @@
 """The decision service's FastAPI app: ``create_app()`` builds it, ``serve()`` runs it.
 
 Paths are versioned (``/v1/...``); the OpenAPI document is at ``/v1/openapi.json`` and the
-interactive docs at ``/v1/docs``. ``GET /v1/health`` needs no key; ``GET /v1/metrics``
+interactive docs at ``/v1/docs`` (Swagger UI served from a package, so they work offline;
+``/docs`` redirects there). ``GET /v1/health`` needs no key; ``GET /v1/metrics``
 (Prometheus text) needs an analyst or admin key, since request counts per route are business
 information: point Prometheus at it with ``authorization: {credentials: <key>}``.
 """
@@ -33,6 +34,7 @@ from api.installments.routes import router as installments_router
 from api.kit import state
 from api.kit.auth import Caller, requires
 from api.kit.db import make_sessionmaker, runs_sql
+from api.kit.docs import mount_docs
 from api.kit.errors import ErrorBody, install_error_handlers, responses
 from api.kit.idempotency import IdempotentReplay, replay_handler
 from api.kit.limits import BodySizeLimitMiddleware
@@ -96,7 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Credit decisions for a B2B marketplace: credit lines, checkout credit, financing.",
         version="1.0.0",
         openapi_url=f"/{API_VERSION}/openapi.json",
-        docs_url=f"/{API_VERSION}/docs",
+        docs_url=None,  # mount_docs serves Swagger UI from a package, not from FastAPI's CDN
         redoc_url=None,
         lifespan=lifespan,
         responses={500: {"model": ErrorBody, "description": "Unexpected error (`internal_error`)."}},
@@ -135,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         payload, content_type = metrics.exposition()
         return Response(payload, media_type=content_type)
 
+    mount_docs(app, f"/{API_VERSION}/docs", app.openapi_url)
     app.include_router(access_router)
     app.include_router(checkout_router)
     app.include_router(repayments_router)

@@ -20,7 +20,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.", min=1)] = 1,
     database_url: DatabaseUrl = "",
 ) -> None:
-    """Run the decision API (FastAPI under uvicorn); OpenAPI at /v1/openapi.json, docs at /docs."""
+    """Run the decision API (FastAPI under uvicorn); OpenAPI at /v1/openapi.json, docs at /v1/docs (also /docs)."""
     from api.app import serve as run_server
     from credit.settings import Settings
 
