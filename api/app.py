@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -39,6 +39,7 @@ from api.kit.errors import ErrorBody, install_error_handlers, responses
 from api.kit.idempotency import IdempotentReplay, replay_handler
 from api.kit.limits import BodySizeLimitMiddleware
 from api.kit.metrics import ApiMetrics, MetricsMiddleware
+from api.kit.request_id import RequestIdMiddleware, document_request_id, log_config
 from api.loans.routes import router as loans_router
 from api.monitoring.routes import router as monitoring_router
 from api.servicing.routes import router as servicing_router
@@ -107,9 +108,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics = ApiMetrics()
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, replay_handler)
-    # Added last = outermost: metrics time everything, including refused bodies.
+    # Added last = outermost: metrics time everything, including refused bodies; every response,
+    # a refused body's too, carries its X-Request-Id.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.api_max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestIdMiddleware)
 
     @app.get(f"/{API_VERSION}/health", response_model=Health, tags=["service"], responses={503: {"model": Health}})
     @runs_sql
@@ -152,7 +155,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(servicing_router)
     app.include_router(events_router)
     mount_console(app)  # the finance console's pages under /console, not in the OpenAPI document
+    _document(app, document_request_id)
     return app
+
+
+def _document(app: FastAPI, *additions: Callable[[dict], dict]) -> None:
+    """Make ``app.openapi()`` apply ``additions`` to FastAPI's document, once (it is cached as FastAPI caches its own)."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = generate()
+            for addition in additions:
+                schema = addition(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
@@ -175,7 +194,7 @@ def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int =
     engine = make_engine(settings.resolved_database_url())
     upgrade(engine)  # once here, so workers starting together do not race on the migration
     engine.dispose()
-    options = dict(host=host, port=port, loop="uvloop", http="httptools", access_log=False)
+    options = dict(host=host, port=port, loop="uvloop", http="httptools", access_log=False, log_config=log_config())
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return

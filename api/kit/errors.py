@@ -305,7 +305,11 @@ async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONRes
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal_error", "An unexpected error occurred; it has been logged.")
+    # Answered outside the app's middleware (Starlette's outermost ServerErrorMiddleware): the
+    # request id goes on by hand, so the client can quote the logged line.
+    request_id = getattr(request.state, "request_id", None)
+    return error_response(500, "internal_error", "An unexpected error occurred; it has been logged.",
+                          headers={"X-Request-Id": request_id} if request_id else None)
 
 
 def install_error_handlers(app: FastAPI) -> None:
