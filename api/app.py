@@ -10,6 +10,7 @@ information: point Prometheus at it with ``authorization: {credentials: <key>}``
 from __future__ import annotations
 
 import gc
+import json
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -39,6 +40,7 @@ from api.kit.errors import ErrorBody, install_error_handlers, responses
 from api.kit.idempotency import IdempotentReplay, replay_handler
 from api.kit.limits import BodySizeLimitMiddleware
 from api.kit.metrics import ApiMetrics, MetricsMiddleware
+from api.kit.rate_limits import RateLimiter
 from api.kit.request_id import RequestIdMiddleware, document_request_id, log_config
 from api.loans.routes import router as loans_router
 from api.monitoring.routes import router as monitoring_router
@@ -106,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = metrics = ApiMetrics()
+    app.state.rate_limiter = RateLimiter(settings)
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, replay_handler)
     # Added last = outermost: metrics time everything, including refused bodies; every response,
@@ -198,7 +201,7 @@ def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int =
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return
-    for name, value in settings.model_dump().items():
-        os.environ[f"CREDIT_{name.upper()}"] = str(value)
+    for name, value in settings.model_dump(mode="json").items():
+        os.environ[f"CREDIT_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
     os.environ["CREDIT_DATABASE_URL"] = settings.resolved_database_url()
     uvicorn.run("api.app:create_app", factory=True, workers=workers, **options)

@@ -9,7 +9,8 @@ key is refused from the next request on.
 
 The key is read from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. A missing,
 unknown or revoked key is 401 ``unauthenticated``; a valid key whose role an endpoint does
-not allow is 403 ``forbidden``. Objects a caller may not see are 404, decided by the
+not allow is 403 ``forbidden``; a key over its rate limit is 429 ``rate_limited``
+(:mod:`api.kit.rate_limits`). Objects a caller may not see are 404, decided by the
 repository functions, not here.
 
 Use in a route::
@@ -154,6 +155,7 @@ def _authenticate(
         raise Unauthenticated("The API key is not valid.")
     if row.revoked_at is not None:
         raise Unauthenticated("The API key has been revoked.")
+    request.app.state.rate_limiter.take(row.key_id, row.role)  # 429 rate_limited before anything else runs
     caller = Caller(key_id=row.key_id, name=row.name, role=row.role)
     request.state.caller = caller
     return caller
