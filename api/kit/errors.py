@@ -21,6 +21,7 @@ Codes raised by the kit itself:
 422   ``validation_failed``             the request failed validation (``details`` lists
                                         each field's ``loc``, ``msg`` and ``type``)
 422   ``idempotency_key_reused``        the key was used before with another request
+429   ``rate_limited``                  the key is over its rate limit (``Retry-After``)
 500   ``internal_error``                a bug; the body says nothing more
 503   ``database_unavailable``          the store does not answer
 ====  ================================  =============================================
@@ -176,19 +177,32 @@ _DESCRIPTIONS = {
     409: "Conflict (e.g. `idempotency_request_in_progress`, `duplicate_reference`).",
     413: "Request body too large (`payload_too_large`).",
     422: "Validation failed (`validation_failed`, `idempotency_key_reused`).",
+    429: "The API key is over its rate limit (`rate_limited`); retry after `Retry-After` seconds.",
     500: "Unexpected error (`internal_error`).",
     503: "The store does not answer (`database_unavailable`).",
 }
 
 
+_RETRY_AFTER = {"Retry-After": {"description": "Whole seconds until the key may send again.", "required": True,
+                                 "schema": {"type": "integer", "minimum": 1}}}
+
+
 def responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries documenting :class:`ErrorBody` for ``status_codes``.
+
+    A route that documents 401 takes an API key, so every key's rate limit applies to it: 429
+    comes with 401 without being listed.
 
     Examples
     --------
     >>> @router.post("/v1/things", responses=responses(400, 401, 403, 409, 422))  # doctest: +SKIP
     """
-    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS.get(code, "Error.")} for code in status_codes}
+    codes = (*status_codes, 429) if 401 in status_codes and 429 not in status_codes else status_codes
+    documented: dict[int | str, dict[str, Any]] = {
+        code: {"model": ErrorBody, "description": _DESCRIPTIONS.get(code, "Error.")} for code in codes}
+    if 429 in documented:
+        documented[429]["headers"] = {name: dict(header) for name, header in _RETRY_AFTER.items()}
+    return documented
 
 
 LEDGER_STATUS: dict[type[ledger.LedgerError], int] = {
