@@ -126,5 +126,5 @@ def document_request_id(openapi: dict) -> dict:
             if not any(parameter.get("name") == HEADER for parameter in parameters):
                 parameters.append(dict(_PARAMETER))
             for response in operation.get("responses", {}).values():
-                response.setdefault("headers", {})[HEADER] = _RESPONSE_HEADER
+                response["headers"] = {**response.get("headers", {}), HEADER: _RESPONSE_HEADER}
     return openapi
