@@ -40,6 +40,7 @@ from api.checkout.schemas import (
     PrecheckIn,
     PrecheckOut,
 )
+from api.firms import service as firms
 from api.kit.auth import Caller
 from api.kit.db import take_write_lock
 from api.kit.errors import Conflict
@@ -104,11 +105,15 @@ _BUYER = PreparedStatement(_buyer_query())  # built once: constructing it costs 
 def buyer_state(session: Session, buyer_id: int, now: datetime) -> BuyerState:
     """The buyer's line and arrears (one query on ``ix_invoices_buyer_due`` / ``ix_payments_invoice``) and latest score.
 
-    An unknown buyer has no line and no arrears.
+    Raises
+    ------
+    NotFound
+        ``unknown_firm``: no firm has this id. The query reads the firm and outer-joins its
+        line, so this costs nothing more: no row is no firm, a row without a line is ``no_line``.
     """
     row = _BUYER.first(session, {"buyer_id": buyer_id, "now": now, "overdue_cutoff": overdue_cutoff(now)})
     if row is None:
-        return BuyerState(buyer_id, None, "none", None, None, 0, None, None, None)
+        raise firms.unknown_firm(buyer_id)
     days_past_due = standing.days_past_due_since(row.overdue_since, now)
     score = latest_score(session, buyer_id)
     has_line = row.line_id is not None
@@ -160,6 +165,8 @@ def authorize(session: Session, caller: Caller, body: AuthorizationIn, policy: P
 
     Raises
     ------
+    NotFound
+        ``unknown_firm``: no firm has the buyer's id (nothing is recorded).
     Conflict
         ``checkout_contended``: the line kept changing under three attempts; retry.
     DuplicateReference

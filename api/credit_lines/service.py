@@ -80,7 +80,7 @@ def apply(session: Session, caller: Caller, body: ApplicationIn, policy: Policy,
     Raises
     ------
     NotFound
-        ``firm_not_found``.
+        ``unknown_firm``.
     Conflict
         ``line_exists`` (the buyer has a line: change its limit instead), ``application_pending``
         (a referred application waits for review), ``firm_not_scored`` / ``score_stale`` (run

@@ -28,7 +28,8 @@ Codes raised by the kit itself:
 
 A refusal of the exposure ledger (:class:`credit.ledger.LedgerError`) is mapped here too, by
 :data:`LEDGER_STATUS`, so that every route that moves exposure answers it the same way: a
-hold, line or firm that does not exist (or the caller may not see) is 404, an amount the
+hold, line or firm that does not exist (or the caller may not see) is 404 (a firm's is
+``unknown_firm``, as everywhere a firm id names no firm), an amount the
 ledger cannot book is 422 ``invalid_amount``, and a request that contradicts the state of
 the line or hold is 409 with the ledger's own code (``capture_exceeds_hold``, ...), as is a
 business reference the caller booked already (``duplicate_reference``, its details naming the
@@ -244,7 +245,7 @@ LEDGER_STATUS: dict[type[ledger.LedgerError], int] = {
 
 # The API names a missing object as its other 404s do (``<thing>_not_found``); ``no_line`` stays
 # the checkout decline code of a buyer without a line.
-_LEDGER_API_CODES = {ledger.NoLine: "line_not_found", ledger.FirmNotFound: "firm_not_found"}
+_LEDGER_API_CODES = {ledger.NoLine: "line_not_found", ledger.FirmNotFound: "unknown_firm"}
 
 
 def _details_out(details: dict[str, Any]) -> dict[str, Any]:
