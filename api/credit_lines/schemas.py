@@ -74,11 +74,15 @@ class ApplicationOut(BaseModel):
     outcome: Literal["approve", "refer", "decline"] = Field(description="The application's own decision.")
     grade: str
     pd: Decimal = Field(description="The champion's 12-month PD the decision used.")
-    limit: AmountOut = Field(description="Granted (approve), proposed to the finance team (refer) or 0 (decline).")
-    per_order_cap: AmountOut
+    limit: AmountOut = Field(description="The limit granted now: at once (approved), by the review (reviewed: the "
+                                         "reviewer's, 0 if declined), proposed and waiting (referred), or 0 "
+                                         "(declined).")
+    per_order_cap: AmountOut = Field(description="The per-order cap that goes with `limit`.")
+    proposed_limit: AmountOut | None = Field(description="A referred application's proposal to the finance team "
+                                                         "(kept after the review); null if it was not referred.")
     requested_limit: AmountOut | None
     reason_codes: list[Reason] = Field(description="Policy reasons in rule order, then the model's reasons.")
-    next_actions: list[NextActionOut]
+    next_actions: list[NextActionOut] = Field(description="What the buyer can do now: after a review, the review's.")
     model_name: str | None
     model_version: str | None
     score_as_of: date | None = Field(description="The batch date of the features scored.")

@@ -284,10 +284,13 @@ def application_out(row: Application, record: DecisionRecord, review: DecisionRe
                                limit=review.result["limit_minor"], per_order_cap=review.result["per_order_cap_minor"],
                                reason_codes=reasons_out(review.reason_codes), actor=review.actor,
                                created_at=review.created_at)
+    # Where the application stands now: once reviewed, the review's limit and next actions, not the proposal's.
+    current = review if review is not None else record
     return ApplicationOut(
         decision_id=record.decision_id, buyer_id=row.firm_id, status=row.status, outcome=record.outcome,
-        grade=result["grade"], pd=Decimal(result["pd"]), limit=result["limit_minor"],
-        per_order_cap=result["per_order_cap_minor"], requested_limit=requested,
-        reason_codes=reasons_out(record.reason_codes), next_actions=next_actions_out(record.next_actions),
+        grade=result["grade"], pd=Decimal(result["pd"]), limit=current.result["limit_minor"],
+        per_order_cap=current.result["per_order_cap_minor"],
+        proposed_limit=result["limit_minor"] if record.outcome == "refer" else None, requested_limit=requested,
+        reason_codes=reasons_out(record.reason_codes), next_actions=next_actions_out(current.next_actions),
         model_name=record.model_name, model_version=record.model_version, score_as_of=row.score_as_of,
         policy_version=record.policy_version, line_id=row.line_id, review=review_out, created_at=record.created_at)

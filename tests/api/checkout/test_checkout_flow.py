@@ -89,7 +89,7 @@ def test_an_order_over_the_available_limit_is_declined_with_next_actions_and_not
     assert declined.status_code == 200
     out = declined.json()
     assert (out["status"], out["decline_code"]) == ("declined", "limit_exceeded")
-    assert [a["code"] for a in out["next_actions"]] == ["reduce_order_amount", "apply_for_review", "pay_upfront"]
+    assert [a["code"] for a in out["next_actions"]] == ["reduce_order_amount", "contact_finance", "pay_upfront"]
     assert out["balances"] == _balances("1000.00", "0.00", "0.00", "1000.00")
     with Session(app.state.engine) as session:
         assert get_decision(session, out["decision_id"]).outcome == "decline"
