@@ -96,6 +96,22 @@ class ApplicationList(BaseModel):
     items: list[ApplicationOut]
 
 
+class CreditLineOut(BaseModel):
+    """A credit line now: its terms, status and balances."""
+
+    line_id: int
+    firm_id: int = Field(description="The buyer firm the line is for.")
+    currency: str = Field(examples=["EUR"])
+    status: Literal["active", "frozen", "closed"]
+    frozen_by: Literal["finance", "servicing"] | None = Field(description="Who froze a frozen line: `finance` (the finance team) or `servicing` "
+                                              "(overdue receivables, a returned payment); null otherwise.")
+    limit: AmountOut
+    posted: AmountOut = Field(description="Captured and not yet repaid.")
+    pending: AmountOut = Field(description="Held by authorizations not yet captured, voided or expired.")
+    available: AmountOut = Field(description="limit - posted - pending, never below 0.")
+    per_order_cap: AmountOut | None = Field(description="The largest single order; null: no cap beyond the limit.")
+
+
 class LineOut(BaseModel):
     """A credit line after a change by the finance team, with the audited decision of the change."""
 

@@ -26,7 +26,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, aliased
 
-from api.credit_lines.schemas import ApplicationIn, ApplicationOut, LineOut, ReviewIn, ReviewOut
+from api.credit_lines.schemas import ApplicationIn, ApplicationOut, CreditLineOut, LineOut, ReviewIn, ReviewOut
 from api.decisions.schemas import next_actions_out, reasons_out
 from api.firms import service as firms
 from api.kit.auth import Caller
@@ -255,6 +255,16 @@ def change_line(session: Session, caller: Caller, line_id: int, action: str, rea
                    posted=after.balances.posted_minor, pending=after.balances.pending_minor,
                    available=after.balances.available_minor, per_order_cap=after.per_order_cap_minor,
                    decision_id=record.decision_id, reason_codes=reasons_out(decision.reason_codes))
+
+
+def line(session: Session, line_id: int) -> CreditLineOut:
+    """The line now; :class:`~credit.ledger.NoLine` (404 ``line_not_found``) if there is none."""
+    state = ledger.get_line(session, line_id)
+    balances = state.balances
+    return CreditLineOut(line_id=state.line_id, firm_id=state.firm_id, currency=state.currency, status=state.status,
+                         frozen_by=state.frozen_by, limit=balances.limit_minor, posted=balances.posted_minor,
+                         pending=balances.pending_minor, available=max(balances.available_minor, 0),
+                         per_order_cap=state.per_order_cap_minor)
 
 
 def _line_grade(session: Session, firm_id: int, policy: Policy,

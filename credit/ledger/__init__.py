@@ -14,6 +14,7 @@ from credit.ledger.checkout import (
     capture,
     expire_holds,
     get_hold,
+    holds_of_line,
     refund,
     void,
 )
@@ -64,6 +65,6 @@ __all__ = [
     "LedgerError", "LimitBelowExposure", "LimitExceeded", "LineClosed", "LineExists", "LineFrozen", "LineNotEmpty",
     "LineState", "NoLine", "PerOrderCapExceeded", "Reconciliation", "RefundExceedsCaptured",
     "authorize", "balances", "capture", "change_limit", "change_per_order_cap", "charge_off", "close_line", "expire_holds",
-    "find_line_of_firm", "freeze", "get_hold", "get_line", "line_of_firm", "open_line", "reconcile",
+    "find_line_of_firm", "freeze", "get_hold", "get_line", "holds_of_line", "line_of_firm", "open_line", "reconcile",
     "refund", "reopen", "repay", "unfreeze", "void",
 ]
