@@ -71,10 +71,12 @@ def list_applications(
     session: SessionDep, caller: Finance,
     status: Annotated[Literal["approved", "referred", "declined", "reviewed"] | None,
                       Query(description="Only applications in this status; `referred` is the review queue.")] = None,
-    limit: Annotated[int, Query(ge=1, le=500, description="At most this many, oldest first.")] = 100,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=200,
+                                        description="`next_cursor` of the previous page, as given.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Most applications on the page, oldest first.")] = 100,
 ) -> ApplicationList:
-    """Credit-line applications, oldest first; `?status=referred` is the finance team's review queue."""
-    return ApplicationList(items=service.list_applications(session, caller, status, limit))
+    """Credit-line applications, oldest first, a page at a time; `?status=referred` is the review queue."""
+    return service.list_applications(session, caller, status, cursor, limit)
 
 
 @router.get("/v1/credit-lines/applications/{decision_id}", response_model=ApplicationOut,

@@ -93,7 +93,10 @@ class ApplicationOut(BaseModel):
 
 
 class ApplicationList(BaseModel):
+    """One page of applications, oldest first; pass `next_cursor` as `cursor` for the next one."""
+
     items: list[ApplicationOut]
+    next_cursor: str | None = Field(description="Opaque; null on the last page.")
 
 
 class CreditLineOut(BaseModel):

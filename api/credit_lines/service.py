@@ -19,19 +19,20 @@ second decision whose parent is the application's.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 
 from pydantic import TypeAdapter
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from api.credit_lines.schemas import ApplicationIn, ApplicationOut, CreditLineOut, LineOut, ReviewIn, ReviewOut
+from api.credit_lines.schemas import ApplicationIn, ApplicationList, ApplicationOut, CreditLineOut, LineOut, ReviewIn, ReviewOut
 from api.decisions.schemas import next_actions_out, reasons_out
 from api.firms import service as firms
 from api.kit.auth import Caller
 from api.kit.db import take_write_lock
-from api.kit.errors import Conflict, NotFound, Unprocessable
+from api.kit.errors import Conflict, NotFound, Unprocessable, invalid
 from api.kit.money import MARKETPLACE_CURRENCY, from_minor
 from credit import ledger
 from credit.audit import DecisionRecord, get_decision, record_decision
@@ -48,12 +49,15 @@ from credit.decisions import (
 from credit.financing.exposure import firm_exposure, lock_firms
 from credit.models.serving import ServingModel
 from credit.origination.tables import CreditLineApplicationRecord as Application
+from credit.paging import InvalidCursor, decode_key_cursor, encode_key_cursor
 from credit.policy import Policy
 from credit.standing import sql as standing
 
 _STATUS_OF_OUTCOME = {"approve": "approved", "refer": "referred", "decline": "declined"}
 _LINE_DECISION_KINDS = ("credit_line_application", "credit_line_review", "line_change")
 _decision_adapter = TypeAdapter(CreditLineDecision)
+_APPLICATIONS = "application"
+_DECISION_ID = re.compile(r"[0-9a-f-]{36}")
 
 
 def _other_debtor_exposure(session: Session, firm_id: int) -> int:
@@ -134,16 +138,41 @@ def visible_application(session: Session, caller: Caller, decision_id: str) -> A
     return application_out(row, get_decision(session, decision_id), review)
 
 
-def list_applications(session: Session, caller: Caller, status: str | None, limit: int) -> list[ApplicationOut]:
-    """Applications, oldest first (the review queue's order), optionally of one status."""
+def list_applications(session: Session, caller: Caller, status: str | None, cursor: str | None,
+                      limit: int) -> ApplicationList:
+    """Applications, oldest first (the review queue's order), optionally of one status, one page after ``cursor``.
+
+    The order is (``created_at``, ``decision_id``), which never change: a page goes on after its
+    cursor's application even if that one was reviewed meanwhile.
+
+    Raises
+    ------
+    ServiceError
+        422 naming ``cursor``: not a cursor of this list.
+    """
     review = aliased(DecisionRecord)
     query = (select(Application, DecisionRecord, review)
              .join(DecisionRecord, DecisionRecord.decision_id == Application.decision_id)
              .outerjoin(review, review.decision_id == Application.review_decision_id)
-             .order_by(Application.created_at, Application.decision_id).limit(limit))
+             .order_by(Application.created_at, Application.decision_id).limit(limit + 1))
     if status is not None:
         query = query.where(Application.status == status)
-    return [application_out(row, record, reviewed) for row, record, reviewed in session.execute(query)]
+    if cursor is not None:
+        after = None
+        try:
+            after = session.get(Application, decode_key_cursor(_APPLICATIONS, cursor, _DECISION_ID))
+        except InvalidCursor:
+            pass
+        if after is None:
+            raise invalid("query", "cursor", "is not a cursor this service gave (take `next_cursor` from the previous "
+                                             f"page as it is); got {cursor[:100]!r}.")
+        query = query.where(or_(Application.created_at > after.created_at,
+                                and_(Application.created_at == after.created_at,
+                                     Application.decision_id > after.decision_id)))
+    rows = session.execute(query).all()
+    items = [application_out(row, record, reviewed) for row, record, reviewed in rows[:limit]]
+    return ApplicationList(items=items, next_cursor=encode_key_cursor(_APPLICATIONS, items[-1].decision_id)
+                           if len(rows) > limit else None)
 
 
 def review(session: Session, caller: Caller, decision_id: str, body: ReviewIn, policy: Policy,

@@ -109,9 +109,14 @@ def revoke_api_key(session: Session, key_id: int) -> ApiKey:
     return key
 
 
-def list_api_keys(session: Session) -> list[ApiKey]:
-    """Every key, newest first (hashes included: callers must not expose them)."""
-    return list(session.scalars(select(ApiKey).order_by(ApiKey.key_id.desc())))
+def list_api_keys(session: Session, *, before_id: int | None = None, limit: int | None = None) -> list[ApiKey]:
+    """Keys newest first (hashes included: callers must not expose them): all, or ``limit`` older than ``before_id``."""
+    query = select(ApiKey).order_by(ApiKey.key_id.desc())
+    if before_id is not None:
+        query = query.where(ApiKey.key_id < before_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
 
 
 @dataclass(frozen=True, slots=True)
