@@ -17,6 +17,7 @@ error handler of unexpected errors, which answers outside the middleware.
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import os
 import re
@@ -40,9 +41,16 @@ def current_request_id() -> str:
     return _request_id.get()
 
 
+# A random prefix per process and a counter: unique across processes and requests, and no
+# system call per request (os.urandom costs ~2 us here, on checkout's benchmarked path). Ids
+# label log lines; they are not secrets.
+_PROCESS_PREFIX = os.urandom(8).hex()
+_sequence = itertools.count(1)
+
+
 def new_request_id() -> str:
-    """32 random hex digits."""
-    return os.urandom(16).hex()
+    """32 hex digits: this process's random 16, then its request counter's 16."""
+    return f"{_PROCESS_PREFIX}{next(_sequence):016x}"
 
 
 def request_id_of(headers: list[tuple[bytes, bytes]]) -> str:
