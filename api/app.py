@@ -177,6 +177,14 @@ def _document(app: FastAPI, *additions: Callable[[dict], dict]) -> None:
     app.openapi = openapi
 
 
+def worker_environment(settings: Settings) -> dict[str, str]:
+    """``CREDIT_*`` variables from which each worker process rebuilds ``settings`` (JSON for structured ones)."""
+    environment = {f"CREDIT_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+                   for name, value in settings.model_dump(mode="json").items()}
+    environment["CREDIT_DATABASE_URL"] = settings.resolved_database_url()
+    return environment
+
+
 def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Run the API with uvicorn (uvloop + httptools), migrating the store once first.
 
@@ -201,7 +209,5 @@ def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int =
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return
-    for name, value in settings.model_dump(mode="json").items():
-        os.environ[f"CREDIT_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
-    os.environ["CREDIT_DATABASE_URL"] = settings.resolved_database_url()
+    os.environ.update(worker_environment(settings))
     uvicorn.run("api.app:create_app", factory=True, workers=workers, **options)

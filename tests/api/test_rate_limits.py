@@ -136,3 +136,15 @@ def test_every_operation_that_takes_a_key_documents_429_with_retry_after(client)
         assert operation["responses"]["429"]["headers"]["Retry-After"]["schema"] == \
             {"type": "integer", "minimum": 1}, (method, path)
     assert "429" not in paths["/v1/health"]["get"]["responses"]
+
+
+def test_the_limits_reach_worker_processes_as_they_were_set(monkeypatch):
+    from api.app import worker_environment
+
+    settings = Settings(database_url="sqlite:///x.db", api_rate_limits={"admin": RateLimit(per_second=3, burst=4)},
+                        api_rate_limits_by_key={7: RateLimit(per_second=0.5, burst=1)})
+    environment = worker_environment(settings)
+    assert environment["CREDIT_API_RATE_LIMITS"] == '{"admin": {"per_second": 3.0, "burst": 4}}'
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert Settings() == settings
