@@ -50,10 +50,10 @@ HoldId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The hold's id (fro
 _MOVES = responses(400, 401, 403, 404, 409, 413, 422)
 
 
-@router.post("/v1/checkout/prechecks", response_model=PrecheckOut, responses=responses(401, 403, 413, 422))
+@router.post("/v1/checkout/prechecks", response_model=PrecheckOut, responses=responses(401, 403, 404, 413, 422))
 @runs_sql
 def precheck(body: PrecheckIn, request: Request, session: SessionDep, caller: Checkout) -> PrecheckOut:
-    """Would this amount be authorized now? Reads only: no hold, no record, no Idempotency-Key."""
+    """Would this amount be authorized now? Reads only: no hold, no record, no Idempotency-Key (404 `unknown_firm`)."""
     return service.precheck(session, caller, body, policy_of(request), clock.now())
 
 

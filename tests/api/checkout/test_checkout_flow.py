@@ -142,6 +142,9 @@ def test_an_unknown_buyer_is_404_unknown_firm_and_nothing_is_recorded(client, ap
         assert session.scalar(select(func.count()).select_from(DecisionRecord)) == 0
         buyer = make_firm(session, firm_id=987_654)
         session.commit()
+    paths = client.get("/v1/openapi.json").json()["paths"]
+    assert "404" in paths["/v1/checkout/prechecks"]["post"]["responses"]
+    assert "404" in paths["/v1/checkout/authorizations"]["post"]["responses"]
     # the order reference was not kept: the same order goes through once the firm exists
     again = _post(client, keys["checkout"], "/v1/checkout/authorizations", body, idem="typo-2")
     assert (again.status_code, again.json()["decline_code"]) == (200, "no_line")
