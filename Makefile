@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test test-dates postgres browser bench bench-features schema-doc clean
+.PHONY: demo test test-dates postgres browser bench bench-features schema-doc events-doc clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,9 @@ bench-features: $(INSTALLED)
 
 schema-doc: $(INSTALLED)
 	$(VENV)/bin/credit schema --out docs/schema.md
+
+events-doc: $(INSTALLED)
+	$(VENV)/bin/python -m credit.events.reference > docs/events.md
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

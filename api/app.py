@@ -45,6 +45,7 @@ from api.kit.request_id import RequestIdMiddleware, document_request_id, log_con
 from api.loans.routes import router as loans_router
 from api.monitoring.routes import router as monitoring_router
 from api.servicing.routes import router as servicing_router
+from api.webhooks.routes import router as webhooks_router
 from credit.settings import Settings
 from credit.store.engine import make_engine
 from migrations import heads, upgrade
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(monitoring_router)
     app.include_router(servicing_router)
     app.include_router(events_router)
+    app.include_router(webhooks_router)
     mount_console(app)  # the finance console's pages under /console, not in the OpenAPI document
     _document(app, document_request_id)
     return app

@@ -18,14 +18,31 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.", min=1)] = 1,
+    dispatch: Annotated[bool, typer.Option(
+        "--dispatch", help="Also deliver webhooks: run the dispatcher (as `credit webhooks dispatch`) in a background "
+                           "thread of this process, stopped with the server.")] = False,
     database_url: DatabaseUrl = "",
 ) -> None:
     """Run the decision API (FastAPI under uvicorn); OpenAPI at /v1/openapi.json, docs at /v1/docs (also /docs)."""
+    import threading
+
     from api.app import serve as run_server
     from credit.settings import Settings
 
-    run_server(Settings(database_url=database_url) if database_url else Settings(), host=host, port=port,
-               workers=workers)
+    settings = Settings(database_url=database_url) if database_url else Settings()
+    stop, dispatcher = threading.Event(), None
+    if dispatch:
+        from credit.webhooks.dispatch import Dispatcher
+
+        dispatcher = threading.Thread(target=Dispatcher(open_store(settings.resolved_database_url())).run,
+                                      args=(stop,), name="webhooks-dispatcher", daemon=True)
+        dispatcher.start()
+    try:
+        run_server(settings, host=host, port=port, workers=workers)
+    finally:
+        stop.set()
+        if dispatcher is not None:
+            dispatcher.join(timeout=30)  # the delivery in flight finishes (at most the 10 s timeout)
 
 
 @keys_app.command("create")

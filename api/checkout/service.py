@@ -18,6 +18,10 @@ A business reference books once per caller (:mod:`credit.ledger.references`): ea
 claims its order, shipment or refund reference before it books and binds what it booked
 after, so a retry under a new Idempotency-Key gets 409 ``duplicate_reference`` naming the
 hold, never a second booking. A declined authorization gives its order reference back.
+
+A decline writes its audited decision and its ``authorization.declined`` event (the decision is
+the declined authorization's id); approvals, captures, voids and refunds write theirs in the
+ledger (:mod:`credit.ledger.checkout`).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from credit import ledger
 from credit.audit import record_decision
 from credit.decisions import CheckoutDecision, CheckoutRequest, decide_checkout
 from credit.decisions.codes import CHECKOUT_DECLINES, NEXT_ACTIONS
+from credit.events.outbox import emit
 from credit.ledger import references
 from credit.ledger.journal import LINES, Balances
 from credit.paging import InvalidCursor, decode_cursor, encode_cursor
@@ -186,6 +191,11 @@ def authorize(session: Session, caller: Caller, body: AuthorizationIn, policy: P
         if decision.outcome == "decline":
             references.release(session, **order)
             record = _record(session, caller, body, state, request, decision, policy, now)
+            emit(session, "authorization.declined", object_id=record.decision_id, firm_id=body.buyer_id,
+                 occurred_at=now, data=ledger.declined_event_data(
+                     decision_id=record.decision_id, buyer_id=body.buyer_id, line_id=state.line_id,
+                     order_reference=body.order_reference, amount_minor=body.amount,
+                     decline_code=decision.decline_code, next_actions=decision.next_actions))
             return AuthorizationDeclined(
                 buyer_id=body.buyer_id, order_reference=body.order_reference, amount=body.amount,
                 decline_code=decision.decline_code, message=CHECKOUT_DECLINES[decision.decline_code],

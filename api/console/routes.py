@@ -25,6 +25,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
 
 from api.console import forms, registry, sessions
 from api.console.display import FILTERS
@@ -43,6 +44,7 @@ from credit.monitoring.book import PAST_DUE_DAYS, BookPerformance, book_performa
 from credit.monitoring.results import WARNING_REASONS, latest_run
 from credit.policy import Policy
 from credit.servicing import statement
+from credit.webhooks.tables import WebhookEndpoint
 
 PACKAGE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
@@ -129,9 +131,18 @@ def mount_console(app: FastAPI) -> None:
 
 def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("user", getattr(request.state, "console_user", None))
+    if context["user"] is not None:
+        context.setdefault("disabled_webhooks", _disabled_webhooks(request))
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
     response.headers.update(_SECURITY_HEADERS)
     return response
+
+
+def _disabled_webhooks(request: Request) -> list[WebhookEndpoint]:
+    """Webhook endpoints the dispatcher gave up on (or an admin disabled): every page says so, until re-enabled."""
+    with request.app.state.sessionmaker() as session:
+        return list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.status == "disabled")
+                                    .order_by(WebhookEndpoint.disabled_at)))
 
 
 def _not_found(request: Request, what: str) -> HTMLResponse:

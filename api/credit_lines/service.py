@@ -14,7 +14,8 @@ fit under the debtor concentration cap. Freezing and unfreezing read nothing of 
 
 Where an application stands is the row of ``credit_line_applications`` (status approved,
 referred, declined or reviewed), next to its decision in the audit trail; a review is a
-second decision whose parent is the application's.
+second decision whose parent is the application's. Each decision and review writes its event
+(:mod:`credit.origination.applications`); the line it opens writes ``credit_line.opened``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from credit.decisions import (
 )
 from credit.financing.exposure import firm_exposure, lock_firms
 from credit.models.serving import ServingModel
+from credit.origination import applications
 from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.paging import InvalidCursor, decode_key_cursor, encode_key_cursor
 from credit.policy import Policy
@@ -126,6 +128,7 @@ def apply(session: Session, caller: Caller, body: ApplicationIn, policy: Policy,
                       actor=caller.name, created_at=now, updated_at=now)
     session.add(row)
     session.flush()
+    applications.announce_decided(session, row, record, now)
     return application_out(row, record, None)
 
 
@@ -229,6 +232,7 @@ def review(session: Session, caller: Caller, decision_id: str, body: ReviewIn, p
     if claimed != 1:  # another reviewer got there first (cannot happen under the lock above; kept as a guard)
         raise Conflict(f"Application {decision_id} was reviewed meanwhile.", code="application_not_referred")
     session.refresh(row)
+    applications.announce_reviewed(session, row, application, record, now)
     return application_out(row, application, record)
 
 
@@ -272,8 +276,8 @@ def change_line(session: Session, caller: Caller, line_id: int, action: str, rea
     elif action == "unfreeze":
         ledger.unfreeze(session, line_id, now=now)
     else:
-        ledger.change_limit(session, line_id, decision.limit_minor, now=now)
-        ledger.change_per_order_cap(session, line_id, decision.per_order_cap_minor, now=now)
+        ledger.change_limit(session, line_id, decision.limit_minor, per_order_cap_minor=decision.per_order_cap_minor,
+                            now=now)
     record = record_decision(
         session, kind="line_change", inputs=inputs, decision=decision, policy=policy, actor=caller.name,
         firm_id=line.firm_id, parent_decision_id=parent,

@@ -42,6 +42,7 @@ from credit.decisions import (
 )
 from credit.decisions.outcome import as_share
 from credit.decisions.pricing import annual_rate
+from credit.financing import journal
 from credit.financing.exposure import firm_exposure, lock_firms, product_exposure
 from credit.financing.tables import Financing
 from credit.models.serving import ServingModel
@@ -186,8 +187,7 @@ def receivable_financing(session: Session, caller: Caller, body: ReceivableIn, p
 
 def _book(session: Session, financing: Financing, code: str, message: str) -> int:
     try:
-        with session.begin_nested():
-            session.add(financing)
+        journal.add(session, financing)
     except IntegrityError as exc:
         raise Conflict(message, code=code) from exc
     return financing.financing_id

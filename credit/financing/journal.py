@@ -9,6 +9,11 @@ a bug cannot book more than is owed.
 Amounts are integer minor units. Locking: :func:`lock` takes the financing's row
 (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's writer lock is the caller's ``BEGIN
 IMMEDIATE``) before anything is read to decide what to book.
+
+Statuses move here too, and only here: a financing is written ``approved`` by :func:`add` and
+moved on by :func:`post`'s ``status``; each of those writes ``financing.changed`` in the same
+unit of work (data: :func:`financing_event_data`), so every product and job announces every
+status it sets.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from datetime import date, datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from credit.events.outbox import emit
 from credit.financing.errors import AlreadyPaidOut, ExceedsOwed, FinancingClosed, FinancingNotFound, NotPayable
 from credit.financing.tables import CACHED, CLOSED_STATUSES, Financing, FinancingEntry
+from credit.money import MARKETPLACE_CURRENCY, from_minor
 
 FINANCINGS = Financing.__table__
 FLAT_FEE_KINDS: tuple[str, ...] = ("receivable", "loan")
@@ -87,6 +94,38 @@ def amounts(financing: Financing) -> Amounts:
                    f.reserve_minor, f.diluted_minor, f.released_minor)
 
 
+def financing_event_data(financing: Financing, previous_status: str | None) -> dict[str, object]:
+    """A financing as its events carry it: kind, status (and the one before), parties, terms and where it stands."""
+    f, owed = financing, amounts(financing)
+    return {"financing_id": f.financing_id, "kind": f.kind, "status": f.status, "previous_status": previous_status,
+            "decision_id": f.decision_id, "supplier_id": f.supplier_id, "buyer_id": f.buyer_id,
+            "order_id": f.order_id, "invoice_id": f.invoice_id, "offer_id": f.offer_id, "recourse": f.recourse,
+            "due_on": f.due_on, "value_date": f.value_date, "payout_reference": f.payout_reference,
+            "currency": MARKETPLACE_CURRENCY, "advance": from_minor(f.advance_minor),
+            "paid_out": from_minor(owed.paid_out), "outstanding": from_minor(owed.outstanding),
+            "fee_owed": from_minor(owed.fee_owed), "written_off": from_minor(owed.written_off)}
+
+
+def _announce(session: Session, financing: Financing, previous_status: str | None, now: datetime) -> None:
+    # the firm is the one advanced to: the supplier, or the loan's borrower
+    emit(session, "financing.changed", object_id=financing.financing_id, firm_id=financing.supplier_id,
+         data=financing_event_data(financing, previous_status), occurred_at=now)
+
+
+def add(session: Session, financing: Financing) -> Financing:
+    """Write a new financing (status ``approved``) and its event; in a savepoint, so a conflict leaves the unit of work.
+
+    Raises
+    ------
+    sqlalchemy.exc.IntegrityError
+        A UNIQUE of ``financings`` (its order, invoice, offer or decision is financed already).
+    """
+    with session.begin_nested():
+        session.add(financing)
+    _announce(session, financing, None, financing.created_at)
+    return financing
+
+
 def lock(session: Session, financing_id: int) -> Financing:
     """The financing, its row locked for the rest of the transaction (PostgreSQL; SQLite: BEGIN IMMEDIATE).
 
@@ -132,7 +171,8 @@ def post(session: Session, financing: Financing, entries: Sequence[Entry], *, bo
         moves[CACHED[(e.kind, e.part)]] += e.amount_minor
     values: dict[str, object] = {column: getattr(FINANCINGS.c, column) + delta
                                  for column, delta in moves.items() if delta}
-    if status is not None and status != financing.status:
+    previous = financing.status
+    if status is not None and status != previous:
         values["status"] = status
         if status in CLOSED_STATUSES:
             values["closed_at"] = now
@@ -140,6 +180,8 @@ def post(session: Session, financing: Financing, entries: Sequence[Entry], *, bo
         session.execute(update(FINANCINGS).where(FINANCINGS.c.financing_id == financing.financing_id)
                         .values(updated_at=now, **values))
         session.refresh(financing)
+    if "status" in values:
+        _announce(session, financing, previous, now)
     return entries
 
 

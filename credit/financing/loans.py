@@ -203,8 +203,7 @@ def accept_offer(session: Session, offer_id: int, *, amount_minor: int | None, p
         due_on=today + timedelta(days=periods * offer.period_days), status="approved", actor=actor,
         created_at=now, updated_at=now)
     try:
-        with session.begin_nested():
-            session.add(loan)
+        journal.add(session, loan)
     except IntegrityError as exc:  # the offer's UNIQUE: a booking the checks above could not see
         raise OfferAlreadyAccepted(offer_id, None) from exc
     offer.status = "accepted"

@@ -42,7 +42,9 @@ does not see its offer change with every day's sales. When the firm
 no longer qualifies its open offer is withdrawn; a firm with an open loan gets no offer. A
 decision is recorded for every offer made, and for a refusal only when its reasons differ from
 the firm's previous ``loan_offer`` decision (what ``GET /v1/firms/{id}/loan-offers`` shows), so
-the audit trail does not grow by every firm every day.
+the audit trail does not grow by every firm every day. Each offer made (a first one, or one that
+replaces a tighter-termed one) writes ``loan_offer.made`` (data: :func:`offer_event_data`); an
+offer that stands writes nothing, so a day run again announces nothing new.
 """
 
 from __future__ import annotations
@@ -62,9 +64,10 @@ from credit import clock
 from credit.audit.tables import DecisionRecord
 from credit.decisions.outcome import RuleFired, as_probability, ordered_next_actions, ordered_reason_codes
 from credit.decisions.pricing import floor_minor
+from credit.events.outbox import emit
 from credit.financing.exposure import AT_RISK
 from credit.financing.tables import OPEN_STATUSES, Financing, LoanOffer
-from credit.money import round_half_up
+from credit.money import MARKETPLACE_CURRENCY, from_minor, round_half_up
 from credit.policy import Policy
 from credit.scoring.tables import ScoreSnapshot
 from credit.store.tables import Invoice, Payment
@@ -370,14 +373,27 @@ def run_offers(session: Session, as_of: date, policy: Policy, *, actor: str = "f
             _close(session, held, "expired", counts)
         record = _record(session, case, decision, policy, actor, now)
         counts["decisions"] += 1
-        session.add(LoanOffer(firm_id=case.firm_id, decision_id=record.decision_id, as_of=as_of,
-                              trailing_sales_minor=case.trailing_sales_minor, amount_minor=decision.amount_minor,
-                              fee_minor=decision.fee_minor, withholding_rate=str(decision.withholding_rate),
-                              minimum_minor=decision.minimum_minor, period_days=decision.period_days, status="open",
-                              expires_on=decision.expires_on, created_at=now))
+        offer = LoanOffer(firm_id=case.firm_id, decision_id=record.decision_id, as_of=as_of,
+                          trailing_sales_minor=case.trailing_sales_minor, amount_minor=decision.amount_minor,
+                          fee_minor=decision.fee_minor, withholding_rate=str(decision.withholding_rate),
+                          minimum_minor=decision.minimum_minor, period_days=decision.period_days, status="open",
+                          expires_on=decision.expires_on, created_at=now)
+        session.add(offer)
+        session.flush()  # its id, for the event
+        emit(session, "loan_offer.made", object_id=offer.offer_id, firm_id=offer.firm_id,
+             data=offer_event_data(offer, replaces=None if held is None else held.offer_id), occurred_at=now)
         counts["offered"] += 1
     session.flush()
     return dict(counts)
+
+
+def offer_event_data(offer: LoanOffer, *, replaces: int | None = None) -> dict[str, object]:
+    """A loan offer as its event carries it: the most the firm may borrow, the flat fee, the withholding and minimum."""
+    return {"offer_id": offer.offer_id, "status": offer.status, "decision_id": offer.decision_id,
+            "as_of": offer.as_of, "expires_on": offer.expires_on, "currency": MARKETPLACE_CURRENCY,
+            "amount": from_minor(offer.amount_minor), "fee": from_minor(offer.fee_minor),
+            "withholding_rate": offer.withholding_rate, "minimum": from_minor(offer.minimum_minor),
+            "period_days": offer.period_days, "replaces_offer_id": replaces}
 
 
 def _still_stands(offer: LoanOffer, decision: LoanOfferDecision, falls: Decimal) -> bool:

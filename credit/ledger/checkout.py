@@ -21,6 +21,12 @@ lookup, the buyer's line) must take the lock at BEGIN on SQLite: bind its sessio
 ``engine.execution_options(sqlite_begin="IMMEDIATE")`` (see :func:`credit.store.engine.make_engine`),
 or concurrent requests fail with "database is locked". Locks are always taken hold first,
 then line, so two operations on PostgreSQL cannot deadlock each other.
+
+Each approval, capture, void, refund and expiry writes its ``authorization.*`` event in the
+same unit of work (data: :func:`authorization_event_data`), built from what the statements
+return: the line's UPDATE returns its firm, so an event costs one INSERT and no read. A
+decline writes nothing here; the service that decides it records it, with its event
+(:func:`declined_event_data`).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from credit import clock
 from credit.decisions.checkout import line_decline
+from credit.events.outbox import emit
 from credit.ledger.errors import (
     CaptureExceedsHold,
     Decline,
@@ -50,6 +57,7 @@ from credit.ledger.errors import (
     RefundExceedsCaptured,
 )
 from credit.ledger.journal import HOLDS, LINES, TRANSFERS, Balances, book, require_non_negative, require_positive
+from credit.money import MARKETPLACE_CURRENCY, from_minor
 from credit.store.prepared import PreparedStatement
 
 DEFAULT_HOLD_PERIOD = timedelta(days=30)
@@ -70,7 +78,7 @@ _RESERVE = PreparedStatement(  # bind names differ from column names: an UPDATE 
            LINES.c.posted_minor + LINES.c.pending_minor + _AMOUNT <= LINES.c.limit_minor,
            or_(LINES.c.per_order_cap_minor.is_(None), LINES.c.per_order_cap_minor >= _AMOUNT))
     .values(pending_minor=LINES.c.pending_minor + _AMOUNT, updated_at=bindparam("now", type_=DateTime))
-    .returning(*_BALANCE_COLUMNS)
+    .returning(*_BALANCE_COLUMNS, LINES.c.firm_id)
 )
 _LINE_STATE = select(LINES.c.status, LINES.c.per_order_cap_minor, *_BALANCE_COLUMNS).where(
     LINES.c.line_id == bindparam("line_id", type_=BigInteger))
@@ -108,6 +116,29 @@ class Authorization:
     amount_minor: int
     expires_at: datetime
     balances: Balances
+
+
+def authorization_event_data(hold: HoldState, **change: object) -> dict[str, object]:
+    """An authorization (hold) as its events carry it, amounts as decimals; ``change`` adds what this event did."""
+    return {"hold_id": hold.hold_id, "line_id": hold.line_id, "order_reference": hold.order_reference,
+            "status": hold.status, "currency": MARKETPLACE_CURRENCY, "amount": from_minor(hold.amount_minor),
+            "captured": from_minor(hold.captured_minor), "released": from_minor(hold.released_minor),
+            "refunded": from_minor(hold.refunded_minor), "remaining": from_minor(hold.remaining_minor),
+            "expires_at": hold.expires_at, **change}
+
+
+def declined_event_data(*, decision_id: str, buyer_id: int, line_id: int | None, order_reference: str,
+                        amount_minor: int, decline_code: str, next_actions: tuple[str, ...]) -> dict[str, object]:
+    """A declined authorization as its event carries it; its id is the decline's audited decision (no hold exists)."""
+    return {"decision_id": decision_id, "buyer_id": buyer_id, "line_id": line_id, "order_reference": order_reference,
+            "status": "declined", "currency": MARKETPLACE_CURRENCY, "amount": from_minor(amount_minor),
+            "decline_code": decline_code, "next_actions": list(next_actions)}
+
+
+def _announce(session: Session, type: str, hold: HoldState, firm_id: int, now: datetime,  # noqa: A002
+              **change: object) -> None:
+    emit(session, type, object_id=hold.hold_id, firm_id=firm_id, data=authorization_event_data(hold, **change),
+         occurred_at=now)
 
 
 def authorize(session: Session, line_id: int, amount_minor: int, *, order_reference: str,
@@ -171,8 +202,11 @@ def authorize(session: Session, line_id: int, amount_minor: int, *, order_refere
     }).hold_id
     book(session, line_id=line_id, hold_id=hold_id, kind="hold", amount_minor=amount_minor,
          reference=order_reference, now=now)
+    _announce(session, "authorization.approved",
+              HoldState(hold_id, line_id, order_reference, amount_minor, 0, 0, 0, "pending", expires_at),
+              reserved.firm_id, now, terms_days=terms_days)
     return Authorization(hold_id=hold_id, line_id=line_id, amount_minor=amount_minor, expires_at=expires_at,
-                         balances=Balances(*reserved))
+                         balances=Balances(reserved.limit_minor, reserved.posted_minor, reserved.pending_minor))
 
 
 def capture(session: Session, hold_id: int, amount_minor: int, *, reference: str | None = None,
@@ -208,14 +242,18 @@ def capture(session: Session, hold_id: int, amount_minor: int, *, reference: str
     ).first()
     if captured is None:
         raise _capture_refusal(get_hold(session, hold_id, authorized_by=authorized_by), amount_minor, now)
-    session.execute(
+    firm_id = session.execute(
         update(LINES).where(LINES.c.line_id == captured.line_id)
         .values(pending_minor=LINES.c.pending_minor - amount_minor,
                 posted_minor=LINES.c.posted_minor + amount_minor, updated_at=now)
-    )
+        .returning(LINES.c.firm_id)
+    ).scalar_one()
     book(session, line_id=captured.line_id, hold_id=hold_id, kind="post", amount_minor=amount_minor,
          reference=reference, now=now)
-    return HoldState(*captured)
+    hold = HoldState(*captured)
+    _announce(session, "authorization.captured", hold, firm_id, now,
+              capture={"amount": from_minor(amount_minor), "reference": reference})
+    return hold
 
 
 def void(session: Session, hold_id: int, *, reference: str | None = None, authorized_by: str | None = None,
@@ -240,13 +278,16 @@ def void(session: Session, hold_id: int, *, reference: str | None = None, author
         hold = get_hold(session, hold_id, authorized_by=authorized_by)
         raise HoldNotPending(f"Hold {hold_id} is {hold.status}; there is nothing left to void.",
                              hold_id=hold_id, status=hold.status)
-    session.execute(
+    firm_id = session.execute(
         update(LINES).where(LINES.c.line_id == voided.line_id)
         .values(pending_minor=LINES.c.pending_minor - voided.released_minor, updated_at=now)
-    )
+        .returning(LINES.c.firm_id)
+    ).scalar_one()
     book(session, line_id=voided.line_id, hold_id=hold_id, kind="void", amount_minor=voided.released_minor,
          reference=reference, now=now)
-    return HoldState(*voided)
+    hold = HoldState(*voided)
+    _announce(session, "authorization.voided", hold, firm_id, now, void={"reference": reference})
+    return hold
 
 
 def refund(session: Session, hold_id: int, amount_minor: int, *, reference: str | None = None,
@@ -289,12 +330,13 @@ def refund(session: Session, hold_id: int, amount_minor: int, *, reference: str 
             hold_id=hold_id, amount_minor=amount_minor, captured_minor=hold.captured_minor,
             refunded_minor=hold.refunded_minor,
         )
-    lowered = session.execute(
+    firm_id = session.execute(
         update(LINES).where(LINES.c.line_id == refunded.line_id,
                             LINES.c.posted_minor + reopened_minor >= amount_minor)
         .values(posted_minor=LINES.c.posted_minor + reopened_minor - amount_minor, updated_at=now)
-    ).rowcount
-    if not lowered:
+        .returning(LINES.c.firm_id)
+    ).scalar()
+    if firm_id is None:
         # Undo our own hold update (we hold its row lock) so a caller that catches this and
         # commits anyway still leaves the hold and the journal in agreement.
         session.execute(update(HOLDS).where(HOLDS.c.hold_id == hold_id)
@@ -310,7 +352,10 @@ def refund(session: Session, hold_id: int, amount_minor: int, *, reference: str 
              reference=reference, now=now)
     book(session, line_id=refunded.line_id, hold_id=hold_id, kind="refund", amount_minor=amount_minor,
          reference=reference, now=now)
-    return HoldState(*refunded)
+    hold = HoldState(*refunded)
+    _announce(session, "authorization.refunded", hold, firm_id, now,
+              refund={"amount": from_minor(amount_minor), "reference": reference})
+    return hold
 
 
 def expire_holds(session: Session, now: datetime | None = None) -> list[int]:
@@ -325,21 +370,26 @@ def expire_holds(session: Session, now: datetime | None = None) -> list[int]:
     expired = session.execute(
         update(HOLDS).where(HOLDS.c.status == "pending", HOLDS.c.expires_at <= now)
         .values(released_minor=HOLDS.c.amount_minor - HOLDS.c.captured_minor, status="expired", updated_at=now)
-        .returning(HOLDS.c.hold_id, HOLDS.c.line_id, HOLDS.c.released_minor)
+        .returning(*_HOLD_COLUMNS)
     ).all()
     if not expired:
         return []
     released: dict[int, int] = defaultdict(int)
     for row in expired:
         released[row.line_id] += row.released_minor
+    firms: dict[int, int] = {}
     for line_id in sorted(released):  # a fixed lock order across concurrent sweeps
-        session.execute(update(LINES).where(LINES.c.line_id == line_id)
-                        .values(pending_minor=LINES.c.pending_minor - released[line_id], updated_at=now))
+        firms[line_id] = session.execute(
+            update(LINES).where(LINES.c.line_id == line_id)
+            .values(pending_minor=LINES.c.pending_minor - released[line_id], updated_at=now)
+            .returning(LINES.c.firm_id)).scalar_one()
     session.execute(insert(TRANSFERS), [
         {"line_id": row.line_id, "hold_id": row.hold_id, "kind": "expire", "amount_minor": row.released_minor,
          "reference": None, "created_at": now}
         for row in expired
     ])
+    for row in sorted(expired, key=lambda row: row.hold_id):
+        _announce(session, "authorization.expired", HoldState(*row), firms[row.line_id], now)
     return sorted(row.hold_id for row in expired)
 
 

@@ -3,6 +3,12 @@
 Every function takes the caller's :class:`~sqlalchemy.orm.Session` and never commits: the
 caller's unit of work does. Writes start with their guarded UPDATE, so on SQLite the unit of
 work takes the write lock at its first statement and waits its turn instead of failing.
+
+Each change of a line's status or terms writes its event in the same unit of work
+(``credit_line.opened``, ``.changed``, ``.frozen``, ``.unfrozen``, ``.closed``; data:
+:func:`line_event_data`), here rather than in the callers, so the API, the console and the
+servicing job all announce what they change. A call that changes nothing (freezing a frozen
+line) announces nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from sqlalchemy import and_, case, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from credit import clock
+from credit.events.outbox import emit
 from credit.ledger.errors import (
     ExceedsPosted,
     FirmNotFound,
@@ -25,9 +32,11 @@ from credit.ledger.errors import (
 )
 from credit.ledger.journal import LINES, Balances, book, require_non_negative, require_positive
 from credit.ledger.tables import FROZEN_BY
+from credit.money import from_minor
 from credit.store.tables import Firm
 
 _BALANCE_COLUMNS = (LINES.c.limit_minor, LINES.c.posted_minor, LINES.c.pending_minor)
+_LINE_COLUMNS = tuple(LINES.c)
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,26 @@ class LineState:
     per_order_cap_minor: int | None
     balances: Balances
     frozen_by: str | None = None
+
+
+def line_event_data(line: LineState) -> dict[str, object]:
+    """A line as its events carry it: status, who froze it, and its terms and balances as decimal amounts."""
+    balances = line.balances
+
+    def money(minor: int) -> object:
+        return from_minor(minor, line.currency)
+
+    return {"line_id": line.line_id, "status": line.status, "frozen_by": line.frozen_by, "currency": line.currency,
+            "limit": money(balances.limit_minor),
+            "per_order_cap": None if line.per_order_cap_minor is None else money(line.per_order_cap_minor),
+            "posted": money(balances.posted_minor), "pending": money(balances.pending_minor),
+            "available": money(balances.available_minor)}
+
+
+def _announce(session: Session, type: str, row, now: datetime) -> LineState:  # noqa: A002, ANN001 - a LINES row
+    line = _line_state(row)
+    emit(session, type, object_id=line.line_id, firm_id=line.firm_id, data=line_event_data(line), occurred_at=now)
+    return line
 
 
 def open_line(session: Session, *, firm_id: int, limit_minor: int, currency: str,
@@ -86,10 +115,11 @@ def open_line(session: Session, *, firm_id: int, limit_minor: int, currency: str
         raise LineExists(f"Firm {firm_id} already has credit line {existing}; change its limit instead.",
                          firm_id=firm_id, line_id=existing)
     now = now or clock.now()
-    return session.execute(insert(LINES).values(
+    opened = session.execute(insert(LINES).values(
         firm_id=firm_id, currency=currency, limit_minor=limit_minor, per_order_cap_minor=per_order_cap_minor,
         status="active", posted_minor=0, pending_minor=0, created_at=now, updated_at=now,
-    ).returning(LINES.c.line_id)).scalar_one()
+    ).returning(*_LINE_COLUMNS)).one()
+    return _announce(session, "credit_line.opened", opened, now).line_id
 
 
 def get_line(session: Session, line_id: int) -> LineState:
@@ -136,8 +166,13 @@ def balances(session: Session, line_id: int) -> Balances:
     return Balances(*row)
 
 
-def change_limit(session: Session, line_id: int, limit_minor: int, *, now: datetime | None = None) -> Balances:
-    """Set a new limit; never below what is already posted plus held.
+_UNCHANGED = object()
+
+
+def change_limit(session: Session, line_id: int, limit_minor: int, *, per_order_cap_minor: object = _UNCHANGED,
+                 now: datetime | None = None) -> Balances:
+    """Set a new limit (and, when given, a new per-order cap: one change, one event); never below what is already
+    posted plus held.
 
     Lowering the limit below exposure would make available negative; the finance team must
     wait for captures to be repaid or holds to lapse, or freeze the line meanwhile.
@@ -157,15 +192,21 @@ def change_limit(session: Session, line_id: int, limit_minor: int, *, now: datet
         The line is closed or does not exist.
     """
     require_non_negative(limit_minor, "limit_minor")
+    values: dict[str, object] = {"limit_minor": limit_minor}
+    if per_order_cap_minor is not _UNCHANGED:
+        if per_order_cap_minor is not None:
+            require_positive(per_order_cap_minor, "per_order_cap_minor")
+        values["per_order_cap_minor"] = per_order_cap_minor
+    now = now or clock.now()
     changed = session.execute(
         update(LINES)
         .where(LINES.c.line_id == line_id, LINES.c.status != "closed",
                LINES.c.posted_minor + LINES.c.pending_minor <= limit_minor)
-        .values(limit_minor=limit_minor, updated_at=now or clock.now())
-        .returning(*_BALANCE_COLUMNS)
+        .values(updated_at=now, **values)
+        .returning(*_LINE_COLUMNS)
     ).first()
     if changed is not None:
-        return Balances(*changed)
+        return _announce(session, "credit_line.changed", changed, now).balances
     line = get_line(session, line_id)
     if line.status == "closed":
         raise LineClosed(f"Credit line {line_id} is closed; its limit cannot change.", line_id=line_id)
@@ -183,7 +224,9 @@ def change_per_order_cap(session: Session, line_id: int, per_order_cap_minor: in
     """Set (or with None remove) the largest single authorization on a line; holds already made stand."""
     if per_order_cap_minor is not None:
         require_positive(per_order_cap_minor, "per_order_cap_minor")
-    _set(session, line_id, ("active", "frozen"), per_order_cap_minor=per_order_cap_minor, updated_at=now or clock.now())
+    now = now or clock.now()
+    changed = _set(session, line_id, ("active", "frozen"), per_order_cap_minor=per_order_cap_minor, updated_at=now)
+    _announce(session, "credit_line.changed", changed, now)
 
 
 def freeze(session: Session, line_id: int, *, by: str = "finance", now: datetime | None = None) -> None:
@@ -203,14 +246,18 @@ def freeze(session: Session, line_id: int, *, by: str = "finance", now: datetime
     LineClosed, NoLine
     """
     now = now or clock.now()
+    by = _frozen_by(by)
+    frozen = session.execute(
+        update(LINES).where(LINES.c.line_id == line_id, LINES.c.status == "active")
+        .values(status="frozen", frozen_by=by, updated_at=now).returning(*_LINE_COLUMNS)).first()
+    if frozen is not None:
+        _announce(session, "credit_line.frozen", frozen, now)
+        return
     if by == "servicing":
-        frozen = session.execute(
-            update(LINES).where(LINES.c.line_id == line_id, LINES.c.status == "active")
-            .values(status="frozen", frozen_by="servicing", updated_at=now)).rowcount
-        if frozen or get_line(session, line_id).status == "frozen":
+        if get_line(session, line_id).status == "frozen":
             return
         raise LineClosed(f"Credit line {line_id} is closed.", line_id=line_id)
-    _set(session, line_id, ("active", "frozen"), status="frozen", frozen_by=_frozen_by(by), updated_at=now)
+    _set(session, line_id, ("frozen",), frozen_by=by, updated_at=now)  # finance takes over a servicing freeze
 
 
 def unfreeze(session: Session, line_id: int, *, by: str = "finance", now: datetime | None = None) -> bool:
@@ -233,16 +280,20 @@ def unfreeze(session: Session, line_id: int, *, by: str = "finance", now: dateti
     LineClosed, NoLine
     """
     allowed = (None, "finance", "servicing") if _frozen_by(by) == "finance" else (None, "servicing")
+    now = now or clock.now()
     lifted = session.execute(
-        update(LINES).where(LINES.c.line_id == line_id, LINES.c.status.in_(("active", "frozen")),
+        update(LINES).where(LINES.c.line_id == line_id, LINES.c.status == "frozen",
                             or_(LINES.c.frozen_by.is_(None), LINES.c.frozen_by.in_([a for a in allowed if a])),
                             LINES.c.posted_minor + LINES.c.pending_minor <= LINES.c.limit_minor)
-        .values(status="active", frozen_by=None, updated_at=now or clock.now())).rowcount
-    if lifted:
+        .values(status="active", frozen_by=None, updated_at=now).returning(*_LINE_COLUMNS)).first()
+    if lifted is not None:
+        _announce(session, "credit_line.unfrozen", lifted, now)
         return True
     line = get_line(session, line_id)
     if line.status == "closed":
         raise LineClosed(f"Credit line {line_id} is closed.", line_id=line_id)
+    if line.status == "active":
+        return True  # not frozen: nothing to lift
     if line.balances.available_minor < 0:
         raise LimitBelowExposure(
             f"Credit line {line_id} is over its limit: {line.balances.describe()}; it stays frozen until repaid "
@@ -267,14 +318,19 @@ def close_line(session: Session, line_id: int, *, now: datetime | None = None) -
     NoLine
         There is no such line.
     """
+    now = now or clock.now()
     closed = session.execute(
         update(LINES)
-        .where(LINES.c.line_id == line_id, LINES.c.posted_minor == 0, LINES.c.pending_minor == 0)
-        .values(status="closed", updated_at=now or clock.now())
-    ).rowcount
-    if closed:
+        .where(LINES.c.line_id == line_id, LINES.c.status != "closed", LINES.c.posted_minor == 0,
+               LINES.c.pending_minor == 0)
+        .values(status="closed", updated_at=now).returning(*_LINE_COLUMNS)
+    ).first()
+    if closed is not None:
+        _announce(session, "credit_line.closed", closed, now)
         return
     line = get_line(session, line_id)
+    if line.status == "closed" and not line.balances.posted_minor and not line.balances.pending_minor:
+        return  # closed already
     raise LineNotEmpty(
         f"Credit line {line_id} still has posted {line.balances.posted_minor} and pending "
         f"{line.balances.pending_minor}; it can close only when both are 0.",
@@ -335,6 +391,8 @@ def reopen(session: Session, line_id: int, amount_minor: int, *, reference: str 
     """
     require_positive(amount_minor)
     now = now or clock.now()
+    # The status before (and the row lock): a freeze this return causes is announced, one it finds is not.
+    before = session.execute(select(LINES.c.status).where(LINES.c.line_id == line_id).with_for_update()).scalar()
     over = LINES.c.posted_minor + amount_minor + LINES.c.pending_minor > LINES.c.limit_minor
     freezes = and_(LINES.c.status == "active", over)
     reopened = session.execute(
@@ -342,12 +400,14 @@ def reopen(session: Session, line_id: int, amount_minor: int, *, reference: str 
         .values(posted_minor=LINES.c.posted_minor + amount_minor,
                 status=case((freezes, "frozen"), else_=LINES.c.status),
                 frozen_by=case((freezes, "servicing"), else_=LINES.c.frozen_by), updated_at=now)
-        .returning(*_BALANCE_COLUMNS)
+        .returning(*_LINE_COLUMNS)
     ).first()
     if reopened is None:
         raise NoLine(f"Credit line {line_id} does not exist.", line_id=line_id)
     book(session, line_id=line_id, hold_id=None, kind="reopen", amount_minor=amount_minor, reference=reference, now=now)
-    return Balances(*reopened)
+    if before == "active" and reopened.status == "frozen":
+        _announce(session, "credit_line.frozen", reopened, now)
+    return _line_state(reopened).balances
 
 
 def charge_off(session: Session, line_id: int, amount_minor: int, *, reference: str | None = None,
@@ -375,11 +435,12 @@ def charge_off(session: Session, line_id: int, amount_minor: int, *, reference: 
     return Balances(*written)
 
 
-def _set(session: Session, line_id: int, from_statuses: tuple[str, ...], **values: object) -> None:
+def _set(session: Session, line_id: int, from_statuses: tuple[str, ...], **values: object):  # noqa: ANN202
     changed = session.execute(
         update(LINES).where(LINES.c.line_id == line_id, LINES.c.status.in_(from_statuses)).values(**values)
-    ).rowcount
-    if changed:
-        return
+        .returning(*_LINE_COLUMNS)
+    ).first()
+    if changed is not None:
+        return changed
     get_line(session, line_id)  # raises NoLine
     raise LineClosed(f"Credit line {line_id} is closed.", line_id=line_id)

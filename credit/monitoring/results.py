@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from credit.money import MARKETPLACE_CURRENCY, from_minor
 from credit.monitoring.tables import (
     EarlyWarningRecord,
     GradeCalibrationRecord,
@@ -93,6 +94,18 @@ class EarlyWarning:
     firm_id: int
     reasons: tuple[str, ...]
     details: dict[str, Any] = field(default_factory=dict)
+
+
+def early_warning_event_data(warning: EarlyWarning, run_id: int, as_of: date, exposure) -> dict[str, Any]:  # noqa: ANN001
+    """A firm entering the early-warning list, as its event carries it (the firm is the event's object and
+    ``firm_id``): the run, the reasons and their numbers (money in minor units, as the monitoring API shows
+    them), and the book's exposure on the firm.
+
+    ``exposure`` is a :class:`credit.financing.exposure.FirmExposure`.
+    """
+    return {"run_id": run_id, "as_of": as_of, "reasons": list(warning.reasons),
+            "details": warning.details, "currency": MARKETPLACE_CURRENCY,
+            "exposure": {"as_debtor": from_minor(exposure.as_debtor), "as_supplier": from_minor(exposure.as_supplier)}}
 
 
 @dataclass(frozen=True)

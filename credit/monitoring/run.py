@@ -13,7 +13,10 @@ monitored, and computes:
 * the **early-warning list** (:mod:`credit.monitoring.early_warning`).
 
 It stores one ``monitoring_runs`` row and its children in one transaction and returns the
-run as :func:`credit.monitoring.results.latest_run` will read it.
+run as :func:`credit.monitoring.results.latest_run` will read it. In that transaction, each firm
+with exposure (:func:`credit.financing.exposure.firm_exposure`) that enters the list (listed now,
+not by the run before) gets an ``early_warning.raised`` event
+(:func:`credit.monitoring.results.early_warning_event_data`): once per entry, not every run.
 
 Alarms
 ------
@@ -47,18 +50,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
 from credit import clock
 from credit.features.labels import add_months
+from credit.events.outbox import emit
 from credit.features.panel import Panel, PanelError, read_panel
+from credit.financing.exposure import firm_exposure
 from credit.models import CHAMPION, REGISTERED_MODEL
 from credit.monitoring.calibration import by_grade, by_vintage
 from credit.monitoring.config import MonitoringConfig, load_monitoring_config
 from credit.monitoring.early_warning import early_warnings, gather_inputs
 from credit.monitoring.psi import psi, status_of
-from credit.monitoring.results import MonitoringRun, PsiRow, run_by_id
+from credit.monitoring.results import EarlyWarning, MonitoringRun, PsiRow, early_warning_event_data, run_by_id
 from credit.monitoring.tables import (
     EarlyWarningRecord,
     GradeCalibrationRecord,
@@ -294,6 +299,7 @@ def monitor(engine: Engine, panel: str | Path | Panel, model: MonitoredModel, *,
         "label": panel.label, "horizon_months": panel.horizon_months}
     created_at = clock.now()
     with Session(engine) as session, session.begin():
+        listed_before = _listed_by_latest_run(session)
         record = MonitoringRunRecord(
             created_at=created_at, as_of=as_of, model_name=model.name, model_version=model.version,
             training_from=model.training_from, training_to=model.training_to, calibration_vintage=vintage,
@@ -313,8 +319,26 @@ def monitor(engine: Engine, panel: str | Path | Panel, model: MonitoredModel, *,
             session.execute(insert(EarlyWarningRecord), [
                 {"run_id": run_id, "firm_id": w.firm_id, "reasons": list(w.reasons), "details": w.details}
                 for w in warnings])
+        _announce_entries(session, run_id, as_of, [w for w in warnings if w.firm_id not in listed_before], created_at)
     with Session(engine) as session:
         return run_by_id(session, run_id)
+
+
+def _listed_by_latest_run(session: Session) -> set[int]:
+    """The firms on the early-warning list of the newest run stored (none before the first)."""
+    latest = (select(MonitoringRunRecord.run_id)
+              .order_by(MonitoringRunRecord.created_at.desc(), MonitoringRunRecord.run_id.desc()).limit(1))
+    return set(session.execute(select(EarlyWarningRecord.firm_id)
+                               .where(EarlyWarningRecord.run_id == latest.scalar_subquery())).scalars())
+
+
+def _announce_entries(session: Session, run_id: int, as_of: date, entering: list[EarlyWarning], now) -> None:  # noqa: ANN001
+    """``early_warning.raised`` for each firm entering the list that the book has exposure on."""
+    for warning in sorted(entering, key=lambda w: w.firm_id):
+        exposure = firm_exposure(session, warning.firm_id)
+        if exposure.total > 0:
+            emit(session, "early_warning.raised", object_id=warning.firm_id, firm_id=warning.firm_id,
+                 data=early_warning_event_data(warning, run_id, as_of, exposure), occurred_at=now)
 
 
 def monitor_champion(engine: Engine, panel: str | Path, *, history=None, config: MonitoringConfig | None = None,  # noqa: ANN001

@@ -25,6 +25,14 @@ held to the end of the unit of work), it
    alone;
 5. writes the day's ageing snapshot (:mod:`credit.servicing.ageing`).
 
+Each step taken writes ``dunning.step_taken`` (its object is the ``servicing_actions`` row:
+:func:`dunning_step_event_data`); the first reminder before the due date (a negative offset of
+``servicing.dunning.reminder_days``: the policy's reminder window) also writes
+``receivable.due_soon``. Both come with the step's row, which is unique per subject, step and
+day, so a day run again writes neither twice. The line's own steps announce the line's change
+too (``credit_line.frozen`` ... from :mod:`credit.ledger`), and the refresh the receivables'
+arrivals at overdue or paid (:func:`credit.servicing.status.refresh`).
+
 Running it again for the same day changes nothing over an unchanged book; running it for a
 later day takes no one-off step (a reminder offset, the late fee, default, charge-off) a
 subject took on another day. Run it daily, in date order: it reads the book as it stands.
@@ -41,13 +49,15 @@ from sqlalchemy.orm import Session
 
 from credit import clock, ledger
 from credit.audit import record_decision
+from credit.events.outbox import emit
 from credit.ledger.journal import HOLDS, LINES
+from credit.money import MARKETPLACE_CURRENCY, from_minor
 from credit.policy import Policy
 from credit.servicing.ageing import write_ageing
 from credit.servicing.allocation import lock_line
 from credit.servicing.amounts import OWED_COLUMNS, PRINCIPAL_OWED, RECEIVABLES, Owed
 from credit.servicing.dunning import DunningCase, DunningStep, decide_dunning
-from credit.servicing.status import line_days_past_due, refresh
+from credit.servicing.status import line_days_past_due, receivable_event_data, refresh
 from credit.servicing.tables import ServicingAction
 from credit.standing import days_past_due
 
@@ -94,6 +104,16 @@ class DayReport:
     decisions: int = 0
     lines_aged: int = 0
     ageing_written: int = 0
+
+
+def dunning_step_event_data(action_id: int, case: DunningCase, step: DunningStep, decision_id: str, line_id: int,
+                            receivable_id: int | None, as_of: date) -> dict[str, object]:
+    """A dunning step taken, as its event carries it: what was done to which receivable or line, why, for which day."""
+    return {"action_id": action_id, "subject": case.subject, "line_id": line_id, "receivable_id": receivable_id,
+            "step": step.step, "step_key": step.step_key, "reason_code": step.reason_code,
+            "days_past_due": case.days_past_due, "currency": MARKETPLACE_CURRENCY,
+            "amount": None if step.amount_minor is None else from_minor(step.amount_minor),
+            "decision_id": decision_id, "as_of": as_of}
 
 
 def end_of_day(as_of: date) -> datetime:
@@ -219,6 +239,19 @@ class _Day:
                                      .values(late_fee_minor=_r.late_fee_minor + step.amount_minor,
                                              updated_at=self.booked_at))
             self._act(case, step, decision_id, owed.line_id, owed.receivable_id)
+            if step.step == "reminder" and self._enters_reminder_window(case, step):
+                emit(self.session, "receivable.due_soon", object_id=owed.receivable_id, firm_id=owed.firm_id,
+                     data=receivable_event_data(owed, self.judged_at), occurred_at=self.booked_at)
+
+    @staticmethod
+    def _enters_reminder_window(case: DunningCase, step: DunningStep) -> bool:
+        """The first reminder before the due date the receivable gets: it is now due soon (once per receivable)."""
+        def before_due(key: str) -> bool:
+            kind, _, offset = key.partition(":")
+            return kind == "reminder" and offset.lstrip("-").isdigit() and int(offset) < 0
+
+        return before_due(step.step_key) and not any(
+            before_due(key) for key in (*case.steps_taken, *case.steps_today))
 
     def _service_line(self, line: _Line, receivables: list[Owed]) -> None:
         dpd = line_days_past_due(self.session, line.line_id, self.judged_at)
@@ -279,10 +312,13 @@ class _Day:
 
     def _act(self, case: DunningCase, step: DunningStep, decision_id: str, line_id: int,
              receivable_id: int | None) -> None:
-        self.session.execute(insert(ACTIONS).values(
+        action_id = self.session.execute(insert(ACTIONS).values(
             line_id=line_id, receivable_id=receivable_id, subject=case.subject, step=step.step, step_key=step.step_key,
             reason_code=step.reason_code, days_past_due=case.days_past_due, amount_minor=step.amount_minor,
-            decision_id=decision_id, as_of=self.as_of, created_at=self.booked_at))
+            decision_id=decision_id, as_of=self.as_of, created_at=self.booked_at)
+            .returning(ACTIONS.c.action_id)).scalar_one()
+        emit(self.session, "dunning.step_taken", object_id=action_id, firm_id=case.firm_id, occurred_at=self.booked_at,
+             data=dunning_step_event_data(action_id, case, step, decision_id, line_id, receivable_id, self.as_of))
         self.steps[step.step] += 1
         if step.amount_minor is not None:
             self.amounts[step.step] += step.amount_minor

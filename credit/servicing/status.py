@@ -17,20 +17,39 @@ status             when
 ``partially_paid`` something owed, not overdue, something paid
 ``open``           something owed, not overdue, nothing paid
 =================  ==================================================================
+
+:func:`refresh` writes the events of the transitions a client acts on, in the same unit of
+work, once per transition (a refresh that finds the status already stored writes nothing):
+``receivable.overdue`` when a receivable turns overdue, ``receivable.paid`` when it is paid in
+full (``paid``, or ``recovered`` after a charge-off). Data: :func:`receivable_event_data`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from credit.servicing.amounts import OWED, RECEIVABLES
+from credit.events.outbox import emit
+from credit.money import MARKETPLACE_CURRENCY, from_minor
+from credit.servicing.amounts import OWED, OWED_COLUMNS, RECEIVABLES, Owed
 from credit.standing import days_past_due, overdue_cutoff
 
 _r = RECEIVABLES.c
+_ANNOUNCED = {"overdue": "receivable.overdue", "paid": "receivable.paid", "recovered": "receivable.paid"}
+"""The statuses whose arrival is an event, and its type."""
+
+
+def receivable_event_data(owed: Owed, now: datetime) -> dict[str, object]:
+    """A receivable as its events carry it: status, due date, days past due at ``now`` and what it still owes."""
+    return {"receivable_id": owed.receivable_id, "line_id": owed.line_id, "hold_id": owed.hold_id,
+            "status": owed.status, "due_at": owed.due_at, "days_past_due": days_past_due(owed.due_at, now),
+            "currency": MARKETPLACE_CURRENCY,
+            "owed": {"principal": from_minor(owed.principal), "fee": from_minor(owed.fee),
+                     "late_fee": from_minor(owed.late_fee), "total": from_minor(owed.total)}}
 
 
 def line_days_past_due(session: Session, line_id: int, now: datetime) -> int:
@@ -68,21 +87,28 @@ def status_of(current: str, *, owed_minor: int, paid_minor: int, due_at: datetim
 
 
 def refresh(session: Session, receivable_ids: Iterable[int], now: datetime) -> dict[int, str]:
-    """Store the status :func:`status_of` gives now for each receivable; returns ``{id: status}``."""
+    """Store the status :func:`status_of` gives now for each receivable, and announce an arrival at overdue or paid
+    (see the module); returns ``{id: status}``."""
     ids = sorted(set(receivable_ids))
     if not ids:
         return {}
     paid = _r.paid_principal_minor + _r.paid_fee_minor + _r.paid_late_fee_minor
-    rows = session.execute(select(_r.receivable_id, _r.status, _r.due_at, OWED.label("owed"), paid.label("paid"))
-                           .where(_r.receivable_id.in_(ids))).all()
-    statuses, changed = {}, []
+    rows = session.execute(select(*OWED_COLUMNS, OWED.label("owed"), paid.label("paid"))
+                           .where(_r.receivable_id.in_(ids)).order_by(_r.receivable_id)).all()
+    statuses, changed, arrived = {}, [], []
     for row in rows:
         status = status_of(row.status, owed_minor=int(row.owed), paid_minor=int(row.paid), due_at=row.due_at, now=now)
         statuses[row.receivable_id] = status
         if status != row.status:
             changed.append({"rid": row.receivable_id, "new_status": status, "now": now})
+            if status in _ANNOUNCED:
+                arrived.append(replace(Owed.of(row), status=status))
     if changed:
         session.execute(update(RECEIVABLES).where(_r.receivable_id == bindparam("rid"))
                         .values(status=bindparam("new_status"), updated_at=bindparam("now"))
                         .execution_options(synchronize_session=False), changed)
+    for owed in arrived:
+        # occurred now (the clock), not at ``now``: the daily job judges at the end of its day
+        emit(session, _ANNOUNCED[owed.status], object_id=owed.receivable_id, firm_id=owed.firm_id,
+             data=receivable_event_data(owed, now))
     return statuses

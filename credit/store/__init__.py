@@ -13,3 +13,4 @@ import credit.financing.tables  # noqa: E402,F401  (registers financings, financ
 import credit.monitoring.tables  # noqa: E402,F401  (registers monitoring_runs and its result tables)
 import credit.servicing.tables  # noqa: E402,F401  (registers receivables, repayments, allocations, actions, ageing)
 import credit.events.tables  # noqa: E402,F401  (registers events, the outbox)
+import credit.webhooks.tables  # noqa: E402,F401  (registers webhook_endpoints, webhook_deliveries, webhook_attempts)

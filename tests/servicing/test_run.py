@@ -38,8 +38,8 @@ ACTIONS = ServicingAction.__table__
 AGEING = BookAgeing.__table__
 RECEIVABLES = Receivable.__table__
 SNAPSHOT_TABLES = ("receivables", "repayments", "repayment_allocations", "servicing_actions", "book_ageing",
-                   "credit_lines", "holds", "ledger_transfers", "decisions", "policies")
-"""Every table the job may write: servicing, the ledger and the audit trail."""
+                   "credit_lines", "holds", "ledger_transfers", "decisions", "policies", "events")
+"""Every table the job may write: servicing, the ledger, the audit trail and the events of what it changed."""
 
 
 def day(offset: int) -> date:

@@ -1,0 +1,1 @@
+"""Webhook endpoints: register, change, rotate secrets, read deliveries and their attempts, redeliver."""
