@@ -1,7 +1,8 @@
 """The decision service's FastAPI app: ``create_app()`` builds it, ``serve()`` runs it.
 
 Paths are versioned (``/v1/...``); the OpenAPI document is at ``/v1/openapi.json`` and the
-interactive docs at ``/v1/docs``. ``GET /v1/health`` needs no key; ``GET /v1/metrics``
+interactive docs at ``/v1/docs`` (Swagger UI served from a package, so they work offline;
+``/docs`` redirects there). ``GET /v1/health`` needs no key; ``GET /v1/metrics``
 (Prometheus text) needs an analyst or admin key, since request counts per route are business
 information: point Prometheus at it with ``authorization: {credentials: <key>}``.
 
@@ -12,9 +13,10 @@ Requests with a test key (``mck_test_...``) act on the sandbox's store, at the s
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -37,11 +39,14 @@ from api.installments.routes import router as installments_router
 from api.kit import state
 from api.kit.auth import Caller, requires
 from api.kit.db import make_sessionmaker, runs_sql
+from api.kit.docs import mount_docs
 from api.kit.errors import ErrorBody, install_error_handlers, responses
 from api.kit.idempotency import IdempotentReplay, replay_handler
 from api.kit.limits import BodySizeLimitMiddleware
 from api.kit.metrics import ApiMetrics, MetricsMiddleware
 from api.kit.sandbox import Sandbox, SandboxMiddleware, open_sandbox_store
+from api.kit.rate_limits import RateLimiter
+from api.kit.request_id import RequestIdMiddleware, document_request_id, log_config
 from api.loans.routes import router as loans_router
 from api.monitoring.routes import router as monitoring_router
 from api.sandbox.routes import router as sandbox_router
@@ -105,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Credit decisions for a B2B marketplace: credit lines, checkout credit, financing.",
         version="1.0.0",
         openapi_url=f"/{API_VERSION}/openapi.json",
-        docs_url=f"/{API_VERSION}/docs",
+        docs_url=None,  # mount_docs serves Swagger UI from a package, not from FastAPI's CDN
         redoc_url=None,
         lifespan=lifespan,
         responses={500: {"model": ErrorBody, "description": "Unexpected error (`internal_error`)."}},
@@ -115,12 +120,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Test keys act on the sandbox's store, opened at the first one's request (api/kit/sandbox.py).
     app.state.sandbox = sandbox = Sandbox(settings.resolved_sandbox_database_url(),
                                           lambda: getattr(app.state, "policy", None) or default_policy())
+    app.state.rate_limiter = RateLimiter(settings)
+    app.state.sandbox_rate_limiter = RateLimiter(settings)
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, replay_handler)
     app.add_middleware(SandboxMiddleware, sandbox=sandbox)
-    # Added last = outermost: metrics time everything, including refused bodies.
+    # Added last = outermost: metrics time everything, including refused bodies; every response,
+    # a refused body's too, carries its X-Request-Id.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.api_max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestIdMiddleware)
 
     @app.get(f"/{API_VERSION}/health", response_model=Health, tags=["service"], responses={503: {"model": Health}})
     @runs_sql
@@ -148,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         payload, content_type = metrics.exposition()
         return Response(payload, media_type=content_type)
 
+    mount_docs(app, f"/{API_VERSION}/docs", app.openapi_url)
     app.include_router(access_router)
     app.include_router(checkout_router)
     app.include_router(repayments_router)
@@ -164,7 +174,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks_router)
     app.include_router(sandbox_router)
     mount_console(app)  # the finance console's pages under /console, not in the OpenAPI document
+    _document(app, document_request_id)
     return app
+
+
+def _document(app: FastAPI, *additions: Callable[[dict], dict]) -> None:
+    """Make ``app.openapi()`` apply ``additions`` to FastAPI's document, once (it is cached as FastAPI caches its own)."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = generate()
+            for addition in additions:
+                schema = addition(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    """``CREDIT_*`` variables from which each worker process rebuilds ``settings`` (JSON for structured ones)."""
+    environment = {f"CREDIT_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+                   for name, value in settings.model_dump(mode="json").items()}
+    environment["CREDIT_DATABASE_URL"] = settings.resolved_database_url()
+    return environment
 
 
 def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
@@ -192,11 +226,9 @@ def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int =
     except Exception as exc:  # noqa: BLE001 - reported, and its requests answer 503 sandbox_unavailable
         logging.getLogger("api.sandbox").warning("the sandbox's store at %s cannot be opened: %s",
                                                  settings.resolved_sandbox_database_url(), exc)
-    options = dict(host=host, port=port, loop="uvloop", http="httptools", access_log=False)
+    options = dict(host=host, port=port, loop="uvloop", http="httptools", access_log=False, log_config=log_config())
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return
-    for name, value in settings.model_dump().items():
-        os.environ[f"CREDIT_{name.upper()}"] = str(value)
-    os.environ["CREDIT_DATABASE_URL"] = settings.resolved_database_url()
+    os.environ.update(worker_environment(settings))
     uvicorn.run("api.app:create_app", factory=True, workers=workers, **options)

@@ -24,7 +24,7 @@ def serve(
                            "server.")] = False,
     database_url: DatabaseUrl = "",
 ) -> None:
-    """Run the decision API (FastAPI under uvicorn); OpenAPI at /v1/openapi.json, docs at /docs."""
+    """Run the decision API (FastAPI under uvicorn); OpenAPI at /v1/openapi.json, docs at /v1/docs (also /docs)."""
     import threading
 
     from api.app import serve as run_server

@@ -1,14 +1,16 @@
-"""Opaque page cursors of the lists the service pages by id (receivables, financings).
+"""Opaque page cursors of the lists the service pages by id (receivables, financings, holds, ...).
 
 A cursor is the id the next page starts after, under its list's prefix, in URL-safe base64
 without padding: a client passes it back as it was given, and a cursor of another list (or
-anything else) is refused with a message that names ``cursor``.
+anything else) is refused with a message that names ``cursor``. A list keyed by a text id
+(applications, by their decision's UUID) uses :func:`encode_key_cursor` the same way.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 MAX_ID = 2**63 - 1
 
@@ -45,3 +47,30 @@ def decode_cursor(prefix: str, cursor: str) -> int:
     if not 1 <= last_id <= MAX_ID or encode_cursor(prefix, last_id) != cursor:
         raise refusal
     return last_id
+
+
+def encode_key_cursor(prefix: str, last_key: str) -> str:
+    """The opaque cursor of the page after the row keyed ``last_key`` (a text id) in the list ``prefix``."""
+    return base64.urlsafe_b64encode(f"{prefix}:{last_key}".encode()).decode().rstrip("=")
+
+
+def decode_key_cursor(prefix: str, cursor: str, key: re.Pattern[str]) -> str:
+    """The text id a cursor of :func:`encode_key_cursor` carries for the list ``prefix``, if it matches ``key``.
+
+    Raises
+    ------
+    InvalidCursor
+        Anything :func:`encode_key_cursor` could not have made for this list.
+    """
+    refusal = InvalidCursor(f"`cursor` is not a cursor this service gave (take `next_cursor` from the "
+                            f"previous page as it is); got {cursor[:100]!r}.")
+    if not 1 <= len(cursor) <= 200:
+        raise refusal
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise refusal from None
+    last_key = text.removeprefix(f"{prefix}:")
+    if not text.startswith(f"{prefix}:") or not key.fullmatch(last_key) or encode_key_cursor(prefix, last_key) != cursor:
+        raise refusal
+    return last_key

@@ -4,9 +4,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
-from sqlalchemy.engine import make_url
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+
+class RateLimit(BaseModel):
+    """A token bucket: ``per_second`` requests a second on average, up to ``burst`` at once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_second: float = Field(gt=0, le=1_000_000)
+    burst: int = Field(ge=1, le=1_000_000)
+
+
+DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
+    # The marketplace's checkout runs on one key: well above its peak (the checkout benchmark
+    # drives 1,000 authorizations a second on one key) and still a ceiling on a runaway client.
+    "checkout": RateLimit(per_second=2000, burst=4000),
+    "payments": RateLimit(per_second=500, burst=2000),
+    # People and their scripts: a burst of 1,000 covers an export or a test run, 100 a second after.
+    "finance": RateLimit(per_second=100, burst=1000),
+    "analyst": RateLimit(per_second=100, burst=1000),
+    "admin": RateLimit(per_second=100, burst=1000),
+}
+"""Each role's limit per API key, unless ``Settings.api_rate_limits`` says otherwise."""
 
 
 class Settings(BaseSettings):
@@ -35,6 +57,17 @@ class Settings(BaseSettings):
         act on (docs/sandbox.md). Default: beside the operational store, an SQLite file
         ``<name>-sandbox.db`` in its folder (``var/credit-sandbox.db``) or, on PostgreSQL, the
         database ``<name>_sandbox`` on the same server (create it first).
+    api_rate_limits
+        Requests a second and burst allowed to each API key, by role (``checkout``,
+        ``payments``, ``finance``, ``analyst``, ``admin``); a role not named keeps its
+        default (:data:`DEFAULT_RATE_LIMITS`). A key over its limit is answered 429
+        ``rate_limited`` with ``Retry-After``. As JSON in the environment:
+        ``CREDIT_API_RATE_LIMITS='{"checkout": {"per_second": 5000, "burst": 10000}}'``.
+        The buckets live in each server process: with several workers a key may send up to
+        the limit to each worker.
+    api_rate_limits_by_key
+        Limits for single API keys, by key id, over their role's (e.g. a batch client that
+        needs more, or a client to slow down): ``CREDIT_API_RATE_LIMITS_BY_KEY='{"12": {...}}'``.
     serving_folder
         The champion PD model's serving files (``credit models export-champion --out``), which
         the API loads once to score credit decisions. Default: ``var/serving`` under the
@@ -48,8 +81,22 @@ class Settings(BaseSettings):
     artifact_location: str = ""
     api_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     idempotency_lease_seconds: int = Field(default=60, ge=1, le=3600)
+    api_rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
+    api_rate_limits_by_key: dict[int, RateLimit] = Field(default_factory=dict)
     serving_folder: str = ""
     sandbox_database_url: str = ""
+
+    @field_validator("api_rate_limits")
+    @classmethod
+    def _known_roles(cls, limits: dict[str, RateLimit]) -> dict[str, RateLimit]:
+        unknown = sorted(set(limits) - set(DEFAULT_RATE_LIMITS))
+        if unknown:
+            raise ValueError(f"`api_rate_limits` may name the roles {', '.join(DEFAULT_RATE_LIMITS)}; got {unknown}.")
+        return limits
+
+    def rate_limit_of_role(self, role: str) -> RateLimit:
+        """The limit of each key of ``role``: the configured one, else the default."""
+        return self.api_rate_limits.get(role) or DEFAULT_RATE_LIMITS[role]
 
     def resolved_database_url(self) -> str:
         if self.database_url:

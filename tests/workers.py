@@ -28,6 +28,7 @@ from xdist.scheduler import LoadGroupScheduling
 LIVE_SERVERS = (
     "tests/api/console/",  # test_browser.py: chromium against a live server, beside its credit book
     "tests/api/test_idempotency.py",
+    "tests/api/test_docs_browser.py",  # chromium against a live server, the network off
     "tests/api/checkout/test_business_references.py",
     "tests/api/checkout/test_checkout_concurrency.py",
     "tests/api/checkout/test_checkout_crash.py",

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from api.access.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyList, ApiKeyOut
 from api.kit.auth import Caller, create_api_key, list_api_keys, requires, revoke_api_key
 from api.kit.db import SessionDep, runs_sql, take_write_lock
-from api.kit.errors import responses
+from api.kit.errors import invalid, responses
 from api.kit.idempotency import IdempotencyDep
 from api.kit.tables import ApiKey
+from credit.paging import InvalidCursor, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 
 Admin = Annotated[Caller, requires("admin")]
+MAX_PAGE = 500
+_CURSOR = "api-key"
 KeyId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The key's id.")]
 
 
@@ -35,11 +38,23 @@ def issue_api_key(body: ApiKeyCreate, session: SessionDep, _admin: Admin, idem: 
     )
 
 
-@router.get("", response_model=ApiKeyList, responses=responses(401, 403))
+@router.get("", response_model=ApiKeyList, responses=responses(401, 403, 422))
 @runs_sql
-def list_keys(session: SessionDep, _admin: Admin) -> ApiKeyList:
-    """List API keys, newest first (never the keys themselves)."""
-    return ApiKeyList(items=[ApiKeyOut.model_validate(k) for k in list_api_keys(session)])
+def list_keys(
+    session: SessionDep, _admin: Admin,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=60,
+                                        description="`next_cursor` of the previous page, as given.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Most keys on the page.")] = 100,
+) -> ApiKeyList:
+    """List API keys, newest first, one page at a time (never the keys themselves)."""
+    try:
+        before_id = None if cursor is None else decode_cursor(_CURSOR, cursor)
+    except InvalidCursor as exc:
+        raise invalid("query", "cursor", str(exc)) from None
+    keys = list_api_keys(session, before_id=before_id, limit=limit + 1)
+    page = keys[:limit]
+    return ApiKeyList(items=[ApiKeyOut.model_validate(k) for k in page],
+                      next_cursor=encode_cursor(_CURSOR, page[-1].key_id) if len(keys) > limit else None)
 
 
 @router.delete("/{key_id}", response_model=ApiKeyOut, responses=responses(401, 403, 404, 422))

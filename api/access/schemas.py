@@ -34,4 +34,7 @@ class ApiKeyIssued(ApiKeyOut):
 
 
 class ApiKeyList(BaseModel):
+    """One page of keys, newest first; pass `next_cursor` as `cursor` for the next one."""
+
     items: list[ApiKeyOut]
+    next_cursor: str | None = Field(description="Opaque; null on the last page.")

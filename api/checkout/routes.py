@@ -1,9 +1,10 @@
 """Routes of checkout credit: pre-check, authorize, capture, void, refund, read a hold.
 
 Roles: the marketplace's checkout system (``checkout``) and ``admin`` pre-check, authorize,
-capture, void and refund; reading a hold is also open to ``finance`` and ``analyst``. A
-``checkout`` key sees only the holds it authorized (:func:`api.checkout.service.visible_hold`).
-Repayments are not checkout's: the payment system books them (:mod:`api.repayments`).
+capture, void and refund; reading a hold, and listing a buyer's holds, is also open to
+``finance`` and ``analyst``. A ``checkout`` key sees (and lists) only the holds it authorized
+(:func:`api.checkout.service.visible_hold`). Repayments are not checkout's: the payment system
+books them (:mod:`api.repayments`).
 
 Each order, shipment and refund reference books once per caller: a retry under a new
 Idempotency-Key is 409 ``duplicate_reference`` with the id of what the first booked.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from api.checkout import service
@@ -26,6 +27,8 @@ from api.checkout.schemas import (
     AuthorizationIn,
     CaptureIn,
     HoldOut,
+    HoldPageOut,
+    HoldStatus,
     PrecheckIn,
     PrecheckOut,
     RefundIn,
@@ -41,15 +44,16 @@ router = APIRouter(tags=["checkout"])
 
 Checkout = Annotated[Caller, requires("checkout", "admin")]
 Reader = Annotated[Caller, requires("checkout", "finance", "analyst", "admin")]
+MAX_PAGE = 500
 HoldId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The hold's id (from the authorization).")]
 
 _MOVES = responses(400, 401, 403, 404, 409, 413, 422)
 
 
-@router.post("/v1/checkout/prechecks", response_model=PrecheckOut, responses=responses(401, 403, 413, 422))
+@router.post("/v1/checkout/prechecks", response_model=PrecheckOut, responses=responses(401, 403, 404, 413, 422))
 @runs_sql
 def precheck(body: PrecheckIn, request: Request, session: SessionDep, caller: Checkout) -> PrecheckOut:
-    """Would this amount be authorized now? Reads only: no hold, no record, no Idempotency-Key."""
+    """Would this amount be authorized now? Reads only: no hold, no record, no Idempotency-Key (404 `unknown_firm`)."""
     return service.precheck(session, caller, body, policy_of(request), clock.now())
 
 
@@ -66,6 +70,22 @@ def authorize(body: AuthorizationIn, request: Request, session: SessionDep, idem
     """Authorize an order on the buyer's credit line: hold the amount (201) or decline (200)."""
     outcome = service.authorize(session, caller, body, policy_of(request), clock.now())
     return idem.respond(outcome, status_code=201 if isinstance(outcome, AuthorizationApproved) else 200)
+
+
+@router.get("/v1/checkout/authorizations", response_model=HoldPageOut, responses=responses(401, 403, 404, 422))
+@runs_sql
+def list_authorizations(
+    session: SessionDep, caller: Reader,
+    buyer_id: Annotated[int, Query(ge=1, le=2**63 - 1, description="The buyer whose holds to list (404 "
+                                                                   "`unknown_firm` if no firm has this id).")],
+    status: Annotated[list[HoldStatus] | None, Query(
+        max_length=3, description="Only holds in these statuses (repeat the parameter for several).")] = None,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=60,
+                                        description="`next_cursor` of the previous page, as given.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Most holds on the page.")] = 50,
+) -> HoldPageOut:
+    """A buyer's authorizations in the order they were made, one page at a time; a checkout key sees its own."""
+    return service.holds_of_buyer(session, caller, buyer_id, status, cursor, limit)
 
 
 @router.get("/v1/checkout/authorizations/{hold_id}", response_model=HoldOut, responses=responses(401, 403, 404, 422))

@@ -120,3 +120,13 @@ class HoldOut(BaseModel):
     receivable_id: int | None = Field(
         default=None, description="The receivable a capture booked (what the buyer owes for the shipment); "
                                   "null on other answers.")
+
+
+HoldStatus = Literal["pending", "closed", "expired"]
+
+
+class HoldPageOut(BaseModel):
+    """One page of a buyer's holds in id order; pass `next_cursor` as `cursor` for the next one."""
+
+    items: list[HoldOut] = Field(description="Each with the balances of the buyer's line now.")
+    next_cursor: str | None = Field(description="Opaque; null on the last page.")

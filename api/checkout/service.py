@@ -40,13 +40,15 @@ from api.checkout.schemas import (
     AuthorizationIn,
     BalancesOut,
     HoldOut,
+    HoldPageOut,
     NextAction,
     PrecheckIn,
     PrecheckOut,
 )
+from api.firms import service as firms
 from api.kit.auth import Caller
 from api.kit.db import take_write_lock
-from api.kit.errors import Conflict
+from api.kit.errors import Conflict, invalid
 from api.kit.money import from_minor
 from credit import ledger
 from credit.audit import record_decision
@@ -55,6 +57,7 @@ from credit.decisions.codes import CHECKOUT_DECLINES, NEXT_ACTIONS
 from credit.events.outbox import emit
 from credit.ledger import references
 from credit.ledger.journal import LINES, Balances
+from credit.paging import InvalidCursor, decode_cursor, encode_cursor
 from credit.policy import Policy
 from credit.scoring import latest_score
 from credit.servicing import receivables
@@ -65,6 +68,7 @@ from credit.store.tables import Firm
 
 _AUTHORIZE_ATTEMPTS = 3
 _SEES_EVERY_HOLD = frozenset({"finance", "analyst", "admin"})
+_HOLDS_CURSOR = "hold"
 
 
 
@@ -109,11 +113,15 @@ _BUYER = PreparedStatement(_buyer_query())  # built once: constructing it costs 
 def buyer_state(session: Session, buyer_id: int, now: datetime) -> BuyerState:
     """The buyer's line and arrears (one query on ``ix_invoices_buyer_due`` / ``ix_payments_invoice``) and latest score.
 
-    An unknown buyer has no line and no arrears.
+    Raises
+    ------
+    NotFound
+        ``unknown_firm``: no firm has this id. The query reads the firm and outer-joins its
+        line, so this costs nothing more: no row is no firm, a row without a line is ``no_line``.
     """
     row = _BUYER.first(session, {"buyer_id": buyer_id, "now": now, "overdue_cutoff": overdue_cutoff(now)})
     if row is None:
-        return BuyerState(buyer_id, None, "none", None, None, 0, None, None, None)
+        raise firms.unknown_firm(buyer_id)
     days_past_due = standing.days_past_due_since(row.overdue_since, now)
     score = latest_score(session, buyer_id)
     has_line = row.line_id is not None
@@ -165,6 +173,8 @@ def authorize(session: Session, caller: Caller, body: AuthorizationIn, policy: P
 
     Raises
     ------
+    NotFound
+        ``unknown_firm``: no firm has the buyer's id (nothing is recorded).
     Conflict
         ``checkout_contended``: the line kept changing under three attempts; retry.
     DuplicateReference
@@ -231,12 +241,42 @@ def _holds_of(caller: Caller) -> str | None:
 
 
 def hold_out(session: Session, hold: ledger.HoldState) -> HoldOut:
+    return _hold_out(hold, balances_out(ledger.balances(session, hold.line_id)))
+
+
+def _hold_out(hold: ledger.HoldState, balances: BalancesOut) -> HoldOut:
     return HoldOut(
         hold_id=hold.hold_id, line_id=hold.line_id, order_reference=hold.order_reference, status=hold.status,
         amount=hold.amount_minor, captured=hold.captured_minor, released=hold.released_minor,
         refunded=hold.refunded_minor, remaining=hold.remaining_minor, expires_at=_utc(hold.expires_at),
-        balances=balances_out(ledger.balances(session, hold.line_id)),
+        balances=balances,
     )
+
+
+def holds_of_buyer(session: Session, caller: Caller, buyer_id: int, statuses: list[str] | None, cursor: str | None,
+                   limit: int) -> HoldPageOut:
+    """The buyer's holds the caller may see (a checkout key: its own), in id order, one page after ``cursor``.
+
+    Raises
+    ------
+    NotFound
+        ``unknown_firm``.
+    ServiceError
+        422 naming ``cursor``: not a cursor of this list.
+    """
+    try:
+        after_id = None if cursor is None else decode_cursor(_HOLDS_CURSOR, cursor)
+    except InvalidCursor as exc:
+        raise invalid("query", "cursor", str(exc)) from None
+    firms.require_firm(session, buyer_id)
+    line = ledger.find_line_of_firm(session, buyer_id)
+    if line is None:
+        return HoldPageOut(items=[], next_cursor=None)
+    holds, more = ledger.holds_of_line(session, line.line_id, statuses=statuses, authorized_by=_holds_of(caller),
+                                       after_id=after_id, limit=limit)
+    balances = balances_out(line.balances)
+    return HoldPageOut(items=[_hold_out(hold, balances) for hold in holds],
+                       next_cursor=encode_cursor(_HOLDS_CURSOR, holds[-1].hold_id) if more else None)
 
 
 def capture(session: Session, caller: Caller, hold_id: int, amount_minor: int, shipment_reference: str,

@@ -6,7 +6,9 @@ Roles:
 - read applications, the review queue: ``finance`` and ``admin`` (``checkout`` may read an
   application it can name, to show the buyer the answer: every checkout key sees every
   application, the marketplace being one tenant);
-- review, freeze, unfreeze, change a limit: ``finance`` and ``admin`` only.
+- review, freeze, unfreeze, change a limit: ``finance`` and ``admin`` only;
+- read a line: every role (the marketplace is one tenant: checkout shows a buyer its headroom,
+  the payment system books repayments on lines, analysts watch them).
 
 Every POST takes an ``Idempotency-Key``. The routes that write are ``def`` marked
 ``runs_sql`` (pooled on PostgreSQL, inline on SQLite); the reads are plain ``def`` routes in
@@ -25,6 +27,7 @@ from api.credit_lines.schemas import (
     ApplicationIn,
     ApplicationList,
     ApplicationOut,
+    CreditLineOut,
     LimitChangeIn,
     LineChangeIn,
     LineOut,
@@ -42,6 +45,7 @@ router = APIRouter(tags=["credit lines"])
 Applicant = Annotated[Caller, requires("checkout", "admin")]
 Finance = Annotated[Caller, requires("finance", "admin")]
 Reader = Annotated[Caller, requires("checkout", "finance", "admin")]
+LineReader = Annotated[Caller, requires("checkout", "payments", "finance", "analyst", "admin")]
 DecisionId = Annotated[str, Path(min_length=36, max_length=36, pattern=r"^[0-9a-f-]{36}$",
                                  description="The application's decision id (a UUID).")]
 LineId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The credit line's id.")]
@@ -67,10 +71,12 @@ def list_applications(
     session: SessionDep, caller: Finance,
     status: Annotated[Literal["approved", "referred", "declined", "reviewed"] | None,
                       Query(description="Only applications in this status; `referred` is the review queue.")] = None,
-    limit: Annotated[int, Query(ge=1, le=500, description="At most this many, oldest first.")] = 100,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=200,
+                                        description="`next_cursor` of the previous page, as given.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Most applications on the page, oldest first.")] = 100,
 ) -> ApplicationList:
-    """Credit-line applications, oldest first; `?status=referred` is the finance team's review queue."""
-    return ApplicationList(items=service.list_applications(session, caller, status, limit))
+    """Credit-line applications, oldest first, a page at a time; `?status=referred` is the review queue."""
+    return service.list_applications(session, caller, status, cursor, limit)
 
 
 @router.get("/v1/credit-lines/applications/{decision_id}", response_model=ApplicationOut,
@@ -87,6 +93,13 @@ def review(decision_id: DecisionId, body: ReviewIn, request: Request, session: S
            caller: Finance) -> Response:
     """Approve, change the limit of, or decline a referred application (once; a reason is mandatory)."""
     return idem.respond(service.review(session, caller, decision_id, body, policy_of(request), clock.now()))
+
+
+@router.get("/v1/credit-lines/{line_id}", response_model=CreditLineOut, responses=responses(401, 403, 404, 422))
+@runs_sql
+def get_line(line_id: LineId, session: SessionDep, _caller: LineReader) -> CreditLineOut:
+    """A credit line now: limit, posted, pending, available, per-order cap, status (404 `line_not_found`)."""
+    return service.line(session, line_id)
 
 
 @router.post("/v1/credit-lines/{line_id}/freeze", response_model=LineOut, responses=_WRITES)

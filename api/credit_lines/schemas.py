@@ -74,11 +74,15 @@ class ApplicationOut(BaseModel):
     outcome: Literal["approve", "refer", "decline"] = Field(description="The application's own decision.")
     grade: str
     pd: Decimal = Field(description="The champion's 12-month PD the decision used.")
-    limit: AmountOut = Field(description="Granted (approve), proposed to the finance team (refer) or 0 (decline).")
-    per_order_cap: AmountOut
+    limit: AmountOut = Field(description="The limit granted now: at once (approved), by the review (reviewed: the "
+                                         "reviewer's, 0 if declined), proposed and waiting (referred), or 0 "
+                                         "(declined).")
+    per_order_cap: AmountOut = Field(description="The per-order cap that goes with `limit`.")
+    proposed_limit: AmountOut | None = Field(description="A referred application's proposal to the finance team "
+                                                         "(kept after the review); null if it was not referred.")
     requested_limit: AmountOut | None
     reason_codes: list[Reason] = Field(description="Policy reasons in rule order, then the model's reasons.")
-    next_actions: list[NextActionOut]
+    next_actions: list[NextActionOut] = Field(description="What the buyer can do now: after a review, the review's.")
     model_name: str | None
     model_version: str | None
     score_as_of: date | None = Field(description="The batch date of the features scored.")
@@ -89,7 +93,26 @@ class ApplicationOut(BaseModel):
 
 
 class ApplicationList(BaseModel):
+    """One page of applications, oldest first; pass `next_cursor` as `cursor` for the next one."""
+
     items: list[ApplicationOut]
+    next_cursor: str | None = Field(description="Opaque; null on the last page.")
+
+
+class CreditLineOut(BaseModel):
+    """A credit line now: its terms, status and balances."""
+
+    line_id: int
+    firm_id: int = Field(description="The buyer firm the line is for.")
+    currency: str = Field(examples=["EUR"])
+    status: Literal["active", "frozen", "closed"]
+    frozen_by: Literal["finance", "servicing"] | None = Field(description="Who froze a frozen line: `finance` (the finance team) or `servicing` "
+                                              "(overdue receivables, a returned payment); null otherwise.")
+    limit: AmountOut
+    posted: AmountOut = Field(description="Captured and not yet repaid.")
+    pending: AmountOut = Field(description="Held by authorizations not yet captured, voided or expired.")
+    available: AmountOut = Field(description="limit - posted - pending, never below 0.")
+    per_order_cap: AmountOut | None = Field(description="The largest single order; null: no cap beyond the limit.")
 
 
 class LineOut(BaseModel):

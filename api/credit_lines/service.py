@@ -20,19 +20,20 @@ second decision whose parent is the application's. Each decision and review writ
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 
 from pydantic import TypeAdapter
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from api.credit_lines.schemas import ApplicationIn, ApplicationOut, LineOut, ReviewIn, ReviewOut
+from api.credit_lines.schemas import ApplicationIn, ApplicationList, ApplicationOut, CreditLineOut, LineOut, ReviewIn, ReviewOut
 from api.decisions.schemas import next_actions_out, reasons_out
 from api.firms import service as firms
 from api.kit.auth import Caller
 from api.kit.db import take_write_lock
-from api.kit.errors import Conflict, NotFound, Unprocessable
+from api.kit.errors import Conflict, NotFound, Unprocessable, invalid
 from api.kit.money import MARKETPLACE_CURRENCY, from_minor
 from credit import ledger
 from credit.audit import DecisionRecord, get_decision, record_decision
@@ -50,12 +51,15 @@ from credit.financing.exposure import firm_exposure, lock_firms
 from credit.models.serving import ServingModel
 from credit.origination import applications
 from credit.origination.tables import CreditLineApplicationRecord as Application
+from credit.paging import InvalidCursor, decode_key_cursor, encode_key_cursor
 from credit.policy import Policy
 from credit.standing import sql as standing
 
 _STATUS_OF_OUTCOME = {"approve": "approved", "refer": "referred", "decline": "declined"}
 _LINE_DECISION_KINDS = ("credit_line_application", "credit_line_review", "line_change")
 _decision_adapter = TypeAdapter(CreditLineDecision)
+_APPLICATIONS = "application"
+_DECISION_ID = re.compile(r"[0-9a-f-]{36}")
 
 
 def _other_debtor_exposure(session: Session, firm_id: int) -> int:
@@ -82,7 +86,7 @@ def apply(session: Session, caller: Caller, body: ApplicationIn, policy: Policy,
     Raises
     ------
     NotFound
-        ``firm_not_found``.
+        ``unknown_firm``.
     Conflict
         ``line_exists`` (the buyer has a line: change its limit instead), ``application_pending``
         (a referred application waits for review), ``firm_not_scored`` / ``score_stale`` (run
@@ -137,16 +141,41 @@ def visible_application(session: Session, caller: Caller, decision_id: str) -> A
     return application_out(row, get_decision(session, decision_id), review)
 
 
-def list_applications(session: Session, caller: Caller, status: str | None, limit: int) -> list[ApplicationOut]:
-    """Applications, oldest first (the review queue's order), optionally of one status."""
+def list_applications(session: Session, caller: Caller, status: str | None, cursor: str | None,
+                      limit: int) -> ApplicationList:
+    """Applications, oldest first (the review queue's order), optionally of one status, one page after ``cursor``.
+
+    The order is (``created_at``, ``decision_id``), which never change: a page goes on after its
+    cursor's application even if that one was reviewed meanwhile.
+
+    Raises
+    ------
+    ServiceError
+        422 naming ``cursor``: not a cursor of this list.
+    """
     review = aliased(DecisionRecord)
     query = (select(Application, DecisionRecord, review)
              .join(DecisionRecord, DecisionRecord.decision_id == Application.decision_id)
              .outerjoin(review, review.decision_id == Application.review_decision_id)
-             .order_by(Application.created_at, Application.decision_id).limit(limit))
+             .order_by(Application.created_at, Application.decision_id).limit(limit + 1))
     if status is not None:
         query = query.where(Application.status == status)
-    return [application_out(row, record, reviewed) for row, record, reviewed in session.execute(query)]
+    if cursor is not None:
+        after = None
+        try:
+            after = session.get(Application, decode_key_cursor(_APPLICATIONS, cursor, _DECISION_ID))
+        except InvalidCursor:
+            pass
+        if after is None:
+            raise invalid("query", "cursor", "is not a cursor this service gave (take `next_cursor` from the previous "
+                                             f"page as it is); got {cursor[:100]!r}.")
+        query = query.where(or_(Application.created_at > after.created_at,
+                                and_(Application.created_at == after.created_at,
+                                     Application.decision_id > after.decision_id)))
+    rows = session.execute(query).all()
+    items = [application_out(row, record, reviewed) for row, record, reviewed in rows[:limit]]
+    return ApplicationList(items=items, next_cursor=encode_key_cursor(_APPLICATIONS, items[-1].decision_id)
+                           if len(rows) > limit else None)
 
 
 def review(session: Session, caller: Caller, decision_id: str, body: ReviewIn, policy: Policy,
@@ -261,6 +290,16 @@ def change_line(session: Session, caller: Caller, line_id: int, action: str, rea
                    decision_id=record.decision_id, reason_codes=reasons_out(decision.reason_codes))
 
 
+def line(session: Session, line_id: int) -> CreditLineOut:
+    """The line now; :class:`~credit.ledger.NoLine` (404 ``line_not_found``) if there is none."""
+    state = ledger.get_line(session, line_id)
+    balances = state.balances
+    return CreditLineOut(line_id=state.line_id, firm_id=state.firm_id, currency=state.currency, status=state.status,
+                         frozen_by=state.frozen_by, limit=balances.limit_minor, posted=balances.posted_minor,
+                         pending=balances.pending_minor, available=max(balances.available_minor, 0),
+                         per_order_cap=state.per_order_cap_minor)
+
+
 def _line_grade(session: Session, firm_id: int, policy: Policy,
                 model: ServingModel | None) -> tuple[str, Decimal, str | None]:
     last = session.execute(
@@ -288,10 +327,13 @@ def application_out(row: Application, record: DecisionRecord, review: DecisionRe
                                limit=review.result["limit_minor"], per_order_cap=review.result["per_order_cap_minor"],
                                reason_codes=reasons_out(review.reason_codes), actor=review.actor,
                                created_at=review.created_at)
+    # Where the application stands now: once reviewed, the review's limit and next actions, not the proposal's.
+    current = review if review is not None else record
     return ApplicationOut(
         decision_id=record.decision_id, buyer_id=row.firm_id, status=row.status, outcome=record.outcome,
-        grade=result["grade"], pd=Decimal(result["pd"]), limit=result["limit_minor"],
-        per_order_cap=result["per_order_cap_minor"], requested_limit=requested,
-        reason_codes=reasons_out(record.reason_codes), next_actions=next_actions_out(record.next_actions),
+        grade=result["grade"], pd=Decimal(result["pd"]), limit=current.result["limit_minor"],
+        per_order_cap=current.result["per_order_cap_minor"],
+        proposed_limit=result["limit_minor"] if record.outcome == "refer" else None, requested_limit=requested,
+        reason_codes=reasons_out(record.reason_codes), next_actions=next_actions_out(current.next_actions),
         model_name=record.model_name, model_version=record.model_version, score_as_of=row.score_as_of,
         policy_version=record.policy_version, line_id=row.line_id, review=review_out, created_at=record.created_at)

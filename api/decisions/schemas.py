@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from credit.decisions.codes import NEXT_ACTIONS, describe
+from credit.decisions.codes import NEXT_ACTIONS, current_next_action, describe
 
 
 class Reason(BaseModel):
@@ -29,7 +29,9 @@ def reasons_out(codes: list[str] | tuple[str, ...]) -> list[Reason]:
 
 
 def next_actions_out(codes: list[str] | tuple[str, ...]) -> list[NextActionOut]:
-    return [NextActionOut(code=code, message=NEXT_ACTIONS[code]) for code in codes]
+    """The next actions as shown now: a retired code (an older decision's) as its successor, once."""
+    shown = dict.fromkeys(current_next_action(code) for code in codes)
+    return [NextActionOut(code=code, message=NEXT_ACTIONS[code]) for code in shown]
 
 
 class RuleFiredOut(BaseModel):

@@ -57,7 +57,7 @@ def order_financing(session: Session, caller: Caller, body: OrderFinancingIn, po
     Raises
     ------
     NotFound
-        ``order_not_found``.
+        ``order_not_found``; ``unknown_firm``: the supplier or buyer id is no firm's.
     Conflict
         ``order_parties_mismatch``, ``amount_above_order``, ``order_already_financed`` (on a
         request), ``firm_not_scored``.
@@ -67,6 +67,8 @@ def order_financing(session: Session, caller: Caller, body: OrderFinancingIn, po
     if order is None:
         raise NotFound(f"Order {body.order_id} does not exist.", code="order_not_found")
     if (order.supplier_id, order.buyer_id) != (body.supplier_id, body.buyer_id):
+        for firm_id in (body.supplier_id, body.buyer_id):
+            firms.require_firm(session, firm_id)  # a typo is 404 unknown_firm, not another firm's order
         raise Conflict(f"Order {order.order_id} is from supplier {order.supplier_id} to buyer {order.buyer_id}.",
                        code="order_parties_mismatch")
     if body.amount > order.amount_minor:

@@ -28,11 +28,17 @@ from credit.scoring import FirmScore, latest_score, score_features
 from credit.store.tables import CreditEvent, Firm
 
 
+def unknown_firm(firm_id: int) -> NotFound:
+    """404 ``unknown_firm``: the answer wherever a firm id is given that no firm has (a typo must not look like a buyer)."""
+    return NotFound(f"Firm {firm_id} does not exist on the marketplace; check the id.", code="unknown_firm",
+                    details={"firm_id": firm_id})
+
+
 def require_firm(session: Session, firm_id: int) -> Firm:
-    """The firm, or 404 ``firm_not_found``."""
+    """The firm, or 404 ``unknown_firm``."""
     firm = session.get(Firm, firm_id)
     if firm is None:
-        raise NotFound(f"Firm {firm_id} does not exist.", code="firm_not_found")
+        raise unknown_firm(firm_id)
     return firm
 
 

@@ -11,7 +11,8 @@ key is refused from the next request on.
 
 The key is read from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. A missing,
 unknown or revoked key is 401 ``unauthenticated``; a valid key whose role an endpoint does
-not allow is 403 ``forbidden``. Objects a caller may not see are 404, decided by the
+not allow is 403 ``forbidden``; a key over its rate limit is 429 ``rate_limited``
+(:mod:`api.kit.rate_limits`). Objects a caller may not see are 404, decided by the
 repository functions, not here.
 
 Use in a route::
@@ -116,9 +117,14 @@ def revoke_api_key(session: Session, key_id: int) -> ApiKey:
     return key
 
 
-def list_api_keys(session: Session) -> list[ApiKey]:
-    """Every key, newest first (hashes included: callers must not expose them)."""
-    return list(session.scalars(select(ApiKey).order_by(ApiKey.key_id.desc())))
+def list_api_keys(session: Session, *, before_id: int | None = None, limit: int | None = None) -> list[ApiKey]:
+    """Keys newest first (hashes included: callers must not expose them): all, or ``limit`` older than ``before_id``."""
+    query = select(ApiKey).order_by(ApiKey.key_id.desc())
+    if before_id is not None:
+        query = query.where(ApiKey.key_id < before_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
 
 
 def is_test_key(plaintext: str) -> bool:
@@ -171,6 +177,8 @@ def _authenticate(
                               if test else "The API key is not valid.")
     if row.revoked_at is not None:
         raise Unauthenticated("The API key has been revoked.")
+    # 429 rate_limited before anything else runs; test keys have buckets of their own (their ids are the sandbox's).
+    (request.app.state.sandbox_rate_limiter if test else request.app.state.rate_limiter).take(row.key_id, row.role)
     caller = Caller(key_id=row.key_id, name=row.name, role=row.role)
     request.state.caller = caller
     return caller

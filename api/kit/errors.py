@@ -21,13 +21,15 @@ Codes raised by the kit itself:
 422   ``validation_failed``             the request failed validation (``details`` lists
                                         each field's ``loc``, ``msg`` and ``type``)
 422   ``idempotency_key_reused``        the key was used before with another request
+429   ``rate_limited``                  the key is over its rate limit (``Retry-After``)
 500   ``internal_error``                a bug; the body says nothing more
 503   ``database_unavailable``          the store does not answer
 ====  ================================  =============================================
 
 A refusal of the exposure ledger (:class:`credit.ledger.LedgerError`) is mapped here too, by
 :data:`LEDGER_STATUS`, so that every route that moves exposure answers it the same way: a
-hold, line or firm that does not exist (or the caller may not see) is 404, an amount the
+hold, line or firm that does not exist (or the caller may not see) is 404 (a firm's is
+``unknown_firm``, as everywhere a firm id names no firm), an amount the
 ledger cannot book is 422 ``invalid_amount``, and a request that contradicts the state of
 the line or hold is 409 with the ledger's own code (``capture_exceeds_hold``, ...), as is a
 business reference the caller booked already (``duplicate_reference``, its details naming the
@@ -176,19 +178,32 @@ _DESCRIPTIONS = {
     409: "Conflict (e.g. `idempotency_request_in_progress`, `duplicate_reference`).",
     413: "Request body too large (`payload_too_large`).",
     422: "Validation failed (`validation_failed`, `idempotency_key_reused`).",
+    429: "The API key is over its rate limit (`rate_limited`); retry after `Retry-After` seconds.",
     500: "Unexpected error (`internal_error`).",
     503: "The store does not answer (`database_unavailable`).",
 }
 
 
+_RETRY_AFTER = {"Retry-After": {"description": "Whole seconds until the key may send again.", "required": True,
+                                 "schema": {"type": "integer", "minimum": 1}}}
+
+
 def responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries documenting :class:`ErrorBody` for ``status_codes``.
+
+    A route that documents 401 takes an API key, so every key's rate limit applies to it: 429
+    comes with 401 without being listed.
 
     Examples
     --------
     >>> @router.post("/v1/things", responses=responses(400, 401, 403, 409, 422))  # doctest: +SKIP
     """
-    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS.get(code, "Error.")} for code in status_codes}
+    codes = (*status_codes, 429) if 401 in status_codes and 429 not in status_codes else status_codes
+    documented: dict[int | str, dict[str, Any]] = {
+        code: {"model": ErrorBody, "description": _DESCRIPTIONS.get(code, "Error.")} for code in codes}
+    if 429 in documented:
+        documented[429]["headers"] = {name: dict(header) for name, header in _RETRY_AFTER.items()}
+    return documented
 
 
 LEDGER_STATUS: dict[type[ledger.LedgerError], int] = {
@@ -230,7 +245,7 @@ LEDGER_STATUS: dict[type[ledger.LedgerError], int] = {
 
 # The API names a missing object as its other 404s do (``<thing>_not_found``); ``no_line`` stays
 # the checkout decline code of a buyer without a line.
-_LEDGER_API_CODES = {ledger.NoLine: "line_not_found", ledger.FirmNotFound: "firm_not_found"}
+_LEDGER_API_CODES = {ledger.NoLine: "line_not_found", ledger.FirmNotFound: "unknown_firm"}
 
 
 def _details_out(details: dict[str, Any]) -> dict[str, Any]:
@@ -305,7 +320,11 @@ async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONRes
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal_error", "An unexpected error occurred; it has been logged.")
+    # Answered outside the app's middleware (Starlette's outermost ServerErrorMiddleware): the
+    # request id goes on by hand, so the client can quote the logged line.
+    request_id = getattr(request.state, "request_id", None)
+    return error_response(500, "internal_error", "An unexpected error occurred; it has been logged.",
+                          headers={"X-Request-Id": request_id} if request_id else None)
 
 
 def install_error_handlers(app: FastAPI) -> None:

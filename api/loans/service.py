@@ -26,7 +26,7 @@ from credit.policy import Policy
 
 
 def offers(session: Session, firm_id: int, today: date) -> LoanOffersOut:
-    """The firm's open offer not past its expiry, or none and why (404 ``firm_not_found``)."""
+    """The firm's open offer not past its expiry, or none and why (404 ``unknown_firm``)."""
     firms.require_firm(session, firm_id)
     offer = session.execute(select(LoanOffer).where(
         LoanOffer.firm_id == firm_id, LoanOffer.status == "open", LoanOffer.expires_on >= today)

@@ -37,6 +37,8 @@ router = APIRouter(tags=["monitoring"])
 Watcher = Annotated[Caller, requires("analyst", "finance", "admin")]
 WarningReason = Enum("WarningReason", {code: code for code in WARNING_REASONS}, type=str)
 _READS = responses(401, 403, 404, 422)
+Cursor = Annotated[str | None, Query(min_length=1, max_length=60, description="`next_cursor` of the previous page, "
+                                                                              "as given (the same run's).")]
 # Dates the period may take: far enough either way for any book, and the end of the last day stays a datetime.
 _EARLIEST, _LATEST = date(1970, 1, 1), date(2999, 12, 31)
 
@@ -55,9 +57,11 @@ def psi(
     segment: Annotated[str | None, Query(min_length=1, max_length=200,
                                          description="Only this segment: `all` or `industry=<name>`.")] = None,
     status: Annotated[Literal["ok", "watch", "alarm"] | None, Query(description="Only rows in this status.")] = None,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Most rows on the page.")] = 500,
 ) -> PsiList:
     """PSI of the score and of every model feature, training window against the month monitored, by segment."""
-    return service.psi(service.latest(session), variable, segment, status)
+    return service.psi(service.latest(session), variable, segment, status, cursor, limit)
 
 
 @router.get("/v1/monitoring/calibration", response_model=CalibrationOut, responses=_READS)
@@ -70,10 +74,11 @@ def calibration(session: SessionDep, _caller: Watcher) -> CalibrationOut:
 def early_warnings(
     session: SessionDep, _caller: Watcher,
     reason: Annotated[WarningReason | None, Query(description="Only firms with this reason code.")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many firms, most reasons first.")] = 100,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Most firms on the page, most reasons first.")] = 100,
 ) -> EarlyWarningList:
     """The early-warning list: firms with reason codes from a fixed catalogue and the numbers behind them."""
-    return service.early_warnings(service.latest(session), reason.value if reason else None, limit)
+    return service.early_warnings(service.latest(session), reason.value if reason else None, limit, cursor)
 
 
 @router.get("/v1/monitoring/book", response_model=BookOut, responses=responses(401, 403, 422))

@@ -56,8 +56,11 @@ class MonitoringSummaryOut(BaseModel):
 
 
 class PsiList(BaseModel):
+    """One page of the run's PSI rows; pass `next_cursor` as `cursor` for the next one."""
+
     run: RunOut
     items: list[PsiOut]
+    next_cursor: str | None = Field(description="Opaque, for this run only; null on the last page.")
 
 
 class GradeCalibrationOut(BaseModel):
@@ -107,8 +110,9 @@ class EarlyWarningOut(BaseModel):
 
 class EarlyWarningList(BaseModel):
     run: RunOut
-    total: int = Field(description="Firms listed with the filter, before `limit`.")
+    total: int = Field(description="Firms listed with the filter, on every page.")
     items: list[EarlyWarningOut]
+    next_cursor: str | None = Field(description="Opaque, for this run only; null on the last page.")
 
 
 # --------------------------------------------------------------------------- the book's own figures

@@ -15,7 +15,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from api.kit.errors import NotFound, Unprocessable
+from api.kit.errors import NotFound, Unprocessable, invalid
 from api.monitoring.schemas import (
     AllocatedOut,
     BookGradeOut,
@@ -44,6 +44,7 @@ from api.monitoring.schemas import (
 from credit.monitoring.book import book_performance
 from credit.monitoring.financing_book import financing_book
 from credit.monitoring.results import WARNING_REASONS, MonitoringRun, latest_run
+from credit.paging import InvalidCursor, decode_cursor, encode_cursor
 from credit.policy import Policy
 
 
@@ -81,12 +82,33 @@ def summary(run: MonitoringRun) -> MonitoringSummaryOut:
         segments_not_assessed=list(run.settings.get("segments_not_assessed") or []))
 
 
-def psi(run: MonitoringRun, variable: str | None, segment: str | None, status: str | None) -> PsiList:
-    """PSI rows, filtered; the score first, then by segment and variable."""
+def _run_page(run: MonitoringRun, name: str, rows: list, cursor: str | None, limit: int) -> tuple[list, str | None]:
+    """The page of a run's list after ``cursor``: a run never changes, so a position in it is a stable cursor.
+
+    Raises
+    ------
+    ServiceError
+        422 naming ``cursor``: not a cursor of this list of this run (a newer run starts the list again).
+    """
+    prefix = f"{name}.{run.run_id}"
+    try:
+        start = 0 if cursor is None else decode_cursor(prefix, cursor)
+    except InvalidCursor:
+        raise invalid("query", "cursor", f"is not a cursor of this list of the latest run ({run.run_id}): take "
+                                         "`next_cursor` as given, and start again from the first page after a "
+                                         f"new monitoring run; got {cursor[:60]!r}.") from None
+    end = start + limit
+    return rows[start:end], encode_cursor(prefix, end) if end < len(rows) else None
+
+
+def psi(run: MonitoringRun, variable: str | None, segment: str | None, status: str | None, cursor: str | None = None,
+        limit: int = 500) -> PsiList:
+    """PSI rows, filtered; the score first, then by segment and variable; one page after ``cursor``."""
     rows = [row for row in run.psi if (variable is None or row.variable == variable)
             and (segment is None or row.segment == segment) and (status is None or row.status == status)]
     rows.sort(key=lambda row: (row.variable != "score", row.segment, row.variable))
-    return PsiList(run=run_out(run), items=[_psi_out(row) for row in rows])
+    page, next_cursor = _run_page(run, "psi", rows, cursor, limit)
+    return PsiList(run=run_out(run), items=[_psi_out(row) for row in page], next_cursor=next_cursor)
 
 
 def calibration(run: MonitoringRun) -> CalibrationOut:
@@ -97,13 +119,14 @@ def calibration(run: MonitoringRun) -> CalibrationOut:
         vintages=[VintageCalibrationOut(**vars(vintage)) for vintage in run.vintages])
 
 
-def early_warnings(run: MonitoringRun, reason: str | None, limit: int) -> EarlyWarningList:
-    """Firms on the list (with ``reason`` among theirs, if given), most reasons first, at most ``limit``."""
+def early_warnings(run: MonitoringRun, reason: str | None, limit: int, cursor: str | None = None) -> EarlyWarningList:
+    """Firms on the list (with ``reason`` among theirs, if given), most reasons first, ``limit`` after ``cursor``."""
     listed = [w for w in run.warnings if reason is None or reason in w.reasons]
-    return EarlyWarningList(run=run_out(run), total=len(listed), items=[
+    page, next_cursor = _run_page(run, "early-warning", listed, cursor, limit)
+    return EarlyWarningList(run=run_out(run), total=len(listed), next_cursor=next_cursor, items=[
         EarlyWarningOut(firm_id=w.firm_id, details=w.details,
                         reasons=[WarningReasonOut(code=code, text=WARNING_REASONS[code]) for code in w.reasons])
-        for w in listed[:limit]])
+        for w in page])
 
 
 def period(start: date | None, end: date | None, today: date) -> tuple[date, date]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from credit.models.reasons import REASON_CATALOGUE
 
-CODES_CATALOGUE_VERSION = 1
+CODES_CATALOGUE_VERSION = 2
 """Bump when a code is removed or its meaning or text changes; decisions store it."""
 
 POLICY_REASONS: dict[str, str] = {
@@ -121,7 +121,6 @@ CHECKOUT_DECLINES: dict[str, str] = {
 NEXT_ACTIONS: dict[str, str] = {
     "apply_for_credit_line": "Apply for a credit line",
     "await_finance_review": "Wait for the finance team's review",
-    "apply_for_review": "Ask the finance team to review the limit",
     "pay_overdue_invoices": "Pay the invoices past due",
     "reduce_order_amount": "Reduce the order amount",
     "split_order": "Split the order into smaller orders",
@@ -138,14 +137,25 @@ NEXT_ACTIONS: dict[str, str] = {
 }
 """Next-action code -> text shown to the buyer or supplier."""
 
+RETIRED_NEXT_ACTIONS: dict[str, str] = {
+    # Named no operation: nobody can "apply for a review" of a limit; the finance team changes it.
+    "apply_for_review": "contact_finance",
+}
+"""Next actions no decision gives any more -> the one that replaced them; stored decisions still carry them."""
+
+
+def current_next_action(code: str) -> str:
+    """The next action to show for ``code``: its successor if it was retired, else itself."""
+    return RETIRED_NEXT_ACTIONS.get(code, code)
+
 CHECKOUT_DECLINE_NEXT_ACTIONS: dict[str, tuple[str, ...]] = {
     "no_line": ("apply_for_credit_line", "pay_upfront"),
     "line_closed": ("apply_for_credit_line", "pay_upfront"),
     "line_frozen": ("contact_finance", "pay_upfront"),
     "in_arrears": ("pay_overdue_invoices", "pay_upfront"),
     "too_high_risk": ("pay_upfront",),
-    "per_order_cap_exceeded": ("split_order", "reduce_order_amount", "apply_for_review"),
-    "limit_exceeded": ("reduce_order_amount", "apply_for_review", "pay_upfront"),
+    "per_order_cap_exceeded": ("split_order", "reduce_order_amount", "contact_finance"),
+    "limit_exceeded": ("reduce_order_amount", "contact_finance", "pay_upfront"),
 }
 """The next actions a checkout decline suggests, most useful first."""
 

@@ -238,7 +238,7 @@ def decide_credit_line(application: CreditLineApplication, policy: Policy) -> Cr
     limit = round_down_to_unit(limit, formula.rounding_unit_minor)
     if requested is not None and requested > limit:
         fired.append(RuleFired("limit_below_requested", f"requested {requested} > limit {limit}"))
-        actions.append("apply_for_review")
+        actions.append("contact_finance")  # only the finance team can grant more
     if limit < formula.min_limit_minor or limit == 0:
         fired.append(RuleFired("limit_below_minimum", f"limit {limit} < minimum {formula.min_limit_minor}"))
         return _decided("decline", grade, pd, 0, fired, application, ["build_trading_history", "pay_upfront"],

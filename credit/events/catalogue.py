@@ -54,11 +54,14 @@ OBJECT_FIELDS: dict[str, dict[str, str]] = {
         "grade": "The buyer's grade on the policy's master scale.",
         "pd": "The 12-month PD the decision used (decimal string).",
         "currency": "ISO 4217 code of the amounts.",
-        "limit": f"Limit granted (approve), proposed to the finance team (refer) or 0 (decline); {_MONEY}.",
+        "limit": f"The limit now: granted (approved; reviewed: the review's, 0 if declined), proposed and waiting "
+                 f"(referred) or 0 (declined); {_MONEY}.",
         "per_order_cap": f"Largest single authorization that goes with it; {_MONEY}.",
+        "proposed_limit": f"A referred application's proposal to the finance team (kept after the review), else "
+                          f"null; {_MONEY}.",
         "requested_limit": f"What the buyer asked for, or null; {_MONEY}.",
         "reason_codes": "Policy reasons in rule order, then the model's.",
-        "next_actions": "Next-action codes for the buyer.",
+        "next_actions": "Next-action codes for the buyer now (after a review, the review's).",
         "line_id": "The credit line opened (on approval, at once or by review); else null.",
         "review": "Null until reviewed; then the finance team's decision: `decision_id`, `outcome` (approve or "
                   "decline), `limit` and `per_order_cap` granted, `reason_codes`.",

@@ -16,6 +16,7 @@ from credit.ledger.checkout import (
     declined_event_data,
     expire_holds,
     get_hold,
+    holds_of_line,
     refund,
     void,
 )
@@ -68,6 +69,6 @@ __all__ = [
     "LineState", "NoLine", "PerOrderCapExceeded", "Reconciliation", "RefundExceedsCaptured",
     "authorization_event_data", "authorize", "balances", "capture", "change_limit", "change_per_order_cap", "charge_off",
     "close_line", "declined_event_data", "expire_holds", "find_line_of_firm", "freeze", "get_hold", "get_line",
-    "line_event_data", "line_of_firm", "open_line", "reconcile",
+    "holds_of_line", "line_event_data", "line_of_firm", "open_line", "reconcile",
     "refund", "reopen", "repay", "unfreeze", "void",
 ]

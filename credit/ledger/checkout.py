@@ -32,6 +32,7 @@ decline writes nothing here; the service that decides it records it, with its ev
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -410,6 +411,40 @@ def get_hold(session: Session, hold_id: int, *, authorized_by: str | None = None
     if row is None:
         raise HoldNotFound(f"Hold {hold_id} does not exist.", hold_id=hold_id)
     return HoldState(*row)
+
+
+def holds_of_line(session: Session, line_id: int, *, statuses: Sequence[str] | None = None,
+                  authorized_by: str | None = None, after_id: int | None = None,
+                  limit: int) -> tuple[list[HoldState], bool]:
+    """A line's holds in id order (the order they were authorized), one page at a time.
+
+    Parameters
+    ----------
+    statuses
+        Only holds in one of these statuses (None: any).
+    authorized_by
+        When given, only the holds this party authorized (see :func:`get_hold`).
+    after_id
+        Start after this hold id (the previous page's last).
+    limit
+        Most holds on the page, at least 1.
+
+    Returns
+    -------
+    tuple[list[HoldState], bool]
+        The page, and whether more holds follow it.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"`limit` must be a positive integer; got {limit!r}.")
+    query = select(*_HOLD_COLUMNS).where(HOLDS.c.line_id == line_id)
+    if statuses is not None:
+        query = query.where(HOLDS.c.status.in_(list(statuses)))
+    if authorized_by is not None:
+        query = query.where(HOLDS.c.authorized_by == authorized_by)
+    if after_id is not None:
+        query = query.where(HOLDS.c.hold_id > after_id)
+    rows = [HoldState(*row) for row in session.execute(query.order_by(HOLDS.c.hold_id).limit(limit + 1))]
+    return rows[:limit], len(rows) > limit
 
 
 def _the_hold(hold_id: int, authorized_by: str | None) -> list:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from credit.audit.tables import DecisionRecord
+from credit.decisions.codes import current_next_action
 from credit.events.outbox import emit
 from credit.money import MARKETPLACE_CURRENCY, from_minor
 from credit.origination.tables import CreditLineApplicationRecord
@@ -21,7 +22,7 @@ from credit.origination.tables import CreditLineApplicationRecord
 
 def application_event_data(application: CreditLineApplicationRecord, decision: DecisionRecord,
                            review: DecisionRecord | None = None) -> dict[str, Any]:
-    """The application: its status and own decision (limit proposed or granted), the line it opened, and the review.
+    """The application: its status and own decision, the limit and next actions now, the line it opened, the review.
 
     Parameters
     ----------
@@ -34,12 +35,17 @@ def application_event_data(application: CreditLineApplicationRecord, decision: D
     """
     result = decision.result
     requested = decision.inputs.get("requested_limit_minor")
+    # Where the application stands now, as the API shows it: once reviewed, the review's limit and next actions.
+    current = review if review is not None else decision
     data: dict[str, Any] = {
         "decision_id": decision.decision_id, "buyer_id": application.firm_id, "status": application.status,
         "outcome": decision.outcome, "grade": result["grade"], "pd": result["pd"], "currency": MARKETPLACE_CURRENCY,
-        "limit": from_minor(result["limit_minor"]), "per_order_cap": from_minor(result["per_order_cap_minor"]),
+        "limit": from_minor(current.result["limit_minor"]),
+        "per_order_cap": from_minor(current.result["per_order_cap_minor"]),
+        "proposed_limit": from_minor(result["limit_minor"]) if decision.outcome == "refer" else None,
         "requested_limit": None if requested is None else from_minor(requested),
-        "reason_codes": list(decision.reason_codes), "next_actions": list(decision.next_actions),
+        "reason_codes": list(decision.reason_codes),
+        "next_actions": list(dict.fromkeys(current_next_action(code) for code in current.next_actions)),
         "line_id": application.line_id, "review": None,
     }
     if review is not None:

@@ -158,3 +158,20 @@ def test_the_payments_role_migration_keeps_every_key_and_what_points_at_it_on_sq
         connection.execute(text("INSERT INTO api_keys (name, role, key_hash, prefix, created_at) "
                                 "VALUES ('x', 'boss', 'h3', 'mck_3', '2026-01-05 10:00:00')"))
     engine.dispose()
+
+
+def test_api_keys_page_newest_first_by_cursor(client, keys, app):
+    from credit.paging import encode_cursor
+
+    admin = auth(keys["admin"])
+    every = [k["key_id"] for k in client.get("/v1/api-keys?limit=500", headers=admin).json()["items"]]
+    assert every == sorted(every, reverse=True) and len(every) == 5  # one key per role
+    first = client.get("/v1/api-keys?limit=2", headers=admin).json()
+    assert [k["key_id"] for k in first["items"]] == every[:2]
+    assert first["next_cursor"] == encode_cursor("api-key", every[1])
+    second = client.get(f"/v1/api-keys?limit=2&cursor={first['next_cursor']}", headers=admin).json()
+    third = client.get(f"/v1/api-keys?limit=2&cursor={second['next_cursor']}", headers=admin).json()
+    assert ([k["key_id"] for k in second["items"]], [k["key_id"] for k in third["items"]]) == (every[2:4], every[4:])
+    assert third["next_cursor"] is None
+    refused = client.get(f"/v1/api-keys?cursor={encode_cursor('hold', 2)}", headers=admin)
+    assert (refused.status_code, refused.json()["error"]["details"][0]["loc"]) == (422, ["query", "cursor"])

@@ -95,7 +95,7 @@ def test_openapi_documents_versioned_paths_and_the_error_body(client):
 # Worked out from what each refusal means, not read from the kit's table: a missing object is
 # 404 under the API's ``<thing>_not_found`` code, an unbookable amount 422, a state conflict 409.
 LEDGER_ANSWERS = {
-    "HoldNotFound": (404, "hold_not_found"), "NoLine": (404, "line_not_found"), "FirmNotFound": (404, "firm_not_found"),
+    "HoldNotFound": (404, "hold_not_found"), "NoLine": (404, "line_not_found"), "FirmNotFound": (404, "unknown_firm"),
     "InvalidAmount": (422, "invalid_amount"),
     "LineExists": (409, "line_exists"), "LimitBelowExposure": (409, "limit_below_exposure"),
     "LineNotEmpty": (409, "line_not_empty"), "LineClosed": (409, "line_closed"), "LineFrozen": (409, "line_frozen"),

@@ -62,3 +62,18 @@ def test_the_catalogue_holds_every_decline_code_the_ledger_raises():
     ledger_codes = {cls.code for cls in vars(errors).values()
                     if isinstance(cls, type) and issubclass(cls, errors.Decline) and cls is not errors.Decline}
     assert ledger_codes <= set(codes.CHECKOUT_DECLINES)
+
+
+def test_a_retired_next_action_is_no_decisions_and_reads_as_its_successor():
+    from api.decisions.schemas import next_actions_out
+    from credit.decisions.outcome import ordered_next_actions
+
+    assert codes.RETIRED_NEXT_ACTIONS == {"apply_for_review": "contact_finance"}
+    assert not set(codes.RETIRED_NEXT_ACTIONS) & set(codes.NEXT_ACTIONS)
+    assert set(codes.RETIRED_NEXT_ACTIONS.values()) <= set(codes.NEXT_ACTIONS)
+    with pytest.raises(ValueError, match="apply_for_review"):
+        ordered_next_actions(["apply_for_review"])
+    # a decision stored before the retirement: shown with its successor, once
+    shown = next_actions_out(("reduce_order_amount", "apply_for_review", "contact_finance"))
+    assert [(action.code, action.message) for action in shown] == [
+        ("reduce_order_amount", "Reduce the order amount"), ("contact_finance", "Contact the finance team")]

@@ -81,11 +81,11 @@ def test_a_smaller_requested_amount_becomes_the_limit():
     assert codes(decision) == ["limit_by_capacity", "limit_as_requested"]
 
 
-def test_a_larger_requested_amount_gets_the_policy_limit_and_an_invitation_to_ask_for_review():
+def test_a_larger_requested_amount_gets_the_policy_limit_and_is_pointed_to_the_finance_team():
     decision = decide_credit_line(application(requested=2_000_000), POLICY)
     assert (decision.outcome, decision.limit_minor) == ("approve", 1_000_000)
     assert codes(decision) == ["limit_by_capacity", "limit_below_requested"]
-    assert decision.next_actions == ("apply_for_review",)
+    assert decision.next_actions == ("contact_finance",)
 
 
 @pytest.mark.parametrize("overrides, code, action", [
@@ -246,7 +246,7 @@ def test_a_requested_limit_above_what_the_cap_leaves_is_cut_and_the_buyer_told()
     assert (decision.outcome, decision.limit_minor) == ("approve", 700_000)
     assert codes(decision) == ["limit_by_capacity", "limit_as_requested", "limit_by_concentration",
                                "limit_below_requested"]
-    assert decision.next_actions == ("apply_for_review",)
+    assert decision.next_actions == ("contact_finance",)
 
 
 def test_too_little_room_under_the_debtor_cap_declines_the_application():

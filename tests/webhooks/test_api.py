@@ -170,17 +170,17 @@ def test_the_openapi_document_has_every_route_with_its_statuses(served) -> None:
                   for path, item in paths.items() if path.startswith("/v1/webhook-endpoints")
                   for method, operation in item.items()}
     assert documented == {
-        ("/v1/webhook-endpoints", "post"): {"201", "400", "401", "403", "409", "413", "422", "500"},
-        ("/v1/webhook-endpoints", "get"): {"200", "401", "403", "422", "500"},
-        ("/v1/webhook-endpoints/{endpoint_id}", "get"): {"200", "401", "403", "404", "422", "500"},
-        ("/v1/webhook-endpoints/{endpoint_id}", "patch"): {"200", "401", "403", "404", "413", "422", "500"},
-        ("/v1/webhook-endpoints/{endpoint_id}", "delete"): {"204", "401", "403", "404", "422", "500"},
-        ("/v1/webhook-endpoints/{endpoint_id}/secret", "get"): {"200", "401", "403", "404", "422", "500"},
+        ("/v1/webhook-endpoints", "post"): {"201", "400", "401", "429", "403", "409", "413", "422", "500"},
+        ("/v1/webhook-endpoints", "get"): {"200", "401", "429", "403", "422", "500"},
+        ("/v1/webhook-endpoints/{endpoint_id}", "get"): {"200", "401", "429", "403", "404", "422", "500"},
+        ("/v1/webhook-endpoints/{endpoint_id}", "patch"): {"200", "401", "429", "403", "404", "413", "422", "500"},
+        ("/v1/webhook-endpoints/{endpoint_id}", "delete"): {"204", "401", "429", "403", "404", "422", "500"},
+        ("/v1/webhook-endpoints/{endpoint_id}/secret", "get"): {"200", "401", "429", "403", "404", "422", "500"},
         ("/v1/webhook-endpoints/{endpoint_id}/secret-rotations", "post"):
-            {"201", "400", "401", "403", "404", "409", "413", "422", "500"},
-        ("/v1/webhook-endpoints/{endpoint_id}/deliveries", "get"): {"200", "401", "403", "404", "422", "500"},
+            {"201", "400", "401", "429", "403", "404", "409", "413", "422", "500"},
+        ("/v1/webhook-endpoints/{endpoint_id}/deliveries", "get"): {"200", "401", "429", "403", "404", "422", "500"},
         ("/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliveries", "post"):
-            {"202", "400", "401", "403", "404", "409", "413", "422", "500"},
+            {"202", "400", "401", "429", "403", "404", "409", "413", "422", "500"},
     }
 
 

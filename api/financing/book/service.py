@@ -203,7 +203,7 @@ def statement(session: Session, firm_id: int, period_from: date, period_to: date
     Raises
     ------
     NotFound
-        ``firm_not_found``.
+        ``unknown_firm``.
     ServiceError
         422 naming ``from`` or ``to``: out of range, reversed, or a period starting after today.
     """

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from credit.audit import get_decision
+from credit.audit import DecisionRecord, get_decision
 from credit.ledger import reconcile
-from tests.api.checkout.factories import make_buyer_with_line, make_score, make_unpaid_invoice
+from tests.api.checkout.factories import make_buyer_with_line, make_firm, make_score, make_unpaid_invoice
 from tests.api.conftest import auth
 
 
@@ -88,7 +89,7 @@ def test_an_order_over_the_available_limit_is_declined_with_next_actions_and_not
     assert declined.status_code == 200
     out = declined.json()
     assert (out["status"], out["decline_code"]) == ("declined", "limit_exceeded")
-    assert [a["code"] for a in out["next_actions"]] == ["reduce_order_amount", "apply_for_review", "pay_upfront"]
+    assert [a["code"] for a in out["next_actions"]] == ["reduce_order_amount", "contact_finance", "pay_upfront"]
     assert out["balances"] == _balances("1000.00", "0.00", "0.00", "1000.00")
     with Session(app.state.engine) as session:
         assert get_decision(session, out["decision_id"]).outcome == "decline"
@@ -117,12 +118,36 @@ def test_an_approved_authorization_is_replayed_and_holds_once(client, app, keys)
     assert hold["balances"]["pending"] == "300.00"
 
 
-def test_a_buyer_without_a_line_is_declined_no_line(client, keys):
+def test_a_buyer_without_a_line_is_declined_no_line(client, app, keys):
+    with Session(app.state.engine) as session:
+        buyer = make_firm(session)
+        session.commit()
     out = _post(client, keys["checkout"], "/v1/checkout/authorizations",
-                {"buyer_id": 987_654, "order_reference": "PO-x", "amount": "10.00"}, idem="nl").json()
+                {"buyer_id": buyer, "order_reference": "PO-x", "amount": "10.00"}, idem="nl").json()
     assert (out["status"], out["decline_code"], out["balances"]) == ("declined", "no_line", None)
-    pre = _post(client, keys["checkout"], "/v1/checkout/prechecks", {"buyer_id": 987_654, "amount": "10.00"}).json()
+    assert [action["code"] for action in out["next_actions"]] == ["apply_for_credit_line", "pay_upfront"]
+    pre = _post(client, keys["checkout"], "/v1/checkout/prechecks", {"buyer_id": buyer, "amount": "10.00"}).json()
     assert (pre["approved"], pre["decline_code"]) == (False, "no_line")
+
+
+def test_an_unknown_buyer_is_404_unknown_firm_and_nothing_is_recorded(client, app, keys):
+    body = {"buyer_id": 987_654, "order_reference": "PO-typo", "amount": "10.00"}
+    unknown = {"code": "unknown_firm", "message": "Firm 987654 does not exist on the marketplace; check the id.",
+               "details": {"firm_id": 987_654}}
+    authorized = _post(client, keys["checkout"], "/v1/checkout/authorizations", body, idem="typo")
+    assert (authorized.status_code, authorized.json()["error"]) == (404, unknown)
+    pre = _post(client, keys["checkout"], "/v1/checkout/prechecks", {"buyer_id": 987_654, "amount": "10.00"})
+    assert (pre.status_code, pre.json()["error"]) == (404, unknown)
+    with Session(app.state.engine) as session:
+        assert session.scalar(select(func.count()).select_from(DecisionRecord)) == 0
+        buyer = make_firm(session, firm_id=987_654)
+        session.commit()
+    paths = client.get("/v1/openapi.json").json()["paths"]
+    assert "404" in paths["/v1/checkout/prechecks"]["post"]["responses"]
+    assert "404" in paths["/v1/checkout/authorizations"]["post"]["responses"]
+    # the order reference was not kept: the same order goes through once the firm exists
+    again = _post(client, keys["checkout"], "/v1/checkout/authorizations", body, idem="typo-2")
+    assert (again.status_code, again.json()["decline_code"]) == (200, "no_line")
 
 
 def test_a_buyer_with_an_invoice_overdue_is_declined_in_arrears(client, app, keys):

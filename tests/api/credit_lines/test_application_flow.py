@@ -49,6 +49,7 @@ def test_a_large_buyer_is_referred_approved_by_finance_and_buys_on_its_line(mark
     assert "refer_above_amount" in [reason["code"] for reason in application["reason_codes"]]
     assert application["next_actions"] == [{"code": "await_finance_review",
                                            "message": "Wait for the finance team's review"}]
+    assert application["proposed_limit"] == application["limit"]
     assert application["line_id"] is None and application["model_version"] == "1"
     assert application["policy_version"] == policy.version
     assert Decimal(application["pd"]) == Decimal(repr(buyer.pd))
@@ -72,6 +73,13 @@ def test_a_large_buyer_is_referred_approved_by_finance_and_buys_on_its_line(mark
     assert after["review"]["outcome"] == "approve" and after["review"]["limit"] == "5000.00"
     assert after["review"]["per_order_cap"] == "2500.00"  # 50% of 5,000.00
     assert [r["code"] for r in after["review"]["reason_codes"]] == ["finance_changed_limit"]
+    # the application shows what stands now: the granted limit and cap, nothing more to wait for
+    assert (after["limit"], after["per_order_cap"], after["next_actions"]) == ("5000.00", "2500.00", [])
+    assert after["proposed_limit"] == f"{Decimal(limit) / 100:.2f}"
+    read = client.get(f"/v1/credit-lines/applications/{application_id}", headers=auth(checkout)).json()
+    assert read == after
+    listed = client.get("/v1/credit-lines/applications?status=reviewed", headers=auth(finance)).json()["items"]
+    assert listed == [after]
     line = after["line_id"]
     assert client.get("/v1/credit-lines/applications?status=referred", headers=auth(finance)).json()["items"] == []
 
@@ -123,6 +131,26 @@ def test_a_large_buyer_is_referred_approved_by_finance_and_buys_on_its_line(mark
             assert replay(session, decision_id).same, decision_id
 
 
+def test_a_referral_declined_by_finance_shows_no_limit_and_points_to_the_finance_team(market_client, market_app,
+                                                                                     market_keys):
+    client, checkout, finance = market_client, market_keys["checkout"], market_keys["finance"]
+    referred = None
+    for buyer in sorted((b for b in buyers(market_app.state.engine) if clean(b)), key=lambda b: -b.gmv_365d):
+        applied = _post(client, checkout, "/v1/credit-lines/applications", {"buyer_id": buyer.firm_id},
+                        idem=f"apply-{buyer.firm_id}")
+        if applied.json().get("status") == "referred":
+            referred = applied.json()
+            break
+    assert referred is not None, "the simulated marketplace should have a buyer the policy refers"
+    declined = _post(client, finance, f"/v1/credit-lines/applications/{referred['decision_id']}/review",
+                     {"action": "decline", "reason": "too concentrated on one supplier"}, idem="review-decline")
+    assert declined.status_code == 200, declined.text
+    after = declined.json()
+    assert (after["status"], after["review"]["outcome"], after["line_id"]) == ("reviewed", "decline", None)
+    assert (after["limit"], after["per_order_cap"], after["proposed_limit"]) == ("0.00", "0.00", referred["limit"])
+    assert after["next_actions"] == [{"code": "contact_finance", "message": "Contact the finance team"}]
+
+
 def test_a_buyer_overdue_now_is_declined_with_the_knock_out_and_what_to_do(market_client, market_app, market_keys):
     buyer = next(b for b in buyers(market_app.state.engine)
                  if b.overdue_invoices and b.verified and not b.defaulted and b.tenure_days >= 180 and b.grade != "H")
@@ -134,7 +162,7 @@ def test_a_buyer_overdue_now_is_declined_with_the_knock_out_and_what_to_do(marke
         "declined", "decline", "0.00", "0.00", None)
     assert body["reason_codes"][0] == {"code": "overdue_now", "text": "Invoices past due now"}
     assert body["next_actions"][0] == {"code": "pay_overdue_invoices", "message": "Pay the invoices past due"}
-    assert body["requested_limit"] == "10000.00"
+    assert body["requested_limit"] == "10000.00" and body["proposed_limit"] is None
     credit = market_client.get(f"/v1/firms/{buyer.firm_id}/credit", headers=auth(market_keys["analyst"])).json()
     assert credit["line_status"] == "none" and credit["days_past_due"] > 0
     with Session(market_app.state.engine) as session:

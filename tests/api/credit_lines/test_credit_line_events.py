@@ -42,7 +42,7 @@ def test_an_approval_opens_the_line_and_each_change_by_finance_is_announced(mark
     assert decided.data == {
         "decision_id": applied["decision_id"], "buyer_id": buyer.firm_id, "status": "approved", "outcome": "approve",
         "grade": applied["grade"], "pd": applied["pd"], "currency": "EUR", "limit": "2000.00",
-        "per_order_cap": "1000.00", "requested_limit": "2000.00",
+        "per_order_cap": "1000.00", "proposed_limit": None, "requested_limit": "2000.00",
         "reason_codes": [r["code"] for r in applied["reason_codes"]],
         "next_actions": [a["code"] for a in applied["next_actions"]], "line_id": line, "review": None}
     assert (opened.object_id, opened.data["limit"], opened.data["per_order_cap"]) == (str(line), "2000.00", "1000.00")
@@ -66,12 +66,15 @@ def test_a_referral_reviewed_by_finance_is_announced_decided_then_reviewed(marke
     assert (decided.type, decided.data["status"], decided.data["outcome"], decided.data["line_id"],
             decided.data["next_actions"]) == ("application.decided", "referred", "refer", None,
                                               ["await_finance_review"])
-    assert decided.data["limit"] == applied["limit"]
+    assert decided.data["limit"] == decided.data["proposed_limit"] == applied["limit"]
     assert (opened.type, opened.object_id, opened.data["limit"], opened.data["per_order_cap"]) == (
         "credit_line.opened", str(reviewed["line_id"]), "5000.00", "2500.00")
     assert (review.type, review.object_id, review.firm_id) == (
         "application.reviewed", applied["decision_id"], buyer.firm_id)
     assert (review.data["status"], review.data["line_id"]) == ("reviewed", reviewed["line_id"])
+    # the event says what the API says: the limit granted, the proposal kept, nothing left to wait for
+    assert (review.data["limit"], review.data["per_order_cap"], review.data["proposed_limit"],
+            review.data["next_actions"]) == ("5000.00", "2500.00", applied["limit"], [])
     assert review.data["review"] == {
         "decision_id": reviewed["review"]["decision_id"], "outcome": "approve", "limit": "5000.00",
         "per_order_cap": "2500.00", "reason_codes": ["finance_changed_limit"]}

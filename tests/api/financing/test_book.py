@@ -281,7 +281,7 @@ def test_a_suppliers_statement_adds_up_by_hand(book, at_now) -> None:
         assert (bad.status_code, bad.json()["error"]["code"]) == (422, "validation_failed"), params
         assert bad.json()["error"]["details"][0]["loc"] == ["query", name]
     unknown = book.get("/v1/firms/999999/financing-statement", **{"from": "2026-03-01", "to": "2026-03-31"})
-    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "firm_not_found")
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "unknown_firm")
 
 
 def test_the_firm_credit_view_shows_every_products_exposure_and_the_caps(book) -> None:

@@ -82,3 +82,26 @@ def test_early_warnings_filter_by_reason_and_limit(market_client, market_keys, m
     assert all(code in {r["code"] for r in item["reasons"]} for item in only["items"])
     assert _get(market_client, "/v1/monitoring/early-warnings", key, reason="vibes").status_code == 422
     assert _get(market_client, "/v1/monitoring/early-warnings", key, limit=0).status_code == 422
+
+
+def test_psi_and_early_warnings_page_by_cursor_within_the_run(market_client, market_keys, monitored):  # noqa: ANN001
+    from credit.paging import encode_cursor
+
+    key = market_keys["analyst"]
+    for path, name, page_size, filters in (("/v1/monitoring/psi", "psi", 7, {"segment": "all"}),
+                                           ("/v1/monitoring/early-warnings", "early-warning", 2, {})):
+        whole = _get(market_client, path, key, limit=1000, **filters).json()
+        assert whole["next_cursor"] is None and len(whole["items"]) > page_size, path
+        items, cursor, pages = [], None, 0
+        while True:
+            params = filters | {"limit": page_size} | ({"cursor": cursor} if cursor else {})
+            page = _get(market_client, path, key, **params).json()
+            items += page["items"]
+            pages += 1
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+            assert cursor == encode_cursor(f"{name}.{monitored.run_id}", len(items))
+        assert items == whole["items"] and pages == -(-len(whole["items"]) // page_size), path
+        other_run = _get(market_client, path, key, cursor=encode_cursor(f"{name}.{monitored.run_id + 1}", 2))
+        assert other_run.status_code == 422 and other_run.json()["error"]["details"][0]["loc"] == ["query", "cursor"]

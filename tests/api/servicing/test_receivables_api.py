@@ -96,7 +96,7 @@ def test_bad_statement_dates_are_refused_by_name(served, keys, march) -> None:
 def test_a_statement_of_no_firm_is_404(served, keys, march) -> None:
     response = get(served, keys, "/v1/firms/987654321/statement", **{"from": "2026-03-01", "to": "2026-03-31"})
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "firm_not_found"
+    assert response.json()["error"]["code"] == "unknown_firm"
 
 
 def test_walking_the_pages_of_a_firm(served, keys, march) -> None:
@@ -209,11 +209,11 @@ def test_the_openapi_document_says_what_the_routes_do(served) -> None:
     listed = paths["/v1/receivables"]["get"]
     assert listed["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/ReceivablePageOut")
     assert {"401", "403", "422"} <= set(listed["responses"])
-    assert {p["name"] for p in listed["parameters"]} == {"firm_id", "line_id", "status", "due_from", "due_to",
+    assert {p["name"] for p in listed["parameters"]} - {"X-Request-Id"} == {"firm_id", "line_id", "status", "due_from", "due_to",
                                                           "cursor", "limit"}
     exported = paths["/v1/receivables.csv"]["get"]
     assert set(exported["responses"]["200"]["content"]) == {"text/csv"}
     statement = paths["/v1/firms/{firm_id}/statement"]["get"]
-    assert {p["name"] for p in statement["parameters"]} == {"firm_id", "from", "to"}
+    assert {p["name"] for p in statement["parameters"]} - {"X-Request-Id"} == {"firm_id", "from", "to"}
     assert statement["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/StatementOut")
     assert {"404", "422"} <= set(paths["/v1/receivables/{receivable_id}"]["get"]["responses"])
