@@ -37,6 +37,7 @@ LIVE_SERVERS = (
     "tests/servicing/test_servicing_concurrency.py",
     "tests/api/financing/test_concentration.py",
     "tests/api/loans/test_loan_concurrency.py",
+    "tests/api/credit_lines/test_application_concurrency.py",
 )
 
 # Modules long enough to be a unit of their own, so their directory's other tests go to the other worker.

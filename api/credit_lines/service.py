@@ -12,6 +12,11 @@ exposure (the advances it owes on financed orders and invoices,
 (:func:`credit.financing.exposure.lock_firms`) as a financing booking does: the two never both
 fit under the debtor concentration cap. Freezing and unfreezing read nothing of it.
 
+The same lock serializes the applications of one firm: a second application waits for the
+first to commit, then finds its line (409 ``line_exists``) or its referral (409
+``application_pending``), never a unique-constraint error, never a second referral
+(tests/api/credit_lines/test_application_concurrency.py races 16 of them on both stores).
+
 Where an application stands is the row of ``credit_line_applications`` (status approved,
 referred, declined or reviewed), next to its decision in the audit trail; a review is a
 second decision whose parent is the application's.
