@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -37,6 +37,7 @@ from api.kit.errors import ErrorBody, install_error_handlers, responses
 from api.kit.idempotency import IdempotentReplay, replay_handler
 from api.kit.limits import BodySizeLimitMiddleware
 from api.kit.metrics import ApiMetrics, MetricsMiddleware
+from api.kit.text import reject_control_characters
 from api.loans.routes import router as loans_router
 from api.monitoring.routes import router as monitoring_router
 from api.servicing.routes import router as servicing_router
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
         responses={500: {"model": ErrorBody, "description": "Unexpected error (`internal_error`)."}},
+        dependencies=[Depends(reject_control_characters)],  # NUL and other control characters: 422, every route
     )
     app.state.settings = settings
     app.state.metrics = metrics = ApiMetrics()

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from credit import clock
+from credit.text import escape_controls
 from credit.ingest.loading import insert_rows, parent_values, quarantine, quarantine_record, stored_rows
 from credit.ingest.reading import CHUNK_ROWS, Chunk, UnusableFileError, read_chunks
 from credit.ingest.rules import CONFLICT, MALFORMED, lookups, rule_named, validator
@@ -249,7 +250,7 @@ def _identical_to_stored(frame: pd.DataFrame, stored: pd.DataFrame, spec) -> np.
 
 
 def _key_text(value: object) -> str | None:
-    return None if value is None else str(value)[:100]
+    return None if value is None else escape_controls(str(value))[:100]  # a NUL cannot be stored on PostgreSQL
 
 
 def _json_text(text: str) -> str:
