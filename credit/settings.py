@@ -29,6 +29,9 @@ class Settings(BaseSettings):
         How long an ``Idempotency-Key`` stays claimed by a request that has not finished. A
         retry after that (the first attempt's process died) runs the request again; the first
         attempt, should it still finish, cannot commit (see :mod:`api.kit.idempotency`).
+    sqlite_busy_timeout_seconds
+        How long a command (``credit ingest``, ...) waits for the write lock of a SQLite store
+        another process is writing (the API) before it gives up, saying so in one line.
     serving_folder
         The champion PD model's serving files (``credit models export-champion --out``), which
         the API loads once to score credit decisions. Default: ``var/serving`` under the
@@ -42,6 +45,7 @@ class Settings(BaseSettings):
     artifact_location: str = ""
     api_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     idempotency_lease_seconds: int = Field(default=60, ge=1, le=3600)
+    sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     serving_folder: str = ""
 
     def resolved_database_url(self) -> str:
