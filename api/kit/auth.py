@@ -173,13 +173,34 @@ def requires(*roles: Role) -> Any:
     unknown = set(roles) - set(ROLES)
     if not roles or unknown:
         raise ValueError(f"`roles` must be a non-empty subset of {ROLES}; got {roles}.")
-    allowed = frozenset(roles)
-    label = ", ".join(roles)
 
     async def _role_check(caller: CallerDep) -> Caller:
-        if caller.role not in allowed:
-            raise Forbidden(f"This endpoint is for the roles: {label}; the key's role is {caller.role}.")
+        check_role(caller, roles)
         return caller
 
     _role_check.__name__ = f"requires_{'_'.join(roles)}"
+    _role_check.allowed_roles = roles  # type: ignore[attr-defined]  # read by route_roles
     return Depends(_role_check)
+
+
+def check_role(caller: Caller, allowed: tuple[str, ...]) -> None:
+    """403 ``forbidden`` unless the caller's role is one of ``allowed``."""
+    if caller.role not in allowed:
+        raise Forbidden(f"This endpoint is for the roles: {', '.join(allowed)}; the key's role is {caller.role}.")
+
+
+def route_roles(dependant: Any) -> tuple[str, ...] | None:
+    """The roles a route's :func:`requires` dependencies admit together (None: no role check).
+
+    Lets a dependency that runs before the route's own role check (the Idempotency-Key claim)
+    refuse a caller first, whatever the order of the route's parameters.
+    """
+    allowed: tuple[str, ...] | None = None
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        roles = getattr(current.call, "allowed_roles", None)
+        if roles is not None:
+            allowed = roles if allowed is None else tuple(role for role in allowed if role in roles)
+        pending.extend(current.dependencies)
+    return allowed

@@ -12,6 +12,8 @@ request's transaction)::
 
 Behaviour, per caller (API key) and key:
 
+* a caller whose role the route refuses: 403 ``forbidden`` before anything else; no claim is
+  written (the route's :func:`~api.kit.auth.requires` roles are checked here first).
 * no header: 400 ``idempotency_key_required``; a malformed one: 400 ``idempotency_key_invalid``.
 * first use: the request runs; its response (status and body bytes) is stored.
 * same key, same method, path and body (JSON compared canonically: key order and whitespace
@@ -38,8 +40,11 @@ Design (why a retry can never book twice, even across crashes)
    therefore atomic: after a crash either both exist (a retry replays) or neither (the row is
    still ``in_progress`` from step 1).
 4. **Recover.** An ``in_progress`` row older than ``Settings.idempotency_lease_seconds``
-   belongs to an attempt presumed dead; a retry takes it over by a conditional update that
-   changes the ``lock_token``. Should the old attempt be merely slow and reach step 3, its
+   (60 s by default, ``CREDIT_IDEMPOTENCY_LEASE_SECONDS``) belongs to an attempt presumed
+   dead; a retry takes it over by a conditional update that changes the ``lock_token``, and
+   runs the request. That is safe because a crashed attempt booked nothing: its business
+   writes were to commit only together with the completed record (step 3), so the crash
+   rolled them back with its unit of work, and the orphaned claim is all that is left. Should the old attempt be merely slow and reach step 3, its
    guarded update matches no row, it raises and rolls back: still only one attempt commits
    its writes. (PostgreSQL's row lock makes the two updates wait for each other; SQLite has
    one writer at a time.)
@@ -68,7 +73,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from api.kit.auth import CallerDep
+from api.kit.auth import CallerDep, check_role, route_roles
 from api.kit.db import SessionDep, finish_sql, run_sql
 from api.kit.errors import BadRequest, Conflict, Unprocessable
 from api.kit.tables import IdempotencyRecord
@@ -267,6 +272,10 @@ async def _idempotent_request(
         ),
     ] = None,
 ) -> Any:
+    # The route's role check, first: a caller it refuses gets its 403 without a claim on the key
+    # (FastAPI solves the route's dependencies in parameter order, this one often before the role's).
+    if (roles := _roles_of(request)) is not None:
+        check_role(caller, roles)
     if idempotency_key is None:
         raise BadRequest(f"This operation requires an `{IDEMPOTENCY_HEADER}` header.", code="idempotency_key_required")
     if not _valid_key(idempotency_key):
@@ -290,6 +299,15 @@ async def _idempotent_request(
     except BaseException:
         await finish_sql(engine, _give_up, session, engine, record_id, token)
         raise
+
+
+def _roles_of(request: Request) -> tuple[str, ...] | None:
+    route = request.scope.get("route")
+    if route is None:
+        return None
+    if not hasattr(route, "_idempotency_roles"):  # kept on the route: it lives as long as its app
+        route._idempotency_roles = route_roles(route.dependant)
+    return route._idempotency_roles
 
 
 def _give_up(session: Session, engine: Engine, record_id: int, token: str) -> None:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
+from api.kit import idempotency
 from api.kit.errors import Conflict
 from api.kit.idempotency import IdempotentRequest, _claim, request_fingerprint
 from api.kit.tables import IdempotencyRecord
@@ -52,6 +53,29 @@ def test_keys_are_scoped_to_the_caller(client, keys, app):
     other = _post(client, keys["checkout"], "shared")
     assert other.status_code == 201 and "idempotent-replayed" not in other.headers
     assert count_bookings(app, "order-1") == 2
+
+
+def test_a_refused_role_gets_403_without_a_claim(client, keys, app, monkeypatch):
+    """The role check runs before the claim: no claim is tried, and a claimed key does not turn the 403 into a 409."""
+    claims: list[str] = []
+
+    def counted_claim(engine, key_id, key, *arguments):  # noqa: ANN001, ANN202
+        claims.append(key)
+        return _claim(engine, key_id, key, *arguments)
+
+    monkeypatch.setattr(idempotency, "_claim", counted_claim)
+    refused = _post(client, keys["analyst"], "key-1")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    assert refused.json()["error"]["message"] == ("This endpoint is for the roles: checkout, finance, admin; "
+                                                  "the key's role is analyst.")
+    assert _post(client, keys["analyst"], None).status_code == 403  # before the header is even looked at
+    assert claims == []
+    analyst_id = _key_id(client, keys, "test-analyst")
+    _claim(app.state.engine, analyst_id, "held", "POST", "/v1/test/bookings", "h", timedelta(seconds=60))
+    assert _post(client, keys["analyst"], "held").status_code == 403  # not 409 in progress
+    assert claims == []
+    assert _post(client, keys["finance"], "key-1").status_code == 201
+    assert claims == ["key-1"]
 
 
 def test_missing_or_malformed_key_is_a_400(client, keys):
