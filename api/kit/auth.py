@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -34,10 +35,11 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from api.kit.db import runs_sql
-from api.kit.errors import Forbidden, NotFound, Unauthenticated
+from api.kit.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from api.kit.tables import ROLES, ApiKey
 from credit import clock
 from credit.store.prepared import PreparedStatement
+from credit.text import control_character
 
 Role = Literal["checkout", "payments", "finance", "analyst", "admin"]
 
@@ -45,6 +47,7 @@ KEY_PREFIX = "mck_"
 _SECRET_BYTES = 32
 _KEY_LENGTH = len(KEY_PREFIX) + 43  # urlsafe base64 of 32 bytes, unpadded
 _DISPLAY_PREFIX_LENGTH = 12
+_ACTOR = re.compile(r"key:[0-9]+")
 
 
 def hash_key(plaintext: str) -> str:
@@ -53,7 +56,18 @@ def hash_key(plaintext: str) -> str:
 
 
 
-def create_api_key(session: Session, name: str, role: str) -> tuple[int, str]:
+def _label(value: str, what: str) -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= 100:
+        raise ValueError(f"`{what}` must have 1 to 100 characters; got {len(value)}.")
+    if (character := control_character(value)) is not None:
+        raise ValueError(f"`{what}` must not contain control characters; got {character}.")
+    if _ACTOR.fullmatch(value):  # an actor of the audit trail: a client so named would see that key's decisions
+        raise ValueError(f"`{what}` must not have the form key:<id> of an audit actor; got {value!r}.")
+    return value
+
+
+def create_api_key(session: Session, name: str, role: str, *, client: str | None = None) -> tuple[int, str]:
     """Issue a new API key; the plaintext is returned once and never stored.
 
     Parameters
@@ -64,6 +78,10 @@ def create_api_key(session: Session, name: str, role: str) -> tuple[int, str]:
         Who or what holds the key (1-100 characters), e.g. ``"checkout-frontend"``.
     role
         One of ``checkout``, ``payments``, ``finance``, ``analyst``, ``admin``.
+    client
+        The client the key belongs to (1-100 characters): its holds, business references and
+        Idempotency-Keys are the client's, shared by all its keys. Default: ``name``. A key
+        named after an existing client therefore joins it; name another client to keep apart.
 
     Returns
     -------
@@ -73,20 +91,47 @@ def create_api_key(session: Session, name: str, role: str) -> tuple[int, str]:
     Raises
     ------
     ValueError
-        Unknown role, or an empty or too long name.
+        Unknown role, or an empty or too long name or client, or one holding a control character.
     """
     if role not in ROLES:
         raise ValueError(f"`role` must be one of {', '.join(ROLES)}; got {role!r}.")
-    name = name.strip()
-    if not 1 <= len(name) <= 100:
-        raise ValueError(f"`name` must have 1 to 100 characters; got {len(name)}.")
+    name = _label(name, "name")
+    client = name if client is None else _label(client, "client")
     plaintext = KEY_PREFIX + secrets.token_urlsafe(_SECRET_BYTES)
-    key = ApiKey(
-        name=name, role=role, key_hash=hash_key(plaintext), prefix=plaintext[:_DISPLAY_PREFIX_LENGTH], created_at=clock.now()
-    )
+    key = ApiKey(name=name, client=client, role=role, key_hash=hash_key(plaintext),
+                 prefix=plaintext[:_DISPLAY_PREFIX_LENGTH], created_at=clock.now())
     session.add(key)
     session.flush()
     return key.key_id, plaintext
+
+
+def rotate_api_key(session: Session, key_id: int) -> tuple[ApiKey, int, str]:
+    """Issue the successor of a key: same client, name and role, a new secret.
+
+    The old key stays valid until it is revoked (:func:`revoke_api_key`), so the holder can
+    deploy the new one first. Both keys act as the same client: a request retried under the
+    new key with the same Idempotency-Key replays the first response instead of running again.
+
+    Returns
+    -------
+    tuple[ApiKey, int, str]
+        The old key, the new key's id and its plaintext.
+
+    Raises
+    ------
+    NotFound
+        No key has this id.
+    Conflict
+        ``key_revoked``: a revoked key is not rotated (issue a new key for its client instead).
+    """
+    old = session.get(ApiKey, key_id)
+    if old is None:
+        raise NotFound(f"No API key {key_id}.")
+    if old.revoked_at is not None:
+        raise Conflict(f"API key {key_id} is revoked; issue a new key for its client {old.client!r} instead.",
+                       code="key_revoked")
+    new_id, plaintext = create_api_key(session, old.name, old.role, client=old.client)
+    return old, new_id, plaintext
 
 
 def revoke_api_key(session: Session, key_id: int) -> ApiKey:
@@ -108,6 +153,13 @@ def revoke_api_key(session: Session, key_id: int) -> ApiKey:
     return key
 
 
+def client_actors(session: Session, caller: Caller) -> list[str]:
+    """The audit actors of the caller's client: ``key:<id>`` of each of its keys, and the client's name
+    (the actor of what its keys did before ``0020_api_clients``, named then by the key's name)."""
+    key_ids = session.scalars(select(ApiKey.key_id).where(ApiKey.client == caller.client).order_by(ApiKey.key_id))
+    return [*(f"key:{key_id}" for key_id in key_ids), caller.client]
+
+
 def list_api_keys(session: Session) -> list[ApiKey]:
     """Every key, newest first (hashes included: callers must not expose them)."""
     return list(session.scalars(select(ApiKey).order_by(ApiKey.key_id.desc())))
@@ -115,11 +167,26 @@ def list_api_keys(session: Session) -> list[ApiKey]:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """The authenticated holder of an API key."""
+    """The authenticated holder of an API key.
+
+    ``client`` is who the caller is for scoping: its holds, business references, decisions
+    and Idempotency-Keys are its client's, whichever of the client's keys it uses (defaults to
+    ``name`` for a caller built in process). :attr:`actor` is who acted, for the audit trail.
+    """
 
     key_id: int
     name: str
     role: str
+    client: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.client:
+            object.__setattr__(self, "client", self.name)
+
+    @property
+    def actor(self) -> str:
+        """The audit trail's actor: ``key:<id>``, unique (names are not); the name of an in-process caller (id 0)."""
+        return f"key:{self.key_id}" if self.key_id else self.name
 
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer mck_...`")
@@ -127,7 +194,7 @@ _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="
 
 _KEYS = ApiKey.__table__
 _LOOKUP = PreparedStatement(  # runs on every authenticated request: built once, run on the driver's cursor
-    select(_KEYS.c.key_id, _KEYS.c.name, _KEYS.c.role, _KEYS.c.key_hash, _KEYS.c.revoked_at)
+    select(_KEYS.c.key_id, _KEYS.c.name, _KEYS.c.client, _KEYS.c.role, _KEYS.c.key_hash, _KEYS.c.revoked_at)
     .where(_KEYS.c.key_hash == bindparam("key_hash"))
 )
 
@@ -154,7 +221,7 @@ def _authenticate(
         raise Unauthenticated("The API key is not valid.")
     if row.revoked_at is not None:
         raise Unauthenticated("The API key has been revoked.")
-    caller = Caller(key_id=row.key_id, name=row.name, role=row.role)
+    caller = Caller(key_id=row.key_id, name=row.name, role=row.role, client=row.client)
     request.state.caller = caller
     return caller
 

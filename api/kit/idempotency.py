@@ -10,7 +10,8 @@ request's transaction)::
         thing = services.create_thing(session, caller, body)      # flushes, never commits
         return idem.respond(ThingOut.model_validate(thing), status_code=201)
 
-Behaviour, per caller (API key) and key:
+Behaviour, per client (every key of it: a rotated key replays what its predecessor booked)
+and key:
 
 * a caller whose role the route refuses: 403 ``forbidden`` before anything else; no claim is
   written (the route's :func:`~api.kit.auth.requires` roles are checked here first).
@@ -30,7 +31,7 @@ Design (why a retry can never book twice, even across crashes)
 -------------------------------------------------------------
 1. **Claim.** Before the route runs, the key is claimed by inserting an ``in_progress`` row
    in a short transaction of its own, committed at once. The unique constraint on
-   ``(key_id, idempotency_key)`` decides among concurrent duplicates: exactly one insert
+   ``(client, idempotency_key)`` decides among concurrent duplicates: exactly one insert
    succeeds; the others read the row and answer replay / reused / in progress. The row
    carries a random ``lock_token`` naming the attempt that holds it.
 2. **Run.** The route does its business writes in the request's session (not committed).
@@ -111,7 +112,7 @@ class _LostClaim(Conflict):
 # session synchronisation to do, and no statement to build and cache-key per request).
 _RECORDS = IdempotencyRecord.__table__
 _CLAIM = PreparedStatement(insert(_RECORDS).returning(_RECORDS.c.record_id), column_keys=[
-    "key_id", "idempotency_key", "request_method", "request_path", "request_hash", "state", "lock_token",
+    "key_id", "client", "idempotency_key", "request_method", "request_path", "request_hash", "state", "lock_token",
     "locked_at", "created_at"])
 _COMPLETE = PreparedStatement(  # bind names differ from column names: an UPDATE reserves those for its SET clause
     update(_RECORDS)
@@ -189,7 +190,7 @@ _existing = select(
 
 
 def _claim(
-    engine: Engine, key_id: int, key: str, method: str, path: str, fingerprint: str, lease: timedelta
+    engine: Engine, key_id: int, client: str, key: str, method: str, path: str, fingerprint: str, lease: timedelta
 ) -> tuple[int, str]:
     token = secrets.token_hex(16)
     for _ in range(3):
@@ -197,7 +198,7 @@ def _claim(
         try:
             with engine.begin() as connection:
                 record_id = _CLAIM.first(connection, {
-                    "key_id": key_id, "idempotency_key": key, "request_method": method, "request_path": path[:1000],
+                    "key_id": key_id, "client": client, "idempotency_key": key, "request_method": method, "request_path": path[:1000],
                     "request_hash": fingerprint, "state": "in_progress", "lock_token": token, "locked_at": now,
                     "created_at": now,
                 }).record_id
@@ -207,7 +208,7 @@ def _claim(
         # Reads, then may take the record over: on SQLite the write lock first (see take_write_lock).
         with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection, connection.begin():
             record = connection.execute(
-                _existing.where(IdempotencyRecord.key_id == key_id, IdempotencyRecord.idempotency_key == key)
+                _existing.where(IdempotencyRecord.client == client, IdempotencyRecord.idempotency_key == key)
             ).first()
             if record is None:
                 continue  # released between our insert and this read: claim again
@@ -287,7 +288,7 @@ async def _idempotent_request(
     lease = timedelta(seconds=request.app.state.settings.idempotency_lease_seconds)
     path = request.url.path
     record_id, token = await run_sql(
-        engine, _claim, engine, caller.key_id, idempotency_key, request.method, path,
+        engine, _claim, engine, caller.key_id, caller.client, idempotency_key, request.method, path,
         request_fingerprint(request.method, path, request_body), lease,
     )
     claim = IdempotentRequest(session, record_id, token)
