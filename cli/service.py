@@ -118,6 +118,6 @@ def list_keys(database_url: DatabaseUrl = "") -> None:
         table.add_column(column)
     with Session(open_store(database_url)) as session:
         for key in list_api_keys(session):
-            table.add_row(str(key.key_id), key.name, key.client, key.role, key.prefix, f"{key.created_at:%Y-%m-%d %H:%M}",
-                          f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "")
+            table.add_row(str(key.key_id), key.name, key.client, key.role, key.prefix,
+                          f"{key.created_at:%Y-%m-%d %H:%M}", f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "")
     console.print(table)

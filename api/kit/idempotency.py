@@ -198,7 +198,8 @@ def _claim(
         try:
             with engine.begin() as connection:
                 record_id = _CLAIM.first(connection, {
-                    "key_id": key_id, "client": client, "idempotency_key": key, "request_method": method, "request_path": path[:1000],
+                    "key_id": key_id, "client": client, "idempotency_key": key, "request_method": method,
+                    "request_path": path[:1000],
                     "request_hash": fingerprint, "state": "in_progress", "lock_token": token, "locked_at": now,
                     "created_at": now,
                 }).record_id
