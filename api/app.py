@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -47,6 +47,7 @@ from api.kit.metrics import ApiMetrics, MetricsMiddleware
 from api.kit.sandbox import Sandbox, SandboxMiddleware, open_sandbox_store
 from api.kit.rate_limits import RateLimiter
 from api.kit.request_id import RequestIdMiddleware, document_request_id, log_config
+from api.kit.text import reject_control_characters
 from api.loans.routes import router as loans_router
 from api.monitoring.routes import router as monitoring_router
 from api.sandbox.routes import router as sandbox_router
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
         responses={500: {"model": ErrorBody, "description": "Unexpected error (`internal_error`)."}},
+        dependencies=[Depends(reject_control_characters)],  # NUL and other control characters: 422, every route
     )
     app.state.settings = settings
     app.state.metrics = metrics = ApiMetrics()

@@ -63,15 +63,23 @@ def open_store(database_url: str):  # noqa: ANN202
     from credit.store.engine import make_engine
     from migrations import upgrade
 
-    url = database_url or Settings().resolved_database_url()
+    settings = Settings()
+    url = database_url or settings.resolved_database_url()
     try:
-        engine = make_engine(url)
+        engine = make_engine(url, busy_timeout_seconds=settings.sqlite_busy_timeout_seconds)
         upgrade(engine)
     except OperationalError as exc:
         fail(f"cannot open the store at {url}: {str(exc.orig).strip().splitlines()[0]}")
     except (ArgumentError, NoSuchModuleError) as exc:  # a malformed URL or an unknown driver
         fail(f"cannot use database URL {url!r}: {exc}")
     return engine
+
+
+def store_is_locked(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite's "database is locked": another process held the write lock past the busy timeout."""
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
 def parse_date(text: str, option: str) -> date:

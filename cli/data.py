@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import DatabaseUrl, app, console, db_app, fail, open_store, parse_date
+from cli.common import DatabaseUrl, app, console, db_app, fail, open_store, parse_date, store_is_locked
 from cli.output import ingest_with_progress, print_ingest, print_simulation, simulate_with_progress
 
 
@@ -91,7 +91,9 @@ def ingest(
     """Validate history files and load them into the store; bad rows go to quarantine.
 
     Files are named after their table (orders.csv, orders.parquet, ...); see docs/schema.md.
-    Exit code 1 when a file is unusable as a whole (nothing of it is loaded).
+    Exit code 1 when a file is unusable as a whole (nothing of it is loaded), or when a SQLite
+    store's write lock, held by another process (the API), is not free within
+    CREDIT_SQLITE_BUSY_TIMEOUT_SECONDS (default 30): the files loaded before stay loaded.
     """
     from credit.ingest import UnusableFileError, find_history_files
 
@@ -102,8 +104,19 @@ def ingest(
     if not files:
         fail(f"no history table files in {', '.join(map(str, paths))}; expected names like orders.csv or orders.parquet")
     engine = open_store(database_url)
-    results = ingest_with_progress(engine, files)
-    print_ingest(results, ignored, engine.url.render_as_string(hide_password=True))
+    url = engine.url.render_as_string(hide_password=True)
+    try:
+        results = ingest_with_progress(engine, files)
+    except Exception as exc:
+        if store_is_locked(exc):  # on SQLite; the file being loaded rolled back whole
+            from credit.settings import Settings
+
+            fail(f"the store {url} is being written by another process (the API, another command) and its write "
+                 f"lock was not free within {Settings().sqlite_busy_timeout_seconds:g} s "
+                 "(CREDIT_SQLITE_BUSY_TIMEOUT_SECONDS); the file being loaded was rolled back: run the command "
+                 "again (files already loaded count as unchanged).", code=1)
+        raise
+    print_ingest(results, ignored, url)
     if any(r.error for r in results):
         raise typer.Exit(1)
 

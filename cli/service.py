@@ -9,7 +9,8 @@ from rich.table import Table
 
 from cli.common import DatabaseUrl, app, console, fail, open_store
 
-keys_app = typer.Typer(help="Issue, list and revoke the API keys callers use (stored hashed).", no_args_is_help=True)
+keys_app = typer.Typer(help="Issue, rotate, list and revoke the API keys callers use (stored hashed).",
+                       no_args_is_help=True)
 app.add_typer(keys_app, name="api-key")
 
 
@@ -54,6 +55,9 @@ def create_key(
     role: Annotated[str, typer.Argument(
         help="checkout (the marketplace's checkout), payments (its payment system: repayments), finance, analyst "
              "or admin.")],
+    client: Annotated[str | None, typer.Option(
+        help="The client the key belongs to: its holds, business references and Idempotency-Keys are the "
+             "client's, shared by all its keys. Default: NAME.", show_default=False)] = None,
     database_url: DatabaseUrl = "",
 ) -> None:
     """Issue an API key and print it once; only its SHA-256 is stored."""
@@ -63,11 +67,41 @@ def create_key(
 
     with Session(open_store(database_url)) as session:
         try:
-            key_id, plaintext = create_api_key(session, name, role)
+            key_id, plaintext = create_api_key(session, name, role, client=client)
         except ValueError as exc:
             fail(str(exc))
         session.commit()
-    console.print(f"API key {key_id} for {name} ({role}); shown once, keep it secret:", highlight=False)
+    of_client = f", client {client}" if client else ""
+    console.print(f"API key {key_id} for {name} ({role}{of_client}); shown once, keep it secret:",
+                  highlight=False, markup=False)
+    console.print(plaintext, highlight=False, markup=False, soft_wrap=True)
+
+
+@keys_app.command("rotate")
+def rotate_key(
+    key_id: Annotated[int, typer.Argument(help="The key to replace (credit api-key list).")],
+    database_url: DatabaseUrl = "",
+) -> None:
+    """Issue a new key for the same client, name and role, and print it once; the old key stays valid until revoked.
+
+    Both keys act as the client: a request retried under the new key with the same
+    Idempotency-Key replays the first response. Revoke the old key (credit api-key revoke)
+    once the new one is deployed.
+    """
+    from sqlalchemy.orm import Session
+
+    from api.kit.auth import rotate_api_key
+    from api.kit.errors import Conflict, NotFound
+
+    with Session(open_store(database_url)) as session:
+        try:
+            old, new_id, plaintext = rotate_api_key(session, key_id)
+        except (NotFound, Conflict) as exc:
+            fail(exc.message)
+        session.commit()
+        console.print(f"API key {new_id} replaces key {old.key_id} for {old.name} ({old.role}, client {old.client}); "
+                      f"revoke key {old.key_id} once it is deployed. Shown once, keep it secret:",
+                      highlight=False, markup=False)
     console.print(plaintext, highlight=False, markup=False, soft_wrap=True)
 
 
@@ -94,16 +128,16 @@ def revoke_key(
 
 @keys_app.command("list")
 def list_keys(database_url: DatabaseUrl = "") -> None:
-    """List the API keys: id, name, role, prefix, created and revoked times (never the key)."""
+    """List the API keys: id, name, client, role, prefix, created and revoked times (never the key)."""
     from sqlalchemy.orm import Session
 
     from api.kit.auth import list_api_keys
 
     table = Table()
-    for column in ("id", "name", "role", "prefix", "created", "revoked"):
+    for column in ("id", "name", "client", "role", "prefix", "created", "revoked"):
         table.add_column(column)
     with Session(open_store(database_url)) as session:
         for key in list_api_keys(session):
-            table.add_row(str(key.key_id), key.name, key.role, key.prefix, f"{key.created_at:%Y-%m-%d %H:%M}",
-                          f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "")
+            table.add_row(str(key.key_id), key.name, key.client, key.role, key.prefix,
+                          f"{key.created_at:%Y-%m-%d %H:%M}", f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "")
     console.print(table)

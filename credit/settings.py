@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     api_rate_limits_by_key
         Limits for single API keys, by key id, over their role's (e.g. a batch client that
         needs more, or a client to slow down): ``CREDIT_API_RATE_LIMITS_BY_KEY='{"12": {...}}'``.
+    sqlite_busy_timeout_seconds
+        How long a command (``credit ingest``, ...) waits for the write lock of a SQLite store
+        another process is writing (the API) before it gives up, saying so in one line.
     serving_folder
         The champion PD model's serving files (``credit models export-champion --out``), which
         the API loads once to score credit decisions. Default: ``var/serving`` under the
@@ -83,6 +86,7 @@ class Settings(BaseSettings):
     idempotency_lease_seconds: int = Field(default=60, ge=1, le=3600)
     api_rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
     api_rate_limits_by_key: dict[int, RateLimit] = Field(default_factory=dict)
+    sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     serving_folder: str = ""
     sandbox_database_url: str = ""
 

@@ -40,6 +40,7 @@ LIVE_SERVERS = (
     "tests/api/loans/test_loan_concurrency.py",
     "tests/webhooks/test_dispatch_crash.py",  # dispatcher subprocesses SIGKILLed mid-delivery, two at once
     "tests/sandbox/test_clock_concurrency.py",
+    "tests/api/credit_lines/test_application_concurrency.py",
 )
 
 # Modules long enough to be a unit of their own, so their directory's other tests go to the other worker.

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from api.access.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyList, ApiKeyOut
 from api.kit.auth import Caller, create_api_key, list_api_keys, requires, revoke_api_key
 from api.kit.db import SessionDep, runs_sql, take_write_lock
-from api.kit.errors import invalid, responses
+from api.kit.errors import Unprocessable, invalid, responses
 from api.kit.idempotency import IdempotencyDep
 from api.kit.tables import ApiKey
 from credit.paging import InvalidCursor, decode_cursor, encode_cursor
@@ -29,7 +29,10 @@ KeyId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The key's id.")]
 @runs_sql
 def issue_api_key(body: ApiKeyCreate, session: SessionDep, _admin: Admin, idem: IdempotencyDep) -> Response:
     """Issue an API key; the key is in this response only."""
-    key_id, plaintext = create_api_key(session, body.name, body.role)
+    try:
+        key_id, plaintext = create_api_key(session, body.name, body.role, client=body.client)
+    except ValueError as exc:  # a name or client of the form key:<id>
+        raise Unprocessable(str(exc), code="validation_failed") from exc
     issued = ApiKeyOut.model_validate(session.get(ApiKey, key_id))
     return idem.respond(
         ApiKeyIssued(**issued.model_dump(), key=plaintext),

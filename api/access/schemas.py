@@ -13,6 +13,10 @@ class ApiKeyCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=100, pattern=r"\S", description="Who or what holds the key.")
     role: Literal["checkout", "payments", "finance", "analyst", "admin"]
+    client: str | None = Field(
+        default=None, min_length=1, max_length=100, pattern=r"\S",
+        description="The client the key belongs to (its holds, references and Idempotency-Keys are the client's, "
+                    "shared by its keys); default: `name`.")
 
 
 class ApiKeyOut(BaseModel):
@@ -20,6 +24,7 @@ class ApiKeyOut(BaseModel):
 
     key_id: int
     name: str
+    client: str = Field(description="The client the key belongs to; a rotation keeps it.")
     role: str
     prefix: str = Field(description="First characters of the key, to recognise it.")
     created_at: datetime

@@ -181,7 +181,7 @@ def authorize(session: Session, caller: Caller, body: AuthorizationIn, policy: P
         ``duplicate_reference``: the caller's order reference holds already (409, with its ``hold_id``).
     """
     take_write_lock(session)
-    order = {"client": caller.name, "kind": "order", "reference": body.order_reference}
+    order = {"client": caller.client, "kind": "order", "reference": body.order_reference}
     references.claim(session, **order, now=now)
     hold_for = timedelta(days=policy.checkout.hold_expiry_days)
     for _ in range(_AUTHORIZE_ATTEMPTS):
@@ -206,7 +206,7 @@ def authorize(session: Session, caller: Caller, body: AuthorizationIn, policy: P
         terms_days = receivables.choose_terms(policy, grade, body.terms_days)
         try:
             hold = ledger.authorize(session, state.line_id, body.amount, order_reference=body.order_reference,
-                                    authorized_by=caller.name, terms_days=terms_days, now=now, hold_for=hold_for)
+                                    authorized_by=caller.client, terms_days=terms_days, now=now, hold_for=hold_for)
         except ledger.Decline:
             continue  # the line changed since we read it: decide again on what it is now
         references.bind(session, **order, object_id=hold.hold_id)
@@ -223,7 +223,7 @@ def authorize(session: Session, caller: Caller, body: AuthorizationIn, policy: P
 def _record(session: Session, caller: Caller, body: AuthorizationIn, state: BuyerState, request: CheckoutRequest,
             decision: CheckoutDecision, policy: Policy, now: datetime) -> Any:
     return record_decision(
-        session, kind="checkout", inputs=request, decision=decision, policy=policy, actor=caller.name,
+        session, kind="checkout", inputs=request, decision=decision, policy=policy, actor=caller.actor,
         request={"buyer_id": body.buyer_id, "order_reference": body.order_reference,
                  "amount": str(from_minor(body.amount))},
         firm_id=body.buyer_id, model_name=state.model_name, model_version=state.model_version, now=now,
@@ -236,8 +236,8 @@ def visible_hold(session: Session, caller: Caller, hold_id: int) -> ledger.HoldS
 
 
 def _holds_of(caller: Caller) -> str | None:
-    """Whose holds the caller may see and settle: its own name's, or everyone's (None)."""
-    return None if caller.role in _SEES_EVERY_HOLD else caller.name
+    """Whose holds the caller may see and settle: its client's (any of the client's keys), or everyone's (None)."""
+    return None if caller.role in _SEES_EVERY_HOLD else caller.client
 
 
 def hold_out(session: Session, hold: ledger.HoldState) -> HoldOut:
@@ -282,7 +282,7 @@ def holds_of_buyer(session: Session, caller: Caller, buyer_id: int, statuses: li
 def capture(session: Session, caller: Caller, hold_id: int, amount_minor: int, shipment_reference: str,
             policy: Policy, now: datetime) -> HoldOut:
     """Capture part of a hold (goods shipped), once per shipment reference, and book the buyer's receivable."""
-    shipment = {"client": caller.name, "kind": "shipment", "reference": shipment_reference}
+    shipment = {"client": caller.client, "kind": "shipment", "reference": shipment_reference}
     references.claim(session, **shipment, now=now)
     hold, receivable_id = receivables.book_capture(
         session, hold_id=hold_id, amount_minor=amount_minor, shipment_reference=shipment_reference,
@@ -301,7 +301,7 @@ def refund(session: Session, caller: Caller, hold_id: int, amount_minor: int, re
            now: datetime) -> HoldOut:
     """Book a seller's refund of captured goods: the order's receivables and exposure go down; a reference books once."""
     take_write_lock(session)  # the refund reads the order's receivables before it writes
-    credit_note = {"client": caller.name, "kind": "refund", "reference": reference}
+    credit_note = {"client": caller.client, "kind": "refund", "reference": reference}
     if reference is not None:
         references.claim(session, **credit_note, now=now)
     hold = receivables.book_refund(session, hold_id=hold_id, amount_minor=amount_minor, reference=reference,

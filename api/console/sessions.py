@@ -46,7 +46,7 @@ _SESSIONS = ConsoleSession.__table__
 _KEYS = ApiKey.__table__
 _LOOKUP = (  # built once: runs on every console request
     select(_SESSIONS.c.session_id, _SESSIONS.c.key_id, _SESSIONS.c.expires_at, _SESSIONS.c.ended_at,
-           _KEYS.c.name, _KEYS.c.role, _KEYS.c.revoked_at)
+           _KEYS.c.name, _KEYS.c.client, _KEYS.c.role, _KEYS.c.revoked_at)
     .join(_KEYS, _KEYS.c.key_id == _SESSIONS.c.key_id)
     .where(_SESSIONS.c.token_hash == bindparam("token_hash"))
 )
@@ -79,11 +79,12 @@ class ConsoleUser:
     role: str
     expires_at: datetime
     csrf_token: str
+    client: str = ""
 
     @property
     def caller(self) -> Caller:
-        """The same caller the HTTP API would see for this key: decisions record its name as actor."""
-        return Caller(key_id=self.key_id, name=self.name, role=self.role)
+        """The same caller the HTTP API would see for this key: decisions record ``key:<id>`` as actor."""
+        return Caller(key_id=self.key_id, name=self.name, role=self.role, client=self.client)
 
 
 def token_hash(token: str) -> str:
@@ -150,7 +151,7 @@ def sign_in(session: Session, api_key: str, now: datetime) -> tuple[str, Console
     session.add(row)
     session.flush()
     return token, ConsoleUser(session_id=row.session_id, key_id=key.key_id, name=key.name, role=key.role,
-                              expires_at=row.expires_at, csrf_token=csrf_token(token))
+                              expires_at=row.expires_at, csrf_token=csrf_token(token), client=key.client)
 
 
 def signed_in(connection: Connection | Session, token: str | None, now: datetime) -> ConsoleUser | None:
@@ -172,7 +173,7 @@ def signed_in(connection: Connection | Session, token: str | None, now: datetime
             or row.role not in CONSOLE_ROLES:
         return None
     return ConsoleUser(session_id=row.session_id, key_id=row.key_id, name=row.name, role=row.role,
-                       expires_at=row.expires_at, csrf_token=csrf_token(token))
+                       expires_at=row.expires_at, csrf_token=csrf_token(token), client=row.client)
 
 
 def sign_out(session: Session, session_id: int, now: datetime) -> None:

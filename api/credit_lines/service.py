@@ -12,6 +12,11 @@ exposure (the advances it owes on financed orders and invoices,
 (:func:`credit.financing.exposure.lock_firms`) as a financing booking does: the two never both
 fit under the debtor concentration cap. Freezing and unfreezing read nothing of it.
 
+The same lock serializes the applications of one firm: a second application waits for the
+first to commit, then finds its line (409 ``line_exists``) or its referral (409
+``application_pending``), never a unique-constraint error, never a second referral
+(tests/api/credit_lines/test_application_concurrency.py races 16 of them on both stores).
+
 Where an application stands is the row of ``credit_line_applications`` (status approved,
 referred, declined or reviewed), next to its decision in the audit trail; a review is a
 second decision whose parent is the application's. Each decision and review writes its event
@@ -115,7 +120,7 @@ def apply(session: Session, caller: Caller, body: ApplicationIn, policy: Policy,
     decision = decide_credit_line(application, policy)
     record = record_decision(
         session, kind="credit_line_application", inputs=application, decision=decision, policy=policy,
-        actor=caller.name, firm_id=firm.firm_id, model_name=score.model_name, model_version=score.model_version,
+        actor=caller.actor, firm_id=firm.firm_id, model_name=score.model_name, model_version=score.model_version,
         request={"buyer_id": body.buyer_id, "requested_limit": None if body.requested_limit is None
                  else str(from_minor(body.requested_limit))}, now=now)
     line_id = None
@@ -125,7 +130,7 @@ def apply(session: Session, caller: Caller, body: ApplicationIn, policy: Policy,
                                    now=now)
     row = Application(decision_id=record.decision_id, firm_id=firm.firm_id,
                       status=_STATUS_OF_OUTCOME[decision.outcome], line_id=line_id, score_as_of=score.as_of,
-                      actor=caller.name, created_at=now, updated_at=now)
+                      actor=caller.actor, created_at=now, updated_at=now)
     session.add(row)
     session.flush()
     applications.announce_decided(session, row, record, now)
@@ -217,7 +222,7 @@ def review(session: Session, caller: Caller, decision_id: str, body: ReviewIn, p
     except ValueError as exc:
         raise Unprocessable(str(exc), code="limit_out_of_policy") from exc
     record = record_decision(
-        session, kind="credit_line_review", inputs=inputs, decision=decision, policy=policy, actor=caller.name,
+        session, kind="credit_line_review", inputs=inputs, decision=decision, policy=policy, actor=caller.actor,
         firm_id=row.firm_id, model_name=application.model_name, model_version=application.model_version,
         parent_decision_id=decision_id, request=body.model_dump(mode="json"), now=now)
     line_id = None
@@ -279,7 +284,7 @@ def change_line(session: Session, caller: Caller, line_id: int, action: str, rea
         ledger.change_limit(session, line_id, decision.limit_minor, per_order_cap_minor=decision.per_order_cap_minor,
                             now=now)
     record = record_decision(
-        session, kind="line_change", inputs=inputs, decision=decision, policy=policy, actor=caller.name,
+        session, kind="line_change", inputs=inputs, decision=decision, policy=policy, actor=caller.actor,
         firm_id=line.firm_id, parent_decision_id=parent,
         request={"line_id": line_id, "action": action, "reason": reason,
                  "limit": None if new_limit_minor is None else str(from_minor(new_limit_minor))}, now=now)

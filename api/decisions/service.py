@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from api.decisions.schemas import DecisionOut, RuleFiredOut, next_actions_out, reasons_out
-from api.kit.auth import Caller
+from api.kit.auth import Caller, client_actors
 from api.kit.errors import NotFound
 from api.kit.money import from_minor
 from credit.audit import DecisionRecord, get_decision
@@ -17,9 +17,10 @@ _SEES_EVERY_DECISION = frozenset({"finance", "analyst", "admin"})
 
 def visible_decision(session: Session, caller: Caller, decision_id: str) -> DecisionRecord:
     """The decision if the caller may see it: finance, analyst and admin see all; a checkout key
-    only the decisions made on its own requests (its key name is the decision's actor). Else 404."""
+    only the decisions made on its client's requests (the actor is one of the client's keys). Else 404."""
     record = get_decision(session, decision_id)
-    if record is None or (caller.role not in _SEES_EVERY_DECISION and record.actor != caller.name):
+    if record is None or (caller.role not in _SEES_EVERY_DECISION
+                          and record.actor not in client_actors(session, caller)):
         raise NotFound(f"No decision {decision_id}.", code="decision_not_found")
     return record
 

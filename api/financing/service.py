@@ -93,7 +93,7 @@ def order_financing(session: Session, caller: Caller, body: OrderFinancingIn, po
         supplier_total_exposure_minor=firm_exposure(session, order.supplier_id).as_supplier)
     quote = quote_order_financing(inputs, policy)
     record = record_decision(
-        session, kind="order_financing", inputs=inputs, decision=quote, policy=policy, actor=caller.name,
+        session, kind="order_financing", inputs=inputs, decision=quote, policy=policy, actor=caller.actor,
         firm_id=order.supplier_id, model_name=model.name, model_version=model.version,
         request=body.model_dump(mode="json") | {"booking": book}, now=now)
     financing_id = None
@@ -104,7 +104,7 @@ def order_financing(session: Session, caller: Caller, body: OrderFinancingIn, po
             order_id=order.order_id, face_minor=body.amount, advance_minor=quote.advance_minor,
             fee_minor=quote.fee_minor, annual_rate=str(annual_rate(pd, policy.order_financing.fee)), recourse=True,
             tenor_days=quote.tenor_days, due_on=now.date() + timedelta(days=quote.tenor_days), status="approved",
-            actor=caller.name, created_at=now, updated_at=now),
+            actor=caller.actor, created_at=now, updated_at=now),
             "order_already_financed", f"Order {order.order_id} is already financed.")
     return OrderFinancingOut(
         decision_id=record.decision_id, status=_status(book, quote.outcome), outcome=quote.outcome,
@@ -160,7 +160,7 @@ def receivable_financing(session: Session, caller: Caller, body: ReceivableIn, p
         supplier_total_exposure_minor=firm_exposure(session, invoice.supplier_id).as_supplier)
     quote = quote_receivable(inputs, policy)
     record = record_decision(
-        session, kind="receivable_financing", inputs=inputs, decision=quote, policy=policy, actor=caller.name,
+        session, kind="receivable_financing", inputs=inputs, decision=quote, policy=policy, actor=caller.actor,
         firm_id=invoice.supplier_id, model_name=model.name, model_version=model.version,
         request=body.model_dump(mode="json") | {"booking": book}, now=now)
     financing_id = None
@@ -172,7 +172,7 @@ def receivable_financing(session: Session, caller: Caller, body: ReceivableIn, p
             fee_minor=quote.fee_minor, recourse=policy.receivables.recourse[quote.debtor_grade] == "recourse",
             tenor_days=max(quote.tenor_days, 1),
             due_on=invoice.due_at.date() + timedelta(days=policy.receivables.collection_days), status="approved",
-            actor=caller.name, created_at=now, updated_at=now),
+            actor=caller.actor, created_at=now, updated_at=now),
             "invoice_already_financed", f"Invoice {invoice.invoice_id} is already financed.")
     return ReceivableOut(
         decision_id=record.decision_id, status=_status(book, quote.outcome), outcome=quote.outcome,

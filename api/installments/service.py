@@ -55,7 +55,7 @@ def visible_receivable(session: Session, caller: Caller, receivable_id: int) -> 
     """The receivable's (firm_id, line_id) if the caller may see it; 404 ``receivable_not_found`` otherwise."""
     query = select(_r.firm_id, _r.line_id).where(_r.receivable_id == receivable_id)
     if caller.role not in _SEES_EVERY_RECEIVABLE:
-        query = query.join(HOLDS, HOLDS.c.hold_id == _r.hold_id).where(HOLDS.c.authorized_by == caller.name)
+        query = query.join(HOLDS, HOLDS.c.hold_id == _r.hold_id).where(HOLDS.c.authorized_by == caller.client)
     row = session.execute(query).first()
     if row is None:
         raise ReceivableNotFound(f"Receivable {receivable_id} does not exist.", receivable_id=receivable_id)
@@ -125,10 +125,10 @@ def settle_early(session: Session, caller: Caller, receivable_id: int, body: Ear
     """Book an early settlement: the unused fee given up as the policy says, and the payment."""
     take_write_lock(session)
     visible_receivable(session, caller, receivable_id)
-    payment = {"client": caller.name, "kind": "payment", "reference": body.reference}
+    payment = {"client": caller.client, "kind": "payment", "reference": body.reference}
     references.claim(session, **payment, now=now)  # a payment reference books once, whatever it pays
     settled = installments.settle_early(session, receivable_id, policy=policy, now=now, reference=body.reference,
-                                        received_by=caller.name, amount_minor=body.amount)
+                                        received_by=caller.actor, amount_minor=body.amount)
     receipt = settled.receipt  # never None here: the amount is at least one minor unit
     references.bind(session, **payment, object_id=receipt.repayment_id)
     return EarlySettlementBookedOut(

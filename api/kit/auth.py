@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -37,10 +38,11 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from api.kit.db import request_engine, request_store, runs_sql
-from api.kit.errors import Forbidden, NotFound, Unauthenticated
+from api.kit.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from api.kit.tables import ROLES, ApiKey
 from credit import clock
 from credit.store.prepared import PreparedStatement
+from credit.text import control_character
 
 Role = Literal["checkout", "payments", "finance", "analyst", "admin"]
 
@@ -52,6 +54,7 @@ _SECRET_LENGTH = 43  # urlsafe base64 of 32 bytes, unpadded
 _KEY_LENGTH = len(KEY_PREFIX) + _SECRET_LENGTH
 _TEST_KEY_LENGTH = len(TEST_KEY_PREFIX) + _SECRET_LENGTH
 _DISPLAY_SECRET_CHARACTERS = 8  # after the prefix: mck_ + 8 (12 characters), mck_test_ + 7 (the column's 16)
+_ACTOR = re.compile(r"key:[0-9]+")
 
 
 def hash_key(plaintext: str) -> str:
@@ -60,7 +63,19 @@ def hash_key(plaintext: str) -> str:
 
 
 
-def create_api_key(session: Session, name: str, role: str, *, test: bool = False) -> tuple[int, str]:
+def _label(value: str, what: str) -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= 100:
+        raise ValueError(f"`{what}` must have 1 to 100 characters; got {len(value)}.")
+    if (character := control_character(value)) is not None:
+        raise ValueError(f"`{what}` must not contain control characters; got {character}.")
+    if _ACTOR.fullmatch(value):  # an actor of the audit trail: a client so named would see that key's decisions
+        raise ValueError(f"`{what}` must not have the form key:<id> of an audit actor; got {value!r}.")
+    return value
+
+
+def create_api_key(session: Session, name: str, role: str, *, client: str | None = None,
+                   test: bool = False) -> tuple[int, str]:
     """Issue a new API key; the plaintext is returned once and never stored.
 
     Parameters
@@ -73,6 +88,10 @@ def create_api_key(session: Session, name: str, role: str, *, test: bool = False
         One of ``checkout``, ``payments``, ``finance``, ``analyst``, ``admin``.
     test
         Issue a test key (``mck_test_...``); ``session`` must then be on the sandbox's store.
+    client
+        The client the key belongs to (1-100 characters): its holds, business references and
+        Idempotency-Keys are the client's, shared by all its keys. Default: ``name``. A key
+        named after an existing client therefore joins it; name another client to keep apart.
 
     Returns
     -------
@@ -82,20 +101,49 @@ def create_api_key(session: Session, name: str, role: str, *, test: bool = False
     Raises
     ------
     ValueError
-        Unknown role, or an empty or too long name.
+        Unknown role, or an empty or too long name or client, or one holding a control character.
     """
     if role not in ROLES:
         raise ValueError(f"`role` must be one of {', '.join(ROLES)}; got {role!r}.")
-    name = name.strip()
-    if not 1 <= len(name) <= 100:
-        raise ValueError(f"`name` must have 1 to 100 characters; got {len(name)}.")
+    name = _label(name, "name")
+    client = name if client is None else _label(client, "client")
     prefix = TEST_KEY_PREFIX if test else KEY_PREFIX
     plaintext = prefix + secrets.token_urlsafe(_SECRET_BYTES)
     shown = min(len(prefix) + _DISPLAY_SECRET_CHARACTERS, 16)
-    key = ApiKey(name=name, role=role, key_hash=hash_key(plaintext), prefix=plaintext[:shown], created_at=clock.now())
+    key = ApiKey(name=name, client=client, role=role, key_hash=hash_key(plaintext), prefix=plaintext[:shown],
+                 created_at=clock.now())
     session.add(key)
     session.flush()
     return key.key_id, plaintext
+
+
+def rotate_api_key(session: Session, key_id: int) -> tuple[ApiKey, int, str]:
+    """Issue the successor of a key: same client, name and role, a new secret.
+
+    The old key stays valid until it is revoked (:func:`revoke_api_key`), so the holder can
+    deploy the new one first. Both keys act as the same client: a request retried under the
+    new key with the same Idempotency-Key replays the first response instead of running again.
+
+    Returns
+    -------
+    tuple[ApiKey, int, str]
+        The old key, the new key's id and its plaintext.
+
+    Raises
+    ------
+    NotFound
+        No key has this id.
+    Conflict
+        ``key_revoked``: a revoked key is not rotated (issue a new key for its client instead).
+    """
+    old = session.get(ApiKey, key_id)
+    if old is None:
+        raise NotFound(f"No API key {key_id}.")
+    if old.revoked_at is not None:
+        raise Conflict(f"API key {key_id} is revoked; issue a new key for its client {old.client!r} instead.",
+                       code="key_revoked")
+    new_id, plaintext = create_api_key(session, old.name, old.role, client=old.client)
+    return old, new_id, plaintext
 
 
 def revoke_api_key(session: Session, key_id: int) -> ApiKey:
@@ -132,13 +180,35 @@ def is_test_key(plaintext: str) -> bool:
     return len(plaintext) == _TEST_KEY_LENGTH and plaintext.startswith(TEST_KEY_PREFIX)
 
 
+def client_actors(session: Session, caller: Caller) -> list[str]:
+    """The audit actors of the caller's client: ``key:<id>`` of each of its keys, and the client's name
+    (the actor of what its keys did before ``0020_api_clients``, named then by the key's name)."""
+    key_ids = session.scalars(select(ApiKey.key_id).where(ApiKey.client == caller.client).order_by(ApiKey.key_id))
+    return [*(f"key:{key_id}" for key_id in key_ids), caller.client]
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """The authenticated holder of an API key."""
+    """The authenticated holder of an API key.
+
+    ``client`` is who the caller is for scoping: its holds, business references, decisions
+    and Idempotency-Keys are its client's, whichever of the client's keys it uses (defaults to
+    ``name`` for a caller built in process). :attr:`actor` is who acted, for the audit trail.
+    """
 
     key_id: int
     name: str
     role: str
+    client: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.client:
+            object.__setattr__(self, "client", self.name)
+
+    @property
+    def actor(self) -> str:
+        """The audit trail's actor: ``key:<id>``, unique (names are not); the name of an in-process caller (id 0)."""
+        return f"key:{self.key_id}" if self.key_id else self.name
 
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer mck_...`")
@@ -146,7 +216,7 @@ _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="
 
 _KEYS = ApiKey.__table__
 _LOOKUP = PreparedStatement(  # runs on every authenticated request: built once, run on the driver's cursor
-    select(_KEYS.c.key_id, _KEYS.c.name, _KEYS.c.role, _KEYS.c.key_hash, _KEYS.c.revoked_at)
+    select(_KEYS.c.key_id, _KEYS.c.name, _KEYS.c.client, _KEYS.c.role, _KEYS.c.key_hash, _KEYS.c.revoked_at)
     .where(_KEYS.c.key_hash == bindparam("key_hash"))
 )
 
@@ -179,7 +249,7 @@ def _authenticate(
         raise Unauthenticated("The API key has been revoked.")
     # 429 rate_limited before anything else runs; test keys have buckets of their own (their ids are the sandbox's).
     (request.app.state.sandbox_rate_limiter if test else request.app.state.rate_limiter).take(row.key_id, row.role)
-    caller = Caller(key_id=row.key_id, name=row.name, role=row.role)
+    caller = Caller(key_id=row.key_id, name=row.name, role=row.role, client=row.client)
     request.state.caller = caller
     return caller
 
@@ -198,13 +268,34 @@ def requires(*roles: Role) -> Any:
     unknown = set(roles) - set(ROLES)
     if not roles or unknown:
         raise ValueError(f"`roles` must be a non-empty subset of {ROLES}; got {roles}.")
-    allowed = frozenset(roles)
-    label = ", ".join(roles)
 
     async def _role_check(caller: CallerDep) -> Caller:
-        if caller.role not in allowed:
-            raise Forbidden(f"This endpoint is for the roles: {label}; the key's role is {caller.role}.")
+        check_role(caller, roles)
         return caller
 
     _role_check.__name__ = f"requires_{'_'.join(roles)}"
+    _role_check.allowed_roles = roles  # type: ignore[attr-defined]  # read by route_roles
     return Depends(_role_check)
+
+
+def check_role(caller: Caller, allowed: tuple[str, ...]) -> None:
+    """403 ``forbidden`` unless the caller's role is one of ``allowed``."""
+    if caller.role not in allowed:
+        raise Forbidden(f"This endpoint is for the roles: {', '.join(allowed)}; the key's role is {caller.role}.")
+
+
+def route_roles(dependant: Any) -> tuple[str, ...] | None:
+    """The roles a route's :func:`requires` dependencies admit together (None: no role check).
+
+    Lets a dependency that runs before the route's own role check (the Idempotency-Key claim)
+    refuse a caller first, whatever the order of the route's parameters.
+    """
+    allowed: tuple[str, ...] | None = None
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        roles = getattr(current.call, "allowed_roles", None)
+        if roles is not None:
+            allowed = roles if allowed is None else tuple(role for role in allowed if role in roles)
+        pending.extend(current.dependencies)
+    return allowed

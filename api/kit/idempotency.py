@@ -10,8 +10,11 @@ request's transaction)::
         thing = services.create_thing(session, caller, body)      # flushes, never commits
         return idem.respond(ThingOut.model_validate(thing), status_code=201)
 
-Behaviour, per caller (API key) and key:
+Behaviour, per client (every key of it: a rotated key replays what its predecessor booked)
+and key:
 
+* a caller whose role the route refuses: 403 ``forbidden`` before anything else; no claim is
+  written (the route's :func:`~api.kit.auth.requires` roles are checked here first).
 * no header: 400 ``idempotency_key_required``; a malformed one: 400 ``idempotency_key_invalid``.
 * first use: the request runs; its response (status and body bytes) is stored.
 * same key, same method, path and body (JSON compared canonically: key order and whitespace
@@ -28,7 +31,7 @@ Design (why a retry can never book twice, even across crashes)
 -------------------------------------------------------------
 1. **Claim.** Before the route runs, the key is claimed by inserting an ``in_progress`` row
    in a short transaction of its own, committed at once. The unique constraint on
-   ``(key_id, idempotency_key)`` decides among concurrent duplicates: exactly one insert
+   ``(client, idempotency_key)`` decides among concurrent duplicates: exactly one insert
    succeeds; the others read the row and answer replay / reused / in progress. The row
    carries a random ``lock_token`` naming the attempt that holds it.
 2. **Run.** The route does its business writes in the request's session (not committed).
@@ -38,8 +41,11 @@ Design (why a retry can never book twice, even across crashes)
    therefore atomic: after a crash either both exist (a retry replays) or neither (the row is
    still ``in_progress`` from step 1).
 4. **Recover.** An ``in_progress`` row older than ``Settings.idempotency_lease_seconds``
-   belongs to an attempt presumed dead; a retry takes it over by a conditional update that
-   changes the ``lock_token``. Should the old attempt be merely slow and reach step 3, its
+   (60 s by default, ``CREDIT_IDEMPOTENCY_LEASE_SECONDS``) belongs to an attempt presumed
+   dead; a retry takes it over by a conditional update that changes the ``lock_token``, and
+   runs the request. That is safe because a crashed attempt booked nothing: its business
+   writes were to commit only together with the completed record (step 3), so the crash
+   rolled them back with its unit of work, and the orphaned claim is all that is left. Should the old attempt be merely slow and reach step 3, its
    guarded update matches no row, it raises and rolls back: still only one attempt commits
    its writes. (PostgreSQL's row lock makes the two updates wait for each other; SQLite has
    one writer at a time.)
@@ -68,7 +74,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from api.kit.auth import CallerDep
+from api.kit.auth import CallerDep, check_role, route_roles
 from api.kit.db import SessionDep, finish_sql, request_engine, run_sql
 from api.kit.errors import BadRequest, Conflict, Unprocessable
 from api.kit.tables import IdempotencyRecord
@@ -106,7 +112,7 @@ class _LostClaim(Conflict):
 # session synchronisation to do, and no statement to build and cache-key per request).
 _RECORDS = IdempotencyRecord.__table__
 _CLAIM = PreparedStatement(insert(_RECORDS).returning(_RECORDS.c.record_id), column_keys=[
-    "key_id", "idempotency_key", "request_method", "request_path", "request_hash", "state", "lock_token",
+    "key_id", "client", "idempotency_key", "request_method", "request_path", "request_hash", "state", "lock_token",
     "locked_at", "created_at"])
 _COMPLETE = PreparedStatement(  # bind names differ from column names: an UPDATE reserves those for its SET clause
     update(_RECORDS)
@@ -184,7 +190,7 @@ _existing = select(
 
 
 def _claim(
-    engine: Engine, key_id: int, key: str, method: str, path: str, fingerprint: str, lease: timedelta
+    engine: Engine, key_id: int, client: str, key: str, method: str, path: str, fingerprint: str, lease: timedelta
 ) -> tuple[int, str]:
     token = secrets.token_hex(16)
     for _ in range(3):
@@ -192,7 +198,8 @@ def _claim(
         try:
             with engine.begin() as connection:
                 record_id = _CLAIM.first(connection, {
-                    "key_id": key_id, "idempotency_key": key, "request_method": method, "request_path": path[:1000],
+                    "key_id": key_id, "client": client, "idempotency_key": key, "request_method": method,
+                    "request_path": path[:1000],
                     "request_hash": fingerprint, "state": "in_progress", "lock_token": token, "locked_at": now,
                     "created_at": now,
                 }).record_id
@@ -202,7 +209,7 @@ def _claim(
         # Reads, then may take the record over: on SQLite the write lock first (see take_write_lock).
         with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection, connection.begin():
             record = connection.execute(
-                _existing.where(IdempotencyRecord.key_id == key_id, IdempotencyRecord.idempotency_key == key)
+                _existing.where(IdempotencyRecord.client == client, IdempotencyRecord.idempotency_key == key)
             ).first()
             if record is None:
                 continue  # released between our insert and this read: claim again
@@ -267,6 +274,10 @@ async def _idempotent_request(
         ),
     ] = None,
 ) -> Any:
+    # The route's role check, first: a caller it refuses gets its 403 without a claim on the key
+    # (FastAPI solves the route's dependencies in parameter order, this one often before the role's).
+    if (roles := _roles_of(request)) is not None:
+        check_role(caller, roles)
     if idempotency_key is None:
         raise BadRequest(f"This operation requires an `{IDEMPOTENCY_HEADER}` header.", code="idempotency_key_required")
     if not _valid_key(idempotency_key):
@@ -278,7 +289,7 @@ async def _idempotent_request(
     lease = timedelta(seconds=request.app.state.settings.idempotency_lease_seconds)
     path = request.url.path
     record_id, token = await run_sql(
-        engine, _claim, engine, caller.key_id, idempotency_key, request.method, path,
+        engine, _claim, engine, caller.key_id, caller.client, idempotency_key, request.method, path,
         request_fingerprint(request.method, path, request_body), lease,
     )
     claim = IdempotentRequest(session, record_id, token)
@@ -290,6 +301,15 @@ async def _idempotent_request(
     except BaseException:
         await finish_sql(engine, _give_up, session, engine, record_id, token)
         raise
+
+
+def _roles_of(request: Request) -> tuple[str, ...] | None:
+    route = request.scope.get("route")
+    if route is None:
+        return None
+    if not hasattr(route, "_idempotency_roles"):  # kept on the route: it lives as long as its app
+        route._idempotency_roles = route_roles(route.dependant)
+    return route._idempotency_roles
 
 
 def _give_up(session: Session, engine: Engine, record_id: int, token: str) -> None:

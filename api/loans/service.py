@@ -68,14 +68,14 @@ def accept(session: Session, caller: Caller, offer_id: int, body: AcceptanceIn, 
            now: datetime) -> LoanOut:
     """Book and pay out the loan an offer offers (see :func:`credit.financing.loans.accept_offer`)."""
     take_write_lock(session)
-    loan = loans.accept_offer(session, offer_id, amount_minor=body.amount, policy=policy, actor=caller.name, now=now)
+    loan = loans.accept_offer(session, offer_id, amount_minor=body.amount, policy=policy, actor=caller.actor, now=now)
     return loan_out(loan)
 
 
 def repay(session: Session, caller: Caller, loan_id: int, body: RepaymentIn, policy: Policy, now: datetime) -> LoanOut:
     """Book a prepayment or payoff (see :func:`credit.financing.loans.repay`)."""
     take_write_lock(session)
-    loan = loans.repay(session, loan_id, body.amount, reference=body.reference, policy=policy, actor=caller.name,
+    loan = loans.repay(session, loan_id, body.amount, reference=body.reference, policy=policy, actor=caller.actor,
                        now=now)
     return loan_out(loan)
 

@@ -43,10 +43,10 @@ def receive(session: Session, caller: Caller, line_id: int, body: RepaymentIn, p
             now: datetime) -> RepaymentOut:
     """Book a repayment on the line and allocate it (named receivables, or oldest due first)."""
     take_write_lock(session)
-    payment = {"client": caller.name, "kind": "payment", "reference": body.reference}
+    payment = {"client": caller.client, "kind": "payment", "reference": body.reference}
     references.claim(session, **payment, now=now)
     receipt = repayments.receive(session, line_id=line_id, amount_minor=body.amount, reference=body.reference,
-                                 received_by=caller.name, policy=policy, now=now, receivable_ids=body.receivable_ids)
+                                 received_by=caller.actor, policy=policy, now=now, receivable_ids=body.receivable_ids)
     references.bind(session, **payment, object_id=receipt.repayment_id)
     return RepaymentOut(
         repayment_id=receipt.repayment_id, line_id=line_id, amount=body.amount, reference=body.reference,
@@ -69,7 +69,7 @@ def refund_credit(session: Session, caller: Caller, line_id: int, body: CreditRe
                   now: datetime) -> CreditBalanceOut:
     """Pay part of the buyer's credit balance back to it, once per payout reference."""
     take_write_lock(session)
-    payout = {"client": caller.name, "kind": "payout", "reference": body.reference}
+    payout = {"client": caller.client, "kind": "payout", "reference": body.reference}
     references.claim(session, **payout, now=now)
     left = repayments.refund_credit(session, line_id=line_id, amount_minor=body.amount, reference=body.reference,
                                     now=now)

@@ -71,7 +71,8 @@ class DecisionRecord(Base):
     reason_codes: Mapped[list] = mapped_column(JSON, nullable=False, doc="Ordered reason codes.")
     next_actions: Mapped[list] = mapped_column(JSON, nullable=False, doc="Ordered next-action codes.")
     result: Mapped[dict] = mapped_column(JSON, nullable=False, doc="The whole decision as returned.")
-    actor: Mapped[str] = mapped_column(String(100), nullable=False, doc="Caller: API key name or user.")
+    actor: Mapped[str] = mapped_column(String(100), nullable=False,
+                                       doc="Caller: key:<id> of the API key (its name before 0020), or a job.")
     parent_decision_id: Mapped[str | None] = mapped_column(
         ForeignKey("decisions.decision_id"), doc="The decision this one follows, e.g. the application a review "
                                                  "decides.")

@@ -110,7 +110,7 @@ def record_decision(session: Session, *, kind: str, inputs: Any, decision: Any, 
     policy
         The policy it was decided under.
     actor
-        Who asked: API key name, user id, job name.
+        Who asked: the API key as ``key:<id>`` (its name before migration 0020_api_clients), a job name.
     request
         The caller's request as JSON values (defaults to ``{}``).
     firm_id

@@ -107,7 +107,7 @@ def sequence(session: Session) -> int:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SEQUENCER_LOCK})
-    else:
+    elif not session.in_transaction():  # a caller's open transaction keeps its own begin mode
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     top = session.scalar(select(func.max(EVENTS.c.position))) or 0
     given = 0

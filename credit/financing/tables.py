@@ -171,7 +171,8 @@ class Financing(Base):
     fee_written_off_minor: Mapped[int] = _money("Fee written off.")
     diluted_minor: Mapped[int] = _money("Receivables: the invoice's value lost after financing.")
     released_minor: Mapped[int] = _money("Surplus paid to the supplier (reserve less fee, overpayment).")
-    actor: Mapped[str] = mapped_column(String(100), nullable=False, doc="Who booked it (API key name).")
+    actor: Mapped[str] = mapped_column(String(100), nullable=False,
+                                       doc="Who booked it: key:<id> of the API key (its name before 0020).")
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, doc="When it was booked (UTC).")
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, doc="Last change (UTC).")
     closed_at: Mapped[datetime | None] = mapped_column(DateTime, doc="When it was settled, written off or cancelled.")

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from credit import clock
+from credit.text import CONTROL_CHARACTERS
 from credit.store.frames import HISTORY, TableSpec
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -194,6 +195,11 @@ def table_rules(table: str) -> tuple[Rule, ...]:
         if c.allowed:
             rules.append(Rule(f"allowed:{c.name}", f"{c.name} is one of {', '.join(c.allowed)}", (c.name,),
                               ("ExpectColumnValuesToBeInSet", {"column": c.name, "value_set": list(c.allowed)})))
+        if c.kind == "text":  # PostgreSQL's text cannot hold NUL; a bell or an escape is a corrupt value
+            rules.append(Rule(
+                f"no_control:{c.name}", f"{c.name} has no control characters (tab, line feed, carriage return aside)",
+                (c.name,), holds=lambda f, column=c.name: ~f[column].str.contains(CONTROL_CHARACTERS.pattern,
+                                                                                  regex=True).fillna(False)))
         if c.kind == "text" and c.max_length:
             rules.append(Rule(f"length:{c.name}", f"{c.name} has 1 to {c.max_length} characters", (c.name,),
                               ("ExpectColumnValueLengthsToBeBetween",

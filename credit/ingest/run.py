@@ -5,6 +5,12 @@ Each file is loaded in one transaction: it lands whole (valid rows stored, inval
 and the same values are counted as unchanged; the same key with other values is a conflict
 and is quarantined, never overwritten. Loading the same files twice therefore changes
 neither the history tables nor the quarantine.
+
+On SQLite the file's transaction takes the write lock as it begins (``BEGIN IMMEDIATE``):
+it reads before it writes, and a deferred transaction whose snapshot another writer's commit
+(the API's) made stale fails at once with "database is locked" instead of waiting. So it
+waits for the lock, as long as the engine's busy timeout (``make_engine``), then raises
+:class:`sqlalchemy.exc.OperationalError` having loaded nothing of the file.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from credit import clock
+from credit.text import escape_controls
 from credit.ingest.loading import insert_rows, parent_values, quarantine, quarantine_record, stored_rows
 from credit.ingest.reading import CHUNK_ROWS, Chunk, UnusableFileError, read_chunks
 from credit.ingest.rules import CONFLICT, MALFORMED, lookups, rule_named, validator
@@ -110,7 +117,8 @@ def _ingest_file(engine, table, path, progress, chunk_rows) -> FileResult:  # no
     spec = HISTORY[table]
     check = validator(table)
     try:
-        with engine.connect() as connection, _bulk_load_settings(connection), connection.begin():
+        with (engine.connect() as connection, _bulk_load_settings(connection),
+              connection.execution_options(sqlite_begin="IMMEDIATE").begin()):
             inserted_keys: list[np.ndarray] = []  # keys this file has loaded so far
             with _constraints_built_after_first_load(connection, table):
                 for chunk in read_chunks(path, spec, chunk_rows):
@@ -249,7 +257,7 @@ def _identical_to_stored(frame: pd.DataFrame, stored: pd.DataFrame, spec) -> np.
 
 
 def _key_text(value: object) -> str | None:
-    return None if value is None else str(value)[:100]
+    return None if value is None else escape_controls(str(value))[:100]  # a NUL cannot be stored on PostgreSQL
 
 
 def _json_text(text: str) -> str:

@@ -127,7 +127,7 @@ class Hold(Base):
     line_id: Mapped[int] = mapped_column(ForeignKey("credit_lines.line_id"), nullable=False, doc="Line the hold is on.")
     order_reference: Mapped[str] = mapped_column(String(100), nullable=False, doc="The marketplace's order reference.")
     authorized_by: Mapped[str | None] = mapped_column(
-        String(100), doc="Who asked for the hold (the name of the API key's holder); null when not recorded.")
+        String(100), doc="Who asked for the hold: the API key's client (migration 0020); null when not recorded.")
     amount_minor: Mapped[int] = _money("Amount authorized, minor units; > 0.")
     captured_minor: Mapped[int] = _money("Captured so far (moved to posted).")
     released_minor: Mapped[int] = _money("Released by a void or by expiry.")

@@ -48,6 +48,7 @@ class CreditLineApplicationRecord(Base):
         String(36), unique=True, doc="The finance team's review decision, once reviewed.")
     line_id: Mapped[int | None] = mapped_column(Identifier, doc="The credit line opened on approval; null otherwise.")
     score_as_of: Mapped[date | None] = mapped_column(Date, doc="The batch date of the score the decision used.")
-    actor: Mapped[str] = mapped_column(String(100), nullable=False, doc="Who applied (API key name).")
+    actor: Mapped[str] = mapped_column(String(100), nullable=False,
+                                       doc="Who applied: key:<id> of the API key (its name before 0020).")
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, doc="When it was decided (UTC).")
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, doc="Last status change (UTC).")

@@ -10,13 +10,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, busy_timeout_seconds: float = 30.0) -> Engine:
     """Create an engine for ``url``; SQLite files get their folder and safe pragmas.
 
     Parameters
     ----------
     url
         SQLAlchemy database URL (``sqlite:///path.db`` or ``postgresql+psycopg://...``).
+    busy_timeout_seconds
+        SQLite only: how long a statement waits for a lock another connection holds (the
+        write lock, mostly) before it fails with "database is locked".
 
     Returns
     -------
@@ -33,7 +36,7 @@ def make_engine(url: str) -> Engine:
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, connect_args={"timeout": 30})
+    engine = create_engine(parsed, connect_args={"timeout": busy_timeout_seconds})
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001

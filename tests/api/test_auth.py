@@ -142,7 +142,7 @@ def test_the_payments_role_migration_keeps_every_key_and_what_points_at_it_on_sq
             "state, lock_token, locked_at, created_at) VALUES (1, 'k', 'POST', '/v1/x', 'h', 'in_progress', 't', "
             "'2026-01-05 10:00:00', '2026-01-05 10:00:00')"))
 
-    upgrade(engine)
+    upgrade(engine, "0012_payments_role")
 
     with engine.begin() as connection:
         assert connection.execute(text("SELECT key_id, name, role FROM api_keys")).all() == [(1, "storefront", "checkout")]
@@ -175,3 +175,42 @@ def test_api_keys_page_newest_first_by_cursor(client, keys, app):
     assert third["next_cursor"] is None
     refused = client.get(f"/v1/api-keys?cursor={encode_cursor('hold', 2)}", headers=admin)
     assert (refused.status_code, refused.json()["error"]["details"][0]["loc"]) == (422, ["query", "cursor"])
+
+
+def test_the_clients_migration_makes_each_key_name_a_client_and_scopes_its_records_by_it_on_sqlite(tmp_path):
+    # Before 0020 the key's name scoped holds, references and decisions: keys that shared a name
+    # become one client, and their idempotency records take it.
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from credit.store.engine import make_engine
+    from migrations import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'before.db'}")
+    upgrade(engine, "0012_payments_role")
+    record = ("INSERT INTO idempotency_records (key_id, idempotency_key, request_method, request_path, request_hash, "
+              "state, lock_token, locked_at, created_at) VALUES ({key}, '{idem}', 'POST', '/v1/x', 'h', 'in_progress', "
+              "'t', '2026-01-05 10:00:00', '2026-01-05 10:00:00')")
+    with engine.begin() as connection:
+        for name, role, digest in [("storefront", "checkout", "h1"), ("storefront", "checkout", "h2"),
+                                   ("payment-system", "payments", "h3")]:
+            connection.execute(text("INSERT INTO api_keys (name, role, key_hash, prefix, created_at) "
+                                    f"VALUES ('{name}', '{role}', '{digest}', 'mck_1', '2026-01-05 10:00:00')"))
+        for key, idem in [(1, "a"), (2, "b"), (3, "a")]:
+            connection.execute(text(record.format(key=key, idem=idem)))
+
+    upgrade(engine)
+
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT key_id, name, client FROM api_keys ORDER BY key_id")).all() == [
+            (1, "storefront", "storefront"), (2, "storefront", "storefront"), (3, "payment-system", "payment-system")]
+        assert connection.execute(text(
+            "SELECT key_id, client, idempotency_key FROM idempotency_records ORDER BY record_id")).all() == [
+            (1, "storefront", "a"), (2, "storefront", "b"), (3, "payment-system", "a")]
+    with pytest.raises(IntegrityError), engine.begin() as connection:  # key 2's client used "a" already (key 1)
+        connection.execute(text(record.format(key=2, idem="a").replace(
+            "(key_id, idempotency_key,", "(key_id, client, idempotency_key,").replace("VALUES (2, ", "VALUES (2, 'storefront', ")))
+    with pytest.raises(IntegrityError), engine.begin() as connection:  # still a foreign key to the keys
+        connection.execute(text(record.format(key=99, idem="z").replace(
+            "(key_id, idempotency_key,", "(key_id, client, idempotency_key,").replace("VALUES (99, ", "VALUES (99, 'x', ")))
+    engine.dispose()

@@ -9,9 +9,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
+from api.kit import idempotency
+from api.kit.auth import create_api_key, revoke_api_key, rotate_api_key
 from api.kit.errors import Conflict
 from api.kit.idempotency import IdempotentRequest, _claim, request_fingerprint
-from api.kit.tables import IdempotencyRecord
+from api.kit.tables import ApiKey, IdempotencyRecord
 from tests.api.conftest import LiveServer, auth, build_app, count_bookings, make_key
 
 BOOKING = {"reference": "order-1", "amount": "125.50"}
@@ -47,11 +49,75 @@ def test_same_key_on_another_path_is_refused(client, keys):
     assert response.status_code == 422 and response.json()["error"]["code"] == "idempotency_key_reused"
 
 
-def test_keys_are_scoped_to_the_caller(client, keys, app):
+def test_keys_are_scoped_to_the_client(client, keys, app):
     assert _post(client, keys["finance"], "shared").status_code == 201
     other = _post(client, keys["checkout"], "shared")
     assert other.status_code == 201 and "idempotent-replayed" not in other.headers
     assert count_bookings(app, "order-1") == 2
+
+
+def test_a_retry_under_the_rotated_key_replays_instead_of_booking_twice(client, keys, app):
+    first = _post(client, keys["checkout"], "order-1-attempt")
+    assert first.status_code == 201
+    with app.state.sessionmaker() as session:
+        old_id = session.scalar(select(ApiKey.key_id).where(ApiKey.name == "test-checkout"))
+        old, new_id, rotated = rotate_api_key(session, old_id)
+        revoke_api_key(session, old_id)
+        session.commit()
+        new = session.get(ApiKey, new_id)
+        assert (new.name, new.client, new.role, old.client) == ("test-checkout", "test-checkout", "checkout",
+                                                                "test-checkout")
+    assert _post(client, keys["checkout"], "order-1-attempt").status_code == 401  # the old key is revoked
+    retried = _post(client, rotated, "order-1-attempt")
+    assert retried.status_code == 201 and retried.headers["Idempotent-Replayed"] == "true"
+    assert retried.content == first.content
+    assert count_bookings(app, "order-1") == 1
+    with app.state.sessionmaker() as session:
+        assert session.scalars(select(IdempotencyRecord.client)).all() == ["test-checkout"]
+
+
+def test_two_clients_with_keys_of_the_same_name_are_kept_apart(client, keys, app):
+    with app.state.sessionmaker() as session:
+        _, shop_a = create_api_key(session, "shop", "checkout", client="shop-a")
+        _, shop_b = create_api_key(session, "shop", "checkout", client="shop-b")
+        session.commit()
+    assert _post(client, shop_a, "same").status_code == 201
+    other = _post(client, shop_b, "same")
+    assert other.status_code == 201 and "idempotent-replayed" not in other.headers
+    assert count_bookings(app, "order-1") == 2
+
+
+def test_a_revoked_key_is_not_rotated(app, client, keys):
+    with app.state.sessionmaker() as session:
+        key_id = session.scalar(select(ApiKey.key_id).where(ApiKey.name == "test-checkout"))
+        revoke_api_key(session, key_id)
+        with pytest.raises(Conflict) as refused:
+            rotate_api_key(session, key_id)
+        assert refused.value.code == "key_revoked"
+
+
+def test_a_refused_role_gets_403_without_a_claim(client, keys, app, monkeypatch):
+    """The role check runs before the claim: no claim is tried, and a claimed key does not turn the 403 into a 409."""
+    claims: list[str] = []
+
+    def counted_claim(engine, key_id, client, key, *arguments):  # noqa: ANN001, ANN202
+        claims.append(key)
+        return _claim(engine, key_id, client, key, *arguments)
+
+    monkeypatch.setattr(idempotency, "_claim", counted_claim)
+    refused = _post(client, keys["analyst"], "key-1")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    assert refused.json()["error"]["message"] == ("This endpoint is for the roles: checkout, finance, admin; "
+                                                  "the key's role is analyst.")
+    assert _post(client, keys["analyst"], None).status_code == 403  # before the header is even looked at
+    assert claims == []
+    analyst_id = _key_id(client, keys, "test-analyst")
+    _claim(app.state.engine, analyst_id, "test-analyst", "held", "POST", "/v1/test/bookings", "h",
+           timedelta(seconds=60))
+    assert _post(client, keys["analyst"], "held").status_code == 403  # not 409 in progress
+    assert claims == []
+    assert _post(client, keys["finance"], "key-1").status_code == 201
+    assert claims == ["key-1"]
 
 
 def test_missing_or_malformed_key_is_a_400(client, keys):
@@ -85,8 +151,8 @@ def test_a_key_whose_process_died_is_taken_over_after_the_lease(client, keys, ap
     """The first attempt claimed the key and died: no completed record, no business writes."""
     fingerprint = request_fingerprint("POST", "/v1/test/bookings", b'{"reference":"order-1","amount":"125.50"}')
     finance_id = _key_id(client, keys, "test-finance")
-    record_id, _dead_token = _claim(app.state.engine, finance_id, "key-1", "POST", "/v1/test/bookings",
-                                    fingerprint, timedelta(seconds=60))
+    record_id, _dead_token = _claim(app.state.engine, finance_id, "test-finance", "key-1", "POST",
+                                    "/v1/test/bookings", fingerprint, timedelta(seconds=60))
     in_progress = _post(client, keys["finance"], "key-1")
     assert in_progress.status_code == 409
     assert in_progress.json()["error"]["code"] == "idempotency_request_in_progress"
@@ -101,10 +167,12 @@ def test_a_key_whose_process_died_is_taken_over_after_the_lease(client, keys, ap
 def test_a_slow_attempt_whose_key_was_taken_over_cannot_commit(client, keys, app):
     finance_id = _key_id(client, keys, "test-finance")
     engine = app.state.engine
-    record_id, slow_token = _claim(engine, finance_id, "key-1", "POST", "/p", "h", timedelta(seconds=60))
+    record_id, slow_token = _claim(engine, finance_id, "test-finance", "key-1", "POST", "/p", "h",
+                                   timedelta(seconds=60))
     with app.state.sessionmaker.begin() as session:
         session.execute(update(IdempotencyRecord).values(locked_at=datetime(2000, 1, 1)))
-    retry_id, retry_token = _claim(engine, finance_id, "key-1", "POST", "/p", "h", timedelta(seconds=60))
+    retry_id, retry_token = _claim(engine, finance_id, "test-finance", "key-1", "POST", "/p", "h",
+                                   timedelta(seconds=60))
     assert retry_id == record_id and retry_token != slow_token
     with app.state.sessionmaker() as session:
         with pytest.raises(Conflict):

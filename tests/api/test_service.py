@@ -12,7 +12,7 @@ def test_health_needs_no_key_and_reports_the_schema(client):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok" and body["database"] == "ok" and body["schema_current"] is True
-    assert {"0012_payments_role", "0014_payout_references"} <= set(body["schema_revisions"])
+    assert {"0020_api_clients", "0014_payout_references"} <= set(body["schema_revisions"])
 
 
 def test_health_is_503_when_the_store_does_not_answer(client, app):

@@ -85,3 +85,40 @@ def test_api_key_list_of_an_empty_store_lists_nothing(tmp_path: Path) -> None:
 def test_api_key_revoke_refuses_a_key_that_does_not_exist(key_id: str, phrases: list[str], tmp_path: Path) -> None:
     assert_refused(credit("api-key", "revoke", key_id, "--database-url", f"sqlite:///{tmp_path / 'store.db'}"),
                    *phrases)
+
+
+def test_api_key_rotate_issues_a_new_key_of_the_same_client_and_keeps_the_old_until_revoked(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    created = credit("api-key", "create", "storefront", "checkout", "--client", "marketplace-checkout",
+                     "--database-url", url)
+    assert created.exit_code == 0, created.output
+    assert "API key 1 for storefront (checkout, client marketplace-checkout)" in created.text
+
+    rotated = credit("api-key", "rotate", 1, "--database-url", url)
+
+    assert rotated.exit_code == 0, rotated.output
+    assert ("API key 2 replaces key 1 for storefront (checkout, client marketplace-checkout); revoke key 1 once it "
+            "is deployed.") in rotated.text
+    plaintext = rotated.output.strip().splitlines()[-1]
+    engine = make_engine(url)
+    with Session(engine) as session:
+        keys = session.scalars(select(ApiKey).order_by(ApiKey.key_id)).all()
+        assert [(k.key_id, k.name, k.client, k.role, k.revoked_at) for k in keys] == [
+            (1, "storefront", "marketplace-checkout", "checkout", None),
+            (2, "storefront", "marketplace-checkout", "checkout", None)]
+        assert plaintext.startswith("mck_") and keys[1].prefix == plaintext[:12]
+    engine.dispose()
+    listing = credit("api-key", "list", "--database-url", url).output
+    assert sum(" storefront " in line and " marketplace-checkout " in line for line in listing.splitlines()) == 2
+    assert credit("api-key", "revoke", 1, "--database-url", url).exit_code == 0
+    assert_refused(credit("api-key", "rotate", 1, "--database-url", url),
+                   "API key 1 is revoked; issue a new key for its client 'marketplace-checkout' instead.")
+    assert_refused(credit("api-key", "rotate", 9, "--database-url", url), "No API key 9.")
+
+
+def test_api_key_create_refuses_a_name_with_a_control_character_or_an_actors_form(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert_refused(credit("api-key", "create", "shop\x07", "checkout", "--database-url", url),
+                   "`name` must not contain control characters; got U+0007.")
+    assert_refused(credit("api-key", "create", "shop", "checkout", "--client", "key:1", "--database-url", url),
+                   "`client` must not have the form key:<id> of an audit actor; got 'key:1'.")

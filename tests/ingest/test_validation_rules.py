@@ -42,6 +42,9 @@ def _generic_cases() -> list[tuple[str, str, dict]]:
                 cases.append((f"positive:{c.name}", table, {c.name: "0"}))
             if c.allowed:
                 cases.append((f"allowed:{c.name}", table, {c.name: "something_else"}))
+            if c.kind == "text":  # a NUL (PostgreSQL cannot store it), an escape
+                cases.append((f"no_control:{c.name}", table, {c.name: "Acme\x00 Ltd"}))
+                cases.append((f"no_control:{c.name}", table, {c.name: "\x1b[31mAcme"}))
             if c.kind == "text" and c.max_length:
                 cases.append((f"length:{c.name}", table, {c.name: "x" * (c.max_length + 1)}))
             if c.kind == "timestamp" and c.name not in SCHEDULED_TIMES:

@@ -31,7 +31,7 @@ from api.financing.book.schemas import (
     StatementLineOut,
 )
 from api.firms import service as firms
-from api.kit.auth import Caller
+from api.kit.auth import Caller, client_actors
 from api.kit.db import take_write_lock
 from api.kit.errors import NotFound, ServiceError, invalid
 from credit.financing import book, factoring, journal, lifecycle
@@ -71,7 +71,7 @@ def pay_out(session: Session, caller: Caller, financing_id: int, body: PayoutIn,
                                                 f"({financing.created_at.date()}); got {body.value_date}.")
         _claim(session, caller, "payout", body.reference, now)
     return _out(session, journal.pay_out(session, financing_id, reference=body.reference,
-                                         value_date=body.value_date, actor=caller.name, now=now))
+                                         value_date=body.value_date, actor=caller.actor, now=now))
 
 
 def receive(session: Session, caller: Caller, financing_id: int, body: MoneyReceivedIn, *, kind: str, policy: Policy,
@@ -88,7 +88,7 @@ def receive(session: Session, caller: Caller, financing_id: int, body: MoneyRece
     take_write_lock(session)
     locked = journal.lock(session, financing_id)  # 404 before the reference is claimed
     _claim(session, caller, "payment", body.reference, now)
-    booking = dict(source=f"api:{body.reference}", booked_on=now.date(), actor=caller.name, now=now, policy=policy)
+    booking = dict(source=f"api:{body.reference}", booked_on=now.date(), actor=caller.actor, now=now, policy=policy)
     if kind == "collection" and locked.kind == "receivable":
         # the debtor's money on a financed invoice wins back a written-off loss first (credit.financing.factoring)
         factoring.collect(session, financing_id, body.amount, **booking)
@@ -105,12 +105,12 @@ def cancel(session: Session, caller: Caller, financing_id: int, now: datetime) -
     FinancingNotFound, AlreadyPaidOut, FinancingClosed
     """
     take_write_lock(session)
-    return _out(session, journal.cancel(session, financing_id, actor=caller.name, now=now))
+    return _out(session, journal.cancel(session, financing_id, actor=caller.actor, now=now))
 
 
 def _claim(session: Session, caller: Caller, kind: str, reference: str, now: datetime) -> None:
     try:
-        references.claim(session, client=caller.name, kind=kind, reference=reference, now=now)
+        references.claim(session, client=caller.client, kind=kind, reference=reference, now=now)
     except DuplicateReference as exc:
         booked = _financing_of_reference(session, caller, kind, reference)
         if booked is None:
@@ -126,7 +126,7 @@ def _financing_of_reference(session: Session, caller: Caller, kind: str, referen
                                                           FinancingEntry.kind == "payout")
     else:
         query = select(FinancingEntry.financing_id).where(FinancingEntry.source == f"api:{reference}")
-    return session.execute(query.where(FinancingEntry.actor == caller.name)
+    return session.execute(query.where(FinancingEntry.actor.in_(client_actors(session, caller)))
                            .order_by(FinancingEntry.entry_id).limit(1)).scalar()
 
 

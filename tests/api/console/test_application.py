@@ -17,6 +17,7 @@ from credit.scoring.tables import ScoreSnapshot
 from tests.api.conftest import auth
 from tests.api.console.facts import ageing, euros, store_counts
 from tests.api.console.pages import form_token, parse
+from tests.api.console.test_sign_in import key_id
 
 REASON = "Long record of paying on time; the proposed limit fits its purchases."
 
@@ -96,7 +97,7 @@ def test_approving_in_the_console_is_the_same_audited_review_as_approving_throug
         row, application, reviewed = records(console_app, decision_id)
         assert row.status == "reviewed" and row.line_id is not None
         assert (reviewed.kind, reviewed.outcome, reviewed.actor, reviewed.parent_decision_id) == (
-            "credit_line_review", "approve", "console-finance", decision_id)
+            "credit_line_review", "approve", f"key:{key_id(console_app, 'console-finance')}", decision_id)
         assert reviewed.amount_minor == application.result["limit_minor"]  # approved as proposed
         assert reviewed.request == {"action": "approve", "limit": None, "reason": REASON}
         with console_app.state.sessionmaker() as session:

@@ -24,6 +24,7 @@ from api.app import create_app
 from credit.settings import Settings
 from tests.api.conftest import LiveServer, auth
 from tests.api.console.book import CreditBook, book_copy
+from tests.api.console.test_sign_in import key_id
 from tests.api.console.tracking import Registry
 
 pytestmark = [
@@ -118,7 +119,8 @@ def test_finance_finds_a_referred_application_approves_it_and_the_api_shows_the_
         reviewed = api.get(f"/v1/credit-lines/applications/{application['decision_id']}", headers=finance).json()
         assert reviewed["status"] == "reviewed" and reviewed["line_id"] == credit["line_id"]
         review = api.get(f"/v1/decisions/{reviewed['review']['decision_id']}", headers=finance).json()
-        assert (review["kind"], review["outcome"], review["actor"]) == ("credit_line_review", "approve", "console-finance")
+        assert (review["kind"], review["outcome"], review["actor"]) == (
+            "credit_line_review", "approve", f"key:{key_id(server.server.config.app, 'console-finance')}")
         assert review["request"] == {"action": "approve", "limit": None, "reason": REASON}
         assert review["parent_decision_id"] == application["decision_id"]
         assert [reason["code"] for reason in review["reason_codes"]] == ["finance_approved"]

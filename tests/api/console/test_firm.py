@@ -15,6 +15,7 @@ from credit.scoring.tables import ScoreSnapshot
 from tests.api.conftest import auth
 from tests.api.console.facts import ageing, euros, grade_of, store_counts
 from tests.api.console.pages import form_token, parse, sign_in
+from tests.api.console.test_sign_in import key_id
 
 
 def line_of(app, firm_id: int) -> CreditLine:  # noqa: ANN001
@@ -126,12 +127,13 @@ def test_freezing_unfreezing_and_changing_the_limit_are_audited_line_changes_lik
                                   .order_by(DecisionRecord.created_at, DecisionRecord.decision_id)).scalars().all()
         assert all(replay(session, record.decision_id).same for record in changes)
     mine = [record for record in changes if record.firm_id == firm]
+    actor = f"key:{key_id(console_app, 'console-finance')}"  # the audit actor is the key's id
     assert [(r.reason_codes, r.actor, r.request) for r in mine] == [
-        (["frozen_by_finance"], "console-finance",
+        (["frozen_by_finance"], actor,
          {"line_id": line.line_id, "action": "freeze", "reason": "Arrears at a big supplier.", "limit": None}),
-        (["unfrozen_by_finance"], "console-finance",
+        (["unfrozen_by_finance"], actor,
          {"line_id": line.line_id, "action": "unfreeze", "reason": "Paid up.", "limit": None}),
-        (["limit_changed_by_finance"], "console-finance",
+        (["limit_changed_by_finance"], actor,
          {"line_id": line.line_id, "action": "change_limit", "reason": "Seasonal peak.", "limit": "12000.00"}),
     ]
     through_api = next(record for record in changes if record.firm_id == other)

@@ -8,10 +8,17 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from api.kit.auth import create_api_key, rotate_api_key
+from api.kit.tables import ApiKey
 from credit.audit import DecisionRecord
 from cli import app as cli
 from tests.api.conftest import auth, make_key
 from tests.api.credit_lines.buyers import buyers
+
+
+def _key_id(app, name: str) -> int:  # noqa: ANN001
+    with Session(app.state.engine) as session:
+        return session.scalar(select(ApiKey.key_id).where(ApiKey.name == name))
 
 
 def _apply_for_an_overdue_buyer(client, app, key) -> dict:  # noqa: ANN001
@@ -29,8 +36,9 @@ def test_finance_analyst_and_admin_read_any_decision_a_checkout_key_only_its_own
         response = market_client.get(f"/v1/decisions/{decision_id}", headers=auth(market_keys[role]))
         assert response.status_code == 200, (role, response.text)
     body = response.json()
+    checkout_id = _key_id(market_app, "test-checkout")
     assert (body["kind"], body["outcome"], body["actor"], body["model_version"]) == (
-        "credit_line_application", "decline", "test-checkout", "1")
+        "credit_line_application", "decline", f"key:{checkout_id}", "1")
     assert body["amounts"] == {"limit": "0.00", "per_order_cap": "0.00"}
     assert body["reason_codes"][0]["code"] == "overdue_now" and body["rules_fired"][0]["code"] == "overdue_now"
     assert body["inputs"]["features"]["debtor_days_past_due"] > 0
@@ -38,6 +46,14 @@ def test_finance_analyst_and_admin_read_any_decision_a_checkout_key_only_its_own
     other_storefront = make_key(market_app, "checkout", name="another-storefront")
     hidden = market_client.get(f"/v1/decisions/{decision_id}", headers=auth(other_storefront))
     assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "decision_not_found"
+    # the view is the client's: not the key name's (another client's key of the same name sees nothing) ...
+    with Session(market_app.state.engine) as session:
+        _, same_name = create_api_key(session, "test-checkout", "checkout", client="another-marketplace")
+        _, _, rotated = rotate_api_key(session, checkout_id)
+        session.commit()
+    assert market_client.get(f"/v1/decisions/{decision_id}", headers=auth(same_name)).status_code == 404
+    # ... and every key of the client sees it: the rotated key too
+    assert market_client.get(f"/v1/decisions/{decision_id}", headers=auth(rotated)).status_code == 200
     unknown = market_client.get(f"/v1/decisions/{uuid.uuid4()}", headers=auth(market_keys["finance"]))
     assert unknown.status_code == 404
     assert market_client.get("/v1/decisions/not-a-uuid", headers=auth(market_keys["finance"])).status_code == 422

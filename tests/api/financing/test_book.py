@@ -13,7 +13,10 @@ import io
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from api.kit.tables import ApiKey
 from credit import clock
 from tests.api.conftest import auth
 from tests.api.financing.factories import make_invoice, make_order, make_scored_firm
@@ -109,7 +112,10 @@ def test_a_receivable_advance_is_paid_out_then_collected_and_recovered_in_part(b
         "paid_out", "5000.00", "1000.00", "2800.00", "2800.00")
     assert _entries(now)[2:] == [("collection", "principal", "5000.00", "api:PAY-1", "2026-03-15"),
                                  ("recovery", "principal", "1000.00", "api:REC-1", "2026-03-15")]
-    assert [e["actor"] for e in now["entries"]] == ["test-payments", "test-payments", "test-payments", "test-finance"]
+    with Session(book.app.state.engine) as session:  # the audit actor is the key's id
+        ids = dict(session.execute(select(ApiKey.name, ApiKey.key_id)).all())
+    payments, finance = f"key:{ids['test-payments']}", f"key:{ids['test-finance']}"
+    assert [e["actor"] for e in now["entries"]] == [payments, payments, payments, finance]
 
 
 def test_an_order_advance_is_settled_with_its_fee_accrued_by_day_and_the_rest_released(book, at_now) -> None:
