@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from api.kit.contract import UtcDateTime
 from api.kit.money import AmountOut
+from credit.monitoring.results import WARNING_REASONS
 
 Status = Literal["ok", "watch", "alarm"]
 
@@ -16,7 +18,7 @@ class RunOut(BaseModel):
     """Which run, which model, which months."""
 
     run_id: int
-    created_at: datetime = Field(description="When the run finished (UTC).")
+    created_at: UtcDateTime = Field(description="When the run finished (UTC).")
     as_of: date = Field(description="The month monitored.")
     model_name: str
     model_version: str
@@ -94,7 +96,7 @@ class CalibrationOut(BaseModel):
 
 
 class WarningReasonOut(BaseModel):
-    code: str = Field(examples=["grade_drop"])
+    code: Literal[tuple(WARNING_REASONS)] = Field(examples=["grade_drop"])  # type: ignore[valid-type]
     text: str
 
 
@@ -249,6 +251,6 @@ class FinancingBookOut(BaseModel):
     """The financing book by product at the end of a business day, and that day's early warnings."""
 
     as_of: date = Field(description="The business day: journal rows booked on or before it, history before its end.")
-    statuses_read_at: datetime = Field(description="When the statuses behind recourse and defaulted were read (UTC).")
+    statuses_read_at: UtcDateTime = Field(description="When the statuses behind recourse and defaulted were read (UTC).")
     products: list[FinancingProductOut] = Field(description="order, receivable and loan, in that order.")
     warnings: list[FinancingWarningOut] = Field(description="By rule in the catalogue's order, then by financing.")
