@@ -14,7 +14,8 @@ one).
 What the test does to the generated cases, and why (each is narrow):
 
 - Each case is sent once per role, with the role's key as ``Authorization: Bearer`` (a
-  generated ``Authorization`` would only be refused with 401).
+  generated ``Authorization`` would only be refused with 401); a coverage-phase case, which
+  probes what the kit answers every role alike, is sent as admin and as one other role in turn.
 - A generated ``Idempotency-Key`` that the document allows is replaced by a fresh UUID: the
   generator repeats small values ("0", "!"), and a key reused with another body is, as
   documented, 422 ``idempotency_key_reused``, not the acceptance the check expects of a
@@ -158,11 +159,23 @@ def positive_data_acceptance_but_state(ctx: CheckContext, response: Any, case: A
         raise
 
 
+def _roles(case: Any) -> tuple[str, ...]:
+    """Every role for the examples and random cases; admin and one other role in turn for a coverage case.
+
+    A coverage case probes the kit (a boundary, a missing header, a wrong method), which answers
+    every role alike, or with the same 403 to the roles the route refuses.
+    """
+    if case.meta is not None and case.meta.phase.name == "coverage":
+        SEEN["coverage cases"] += 1
+        return "admin", ROLES[SEEN["coverage cases"] % (len(ROLES) - 1)]
+    return ROLES
+
+
 def _run(case: Any, fuzzed: Fuzzed) -> None:
-    """Send the case with each role's key in turn; every response gets every check."""
+    """Send the case with each role's key in turn (see :func:`_roles`); every response gets every check."""
     store, app, keys = fuzzed
     generated = {name: value for name, value in (case.headers or {}).items() if name.lower() != "authorization"}
-    for role in ROLES:
+    for role in _roles(case):
         headers = dict(generated)
         for name, value in headers.items():
             if name.lower() == "idempotency-key" and isinstance(value, str) and _KEY.match(value):
