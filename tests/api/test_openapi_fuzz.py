@@ -59,7 +59,7 @@ from tests.stores import empty_all_tables
 
 EXAMPLES_PER_OPERATION = 5
 """Random cases per operation on SQLite, beside the examples and the coverage phase's (~55 per operation)."""
-EXAMPLES_PER_OPERATION_POSTGRES = 12
+EXAMPLES_PER_OPERATION_POSTGRES = 5
 """Random cases per operation on PostgreSQL, beside the examples."""
 
 Fuzzed = tuple[str, FastAPI, dict[str, str]]
