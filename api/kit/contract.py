@@ -11,6 +11,7 @@ Types (use them in request and response schemas instead of the bare Python types
   with its range in the schema's pattern, so a day the schema allows is a day the server takes.
 - :data:`Probability`: a PD as a decimal string of at most 6 decimals (``"0.011789"``).
 - :data:`Rate`: a rate of the policy (advance, fee, withholding) as an exact decimal string.
+- :data:`InstantIn`: an instant a client sends (a sandbox clock, a filter): its offset required.
 
 :func:`finish_contract` makes ``app.openapi()`` document, on every operation, the statuses and
 headers the kit gives it: by what the route depends on, not by what each route remembers to
@@ -20,15 +21,16 @@ model turns ``2**63 - 1`` into the float ``9.223372036854776e18``).
 
 from __future__ import annotations
 
+import json
 import re
+import typing
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
-from fastapi import routing
 from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
 
@@ -163,22 +165,27 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
         yield from _calls(dependency)
 
 
+def _dependency(annotated: Any) -> Callable[..., Any]:
+    """The function behind a kit ``Annotated[..., Depends(f)]`` (as :func:`_calls` yields it, unwrapped)."""
+    function = typing.get_args(annotated)[1].dependency
+    return getattr(function, "__wrapped__", function)
+
+
 def _kit_statuses(route: Any) -> dict[int, str]:
     """Statuses the kit answers on this route, by what it depends on, with their description."""
-    from api.kit import auth, idempotency
+    from api.kit.auth import CallerDep
     from api.kit.errors import describe_status
+    from api.kit.idempotency import IdempotencyDep
 
     calls = set(_calls(route.dependant))
     names = {getattr(call, "__name__", "") for call in calls}
     statuses: dict[int, str] = {}
-    authenticated = auth._authenticate in calls or getattr(auth._authenticate, "__wrapped__", None) in calls
-    if authenticated:
+    if _dependency(CallerDep) in calls:
         statuses[401] = describe_status(401)
         statuses[429] = describe_status(429)
     if any(name.startswith("requires_") for name in names):
         statuses[403] = describe_status(403)
-    idempotent = idempotency._idempotent_request in calls
-    if idempotent:
+    if _dependency(IdempotencyDep) in calls:
         statuses[400] = describe_status(400)
         statuses[409] = describe_status(409)
         statuses[422] = describe_status(422)
@@ -250,8 +257,6 @@ def _finish(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
 
 
 def _referenced(document: dict[str, Any], name: str) -> bool:
-    import json
-
     return f'"#/components/schemas/{name}"' in json.dumps(document)
 
 
