@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.kit.contract import UtcDateTime
 from api.kit.money import AmountOut
+from credit.monitoring.financing_warnings import FINANCING_WARNING_REASONS
 from credit.monitoring.results import WARNING_REASONS
 
 Status = Literal["ok", "watch", "alarm"]
@@ -96,7 +97,8 @@ class CalibrationOut(BaseModel):
 
 
 class WarningReasonOut(BaseModel):
-    code: Literal[tuple(WARNING_REASONS)] = Field(examples=["grade_drop"])  # type: ignore[valid-type]
+    code: Literal[tuple({**WARNING_REASONS, **FINANCING_WARNING_REASONS})] = Field(  # type: ignore[valid-type]
+        examples=["grade_drop"], description="A code of the firms' or the financings' early-warning catalogue.")
     text: str
 
 
