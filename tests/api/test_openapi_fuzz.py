@@ -26,7 +26,13 @@ What the test does to the generated cases, and why (each is narrow):
   issue, a period whose end is before its start). Every other 422 to a schema-valid request
   fails the test.
 
-Revoking API keys is left out: a generated id would soon be the role's own key.
+Revoking API keys is left out: a generated id would soon be the role's own key. Three of the
+checks run on every response but act only in runs this test does not make: ``use_after_free``
+and ``ensure_resource_availability`` follow links between operations in Schemathesis' stateful
+phase, ``object_level_authorization`` needs identities configured by resource.
+
+Size: on SQLite about 3,100 cases as admin and 1,000 as each other role; on PostgreSQL about
+300 per role (55 operations). Raise ``EXAMPLES_PER_OPERATION`` for a deeper local run.
 """
 
 from __future__ import annotations
