@@ -108,6 +108,8 @@ def _amount_validator(allow_zero: bool, currency: str):  # noqa: ANN202
     example = "12.50" if places else "1250"
 
     def parse(value: Any) -> int:
+        if isinstance(value, Decimal):  # from Python code (the demo, the console), never from JSON: exact already
+            return to_minor(value, currency, allow_zero=allow_zero)
         if not isinstance(value, str):
             raise ValueError(f"amount must be a decimal string such as \"{example}\", not a JSON "
                              f"{'number' if isinstance(value, (int, float)) and not isinstance(value, bool) else 'value'}")
