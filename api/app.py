@@ -38,6 +38,7 @@ from api.firms.routes import router as firms_router
 from api.installments.routes import router as installments_router
 from api.kit import state
 from api.kit.auth import Caller, requires
+from api.kit.contract import finish_contract
 from api.kit.db import make_sessionmaker, runs_sql
 from api.kit.docs import mount_docs
 from api.kit.errors import ErrorBody, install_error_handlers, responses
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sandbox_router)
     mount_console(app)  # the finance console's pages under /console, not in the OpenAPI document
     _document(app, document_request_id)
+    finish_contract(app)  # every operation documents the statuses the kit answers, integer bounds exact
     return app
 
 

@@ -36,6 +36,11 @@ def from_minor(minor: int, currency: str = MARKETPLACE_CURRENCY) -> Decimal:
     return Decimal(int(minor)).scaleb(-places).quantize(Decimal(1).scaleb(-places))
 
 
+def shown(minor: int, currency: str = MARKETPLACE_CURRENCY) -> str:
+    """An amount as people (and error messages) read it: ``125050`` -> ``"1250.50 EUR"``."""
+    return f"{from_minor(minor, currency)} {currency}"
+
+
 def round_half_up(amount: Decimal) -> int:
     """A Decimal number of minor units rounded to an integer, halves away from zero (2.5 -> 3, 0.5 -> 1).
 

@@ -46,6 +46,7 @@ LIVE_SERVERS = (
 # Modules long enough to be a unit of their own, so their directory's other tests go to the other worker.
 OWN_UNITS = (
     "tests/cli/test_demo_end_to_end.py",  # the whole demo on a smaller marketplace, then chromium on its console
+    "tests/api/test_openapi_fuzz.py",  # Schemathesis, every check, every role, on SQLite and PostgreSQL: minutes
 )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.kit.contract import UtcDateTime
 
 
 class ApiKeyCreate(BaseModel):
@@ -25,10 +26,10 @@ class ApiKeyOut(BaseModel):
     key_id: int
     name: str
     client: str = Field(description="The client the key belongs to; a rotation keeps it.")
-    role: str
+    role: Literal["checkout", "payments", "finance", "analyst", "admin"]
     prefix: str = Field(description="First characters of the key, to recognise it.")
-    created_at: datetime
-    revoked_at: datetime | None
+    created_at: UtcDateTime
+    revoked_at: UtcDateTime | None
 
 
 class ApiKeyIssued(ApiKeyOut):

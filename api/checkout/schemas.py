@@ -7,11 +7,12 @@ string). Timestamps are UTC.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.kit.contract import UtcDateTime
+from api.decisions.schemas import DeclineCode, NextActionCode
 from api.kit.money import AmountMinor, AmountOut
 
 FirmId = Field(ge=1, le=2**63 - 1, description="The buyer firm's id on the marketplace.")
@@ -59,7 +60,7 @@ class BalancesOut(BaseModel):
 
 
 class NextAction(BaseModel):
-    code: str = Field(description="Stable code from the next-action catalogue.", examples=["reduce_order_amount"])
+    code: NextActionCode = Field(description="Stable code from the next-action catalogue.", examples=["reduce_order_amount"])
     message: str
 
 
@@ -67,7 +68,7 @@ class PrecheckOut(BaseModel):
     """Would the amount be authorized now? Nothing is held: only an authorization reserves."""
 
     approved: bool
-    decline_code: str | None = Field(description="Why not, when not approved (e.g. `limit_exceeded`).")
+    decline_code: DeclineCode | None = Field(description="Why not, when not approved (e.g. `limit_exceeded`).")
     message: str | None
     next_actions: list[NextAction]
     balances: BalancesOut | None = Field(description="The buyer's line; null when the buyer has none.")
@@ -83,7 +84,7 @@ class AuthorizationApproved(BaseModel):
     order_reference: str
     amount: AmountOut
     terms_days: int = Field(description="Payment terms of what is captured: due this many days after each capture.")
-    expires_at: datetime = Field(description="After this the hold can no longer be captured (UTC).")
+    expires_at: UtcDateTime = Field(description="After this the hold can no longer be captured (UTC).")
     balances: BalancesOut
     decision_id: str = Field(description="The audited checkout decision.")
 
@@ -95,7 +96,7 @@ class AuthorizationDeclined(BaseModel):
     buyer_id: int
     order_reference: str
     amount: AmountOut
-    decline_code: str = Field(examples=["limit_exceeded"])
+    decline_code: DeclineCode = Field(examples=["limit_exceeded"])
     message: str
     next_actions: list[NextAction]
     balances: BalancesOut | None = Field(description="The buyer's line; null when the buyer has none.")
@@ -115,7 +116,7 @@ class HoldOut(BaseModel):
     released: AmountOut = Field(description="Released by a void or by expiry.")
     refunded: AmountOut
     remaining: AmountOut = Field(description="Still held: capturable until `expires_at`.")
-    expires_at: datetime
+    expires_at: UtcDateTime
     balances: BalancesOut
     receivable_id: int | None = Field(
         default=None, description="The receivable a capture booked (what the buyer owes for the shipment); "

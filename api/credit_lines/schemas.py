@@ -7,13 +7,13 @@ bounded (1-1000 characters, not blank).
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.decisions.schemas import NextActionOut, Reason
+from api.kit.contract import Probability, UtcDateTime
 from api.kit.money import AmountMinor, AmountOut
 
 ApplicationStatus = Literal["approved", "referred", "declined", "reviewed"]
@@ -32,6 +32,12 @@ class ApplicationIn(_Request):
 
 
 class ReviewIn(_Request):
+    # The rule below, in the schema too: `limit` (not null) with change_limit, absent or null otherwise.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"properties": {"action": {"const": "change_limit"}, "limit": {"type": "string"}}, "required": ["limit"]},
+        {"properties": {"action": {"enum": ["approve", "decline"]}, "limit": {"type": "null"}}},
+    ]})
+
     action: Literal["approve", "change_limit", "decline"]
     limit: AmountMinor | None = Field(default=None, description="The new limit; with `change_limit` and only then.")
     reason: str = _REASON
@@ -61,7 +67,7 @@ class ReviewOut(BaseModel):
     per_order_cap: AmountOut
     reason_codes: list[Reason]
     actor: str
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class ApplicationOut(BaseModel):
@@ -73,7 +79,7 @@ class ApplicationOut(BaseModel):
                                                   "or reviewed by it (see `review`).")
     outcome: Literal["approve", "refer", "decline"] = Field(description="The application's own decision.")
     grade: str
-    pd: Decimal = Field(description="The champion's 12-month PD the decision used.")
+    pd: Probability = Field(description="The champion's 12-month PD the decision used.")
     limit: AmountOut = Field(description="The limit granted now: at once (approved), by the review (reviewed: the "
                                          "reviewer's, 0 if declined), proposed and waiting (referred), or 0 "
                                          "(declined).")
@@ -89,7 +95,7 @@ class ApplicationOut(BaseModel):
     policy_version: str
     line_id: int | None = Field(description="The credit line opened on approval (at once or by review).")
     review: ReviewOut | None = None
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class ApplicationList(BaseModel):

@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from credit.decisions.codes import NEXT_ACTIONS, current_next_action, describe
+from api.kit.contract import Probability, UtcDateTime
+from credit.audit.tables import DECISION_KINDS, OUTCOMES
+from credit.decisions.codes import CHECKOUT_DECLINES, NEXT_ACTIONS, POLICY_REASONS, current_next_action, describe
+from credit.models.reasons import REASON_CATALOGUE
+
+ReasonCode = Literal[tuple(dict.fromkeys([*POLICY_REASONS, *CHECKOUT_DECLINES, *REASON_CATALOGUE, *NEXT_ACTIONS]))]  # type: ignore[valid-type]
+"""Every code a reason may carry: the catalogues of credit.decisions.codes and credit.models.reasons."""
+
+NextActionCode = Literal[tuple(NEXT_ACTIONS)]  # type: ignore[valid-type]
+"""The next-action catalogue (credit.decisions.codes.NEXT_ACTIONS)."""
+
+DeclineCode = Literal[tuple(CHECKOUT_DECLINES)]  # type: ignore[valid-type]
+"""The checkout decline codes (credit.decisions.codes.CHECKOUT_DECLINES)."""
 
 
 class Reason(BaseModel):
     """A coded reason: a policy rule or a model reason code, with its text."""
 
-    code: str = Field(description="Stable code (credit.decisions.codes / credit.models.reasons).",
+    code: ReasonCode = Field(description="Stable code (credit.decisions.codes / credit.models.reasons).",
                       examples=["refer_grey_zone"])
     text: str
 
 
 class NextActionOut(BaseModel):
-    code: str = Field(description="Stable code from the next-action catalogue.", examples=["pay_overdue_invoices"])
+    code: NextActionCode = Field(description="Stable code from the next-action catalogue.",
+                                 examples=["pay_overdue_invoices"])
     message: str
 
 
@@ -43,9 +54,9 @@ class DecisionOut(BaseModel):
     """One audited decision: what was asked, what was used, what was decided and why."""
 
     decision_id: str
-    kind: str = Field(examples=["credit_line_application"])
+    kind: Literal[DECISION_KINDS] = Field(examples=["credit_line_application"])  # type: ignore[valid-type]
     firm_id: int | None
-    outcome: str = Field(description="approve, refer or decline.")
+    outcome: Literal[OUTCOMES] = Field(description="approve, refer or decline.")  # type: ignore[valid-type]
     grade: str | None
     amounts: dict[str, str] = Field(description="Every amount of the decision as a decimal string, by name "
                                                 "(e.g. `limit`, `per_order_cap`, `advance`, `fee`).")
@@ -59,5 +70,5 @@ class DecisionOut(BaseModel):
     actor: str
     request: dict[str, Any] = Field(description="The request as the caller sent it.")
     inputs: dict[str, Any] = Field(description="Everything the decision function read; replay re-runs it on this.")
-    pd: Decimal | None = Field(default=None, description="The PD the decision turned on, if any.")
-    created_at: datetime
+    pd: Probability | None = Field(default=None, description="The PD the decision turned on, if any.")
+    created_at: UtcDateTime

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from api.kit.contract import UtcDateTime
 from credit.events.catalogue import EVENT_TYPES
 
 EventType = Enum("EventType", {name.replace(".", "_"): name for name in EVENT_TYPES}, type=str)
@@ -19,7 +19,7 @@ class EventOut(BaseModel):
 
     id: str = Field(pattern=r"^evt_[0-9a-f]{32}$", description="Stable id; the `webhook-id` of every delivery.")
     type: EventType
-    timestamp: datetime = Field(description="When the change was made, UTC.")
+    timestamp: UtcDateTime = Field(description="When the change was made, UTC.")
     data: dict[str, Any] = Field(description="`object` (its type), `id`, `firm_id` and the object after the change.")
 
 

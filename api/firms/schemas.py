@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from api.decisions.schemas import Reason
+from api.kit.contract import Probability
 from api.kit.money import AmountOut
 
 
@@ -16,7 +16,7 @@ class FirmScoreOut(BaseModel):
     """The firm's score under the champion: from the latest batch snapshot, re-scored if another model wrote it."""
 
     grade: str = Field(description="Grade of the PD on the policy's master scale.", examples=["C"])
-    pd: Decimal = Field(description="Calibrated 12-month probability of default.", examples=["0.0123"])
+    pd: Probability = Field(description="Calibrated 12-month probability of default.", examples=["0.012300"])
     reason_codes: list[Reason] = Field(description="Why the model scores the firm as risky, most important first.")
     model_name: str
     model_version: str

@@ -6,16 +6,18 @@ Money comes in as :data:`~api.kit.money.AmountMinor` and goes out as
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.checkout.schemas import REFERENCE_PATTERN, BalancesOut
+from api.kit.contract import UtcDateTime
 from api.kit.money import AmountMinor, AmountOut
 from api.repayments.schemas import AllocationOut
+from credit.servicing.tables import RECEIVABLE_STATUSES
 
 EarlyRepayment = Literal["refund_unused_fee", "keep_fee"]
+ReceivableStatus = Literal[RECEIVABLE_STATUSES]  # type: ignore[valid-type]
 
 
 class _Request(BaseModel):
@@ -24,7 +26,7 @@ class _Request(BaseModel):
 
 class InstallmentOut(BaseModel):
     number: int = Field(description="1 for the first due.")
-    due_at: datetime = Field(description="Calendar months after acceptance, at the same time of day (UTC).")
+    due_at: UtcDateTime = Field(description="Calendar months after acceptance, at the same time of day (UTC).")
     principal: AmountOut
     fee: AmountOut
     total: AmountOut
@@ -53,7 +55,7 @@ class InstallmentPlanIn(_Request):
 
 class PlanInstallmentOut(InstallmentOut):
     receivable_id: int = Field(description="The installment's own receivable.")
-    status: str = Field(description="The receivable's status (open, or paid by the buyer's credit balance).")
+    status: ReceivableStatus = Field(description="The receivable's status (open, or paid by the buyer's credit balance).")
 
 
 class InstallmentPlanOut(BaseModel):
@@ -73,7 +75,7 @@ class InstallmentPlanOut(BaseModel):
 class SettlementItemOut(BaseModel):
     receivable_id: int
     number: int
-    due_at: datetime
+    due_at: UtcDateTime
     used: bool = Field(description="Its due time has come; an unused one's fee is refunded under refund_unused_fee.")
     principal: AmountOut
     fee: AmountOut = Field(description="Fee still owed once the waiver is applied.")

@@ -171,7 +171,8 @@ def error_response(
 
 
 _DESCRIPTIONS = {
-    400: "Bad request (e.g. `idempotency_key_required`).",
+    400: "Bad request: `idempotency_key_required`, `idempotency_key_invalid`, or a body that is not JSON "
+         "(`bad_request`).",
     401: "Missing, unknown or revoked API key (`unauthenticated`).",
     403: "The API key's role may not call this endpoint (`forbidden`).",
     404: "Not found, or not visible to this caller (`not_found`).",
@@ -186,6 +187,11 @@ _DESCRIPTIONS = {
 
 _RETRY_AFTER = {"Retry-After": {"description": "Whole seconds until the key may send again.", "required": True,
                                  "schema": {"type": "integer", "minimum": 1}}}
+
+
+def describe_status(status_code: int) -> str:
+    """The documented description of an error status (what the kit's codes for it are)."""
+    return _DESCRIPTIONS.get(status_code, "Error.")
 
 
 def responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
@@ -310,12 +316,32 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
     return error_response(422, "validation_failed", message, details)
 
 
-async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of the app serves at the request's path (Starlette names only the first route's)."""
+    from fastapi.routing import iter_route_contexts
+
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        regex, route_methods = getattr(route, "path_regex", None), route.methods
+        if regex is not None and route_methods and regex.match(path):
+            methods |= set(route_methods)
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = _STATUS_CODES.get(exc.status_code, "internal_error" if exc.status_code >= 500 else "bad_request")
     message = exc.detail if isinstance(exc.detail, str) else "Request failed."
     if exc.status_code == 404 and message == "Not Found":
         message = "No such resource."
-    return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        headers = {**(headers or {}), "Allow": allowed} if allowed else headers
+        message = f"{request.method} is not allowed here; allowed: {allowed}." if allowed else message
+    if exc.status_code == 400 and message == "There was an error parsing the body":
+        message = "The body is not JSON (it could not be read as UTF-8 JSON text)."
+    return error_response(exc.status_code, code, message, headers=headers)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -1,14 +1,17 @@
 """Money at the API edge: decimal strings outside, integer minor units inside, converted once.
 
 A request schema declares ``amount: AmountMinor``; the client sends ``"1250.50"`` (a JSON
-string; a JSON integer such as ``1250`` is accepted too) and the route receives ``125050``,
-an ``int`` of minor units, ready for the ledger. A response schema declares
-``amount: AmountOut`` holding minor units and shows ``"1250.50"``. JSON floats are refused:
-``12.5`` has already lost its exactness when it reaches the server.
+string matching the schema's pattern) and the route receives ``125050``, an ``int`` of minor
+units, ready for the ledger. A response schema declares ``amount: AmountOut`` holding minor
+units and shows ``"1250.50"``.
 
-Refused (422 ``validation_failed``): more decimal places than the currency has, negative or
-zero amounts (unless allowed), NaN, infinities, exponents that hide either, more than
-``MAX_MAJOR_UNITS``, booleans, floats and anything that is not a number.
+The wire accepts exactly what the schema's pattern declares: ASCII digits without sign,
+spaces or leading zeros, then optionally a point and 1 to the currency's places of decimals,
+greater than zero (unless allowed) and at most ``MAX_MAJOR_UNITS``. Everything else is 422
+``validation_failed`` naming the field: ``" +5.00 "``, ``"5."``, ``".5"``, ``"5.00\n"``,
+``"1e3"``, and JSON numbers, integers included (a client sending ``5`` for 5 cents would
+otherwise be charged 5.00), floats (``12.5`` has already lost its exactness), booleans.
+:func:`to_minor` itself stays lenient about spaces and signs, for the console's forms.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 from credit.money import CURRENCY_EXPONENTS, MARKETPLACE_CURRENCY, from_minor, minor_unit_places
 
 __all__ = ["CURRENCY_EXPONENTS", "MARKETPLACE_CURRENCY", "MAX_MAJOR_UNITS", "AmountMinor", "AmountMinorOrZero",
-           "AmountOut", "amount_minor", "from_minor", "to_minor"]
+           "AmountOut", "amount_minor", "amount_pattern", "from_minor", "to_minor"]
 
 MAX_MAJOR_UNITS = 10**12
 """Largest amount the API accepts, in major units: 1 trillion, far beyond any order, and
@@ -78,21 +81,54 @@ def to_minor(amount: Decimal | int | str, currency: str = MARKETPLACE_CURRENCY, 
     return int(minor)
 
 
+def amount_pattern(currency: str = MARKETPLACE_CURRENCY, *, allow_zero: bool = False) -> str:
+    """The exact pattern of an amount on the wire: > 0 (or >= 0), at most ``MAX_MAJOR_UNITS``, no leading zeros.
+
+    ASCII ``[0-9]``, not ``\\d`` (which is any Unicode digit in Python), and no lookaround, so
+    Python, ECMA-262 and the fuzzers' generators read it alike.
+    """
+    places = minor_unit_places(currency)
+    fraction = f"(\\.[0-9]{{1,{places}}})?" if places else ""
+    zeros = f"(\\.0{{1,{places}}})?" if places else ""
+    biggest = str(MAX_MAJOR_UNITS)
+    branches = [f"[1-9][0-9]{{0,{len(biggest) - 2}}}{fraction}", f"{biggest}{zeros}"]
+    # below 1: a first non-zero decimal at each place
+    branches += [f"0\\.{'0' * k}[1-9][0-9]{{0,{places - 1 - k}}}" for k in range(places)]
+    if allow_zero:
+        branches.append(f"0{zeros}")
+    return "^(" + "|".join(branches) + ")$"
+
+
+_SHAPE = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
 def _amount_validator(allow_zero: bool, currency: str):  # noqa: ANN202
+    places = minor_unit_places(currency)
+    exact = re.compile(amount_pattern(currency, allow_zero=allow_zero))
+    example = "12.50" if places else "1250"
+
     def parse(value: Any) -> int:
-        if isinstance(value, float):
-            raise ValueError("send the amount as a decimal string such as \"12.50\", not a JSON float")
-        return to_minor(value, currency, allow_zero=allow_zero)
+        if isinstance(value, Decimal):  # from Python code (the demo, the console), never from JSON: exact already
+            return to_minor(value, currency, allow_zero=allow_zero)
+        if not isinstance(value, str):
+            raise ValueError(f"amount must be a decimal string such as \"{example}\", not a JSON "
+                             f"{'number' if isinstance(value, (int, float)) and not isinstance(value, bool) else 'value'}")
+        if len(value) > 40 or not _SHAPE.fullmatch(value):
+            raise ValueError(f"amount must be a decimal string such as \"{example}\": ASCII digits, then optionally a "
+                             f"point and up to {places} decimals; no sign, spaces or exponent")
+        minor = to_minor(value, currency, allow_zero=allow_zero)  # too many places, zero, too large: its message
+        if not exact.fullmatch(value):
+            raise ValueError(f"amount must not have leading zeros (\"{example}\", not \"0{example}\")")
+        return minor
 
     return parse
 
 
 def _amount_schema(allow_zero: bool, currency: str) -> dict[str, Any]:
     places = minor_unit_places(currency)
-    fraction = rf"(\.\d{{1,{places}}})?" if places else ""
     return {
         "type": "string",
-        "pattern": rf"^\d{{1,13}}{fraction}$",
+        "pattern": amount_pattern(currency, allow_zero=allow_zero),
         "examples": ["1250.50" if places else "1250"],
         "description": (
             f"Amount in {currency} as a decimal string, at most {places} decimal places, "
@@ -117,10 +153,13 @@ AmountMinor = amount_minor()
 AmountMinorOrZero = amount_minor(allow_zero=True)
 """Like :data:`AmountMinor` but zero is allowed (fees, balances)."""
 
+_OUT_PLACES = minor_unit_places(MARKETPLACE_CURRENCY)
+
 AmountOut = Annotated[
     int,
     PlainSerializer(lambda minor: str(from_minor(minor)), return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["1250.50"],
+    WithJsonSchema({"type": "string", "pattern": rf"^-?[0-9]+\.[0-9]{{{_OUT_PLACES}}}$" if _OUT_PLACES else r"^-?[0-9]+$",
+                    "examples": ["1250.50"],
                     "description": f"Amount in {MARKETPLACE_CURRENCY} as a decimal string."}),
 ]
 """A response-schema type: holds minor units, shows a decimal string (``125050`` -> ``"1250.50"``)."""

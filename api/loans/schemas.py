@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.checkout.schemas import REFERENCE_PATTERN
 from api.decisions.schemas import NextActionOut, Reason
 from api.kit.money import AmountMinor, AmountOut
+from credit.financing.tables import FINANCING_STATUSES
+
+
+LoanStatus = Literal[FINANCING_STATUSES]  # type: ignore[valid-type]
 
 
 class _Request(BaseModel):
@@ -63,7 +68,7 @@ class LoanOut(BaseModel):
     loan_id: int
     firm_id: int
     offer_id: int | None
-    status: str = Field(description="paid_out, overdue, settled or written_off.")
+    status: LoanStatus = Field(description="approved (not yet paid out), paid_out, overdue, settled or written_off.")
     amount: AmountOut = Field(description="Lent.")
     fee: AmountOut = Field(description="The flat fee.")
     withholding_rate: Decimal
@@ -80,7 +85,7 @@ class PayoffOut(BaseModel):
 
     loan_id: int
     as_of: date
-    status: str
+    status: LoanStatus
     principal: AmountOut
     fee: AmountOut
     total: AmountOut

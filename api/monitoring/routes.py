@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 
 from api.kit.auth import Caller, requires
+from api.kit.contract import day
 from api.kit.db import SessionDep
 from api.kit.errors import responses
 from api.kit.state import policy_of
@@ -41,6 +42,7 @@ Cursor = Annotated[str | None, Query(min_length=1, max_length=60, description="`
                                                                               "as given (the same run's).")]
 # Dates the period may take: far enough either way for any book, and the end of the last day stays a datetime.
 _EARLIEST, _LATEST = date(1970, 1, 1), date(2999, 12, 31)
+PeriodDay = day(_EARLIEST, _LATEST)
 
 
 @router.get("/v1/monitoring/latest", response_model=MonitoringSummaryOut, responses=_READS)
@@ -84,12 +86,12 @@ def early_warnings(
 @router.get("/v1/monitoring/book", response_model=BookOut, responses=responses(401, 403, 422))
 def book(
     request: Request, session: SessionDep, _caller: Watcher,
-    start: Annotated[date | None, Query(
-        alias="from", ge=_EARLIEST, le=_LATEST,
+    start: Annotated[PeriodDay | None, Query(
+        alias="from",
         description="First day of the collections period (1970-01-01 to 2999-12-31). "
                     "Default: the first day of the month of `to`.")] = None,
-    end: Annotated[date | None, Query(
-        alias="to", ge=_EARLIEST, le=_LATEST,
+    end: Annotated[PeriodDay | None, Query(
+        alias="to",
         description="Last day of the collections period, included (1970-01-01 to 2999-12-31). "
                     "Default: today (UTC).")] = None,
 ) -> BookOut:
@@ -101,8 +103,7 @@ def book(
 @router.get("/v1/monitoring/financing", response_model=FinancingBookOut, responses=responses(401, 403, 422))
 def financing(
     session: SessionDep, _caller: Watcher,
-    as_of: Annotated[date | None, Query(
-        ge=_EARLIEST, le=_LATEST,
+    as_of: Annotated[PeriodDay | None, Query(
         description="The business day (1970-01-01 to 2999-12-31): journal rows booked on or before it, the "
                     "marketplace's history before its end. Default: today (UTC).")] = None,
 ) -> FinancingBookOut:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from api.kit.contract import UtcDateTime
 from api.kit.money import AmountOut
+from credit.monitoring.financing_warnings import FINANCING_WARNING_REASONS
+from credit.monitoring.results import WARNING_REASONS
 
 Status = Literal["ok", "watch", "alarm"]
 
@@ -16,7 +19,7 @@ class RunOut(BaseModel):
     """Which run, which model, which months."""
 
     run_id: int
-    created_at: datetime = Field(description="When the run finished (UTC).")
+    created_at: UtcDateTime = Field(description="When the run finished (UTC).")
     as_of: date = Field(description="The month monitored.")
     model_name: str
     model_version: str
@@ -97,7 +100,8 @@ class CalibrationOut(BaseModel):
 
 
 class WarningReasonOut(BaseModel):
-    code: str = Field(examples=["grade_drop"])
+    code: Literal[tuple({**WARNING_REASONS, **FINANCING_WARNING_REASONS})] = Field(  # type: ignore[valid-type]
+        examples=["grade_drop"], description="A code of the firms' or the financings' early-warning catalogue.")
     text: str
 
 
@@ -253,6 +257,6 @@ class FinancingBookOut(BaseModel):
     """The financing book by product at the end of a business day, and that day's early warnings."""
 
     as_of: date = Field(description="The business day: journal rows booked on or before it, history before its end.")
-    statuses_read_at: datetime = Field(description="When the statuses behind recourse and defaulted were read (UTC).")
+    statuses_read_at: UtcDateTime = Field(description="When the statuses behind recourse and defaulted were read (UTC).")
     products: list[FinancingProductOut] = Field(description="order, receivable and loan, in that order.")
     warnings: list[FinancingWarningOut] = Field(description="By rule in the catalogue's order, then by financing.")

@@ -11,13 +11,13 @@ Reads only. The routes are ``def`` marked ``runs_sql``: pooled on PostgreSQL, in
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from api.kit.auth import Caller, requires
+from api.kit.contract import Day
 from api.kit.db import SessionDep, runs_sql
 from api.kit.errors import responses
 from api.servicing import service
@@ -38,8 +38,8 @@ FirmFilter = Annotated[int | None, Query(**_ID, description="Only the buyer's re
 LineFilter = Annotated[int | None, Query(**_ID, description="Only the credit line's receivables.")]
 StatusFilter = Annotated[list[ReceivableStatus] | None, Query(
     max_length=9, description="Only receivables in these statuses (repeat the parameter for several).")]
-DueFrom = Annotated[date | None, Query(description="Only those due on this UTC day or later (YYYY-MM-DD).")]
-DueTo = Annotated[date | None, Query(description="Only those due on this UTC day or earlier (YYYY-MM-DD).")]
+DueFrom = Annotated[Day | None, Query(description="Only those due on this UTC day or later (YYYY-MM-DD).")]
+DueTo = Annotated[Day | None, Query(description="Only those due on this UTC day or earlier (YYYY-MM-DD).")]
 
 
 @router.get("/v1/receivables", response_model=ReceivablePageOut, responses=_READS)
@@ -87,8 +87,8 @@ def get_receivable(receivable_id: ReceivableId, session: SessionDep, _caller: Re
 @runs_sql
 def firm_statement(
     firm_id: FirmId, session: SessionDep, _caller: Reader,
-    period_from: Annotated[date, Query(alias="from", description="First day of the period, UTC (YYYY-MM-DD).")],
-    period_to: Annotated[date, Query(alias="to", description="Last day of the period, UTC (YYYY-MM-DD); "
+    period_from: Annotated[Day, Query(alias="from", description="First day of the period, UTC (YYYY-MM-DD).")],
+    period_to: Annotated[Day, Query(alias="to", description="Last day of the period, UTC (YYYY-MM-DD); "
                                                              "not before `from`.")],
 ) -> StatementOut:
     """A buyer's statement: opening and closing balances, new receivables, fees, payments, refunds, ageing."""

@@ -6,11 +6,12 @@ units on the wire (``"1250.50"``). Times are UTC.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from api.kit.contract import UtcDateTime
 from api.kit.money import AmountOut
 
 ReceivableStatus = Literal["open", "partially_paid", "paid", "overdue", "defaulted", "charged_off", "recovered",
@@ -41,8 +42,8 @@ class ReceivableOut(BaseModel):
     order_reference: str
     shipment_reference: str
     terms_days: int = Field(description="Payment terms in days (net 30/60/90).")
-    issued_at: datetime = Field(description="Captured (or plan accepted), UTC.")
-    due_at: datetime = Field(description="Due, UTC.")
+    issued_at: UtcDateTime = Field(description="Captured (or plan accepted), UTC.")
+    due_at: UtcDateTime = Field(description="Due, UTC.")
     status: ReceivableStatus
     currency: str = Field(description="ISO 4217 code of the line's amounts.", examples=["EUR"])
     principal: AmountOut = Field(description="Captured.")
@@ -81,7 +82,7 @@ class StatementOut(BaseModel):
     currency: str = Field(examples=["EUR"])
     period_from: date = Field(description="First day of the period (UTC), as asked.")
     period_to: date = Field(description="Last day of the period (UTC), as asked.")
-    closing_at: datetime = Field(description="The moment the closing balance, credit balance and ageing are as of: "
+    closing_at: UtcDateTime = Field(description="The moment the closing balance, credit balance and ageing are as of: "
                                              "the end of `period_to`, or now when that is still to come (UTC).")
     opening_balance: AmountOut = Field(description="Owed at the start of `period_from`.")
     new_receivables: AmountOut = Field(description="Principal captured in the period plus the buyer's fees on it.")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.events.schemas import EventType
+from api.kit.contract import UtcDateTime
 from credit.webhooks.endpoints import MAX_OVERLAP, MAX_URL_LENGTH, url_problem
 
 _URL = "Where events are POSTed: an absolute http:// or https:// URL, without credentials or #fragment."
@@ -72,9 +72,9 @@ class EndpointOut(BaseModel):
     event_types: list[EventType] = Field(description="Subscribed types; empty: every type.")
     status: Literal["enabled", "disabled"]
     disabled_reason: str | None = Field(description="Why it is disabled (e.g. a day of failed deliveries); null if enabled.")
-    disabled_at: datetime | None = Field(description="When it was disabled, UTC; null if enabled.")
-    created_at: datetime
-    updated_at: datetime
+    disabled_at: UtcDateTime | None = Field(description="When it was disabled, UTC; null if enabled.")
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class EndpointCreated(EndpointOut):
@@ -94,7 +94,7 @@ class SecretOut(BaseModel):
 
     secret: str = Field(description="The current secret; every delivery is signed with it.")
     previous_secret: str | None = Field(description="The secret before the last rotation, while it still signs too.")
-    previous_secret_expires_at: datetime | None = Field(description="Until when the previous secret signs too, UTC.")
+    previous_secret_expires_at: UtcDateTime | None = Field(description="Until when the previous secret signs too, UTC.")
 
 
 class RotationIn(BaseModel):
@@ -109,11 +109,11 @@ class RotationIn(BaseModel):
 class RotationOut(BaseModel):
     secret: str | None = Field(description="The new secret, in this response only; null on a replay "
                                            "(read it at `GET .../secret`).")
-    previous_secret_expires_at: datetime | None = Field(description="Until when the old secret signs too, UTC.")
+    previous_secret_expires_at: UtcDateTime | None = Field(description="Until when the old secret signs too, UTC.")
 
 
 class AttemptOut(BaseModel):
-    attempted_at: datetime = Field(description="When it was sent (its `webhook-timestamp`), UTC.")
+    attempted_at: UtcDateTime = Field(description="When it was sent (its `webhook-timestamp`), UTC.")
     status_code: int | None = Field(description="The endpoint's HTTP status; null if none came.")
     error: str | None = Field(description="Why no answer came (timeout, connection refused, ...).")
     duration_ms: int = Field(description="From sending to the answer or the error.")
@@ -130,9 +130,9 @@ class DeliveryOut(BaseModel):
         description="pending: not yet answered 2xx; delivered: answered 2xx; failed: retries spent (the endpoint "
                     "was disabled).")
     attempts: list[AttemptOut] = Field(description="Every attempt, oldest first.")
-    next_attempt_at: datetime | None = Field(description="When it is due next, UTC, while pending.")
-    delivered_at: datetime | None
-    created_at: datetime
+    next_attempt_at: UtcDateTime | None = Field(description="When it is due next, UTC, while pending.")
+    delivered_at: UtcDateTime | None
+    created_at: UtcDateTime
 
 
 class DeliveryPage(BaseModel):

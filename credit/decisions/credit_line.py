@@ -29,6 +29,7 @@ from credit.decisions.outcome import (
     plain_features,
 )
 from credit.decisions.pricing import floor_minor, round_down_to_unit
+from credit.money import shown
 from credit.policy import Policy
 
 CREDIT_LINE_FEATURES = ("tenure_days", "debtor_days_past_due", "verified", "buyer_gmv_365d")
@@ -58,9 +59,9 @@ class ConcentrationCapExceeded(ValueError):
     def __init__(self, limit_minor: int, cap_minor: int, exposure_minor: int) -> None:
         self.limit_minor, self.cap_minor, self.exposure_minor = limit_minor, cap_minor, exposure_minor
         self.headroom_minor = max(cap_minor - exposure_minor, 0)
-        super().__init__(f"a limit of {limit_minor} is above the debtor concentration cap {cap_minor} less the "
-                         f"{exposure_minor} the firm owes on financed orders and invoices: at most "
-                         f"{self.headroom_minor}.")
+        super().__init__(f"a limit of {shown(limit_minor)} is above the debtor concentration cap {shown(cap_minor)} less "
+                         f"the {shown(exposure_minor)} the firm owes on financed orders and invoices: at most "
+                         f"{shown(self.headroom_minor)}.")
 
 
 def _exposure_or_none(value: int | None) -> None:

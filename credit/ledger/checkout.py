@@ -57,7 +57,7 @@ from credit.ledger.errors import (
     RefundExceedsCaptured,
 )
 from credit.ledger.journal import HOLDS, LINES, TRANSFERS, Balances, book, require_non_negative, require_positive
-from credit.money import MARKETPLACE_CURRENCY, from_minor
+from credit.money import MARKETPLACE_CURRENCY, from_minor, shown
 from credit.store.prepared import PreparedStatement
 
 DEFAULT_HOLD_PERIOD = timedelta(days=30)
@@ -189,7 +189,7 @@ def authorize(session: Session, line_id: int, amount_minor: int, *, order_refere
             reserved = _reserve(session, line_id, amount_minor, now)
             if reserved is None:
                 raise LimitExceeded(
-                    f"Cannot hold {amount_minor} on line {line_id}: concurrent holds took the headroom.",
+                    f"Cannot hold {shown(amount_minor)} on line {line_id}: concurrent holds took the headroom.",
                     line_id=line_id, amount_minor=amount_minor)
         else:
             raise decline
@@ -325,8 +325,8 @@ def refund(session: Session, hold_id: int, amount_minor: int, *, reference: str 
         hold = get_hold(session, hold_id, authorized_by=authorized_by)
         refundable = hold.captured_minor - hold.refunded_minor
         raise RefundExceedsCaptured(
-            f"Cannot refund {amount_minor} on hold {hold_id}: captured {hold.captured_minor}, already refunded "
-            f"{hold.refunded_minor}, so at most {refundable} can be refunded.",
+            f"Cannot refund {shown(amount_minor)} on hold {hold_id}: captured {shown(hold.captured_minor)}, already "
+            f"refunded {shown(hold.refunded_minor)}, so at most {shown(refundable)} can be refunded.",
             hold_id=hold_id, amount_minor=amount_minor, captured_minor=hold.captured_minor,
             refunded_minor=hold.refunded_minor,
         )
@@ -343,7 +343,7 @@ def refund(session: Session, hold_id: int, amount_minor: int, *, reference: str 
                         .values(refunded_minor=HOLDS.c.refunded_minor - amount_minor))
         posted = session.execute(select(LINES.c.posted_minor).where(LINES.c.line_id == refunded.line_id)).scalar_one()
         raise ExceedsPosted(
-            f"Cannot refund {amount_minor} on line {refunded.line_id}: only {posted} is posted "
+            f"Cannot refund {shown(amount_minor)} on line {refunded.line_id}: only {shown(posted)} is posted "
             f"(the buyer has repaid the rest).",
             hold_id=hold_id, line_id=refunded.line_id, amount_minor=amount_minor, posted_minor=posted,
         )
@@ -470,13 +470,14 @@ def _decline(line_id: int, line, amount_minor: int) -> Decline | None:  # noqa: 
         return LineFrozen(f"Credit line {line_id} is frozen; no new authorizations.", line_id=line_id)
     if code == "per_order_cap_exceeded":
         return PerOrderCapExceeded(
-            f"Order amount {amount_minor} exceeds the per-order cap {line.per_order_cap_minor} of line {line_id}.",
+            f"Order amount {shown(amount_minor)} exceeds the per-order cap {shown(line.per_order_cap_minor)} of line "
+            f"{line_id}.",
             line_id=line_id, amount_minor=amount_minor, per_order_cap_minor=line.per_order_cap_minor,
         )
     if code == "limit_exceeded":
         return LimitExceeded(
-            f"Order amount {amount_minor} exceeds available {available} on line {line_id} "
-            f"(limit {line.limit_minor}, posted {line.posted_minor}, pending {line.pending_minor}).",
+            f"Order amount {shown(amount_minor)} exceeds available {shown(available)} on line {line_id} "
+            f"(limit {shown(line.limit_minor)}, posted {shown(line.posted_minor)}, pending {shown(line.pending_minor)}).",
             line_id=line_id, amount_minor=amount_minor, available_minor=available, limit_minor=line.limit_minor,
             posted_minor=line.posted_minor, pending_minor=line.pending_minor,
         )
@@ -491,8 +492,8 @@ def _capture_refusal(hold: HoldState, amount_minor: int, now: datetime) -> Excep
         return HoldNotPending(f"Hold {hold.hold_id} is {hold.status}; nothing is left to capture.",
                               hold_id=hold.hold_id, status=hold.status)
     return CaptureExceedsHold(
-        f"Cannot capture {amount_minor} on hold {hold.hold_id}: {hold.remaining_minor} of {hold.amount_minor} "
-        f"remains (captured {hold.captured_minor}).",
+        f"Cannot capture {shown(amount_minor)} on hold {hold.hold_id}: {shown(hold.remaining_minor)} of "
+        f"{shown(hold.amount_minor)} remains (captured {shown(hold.captured_minor)}).",
         hold_id=hold.hold_id, amount_minor=amount_minor, remaining_minor=hold.remaining_minor,
         captured_minor=hold.captured_minor,
     )

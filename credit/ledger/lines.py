@@ -32,7 +32,7 @@ from credit.ledger.errors import (
 )
 from credit.ledger.journal import LINES, Balances, book, require_non_negative, require_positive
 from credit.ledger.tables import FROZEN_BY
-from credit.money import from_minor
+from credit.money import from_minor, shown
 from credit.store.tables import Firm
 
 _BALANCE_COLUMNS = (LINES.c.limit_minor, LINES.c.posted_minor, LINES.c.pending_minor)
@@ -212,8 +212,8 @@ def change_limit(session: Session, line_id: int, limit_minor: int, *, per_order_
         raise LineClosed(f"Credit line {line_id} is closed; its limit cannot change.", line_id=line_id)
     exposure = line.balances.posted_minor + line.balances.pending_minor
     raise LimitBelowExposure(
-        f"Cannot set the limit of line {line_id} to {limit_minor}: posted {line.balances.posted_minor} "
-        f"+ pending {line.balances.pending_minor} = {exposure} is already used.",
+        f"Cannot set the limit of line {line_id} to {shown(limit_minor)}: posted {shown(line.balances.posted_minor)} "
+        f"+ pending {shown(line.balances.pending_minor)} = {shown(exposure)} is already used.",
         line_id=line_id, limit_minor=limit_minor, posted_minor=line.balances.posted_minor,
         pending_minor=line.balances.pending_minor,
     )
@@ -332,8 +332,8 @@ def close_line(session: Session, line_id: int, *, now: datetime | None = None) -
     if line.status == "closed" and not line.balances.posted_minor and not line.balances.pending_minor:
         return  # closed already
     raise LineNotEmpty(
-        f"Credit line {line_id} still has posted {line.balances.posted_minor} and pending "
-        f"{line.balances.pending_minor}; it can close only when both are 0.",
+        f"Credit line {line_id} still has posted {shown(line.balances.posted_minor)} and pending "
+        f"{shown(line.balances.pending_minor)}; it can close only when both are 0.",
         line_id=line_id, posted_minor=line.balances.posted_minor, pending_minor=line.balances.pending_minor,
     )
 
@@ -369,7 +369,7 @@ def repay(session: Session, line_id: int, amount_minor: int, *, reference: str |
     if repaid is None:
         posted = balances(session, line_id).posted_minor
         raise ExceedsPosted(
-            f"Cannot repay {amount_minor} on line {line_id}: only {posted} is posted.",
+            f"Cannot repay {shown(amount_minor)} on line {line_id}: only {shown(posted)} is posted.",
             line_id=line_id, amount_minor=amount_minor, posted_minor=posted,
         )
     book(session, line_id=line_id, hold_id=None, kind="repay", amount_minor=amount_minor, reference=reference, now=now)
@@ -428,7 +428,7 @@ def charge_off(session: Session, line_id: int, amount_minor: int, *, reference: 
     ).first()
     if written is None:
         posted = balances(session, line_id).posted_minor
-        raise ExceedsPosted(f"Cannot charge off {amount_minor} on line {line_id}: only {posted} is posted.",
+        raise ExceedsPosted(f"Cannot charge off {shown(amount_minor)} on line {line_id}: only {shown(posted)} is posted.",
                             line_id=line_id, amount_minor=amount_minor, posted_minor=posted)
     book(session, line_id=line_id, hold_id=None, kind="charge_off", amount_minor=amount_minor, reference=reference,
          now=now)

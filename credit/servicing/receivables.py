@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from credit import ledger
 from credit.ledger.journal import HOLDS, LINES, require_positive
-from credit.money import round_half_up
+from credit.money import round_half_up, shown
 from credit.policy import Policy
 from credit.servicing import status
 from credit.servicing.allocation import Allocation, book, lock_line, net_allocations
@@ -125,7 +125,8 @@ def book_refund(session: Session, *, hold_id: int, amount_minor: int, reference:
     # A hold with no receivables was captured before servicing: the ledger alone decides.
     if booked and amount_minor > refundable:
         raise RefundExceedsReceivables(
-            f"Cannot refund {amount_minor} on hold {hold_id}: its receivables not charged off carry {refundable}.",
+            f"Cannot refund {shown(amount_minor)} on hold {hold_id}: its receivables not charged off carry "
+            f"{shown(refundable)}.",
             hold_id=hold_id, amount_minor=amount_minor, refundable_minor=refundable)
     left, reopened, given_back, taken = amount_minor, 0, [], {}
     for row in rows:

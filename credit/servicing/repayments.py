@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from credit import ledger
 from credit.ledger.journal import require_positive
+from credit.money import shown
 from credit.policy import Policy
 from credit.servicing import status
 from credit.servicing.allocation import (
@@ -165,7 +166,7 @@ def return_repayment(session: Session, repayment_id: int, *, reason: str, policy
     refunded = sum(a.amount_minor for a in standing if a.part == "credit_refund")
     if refunded:
         raise RepaymentRefunded(
-            f"Repayment {repayment_id} cannot be returned: {refunded} of it was refunded to the buyer from the "
+            f"Repayment {repayment_id} cannot be returned: {shown(refunded)} of it was refunded to the buyer from the "
             f"credit balance.", repayment_id=repayment_id, refunded_minor=refunded)
     reversals = [Allocation(a.repayment_id, a.receivable_id, a.part, -a.amount_minor) for a in standing]
     book(session, line_id, reversals, reason="returned", now=now, written_off=_written_off(session, reversals),
@@ -191,7 +192,8 @@ def refund_credit(session: Session, *, line_id: int, amount_minor: int, referenc
     available = sum(left for _, left in sources)
     if amount_minor > available:
         raise ExceedsCreditBalance(
-            f"Cannot refund {amount_minor} to the buyer of line {line_id}: its credit balance is {available}.",
+            f"Cannot refund {shown(amount_minor)} to the buyer of line {line_id}: its credit balance is "
+            f"{shown(available)}.",
             line_id=line_id, amount_minor=amount_minor, credit_balance_minor=available)
     refunds, left = [], amount_minor
     for repayment_id, money in sources:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from api.kit.money import MAX_MAJOR_UNITS, AmountMinor, AmountMinorOrZero, AmountOut, amount_minor, from_minor, to_minor
+from api.kit.money import (
+    MAX_MAJOR_UNITS,
+    AmountMinor,
+    AmountMinorOrZero,
+    AmountOut,
+    amount_minor,
+    amount_pattern,
+    from_minor,
+    to_minor,
+)
 from tests.api.conftest import auth
 
 
@@ -29,10 +39,11 @@ class Shown(BaseModel):
 
 
 @pytest.mark.parametrize(("wire", "minor"), [
-    ('"1250.50"', 125050), ('"1250.5"', 125050), ('"0.01"', 1), ('"1"', 100), ("7", 700),
-    ('"  3.10 "', 310), ('"1e3"', None), ('"1000000000000"', 100_000_000_000_000), ('".5"', 50), ('"+2"', 200),
+    ('"1250.50"', 125050), ('"1250.5"', 125050), ('"0.01"', 1), ('"0.1"', 10), ('"1"', 100),
+    ('"1000000000000"', 100_000_000_000_000), ('"1000000000000.00"', 100_000_000_000_000),
+    ('"999999999999.99"', 99_999_999_999_999), ('"1e3"', None),
 ])
-def test_decimal_strings_and_integers_become_minor_units(wire, minor):
+def test_decimal_strings_become_minor_units(wire, minor):
     if minor is None:
         with pytest.raises(ValidationError):
             Payment.model_validate_json(f'{{"amount": {wire}}}')
@@ -44,6 +55,8 @@ def test_decimal_strings_and_integers_become_minor_units(wire, minor):
     '"1.234"', '"0.001"', '"-1.00"', "-5", '"0"', "0", '"0.00"', '"-0"', '"NaN"', '"nan"', '"Infinity"', '"-inf"',
     '"sNaN"', "12.5", "1e400", '"1000000000000.01"', '"99999999999999999999"', "true", "null", '""', '"12,50"',
     '"1 000"', '"0x10"', '"١٢"', '"' + "1" * 100 + '"', "[1]", '{"v": 1}',
+    # what the schema's pattern does not allow is refused too, whatever to_minor would read
+    "5", "7", '" +5.00 "', '"  3.10 "', '"5."', '".5"', '"+2"', '"5.00\\n"', '"0012.50"', '"00"',
 ])
 def test_inexact_negative_zero_non_finite_huge_or_non_numeric_amounts_are_refused(wire):
     with pytest.raises(ValidationError):
@@ -84,9 +97,26 @@ def test_to_minor_rejects_python_floats_and_bools():
         to_minor("1", "XXX")
 
 
-def test_amount_schema_is_a_documented_decimal_string():
+def test_amount_schema_is_the_exact_pattern_the_server_checks():
     schema = Payment.model_json_schema()["properties"]["amount"]
-    assert schema["type"] == "string" and schema["pattern"] == r"^\d{1,13}(\.\d{1,2})?$"
+    assert schema["type"] == "string" and schema["pattern"] == amount_pattern()
+    pattern = re.compile(schema["pattern"])
+    for text in ["0.01", "0.1", "1", "12.5", "1250.50", "999999999999.99", "1000000000000", "1000000000000.00"]:
+        assert pattern.fullmatch(text) and Payment(amount=text).amount == to_minor(text)
+    for text in ["0", "0.00", "1000000000000.01", "1000000000001", "01", "5.", ".5", "1.234", "-1", "+1", " 1"]:
+        assert not pattern.fullmatch(text)
+        with pytest.raises(ValidationError):
+            Payment(amount=text)
+    assert re.compile(Fee.model_json_schema()["properties"]["fee"]["pattern"]).fullmatch("0.00")
+
+
+def test_a_json_integer_amount_is_a_422_naming_the_field(client, keys):
+    # 5 could mean 5.00 or 5 cents: the server does not guess (a client sending minor units would pay 100 times)
+    response = client.post("/v1/test/bookings", json={"reference": "a", "amount": 5},
+                           headers={**auth(keys["finance"]), "Idempotency-Key": "k"})
+    assert response.status_code == 422
+    detail = response.json()["error"]["details"][0]
+    assert detail["loc"] == ["body", "amount"] and "decimal string" in detail["msg"]
 
 
 def test_a_json_float_amount_is_a_422_naming_the_field(client, keys):

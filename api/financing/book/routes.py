@@ -14,7 +14,6 @@ routes are ``def`` marked ``runs_sql``: pooled on PostgreSQL, inline on SQLite (
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -31,6 +30,7 @@ from api.financing.book.schemas import (
     PayoutIn,
 )
 from api.kit.auth import Caller, requires
+from api.kit.contract import Day
 from api.kit.db import SessionDep, runs_sql
 from api.kit.errors import responses
 from api.kit.idempotency import IdempotencyDep
@@ -138,8 +138,8 @@ def get_financing(financing_id: FinancingId, session: SessionDep, _caller: Reade
 @runs_sql
 def financing_statement(
     firm_id: FirmId, session: SessionDep, _caller: Reader,
-    period_from: Annotated[date, Query(alias="from", description="First business day of the period (YYYY-MM-DD).")],
-    period_to: Annotated[date, Query(alias="to", description="Last business day of the period (YYYY-MM-DD); "
+    period_from: Annotated[Day, Query(alias="from", description="First business day of the period (YYYY-MM-DD).")],
+    period_to: Annotated[Day, Query(alias="to", description="Last business day of the period (YYYY-MM-DD); "
                                                              "not before `from`.")],
 ) -> FinancingStatementOut:
     """A supplier's financing statement: opening, paid out, collected, recovered, fees, releases, closing."""

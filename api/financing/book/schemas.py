@@ -7,13 +7,14 @@ shown as strings. Times are UTC; business days are dates.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.checkout.schemas import REFERENCE_PATTERN
+from api.kit.contract import Day, UtcDateTime
 from api.kit.money import AmountMinor, AmountOut
 
 FinancingKind = Literal["order", "receivable", "loan"]
@@ -29,7 +30,7 @@ class _Request(BaseModel):
 class PayoutIn(_Request):
     reference: str = Field(min_length=1, max_length=200, pattern=REFERENCE_PATTERN,
                            description="The payout's reference in the payment system; books once per caller.")
-    value_date: date = Field(description="The day the money left (YYYY-MM-DD): not before the booking, not after "
+    value_date: Day = Field(description="The day the money left (YYYY-MM-DD): not before the booking, not after "
                                          "today. Fees accrue from it.")
 
 
@@ -52,7 +53,7 @@ class EntryOut(BaseModel):
     booked_on: date = Field(description="The business day it belongs to.")
     decision_id: str | None = Field(description="The audited decision that booked it, if any.")
     actor: str
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class FinancingItemOut(BaseModel):
@@ -76,9 +77,9 @@ class FinancingItemOut(BaseModel):
     due_on: date | None
     payout_reference: str | None
     value_date: date | None = Field(description="The payout's value date: fees accrue from it.")
-    created_at: datetime
-    updated_at: datetime
-    closed_at: datetime | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    closed_at: UtcDateTime | None
     face: AmountOut = Field(description="What is financed: the PO value, the invoice's outstanding amount, "
                                         "or the loan amount.")
     advance: AmountOut

@@ -187,7 +187,7 @@ def test_an_approved_financing_is_cancelled_once_and_then_cannot_be_paid_out(boo
     cancelled = book.post(approved, "cancellations", role="finance")
     assert cancelled.status_code == 200, cancelled.text
     assert (cancelled.json()["status"], cancelled.json()["exposure"]) == ("cancelled", "0.00")
-    assert cancelled.json()["closed_at"] == "2026-03-10T12:00:00"
+    assert cancelled.json()["closed_at"] == "2026-03-10T12:00:00Z"
     again = book.post(approved, "cancellations", role="finance")
     assert (again.status_code, again.json()["error"]["code"]) == (409, "financing_closed")
     payout = book.post(approved, "payouts", {"reference": "PO-2", "value_date": "2026-03-10"})

@@ -63,14 +63,14 @@ def test_the_march_statement(served, keys, march) -> None:
         {"bucket": "61-90", "receivables": 1, "owed": "45.75"},
         {"bucket": "90+", "receivables": 1, "owed": "314.50"}]
     assert (body["period_from"], body["period_to"], body["closing_at"], body["line_id"], body["currency"]) == (
-        "2026-03-01", "2026-03-31", "2026-04-01T00:00:00", march.line_id, "EUR")
+        "2026-03-01", "2026-03-31", "2026-04-01T00:00:00Z", march.line_id, "EUR")
 
 
 def test_a_period_running_past_now_closes_now(served, keys, march) -> None:
     period = {"from": "2026-04-01", "to": "2026-04-30"}
     body = get(served, keys, f"/v1/firms/{march.firm_id}/statement", **period).json()
     assert (body["closing_at"], body["opening_balance"], body["closing_balance"], body["credit_balance"]) == (
-        "2026-04-20T12:00:00", "1927.25", "2090.25", "140.00")
+        "2026-04-20T12:00:00Z", "1927.25", "2090.25", "140.00")
 
 
 BAD_DATES = [
@@ -122,7 +122,7 @@ def test_a_receivable_as_listed_and_alone(served, keys, march) -> None:
         "1000.00", "10.00", "200.00", "20.00", {"principal": "790.00", "fee": "0.00", "late_fee": "20.00",
                                                  "total": "810.00"})
     assert (alone["shipment_reference"], alone["order_reference"], alone["due_at"], alone["status"]) == (
-        "SHIP-R2", "PO-SHIP-R2", "2026-04-03T10:00:00", "overdue")
+        "SHIP-R2", "PO-SHIP-R2", "2026-04-03T10:00:00Z", "overdue")
     several = get(served, keys, "/v1/receivables", firm_id=march.firm_id, status=["open", "paid"]).json()
     assert [item["receivable_id"] for item in several["items"]] == [march.receivables["R4"]]
 
