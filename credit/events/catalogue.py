@@ -150,6 +150,16 @@ OBJECT_FIELDS: dict[str, dict[str, str]] = {
         "period_days": "Days in a minimum-repayment period.",
         "replaces_offer_id": "The open offer this one replaces (its terms tightened); null for a first offer.",
     },
+    "webhook_endpoint": {  # its own `id` is the envelope's `id` (as text)
+        "url": "Where events are POSTed.",
+        "description": "What the endpoint is for.",
+        "event_types": "The event types it subscribes to.",
+        "status": "disabled.",
+        "disabled_reason": "Why it was disabled (its last failures).",
+        "disabled_at": "When it was disabled (UTC).",
+        "created_at": "When it was registered (UTC).",
+        "updated_at": "Its last change (UTC).",
+    },
     "firm": {  # the firm listed is the event's `id` and `firm_id`
         "run_id": "The monitoring run that listed it.",
         "as_of": "The month monitored.",
@@ -160,7 +170,9 @@ OBJECT_FIELDS: dict[str, dict[str, str]] = {
         "exposure": f"The book's exposure on the firm: `as_debtor` and `as_supplier`; {_MONEY}.",
     },
 }
-"""The fields of ``data`` for each object type, with their meaning (types may add some: :attr:`EventType.extra`)."""
+"""The fields of ``data`` for each object type, with their meaning (types may add some: :attr:`EventType.extra`);
+besides these, ``data`` ends with the envelope's ``object``, ``id`` and ``firm_id``
+(:func:`credit.events.outbox.payload`)."""
 
 _DECLINED_FIELDS = {
     "decision_id": "The decline's audited decision; also the event's id (a declined authorization holds nothing).",

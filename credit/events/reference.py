@@ -78,6 +78,11 @@ EXAMPLES: dict[str, tuple[int | str, int | None, dict[str, Any]]] = {
         "details": {"utilisation_high": {"limit_minor": 1500000, "posted_minor": 1380000, "pending_minor": 0,
                                          "utilisation": 0.92}},
         "currency": "EUR", "exposure": {"as_debtor": "15000.00", "as_supplier": "0.00"}}),
+    "webhook_endpoint.disabled": (3, None, {
+        "url": "https://marketplace.example/hooks/credit", "description": "Order service",
+        "event_types": ["authorization.expired", "credit_line.frozen"], "status": "disabled",
+        "disabled_reason": "failing since 2027-03-31T09:15:00Z: HTTP 503", "disabled_at": "2027-04-01T09:15:00Z",
+        "created_at": "2027-01-05T10:00:00Z", "updated_at": "2027-04-01T09:15:00Z"}),
 }
 """An example event of each type the catalogue lists the data of: (object id, firm id, data)."""
 
@@ -86,7 +91,7 @@ def example_payload(type_: str) -> dict[str, Any]:
     """The example as delivered: the envelope :func:`credit.events.outbox.payload` builds."""
     object_id, firm_id, data = EXAMPLES[type_]
     return {"id": "evt_" + "0" * 31 + "1", "type": type_, "timestamp": "2027-04-01T09:15:00Z",
-            "data": {"object": EVENT_TYPES[type_].object_type, "id": str(object_id), "firm_id": firm_id, **data}}
+            "data": {**data, "object": EVENT_TYPES[type_].object_type, "id": str(object_id), "firm_id": firm_id}}
 
 
 def render_events_reference() -> str:
@@ -102,8 +107,8 @@ def render_events_reference() -> str:
         "",
         "- `id`: the event id (`evt_` + 32 hex digits), stable across redeliveries (the `webhook-id`);",
         "- `type`: one of the types below; `timestamp`: when the change was made (UTC);",
-        "- `data`: `object` (the object type), `id` (its id, as text), `firm_id` (the firm it belongs to),",
-        "  and the object after the change: the fields listed for its type.",
+        "- `data`: the object after the change (the fields listed for its type), then `object` (the object",
+        "  type), `id` (its id, as text) and `firm_id` (the firm it belongs to, or null).",
         "",
         "Amounts are decimal strings in `currency` (e.g. `\"1500.00\"` EUR), never floats or minor units",
         "(the early-warning `details` excepted, as the monitoring API shows them); instants are UTC with",
@@ -118,9 +123,6 @@ def render_events_reference() -> str:
     for name, kind in EVENT_TYPES.items():
         lines += ["", f"## `{name}`", "", f"{kind.when} Object: `{kind.object_type}`.", ""]
         fields = kind.data_fields()
-        if fields is None:
-            lines.append("Its data is described with the webhooks (the endpoint after the change).")
-            continue
         lines += ["| field | meaning |", "|---|---|"]
         lines += [f"| `{field}` | {meaning} |" for field, meaning in fields.items()]
         if name in EXAMPLES:
