@@ -91,7 +91,8 @@ def test_every_event_type_reaches_a_verifying_receiver_once_and_in_order_per_obj
     panel, model = _monitoring_inputs(marketplace, tmp_path / "panel")
     receiver = Receiver()
     try:
-        with clock.frozen(clock.now().replace(microsecond=0)) as now:
+        # tomorrow 10:00, so a receivable is due at 10:00 and the job for a day judges it whole days before
+        with clock.frozen(datetime.combine(clock.now().date() + timedelta(days=1), time(10))) as now:
             start = now.now()
             # 1. the endpoints: one for every type (empty list), one disabled at once
             endpoint = api.post("admin", "/v1/webhook-endpoints", {"url": receiver.url}, expect=201)
@@ -208,6 +209,38 @@ def test_every_event_type_reaches_a_verifying_receiver_once_and_in_order_per_obj
         return grouped
 
     assert by_object(received) == by_object(listed)
+    def story(object_type: str, object_id: object) -> list[str]:
+        return [e["type"] for e in received if (e["data"]["object"], e["data"]["id"]) == (object_type, str(object_id))]
+
+    def of_type(kind: str) -> list[dict]:
+        return [e["data"] for e in received if e["type"] == kind]
+
+    assert story("credit_line", line1) == ["credit_line.opened", "credit_line.frozen", "credit_line.unfrozen",
+                                           "credit_line.changed"]
+    assert story("credit_line", line2) == ["credit_line.opened", "credit_line.frozen", "credit_line.closed"]
+    assert story("credit_line", line3) == ["credit_line.opened"]
+    assert story("authorization", hold) == ["authorization.approved", "authorization.captured",
+                                            "authorization.refunded", "authorization.voided"]
+    assert story("authorization", hold2) == ["authorization.approved", "authorization.captured"]
+    assert sorted(d["order_reference"] for d in of_type("authorization.expired")) == ["PO-3", "PO-5", "PO-6"]
+    assert [(d["line_id"], d["order_reference"], d["decline_code"]) for d in of_type("authorization.declined")] == [
+        (line1, "PO-2", "per_order_cap_exceeded")]  # 5,000.00 > the cap 1,500.00
+    # line 1 owes 600.00 - 100.00 refunded = 500.00: reminded at -3, paid; line 2 owes 2,500.00 and never pays
+    assert [(e["type"], e["data"]["line_id"], e["data"]["owed"]["total"]) for e in received
+            if e["data"]["object"] == "receivable"] == [
+        ("receivable.due_soon", line2, "2500.00"), ("receivable.due_soon", line1, "500.00"),
+        ("receivable.overdue", line2, "2500.00"), ("receivable.paid", line1, "0.00")]
+    # the days run (-3, -2, 0, 1, 7, 30, 90, 91): no day 15, so no reminder:15; late fee 25.00 + 1 % of 2,500.00
+    assert [(d["line_id"], d["step_key"], d["amount"]) for d in of_type("dunning.step_taken")] == [
+        (line2, "reminder:-3", None), (line1, "reminder:-3", None), (line2, "reminder:0", None),
+        (line2, "reminder:7", None), (line2, "late_fee:7", "50.00"), (line2, "reminder:30", None),
+        (line2, "freeze:30", None), (line2, "default:90", "2500.00"), (line2, "charge_off:90", "2500.00")]
+    warned = {d["id"]: d for d in of_type("early_warning.raised")}
+    assert "utilisation_high" in warned[str(buyer3)]["reasons"], warned
+    assert offer.offer_id in {d["offer_id"] for d in of_type("loan_offer.made")}
+    assert [(d["kind"], d["offer_id"], d["status"]) for d in of_type("financing.changed")] == [
+        ("loan", offer.offer_id, "approved"), ("loan", offer.offer_id, "paid_out")]
+    assert [(d["id"], d["status"]) for d in of_type("webhook_endpoint.disabled")] == [(str(other["id"]), "disabled")]
     # the story as told: line 2 opened by the review, dunned and closed
     line2_types = [e["type"] for e in listed if (e["data"]["object"], e["data"]["id"]) == ("credit_line", str(line2))]
     assert line2_types[0] == "credit_line.opened" and line2_types[-1] == "credit_line.closed", line2_types
