@@ -54,7 +54,7 @@ from credit import ledger
 from credit.audit import record_decision
 from credit.decisions import CheckoutDecision, CheckoutRequest, decide_checkout
 from credit.decisions.codes import CHECKOUT_DECLINES, NEXT_ACTIONS
-from credit.events.outbox import emit
+from credit.events import outbox
 from credit.ledger import references
 from credit.ledger.journal import LINES, Balances
 from credit.paging import InvalidCursor, decode_cursor, encode_cursor
@@ -191,7 +191,7 @@ def authorize(session: Session, caller: Caller, body: AuthorizationIn, policy: P
         if decision.outcome == "decline":
             references.release(session, **order)
             record = _record(session, caller, body, state, request, decision, policy, now)
-            emit(session, "authorization.declined", object_id=record.decision_id, firm_id=body.buyer_id,
+            outbox.emit(session, "authorization.declined", object_id=record.decision_id, firm_id=body.buyer_id,
                  occurred_at=now, data=ledger.declined_event_data(
                      decision_id=record.decision_id, buyer_id=body.buyer_id, line_id=state.line_id,
                      order_reference=body.order_reference, amount_minor=body.amount,

@@ -223,6 +223,7 @@ def _finish(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
     from api.kit.idempotency import IDEMPOTENCY_HEADER, MAX_KEY_LENGTH
 
     document = _exact_integers(document)
+    _no_control_characters(document)
     paths = document.get("paths", {})
     for route in routing.iter_route_contexts(app.routes):  # included routers' routes too (FastAPI >= 0.130)
         if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
@@ -254,6 +255,23 @@ def _finish(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
         if not _referenced(document, name):
             schemas.pop(name, None)
     return document
+
+
+FREE_TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$"
+"""Text the service takes: no control character but tab, line feed and carriage return (credit/text.py)."""
+
+
+def _no_control_characters(node: Any) -> None:
+    # The kit refuses control characters in any text (api/kit/text.py); every string without a
+    # narrower rule of its own (pattern, enum, format) says so in the document.
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not {"pattern", "enum", "const", "format"} & node.keys():
+            node["pattern"] = FREE_TEXT_PATTERN
+        for value in node.values():
+            _no_control_characters(value)
+    elif isinstance(node, list):
+        for value in node:
+            _no_control_characters(value)
 
 
 def _referenced(document: dict[str, Any], name: str) -> bool:

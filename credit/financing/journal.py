@@ -26,7 +26,7 @@ from datetime import date, datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from credit.events.outbox import emit
+from credit.events import outbox
 from credit.financing.errors import AlreadyPaidOut, ExceedsOwed, FinancingClosed, FinancingNotFound, NotPayable
 from credit.financing.tables import CACHED, CLOSED_STATUSES, Financing, FinancingEntry
 from credit.money import MARKETPLACE_CURRENCY, from_minor
@@ -108,7 +108,7 @@ def financing_event_data(financing: Financing, previous_status: str | None) -> d
 
 def _announce(session: Session, financing: Financing, previous_status: str | None, now: datetime) -> None:
     # the firm is the one advanced to: the supplier, or the loan's borrower
-    emit(session, "financing.changed", object_id=financing.financing_id, firm_id=financing.supplier_id,
+    outbox.emit(session, "financing.changed", object_id=financing.financing_id, firm_id=financing.supplier_id,
          data=financing_event_data(financing, previous_status), occurred_at=now)
 
 

@@ -64,7 +64,7 @@ from credit import clock
 from credit.audit.tables import DecisionRecord
 from credit.decisions.outcome import RuleFired, as_probability, ordered_next_actions, ordered_reason_codes
 from credit.decisions.pricing import floor_minor
-from credit.events.outbox import emit
+from credit.events import outbox
 from credit.financing.exposure import AT_RISK
 from credit.financing.tables import OPEN_STATUSES, Financing, LoanOffer
 from credit.money import MARKETPLACE_CURRENCY, from_minor, round_half_up
@@ -380,7 +380,7 @@ def run_offers(session: Session, as_of: date, policy: Policy, *, actor: str = "f
                           expires_on=decision.expires_on, created_at=now)
         session.add(offer)
         session.flush()  # its id, for the event
-        emit(session, "loan_offer.made", object_id=offer.offer_id, firm_id=offer.firm_id,
+        outbox.emit(session, "loan_offer.made", object_id=offer.offer_id, firm_id=offer.firm_id,
              data=offer_event_data(offer, replaces=None if held is None else held.offer_id), occurred_at=now)
         counts["offered"] += 1
     session.flush()

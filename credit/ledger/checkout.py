@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from credit import clock
 from credit.decisions.checkout import line_decline
-from credit.events.outbox import emit
+from credit.events import outbox
 from credit.ledger.errors import (
     CaptureExceedsHold,
     Decline,
@@ -137,7 +137,7 @@ def declined_event_data(*, decision_id: str, buyer_id: int, line_id: int | None,
 
 def _announce(session: Session, type: str, hold: HoldState, firm_id: int, now: datetime,  # noqa: A002
               **change: object) -> None:
-    emit(session, type, object_id=hold.hold_id, firm_id=firm_id, data=authorization_event_data(hold, **change),
+    outbox.emit(session, type, object_id=hold.hold_id, firm_id=firm_id, data=authorization_event_data(hold, **change),
          occurred_at=now)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import and_, case, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from credit import clock
-from credit.events.outbox import emit
+from credit.events import outbox
 from credit.ledger.errors import (
     ExceedsPosted,
     FirmNotFound,
@@ -68,7 +68,7 @@ def line_event_data(line: LineState) -> dict[str, object]:
 
 def _announce(session: Session, type: str, row, now: datetime) -> LineState:  # noqa: A002, ANN001 - a LINES row
     line = _line_state(row)
-    emit(session, type, object_id=line.line_id, firm_id=line.firm_id, data=line_event_data(line), occurred_at=now)
+    outbox.emit(session, type, object_id=line.line_id, firm_id=line.firm_id, data=line_event_data(line), occurred_at=now)
     return line
 
 

@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session
 
 from credit import clock
 from credit.features.labels import add_months
-from credit.events.outbox import emit
+from credit.events import outbox
 from credit.features.panel import Panel, PanelError, read_panel
 from credit.financing.exposure import firm_exposure
 from credit.models import CHAMPION, REGISTERED_MODEL
@@ -337,7 +337,7 @@ def _announce_entries(session: Session, run_id: int, as_of: date, entering: list
     for warning in sorted(entering, key=lambda w: w.firm_id):
         exposure = firm_exposure(session, warning.firm_id)
         if exposure.total > 0:
-            emit(session, "early_warning.raised", object_id=warning.firm_id, firm_id=warning.firm_id,
+            outbox.emit(session, "early_warning.raised", object_id=warning.firm_id, firm_id=warning.firm_id,
                  data=early_warning_event_data(warning, run_id, as_of, exposure), occurred_at=now)
 
 

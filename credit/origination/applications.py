@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from credit.audit.tables import DecisionRecord
 from credit.decisions.codes import current_next_action
-from credit.events.outbox import emit
+from credit.events import outbox
 from credit.money import MARKETPLACE_CURRENCY, from_minor
 from credit.origination.tables import CreditLineApplicationRecord
 
@@ -59,12 +59,12 @@ def application_event_data(application: CreditLineApplicationRecord, decision: D
 def announce_decided(session: Session, application: CreditLineApplicationRecord, decision: DecisionRecord,
                      now: datetime) -> str:
     """Write ``application.decided`` (approved, referred or declined at once); returns the event id."""
-    return emit(session, "application.decided", object_id=decision.decision_id, firm_id=application.firm_id,
+    return outbox.emit(session, "application.decided", object_id=decision.decision_id, firm_id=application.firm_id,
                 data=application_event_data(application, decision), occurred_at=now)
 
 
 def announce_reviewed(session: Session, application: CreditLineApplicationRecord, decision: DecisionRecord,
                       review: DecisionRecord, now: datetime) -> str:
     """Write ``application.reviewed`` (the finance team approved or declined a referral); returns the event id."""
-    return emit(session, "application.reviewed", object_id=decision.decision_id, firm_id=application.firm_id,
+    return outbox.emit(session, "application.reviewed", object_id=decision.decision_id, firm_id=application.firm_id,
                 data=application_event_data(application, decision, review), occurred_at=now)

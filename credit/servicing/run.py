@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session
 
 from credit import clock, ledger
 from credit.audit import record_decision
-from credit.events.outbox import emit
+from credit.events import outbox
 from credit.ledger.journal import HOLDS, LINES
 from credit.money import MARKETPLACE_CURRENCY, from_minor
 from credit.policy import Policy
@@ -240,7 +240,7 @@ class _Day:
                                              updated_at=self.booked_at))
             self._act(case, step, decision_id, owed.line_id, owed.receivable_id)
             if step.step == "reminder" and self._enters_reminder_window(case, step):
-                emit(self.session, "receivable.due_soon", object_id=owed.receivable_id, firm_id=owed.firm_id,
+                outbox.emit(self.session, "receivable.due_soon", object_id=owed.receivable_id, firm_id=owed.firm_id,
                      data=receivable_event_data(owed, self.judged_at), occurred_at=self.booked_at)
 
     @staticmethod
@@ -317,7 +317,7 @@ class _Day:
             reason_code=step.reason_code, days_past_due=case.days_past_due, amount_minor=step.amount_minor,
             decision_id=decision_id, as_of=self.as_of, created_at=self.booked_at)
             .returning(ACTIONS.c.action_id)).scalar_one()
-        emit(self.session, "dunning.step_taken", object_id=action_id, firm_id=case.firm_id, occurred_at=self.booked_at,
+        outbox.emit(self.session, "dunning.step_taken", object_id=action_id, firm_id=case.firm_id, occurred_at=self.booked_at,
              data=dunning_step_event_data(action_id, case, step, decision_id, line_id, receivable_id, self.as_of))
         self.steps[step.step] += 1
         if step.amount_minor is not None:

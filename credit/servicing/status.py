@@ -33,7 +33,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from credit.events.outbox import emit
+from credit.events import outbox
 from credit.money import MARKETPLACE_CURRENCY, from_minor
 from credit.servicing.amounts import OWED, OWED_COLUMNS, RECEIVABLES, Owed
 from credit.standing import days_past_due, overdue_cutoff
@@ -109,6 +109,6 @@ def refresh(session: Session, receivable_ids: Iterable[int], now: datetime) -> d
                         .execution_options(synchronize_session=False), changed)
     for owed in arrived:
         # occurred now (the clock), not at ``now``: the daily job judges at the end of its day
-        emit(session, _ANNOUNCED[owed.status], object_id=owed.receivable_id, firm_id=owed.firm_id,
+        outbox.emit(session, _ANNOUNCED[owed.status], object_id=owed.receivable_id, firm_id=owed.firm_id,
              data=receivable_event_data(owed, now))
     return statuses

@@ -9,6 +9,7 @@ it catches up on every event it missed, in order. Disabling writes a
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +31,12 @@ DEFAULT_OVERLAP = timedelta(hours=24)
 MAX_OVERLAP = timedelta(days=7)
 
 
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+URL_PATTERN = rf'^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:{_PORT})?([/?][!-"$-~]*)?$'
+"""Every URL an endpoint may have, as the OpenAPI document states it: http(s), a host name (letters,
+digits, ``-``, dots), a port up to 65535, then a path or query of printable ASCII without ``#``."""
+
+
 def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be an endpoint's, or None: absolute http(s) with a host, no credentials, no fragment."""
     if len(url) > MAX_URL_LENGTH:
@@ -49,6 +56,8 @@ def url_problem(url: str) -> str | None:
         return "must not carry credentials (user:password@); authenticate by the signature"
     if parts.fragment:
         return "must not have a #fragment"
+    if re.fullmatch(URL_PATTERN, url) is None:
+        return "must be http(s)://host[:port][/path][?query], the host of letters, digits, '-' and '.'"
     return None
 
 

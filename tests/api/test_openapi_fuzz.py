@@ -75,7 +75,7 @@ _KEY = re.compile(r"^[!-~]{1,255}$")
 
 STATE_DEPENDENT_422: tuple[tuple[str, tuple[str, ...], str], ...] = (
     # a `cursor` is opaque: only one the server issued is one it can read
-    ("validation_failed", ("query", "cursor"), r"`cursor` is not a cursor this service gave"),
+    ("validation_failed", ("query", "cursor"), r"(`cursor` )?is not a cursor this service gave"),
     # a period's end before its start (statements, the book, the receivables' due-date filter)
     ("validation_failed", ("query", "to"), r"must not be before `from`"),
     ("validation_failed", ("query", "from"), r"must not be after `to`"),
