@@ -257,21 +257,39 @@ def _finish(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-FREE_TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$"
+_TEXT = "[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]"
+FREE_TEXT_PATTERN = f"^{_TEXT}*$"
 """Text the service takes: no control character but tab, line feed and carriage return (credit/text.py)."""
+NON_BLANK_TEXT_PATTERN = f"^{_TEXT}*[^\\s\\u0000-\\u001F]{_TEXT}*$"
+"""The same with at least one character that is not white space (the kit's ``pattern=r"\\S"`` fields)."""
 
 
-def _no_control_characters(node: Any) -> None:
-    # The kit refuses control characters in any text (api/kit/text.py); every string without a
-    # narrower rule of its own (pattern, enum, format) says so in the document.
+def _no_control_characters(document: dict[str, Any]) -> None:
+    # The kit refuses control characters in any text a request carries (api/kit/text.py): every
+    # string without a narrower rule of its own (enum, format, a pattern) says so. Not the error
+    # bodies: a refusal quotes what was refused (a JSON key with a NUL in ``loc`` and ``message``).
+    for name, schema in document.get("components", {}).get("schemas", {}).items():
+        if not name.startswith("Error"):
+            _mark_text(schema)
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else ():
+                _mark_text(parameter.get("schema"))
+            _mark_text(operation.get("requestBody") if isinstance(operation, dict) else None)
+
+
+def _mark_text(node: Any) -> None:
     if isinstance(node, dict):
-        if node.get("type") == "string" and not {"pattern", "enum", "const", "format"} & node.keys():
-            node["pattern"] = FREE_TEXT_PATTERN
+        if node.get("type") == "string" and not {"enum", "const", "format"} & node.keys():
+            if "pattern" not in node:
+                node["pattern"] = FREE_TEXT_PATTERN
+            elif node["pattern"] == "\\S":
+                node["pattern"] = NON_BLANK_TEXT_PATTERN
         for value in node.values():
-            _no_control_characters(value)
+            _mark_text(value)
     elif isinstance(node, list):
         for value in node:
-            _no_control_characters(value)
+            _mark_text(value)
 
 
 def _referenced(document: dict[str, Any], name: str) -> bool:

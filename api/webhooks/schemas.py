@@ -32,7 +32,7 @@ def _check_text(text: str) -> str:
 class EndpointCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(max_length=MAX_URL_LENGTH, pattern=URL_PATTERN, examples=_EXAMPLE_URL, description=_URL)
+    url: str = Field(max_length=MAX_URL_LENGTH, json_schema_extra={"pattern": URL_PATTERN}, examples=_EXAMPLE_URL, description=_URL)
     description: str = Field(default="", max_length=500, description=_DESCRIPTION)
     event_types: list[EventType] = Field(default_factory=list, max_length=len(EventType), description=_TYPES)
 
@@ -45,7 +45,7 @@ class EndpointChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = Field(default=None, max_length=MAX_URL_LENGTH, pattern=URL_PATTERN, examples=_EXAMPLE_URL, description=_URL)
+    url: str | None = Field(default=None, max_length=MAX_URL_LENGTH, json_schema_extra={"pattern": URL_PATTERN}, examples=_EXAMPLE_URL, description=_URL)
     description: str | None = Field(default=None, max_length=500, description=_DESCRIPTION)
     event_types: list[EventType] | None = Field(default=None, max_length=len(EventType), description=_TYPES)
     status: Literal["enabled", "disabled"] | None = Field(

@@ -231,5 +231,6 @@ EVENT_TYPES: dict[str, EventType] = {
     "early_warning.raised": EventType("firm", "A firm the book has exposure on entered the early-warning list (listed "
                                               "by a monitoring run, not by the run before)."),
     # The webhooks themselves.
-    "webhook_endpoint.disabled": EventType("webhook_endpoint", "An endpoint was disabled: by an admin, or by the dispatcher after a delivery failed for a day."),
+    "webhook_endpoint.disabled": EventType(
+        "webhook_endpoint", "An endpoint was disabled: by an admin, or by the dispatcher after a delivery failed for a day."),
 }

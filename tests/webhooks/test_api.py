@@ -173,7 +173,7 @@ def test_the_openapi_document_has_every_route_with_its_statuses(served) -> None:
         ("/v1/webhook-endpoints", "post"): {"201", "400", "401", "429", "403", "409", "413", "422", "500"},
         ("/v1/webhook-endpoints", "get"): {"200", "401", "429", "403", "422", "500"},
         ("/v1/webhook-endpoints/{endpoint_id}", "get"): {"200", "401", "429", "403", "404", "422", "500"},
-        ("/v1/webhook-endpoints/{endpoint_id}", "patch"): {"200", "401", "429", "403", "404", "413", "422", "500"},
+        ("/v1/webhook-endpoints/{endpoint_id}", "patch"): {"200", "400", "401", "429", "403", "404", "413", "422", "500"},
         ("/v1/webhook-endpoints/{endpoint_id}", "delete"): {"204", "401", "429", "403", "404", "422", "500"},
         ("/v1/webhook-endpoints/{endpoint_id}/secret", "get"): {"200", "401", "429", "403", "404", "422", "500"},
         ("/v1/webhook-endpoints/{endpoint_id}/secret-rotations", "post"):
