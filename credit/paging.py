@@ -32,20 +32,12 @@ def decode_cursor(prefix: str, cursor: str) -> int:
     InvalidCursor
         Anything :func:`encode_cursor` could not have made for this list.
     """
-    refusal = InvalidCursor(f"`cursor` is not a cursor this service gave (take `next_cursor` from the "
-                            f"previous page as it is); got {cursor[:60]!r}.")
-    if not 1 <= len(cursor) <= 60:
-        raise refusal
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise refusal from None
-    number = text.removeprefix(f"{prefix}:")
-    if not text.startswith(f"{prefix}:") or not number.isascii() or not number.isdigit() or len(number) > 19:
-        raise refusal
+    number = _carried(prefix, cursor, max_length=60)
+    if not number.isascii() or not number.isdigit() or len(number) > 19:
+        raise _refusal(cursor)
     last_id = int(number)
     if not 1 <= last_id <= MAX_ID or encode_cursor(prefix, last_id) != cursor:
-        raise refusal
+        raise _refusal(cursor)
     return last_id
 
 
@@ -62,15 +54,25 @@ def decode_key_cursor(prefix: str, cursor: str, key: re.Pattern[str]) -> str:
     InvalidCursor
         Anything :func:`encode_key_cursor` could not have made for this list.
     """
-    refusal = InvalidCursor(f"`cursor` is not a cursor this service gave (take `next_cursor` from the "
-                            f"previous page as it is); got {cursor[:100]!r}.")
-    if not 1 <= len(cursor) <= 200:
-        raise refusal
+    last_key = _carried(prefix, cursor, max_length=200)
+    if not key.fullmatch(last_key) or encode_key_cursor(prefix, last_key) != cursor:
+        raise _refusal(cursor)
+    return last_key
+
+
+def _carried(prefix: str, cursor: str, *, max_length: int) -> str:
+    """What follows ``prefix:`` in the decoded cursor; InvalidCursor when it cannot be one of the list's."""
+    if not 1 <= len(cursor) <= max_length:
+        raise _refusal(cursor)
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise refusal from None
-    last_key = text.removeprefix(f"{prefix}:")
-    if not text.startswith(f"{prefix}:") or not key.fullmatch(last_key) or encode_key_cursor(prefix, last_key) != cursor:
-        raise refusal
-    return last_key
+        raise _refusal(cursor) from None
+    if not text.startswith(f"{prefix}:"):
+        raise _refusal(cursor)
+    return text[len(prefix) + 1:]
+
+
+def _refusal(cursor: str) -> InvalidCursor:
+    return InvalidCursor(f"`cursor` is not a cursor this service gave (take `next_cursor` from the "
+                         f"previous page as it is); got {cursor[:60]!r}.")
