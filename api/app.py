@@ -177,8 +177,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks_router)
     app.include_router(sandbox_router)
     mount_console(app)  # the finance console's pages under /console, not in the OpenAPI document
-    _document(app, document_request_id)
     finish_contract(app)  # every operation documents the statuses the kit answers, integer bounds exact
+    _document(app, document_request_id)  # last: the header goes on every response, the kit's too
     return app
 
 

@@ -35,6 +35,7 @@ from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
 
 from credit.paging import MAX_ID
+from credit.probability import PD_PLACES, pd_text
 
 # --- instants -----------------------------------------------------------------------------------
 
@@ -127,17 +128,11 @@ Day = day()
 
 # --- decimals -----------------------------------------------------------------------------------
 
-PD_PLACES = 6
-_PD_QUANTUM = Decimal(1).scaleb(-PD_PLACES)
-
-
-def _pd_text(value: Decimal | float) -> str:
-    return str(Decimal(str(value)).quantize(_PD_QUANTUM, rounding=ROUND_HALF_EVEN))
 
 
 Probability = Annotated[
     Decimal,
-    PlainSerializer(_pd_text, return_type=str),
+    PlainSerializer(pd_text, return_type=str),
     WithJsonSchema({"type": "string", "pattern": rf"^(0\.[0-9]{{{PD_PLACES}}}|1\.0{{{PD_PLACES}}})$",
                     "examples": ["0.011789"],
                     "description": f"A probability as a decimal string of {PD_PLACES} decimals."}),
@@ -220,6 +215,7 @@ def _exact_integers(node: Any) -> Any:
 
 
 def _finish(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
+    from api.kit.errors import RETRY_AFTER_HEADER
     from api.kit.idempotency import IDEMPOTENCY_HEADER, MAX_KEY_LENGTH
 
     document = _exact_integers(document)
@@ -238,9 +234,8 @@ def _finish(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
                 content = entry.setdefault("content", {}).setdefault("application/json", {})
                 content["schema"] = _ERROR_REF  # FastAPI's own 422 (HTTPValidationError) is not what the kit sends
                 if status == 429:
-                    entry.setdefault("headers", {})["Retry-After"] = {
-                        "description": "Seconds to wait before the next request.", "required": True,
-                        "schema": {"type": "integer", "minimum": 0}}
+                    entry.setdefault("headers", {}).update(
+                        {name: dict(header) for name, header in RETRY_AFTER_HEADER.items()})
                 if status == 401:
                     entry.setdefault("headers", {})["WWW-Authenticate"] = {
                         "description": "`Bearer`.", "required": True, "schema": {"type": "string"}}

@@ -185,7 +185,7 @@ _DESCRIPTIONS = {
 }
 
 
-_RETRY_AFTER = {"Retry-After": {"description": "Whole seconds until the key may send again.", "required": True,
+RETRY_AFTER_HEADER = {"Retry-After": {"description": "Whole seconds until the key may send again.", "required": True,
                                  "schema": {"type": "integer", "minimum": 1}}}
 
 
@@ -208,7 +208,7 @@ def responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
     documented: dict[int | str, dict[str, Any]] = {
         code: {"model": ErrorBody, "description": _DESCRIPTIONS.get(code, "Error.")} for code in codes}
     if 429 in documented:
-        documented[429]["headers"] = {name: dict(header) for name, header in _RETRY_AFTER.items()}
+        documented[429]["headers"] = {name: dict(header) for name, header in RETRY_AFTER_HEADER.items()}
     return documented
 
 

@@ -52,7 +52,7 @@ OBJECT_FIELDS: dict[str, dict[str, str]] = {
         "status": "approved, referred, declined (at once), or reviewed (by the finance team).",
         "outcome": "The application's own decision: approve, refer or decline.",
         "grade": "The buyer's grade on the policy's master scale.",
-        "pd": "The 12-month PD the decision used (decimal string).",
+        "pd": "The 12-month PD the decision used (decimal string of 6 places).",
         "currency": "ISO 4217 code of the amounts.",
         "limit": f"The limit now: granted (approved; reviewed: the review's, 0 if declined), proposed and waiting "
                  f"(referred) or 0 (declined); {_MONEY}.",

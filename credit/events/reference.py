@@ -18,7 +18,7 @@ _HOLD = {"hold_id": 905, "line_id": 31, "order_reference": "PO-2027-0042", "stat
          "amount": "1200.00", "captured": "0.00", "released": "0.00", "refunded": "0.00", "remaining": "1200.00",
          "expires_at": "2027-04-30T09:15:00Z"}
 _APPLICATION = {"decision_id": "0b6f7c1e-6a41-4c39-9d1c-5d2f0f7b9a10", "buyer_id": 17, "status": "approved",
-                "outcome": "approve", "grade": "C", "pd": "0.0213", "currency": "EUR", "limit": "15000.00",
+                "outcome": "approve", "grade": "C", "pd": "0.021300", "currency": "EUR", "limit": "15000.00",
                 "per_order_cap": "5000.00", "proposed_limit": None, "requested_limit": None,
                 "reason_codes": ["limit_by_capacity"], "next_actions": [], "line_id": 31, "review": None}
 _RECEIVABLE = {"receivable_id": 412, "line_id": 31, "hold_id": 905, "status": "open",
@@ -35,7 +35,7 @@ EXAMPLES: dict[str, tuple[int | str, int | None, dict[str, Any]]] = {
     "application.decided": (_APPLICATION["decision_id"], 17, _APPLICATION),
     "application.reviewed": ("9e2d4f6a-1b3c-4d5e-8f70-a1b2c3d4e5f6", 18, {
         **_APPLICATION, "decision_id": "9e2d4f6a-1b3c-4d5e-8f70-a1b2c3d4e5f6", "buyer_id": 18, "status": "reviewed",
-        "outcome": "refer", "grade": "E", "pd": "0.0710", "limit": "6000.00", "per_order_cap": "2000.00",
+        "outcome": "refer", "grade": "E", "pd": "0.071000", "limit": "6000.00", "per_order_cap": "2000.00",
         "proposed_limit": "8000.00", "reason_codes": ["refer_grey_zone", "limit_by_grade_cap"], "next_actions": [],
         "line_id": 32,
         "review": {"decision_id": "c4a1e9d2-7b6f-4e3a-9d8c-0f1e2d3c4b5a", "outcome": "approve", "limit": "6000.00",

@@ -18,6 +18,7 @@ from credit.decisions.codes import current_next_action
 from credit.events import outbox
 from credit.money import MARKETPLACE_CURRENCY, from_minor
 from credit.origination.tables import CreditLineApplicationRecord
+from credit.probability import pd_text
 
 
 def application_event_data(application: CreditLineApplicationRecord, decision: DecisionRecord,
@@ -39,7 +40,8 @@ def application_event_data(application: CreditLineApplicationRecord, decision: D
     current = review if review is not None else decision
     data: dict[str, Any] = {
         "decision_id": decision.decision_id, "buyer_id": application.firm_id, "status": application.status,
-        "outcome": decision.outcome, "grade": result["grade"], "pd": result["pd"], "currency": MARKETPLACE_CURRENCY,
+        "outcome": decision.outcome, "grade": result["grade"], "pd": pd_text(result["pd"]),
+        "currency": MARKETPLACE_CURRENCY,
         "limit": from_minor(current.result["limit_minor"]),
         "per_order_cap": from_minor(current.result["per_order_cap_minor"]),
         "proposed_limit": from_minor(result["limit_minor"]) if decision.outcome == "refer" else None,

@@ -270,7 +270,7 @@ def test_finance_cannot_approve_a_proposal_the_debtor_cap_no_longer_leaves_room_
     # F: cap 15,000,000 - 14,200,000 owed now = 800,000 < the proposed 1,000,000
     review = CreditLineReview(7, "approve", _referred(), reason="Known customer",
                               other_debtor_exposure_minor=14_200_000)
-    with pytest.raises(ConcentrationCapExceeded, match="at most 800000") as refused:
+    with pytest.raises(ConcentrationCapExceeded, match="at most 8000.00 EUR") as refused:
         review_credit_line(review, POLICY)
     assert (refused.value.cap_minor, refused.value.exposure_minor, refused.value.headroom_minor) == (
         15_000_000, 14_200_000, 800_000)
@@ -289,7 +289,7 @@ def test_a_raise_must_fit_under_the_debtor_cap_and_a_cut_always_goes_through():
                                 reason="Annual review", new_limit_minor=new_limit, other_debtor_exposure_minor=owed)
 
     # F: 15,000,000 - 13,600,000 = 1,400,000
-    with pytest.raises(ConcentrationCapExceeded, match="at most 1400000"):
+    with pytest.raises(ConcentrationCapExceeded, match="at most 14000.00 EUR"):
         change_credit_line(change(1_410_000, 13_600_000), POLICY)
     assert change_credit_line(change(1_400_000, 13_600_000), POLICY).limit_minor == 1_400_000
     # the cap leaves 500,000 only, but lowering 1,000,000 to 900,000 reduces the exposure: allowed

@@ -35,8 +35,8 @@ class OtherWriter:
     def _hold(self) -> None:
         connection = sqlite3.connect(self.database, isolation_level=None)
         connection.execute("BEGIN IMMEDIATE")
-        connection.execute("INSERT INTO api_keys (name, role, key_hash, prefix, created_at) "
-                           "VALUES ('other-writer', 'admin', 'x', 'mck_x', '2026-01-01 00:00:00')")
+        connection.execute("INSERT INTO api_keys (name, client, role, key_hash, prefix, created_at) "
+                           "VALUES ('other-writer', 'other-writer', 'admin', 'x', 'mck_x', '2026-01-01 00:00:00')")
         self.locked.set()
         time.sleep(self.seconds)
         connection.execute("COMMIT")

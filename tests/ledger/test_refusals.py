@@ -46,7 +46,7 @@ def test_authorize_beyond_available_is_declined_with_the_amounts_and_holds_nothi
 
     decline = _refused("limit_exceeded", authorize, session, line, 20_001, order_reference="PO-2", now=T0)
 
-    assert "20001" in decline.message and "available 20000" in decline.message
+    assert "200.01 EUR" in decline.message and "available 200.00 EUR" in decline.message
     assert decline.details["available_minor"] == 20_000
     assert balances(session, line) == Balances(100_000, 0, 80_000)
     assert _transfers(session) == before
@@ -61,7 +61,7 @@ def test_exactly_the_available_amount_is_authorized(session):
 def test_per_order_cap_declines_a_large_order_even_with_headroom(session):
     line = make_line(session, limit_minor=100_000, per_order_cap_minor=25_000)
     decline = _refused("per_order_cap_exceeded", authorize, session, line, 25_001, order_reference="PO-1", now=T0)
-    assert "25001" in decline.message and "25000" in decline.message
+    assert "250.01 EUR" in decline.message and "cap 250.00 EUR" in decline.message
     assert authorize(session, line, 25_000, order_reference="PO-2", now=T0).amount_minor == 25_000
 
 
@@ -91,7 +91,7 @@ def test_unknown_and_closed_lines_are_declined(session):
 def test_a_line_with_exposure_cannot_close(session):
     line = make_line(session, limit_minor=10_000)
     authorize(session, line, 100, order_reference="PO-1", now=T0)
-    assert "pending 100" in _refused("line_not_empty", close_line, session, line, now=T0).message
+    assert "pending 1.00 EUR" in _refused("line_not_empty", close_line, session, line, now=T0).message
 
 
 def test_a_hold_asked_for_by_one_party_is_not_found_for_another(session):
@@ -111,7 +111,7 @@ def test_capture_cannot_exceed_what_the_hold_still_reserves(session):
 
     refusal = _refused("capture_exceeds_hold", capture, session, hold.hold_id, 10_001, now=T0)
 
-    assert "10000 of 30000 remains" in refusal.message
+    assert "100.00 EUR of 300.00 EUR remains" in refusal.message
     assert get_hold(session, hold.hold_id).captured_minor == 20_000
 
 
@@ -141,7 +141,7 @@ def test_refund_is_bounded_by_what_was_captured_on_the_order(session):
 
     refusal = _refused("refund_exceeds_captured", refund, session, hold.hold_id, 6_001, now=T0)
 
-    assert "at most 6000" in refusal.message
+    assert "at most 60.00 EUR" in refusal.message
     assert balances(session, line) == Balances(100_000, 6_000, 20_000)
 
 
@@ -153,7 +153,7 @@ def test_refund_after_the_buyer_repaid_exceeds_posted_and_changes_nothing(sessio
 
     refusal = _refused("exceeds_posted", refund, session, hold.hold_id, 10_000, now=T0)
 
-    assert "only 5000 is posted" in refusal.message
+    assert "only 50.00 EUR is posted" in refusal.message
     assert get_hold(session, hold.hold_id).refunded_minor == 0
     assert balances(session, line) == Balances(100_000, 5_000, 0)
 
@@ -162,7 +162,7 @@ def test_repayment_cannot_exceed_posted_exposure(session):
     line = make_line(session)
     authorize(session, line, 30_000, order_reference="PO-1", now=T0)  # held, not posted
     refusal = _refused("exceeds_posted", repay, session, line, 1, now=T0)
-    assert "only 0 is posted" in refusal.message
+    assert "only 0.00 EUR is posted" in refusal.message
     _refused("no_line", repay, session, 987_654, 1, now=T0)
 
 
@@ -173,7 +173,7 @@ def test_limit_cannot_drop_below_posted_plus_pending(session):
 
     refusal = _refused("limit_below_exposure", change_limit, session, line, 49_999, now=T0)
 
-    assert "posted 20000 + pending 30000 = 50000" in refusal.message
+    assert "posted 200.00 EUR + pending 300.00 EUR = 500.00 EUR" in refusal.message
     assert balances(session, line).limit_minor == 100_000
 
 

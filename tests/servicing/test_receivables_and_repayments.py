@@ -131,5 +131,5 @@ def test_the_credit_balance_is_refunded_on_request_and_a_refunded_repayment_cann
         with pytest.raises(ExceedsCreditBalance):
             repayments.refund_credit(session, line_id=line, amount_minor=15_001, reference="OUT-1", now=T0)
         assert repayments.refund_credit(session, line_id=line, amount_minor=6_000, reference="OUT-1", now=T0) == 9_000
-        with pytest.raises(RepaymentRefunded, match="6000 of it was refunded"):
+        with pytest.raises(RepaymentRefunded, match="60.00 EUR of it was refunded"):
             repayments.return_repayment(session, receipt.repayment_id, reason="chargeback", policy=POLICY, now=T0)
