@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from credit.store.tables import Base, Identifier
+from credit.store.tables import Base, Identifier, one_of
 
 ROLES: tuple[str, ...] = ("checkout", "payments", "finance", "analyst", "admin")
 """Roles an API key can have; each endpoint names the roles it allows. ``checkout`` is the
@@ -20,9 +20,6 @@ marketplace's checkout system, ``payments`` its payment system (it books repayme
 
 IDEMPOTENCY_STATES: tuple[str, ...] = ("in_progress", "completed")
 
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return "(" + " OR ".join(f"{column} = '{v}'" for v in values) + ")"
 
 
 class ApiKey(Base):
@@ -35,7 +32,7 @@ class ApiKey(Base):
 
     __tablename__ = "api_keys"
     __table_args__ = (
-        CheckConstraint(_one_of("role", ROLES), name="role_allowed"),
+        CheckConstraint(one_of("role", ROLES), name="role_allowed"),
         UniqueConstraint("key_hash"),
         Index("ix_api_keys_client", "client"),
     )
@@ -62,7 +59,7 @@ class IdempotencyRecord(Base):
     __tablename__ = "idempotency_records"
     __table_args__ = (
         UniqueConstraint("client", "idempotency_key"),
-        CheckConstraint(_one_of("state", IDEMPOTENCY_STATES), name="state_allowed"),
+        CheckConstraint(one_of("state", IDEMPOTENCY_STATES), name="state_allowed"),
         CheckConstraint(
             "(state = 'in_progress' AND response_status IS NULL AND response_body IS NULL) OR "
             "(state = 'completed' AND response_status IS NOT NULL AND response_body IS NOT NULL)",

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from credit.store.tables import Base
+from credit.store.tables import Base, one_of
 
 DECISION_KINDS: tuple[str, ...] = (
     "credit_line_application", "credit_line_review", "line_change", "checkout", "order_financing",
@@ -19,9 +19,6 @@ DECISION_KINDS: tuple[str, ...] = (
 )
 OUTCOMES: tuple[str, ...] = ("approve", "refer", "decline")
 
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return "(" + " OR ".join(f"{column} = '{v}'" for v in values) + ")"
 
 
 class StoredPolicy(Base):
@@ -41,8 +38,8 @@ class DecisionRecord(Base):
 
     __tablename__ = "decisions"
     __table_args__ = (
-        CheckConstraint(_one_of("kind", DECISION_KINDS), name="kind_allowed"),
-        CheckConstraint(_one_of("outcome", OUTCOMES), name="outcome_allowed"),
+        CheckConstraint(one_of("kind", DECISION_KINDS), name="kind_allowed"),
+        CheckConstraint(one_of("outcome", OUTCOMES), name="outcome_allowed"),
         Index("ix_decisions_firm_created", "firm_id", "created_at"),
         Index("ix_decisions_kind_created", "kind", "created_at"),
     )

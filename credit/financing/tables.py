@@ -32,7 +32,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, DateTime, For
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from credit.store.tables import Base, Identifier
+from credit.store.tables import Base, Identifier, one_of
 
 FINANCING_KINDS: tuple[str, ...] = ("order", "receivable", "loan")
 
@@ -85,9 +85,6 @@ CACHED: dict[tuple[str, str], str] = {
 OFFER_STATUSES: tuple[str, ...] = ("open", "accepted", "expired", "withdrawn")
 
 
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return "(" + " OR ".join(f"{column} = '{v}'" for v in values) + ")"
-
 
 def _money(doc: str) -> Mapped[int]:
     return mapped_column(BigInteger, nullable=False, default=0, doc=doc, info={"money": True})
@@ -98,8 +95,8 @@ class Financing(Base):
 
     __tablename__ = "financings"
     __table_args__ = (
-        CheckConstraint(_one_of("kind", FINANCING_KINDS), name="kind_allowed"),
-        CheckConstraint(_one_of("status", FINANCING_STATUSES), name="status_allowed"),
+        CheckConstraint(one_of("kind", FINANCING_KINDS), name="kind_allowed"),
+        CheckConstraint(one_of("status", FINANCING_STATUSES), name="status_allowed"),
         CheckConstraint("advance_minor > 0", name="advance_positive"),
         CheckConstraint("fee_minor >= 0", name="fee_non_negative"),
         CheckConstraint("tenor_days >= 1", name="tenor_positive"),
@@ -183,8 +180,8 @@ class FinancingEntry(Base):
 
     __tablename__ = "financing_entries"
     __table_args__ = (
-        CheckConstraint(_one_of("kind", ENTRY_KINDS), name="kind_allowed"),
-        CheckConstraint(_one_of("part", ENTRY_PARTS), name="part_allowed"),
+        CheckConstraint(one_of("kind", ENTRY_KINDS), name="kind_allowed"),
+        CheckConstraint(one_of("part", ENTRY_PARTS), name="part_allowed"),
         CheckConstraint("amount_minor <> 0", name="amount_not_zero"),
         UniqueConstraint("financing_id", "source"),
         Index("ix_financing_entries_financing", "financing_id", "entry_id"),
@@ -213,7 +210,7 @@ class LoanOffer(Base):
 
     __tablename__ = "loan_offers"
     __table_args__ = (
-        CheckConstraint(_one_of("status", OFFER_STATUSES), name="status_allowed"),
+        CheckConstraint(one_of("status", OFFER_STATUSES), name="status_allowed"),
         CheckConstraint("amount_minor > 0 AND fee_minor >= 0 AND minimum_minor > 0", name="amounts_valid"),
         Index("ix_loan_offers_firm", "firm_id", "status"),
     )

@@ -22,14 +22,11 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, CheckConstraint, Date, DateTime, Double, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from credit.store.tables import Base, Identifier
+from credit.store.tables import Base, Identifier, one_of
 
 STATUSES: tuple[str, ...] = ("ok", "watch", "alarm")
 """Traffic light of a PSI or a grade's calibration (thresholds in credit/monitoring/monitoring.toml)."""
 
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return "(" + " OR ".join(f"{column} = '{v}'" for v in values) + ")"
 
 
 def _rate(column: str) -> CheckConstraint:
@@ -68,7 +65,7 @@ class PsiRecord(Base):
     __tablename__ = "monitoring_psi"
     __table_args__ = (
         CheckConstraint("psi >= 0", name="psi_non_negative"),
-        CheckConstraint(_one_of("status", STATUSES), name="status_allowed"),
+        CheckConstraint(one_of("status", STATUSES), name="status_allowed"),
     )
 
     run_id: Mapped[int] = mapped_column(ForeignKey("monitoring_runs.run_id"), primary_key=True, doc="The run.")
@@ -86,7 +83,7 @@ class GradeCalibrationRecord(Base):
     __tablename__ = "monitoring_grade_calibration"
     __table_args__ = (
         CheckConstraint("defaults >= 0 AND defaults <= firms", name="defaults_within_firms"),
-        CheckConstraint(_one_of("status", STATUSES), name="status_allowed"),
+        CheckConstraint(one_of("status", STATUSES), name="status_allowed"),
         _rate("predicted_rate"), _rate("realised_rate"), _rate("ci_low"), _rate("ci_high"),
     )
 

@@ -15,15 +15,12 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from credit.store.tables import Base, Identifier
+from credit.store.tables import Base, Identifier, one_of
 
 APPLICATION_STATUSES: tuple[str, ...] = ("approved", "referred", "declined", "reviewed")
 """approved / declined: decided at once; referred: waits for the finance team; reviewed: it decided."""
 
 
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return "(" + " OR ".join(f"{column} = '{v}'" for v in values) + ")"
 
 
 class CreditLineApplicationRecord(Base):
@@ -31,7 +28,7 @@ class CreditLineApplicationRecord(Base):
 
     __tablename__ = "credit_line_applications"
     __table_args__ = (
-        CheckConstraint(_one_of("status", APPLICATION_STATUSES), name="status_allowed"),
+        CheckConstraint(one_of("status", APPLICATION_STATUSES), name="status_allowed"),
         CheckConstraint("(status = 'reviewed') = (review_decision_id IS NOT NULL)", name="reviewed_has_review"),
         Index("ix_credit_line_applications_status", "status", "created_at"),
         Index("ix_credit_line_applications_firm", "firm_id", "created_at"),

@@ -27,7 +27,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from credit.store.tables import Base, Identifier
+from credit.store.tables import Base, Identifier, one_of
 
 RECEIVABLE_KINDS: tuple[str, ...] = ("terms", "installment")
 RECEIVABLE_STATUSES: tuple[str, ...] = (
@@ -44,9 +44,6 @@ ALLOCATION_PARTS: tuple[str, ...] = ("late_fee", "fee", "principal", "credit_ref
 ACTION_STEPS: tuple[str, ...] = ("reminder", "late_fee", "freeze", "unfreeze", "default", "charge_off")
 AGEING_BUCKETS: tuple[str, ...] = ("current", "1-30", "31-60", "61-90", "90+")
 
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return "(" + " OR ".join(f"{column} = '{v}'" for v in values) + ")"
 
 
 def _money(doc: str) -> Mapped:
@@ -71,8 +68,8 @@ class Receivable(Base):
         CheckConstraint("charged_off_minor >= 0 AND recovered_minor >= 0", name="loss_non_negative"),
         CheckConstraint("terms_days > 0", name="terms_positive"),
         CheckConstraint("due_at >= issued_at", name="due_after_issue"),
-        CheckConstraint(_one_of("kind", RECEIVABLE_KINDS), name="kind_allowed"),
-        CheckConstraint(_one_of("status", RECEIVABLE_STATUSES), name="status_allowed"),
+        CheckConstraint(one_of("kind", RECEIVABLE_KINDS), name="kind_allowed"),
+        CheckConstraint(one_of("status", RECEIVABLE_STATUSES), name="status_allowed"),
         CheckConstraint("(kind = 'terms') = (parent_id IS NULL)", name="installment_has_parent"),
         Index("ix_receivables_line_due", "line_id", "due_at"),
         Index("ix_receivables_firm_due", "firm_id", "due_at"),
@@ -123,7 +120,7 @@ class Repayment(Base):
     __table_args__ = (
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint("applied_minor >= 0 AND applied_minor <= amount_minor", name="applied_within_amount"),
-        CheckConstraint(_one_of("status", REPAYMENT_STATUSES), name="status_allowed"),
+        CheckConstraint(one_of("status", REPAYMENT_STATUSES), name="status_allowed"),
         CheckConstraint("(status = 'returned') = (returned_at IS NOT NULL)", name="returned_when_returned"),
         Index("ix_repayments_line", "line_id", "repayment_id"),
     )
@@ -150,7 +147,7 @@ class RepaymentAllocation(Base):
     __tablename__ = "repayment_allocations"
     __table_args__ = (
         CheckConstraint("amount_minor <> 0", name="amount_non_zero"),
-        CheckConstraint(_one_of("part", ALLOCATION_PARTS), name="part_allowed"),
+        CheckConstraint(one_of("part", ALLOCATION_PARTS), name="part_allowed"),
         CheckConstraint("(part = 'credit_refund') = (receivable_id IS NULL)", name="receivable_unless_refund"),
         Index("ix_repayment_allocations_repayment", "repayment_id"),
         Index("ix_repayment_allocations_receivable", "receivable_id"),
@@ -177,7 +174,7 @@ class ServicingAction(Base):
 
     __tablename__ = "servicing_actions"
     __table_args__ = (
-        CheckConstraint(_one_of("step", ACTION_STEPS), name="step_allowed"),
+        CheckConstraint(one_of("step", ACTION_STEPS), name="step_allowed"),
         UniqueConstraint("subject", "step_key", "as_of", name="once_per_day"),
         Index("ix_servicing_actions_line", "line_id", "as_of"),
     )
@@ -208,7 +205,7 @@ class BookAgeing(Base):
 
     __tablename__ = "book_ageing"
     __table_args__ = (
-        CheckConstraint(_one_of("bucket", AGEING_BUCKETS), name="bucket_allowed"),
+        CheckConstraint(one_of("bucket", AGEING_BUCKETS), name="bucket_allowed"),
         CheckConstraint("open_minor >= 0 AND overdue_minor >= 0", name="amounts_non_negative"),
     )
 

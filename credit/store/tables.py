@@ -60,10 +60,17 @@ ALLOWED_VALUES: dict[str, tuple[str, ...]] = {
 TERMS_DAYS: dict[str, int] = {"prepaid": 0, "net30": 30, "net60": 60, "net90": 90, "credit": 30}
 
 
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """A CHECK that ``column`` holds one of ``values``, for every part of the store's tables.
+
+    An OR chain, not IN (...): SQLite rebuilds an IN list for every inserted row, which made
+    these checks cost three times the insert itself on bulk loads.
+    """
+    return "(" + " OR ".join(f"{column} = '{v}'" for v in values) + ")"
+
+
 def _in_set(column: str, domain: str) -> str:
-    # An OR chain, not IN (...): SQLite rebuilds an IN list for every inserted row, which
-    # made these checks cost three times the insert itself on bulk loads.
-    return "(" + " OR ".join(f"{column} = '{v}'" for v in ALLOWED_VALUES[domain]) + ")"
+    return one_of(column, ALLOWED_VALUES[domain])
 
 
 # On SQLite an INTEGER PRIMARY KEY is the rowid itself; a BIGINT key would be a second B-tree.

@@ -23,7 +23,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from credit.store.tables import Base, Identifier
+from credit.store.tables import Base, Identifier, one_of
 
 ENDPOINT_STATUSES: tuple[str, ...] = ("enabled", "disabled")
 DELIVERY_STATUSES: tuple[str, ...] = ("pending", "delivered", "failed")
@@ -31,16 +31,13 @@ DELIVERY_STATUSES: tuple[str, ...] = ("pending", "delivered", "failed")
 failed: the retry schedule was spent without one (the endpoint was disabled then)."""
 
 
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return "(" + " OR ".join(f"{column} = '{v}'" for v in values) + ")"
-
 
 class WebhookEndpoint(Base):
     """A URL that receives events, signed with its secret."""
 
     __tablename__ = "webhook_endpoints"
     __table_args__ = (
-        CheckConstraint(_one_of("status", ENDPOINT_STATUSES), name="status_allowed"),
+        CheckConstraint(one_of("status", ENDPOINT_STATUSES), name="status_allowed"),
         CheckConstraint("(status = 'disabled') = (disabled_at IS NOT NULL)", name="disabled_has_time"),
     )
 
@@ -68,7 +65,7 @@ class WebhookDelivery(Base):
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        CheckConstraint(_one_of("status", DELIVERY_STATUSES), name="status_allowed"),
+        CheckConstraint(one_of("status", DELIVERY_STATUSES), name="status_allowed"),
         UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
         # The dispatcher's work list, and the per-object order check.
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
