@@ -7,7 +7,7 @@ imports neither the library's tables nor the web layer; ``env.py`` does, when Al
 
 Every part of the store migrates on its own branch from the history tables (``0001``),
 labelled by the part (``ledger``, ``audit``, ``api_access``, ``scores``, ``applications``,
-``monitoring``, ``console``, ``references``, ``events``, ``sandbox``): the latest schema is "heads", not "head".
+``monitoring``, ``console``, ``references``, ``events``, ``sandbox``, ``work_list``): the latest schema is "heads", not "head".
 """
 
 from __future__ import annotations

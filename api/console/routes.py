@@ -16,10 +16,11 @@ writer and an inline one would wait on each other for the lock (see :mod:`api.ki
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -29,7 +30,17 @@ from sqlalchemy import select
 
 from api.console import forms, registry, sessions
 from api.console.display import FILTERS
-from api.console.queries import application, common, decision, exposure, financing, firm, portfolio, queue
+from api.console.queries import (
+    application,
+    common,
+    decision,
+    early_warnings,
+    exposure,
+    financing,
+    firm,
+    portfolio,
+    queue,
+)
 from api.console.sessions import ConsoleUser
 from api.credit_lines import service as credit_lines
 from api.credit_lines.schemas import ReviewIn
@@ -41,7 +52,9 @@ from credit.charts import svg as charts
 from credit.financing import book as financing_book
 from credit.ledger import LedgerError
 from credit.monitoring.book import PAST_DUE_DAYS, BookPerformance, book_performance
+from credit.monitoring import work_list
 from credit.monitoring.results import WARNING_REASONS, latest_run
+from credit.monitoring.tables import NOTE_MAX_LENGTH
 from credit.policy import Policy
 from credit.servicing import statement
 from credit.webhooks.tables import WebhookEndpoint
@@ -682,3 +695,196 @@ def model_report(run_id: str, name: str, request: Request, user: UserDep) -> HTM
         return _not_found(request, f"No report {name[:60]} in run {run_id[:40]}.")
     return HTMLResponse(html, headers=_REPORT_HEADERS)
 
+
+
+# ---------------------------------------------------------------------------------------------
+# the early-warning work list
+
+_LIST_PARAMS = ("exposure", "product", "rule", "industry", "page")
+_WORK_MESSAGES = {"acknowledged": "Warning acknowledged.", "assigned": "Warning assigned.", "noted": "Note added."}
+
+
+def _list_filters(params: dict[str, str], products: tuple[str, ...]) -> tuple[early_warnings.WorkListFilters, int,
+                                                                                 dict[str, str]]:
+    errors: dict[str, str] = {}
+    product = params["product"] or None
+    if product is not None and product not in products:
+        errors["product"] = (f"There is no product “{product}” in the book: choose one of "
+                             f"{', '.join(early_warnings.PRODUCT_LABELS.get(p, p) for p in products)}.")
+        product = None
+    rule = params["rule"] or None
+    if rule is not None and rule not in WARNING_REASONS:
+        errors["rule"] = f"There is no early-warning rule “{rule}”; choose one from the list."
+        rule = None
+    page_text = params["page"].strip()
+    page = 1
+    if page_text:
+        if page_text.isdigit() and 1 <= len(page_text) <= 6 and int(page_text) >= 1:
+            page = int(page_text)
+        else:
+            errors["page"] = f"A page is a whole number from 1; “{page_text}” is not."
+    return early_warnings.WorkListFilters(with_exposure=params["exposure"] == "1", product=product, rule=rule,
+                                          industry=params["industry"] or None), page, errors
+
+
+@router.get("/early-warnings", response_class=HTMLResponse)
+def early_warning_list(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
+    """The early-warning work list: filter by exposure, product, rule and industry; largest exposure at risk first."""
+    params = {name: request.query_params.get(name, "")[:100] for name in _LIST_PARAMS}
+    filters, page, errors = _list_filters(params, early_warnings.products_in_store(session))
+    listed = early_warnings.work_list(session, filters, page)
+    if filters.industry is not None and filters.industry not in listed.industries:
+        errors["industry"] = f"No firm on the list is in the industry “{filters.industry}”."
+        listed = early_warnings.work_list(session, replace(filters, industry=None), page)
+    if page > listed.pages:
+        errors["page"] = f"The list has {listed.pages} page{'s' if listed.pages > 1 else ''}; there is no page {page}."
+        listed = early_warnings.work_list(session, filters, 1)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    done = request.query_params.get("done", "")
+    return _page(request, "early_warnings.html", status_code=400 if errors else 200,
+                 listed=listed, params=params, errors=errors, here=here, labels=early_warnings.PRODUCT_LABELS,
+                 warning_texts=WARNING_REASONS, notice=_WORK_MESSAGES.get(done),
+                 query=lambda **changed: urlencode({k: v for k, v in ({n: params[n] for n in _LIST_PARAMS} | changed)
+                                                    .items() if v}))
+
+
+def _warning_page(request: Request, session: SessionDep, run_id: int, firm_id: int, *, status_code: int = 200,
+                  errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+                  notice: str | None = None) -> HTMLResponse:
+    found = early_warnings.work_item(session, run_id, firm_id)
+    if found is None:
+        return _not_found(request, f"Firm {firm_id} is not on the early-warning list of monitoring run {run_id}.")
+    run, item = found
+    latest = early_warnings.latest_run(session)
+    return _page(request, "early_warning.html", status_code=status_code, run=run,
+                 item=item, latest=latest, users=early_warnings.console_users(session),
+                 changes=early_warnings.line_changes_since(session, firm_id, run.created_at),
+                 labels=early_warnings.PRODUCT_LABELS, warning_texts=WARNING_REASONS, errors=errors or {},
+                 form=values or {}, line_actions=forms.LINE_ACTIONS, notice=notice,
+                 back=_list_back(request.query_params.get("back")), note_max=NOTE_MAX_LENGTH)
+
+
+def _list_back(back: str | None) -> str:
+    """Where the work list's forms return: the list as it was filtered, never elsewhere."""
+    if back and back.startswith("/console/early-warnings") and _safe_next(back) == back:
+        return back
+    return "/console/early-warnings"
+
+
+def _warning_ids(run_id: str, firm_id: str) -> tuple[int, int] | None:
+    run, firm_number = _firm_id(run_id), _firm_id(firm_id)
+    return None if run is None or firm_number is None else (run, firm_number)
+
+
+@router.get("/early-warnings/{run_id}/{firm_id}", response_class=HTMLResponse)
+def early_warning_page(run_id: str, firm_id: str, request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
+    """One early warning: reasons, exposure at risk, what was done on it; acknowledge, assign, note, freeze, re-limit."""
+    ids = _warning_ids(run_id, firm_id)
+    if ids is None:
+        return _not_found(request, f"No early warning “{run_id[:20]}/{firm_id[:20]}”: run and firm are whole numbers.")
+    changed = request.query_params.get("changed", "")
+    notice = (f"Line change recorded: {forms.LINE_ACTIONS[changed].lower()}." if changed in forms.LINE_ACTIONS
+              else _WORK_MESSAGES.get(request.query_params.get("done", "")))
+    return _warning_page(request, session, *ids, notice=notice)
+
+
+def _work_post(request: Request, session: SessionDep, user: ConsoleUser, run_id: str, firm_id: str, csrf_token: str,
+               back: str, done: str, act: Any, values: dict[str, str]) -> Response:
+    """Check the form's token, take the write lock, record the work, then go back to where the form was."""
+    ids = _warning_ids(run_id, firm_id)
+    if ids is None:
+        return _not_found(request, f"No early warning “{run_id[:20]}/{firm_id[:20]}”: run and firm are whole numbers.")
+    refused = _csrf_refused(user, csrf_token)
+    if refused:
+        return _warning_page(request, session, *ids, status_code=403, errors={"form": refused}, values=values)
+    take_write_lock(session)
+    try:
+        act(*ids)
+    except work_list.WarningNotFound as exc:
+        session.rollback()
+        return _not_found(request, exc.message)
+    except work_list.WorkListError as exc:
+        session.rollback()
+        return _warning_page(request, session, *ids, status_code=exc.status_code, errors={done: exc.message},
+                             values=values)
+    target = urlsplit(_list_back(back) if back else f"/console/early-warnings/{ids[0]}/{ids[1]}")
+    kept = [(name, value) for name, value in parse_qsl(target.query) if name not in ("done", "changed")]
+    return RedirectResponse(f"{target.path}?{urlencode([*kept, ('done', done)])}", status_code=303)
+
+
+@router.post("/early-warnings/{run_id}/{firm_id}/acknowledge", response_class=HTMLResponse)
+@runs_sql
+def acknowledge_warning(run_id: str, firm_id: str, request: Request, session: SessionDep, user: UserDep,
+                        csrf_token: Annotated[str, Form(max_length=200)] = "",
+                        back: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Acknowledge an early warning: audited (who, when) with its event."""
+    return _work_post(request, session, user, run_id, firm_id, csrf_token, back, "acknowledged",
+                      lambda run, firm_id: work_list.acknowledge(session, run, firm_id, actor=user.caller.actor,
+                                                                 actor_name=user.name, now=clock.now()), {})
+
+
+@router.post("/early-warnings/{run_id}/{firm_id}/assign", response_class=HTMLResponse)
+@runs_sql
+def assign_warning(run_id: str, firm_id: str, request: Request, session: SessionDep, user: UserDep,
+                   assignee: Annotated[str, Form(max_length=200)] = "",
+                   csrf_token: Annotated[str, Form(max_length=200)] = "",
+                   back: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Assign an early warning to a console user: audited with its event."""
+    def act(run: int, firm_id: int) -> None:
+        name = assignee.strip()
+        if name and name not in early_warnings.console_users(session):
+            raise work_list.InvalidWork(f"No console user “{name[:100]}”: a warning goes to a person who can sign in "
+                                        "to the console (a finance or admin key that is not revoked).")
+        work_list.assign(session, run, firm_id, name, actor=user.caller.actor, actor_name=user.name, now=clock.now())
+
+    return _work_post(request, session, user, run_id, firm_id, csrf_token, back, "assigned", act,
+                      {"assignee": assignee})
+
+
+@router.post("/early-warnings/{run_id}/{firm_id}/note", response_class=HTMLResponse)
+@runs_sql
+def note_warning(run_id: str, firm_id: str, request: Request, session: SessionDep, user: UserDep,
+                 note: Annotated[str, Form(max_length=2 * NOTE_MAX_LENGTH)] = "",
+                 csrf_token: Annotated[str, Form(max_length=200)] = "",
+                 back: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Add a note to an early warning: audited with its event."""
+    return _work_post(request, session, user, run_id, firm_id, csrf_token, back, "noted",
+                      lambda run, firm_id: work_list.add_note(session, run, firm_id, note, actor=user.caller.actor,
+                                                              actor_name=user.name, now=clock.now()),
+                      {"note": note})
+
+
+@router.post("/early-warnings/{run_id}/{firm_id}/line", response_class=HTMLResponse)
+@runs_sql
+def change_warned_line(
+    run_id: str, firm_id: str, request: Request, session: SessionDep, user: UserDep,
+    action: Annotated[str, Form(max_length=50)] = "", limit: Annotated[str, Form(max_length=100)] = "",
+    reason: Annotated[str, Form(max_length=5000)] = "", csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Freeze, unfreeze or re-limit the warned firm's line from the work list: the API's audited line change."""
+    ids = _warning_ids(run_id, firm_id)
+    if ids is None:
+        return _not_found(request, f"No early warning “{run_id[:20]}/{firm_id[:20]}”: run and firm are whole numbers.")
+    policy = policy_of(request)
+    form = forms.line_change_form(action, limit, reason, policy)
+    refused = _csrf_refused(user, csrf_token)
+    if refused:
+        return _warning_page(request, session, *ids, status_code=403, errors={"form": refused}, values=form.values)
+    if not form.ok:
+        return _warning_page(request, session, *ids, status_code=422, errors=form.errors, values=form.values)
+    if early_warnings.work_item(session, *ids) is None:
+        return _not_found(request, f"Firm {ids[1]} is not on the early-warning list of monitoring run {ids[0]}.")
+    line = exposure.line_of_firm(session, ids[1])
+    session.rollback()  # those reads must not stand before the service's write lock
+    if line is None:
+        return _warning_page(request, session, *ids, status_code=409, values=form.values,
+                             errors={"form": "This firm has no credit line to change. Nothing was saved."})
+    try:
+        credit_lines.change_line(session, user.caller, line.line_id, form.action, form.reason, form.limit_minor,
+                                 policy, champion_if_available(request.app), clock.now())
+    except (ServiceError, LedgerError) as exc:
+        session.rollback()
+        refusal = as_service_error(exc)
+        return _warning_page(request, session, *ids, status_code=refusal.status_code, values=form.values,
+                             errors=forms.service_error_messages(refusal))
+    return RedirectResponse(f"/console/early-warnings/{ids[0]}/{ids[1]}?changed={form.action}", status_code=303)

@@ -169,6 +169,16 @@ OBJECT_FIELDS: dict[str, dict[str, str]] = {
         "currency": "ISO 4217 code of the exposure.",
         "exposure": f"The book's exposure on the firm: `as_debtor` and `as_supplier`; {_MONEY}.",
     },
+    "early_warning": {  # `id` is `<run_id>:<firm_id>`: a firm on one monitoring run's list
+        "run_id": "The monitoring run that listed the firm.",
+        "as_of": "The month monitored.",
+        "reasons": "Early-warning reason codes, in the catalogue's order.",
+        "acknowledged_at": "When the finance team acknowledged it (UTC); null until then.",
+        "acknowledged_by": "Who acknowledged it: `key:<id>` of the console user's API key; null until then.",
+        "assignee": "The console user in charge (the API key's client), or null.",
+        "notes": "How many notes the finance team added (their texts stay in the console: they are internal).",
+        "actor": "Who made this change: `key:<id>` of the console user's API key.",
+    },
 }
 """The fields of ``data`` for each object type, with their meaning (types may add some: :attr:`EventType.extra`);
 besides these, ``data`` ends with the envelope's ``object``, ``id`` and ``firm_id``
@@ -230,6 +240,14 @@ EVENT_TYPES: dict[str, EventType] = {
     # Monitoring.
     "early_warning.raised": EventType("firm", "A firm the book has exposure on entered the early-warning list (listed "
                                               "by a monitoring run, not by the run before)."),
+    # The finance team's work list of early warnings (the console).
+    "early_warning.acknowledged": EventType("early_warning", "A person of the finance team acknowledged an early "
+                                                             "warning on the console's work list."),
+    "early_warning.assigned": EventType("early_warning", "An early warning was assigned to a person of the finance "
+                                                         "team (a first assignment or a new one).",
+                                        extra={"previous_assignee": "Who had it before, or null."}),
+    "early_warning.noted": EventType("early_warning", "A note was added to an early warning.",
+                                     extra={"note_id": "The note (a row of the work list's log; its text is internal)."}),
     # The webhooks themselves.
     "webhook_endpoint.disabled": EventType(
         "webhook_endpoint", "An endpoint was disabled: by an admin, or by the dispatcher after a delivery failed for a day."),

@@ -29,6 +29,9 @@ _FINANCING = {"financing_id": 58, "kind": "order", "status": "paid_out", "previo
               "order_id": 7710, "invoice_id": None, "offer_id": None, "recourse": True, "due_on": "2027-06-29",
               "value_date": "2027-04-01", "payout_reference": "PAY-88120", "currency": "EUR", "advance": "8000.00",
               "paid_out": "8000.00", "outstanding": "8000.00", "fee_owed": "0.00", "written_off": "0.00"}
+_WARNING = {"run_id": 9, "as_of": "2027-04-01", "reasons": ["arrears_approaching", "utilisation_high"],
+            "acknowledged_at": "2027-04-02T08:30:00Z", "acknowledged_by": "key:7", "assignee": None, "notes": 0,
+            "actor": "key:7"}
 
 EXAMPLES: dict[str, tuple[int | str, int | None, dict[str, Any]]] = {
     # type: (object id, firm id, data)
@@ -78,6 +81,10 @@ EXAMPLES: dict[str, tuple[int | str, int | None, dict[str, Any]]] = {
         "details": {"utilisation_high": {"limit_minor": 1500000, "posted_minor": 1380000, "pending_minor": 0,
                                          "utilisation": 0.92}},
         "currency": "EUR", "exposure": {"as_debtor": "15000.00", "as_supplier": "0.00"}}),
+    "early_warning.acknowledged": ("9:17", 17, _WARNING),
+    "early_warning.assigned": ("9:17", 17, {**_WARNING, "assignee": "anna.berg", "previous_assignee": None}),
+    "early_warning.noted": ("9:17", 17, {**_WARNING, "assignee": "anna.berg", "notes": 1, "actor": "key:12",
+                                         "note_id": 88}),
     "webhook_endpoint.disabled": (3, None, {
         "url": "https://marketplace.example/hooks/credit", "description": "Order service",
         "event_types": ["authorization.expired", "credit_line.frozen"], "status": "disabled",

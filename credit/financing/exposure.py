@@ -109,3 +109,27 @@ def product_exposure(session: Session, kind: str, *, buyer_id: int | None = None
     if supplier_id is not None:
         query = query.where(F.supplier_id == supplier_id)
     return int(session.execute(query).scalar_one())
+
+
+def financing_at_risk_of_firms(session: Session, firm_ids: list[int]) -> dict[int, dict[str, int]]:
+    """What each financing product has at risk on each firm, as debtor and as supplier together.
+
+    A financing counts for its buyer (or debtor) and for its supplier (or borrower), at
+    :data:`AT_RISK` (its advance while approved, then its outstanding principal).
+
+    Returns
+    -------
+    dict
+        Firm id -> {product kind (``order``, ``receivable``, ``loan``) -> minor units}, for the
+        firms with an open financing; queried in chunks of 500 ids.
+    """
+    found: dict[int, dict[str, int]] = {}
+    for start in range(0, len(firm_ids), 500):
+        chunk = firm_ids[start:start + 500]
+        for side in (F.buyer_id, F.supplier_id):
+            rows = session.execute(select(side, F.kind, func.sum(AT_RISK))
+                                   .where(side.in_(chunk), F.status.in_(OPEN_STATUSES)).group_by(side, F.kind))
+            for firm_id, kind, amount in rows:
+                by_kind = found.setdefault(int(firm_id), {})
+                by_kind[kind] = by_kind.get(kind, 0) + int(amount or 0)
+    return found

@@ -134,3 +134,40 @@ class EarlyWarningRecord(Base):
                                           doc="Reason codes of credit.monitoring.results.WARNING_REASONS, in its order.")
     details: Mapped[dict] = mapped_column(JSON, nullable=False,
                                           doc="Per reason code, the numbers behind it (money in minor units).")
+
+
+WORK_ACTIONS: tuple[str, ...] = ("acknowledge", "assign", "note")
+"""What the finance team records on an early warning of the work list (credit.monitoring.work_list)."""
+
+NOTE_MAX_LENGTH = 2000
+"""The longest note kept on an early warning, in characters."""
+
+
+class EarlyWarningAction(Base):
+    """One thing a person of the finance team did on an early warning: acknowledged it, assigned it, noted it.
+
+    Append-only (migration ``0022_early_warning_work``: triggers refuse UPDATE and DELETE), so the
+    rows are the work list's audit log: who did what, when. A warning is a firm in one monitoring
+    run (``run_id``, ``firm_id``); where it stands (acknowledged, by whom, assigned to whom) is read
+    from its rows (:func:`credit.monitoring.work_list.work_on`).
+    """
+
+    __tablename__ = "early_warning_actions"
+    __table_args__ = (
+        CheckConstraint(one_of("action", WORK_ACTIONS), name="action_allowed"),
+        CheckConstraint("(action = 'assign') = (assignee IS NOT NULL)", name="assignee_with_assign"),
+        CheckConstraint("(action = 'note') = (note IS NOT NULL)", name="note_with_note"),
+        Index("ix_early_warning_actions_warning", "run_id", "firm_id", "action_id"),
+    )
+
+    action_id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True, doc="Action identifier.")
+    # Named without foreign keys: monitoring runs migrate on another branch (see migration 0006_applications).
+    run_id: Mapped[int] = mapped_column(Identifier, nullable=False, doc="The monitoring run that listed the firm.")
+    firm_id: Mapped[int] = mapped_column(Identifier, nullable=False, doc="The firm warned about.")
+    action: Mapped[str] = mapped_column(String(11), nullable=False, doc="acknowledge, assign or note.")
+    assignee: Mapped[str | None] = mapped_column(String(100),
+                                                 doc="assign: the console user (API key client) now in charge.")
+    note: Mapped[str | None] = mapped_column(String(NOTE_MAX_LENGTH), doc="note: the text, as typed.")
+    actor: Mapped[str] = mapped_column(String(100), nullable=False, doc="Who did it: key:<id> of the API key.")
+    actor_name: Mapped[str] = mapped_column(String(100), nullable=False, doc="That key's name when it was done.")
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, doc="When (UTC).")

@@ -13,6 +13,8 @@ Every figure a page shows comes from here, straight from the store, one module p
 - :mod:`~api.console.queries.decision`: one audited decision.
 - :mod:`~api.console.queries.portfolio`: the portfolio's exposure, expected loss, utilisation
   and application rates.
+- :mod:`~api.console.queries.early_warnings`: the early-warning work list, by exposure at risk,
+  and the work done on each warning.
 - :mod:`~api.console.queries.common`: what they share (reason texts, who a firm is, ages).
 
 Money stays integer minor units (expected loss is summed in ``Decimal`` and rounded once, per
