@@ -739,13 +739,14 @@ def early_warning_list(request: Request, session: SessionDep, user: UserDep) -> 
     if page > listed.pages:
         errors["page"] = f"The list has {listed.pages} page{'s' if listed.pages > 1 else ''}; there is no page {page}."
         listed = early_warnings.work_list(session, filters, 1)
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    done = request.query_params.get("done", "")
-    return _page(request, "early_warnings.html", status_code=400 if errors else 200,
-                 listed=listed, params=params, errors=errors, here=here, labels=early_warnings.PRODUCT_LABELS,
-                 warning_texts=WARNING_REASONS, notice=_WORK_MESSAGES.get(done),
-                 query=lambda **changed: urlencode({k: v for k, v in ({n: params[n] for n in _LIST_PARAMS} | changed)
-                                                    .items() if v}))
+
+    def query(**changed: object) -> str:
+        return urlencode({name: value for name, value in (params | changed).items() if value})
+
+    here = "/console/early-warnings" + (f"?{query()}" if query() else "")  # where its forms return, filters kept
+    return _page(request, "early_warnings.html", status_code=400 if errors else 200, listed=listed, params=params,
+                 errors=errors, here=here, query=query, labels=early_warnings.PRODUCT_LABELS,
+                 warning_texts=WARNING_REASONS, notice=_WORK_MESSAGES.get(request.query_params.get("done", "")))
 
 
 def _warning_page(request: Request, session: SessionDep, run_id: int, firm_id: int, *, status_code: int = 200,
