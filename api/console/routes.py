@@ -757,12 +757,16 @@ def _warning_page(request: Request, session: SessionDep, run_id: int, firm_id: i
         return _not_found(request, f"Firm {firm_id} is not on the early-warning list of monitoring run {run_id}.")
     run, item = found
     latest = early_warnings.latest_run(session)
+    back = _list_back(request.query_params.get("back"))
+    here = f"/console/early-warnings/{run_id}/{firm_id}"
+    if back != "/console/early-warnings":
+        here += "?" + urlencode({"back": back})
     return _page(request, "early_warning.html", status_code=status_code, run=run,
                  item=item, latest=latest, users=early_warnings.console_users(session),
                  changes=early_warnings.line_changes_since(session, firm_id, run.created_at),
                  labels=early_warnings.PRODUCT_LABELS, warning_texts=WARNING_REASONS, errors=errors or {},
                  form=values or {}, line_actions=forms.LINE_ACTIONS, notice=notice,
-                 back=_list_back(request.query_params.get("back")), note_max=NOTE_MAX_LENGTH)
+                 back=back, here=here, note_max=NOTE_MAX_LENGTH)
 
 
 def _list_back(back: str | None) -> str:
@@ -808,9 +812,14 @@ def _work_post(request: Request, session: SessionDep, user: ConsoleUser, run_id:
         session.rollback()
         return _warning_page(request, session, *ids, status_code=exc.status_code, errors={done: exc.message},
                              values=values)
+    return _back_to(back, ids, ("done", done))
+
+
+def _back_to(back: str, ids: tuple[int, int], outcome: tuple[str, str]) -> RedirectResponse:
+    """After a work-list form: back to the page it was on (the list as filtered, or the warning), saying what was done."""
     target = urlsplit(_list_back(back) if back else f"/console/early-warnings/{ids[0]}/{ids[1]}")
     kept = [(name, value) for name, value in parse_qsl(target.query) if name not in ("done", "changed")]
-    return RedirectResponse(f"{target.path}?{urlencode([*kept, ('done', done)])}", status_code=303)
+    return RedirectResponse(f"{target.path}?{urlencode([*kept, outcome])}", status_code=303)
 
 
 @router.post("/early-warnings/{run_id}/{firm_id}/acknowledge", response_class=HTMLResponse)
@@ -861,6 +870,7 @@ def change_warned_line(
     run_id: str, firm_id: str, request: Request, session: SessionDep, user: UserDep,
     action: Annotated[str, Form(max_length=50)] = "", limit: Annotated[str, Form(max_length=100)] = "",
     reason: Annotated[str, Form(max_length=5000)] = "", csrf_token: Annotated[str, Form(max_length=200)] = "",
+    back: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Freeze, unfreeze or re-limit the warned firm's line from the work list: the API's audited line change."""
     ids = _warning_ids(run_id, firm_id)
@@ -888,4 +898,4 @@ def change_warned_line(
         refusal = as_service_error(exc)
         return _warning_page(request, session, *ids, status_code=refusal.status_code, values=form.values,
                              errors=forms.service_error_messages(refusal))
-    return RedirectResponse(f"/console/early-warnings/{ids[0]}/{ids[1]}?changed={form.action}", status_code=303)
+    return _back_to(back, ids, ("changed", form.action))

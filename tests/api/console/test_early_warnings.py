@@ -246,3 +246,19 @@ def test_a_long_list_is_paged_and_every_page_keeps_the_filters(anna, monkeypatch
     following = parse(first.text).find("nav", class_="pages").find("a").attrs["href"]
     assert following == "/console/early-warnings?exposure=1&page=2"
     assert _rows(anna.get(following).text) == WITH_EXPOSURE[2:]
+
+
+def test_a_warning_opened_from_the_filtered_list_leads_back_to_it_after_its_forms(warned, anna) -> None:  # noqa: ANN001
+    book, _ = warned
+    listed = parse(anna.get("/console/early-warnings?exposure=1").text)
+    opened = listed.find("tr", data_firm_id="103").find("a", class_="button").attrs["href"]
+    page = anna.get(opened)
+    back = parse(page.text).find("form", action=f"/console/early-warnings/{book.run_id}/103/note") \
+        .find("input", name="back").attrs["value"]
+    noted = _post(anna, f"/console/early-warnings/{book.run_id}/103/note", note="Watch Friday.", back=back)
+    assert noted.status_code == 303
+    again = parse(anna.get(noted.headers["location"]).text)
+    assert again.find("p", role="status").text == "Note added."
+    assert again.find("p", class_="crumbs").find("a").attrs["href"] == "/console/early-warnings?exposure=1"
+    evil = _post(anna, f"/console/early-warnings/{book.run_id}/103/note", note="Again.", back="https://evil.example/")
+    assert evil.headers["location"] == "/console/early-warnings?done=noted"  # never off the work list
