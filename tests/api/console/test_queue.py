@@ -13,7 +13,7 @@ from credit.audit import DecisionRecord
 from credit.decisions.codes import describe
 from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.store.tables import Firm
-from tests.api.console.facts import euros
+from tests.api.console.facts import euros, percent_of
 from tests.api.console.pages import parse
 from tests.api.console.rescore import rescore
 
@@ -32,12 +32,6 @@ def referred(app) -> list:  # noqa: ANN001
 
 def listed(response) -> list[str]:  # noqa: ANN001
     return [row.attrs["data-decision-id"] for row in parse(response.text).find_all("tr") if "data-decision-id" in row.attrs]
-
-
-def percent_of(pd_: Decimal) -> str:
-    """A PD as the console writes it, worked out here: 2 places from 1%, else 3."""
-    value = pd_ * 100
-    return f"{value:.{2 if value >= 1 else 3}f}%"
 
 
 def test_the_queue_lists_every_referred_application_oldest_first_with_firm_grade_pd_limit_and_reasons(
