@@ -179,7 +179,7 @@ def test_the_firm_page_labels_both_owed_figures_and_reconciles_them(console_app,
     hint = page.find("section", class_="owed").find("p", class_="hint").text
     assert "EUR 300.00 owed for orders placed before the line opened was not bought with the line" in hint
     # the line card and the invoice card say which figure they are
-    assert "Posted exposure (captured, owed to us) EUR 2,030.00" in page.find("section", class_="line-card").text
+    assert "Posted (owed to us) EUR 2,030.00" in page.find("section", class_="line-card").text
     assert any(h2.text == "Marketplace invoices it owes its sellers" for h2 in page.find_all("h2"))
 
 
