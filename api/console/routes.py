@@ -38,8 +38,10 @@ from api.console.queries import (
     exposure,
     financing,
     firm,
+    owed,
     portfolio,
     queue,
+    scores,
 )
 from api.console.sessions import ConsoleUser
 from api.credit_lines import service as credit_lines
@@ -296,7 +298,7 @@ def review_queue(request: Request, session: SessionDep, user: UserDep) -> HTMLRe
               ("grade", "min_limit", "max_limit", "reason", "min_age", "max_age")}
     everything = queue.review_queue(session, queue.QueueFilters(), now, limit=0)
     filters, errors = _queue_filters(params, policy, {reason.code for reason in everything.reason_codes})
-    listed = queue.review_queue(session, filters, now)
+    listed = queue.review_queue(session, filters, now, policy=policy, model=champion_if_available(request.app))
     return _page(request, "queue.html", status_code=400 if errors else 200, queue=listed, params=params,
                  errors=errors, grades=policy.grades, reason_codes=everything.reason_codes, now=now)
 
@@ -308,9 +310,13 @@ def review_queue(request: Request, session: SessionDep, user: UserDep) -> HTMLRe
 def _application_page(request: Request, session: SessionDep, decision_id: str, *, status_code: int = 200,
                       form: forms.FormResult | None = None, errors: dict[str, str] | None = None) -> HTMLResponse:
     now = clock.now()
-    view = application.application_view(session, decision_id, now, champion_if_available(request.app))
+    model = champion_if_available(request.app)
+    view = application.application_view(session, decision_id, now, model)
     if view is None:
         return _not_found(request, f"No credit-line application {decision_id}.")
+    policy = policy_of(request)
+    score = scores.then_and_now(session, view.firm.firm_id, scores.ScoreAt(view.grade, view.pd, view.score_as_of),
+                                policy, model)
     line = exposure.line_of_firm(session, view.firm.firm_id)
     ageing = exposure.invoice_ageing(session, view.firm.firm_id, now)
     drivers_chart = None
@@ -325,8 +331,9 @@ def _application_page(request: Request, session: SessionDep, decision_id: str, *
         [charts.BarSeries("Outstanding", [bucket.outstanding_minor for bucket in ageing.buckets])],
         title="What the firm owes, by days past due", y_label="Outstanding", y_format="money", width=350,
         height=210)
-    bounds = policy_of(request).credit_line.limit
-    return _page(request, "application.html", status_code=status_code, view=view, line=line, ageing=ageing,
+    bounds = policy.credit_line.limit
+    return _page(request, "application.html", status_code=status_code, view=view, score=score, line=line,
+                 ageing=ageing,
                  drivers_chart=drivers_chart, ageing_chart=ageing_chart, actions=forms.REVIEW_ACTIONS,
                  form=form.values if form else {"action": "", "limit": "", "reason": ""}, errors=errors or {},
                  min_limit=bounds.min_limit_minor, max_limit=bounds.max_limit_minor, now=now)
@@ -398,6 +405,7 @@ def _firm_page(request: Request, session: SessionDep, firm_id: int, *, status_co
     line = exposure.line_of_firm(session, firm_id)
     holds = exposure.pending_holds(session, line.line_id) if line else []
     ageing = exposure.invoice_ageing(session, firm_id, now, shown=FIRM_INVOICES_SHOWN)
+    owed_both = owed.owed_reconciliation(session, firm_id, now, ageing, line)
     decisions, decisions_total = firm.decisions_of_firm(session, firm_id)
     warnings = firm.early_warnings(session, firm_id)
     book = firm.book_of_firm(session, firm_id, now)
@@ -425,7 +433,7 @@ def _firm_page(request: Request, session: SessionDep, firm_id: int, *, status_co
         title="What the firm owes, by days past due", y_label="Outstanding", y_format="money", width=500, height=210)
     bounds = policy.credit_line.limit
     return _page(request, "firm.html", status_code=status_code, firm=summary, score=score, history=history,
-                 line=line, holds=holds, ageing=ageing, book=book, decisions=decisions, decisions_total=decisions_total,
+                 line=line, holds=holds, ageing=ageing, owed=owed_both, book=book, decisions=decisions, decisions_total=decisions_total,
                  warnings=warnings, financings=financings, product_labels=financing.PRODUCT_LABELS,
                  score_chart=score_chart, line_charts=line_charts, ageing_chart=ageing_chart,
                  form=form.values if form else {"action": "", "limit": "", "reason": ""}, errors=errors or {},
@@ -521,7 +529,11 @@ def decision_page(decision_id: str, request: Request, session: SessionDep, user:
     view = decision.decision_view(session, decision_id) if _DECISION_ID.match(decision_id) else None
     if view is None:
         return _not_found(request, f"No decision {decision_id[:40]}.")
-    return _page(request, "decision.html", view=view)
+    score = None
+    if view.score_then is not None and view.record.firm_id is not None:
+        score = scores.then_and_now(session, view.record.firm_id, view.score_then, policy_of(request),
+                                    champion_if_available(request.app))
+    return _page(request, "decision.html", view=view, score=score)
 
 
 # ---------------------------------------------------------------------------------------------

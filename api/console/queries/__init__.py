@@ -11,6 +11,10 @@ Every figure a page shows comes from here, straight from the store, one module p
 - :mod:`~api.console.queries.firm`: a firm's score history, line over time, decisions and
   early warnings.
 - :mod:`~api.console.queries.decision`: one audited decision.
+- :mod:`~api.console.queries.scores`: the score a decision used beside the firm's score now
+  (queue, application and decision pages).
+- :mod:`~api.console.queries.owed`: what a firm owes its sellers (marketplace invoices) beside
+  what it owes on our line (posted exposure), reconciled (firm page).
 - :mod:`~api.console.queries.portfolio`: the portfolio's exposure, expected loss, utilisation
   and application rates.
 - :mod:`~api.console.queries.early_warnings`: the early-warning work list, by exposure at risk,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -10,9 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.console.queries.common import Reason, age_days, reasons_of
+from api.console.queries.scores import ScoreAt, ScoreThenAndNow, score_now
 from api.kit.money import to_minor
 from credit.audit import DecisionRecord
+from credit.models.serving import ServingModel
 from credit.origination.tables import CreditLineApplicationRecord as Application
+from credit.policy import Policy
 from credit.store.tables import Firm
 
 QUEUE_PAGE = 200
@@ -45,6 +48,7 @@ class QueueItem:
     limit_minor: int
     requested_limit_minor: int | None
     reasons: tuple[Reason, ...]
+    score: ScoreThenAndNow  # at application (grade, pd) and now (only for the items listed)
 
     @property
     def referral_reasons(self) -> tuple[Reason, ...]:
@@ -67,7 +71,8 @@ class Queue:
     reason_codes: tuple[Reason, ...]
 
 
-def review_queue(session: Session, filters: QueueFilters, now: datetime, *, limit: int = QUEUE_PAGE) -> Queue:
+def review_queue(session: Session, filters: QueueFilters, now: datetime, *, limit: int = QUEUE_PAGE,
+                 policy: Policy | None = None, model: ServingModel | None = None) -> Queue:
     """Referred applications waiting for review, oldest first, filtered.
 
     Parameters
@@ -81,6 +86,10 @@ def review_queue(session: Session, filters: QueueFilters, now: datetime, *, limi
         The time ages are counted to (UTC).
     limit
         Most items listed; ``matching`` still counts them all.
+    policy, model
+        With a policy, each item listed carries the firm's score now beside the application's
+        (:mod:`api.console.queries.scores`; ``model`` is the champion, if loaded). The grade
+        filter reads the grade at application.
 
     Returns
     -------
@@ -88,7 +97,8 @@ def review_queue(session: Session, filters: QueueFilters, now: datetime, *, limi
         The items; ``waiting`` counts every referred application, ``reason_codes`` the codes
         they carry (for the reason filter).
     """
-    query = (select(Application.decision_id, Application.firm_id, Application.created_at, Firm.name,
+    query = (select(Application.decision_id, Application.firm_id, Application.created_at, Application.score_as_of,
+                    Firm.name,
                     DecisionRecord.grade, DecisionRecord.amount_minor, DecisionRecord.result,
                     DecisionRecord.request, DecisionRecord.reason_codes)
              .join(DecisionRecord, DecisionRecord.decision_id == Application.decision_id)
@@ -115,11 +125,17 @@ def review_queue(session: Session, filters: QueueFilters, now: datetime, *, limi
             continue
         if filters.max_age_days is not None and age > filters.max_age_days:
             continue
+        pd_ = Decimal(row.result["pd"])
         matching.append(QueueItem(
             decision_id=row.decision_id, firm_id=row.firm_id, firm_name=row.name, created_at=row.created_at,
-            age_days=age, grade=row.grade, pd=Decimal(row.result["pd"]), limit_minor=row.amount_minor,
-            requested_limit_minor=_requested_minor(row.request), reasons=reasons_of(row.reason_codes)))
-    return Queue(items=tuple(matching[:limit]), matching=len(matching), waiting=len(every),
+            age_days=age, grade=row.grade, pd=pd_, limit_minor=row.amount_minor,
+            requested_limit_minor=_requested_minor(row.request), reasons=reasons_of(row.reason_codes),
+            score=ScoreThenAndNow(ScoreAt(row.grade, pd_, row.score_as_of), None)))
+    listed = matching[:limit]
+    if policy is not None:
+        listed = [replace(item, score=replace(item.score, now=score_now(session, item.firm_id, policy, model)))
+                  for item in listed]
+    return Queue(items=tuple(listed), matching=len(matching), waiting=len(every),
                  reason_codes=reasons_of(sorted(codes_seen)))
 
 

@@ -45,6 +45,12 @@ def euros(minor: int) -> str:
     return f"{sign}{whole:,}.{cents:02d}"
 
 
+def percent_of(pd_: Decimal) -> str:
+    """A PD as the console writes it, worked out here: 2 places from 1%, else 3."""
+    value = pd_ * 100
+    return f"{value:.{2 if value >= 1 else 3}f}%"
+
+
 def ageing(engine: Engine, firm_id: int, now: datetime) -> dict[str, tuple[int, int]]:
     """Open invoices of a buyer by days past due now: bucket -> (invoices, outstanding minor units)."""
     with engine.connect() as connection:

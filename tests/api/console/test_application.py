@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pandas as pd
 import pytest
 from sqlalchemy import select
@@ -15,8 +17,9 @@ from credit.models.serving import ServingModel, restore_categories
 from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.scoring.tables import ScoreSnapshot
 from tests.api.conftest import auth
-from tests.api.console.facts import ageing, euros, store_counts
+from tests.api.console.facts import ageing, euros, percent_of, store_counts
 from tests.api.console.pages import form_token, parse
+from tests.api.console.rescore import rescore
 from tests.api.console.test_sign_in import key_id
 
 REASON = "Long record of paying on time; the proposed limit fits its purchases."
@@ -43,7 +46,10 @@ def test_the_page_shows_the_decision_its_reasons_the_features_behind_them_exposu
     assert response.status_code == 200
     page = parse(response.text)
     facts = page.find("dl", class_="facts").text
-    assert f"Grade {record.result['grade']}" in facts
+    pd_then = percent_of(Decimal(record.result["pd"]))
+    assert (f"Score (grade, 12-month PD) now {record.result['grade']} {pd_then} (scored {row.score_as_of}) "
+            "(the same as at application)") in facts
+    assert not page.find_all(data_score_warning="grade")
     assert f"Proposed limit EUR {euros(record.result['limit_minor'])}" in facts
     assert f"Per-order cap EUR {euros(record.result['per_order_cap_minor'])}" in facts
     assert f"{REGISTERED_MODEL} v1, as of {row.score_as_of.isoformat()}" in facts
@@ -80,6 +86,30 @@ def test_the_page_shows_the_decision_its_reasons_the_features_behind_them_exposu
         cells = page.find("tr", data_bucket=label).find_all("td")
         assert (cells[0].text, cells[1].text) == (str(count), euros(outstanding)), label
     assert page.find("form", action=f"/console/applications/{decision_id}/review")
+
+
+def test_a_firm_rescored_into_another_grade_since_its_application_shows_both_scores_and_the_review_form_warns(
+        finance, console_app, book) -> None:
+    decision_id = book.referred[0]
+    row, record, _ = records(console_app, decision_id)
+    then = record.result["grade"]
+    moved = rescore(console_app, row.firm_id, then)
+    now_grade, now_pd = ("D", "1.23%") if then == "E" else ("E", "2.59%")  # the PDs rescore() stores, graded by hand
+    pd_then = percent_of(Decimal(record.result["pd"]))
+    page = parse(finance.get(f"/console/applications/{decision_id}").text)
+    assert page.find("div", class_="score-facts").text == (
+        f"Score (grade, 12-month PD) now {now_grade} {now_pd} (scored {moved.as_of}) "
+        f"· at application {then} {pd_then} (scored {row.score_as_of})")
+    warning = page.find("section", class_="review").find("p", data_score_warning="grade")
+    assert warning.attrs["role"] == "alert"
+    assert warning.text == (f"The grade moved from {then} to {now_grade} since this application was scored on "
+                            f"{row.score_as_of} (PD {pd_then} then, {now_pd} now, scored {moved.as_of}); "
+                            "check before you decide.")
+    # the audit record's page says the same, against the decision
+    decision = parse(finance.get(f"/console/decisions/{decision_id}").text)
+    assert decision.find("div", class_="score-facts").text == (
+        f"Score (grade, 12-month PD) now {now_grade} {now_pd} (scored {moved.as_of}) "
+        f"· at the decision {then} {pd_then} (scored {row.score_as_of})")
 
 
 def test_approving_in_the_console_is_the_same_audited_review_as_approving_through_the_api(

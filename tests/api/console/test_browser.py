@@ -127,7 +127,7 @@ def test_finance_finds_a_referred_application_approves_it_and_the_api_shows_the_
 
     page.get_by_role("link", name=f"line {credit['line_id']}", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"firm {firm}")
-    expect(page.locator("section.card", has_text="Credit line").first).to_contain_text("Statusactive")
+    expect(page.locator("section.line-card")).to_contain_text("Statusactive")
     screenshot(page, "3-firm-just-approved")
 
     busy = book.approved_firms[4]  # a line used to 80% (book.py)

@@ -56,7 +56,7 @@ def test_the_page_shows_score_history_line_holds_invoices_and_decisions(finance,
     line = line_of(console_app, firm)
     shown = rows_of(page.find("section", class_="line-card").find("table"))
     exposure = line.posted_minor + line.pending_minor
-    assert (shown["Limit"], shown["Posted (captured, owed)"], shown["Pending (held)"], shown["Available"]) == (
+    assert (shown["Limit"], shown["Posted (owed to us)"], shown["Pending (held)"], shown["Available"]) == (
         f"EUR {euros(line.limit_minor)}", f"EUR {euros(line.posted_minor)}", f"EUR {euros(line.pending_minor)}",
         f"EUR {euros(line.limit_minor - exposure)}")
     assert shown["Used"] == f"{Decimal(exposure) * 100 / line.limit_minor:.1f}%"

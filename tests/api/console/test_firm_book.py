@@ -10,16 +10,19 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select, update
 
 from api.console.queries import exposure, firm
-from credit import clock
+from credit import clock, ledger
+from credit.ledger.journal import LINES
 from credit.servicing.amounts import RECEIVABLES
-from credit.store.tables import Firm
-from tests.api.console.facts import euros
+from credit.store.tables import Firm, Invoice, Order, Payment
+from tests.api.console.facts import ageing, euros
 from tests.api.console.pages import parse, sign_in
+from tests.ledger.factories import make_firm
 from tests.servicing.march import NOW, MarchBook, march_book
 
 
@@ -107,3 +110,94 @@ def test_the_exposure_chart_puts_a_returned_payment_back_on_the_line(console_app
     assert by_day[NOW.replace(month=3, day=25).date()] == 189_000
     # 5 April, after P4: R1 100, R2 790, R3 500, R4 200, R5 300, R6 100, R7 40
     assert by_day[NOW.replace(month=4, day=5).date()] == 203_000 == line.posted_minor
+
+
+def _marketplace_purchases(session, buyer_id: int) -> None:  # noqa: ANN001
+    """The buyer's own marketplace history, by hand: three orders with their invoices and payments, and one invoice
+    after NOW. The line opened on 2025-11-01 (march.py)."""
+    supplier_id = buyer_id + 1
+    make_firm(session, firm_id=supplier_id, name="Rolled Steel Works", roles="supplier")
+    ids = {table: (session.execute(select(func.max(column))).scalar() or 0) + 1
+           for table, column in (("order", Order.order_id), ("invoice", Invoice.invoice_id),
+                                 ("payment", Payment.payment_id))}
+
+    def bought(number: int, placed: datetime, issued: datetime, due: datetime, amount: int,
+               payments: tuple[tuple[datetime, int], ...] = ()) -> None:
+        order_id, invoice_id = ids["order"] + number, ids["invoice"] + number
+        session.add(Order(order_id=order_id, buyer_id=buyer_id, supplier_id=supplier_id, created_at=placed,
+                          amount_minor=amount, category="parts", payment_terms="net30"))
+        session.flush()  # no ORM relationship orders the inserts: the order first, for the invoice's key
+        session.add(Invoice(invoice_id=invoice_id, order_id=order_id, supplier_id=supplier_id, buyer_id=buyer_id,
+                            issued_at=issued, due_at=due, amount_minor=amount))
+        session.flush()
+        for index, (paid_at, paid) in enumerate(payments):
+            session.add(Payment(payment_id=ids["payment"] + 10 * number + index, invoice_id=invoice_id,
+                                paid_at=paid_at, amount_minor=paid))
+        session.flush()
+
+    # A: before the line, 500.00, 200.00 paid: 300.00 open, due 2025-11-19, so overdue at NOW
+    bought(0, datetime(2025, 10, 15), datetime(2025, 10, 20), datetime(2025, 11, 19), 50_000,
+           ((datetime(2025, 12, 1), 20_000),))
+    # B: since the line, 1,200.00 due 2026-05-04: current at NOW; the 100.00 paid on 2026-04-22 is after NOW
+    bought(1, datetime(2026, 3, 1), datetime(2026, 3, 5), datetime(2026, 5, 4), 120_000,
+           ((datetime(2026, 4, 22), 10_000),))
+    # C: since the line, 400.00 paid in full before NOW: not open
+    bought(2, datetime(2026, 2, 1), datetime(2026, 2, 2), datetime(2026, 3, 4), 40_000, ((datetime(2026, 3, 1), 40_000),))
+    # D: issued after NOW: not yet owed
+    bought(3, datetime(2026, 4, 21), datetime(2026, 4, 25), datetime(2026, 5, 25), 70_000)
+
+
+def test_the_firm_page_labels_both_owed_figures_and_reconciles_them(console_app, signed_in, march) -> None:
+    with console_app.state.sessionmaker() as session:
+        _marketplace_purchases(session, march.firm_id)
+        # an order authorized on the line the day before NOW, not shipped: held, not owed
+        ledger.authorize(session, march.line_id, 7_500, order_reference="PO-held", terms_days=30,
+                         now=datetime(2026, 4, 19, 9))
+        session.commit()
+    page = parse(signed_in.get(f"/console/firms/{march.firm_id}").text)
+    table = page.find("table", class_="owed-reconciliation")
+    rows = {tr.attrs["data-owed"]: [cell.text for cell in tr.find_all("th")] + [td.text for td in tr.find_all("td")]
+            for tr in table.find_all("tr") if "data-owed" in tr.attrs}
+    # Sellers: A 300.00 (overdue, ordered before the line) + B 1,200.00 (current, ordered since) = 1,500.00.
+    # Ours, from march.py's table at NOW, principal owed: R5 300.00, R7 50 - 10 = 40.00, R1 400 - 179 - 121 = 100.00,
+    # R6 100.00, R2 1,000 - 200 - 10 = 790.00, R3 600 - 50 - 100 + 100 - 50 = 500.00, R4 200.00: posted 2,030.00 on
+    # 7 receivables; fees owed: R5 4.50 + 10, R7 0.75 + 5, R6 8, R2 20, R3 9, R4 3 = 60.25; on the book 2,090.25,
+    # the statement's closing balance. Held: 75.00. Difference: 1,500.00 - 2,030.00 = -530.00.
+    assert rows == {
+        "sellers": ["Owed to its sellers: open marketplace invoices", "2 invoices", "1,500.00"],
+        "sellers-overdue": ["of which overdue", "", "300.00"],
+        "before-line": ["for orders placed before its line opened (2025-11-01)", "1", "300.00"],
+        "since-line": ["for orders placed since", "1", "1,200.00"],
+        "posted": ["Owed to us: posted exposure on its credit line", "7 receivables", "2,030.00"],
+        "fees": ["+ terms and late fees owed on them", "", "60.25"],
+        "book": ["= owed on the book (the statement's closing balance)", "", "2,090.25"],
+        "pending": ["Held on its line, not captured yet (counts against the limit, owed by no one yet)", "", "75.00"],
+        "difference": ["Open marketplace invoices less posted exposure", "", "-530.00"],
+    }
+    closing = page.find("table", class_="statement").find("tr", data_figure="closing").find("td").text
+    assert closing == "EUR 2,090.25"
+    hint = page.find("section", class_="owed").find("p", class_="hint").text
+    assert "EUR 300.00 owed for orders placed before the line opened was not bought with the line" in hint
+    # the line card and the invoice card say which figure they are
+    assert "Posted (owed to us) EUR 2,030.00" in page.find("section", class_="line-card").text
+    assert any(h2.text == "Marketplace invoices it owes its sellers" for h2 in page.find_all("h2"))
+
+
+def test_a_firm_without_a_line_shows_its_marketplace_invoices_and_owes_us_nothing_on_a_line(finance, console_app,
+                                                                                           book) -> None:
+    with console_app.state.sessionmaker() as session:
+        lined = set(session.execute(select(LINES.c.firm_id)).scalars())
+        firm_id = next(firm for firm in session.execute(select(Invoice.buyer_id).distinct().order_by(Invoice.buyer_id))
+                       .scalars() if firm not in lined)
+    expected = ageing(console_app.state.engine, firm_id, clock.now())
+    page = parse(finance.get(f"/console/firms/{firm_id}").text)
+    table = page.find("table", class_="owed-reconciliation")
+    assert [tr.attrs["data-owed"] for tr in table.find_all("tr") if "data-owed" in tr.attrs] == [
+        "sellers", "sellers-overdue"]
+    open_count = sum(count for count, _ in expected.values())
+    assert table.find("tr", data_owed="sellers").find_all("td")[1].text == euros(
+        sum(total for _, total in expected.values()))
+    assert table.find("tr", data_owed="sellers").find_all("td")[0].text.startswith(f"{open_count:,} invoice")
+    assert table.find("tr", data_owed="sellers-overdue").find_all("td")[1].text == euros(
+        sum(total for label, (_, total) in expected.items() if label != "Current"))
+    assert "It has no credit line, so it owes us nothing on one" in page.find("section", class_="owed").text

@@ -13,16 +13,17 @@ from credit.audit import DecisionRecord
 from credit.decisions.codes import describe
 from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.store.tables import Firm
-from tests.api.console.facts import euros
+from tests.api.console.facts import euros, percent_of
 from tests.api.console.pages import parse
+from tests.api.console.rescore import rescore
 
 
 def referred(app) -> list:  # noqa: ANN001
     """Referred applications from the store, oldest first, with what the queue shows."""
     with app.state.sessionmaker() as session:
         return session.execute(
-            select(Application.decision_id, Application.firm_id, Application.created_at, Firm.name,
-                   DecisionRecord.result, DecisionRecord.reason_codes)
+            select(Application.decision_id, Application.firm_id, Application.created_at, Application.score_as_of,
+                   Firm.name, DecisionRecord.result, DecisionRecord.reason_codes)
             .join(DecisionRecord, DecisionRecord.decision_id == Application.decision_id)
             .join(Firm, Firm.firm_id == Application.firm_id)
             .where(Application.status == "referred")
@@ -44,10 +45,10 @@ def test_the_queue_lists_every_referred_application_oldest_first_with_firm_grade
     assert f"{len(expected)} referred applications waiting for review" in page.find("p", class_="lead").text
     for row in expected:
         cells = page.find("tr", data_decision_id=row.decision_id).find_all("td")
-        pd_percent = Decimal(row.result["pd"]) * 100
         assert cells[1].text == f"{row.name} firm {row.firm_id}"
-        assert cells[2].text == row.result["grade"]
-        assert cells[3].text == f"{pd_percent:.{2 if pd_percent >= 1 else 3}f}%"
+        # nothing was scored since the applications: the score now is theirs, and no marker
+        assert cells[2].text == f"{row.result['grade']} {percent_of(Decimal(row.result['pd']))} (scored {row.score_as_of})"
+        assert cells[3].text == "the same"
         assert cells[4].text == euros(row.result["limit_minor"])
         assert cells[5].text == "—"  # the book's applications asked for no amount: the policy proposed one
         referral = [describe(code) for code in row.reason_codes if code.startswith("refer_")]
@@ -108,3 +109,22 @@ def test_a_filter_that_is_not_understood_is_named_and_left_out(finance, console_
     page = parse(response.text)
     assert page.find(id=f"{field}-error").text == message
     assert listed(response) == [row.decision_id for row in referred(console_app)]
+
+
+def test_a_referral_whose_firm_was_rescored_into_another_grade_shows_both_scores_with_their_dates_and_a_marker(
+        finance, console_app) -> None:
+    expected = referred(console_app)
+    stale, fresh = expected[0], expected[1:]
+    then = stale.result["grade"]
+    moved = rescore(console_app, stale.firm_id, then)
+    now_grade, now_pd = ("D", "1.23%") if then == "E" else ("E", "2.59%")  # the PDs rescore() stores, graded by hand
+    page = parse(finance.get("/console/queue").text)
+    row = page.find("tr", data_decision_id=stale.decision_id)
+    cells = row.find_all("td")
+    assert row.attrs.get("class") == "score-stale"
+    assert cells[2].text == f"{now_grade} {now_pd} (scored {moved.as_of}) grade moved {then} → {now_grade}"
+    assert cells[3].text == f"{then} {percent_of(Decimal(stale.result['pd']))} (scored {stale.score_as_of})"
+    assert row.find_all("span", data_score_moved="grade")
+    for other in fresh:  # another firm's applications are as they were
+        if other.firm_id != stale.firm_id:
+            assert not page.find("tr", data_decision_id=other.decision_id).find_all("span", class_="score-moved")
