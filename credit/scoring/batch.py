@@ -127,7 +127,7 @@ def store_scores(engine: Engine, model: ServingModel, frame: pd.DataFrame, as_of
     """
     started = time.perf_counter()
     pds = model.predict_pd(frame) if len(frame) else np.empty(0)
-    reasons = reason_codes(model.contributions(frame), top=reasons_per_score) if len(frame) else []
+    reasons = reason_codes(model.contributions(frame), top=reasons_per_score, values=frame[model.features]) if len(frame) else []
     features = feature_records(frame, model)
     scored_at = clock.now()
     rows = [{"firm_id": int(firm_id), "as_of": as_of, "model_name": model.name, "model_version": model.version,

@@ -58,10 +58,30 @@ def test_the_stored_pd_is_the_serving_models_pd_of_the_firms_panel_row(scored_st
 
 def test_reason_codes_are_the_catalogues_codes_of_the_models_contributions(scored_store) -> None:  # noqa: ANN001
     rows, panel, model = _rows(scored_store.engine), scored_store.panel, scored_store.model
-    expected = reason_codes(model.contributions(panel), top=4)
+    expected = reason_codes(model.contributions(panel), top=4, values=panel[model.features])
     assert [rows[f].reason_codes for f in panel["firm_id"]] == expected
     for row in rows.values():
         assert len(row.reason_codes) == len(set(row.reason_codes)) <= 4
+
+
+def test_every_stored_reason_is_true_of_its_firm(scored_store) -> None:  # noqa: ANN001
+    rows = _rows(scored_store.engine)
+    by_firm = scored_store.panel.set_index("firm_id")
+    cited = [(firm_id, code) for firm_id, row in rows.items() for code in row.reason_codes]
+    assert cited, "the scored marketplace should give some reasons"
+    for firm_id, code in cited:
+        firm = by_firm.loc[firm_id]
+        if code == "R07":  # the catalogue's "under two years"
+            assert firm["tenure_days"] < 730, (firm_id, firm["tenure_days"])
+        if code == "R14":  # "unverified or a deposit under EUR 1,000"
+            assert not firm["verified"] or firm["deposit_minor"] < 100_000, firm_id
+        if code == "R01":
+            assert firm["debtor_days_past_due"] > 0 or firm["debtor_overdue_value"] > 0, firm_id
+    # the model alone would cite some of these codes to firms they are not true of
+    alone = reason_codes(scored_store.model.contributions(scored_store.panel), top=16)
+    assert any(code in codes and by_firm.loc[firm_id, "tenure_days"] >= 730
+               for firm_id, codes in zip(scored_store.panel["firm_id"], alone) for code in ("R07",)), \
+        "no firm of two years or more had tenure count against it: the filter is not exercised"
         assert set(row.reason_codes) <= set(REASON_CATALOGUE)
     assert sum(len(row.reason_codes) == 4 for row in rows.values()) > len(rows) / 2
 
