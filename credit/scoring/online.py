@@ -178,8 +178,10 @@ class _RowScorer:
                 total += contributions[i]
             totals.append(total)
         ranked = sorted(range(len(totals)), key=lambda j: -totals[j])  # stable: ties stay in code order
+        # what is true of the firm is read from the model's inputs only, as the batch reads them
+        inputs = {name: features[name] for name in self.features}
         cited = [self.reason_groups[j][0] for j in ranked if totals[j] > 0]
-        return pd_, [code for code in cited if true_of_firm(code, features)][:top]
+        return pd_, [code for code in cited if true_of_firm(code, inputs)][:top]
 
 
 _PREPARED: dict[int, _RowScorer] = {}

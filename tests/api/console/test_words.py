@@ -64,5 +64,4 @@ def test_no_console_page_shows_minor_units_python_lists_or_raw_floats(finance) -
         queue.extend(link for link in _links(page) if link not in seen)
     # the walk reached every kind of page the book has
     assert {"queue", "portfolio", "financing", "models", "applications", "firms", "decisions"} <= set(kinds), kinds
-    import sys; sys.path.insert(0, "/tmp"); import words_dump; words_dump.dump(offences)
     assert not offences, "\n".join(f"{path}\n  " + "\n  ".join(found[:5]) for path, found in offences.items())
