@@ -111,7 +111,7 @@ _COMPILED = [(code, re.compile(pattern)) for code, pattern in FEATURE_RULES]
 
 @dataclass(frozen=True)
 class Adverse:
-    """One side of one threshold: the firm is on it when ``how`` of its known values of ``features`` is ``side`` ``threshold``.
+    """One side of one threshold: the firm is on it when ``how`` of its known ``features`` is ``side`` ``threshold``.
 
     Unknown values (a feature the row lacks, null, NaN, a firm without that role) are left
     out; with none known the condition does not hold, so nothing unverifiable is cited.
