@@ -60,7 +60,8 @@ def test_no_console_page_shows_minor_units_python_lists_or_raw_floats(finance) -
         found = _offences(page.text)
         if found:
             offences[path] = found
-        kinds[path.split("?")[0].split("/")[2]] = kinds.get(path.split("?")[0].split("/")[2], 0) + 1
+        kind = urlparse(path).path.split("/")[2]  # /console/<kind>/...
+        kinds[kind] = kinds.get(kind, 0) + 1
         queue.extend(link for link in _links(page) if link not in seen)
     # the walk reached every kind of page the book has
     assert {"queue", "portfolio", "financing", "models", "applications", "firms", "decisions"} <= set(kinds), kinds
