@@ -17,16 +17,28 @@ Both models explain a row as one number per feature where *larger means riskier*
 :func:`reason_codes` and :func:`reason_codes_from_points` then do the same thing: sum the
 numbers of each code's features, keep the codes whose sum is positive, and order them by
 size, largest first, ties by code.
+
+A code the model ranks is *cited* only when it is true of the firm: :data:`REASON_CONDITIONS`
+declares, for each code, the side of a stated threshold a firm's own values must be on
+(the "short trading history" code only under two years on the platform, the "unverified or
+small deposit" code only for an unverified firm or a deposit under EUR 1,000). Given the
+firm's values, :func:`reason_codes` drops the codes whose condition does not hold, before
+keeping the strongest ``top``: the model may find a long-standing firm's tenure worth a
+little risk next to its other features, but the text would be false of it.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-REASON_CATALOGUE_VERSION = 2
+REASON_CATALOGUE_VERSION = 3
 """Bump when a code's meaning, a text or the feature-to-code rules change; decisions store it."""
 
 REASON_CATALOGUE: dict[str, str] = {
@@ -36,14 +48,14 @@ REASON_CATALOGUE: dict[str, str] = {
     "R04": "Partial payments",
     "R05": "Payment delays getting longer",
     "R06": "Falling or volatile trading volume",
-    "R07": "Short trading history on the platform",
+    "R07": "Short trading history on the platform (under two years)",
     "R08": "Few or concentrated trading partners or goods categories",
     "R09": "Trading partners in arrears or default",
     "R10": "High return, dispute or cancellation rate, or slow deliveries",
     "R11": "Little recent activity",
     "R12": "Firm profile (industry, size, region)",
     "R13": "Low trading volume or unusual order sizes",
-    "R14": "Unverified firm or small deposit",
+    "R14": "Unverified firm or small deposit (under EUR 1,000)",
     "R15": "The firm's own customers pay it late or on long terms",
     "R16": "Heavy reliance on trade credit",
 }
@@ -97,6 +109,117 @@ FEATURE_RULES: list[tuple[str, str]] = [
 _COMPILED = [(code, re.compile(pattern)) for code, pattern in FEATURE_RULES]
 
 
+@dataclass(frozen=True)
+class Adverse:
+    """One side of one threshold: the firm is on it when ``how`` of its known ``features`` is ``side`` ``threshold``.
+
+    Unknown values (a feature the row lacks, null, NaN, a firm without that role) are left
+    out; with none known the condition does not hold, so nothing unverifiable is cited.
+    """
+
+    features: tuple[str, ...]
+    side: str  # "<" or ">"
+    threshold: float
+    how: str  # "max", "min" or "sum" of the known values
+    text: str  # the condition as a finance reader reads it
+
+    def holds(self, values: Mapping[str, Any]) -> bool:
+        known = [number for number in (_number(values.get(name)) for name in self.features) if number is not None]
+        if not known:
+            return False
+        total = {"max": max, "min": min, "sum": sum}[self.how](known)
+        return total < self.threshold if self.side == "<" else total > self.threshold
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, str) and value not in ("inf", "-inf"):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _roles(stem: str) -> tuple[str, ...]:
+    return tuple(stem.replace("<role>", role) for role in ("buyer", "supplier"))
+
+
+REASON_CONDITIONS: dict[str, tuple[Adverse, ...] | None] = {
+    "R01": (Adverse(("debtor_days_past_due", "debtor_overdue_invoices", "debtor_overdue_value"), ">", 0, "max",
+                    "an invoice it owes is past due now"),),
+    "R02": (Adverse(("debtor_days_late_mean_30d", "debtor_days_late_mean_90d", "debtor_days_late_mean_365d"), ">", 3,
+                    "max", "it pays more than 3 days late on average (30, 90 or 365 days)"),
+            Adverse(("debtor_late_payment_rate_30d", "debtor_late_payment_rate_90d", "debtor_late_payment_rate_365d",
+                     "debtor_late_payment_rate_all"), ">", 0.1, "max",
+                    "more than 10% of its invoices are paid late (any window)")),
+    "R03": (Adverse(("debtor_on_time_rate_30d", "debtor_on_time_rate_90d", "debtor_on_time_rate_365d",
+                     "debtor_on_time_rate_all"), "<", 0.9, "min",
+                    "under 90% of its invoices paid on time (any window)"),),
+    "R04": (Adverse(("debtor_partial_payment_rate_365d",), ">", 0, "max",
+                    "it paid part of an invoice in the last 365 days"),),
+    "R05": (Adverse(("debtor_dbt_trend_90d",), ">", 0, "max",
+                    "its days beyond terms rose over the last 90 days"),),
+    "R06": (Adverse((*_roles("<role>_gmv_growth_3m"), *_roles("<role>_gmv_yoy_3m")), "<", 0, "min",
+                    "its trading volume fell (last 3 months against the 3 before, or year on year)"),
+            Adverse(_roles("<role>_gmv_volatility_12m"), ">", 0.5, "max",
+                    "its monthly trading volume varies by more than half its mean (12 months)")),
+    "R07": (Adverse(("tenure_days",), "<", 730, "max", "under 730 days (two years) on the platform"),),
+    "R08": (Adverse(("buyer_suppliers_365d", "supplier_buyers_365d"), "<", 3, "sum",
+                    "fewer than 3 trading partners in the last 365 days"),
+            Adverse(_roles("<role>_partners_top_share_365d"), ">", 0.5, "max",
+                    "one partner has more than 50% of its trade (365 days)")),
+    "R09": (Adverse((*_roles("<role>_partners_overdue_share_365d"), *_roles("<role>_partners_defaulted_share_365d"),
+                     *_roles("<role>_partners_defaulted_365d")), ">", 0, "max",
+                    "a trading partner of the last 365 days is in arrears or defaulted"),),
+    "R10": (Adverse((*_roles("<role>_return_rate_365d"), *_roles("<role>_dispute_rate_365d"),
+                     "supplier_cancellation_rate_365d"), ">", 0.05, "max",
+                    "more than 5% of its orders returned, disputed or cancelled (365 days)"),
+            Adverse(("supplier_hours_to_ship_mean_90d", "supplier_hours_to_ship_mean_365d"), ">", 72, "max",
+                    "it takes more than 72 hours (3 days) on average to ship"),
+            Adverse(("supplier_lead_time_mean_90d", "supplier_lead_time_mean_365d"), ">", 14, "max",
+                    "its deliveries take more than 14 days on average")),
+    "R11": (Adverse(_roles("<role>_active_months_12m"), "<", 6, "max",
+                    "active in fewer than 6 of the last 12 months"),
+            Adverse(("buyer_days_since_order_all", "supplier_days_since_sale_all"), ">", 60, "min",
+                    "no order or sale in the last 60 days")),
+    "R12": None,
+    "R13": (Adverse(("buyer_gmv_365d", "supplier_gmv_365d"), "<", 5_000_000, "sum",
+                    "traded under EUR 50,000 in the last 365 days"),
+            Adverse(("buyer_order_count_365d", "supplier_sale_count_365d"), "<", 12, "sum",
+                    "fewer than 12 orders and sales in the last 365 days")),
+    "R14": (Adverse(("verified",), "<", 1, "min", "not verified"),
+            Adverse(("deposit_minor",), "<", 100_000, "max", "a trading deposit under EUR 1,000")),
+    "R15": (Adverse(("creditor_overdue_value",), ">", 0, "max", "its customers owe it past-due invoices now"),
+            Adverse(("creditor_on_time_rate_90d", "creditor_on_time_rate_365d", "creditor_on_time_rate_all"), "<",
+                    0.9, "min", "under 90% of its customers' invoices paid on time (any window)"),
+            Adverse(("creditor_terms_days_mean_365d",), ">", 60, "max",
+                    "it gives its customers more than 60 days on average to pay")),
+    "R16": (Adverse(("buyer_credit_terms_share_90d", "buyer_credit_terms_share_365d", "buyer_credit_terms_share_all"),
+                    ">", 0.5, "max", "more than half of its purchases on credit terms (any window)"),
+            Adverse(("debtor_terms_days_mean_365d",), ">", 60, "max",
+                    "its suppliers give it more than 60 days on average to pay")),
+}
+"""Code -> the conditions of which at least one must hold of the firm for the code to be cited.
+
+``None`` (R12, the firm's profile) has no adverse side: the text states what the firm is,
+which is true of every firm, and the model's judgement of it is the reason. Changing a
+threshold changes what a code means: bump :data:`REASON_CATALOGUE_VERSION`.
+"""
+
+
+def true_of_firm(code: str, values: Mapping[str, Any]) -> bool:
+    """Whether the code's text is true of a firm with these feature values (:data:`REASON_CONDITIONS`).
+
+    Raises
+    ------
+    KeyError
+        For a code not in the catalogue.
+    """
+    conditions = REASON_CONDITIONS[code]
+    return conditions is None or any(condition.holds(values) for condition in conditions)
+
+
 def feature_reason_codes(features: list[str] | pd.Index) -> dict[str, str]:
     """Map feature columns to their reason codes.
 
@@ -135,7 +258,7 @@ def feature_reason_codes(features: list[str] | pd.Index) -> dict[str, str]:
     return codes
 
 
-def reason_codes(contributions: pd.DataFrame, top: int = 4) -> list[list[str]]:
+def reason_codes(contributions: pd.DataFrame, top: int = 4, values: pd.DataFrame | None = None) -> list[list[str]]:
     """Ordered reason codes of each row from the PD model's log-odds contributions.
 
     Parameters
@@ -146,23 +269,29 @@ def reason_codes(contributions: pd.DataFrame, top: int = 4) -> list[list[str]]:
         :meth:`~credit.models.pd_model.LightGBMPD.contributions`. Column order does not matter.
     top
         Most codes per row.
+    values
+        The rows' feature values, row for row (a panel frame; other columns are ignored).
+        Given, a code is kept only when it is true of the row's firm (:func:`true_of_firm`);
+        every text a person reads must come with them. Without, the model's ranking alone.
 
     Returns
     -------
     list of list of str
         For each row, in row order: the codes whose features' contributions sum to more than
-        0, largest sum first, equal sums in code order; at most ``top``, possibly none (a
-        firm nothing counts against).
+        0 (and true of the firm), largest sum first, equal sums in code order; at most
+        ``top``, possibly none (a firm nothing counts against).
 
     Raises
     ------
     ValueError
-        For ``top`` below 1, a column without a reason code (named), or missing values.
+        For ``top`` below 1, a column without a reason code (named), missing contributions,
+        or ``values`` of another number of rows.
     """
-    return _ranked(contributions, top, "contributions")
+    return _ranked(contributions, top, "contributions", values)
 
 
-def reason_codes_from_points(points_below_best: pd.DataFrame, top: int = 4) -> list[list[str]]:
+def reason_codes_from_points(points_below_best: pd.DataFrame, top: int = 4,
+                             values: pd.DataFrame | None = None) -> list[list[str]]:
     """Ordered reason codes of each row from a scorecard's points lost per feature.
 
     The scorecard explains a row differently from the PD model: a high score is good, so a
@@ -178,6 +307,8 @@ def reason_codes_from_points(points_below_best: pd.DataFrame, top: int = 4) -> l
         One row per decision, one column per feature: best-bin points minus the row's points.
     top
         Most codes per row.
+    values
+        The rows' feature values, as for :func:`reason_codes`: given, only codes true of the firm.
 
     Returns
     -------
@@ -191,15 +322,15 @@ def reason_codes_from_points(points_below_best: pd.DataFrame, top: int = 4) -> l
         For ``top`` below 1, a column without a reason code (named), missing values, or a
         negative loss (a bin scoring above what was given as the best).
     """
-    values = points_below_best.to_numpy(dtype=np.float64)
-    negative = [str(c) for c, bad in zip(points_below_best.columns, (values < 0).any(axis=0)) if bad]
+    points = points_below_best.to_numpy(dtype=np.float64)
+    negative = [str(c) for c, bad in zip(points_below_best.columns, (points < 0).any(axis=0)) if bad]
     if negative:
         raise ValueError(f"`points_below_best` must be >= 0 (points lost against the best bin); "
                          f"negative in column(s) {negative}.")
-    return _ranked(points_below_best, top, "points_below_best")
+    return _ranked(points_below_best, top, "points_below_best", values)
 
 
-def _ranked(frame: pd.DataFrame, top: int, name: str) -> list[list[str]]:
+def _ranked(frame: pd.DataFrame, top: int, name: str, values: pd.DataFrame | None) -> list[list[str]]:
     """Sum per code, keep positive sums, order by size then code (the shared logic of both variants)."""
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
         raise ValueError(f"`top` must be an integer >= 1; got {top!r}.")
@@ -223,5 +354,13 @@ def _ranked(frame: pd.DataFrame, top: int, name: str) -> list[list[str]]:
             totals[:, j] += frame[column].to_numpy(dtype=np.float64)
     # catalogue is in code order, so a stable sort on the negated totals breaks ties by code
     order = np.argsort(-totals, axis=1, kind="stable")
-    return [[catalogue[j] for j in row_order[:top] if row_totals[j] > 0]
-            for row_order, row_totals in zip(order, totals)]
+    if values is None:
+        return [[catalogue[j] for j in row_order[:top] if row_totals[j] > 0]
+                for row_order, row_totals in zip(order, totals)]
+    if len(values) != len(frame):
+        raise ValueError(f"`values` has {len(values)} rows; `{name}` has {len(frame)}.")
+    wanted = sorted({feature for conditions in REASON_CONDITIONS.values() for condition in conditions or ()
+                     for feature in condition.features} & set(values.columns))
+    rows = values[wanted].astype(object).to_dict("records")
+    return [[catalogue[j] for j in row_order if row_totals[j] > 0 and true_of_firm(catalogue[j], row)][:top]
+            for row_order, row_totals, row in zip(order, totals, rows)]

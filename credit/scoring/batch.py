@@ -4,8 +4,8 @@
 one as-of date from the operational store (:func:`credit.features.panel.build_panel`, so the
 features are the training features, point-in-time correct), scores every eligible firm with
 an exported model (:class:`credit.models.serving.ServingModel`), explains each score with
-reason codes from TreeSHAP contributions, and replaces that date's snapshot for that model
-version in one transaction.
+reason codes from TreeSHAP contributions (only those true of the firm), and replaces that
+date's snapshot for that model version in one transaction.
 """
 
 from __future__ import annotations
@@ -127,7 +127,8 @@ def store_scores(engine: Engine, model: ServingModel, frame: pd.DataFrame, as_of
     """
     started = time.perf_counter()
     pds = model.predict_pd(frame) if len(frame) else np.empty(0)
-    reasons = reason_codes(model.contributions(frame), top=reasons_per_score) if len(frame) else []
+    reasons = (reason_codes(model.contributions(frame), top=reasons_per_score, values=frame[model.features])
+               if len(frame) else [])
     features = feature_records(frame, model)
     scored_at = clock.now()
     rows = [{"firm_id": int(firm_id), "as_of": as_of, "model_name": model.name, "model_version": model.version,

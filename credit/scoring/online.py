@@ -24,7 +24,7 @@ import numpy as np
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from credit.models.reasons import REASON_CATALOGUE_VERSION, feature_reason_codes
+from credit.models.reasons import REASON_CATALOGUE_VERSION, feature_reason_codes, true_of_firm
 from credit.models.serving import ServingModel, calibrate
 from credit.scoring.batch import REASONS_PER_SCORE
 from credit.scoring.tables import ScoreSnapshot
@@ -118,7 +118,8 @@ def score_features(model: ServingModel, features: Mapping[str, Any],
     -------
     pd, reason_codes
         The calibrated PD, equal to :meth:`ServingModel.predict_pd` on the same values, and
-        the codes :func:`credit.models.reasons.reason_codes` gives for the row's contributions.
+        the codes :func:`credit.models.reasons.reason_codes` gives for the row's contributions
+        and values (only codes true of the firm).
 
     Raises
     ------
@@ -177,7 +178,10 @@ class _RowScorer:
                 total += contributions[i]
             totals.append(total)
         ranked = sorted(range(len(totals)), key=lambda j: -totals[j])  # stable: ties stay in code order
-        return pd_, [self.reason_groups[j][0] for j in ranked[:top] if totals[j] > 0]
+        # what is true of the firm is read from the model's inputs only, as the batch reads them
+        inputs = {name: features[name] for name in self.features}
+        cited = [self.reason_groups[j][0] for j in ranked if totals[j] > 0]
+        return pd_, [code for code in cited if true_of_firm(code, inputs)][:top]
 
 
 _PREPARED: dict[int, _RowScorer] = {}

@@ -32,9 +32,11 @@ from credit.models.reasons import (
     FEATURE_RULES,
     REASON_CATALOGUE,
     REASON_CATALOGUE_VERSION,
+    REASON_CONDITIONS,
     feature_reason_codes,
     reason_codes,
     reason_codes_from_points,
+    true_of_firm,
 )
 from tests.features.histories import firm, history, invoice, order
 
@@ -65,7 +67,10 @@ def golden_table() -> dict:
     by_code: dict[str, list[str]] = {code: [] for code in REASON_CATALOGUE}
     for feature, code in feature_reason_codes(panel_feature_columns()).items():
         by_code[code].append(feature)
-    return {"version": REASON_CATALOGUE_VERSION, "catalogue": REASON_CATALOGUE,
+    conditions = {code: None if rules is None else [f"{rule.how} of {', '.join(rule.features)} {rule.side} "
+                                                     f"{rule.threshold}: {rule.text}" for rule in rules]
+                  for code, rules in REASON_CONDITIONS.items()}
+    return {"version": REASON_CATALOGUE_VERSION, "catalogue": REASON_CATALOGUE, "cited_only_when": conditions,
             "features": {code: sorted(features) for code, features in by_code.items()}}
 
 
@@ -105,7 +110,7 @@ def test_every_catalogue_code_has_features_and_every_rule_names_a_catalogue_code
 def test_catalogue_and_feature_mapping_match_the_golden_file() -> None:
     golden = json.loads(GOLDEN.read_text())
     current = golden_table()
-    if current["catalogue"] != golden["catalogue"]:
+    if (current["catalogue"], current["cited_only_when"]) != (golden["catalogue"], golden.get("cited_only_when")):
         # decisions store codes with the version: the same version must mean the same texts
         assert current["version"] > golden["version"], \
             "the reason catalogue changed: bump REASON_CATALOGUE_VERSION, then regenerate the golden file"
@@ -282,6 +287,82 @@ def test_missing_contributions_are_refused_by_column() -> None:
 def test_a_feature_given_twice_is_refused() -> None:
     with pytest.raises(ValueError, match=rf"duplicated column\(s\) \['{DPD}'\]"):
         reason_codes(frame([[0.5] * 7], [*SIX, DPD]))
+
+
+# ---------------------------------------------------------------------------------------------
+# a reason is cited only when it is true of the firm
+# ---------------------------------------------------------------------------------------------
+
+# a firm nothing is wrong with: on the good side of every condition
+GOOD_FIRM = {
+    "debtor_days_past_due": 0, "debtor_overdue_invoices": 0, "debtor_overdue_value": 0,
+    "debtor_days_late_mean_90d": 1.5, "debtor_late_payment_rate_365d": 0.05, "debtor_on_time_rate_365d": 0.95,
+    "debtor_partial_payment_rate_365d": 0.0, "debtor_dbt_trend_90d": -0.5, "buyer_gmv_growth_3m": 0.1,
+    "buyer_gmv_volatility_12m": 0.2, "tenure_days": 2320.4, "buyer_suppliers_365d": 6,
+    "buyer_partners_top_share_365d": 0.3, "buyer_partners_defaulted_365d": 0, "buyer_return_rate_365d": 0.01,
+    "supplier_hours_to_ship_mean_365d": None, "buyer_active_months_12m": 12, "buyer_days_since_order_all": 4,
+    "industry": "chemicals", "buyer_gmv_365d": 24_000_000, "buyer_order_count_365d": 40, "verified": True,
+    "deposit_minor": 500_000, "creditor_on_time_rate_365d": None, "buyer_credit_terms_share_365d": 0.4,
+    "debtor_terms_days_mean_365d": 30,
+}
+
+
+def test_every_catalogue_code_declares_when_it_is_true_and_names_only_its_own_features() -> None:
+    assert list(REASON_CONDITIONS) == list(REASON_CATALOGUE)
+    codes = feature_reason_codes(panel_feature_columns())
+    for code, conditions in REASON_CONDITIONS.items():
+        for condition in conditions or ():
+            assert {codes[name] for name in condition.features} == {code}, (code, condition.features)
+
+
+def test_a_firm_on_the_good_side_of_every_threshold_is_cited_for_its_profile_only() -> None:
+    assert [code for code in REASON_CATALOGUE if true_of_firm(code, GOOD_FIRM)] == ["R12"]
+
+
+@pytest.mark.parametrize(("changes", "code"), [
+    ({"tenure_days": 729.9}, "R07"),
+    ({"verified": False}, "R14"),
+    ({"deposit_minor": 99_999}, "R14"),
+    ({"debtor_days_past_due": 3}, "R01"),
+    ({"debtor_on_time_rate_365d": 0.89}, "R03"),
+    ({"buyer_gmv_growth_3m": -0.01}, "R06"),
+    ({"supplier_hours_to_ship_mean_365d": 142.385}, "R10"),
+    ({"buyer_gmv_365d": 4_999_999}, "R13"),
+])
+def test_one_value_past_its_threshold_makes_its_code_true_and_no_other(changes: dict, code: str) -> None:
+    assert [c for c in REASON_CATALOGUE if true_of_firm(c, GOOD_FIRM | changes)] == sorted({code, "R12"})
+
+
+def test_at_the_threshold_itself_the_code_is_not_cited() -> None:
+    assert not true_of_firm("R07", {"tenure_days": 730})
+    assert not true_of_firm("R14", {"verified": 1, "deposit_minor": 100_000})
+    assert true_of_firm("R14", {"verified": 1, "deposit_minor": 0})  # a buyer with no deposit: a small deposit
+
+
+def test_a_code_whose_values_are_unknown_is_not_cited() -> None:
+    assert not true_of_firm("R07", {})
+    assert not true_of_firm("R07", {"tenure_days": None})
+    assert not true_of_firm("R07", {"tenure_days": float("nan")})
+    assert not true_of_firm("R10", {"supplier_hours_to_ship_mean_365d": None})  # a firm that never sold
+    assert true_of_firm("R12", {})  # the profile has no adverse side
+
+
+def test_a_long_standing_verified_firm_is_not_given_the_short_history_or_unverified_reasons() -> None:
+    # the model pushes tenure and verification up for this firm, yet neither text is true of it
+    contributions = frame([[0.0, 0.0, 0.0, 0.125, 0.5, 0.0, 0.25, 0.0]], [*SIX, "verified", "deposit_minor"])
+    values = pd.DataFrame([GOOD_FIRM | {"buyer_gmv_growth_3m": -0.2}])
+    assert reason_codes(contributions) == [["R07", "R14", "R06"]]  # the model's ranking alone
+    assert reason_codes(contributions, values=values) == [["R06"]]
+    # a two-month-old unverified firm: both texts are true
+    young = values.assign(tenure_days=61.0, verified=False)
+    assert reason_codes(contributions, values=young) == [["R07", "R14", "R06"]]
+    # top counts the codes kept, not the ones dropped
+    assert reason_codes(contributions, top=1, values=values) == [["R06"]]
+
+
+def test_values_of_another_number_of_rows_are_refused() -> None:
+    with pytest.raises(ValueError, match="`values` has 2 rows; `contributions` has 1"):
+        reason_codes(frame([[0.5] * 6]), values=pd.DataFrame([GOOD_FIRM, GOOD_FIRM]))
 
 
 if __name__ == "__main__":

@@ -76,7 +76,8 @@ def test_a_new_champion_scores_the_stored_features_like_its_own_batch(scored_sto
     panel = scored_store.panel.set_index("firm_id").loc[[row.firm_id for row in rows]]
     rescored = [score_features(champion, row.features) for row in rows]
     assert [pd_ for pd_, _ in rescored] == champion.predict_pd(panel).tolist()
-    assert [codes for _, codes in rescored] == reason_codes(champion.contributions(panel), top=4)
+    assert [codes for _, codes in rescored] == reason_codes(champion.contributions(panel), top=4,
+                                                            values=panel[champion.features])
 
 
 def test_missing_values_and_an_unknown_category_score_like_predict_pd(scored_store) -> None:  # noqa: ANN001
@@ -86,7 +87,7 @@ def test_missing_values_and_an_unknown_category_score_like_predict_pd(scored_sto
     frame = pd.DataFrame([features]).astype({name: float for name in model.features if name not in model.categories})
     pd_, codes = score_features(model, features)
     assert pd_ == model.predict_pd(frame)[0]
-    assert codes == reason_codes(model.contributions(frame), top=4)[0]
+    assert codes == reason_codes(model.contributions(frame), top=4, values=frame)[0]
 
 
 def test_fewer_reasons_on_request(scored_store) -> None:  # noqa: ANN001
