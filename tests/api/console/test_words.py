@@ -2,7 +2,8 @@
 Python lists, no raw floats.
 
 The test signs in with the finance key and follows every console link from the queue, the
-portfolio, the financing book and the models page, so every application, firm and decision page
+portfolio, the financing book, the models page and the early-warning work list, so every application,
+firm, decision and warning page
 the book reaches is read. A page's visible text (SVG tooltips included) must not contain
 
 - the word "minor" (amounts are money with a currency, never minor units);
@@ -17,7 +18,7 @@ from urllib.parse import urldefrag, urlparse
 
 from tests.api.console.pages import parse
 
-START = ("/console/queue", "/console/portfolio", "/console/financing", "/console/models")
+START = ("/console/queue", "/console/portfolio", "/console/financing", "/console/models", "/console/early-warnings")
 OFFENCES = {
     "minor units": re.compile(r"\bminor\b", re.IGNORECASE),
     "a Python list": re.compile(r"\[\s*['\"]"),
@@ -64,5 +65,6 @@ def test_no_console_page_shows_minor_units_python_lists_or_raw_floats(finance) -
         kinds[kind] = kinds.get(kind, 0) + 1
         queue.extend(link for link in _links(page) if link not in seen)
     # the walk reached every kind of page the book has
-    assert {"queue", "portfolio", "financing", "models", "applications", "firms", "decisions"} <= set(kinds), kinds
+    assert {"queue", "portfolio", "financing", "models", "applications", "firms", "decisions",
+            "early-warnings"} <= set(kinds), kinds
     assert not offences, "\n".join(f"{path}\n  " + "\n  ".join(found[:5]) for path, found in offences.items())
