@@ -3,8 +3,7 @@ Python lists, no raw floats.
 
 The test signs in with the finance key and follows every console link from the queue, the
 portfolio, the financing book, the models page and the early-warning work list, so every application,
-firm, decision and warning page
-the book reaches is read. A page's visible text (SVG tooltips included) must not contain
+firm, decision and warning page the book reaches is read. A page's visible text (SVG tooltips included) must not contain
 
 - the word "minor" (amounts are money with a currency, never minor units);
 - a ``[`` followed by a quote (a Python list printed as it is);
