@@ -77,13 +77,17 @@ class ChampionWatch:
         self.app, self.folder, self.every = app, folder, every
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
+        self._installed: ServingModel | None = None  # the model this watch put in app.state
         self._refused: str | None = None  # the marker whose files could not be read, said once
 
     def check(self) -> bool:
-        """Read the folder again if its marker differs from the served model's; whether the model changed."""
+        """Read the folder again if its marker differs from the served model's; whether the model changed.
+
+        A model that someone else put in ``app.state`` (a test, a deployment) is kept.
+        """
         marker = version_marker(self.folder)
         served: ServingModel | None = self.app.state.serving_model
-        if marker is None or (served is not None and served.marker == marker):
+        if served is not self._installed or marker is None or (served is not None and served.marker == marker):
             return False
         try:
             model = ServingModel.load(self.folder)
@@ -93,10 +97,10 @@ class ChampionWatch:
                             type(exc).__name__, exc, f"version {served.version}" if served else "no model")
                 self._refused = marker
             return False
-        self.app.state.serving_model = model  # one assignment: a request sees the old model or the new one
+        self.app.state.serving_model = self._installed = model  # one assignment: a request sees old or new
         if served is not None:
             log.info("serving %s version %s from %s (was version %s)", model.name, model.version, self.folder,
-                        served.version)
+                     served.version)
         return True
 
     def start(self) -> None:

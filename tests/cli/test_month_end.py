@@ -222,3 +222,13 @@ def test_retrain_refuses_an_as_of_that_is_not_a_past_date(as_of: str, phrase: st
                      "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert_refused(outcome, phrase)
     assert not (tmp_path / "serving").exists() and not (tmp_path / "retrain").exists()
+
+
+def test_retrain_help_says_what_the_month_end_does() -> None:
+    outcome = credit("retrain", "--help")
+    assert outcome.exit_code == 0, outcome.output
+    for phrase in ("--as-of", "Default: today, by the clock", "serving files are exported to the serving folder",
+                   "every firm of the store is scored as of --as-of", "without a restart",
+                   "When it does not promote, nothing served changes and the exit code is 1",
+                   "the ones `credit serve` uses (CREDIT_DATABASE_URL, CREDIT_SERVING_FOLDER, CREDIT_TRACKING_URI)"):
+        assert phrase in outcome.text, outcome.output
