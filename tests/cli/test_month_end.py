@@ -155,6 +155,7 @@ def test_retrain_promotes_exports_rescores_and_the_running_service_serves_the_ne
         first = _retrain(root, url, LAST_MONTH, "passing.toml")
         assert first.exit_code == 0, first.output
         assert "PROMOTED: version 1 is the champion" in first.text
+        assert f"Panel: {root / 'retrain' / 'panel'} (as-of " in first.text and f" to {LAST_MONTH})" in first.text
         assert f"Exported {REGISTERED_MODEL} version 1 (champion) to {root / 'serving'}." in first.text
         scored = _scores(url)
         assert set(scored) == {(LAST_MONTH, "1")}, scored
@@ -193,6 +194,7 @@ def test_retrain_promotes_exports_rescores_and_the_running_service_serves_the_ne
             promoted = _retrain(root, url, THIS_MONTH, "passing.toml")
             assert promoted.exit_code == 0, promoted.output
             assert "Challenger: version 3" in promoted.text and "PROMOTED: version 3 is the champion" in promoted.text
+            assert f" to {THIS_MONTH})" in promoted.text  # the panel reaches this month now
             scored = _scores(url)
             assert set(scored) == {(LAST_MONTH, "1"), (THIS_MONTH, "3")}, scored
             assert f"Re-scored {scored[(THIS_MONTH, '3')]:,} firms as of {THIS_MONTH} with version 3" in promoted.text
