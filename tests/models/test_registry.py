@@ -231,3 +231,39 @@ def test_serving_files_of_two_versions_are_refused_not_mixed(tmp_path: Path, fir
         ServingModel.load(first)
     assert sorted(path.name for path in first.iterdir()) == [  # no temporary file is left behind
         "calibrator.json", "features.json", "model.lgb", "version.json"]
+
+
+def test_a_service_watch_swaps_only_to_a_whole_export_and_keeps_a_model_set_by_hand(
+        tmp_path: Path, first_model: LightGBMPD, second_model: LightGBMPD) -> None:
+    from fastapi import FastAPI
+
+    from api.kit.state import ChampionWatch
+
+    def export(model: LightGBMPD, folder: Path, version: str) -> Path:
+        return write_serving_files(model, folder, categories={"sector": SECTORS},
+                                   version={"name": REGISTERED_MODEL, "version": version, "alias": "champion",
+                                            "run_id": f"r{version}"})
+
+    serving, staged = export(first_model, tmp_path / "serving", "1"), export(second_model, tmp_path / "staged", "2")
+    app = FastAPI()
+    app.state.serving_model = None
+    watch = ChampionWatch(app, serving, every=60)
+    assert watch.check() and app.state.serving_model.version == "1"
+    assert not watch.check()  # the same marker: nothing read again
+    served = app.state.serving_model
+    # version 2's booster is in place, its marker not yet: version 1 stays
+    (serving / "model.lgb").write_bytes((staged / "model.lgb").read_bytes())
+    assert not watch.check() and app.state.serving_model is served
+    # version 2's marker written before its booster is: refused, version 1 stays
+    export(first_model, serving, "1")
+    (serving / "version.json").write_bytes((staged / "version.json").read_bytes())
+    assert not watch.check() and app.state.serving_model is served
+    # the whole export: version 2, scoring as the second model does
+    export(second_model, serving, "2")
+    assert watch.check() and app.state.serving_model.version == "2"
+    X = scoring_rows()
+    np.testing.assert_allclose(app.state.serving_model.predict_pd(X), calibrated_pd(second_model, X), rtol=0, atol=1e-12)
+    # a model someone put in app.state by hand is theirs: the watch leaves it, whatever is exported
+    app.state.serving_model = by_hand = ServingModel.load(staged)
+    export(first_model, serving, "3")
+    assert not watch.check() and app.state.serving_model is by_hand
