@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.expected_revisions = heads()
-        state.load(app, settings)  # the policy and the champion, before the first request
+        state.load(app, settings)  # the policy and the champion (watched for a new export), before the first request
         # Everything loaded so far (the libraries, the app, its routes and schemas: ~190,000
         # tracked objects) lives as long as the process. Frozen, a full (generation 2)
         # collection no longer walks it: under load those collections paused the event loop
@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             gc.unfreeze()  # tests build many apps in one process: let their objects be collected again
+            state.stop(app)
             engine.dispose()
             sandbox.close()
 

@@ -31,8 +31,8 @@ DatabaseUrl = Annotated[
         "--database-url",
         envvar="CREDIT_DATABASE_URL",
         show_default=False,
-        help="SQLAlchemy URL of the store. Default: the SQLite file var/credit.db. "
-        "PostgreSQL: postgresql+psycopg://user@host:5432/dbname.",
+        help="SQLAlchemy URL of the store. Default: the SQLite file var/credit.db, the store `credit demo` makes "
+        "and `credit serve` uses. PostgreSQL: postgresql+psycopg://user@host:5432/dbname.",
     ),
 ]
 

@@ -26,7 +26,10 @@ from credit import clock
 
 @app.command()
 def demo(
-    workdir: Annotated[Path, typer.Option(help="Folder for the simulated files and the store.")] = Path("var/demo"),
+    workdir: Annotated[Path, typer.Option(
+        help="Folder for the simulated history, the feature panel and the model report. The store and the champion's "
+             "serving files go where `credit serve`, `credit retrain` and `credit score` find them: CREDIT_DATABASE_URL "
+             "(default var/credit.db) and CREDIT_SERVING_FOLDER (default var/serving).")] = Path("var/demo"),
     firms: Annotated[int, typer.Option(help="Firms in the demo marketplace.")] = 4000,
     years: Annotated[int, typer.Option(help="Years of history (at least 3: the model windows need 12 labelled months after 6 months of warm-up).", min=3, max=20)] = 4,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
@@ -48,12 +51,14 @@ def demo(
     """
     from credit.ingest import find_history_files
     from credit.simulate import SimulationConfig
+    from credit.settings import Settings
     from credit.simulate.market import add_months
 
     now = clock.now()
     first_day = parse_date(start, "--start") if start else _default_start(years, now)
     data = workdir / "history"
-    url = database_url or f"sqlite:///{(workdir / 'credit.db').resolve()}"
+    settings = Settings()
+    url = database_url or settings.resolved_database_url()  # the one store every command and the service use
     console.rule("1. simulate")
     # The history is read as of now: a simulation that would run past now is cut there.
     full_end = datetime.combine(add_months(first_day, 12 * years), datetime.min.time())
@@ -88,7 +93,7 @@ def demo(
                                                                 _last_month_start(history_end)))
     print_panel(panel, *write_panel(panel, workdir / "features"))
     console.rule("5. models")
-    serving = _train_and_promote(workdir, truth=data / "truth")
+    serving = _train_and_promote(workdir, settings.resolved_serving_folder(), truth=data / "truth")
     if serving is None:
         return
     console.rule("6. the credit book")
@@ -211,10 +216,15 @@ def _hand_over(engine, url: str, serving: Path, serve: bool, port: int) -> None:
     console.print(f"  {installed_command('credit')} api-key create NAME ROLE --database-url {url}", highlight=False,
                   soft_wrap=True)
     settings = Settings(database_url=url, serving_folder=str(serving.resolve()))
+    environment = f"CREDIT_DATABASE_URL={url} CREDIT_SERVING_FOLDER={serving.resolve()} "
+    console.print("At a month end, retrain, promote, export and re-score in one command; the running service picks "
+                  "the new champion up (README, \"Month end\"):", highlight=False)
+    console.print(f"  {environment}{installed_command('credit')} retrain --as-of YYYY-MM-DD", highlight=False,
+                  soft_wrap=True)
     if not serve:
         console.print("To serve:", highlight=False)
-        console.print(f"  CREDIT_DATABASE_URL={url} CREDIT_SERVING_FOLDER={serving.resolve()} "
-                      f"{installed_command('credit')} serve --port {port}", highlight=False, soft_wrap=True)
+        console.print(f"  {environment}{installed_command('credit')} serve --port {port}", highlight=False,
+                      soft_wrap=True)
         return
     console.print(f"Serving on {base} until Ctrl-C.", highlight=False)
     run_server(settings, port=port)
@@ -243,7 +253,7 @@ def _last_month_start(end: datetime) -> date:
     return (end - timedelta(microseconds=1)).date().replace(day=1)
 
 
-def _train_and_promote(workdir: Path, truth: Path) -> Path | None:
+def _train_and_promote(workdir: Path, serving_folder: Path, truth: Path) -> Path | None:
     """Train, judge and promote; the champion's serving folder, or None when no model passed the gate."""
     from credit.models.config import load_model_config
     from credit.models.registry import AliasNotFoundError, export_serving_files
@@ -264,7 +274,7 @@ def _train_and_promote(workdir: Path, truth: Path) -> Path | None:
     apply_judgement(judgement)
     print_judgement(judgement)
     try:
-        serving = export_serving_files(REGISTERED_MODEL, CHAMPION, workdir / "serving")
+        serving = export_serving_files(REGISTERED_MODEL, CHAMPION, serving_folder)
     except AliasNotFoundError:
         console.print("No champion to serve yet: a model must pass the gate first (credit promote).", highlight=False)
         return None

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from cli.common import DatabaseUrl, TrackingOption, app, console, fail, open_store, use_tracking
-from cli.output import print_judgement, print_run, print_summary, print_windows
+from cli.common import DatabaseUrl, ServingOption, TrackingOption, app, console, fail, open_store, parse_date, use_tracking
+from cli.output import print_judgement, print_run, print_serving, print_summary, print_windows
 from credit import clock
 from credit.models import CHALLENGER, CHAMPION, REGISTERED_MODEL
 
@@ -154,22 +154,41 @@ def promote(
 
 @app.command()
 def retrain(
+    as_of: Annotated[str, typer.Option(
+        "--as-of", help="The month end retrained for (YYYY-MM-DD): the history as it stood at that date's midnight "
+        "trains the model, and a promoted champion scores every firm as of it. Default: today, by the clock.",
+        show_default=False)] = "",
     history: Annotated[Path | None, typer.Option(
-        help="Folder of Parquet history files. Default: read the store.", show_default=False)] = None,
+        help="Folder of Parquet history files to train on. Default: the store's history.", show_default=False)] = None,
     workdir: Annotated[Path, typer.Option(help="Where the rebuilt panel and the report go.")] = Path("var/retrain"),
     config: ConfigOption = None,
     truth: TruthOption = None,
+    serving: ServingOption = None,
     tracking_uri: TrackingOption = "",
     database_url: DatabaseUrl = "",
 ) -> None:
-    """Rebuild the panel up to the latest month, train a challenger, promote it only if it beats the champion, monitor.
+    """The month end in one command: retrain, promote only a better model, export it, re-score the firms, monitor.
 
-    Exit code 1 when the challenger is not promoted (the champion stays); the reasons are
-    printed and logged. The champion is then monitored on the new panel (as `credit monitor`)
-    and the run stored in the store.
+    Rebuilds the monthly panel from the history up to --as-of, trains a challenger and runs
+    the promotion gate against the champion. When the gate promotes, the new champion's
+    serving files are exported to the serving folder and every firm of the store is scored
+    as of --as-of with it (as `credit models export-champion` and `credit score` would); a
+    running `credit serve` on the same serving folder picks the new champion up within
+    CREDIT_SERVING_CHECK_SECONDS (5 s), without a restart. When it does not promote, nothing
+    served changes and the exit code is 1; the reasons are printed and logged. The champion
+    is then monitored on the new panel (as `credit monitor`) and the run stored in the store.
+    The store, the serving folder and MLflow are the ones `credit serve` uses (CREDIT_DATABASE_URL,
+    CREDIT_SERVING_FOLDER, CREDIT_TRACKING_URI).
     """
+    from credit.settings import Settings
+
+    day = parse_date(as_of, "--as-of") if as_of else clock.today()
+    if day > clock.today():
+        fail(f"--as-of {day} is after today ({clock.today()}): a month end is retrained for once it has passed")
     settings = _config(config)
     use_tracking(tracking_uri)
+    service = Settings()
+    folder = serving or service.resolved_serving_folder()
     from credit.features.history import History, HistoryError
     from pipelines.retrain import retrain as run_retrain
     from credit.features.panel import PanelError
@@ -177,8 +196,9 @@ def retrain(
     try:
         engine = open_store(database_url)
         source = History.from_parquet(history) if history else History.from_store(engine)
-        with console.status(f"rebuilding the monthly panel from {source.origin}"):
-            outcome = run_retrain(source, settings, workdir, truth=_truth(truth), engine=engine)
+        with console.status(f"rebuilding the monthly panel as of {day} from {source.origin}"):
+            outcome = run_retrain(source, settings, workdir, as_of=day, truth=_truth(truth), engine=engine,
+                                  serving=folder)
     except (HistoryError, PanelError, ValueError, OSError) as exc:
         fail(str(exc))
     console.print(f"Panel: {outcome.panel_folder} (as-of {outcome.as_of[0]} to {outcome.as_of[-1]})", highlight=False)
@@ -187,6 +207,7 @@ def retrain(
     console.print(f"Challenger: version {outcome.training.registered.version}. Report: {outcome.training.report_path}",
                   highlight=False)
     print_judgement(outcome.judgement)
+    print_serving(outcome, day, folder, service.serving_check_seconds)
     if outcome.monitoring is not None:
         print_run(outcome.monitoring)
     else:
@@ -203,8 +224,12 @@ def export_champion(
     alias: Annotated[str, typer.Option(help="Alias to export.")] = CHAMPION,
     tracking_uri: TrackingOption = "",
 ) -> None:
-    """Write the champion's serving files, which `credit score` and the API load (no MLflow at serving time)."""
+    """Write the champion's serving files, which `credit score` and the API load (no MLflow at serving time).
+
+    A running service serving from --out loads them within CREDIT_SERVING_CHECK_SECONDS (5 s).
+    """
     from credit.models.registry import ModelNotFoundError, export_serving_files, resolve_alias
+    from credit.settings import Settings
 
     use_tracking(tracking_uri)
     try:
@@ -212,8 +237,10 @@ def export_champion(
         folder = export_serving_files(name, alias, out)
     except ModelNotFoundError as exc:
         fail(str(exc))
-    console.print(f"Exported {name} version {version.version} ({alias}) to {folder}. Restart the API to serve it, "
-                  "and re-run `credit score` so the snapshot is this version's.", highlight=False)
+    console.print(f"Exported {name} version {version.version} ({alias}) to {folder}. A service serving from this "
+                  f"folder picks it up within {Settings().serving_check_seconds:g} s, no restart needed; run "
+                  "`credit score --as-of DATE` so the stored scores are this version's (`credit retrain` does both).",
+                  highlight=False)
 
 
 def _train_table(path: Path, target: str, time_col: str | None, id_col: str | None, settings,  # noqa: ANN001

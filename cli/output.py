@@ -171,6 +171,40 @@ def print_judgement(judgement) -> None:  # noqa: ANN001
     console.print(verdict, highlight=False)
 
 
+def print_serving(outcome, as_of, folder, check_seconds: float) -> None:  # noqa: ANN001 - a RetrainOutcome, a date, a Path
+    """What a retrain did to what is served: the export, the firms re-scored, when the service has the new champion."""
+    judgement = outcome.judgement
+    if outcome.served is None:
+        served = _served_version(folder)
+        console.print(f"Nothing served changed: no export, no firm re-scored; the serving files at {folder} "
+                      f"{'hold version ' + served if served else 'hold no model yet'}.", highlight=False)
+        return
+    version = judgement.challenger.version
+    console.print(f"Exported {judgement.challenger.name} version {version} (champion) to {outcome.served}.",
+                  highlight=False)
+    if outcome.scoring is not None:
+        run = outcome.scoring
+        console.print(f"Re-scored {run.rows:,} firms as of {run.as_of} with version {run.model_version} into "
+                      f"firm_scores ({run.seconds:.1f} s).", highlight=False)
+    else:
+        console.print(f"Firms not re-scored: {outcome.scoring_note}; score them with: credit score --as-of {as_of}",
+                      highlight=False)
+    console.print(f"The running service (serving from {outcome.served}) picks up version {version} within "
+                  f"{check_seconds:g} s; no restart needed.", highlight=False)
+
+
+def _served_version(folder) -> str | None:  # noqa: ANN001
+    import json
+
+    from credit.models.serving import version_marker
+
+    marker = version_marker(folder)
+    try:
+        return None if marker is None else str(json.loads(marker)["version"])
+    except (ValueError, KeyError):
+        return None
+
+
 def print_run(run) -> None:  # noqa: ANN001
     """A readable summary of a stored monitoring run: PSI, calibration by grade, early warnings."""
     from credit.monitoring.results import WARNING_REASONS

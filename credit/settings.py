@@ -72,9 +72,13 @@ class Settings(BaseSettings):
         How long a command (``credit ingest``, ...) waits for the write lock of a SQLite store
         another process is writing (the API) before it gives up, saying so in one line.
     serving_folder
-        The champion PD model's serving files (``credit models export-champion --out``), which
-        the API loads once to score credit decisions. Default: ``var/serving`` under the
-        working directory.
+        The champion PD model's serving files (``credit models export-champion --out``, and
+        ``credit retrain`` when it promotes), which the API loads to score credit decisions.
+        Default: ``var/serving`` under the working directory.
+    serving_check_seconds
+        How often a running service looks at the serving folder's version marker
+        (``version.json``) and, when another export replaced it, loads the new champion
+        without a restart.
     """
 
     model_config = SettingsConfigDict(env_prefix="CREDIT_", extra="ignore")
@@ -88,6 +92,7 @@ class Settings(BaseSettings):
     api_rate_limits_by_key: dict[int, RateLimit] = Field(default_factory=dict)
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     serving_folder: str = ""
+    serving_check_seconds: float = Field(default=5.0, gt=0, le=3600)
     sandbox_database_url: str = ""
 
     @field_validator("api_rate_limits")

@@ -41,6 +41,7 @@ LIVE_SERVERS = (
     "tests/webhooks/test_dispatch_crash.py",  # dispatcher subprocesses SIGKILLed mid-delivery, two at once
     "tests/sandbox/test_clock_concurrency.py",
     "tests/api/credit_lines/test_application_concurrency.py",
+    "tests/cli/test_month_end.py",  # credit retrain against a live server, asked all along
 )
 
 # Modules long enough to be a unit of their own, so their directory's other tests go to the other worker.

@@ -4,7 +4,8 @@ A firm enters the panel at an as-of date when it registered before it and had no
 event (default, insolvency or write-off) before it; a firm already in default is not scored.
 Its label is 1 when its first credit event falls in ``[as_of, as_of + horizon)``, 0 when the
 whole horizon lies inside the history without one, and null when the history ends before
-the horizon does (the outcome is not known yet).
+the horizon does (the outcome is not known yet). A credit event after the history's end (a
+history read as of an earlier date, as ``credit retrain --as-of`` reads it) is not known there.
 """
 
 from __future__ import annotations
@@ -67,8 +68,10 @@ def default_labels(history: History, grid: AsOfGrid, firms: np.ndarray, history_
     no_event = np.isnat(first_event)[:, None]
     event = first_event[:, None]
     eligible = ~np.isnat(registered)[:, None] & (registered[:, None] < as_of[None, :]) & (no_event | (event >= as_of[None, :]))
-    observed = horizon_end <= np.datetime64(history_end, "us")
-    defaulted = ~no_event & (event >= as_of[None, :]) & (event < horizon_end[None, :])
+    end = np.datetime64(history_end, "us")
+    observed = horizon_end <= end
+    # a default after the history's end is not known at it (a history read as of an earlier date)
+    defaulted = ~no_event & (event >= as_of[None, :]) & (event < np.minimum(horizon_end, end)[None, :])
     label = np.where(defaulted, 1.0, np.where(observed[None, :], 0.0, np.nan))
     block.add(f"default_{horizon_months}m", label)
     return eligible, block

@@ -12,7 +12,9 @@ store in :class:`credit.settings.Settings` or at a URI a test gives.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,7 +243,10 @@ def export_serving_files(name: str, alias: str, folder: str | Path) -> Path:
 
     The folder gets ``model.lgb`` (the booster as a LightGBM text file, cut at the best
     iteration), ``calibrator.json``, ``features.json`` and ``version.json`` (registered
-    name, version, alias and run id), written last.
+    name, version, alias and run id, and the SHA-256 of each other file), written last. Each
+    file replaces the one before atomically, so a running service that reads the folder
+    (:mod:`api.kit.state`) sees the new version only once every file is in place, and never
+    loads files of two versions (:meth:`ServingModel.load` checks the digests).
 
     Returns
     -------
@@ -273,12 +278,27 @@ def write_serving_files(model: LightGBMPD, folder: str | Path, *, categories: di
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     calibrator = _calibrator_as_numbers(model)
-    model.booster_.save_model(str(folder / BOOSTER_FILE), num_iteration=model.best_iteration_)
-    (folder / CALIBRATOR_FILE).write_text(json.dumps(calibrator))
-    (folder / FEATURES_FILE).write_text(json.dumps(
-        {"features": [str(name) for name in model.feature_names_in_], "categories": categories}, indent=1))
-    (folder / VERSION_FILE).write_text(json.dumps(version, indent=1))
+    contents = {
+        BOOSTER_FILE: model.booster_.model_to_string(num_iteration=model.best_iteration_).encode(),
+        CALIBRATOR_FILE: json.dumps(calibrator).encode(),
+        FEATURES_FILE: json.dumps({"features": [str(name) for name in model.feature_names_in_],
+                                   "categories": categories}, indent=1).encode(),
+    }
+    for name, data in contents.items():
+        _replace_file(folder / name, data)
+    files = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
+    _replace_file(folder / VERSION_FILE, json.dumps({**version, "files": files}, indent=1).encode())  # the marker, last
     return folder
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: a reader sees the old file or the new one, never a part."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(temporary, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
 
 
 def _calibrator_as_numbers(model: LightGBMPD) -> dict:

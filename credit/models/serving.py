@@ -11,6 +11,7 @@ but it works without it, so the serving image need not ship scikit-learn or MLfl
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,25 +47,44 @@ class ServingModel:
     alias: str
     run_id: str
 
+    marker: str = ""
+    """The text of ``version.json`` the model was read with (:func:`version_marker`)."""
+
     @classmethod
     def load(cls, folder: str | Path) -> ServingModel:
         """Read the files :func:`credit.models.registry.export_serving_files` wrote.
+
+        ``version.json`` is read first and again last; when it lists the files' digests
+        (every export since they were added), each file read must match its digest. So a
+        folder that an export is replacing while it is read gives :class:`ServingFilesChanging`,
+        never a model made of two versions' files.
 
         Raises
         ------
         FileNotFoundError
             If one of the four files is missing from ``folder``.
+        ServingFilesChanging
+            If the files were being replaced while they were read: read again.
         """
         import lightgbm  # here, not at import time: see the module docstring
 
         folder = Path(folder)
-        features = json.loads((folder / FEATURES_FILE).read_text())
-        version = json.loads((folder / VERSION_FILE).read_text())
-        return cls(booster=lightgbm.Booster(model_file=str(folder / BOOSTER_FILE)),
-                   calibrator=json.loads((folder / CALIBRATOR_FILE).read_text()),
+        marker = (folder / VERSION_FILE).read_text()
+        version = json.loads(marker)
+        contents = {name: (folder / name).read_bytes() for name in (BOOSTER_FILE, CALIBRATOR_FILE, FEATURES_FILE)}
+        digests = version.get("files") or {}
+        for name, data in contents.items():
+            if name in digests and hashlib.sha256(data).hexdigest() != digests[name]:
+                raise ServingFilesChanging(f"{folder / name} is not the file {VERSION_FILE} names (version "
+                                           f"{version.get('version')}): the folder is being exported to; read it again")
+        if (folder / VERSION_FILE).read_text() != marker:
+            raise ServingFilesChanging(f"{folder} was exported to while it was read; read it again")
+        features = json.loads(contents[FEATURES_FILE])
+        return cls(booster=lightgbm.Booster(model_str=contents[BOOSTER_FILE].decode()),
+                   calibrator=json.loads(contents[CALIBRATOR_FILE]),
                    features=list(features["features"]), categories=dict(features["categories"]),
                    name=version["name"], version=str(version["version"]), alias=version["alias"],
-                   run_id=version["run_id"])
+                   run_id=version["run_id"], marker=marker)
 
     def predict_pd(self, frame: Any) -> np.ndarray:
         """Calibrated probability of default of each row of a pandas DataFrame.
@@ -103,6 +123,23 @@ class ServingModel:
         rows = restore_categories(frame[self.features], self.categories)
         values = self.booster.predict(rows, pred_contrib=True)
         return pd.DataFrame(values[:, :-1], columns=self.features, index=frame.index)  # last column: the bias
+
+
+class ServingFilesChanging(ValueError):
+    """The serving files changed while they were read (an export was writing them)."""
+
+
+def version_marker(folder: str | Path) -> str | None:
+    """The text of the folder's ``version.json``, or None when there is none (yet).
+
+    The export writes it last and whole, so a change of this text says a new set of serving
+    files is complete: what a running service compares, every few seconds, with the marker of
+    the model it holds, to read the folder again only when it changed.
+    """
+    try:
+        return (Path(folder) / VERSION_FILE).read_text()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
 
 
 def restore_categories(frame: Any, categories: dict[str, list]) -> Any:

@@ -47,6 +47,9 @@ def test_the_demo_ends_with_referred_applications_a_monitoring_run_and_working_k
     monkeypatch.setenv("CREDIT_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.setenv("CREDIT_ARTIFACT_LOCATION", (tmp_path / "mlruns").as_uri())
     workdir = tmp_path / "demo"
+    # the store and the serving files go where the settings say, as for `credit serve` and `credit retrain`
+    monkeypatch.setenv("CREDIT_DATABASE_URL", f"sqlite:///{workdir / 'credit.db'}")
+    monkeypatch.setenv("CREDIT_SERVING_FOLDER", str(workdir / "serving"))
     try:
         with clock.frozen(NOW):
             result = CliRunner().invoke(app, [
@@ -98,6 +101,9 @@ def test_the_demo_ends_with_referred_applications_a_monitoring_run_and_working_k
     quarantine = re.search(r"^  (\S+ quarantine --database-url \S+)$", out, re.M).group(1)
     listed = subprocess.run(shlex.split(quarantine), capture_output=True, text=True)
     assert listed.returncode == 0 and "rule" in listed.stdout and "fk:invoice_id" in listed.stdout, listed.stderr
+    assert re.search(rf"^  CREDIT_DATABASE_URL=sqlite:///{re.escape(str(workdir))}/credit.db "
+                     rf"CREDIT_SERVING_FOLDER={re.escape(str(workdir))}/serving \S*credit retrain --as-of YYYY-MM-DD$",
+                     out, re.M), out
     create = re.search(r"^  (\S+ api-key create NAME ROLE --database-url \S+)$", out, re.M).group(1)
     created = subprocess.run(shlex.split(create.replace("NAME ROLE", "alice finance")), capture_output=True, text=True)
     assert created.returncode == 0 and re.search(r"mck_[A-Za-z0-9_-]{43}", created.stdout), created.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from credit.models.registry import (
     tracking,
     write_serving_files,
 )
-from credit.models.serving import ServingModel
+from credit.models.serving import ServingFilesChanging, ServingModel
 from credit.settings import Settings
 
 pytestmark = [
@@ -162,8 +163,11 @@ def test_serving_files_score_like_the_champion_and_name_its_version(
 
     assert sorted(path.name for path in folder.iterdir()) == [
         "calibrator.json", "features.json", "model.lgb", "version.json"]
+    # version.json, the marker a running service watches, names each other file by its SHA-256
+    digests = {name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
+               for name in ("model.lgb", "calibrator.json", "features.json")}
     assert json.loads((folder / "version.json").read_text()) == {
-        "name": REGISTERED_MODEL, "version": "2", "alias": "champion", "run_id": second.run_id}
+        "name": REGISTERED_MODEL, "version": "2", "alias": "champion", "run_id": second.run_id, "files": digests}
     served = ServingModel.load(folder)
     assert (served.name, served.version, served.alias, served.run_id) == (REGISTERED_MODEL, "2", "champion", second.run_id)
     X = scoring_rows()
@@ -205,7 +209,7 @@ def test_a_server_without_mlflow_or_sklearn_scores_json_rows_like_the_model(
 import json, sys
 sys.modules["mlflow"] = sys.modules["sklearn"] = None  # importing either now fails
 import pandas as pd
-from credit.models.serving import ServingModel
+from credit.models.serving import ServingFilesChanging, ServingModel
 model = ServingModel.load({str(folder)!r})
 rows = pd.DataFrame(json.loads(open({str(tmp_path / "rows.json")!r}).read()))
 print(json.dumps(model.predict_pd(rows).tolist()))
@@ -213,3 +217,53 @@ print(json.dumps(model.predict_pd(rows).tolist()))
     result = subprocess.run([sys.executable, "-c", server], check=False, cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     np.testing.assert_allclose(json.loads(result.stdout), calibrated_pd(first_model, X), rtol=0, atol=1e-12)
+
+
+def test_serving_files_of_two_versions_are_refused_not_mixed(tmp_path: Path, first_model: LightGBMPD,
+                                                             second_model: LightGBMPD) -> None:
+    first = write_serving_files(first_model, tmp_path / "first", categories={"sector": SECTORS},
+                                version={"name": REGISTERED_MODEL, "version": "1", "alias": "champion", "run_id": "r1"})
+    second = write_serving_files(second_model, tmp_path / "second", categories={"sector": SECTORS},
+                                 version={"name": REGISTERED_MODEL, "version": "2", "alias": "champion", "run_id": "r2"})
+    # an export of version 2 caught half way: its booster is in place, version 1's marker still names the old one
+    (first / "model.lgb").write_bytes((second / "model.lgb").read_bytes())
+    with pytest.raises(ServingFilesChanging, match=r"model.lgb is not the file version.json names \(version 1\)"):
+        ServingModel.load(first)
+    assert sorted(path.name for path in first.iterdir()) == [  # no temporary file is left behind
+        "calibrator.json", "features.json", "model.lgb", "version.json"]
+
+
+def test_a_service_watch_swaps_only_to_a_whole_export_and_keeps_a_model_set_by_hand(
+        tmp_path: Path, first_model: LightGBMPD, second_model: LightGBMPD) -> None:
+    from fastapi import FastAPI
+
+    from api.kit.state import ChampionWatch
+
+    def export(model: LightGBMPD, folder: Path, version: str) -> Path:
+        return write_serving_files(model, folder, categories={"sector": SECTORS},
+                                   version={"name": REGISTERED_MODEL, "version": version, "alias": "champion",
+                                            "run_id": f"r{version}"})
+
+    serving, staged = export(first_model, tmp_path / "serving", "1"), export(second_model, tmp_path / "staged", "2")
+    app = FastAPI()
+    app.state.serving_model = None
+    watch = ChampionWatch(app, serving, every=60)
+    assert watch.check() and app.state.serving_model.version == "1"
+    assert not watch.check()  # the same marker: nothing read again
+    served = app.state.serving_model
+    # version 2's booster is in place, its marker not yet: version 1 stays
+    (serving / "model.lgb").write_bytes((staged / "model.lgb").read_bytes())
+    assert not watch.check() and app.state.serving_model is served
+    # version 2's marker written before its booster is: refused, version 1 stays
+    export(first_model, serving, "1")
+    (serving / "version.json").write_bytes((staged / "version.json").read_bytes())
+    assert not watch.check() and app.state.serving_model is served
+    # the whole export: version 2, scoring as the second model does
+    export(second_model, serving, "2")
+    assert watch.check() and app.state.serving_model.version == "2"
+    X = scoring_rows()
+    np.testing.assert_allclose(app.state.serving_model.predict_pd(X), calibrated_pd(second_model, X), rtol=0, atol=1e-12)
+    # a model someone put in app.state by hand is theirs: the watch leaves it, whatever is exported
+    app.state.serving_model = by_hand = ServingModel.load(staged)
+    export(first_model, serving, "3")
+    assert not watch.check() and app.state.serving_model is by_hand

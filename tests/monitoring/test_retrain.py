@@ -29,7 +29,7 @@ def test_retrain_monitors_the_champion_it_leaves_in_place(marketplace, tmp_path:
         result = CliRunner().invoke(app, [
             "retrain", "--history", str(marketplace["history"]), "--workdir", str(tmp_path / "retrain"),
             "--config", str(marketplace["root"] / "quick.toml"), "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
-            "--database-url", url], env={"COLUMNS": "200"})
+            "--database-url", url, "--serving", str(tmp_path / "serving")], env={"COLUMNS": "200"})
     finally:
         mlflow.set_tracking_uri(None)
     assert result.exit_code == 0, result.output  # the first challenger passes the quick gate: it is the champion
