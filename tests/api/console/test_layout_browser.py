@@ -179,8 +179,9 @@ def test_the_page_is_no_wider_than_the_window(browser: Browser, served: Served, 
         wide = page.evaluate("""() => [...document.querySelectorAll('main *, header *')]
             .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
             .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
-        with (served.screenshots[0] / "widths.txt").open("a") as record:
-            record.write(f"{name} {width} {scroll}\n")
+        for folder in served.screenshots:
+            with (folder / "widths.txt").open("a") as record:
+                record.write(f"{name} {width} {scroll}\n")
         assert scroll <= inner, f"{name} at {width} px is {scroll} px wide: {wide}"
         # and no table sticks out of its card (clipped, or under the next card) unless it scrolls inside it
         cut = page.evaluate(CUT_TABLES)
@@ -207,3 +208,23 @@ def test_the_latest_column_of_the_wide_tables_can_be_read_inside_its_card(browse
             assert inside, f"the last column of {selector} on {name} is cut off"
         finally:
             page.context.close()
+
+
+def test_a_decline_has_one_colour_on_every_page_and_it_is_not_green(browser: Browser, served: Served,
+                                                                    signed_in: dict) -> None:
+    """Whatever chart draws declines (the portfolio's applications by month, at least) draws them in one red."""
+    colours: dict[str, set[str]] = {}
+    for name in PAGES:
+        page = visit(browser, served, signed_in, name, 1280)
+        try:
+            found = page.evaluate("""() => [...document.querySelectorAll('svg.chart .outcome-declined')]
+                .map(e => getComputedStyle(e).color)""")
+            if found:
+                colours[name] = set(found)
+        finally:
+            page.context.close()
+    assert "portfolio" in colours, "the portfolio's applications by month should draw the declines"
+    shown = set().union(*colours.values())
+    assert len(shown) == 1, colours
+    red, green, blue = (int(part) for part in shown.pop().removeprefix("rgb(").removesuffix(")").split(","))
+    assert red > green and red > blue, f"declines drawn in rgb({red}, {green}, {blue})"
