@@ -2,7 +2,8 @@
 
 The book (book.py) is made to show what overflowed before: a year and more of score history
 (six more month-ends scored, so the firm page's grade/PD table has its twelve columns), the
-three financings of financings.py, and an MLflow registry whose runs logged all three
+three financings of financings.py, applications in two months (the portfolio charts
+them by month), and an MLflow registry whose runs logged all three
 candidates' metrics as training does (lightgbm, scorecard, logistic: four columns of
 intervals on the model page). Each page must be no wider than the viewport
 (``document.documentElement.scrollWidth <= window.innerWidth``): no sideways scroll.
@@ -17,13 +18,16 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
 from credit import clock
+from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.scoring.batch import score_all
 from credit.settings import Settings
 from credit.store.engine import make_engine
@@ -41,6 +45,7 @@ pytestmark = [
 
 CHROMIUM = Path("/usr/bin/chromium")
 WIDTHS = (1280, 1920)
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 EXTRA_CANDIDATES = ("scorecard", "logistic")
 """Candidates training logs beside lightgbm (credit/models/training.py): their metrics widen the model page's tables."""
 
@@ -89,6 +94,11 @@ def served(book: CreditBook, registry: Registry, tmp_path_factory: pytest.TempPa
     with Session(engine) as session:
         financings = seed_financings(session, clock.now())
         session.expunge_all()
+        # every other application a month older: the portfolio charts its applications by month (two months)
+        applications = session.scalars(select(Application).order_by(Application.decision_id)).all()
+        for application in applications[::2]:
+            application.created_at -= timedelta(days=31)
+        session.commit()
     engine.dispose()
     app = create_app(Settings(database_url=url, serving_folder=str(book.serving),
                               tracking_uri=wide_registry(registry, folder)))
@@ -144,7 +154,7 @@ PAGES: dict[str, tuple[Callable[[Served], str], bool]] = {
 
 
 CUT_TABLES = """() => [...document.querySelectorAll('table')].filter(table => {
-    const card = table.closest('.card, main');
+    const card = table.closest('.card, main') || document.body;  // the model report has neither
     for (let box = table.parentElement; box && box !== card.parentElement; box = box.parentElement) {
         if (['auto', 'scroll'].includes(getComputedStyle(box).overflowX)) return false;
     }
@@ -186,6 +196,11 @@ def test_the_page_is_no_wider_than_the_window(browser: Browser, served: Served, 
         # and no table sticks out of its card (clipped, or under the next card) unless it scrolls inside it
         cut = page.evaluate(CUT_TABLES)
         assert not cut, f"{name} at {width} px: tables wider than their card: {cut}"
+        # a card scrolls sideways only as a last resort (console.css): none of these pages needs it
+        scrolling = page.evaluate("""() => [...document.querySelectorAll('.card')]
+            .filter(card => card.scrollWidth > card.clientWidth)
+            .map(card => (card.querySelector('h2, h3') || card).textContent.trim().slice(0, 40))""")
+        assert not scrolling, f"{name} at {width} px: cards wider than their content box: {scrolling}"
     finally:
         page.context.close()
 
@@ -221,6 +236,10 @@ def test_a_decline_has_one_colour_on_every_page_and_it_is_not_green(browser: Bro
                 .map(e => getComputedStyle(e).color)""")
             if found:
                 colours[name] = set(found)
+            if name == "portfolio":  # and its months are ticked by month: "Nov 2026, Dec", no weekly dates
+                ticks = page.locator("svg[aria-label='Credit-line applications by month'] text.tick-label")
+                months = [t for t in ticks.all_text_contents() if not t.endswith("%")]  # the y axis is in percent
+                assert len(months) >= 2 and all(t.split()[0] in MONTHS for t in months), months
         finally:
             page.context.close()
     assert "portfolio" in colours, "the portfolio's applications by month should draw the declines"
