@@ -722,13 +722,14 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, y_format: 
     Raises
     ------
     ValueError
-        Mixed kinds of x values, infinite values, an unknown format or currency, money that
-        is not integer minor units, or a size below 200 x 120 px.
+        Mixed kinds of x values, infinite values, an unknown format, currency or outcome,
+        money that is not integer minor units, or a size below 200 x 120 px.
     """
     _check_format(y_format, "y_format")
     _check_format(x_format, "x_format")
     _check_currency(currency)
     _check_size(width, height)
+    classes = _palette_classes(series)
     references = _as_reference_lines(reference_lines)
     values = [_finite(y, f"values of series {s.name!r}") for s in series for _, y in s.points if not _is_missing(y)]
     if y_format == "money":
@@ -754,7 +755,6 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, y_format: 
     high = max(values + [line.value for line in references] + ([y_min] if y_min is not None else []))
     axis_title = _axis_title(y_label, y_format, currency)
     names = [s.name for s in series]
-    classes = _palette_classes(series)
     # The tick count depends on the plot height, which depends on the legend: estimate with
     # the legend's height first, the tick labels only change the left margin.
     probe = _frame(width=width, height=height, title=title, names=names, axis_title=axis_title, tick_labels=[],
@@ -903,12 +903,13 @@ def bar_chart(categories: Sequence[str], series: Sequence[BarSeries], *, title: 
     ------
     ValueError
         A series without one value (and bound) per category, only one of ``lower`` and
-        ``upper``, intervals on a stacked chart, infinite values, an unknown format or
-        currency, or a size below 200 x 120 px.
+        ``upper``, intervals on a stacked chart, infinite values, an unknown format,
+        currency or outcome, or a size below 200 x 120 px.
     """
     _check_format(y_format, "y_format")
     _check_currency(currency)
     _check_size(width, height)
+    classes = _palette_classes(series)
     categories = [str(c) for c in categories]
     for one in series:
         _check_bar_series(one, len(categories), stacked)
@@ -927,7 +928,6 @@ def bar_chart(categories: Sequence[str], series: Sequence[BarSeries], *, title: 
             extents += [sum(v for v in column if v > 0), sum(v for v in column if v < 0)]
     axis_title = _axis_title(y_label, y_format, currency)
     names = [s.name for s in series]
-    classes = _palette_classes(series)
     probe = _frame(width=width, height=height, title=title, names=names, axis_title=axis_title, tick_labels=[],
                    bottom_space=22, legend_marker="square", classes=classes)
     ticks = _ticks_for(min(extents), max(extents), probe.height, y_format, spacing=40)

@@ -424,6 +424,8 @@ def test_an_unknown_outcome_is_refused():
     with pytest.raises(ValueError, match=re.escape("`outcome` must be one of 'approved', 'referred', 'declined'; "
                                                    "got 'lost'.")):
         line_chart([Series("x", [("a", 1.0)], outcome="lost")], title="t", y_label="y")
+    with pytest.raises(ValueError, match="`outcome` must be one of"):
+        bar_chart(["a"], [BarSeries("x", [None], outcome="approve")], title="t", y_label="y")  # no data either
 
 
 def line_path_class(root: ET.Element, series_index: int) -> str:
