@@ -82,7 +82,11 @@ class AliasedModel:
 
 @dataclass(frozen=True)
 class RegistryView:
-    """What the model page shows; ``problem`` says why nothing can be shown, in words."""
+    """What the model page shows; ``problem`` says why nothing can be shown, in words.
+
+    ``problem`` never names the store's location (a file path on the server): the page shows
+    ``tracking_uri`` to admins only.
+    """
 
     tracking_uri: str
     models: tuple[AliasedModel, ...] = ()
@@ -95,7 +99,7 @@ def _missing_store(tracking_uri: str) -> str | None:
     if tracking_uri.startswith("sqlite:///"):
         path = Path(tracking_uri.removeprefix("sqlite:///"))
         if str(path) != ":memory:" and not path.exists():
-            return (f"There is no MLflow tracking store at {path} yet: train a model first "
+            return ("There is no MLflow tracking store yet: train a model first "
                     "(`credit train`, or `credit demo` for the whole product on simulated data).")
     return None
 
@@ -135,7 +139,7 @@ def registry_view(tracking_uri: str) -> RegistryView:
             client.get_registered_model(REGISTERED_MODEL)
         except MlflowException:
             return RegistryView(tracking_uri, problem=(
-                f"The MLflow store at {tracking_uri} has no registered model {REGISTERED_MODEL} yet: train one "
+                f"The MLflow store has no registered model {REGISTERED_MODEL} yet: train one "
                 "with `credit train` (it registers the challenger), then `credit promote`."))
         models, missing = [], []
         for alias in ALIASES:
@@ -147,8 +151,8 @@ def registry_view(tracking_uri: str) -> RegistryView:
             models.append(_aliased(client, alias, version))
     except Exception as exc:  # noqa: BLE001 - a store MLflow cannot read is reported on the page, not a 500
         log.warning("model page: MLflow store %s unreadable", tracking_uri, exc_info=exc)
-        return RegistryView(tracking_uri, problem=f"The MLflow store at {tracking_uri} could not be read "
-                                                  f"({type(exc).__name__}: {exc}).")
+        return RegistryView(tracking_uri, problem=f"The MLflow store could not be read ({type(exc).__name__}); "
+                                                  "the service's log has the details.")
     return RegistryView(tracking_uri, tuple(models), tuple(missing))
 
 

@@ -562,9 +562,10 @@ def portfolio_page(request: Request, session: SessionDep, user: UserDep) -> HTML
     rates_chart = None
     if book.monthly:
         rates_chart = charts.line_chart(
-            [charts.Series(name, [(month.month, _rate(month.rates, number)) for month in book.monthly])
-             for name, number in (("Approved at once", lambda r: r.approved), ("Referred", lambda r: r.referred),
-                                  ("Declined", lambda r: r.declined))],
+            [charts.Series(name, [(month.month, _rate(month.rates, number)) for month in book.monthly], outcome=outcome)
+             for name, outcome, number in (("Approved at once", "approved", lambda r: r.approved),
+                                           ("Referred", "referred", lambda r: r.referred),
+                                           ("Declined", "declined", lambda r: r.declined))],
             title="Credit-line applications by month", y_label="Share of applications", y_format="percent",
             y_min=0, width=590, height=230)
     calibration_chart = psi_chart = vintage_chart = None

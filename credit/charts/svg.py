@@ -31,7 +31,7 @@ import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Literal, NamedTuple
@@ -43,6 +43,10 @@ VALUE_FORMATS: tuple[str, ...] = ("number", "percent", "money", "ratio")
 
 PALETTE_SIZE = 8
 """Series colours before they repeat: ``series-{i % PALETTE_SIZE}``."""
+
+OUTCOMES: tuple[str, ...] = ("approved", "referred", "declined")
+"""Outcomes of a credit decision with a colour of their own on every chart (``outcome-*`` in charts.css):
+a series given one keeps that colour whatever its place in the chart, and a decline is never green."""
 
 CHART_CSS = (Path(__file__).parent / "static" / "charts.css").read_text(encoding="utf-8")
 """The charts' stylesheet (``credit/charts/static/charts.css``; the console serves it once per page,
@@ -75,12 +79,16 @@ class Series:
     reference
         A guide rather than data, e.g. the diagonal of a ROC chart: drawn thin, dashed and
         grey, without markers, outside the palette (the data series keep their colours).
+    outcome
+        One of :data:`OUTCOMES` when the series counts decisions of that outcome: drawn in
+        the outcome's colour, the same on every chart.
     """
 
     name: str
     points: Sequence[tuple[date | str | float, float | None]]
     step: bool = False
     reference: bool = False
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,12 +104,15 @@ class BarSeries:
     lower, upper
         Optional interval bounds per category (e.g. a 95% confidence interval), drawn as
         whiskers; both or neither.
+    outcome
+        As :attr:`Series.outcome`: the outcome's own colour.
     """
 
     name: str
     values: Sequence[float | None]
     lower: Sequence[float | None] | None = None
     upper: Sequence[float | None] | None = None
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)
@@ -440,6 +451,26 @@ def _series_class(index: int) -> str:
     return f"series-{index % PALETTE_SIZE}" + (" series-repeat" if index >= PALETTE_SIZE else "")
 
 
+def _outcome_class(outcome: str) -> str:
+    if outcome not in OUTCOMES:
+        raise ValueError(f"`outcome` must be one of {', '.join(map(repr, OUTCOMES))}; got {outcome!r}.")
+    return f"outcome-{outcome}"
+
+
+def _palette_classes(series: Sequence[Series | BarSeries]) -> list[str]:
+    """Each series' CSS class: its outcome's colour, a guide's grey, or the palette in order for the others."""
+    classes, data_index = [], 0
+    for one in series:
+        if one.outcome is not None:
+            classes.append(_outcome_class(one.outcome))
+        elif getattr(one, "reference", False):
+            classes.append("series-reference")
+        else:
+            classes.append(_series_class(data_index))
+            data_index += 1
+    return classes
+
+
 def _legend_layout(names: Sequence[str], classes: Sequence[str], left: float, max_width: float) -> _Legend:
     rows: list[list[tuple[float, str, str, str]]] = [[]]
     x = left
@@ -565,8 +596,31 @@ def _x_position_of_date(x: date) -> float:
     return float(x.toordinal())
 
 
-def _time_ticks(first: float, last: float, max_ticks: int) -> list[tuple[float, str]]:
-    """Month/year (or day/week for short spans) ticks inside ``first..last`` (ordinals)."""
+def _month_anchor(days: Sequence[date]) -> Literal["start", "end"] | None:
+    """``"start"`` when every date is the first of its month, ``"end"`` when every one is the last: monthly data."""
+    if all(day.day == 1 for day in days):
+        return "start"
+    if all((day + timedelta(days=1)).day == 1 for day in days):
+        return "end"
+    return None
+
+
+def _month_tick(month_index: int, anchor: Literal["start", "end"] | None) -> date:
+    first = date(month_index // 12, month_index % 12 + 1, 1)
+    if anchor != "end":
+        return first
+    following = month_index + 1
+    return date(following // 12, following % 12 + 1, 1) - timedelta(days=1)
+
+
+def _time_ticks(first: float, last: float, max_ticks: int,
+                monthly: Literal["start", "end"] | None = None) -> list[tuple[float, str]]:
+    """Month/year (or day/week for short spans) ticks inside ``first..last`` (ordinals).
+
+    Monthly data (``monthly``: every point on the first, or on the last, of its month) gets
+    month or year ticks whatever its span, on the days its points fall on: two months of
+    data read "Nov 2026, Dec", never weekly dates.
+    """
     start, end = date.fromordinal(math.ceil(first)), date.fromordinal(math.floor(last))
     if end < start:
         return []
@@ -575,8 +629,8 @@ def _time_ticks(first: float, last: float, max_ticks: int) -> list[tuple[float, 
                        ("month", 3), ("month", 6), ("year", 1), ("year", 2), ("year", 5), ("year", 10),
                        ("year", 20), ("year", 50), ("year", 100)):
         dates: list[date] = []
-        if unit in ("day", "week") and span_days > 7 * 2 * max_ticks:
-            continue  # a fortnightly tick would already be too many
+        if unit in ("day", "week") and (monthly or span_days > 7 * 2 * max_ticks):
+            continue  # a fortnightly tick would already be too many, or the data are monthly
         if unit == "day":
             dates = [date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1) if o % step == 0]
         elif unit == "week":
@@ -584,7 +638,7 @@ def _time_ticks(first: float, last: float, max_ticks: int) -> list[tuple[float, 
                      if date.fromordinal(o).weekday() == 0 and (o // 7) % step == 0]
         elif unit == "month":
             for month_index in range(start.year * 12 + start.month - 1, end.year * 12 + end.month):
-                tick = date(month_index // 12, month_index % 12 + 1, 1)
+                tick = _month_tick(month_index, monthly)
                 if month_index % step == 0 and start <= tick <= end:
                     dates.append(tick)
         else:
@@ -668,13 +722,14 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, y_format: 
     Raises
     ------
     ValueError
-        Mixed kinds of x values, infinite values, an unknown format or currency, money that
-        is not integer minor units, or a size below 200 x 120 px.
+        Mixed kinds of x values, infinite values, an unknown format, currency or outcome,
+        money that is not integer minor units, or a size below 200 x 120 px.
     """
     _check_format(y_format, "y_format")
     _check_format(x_format, "x_format")
     _check_currency(currency)
     _check_size(width, height)
+    classes = _palette_classes(series)
     references = _as_reference_lines(reference_lines)
     values = [_finite(y, f"values of series {s.name!r}") for s in series for _, y in s.points if not _is_missing(y)]
     if y_format == "money":
@@ -700,7 +755,6 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, y_format: 
     high = max(values + [line.value for line in references] + ([y_min] if y_min is not None else []))
     axis_title = _axis_title(y_label, y_format, currency)
     names = [s.name for s in series]
-    classes = _line_classes(series)
     # The tick count depends on the plot height, which depends on the legend: estimate with
     # the legend's height first, the tick labels only change the left margin.
     probe = _frame(width=width, height=height, title=title, names=names, axis_title=axis_title, tick_labels=[],
@@ -717,7 +771,8 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, y_format: 
         positions = [_x_position_of_date(x) for x in x_values]  # type: ignore[arg-type]
         first, last = min(positions), max(positions)
         x_scale = _Scale(first, last, frame.left + inset, frame.right - inset)
-        x_ticks = _time_ticks(first, last, max(2, int(frame.width // 72)))
+        days = [x.date() if isinstance(x, datetime) else x for x in x_values]  # type: ignore[union-attr]
+        x_ticks = _time_ticks(first, last, max(2, int(frame.width // 72)), _month_anchor(days))  # type: ignore[arg-type]
 
         def position_of(x: date | str | float) -> float:
             return _x_position_of_date(x)  # type: ignore[arg-type]
@@ -780,18 +835,6 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, y_format: 
     description = _describe(names, low=min(values), high=max(values),
                             value_format=y_format, currency=currency, kind="Line chart")
     return _svg(width, height, title, description, body, "line")
-
-
-def _line_classes(series: Sequence[Series]) -> list[str]:
-    """Each series' CSS class: the palette in order for data, ``series-reference`` for guides."""
-    classes, data_index = [], 0
-    for one in series:
-        if one.reference:
-            classes.append("series-reference")
-        else:
-            classes.append(_series_class(data_index))
-            data_index += 1
-    return classes
 
 
 def _line_path(points: Sequence[tuple[date | str | float, float | None]], position_of, x_scale: _Scale,
@@ -860,12 +903,13 @@ def bar_chart(categories: Sequence[str], series: Sequence[BarSeries], *, title: 
     ------
     ValueError
         A series without one value (and bound) per category, only one of ``lower`` and
-        ``upper``, intervals on a stacked chart, infinite values, an unknown format or
-        currency, or a size below 200 x 120 px.
+        ``upper``, intervals on a stacked chart, infinite values, an unknown format,
+        currency or outcome, or a size below 200 x 120 px.
     """
     _check_format(y_format, "y_format")
     _check_currency(currency)
     _check_size(width, height)
+    classes = _palette_classes(series)
     categories = [str(c) for c in categories]
     for one in series:
         _check_bar_series(one, len(categories), stacked)
@@ -885,11 +929,11 @@ def bar_chart(categories: Sequence[str], series: Sequence[BarSeries], *, title: 
     axis_title = _axis_title(y_label, y_format, currency)
     names = [s.name for s in series]
     probe = _frame(width=width, height=height, title=title, names=names, axis_title=axis_title, tick_labels=[],
-                   bottom_space=22, legend_marker="square")
+                   bottom_space=22, legend_marker="square", classes=classes)
     ticks = _ticks_for(min(extents), max(extents), probe.height, y_format, spacing=40)
     tick_labels = [_tick_label(t, ticks, y_format, currency) for t in ticks.values]
     frame = _frame(width=width, height=height, title=title, names=names, axis_title=axis_title,
-                   tick_labels=tick_labels, bottom_space=22, legend_marker="square")
+                   tick_labels=tick_labels, bottom_space=22, legend_marker="square", classes=classes)
     y_scale = _Scale(float(ticks.values[0]), float(ticks.values[-1]), frame.bottom, frame.top)
 
     body = list(frame.header)
@@ -911,7 +955,7 @@ def bar_chart(categories: Sequence[str], series: Sequence[BarSeries], *, title: 
             body.append(_text(centre, frame.bottom + 16, _fit_text(category, band * every - 6), "tick-label", "middle"))
         positive_top, negative_bottom = 0.0, 0.0
         for series_index, one in enumerate(series):
-            css = _series_class(series_index)
+            css = classes[series_index]
             value = one.values[category_index]
             left = group_left if stacked else group_left + series_index * bar_width
             tip = f"{one.name}, {category}: {format_exact(value, y_format, currency=currency)}"

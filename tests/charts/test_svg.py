@@ -306,6 +306,37 @@ def test_a_year_of_months_gets_month_ticks_with_the_year_where_it_changes():
     assert month_labels == ["Jan 2024", "Mar", "May", "Jul", "Sep", "Nov", "Jan 2025"]
 
 
+def tick_positions(root: ET.Element) -> dict[str, float]:
+    """Each x tick's label and where its tick mark is (the short axis lines below the plot)."""
+    _, _, _, bottom = plot_area(root)
+    marks = [float(line.get("x1")) for line in by_class(root, "line", "axis") if float(line.get("y2")) == bottom + 4]
+    labels = [t for t in texts(root, "tick-label") if not t[0].isdigit() or " " in t]
+    return dict(zip(labels[-len(marks):], marks, strict=True))
+
+
+def test_two_months_of_monthly_data_get_one_tick_a_month_on_the_points_not_weekly_ticks():
+    # "Credit-line applications by month" with two months: the two firsts of the month, on a 590 px chart
+    points = [(date(2026, 11, 1), 0.2), (date(2026, 12, 1), 0.3)]
+    root = parse(line_chart([Series("Declined", points)], title="t", y_label="y", width=590, height=230))
+    ticks = tick_positions(root)
+    assert list(ticks) == ["Nov 2026", "Dec"]
+    assert sorted(ticks.values()) == sorted(float(c.get("cx")) for c in by_class(root, "circle", "point"))
+
+
+def test_month_end_data_get_month_ticks_on_the_month_ends():
+    points = [(date(2026, 10, 31), 1.0), (date(2026, 11, 30), 2.0), (date(2026, 12, 31), 3.0)]
+    root = parse(line_chart([Series("Roll rate", points)], title="t", y_label="y", width=590, height=240))
+    ticks = tick_positions(root)
+    assert list(ticks) == ["Oct 2026", "Nov", "Dec"]
+    assert sorted(ticks.values()) == sorted(float(c.get("cx")) for c in by_class(root, "circle", "point"))
+
+
+def test_daily_data_over_a_month_keep_their_weekly_ticks():
+    points = [(date(2026, 11, day), float(day)) for day in range(2, 31)]  # 2 Nov 2026 is a Monday
+    root = parse(line_chart([Series("Exposure", points)], title="t", y_label="y", width=590, height=240))
+    assert list(tick_positions(root)) == ["2 Nov 2026", "9 Nov", "16 Nov", "23 Nov", "30 Nov"]
+
+
 def test_several_years_get_year_ticks():
     points = [(date(2016 + i, 6, 1), float(i)) for i in range(8)]
     root = parse(line_chart([Series("s", points)], title="t", y_label="y"))
@@ -358,6 +389,43 @@ def test_series_colours_cycle_through_the_palette():
     assert ".chart .series-repeat.line, .chart .series-repeat.swatch-line { stroke-dasharray" in CHART_CSS
     for index in range(charts.PALETTE_SIZE):
         assert f".chart .series-{index} {{ color: #" in CHART_CSS
+
+
+def css_colour(css_class: str) -> tuple[int, int, int]:
+    """The colour charts.css gives ``.chart .<css_class>``, as red, green, blue."""
+    (hex_colour,) = re.findall(rf"\.chart \.{css_class} {{ color: #([0-9A-Fa-f]{{6}}); }}", CHART_CSS)
+    return int(hex_colour[:2], 16), int(hex_colour[2:4], 16), int(hex_colour[4:], 16)
+
+
+def test_outcomes_keep_their_colour_whatever_their_place_and_a_decline_is_never_green():
+    points = [(date(2026, 11, 1), 0.2), (date(2026, 12, 1), 0.3)]
+    orders = (("approved", "referred", "declined"), ("declined", "approved", "referred"))
+    for order in orders:
+        root = parse(line_chart([Series(outcome, points, outcome=outcome) for outcome in order],
+                                title="t", y_label="y"))
+        for outcome in order:
+            (group,) = [g for g in root.iter(f"{SVG}g") if g.get("data-series") == outcome]
+            assert group.find(f"{SVG}path").get("class") == f"line outcome-{outcome}"
+        bars = parse(bar_chart(["Nov", "Dec"], [BarSeries(o, [1.0, 2.0], outcome=o) for o in order],
+                               title="t", y_label="y"))
+        assert [r.get("class") for r in by_class(bars, "rect", "swatch")] == [f"swatch outcome-{o}" for o in order]
+        assert {r.get("class") for r in by_class(bars, "rect", "bar")} == {f"bar outcome-{o}" for o in order}
+    red, green, blue = css_colour("outcome-declined")
+    assert red > green and red > blue, "a decline reads red, never green"
+    approved = css_colour("outcome-approved")
+    assert approved[1] > approved[0], "an approval is the green one"
+    assert len({css_colour(f"outcome-{o}") for o in charts.OUTCOMES}) == 3
+    # the palette is defined once: each outcome's colour in one rule
+    for outcome in charts.OUTCOMES:
+        assert CHART_CSS.count(f".outcome-{outcome} ") == 1
+
+
+def test_an_unknown_outcome_is_refused():
+    with pytest.raises(ValueError, match=re.escape("`outcome` must be one of 'approved', 'referred', 'declined'; "
+                                                   "got 'lost'.")):
+        line_chart([Series("x", [("a", 1.0)], outcome="lost")], title="t", y_label="y")
+    with pytest.raises(ValueError, match="`outcome` must be one of"):
+        bar_chart(["a"], [BarSeries("x", [None], outcome="approve")], title="t", y_label="y")  # no data either
 
 
 def line_path_class(root: ET.Element, series_index: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,9 @@ def test_without_a_tracking_store_the_page_says_so_and_creates_none(finance, con
     assert response.status_code == 200
     missing = Path(console_app.state.settings.tracking_uri.removeprefix("sqlite:///"))
     assert parse(response.text).find("p", class_="empty").text == (
-        f"There is no MLflow tracking store at {missing} yet: train a model first (`credit train`, or "
+        "There is no MLflow tracking store yet: train a model first (`credit train`, or "
         "`credit demo` for the whole product on simulated data).")
+    assert str(missing) not in response.text and "no-mlflow.db" not in response.text  # a server path is no finance fact
     assert not missing.exists()
     assert finance.get("/console/models/runs/" + "a" * 32 + "/reports/x.html").status_code == 404
 
@@ -80,3 +82,41 @@ def test_the_model_page_needs_a_session(book, registry, tmp_path) -> None:  # no
     with TestClient(app, follow_redirects=False) as client:
         assert client.get("/console/models").status_code == 303
         assert client.get(f"/console/models/runs/{registry.run_ids['champion']}/reports/champion.html").status_code == 303
+
+
+def _promoted_once(registry, folder: Path) -> str:  # noqa: ANN001
+    """A copy of the registry after a promotion of version 1 whose challenger alias was left on it; its URI."""
+    from mlflow import MlflowClient
+
+    target = folder / "mlflow.db"
+    shutil.copyfile(registry.tracking_uri.removeprefix("sqlite:///"), target)
+    uri = f"sqlite:///{target}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client.set_registered_model_alias("credit_pd", "challenger", "1")
+    client.set_tag(registry.run_ids["champion"], "promotion", "promoted")
+    return uri
+
+
+def test_one_version_under_both_aliases_states_its_gate_once_and_no_store_path(book, registry, tmp_path) -> None:  # noqa: ANN001
+    uri = _promoted_once(registry, tmp_path)
+    app = create_app(Settings(database_url=book_copy(book, tmp_path), serving_folder=str(book.serving),
+                              tracking_uri=uri))
+    with TestClient(app, follow_redirects=False) as client:
+        sign_in(client, book.keys["finance"])
+        html = client.get("/console/models").text
+    page = parse(html)
+    assert [card.find("h2").text for card in page.find_all("section", class_="model")] == [
+        "Champion: version 1", "Challenger: version 1"]
+    assert page.text.count("Gate for version 1: promoted") == 1
+    path = uri.removeprefix("sqlite:///")
+    for shown in (path, "mlflow.db", "sqlite:"):
+        assert shown not in html, shown
+
+
+def test_an_admin_sees_where_the_mlflow_store_is(book, registry, tmp_path) -> None:  # noqa: ANN001
+    app = create_app(Settings(database_url=book_copy(book, tmp_path), serving_folder=str(book.serving),
+                              tracking_uri=registry.tracking_uri))
+    with TestClient(app, follow_redirects=False) as client:
+        sign_in(client, book.keys["admin"])
+        page = parse(client.get("/console/models").text)
+    assert page.find("p", class_="hint").text == f"MLflow store (shown to admins): {registry.tracking_uri}"
