@@ -408,6 +408,7 @@ def _firm_page(request: Request, session: SessionDep, firm_id: int, *, status_co
     owed_both = owed.owed_reconciliation(session, firm_id, now, ageing, line)
     decisions, decisions_total = firm.decisions_of_firm(session, firm_id)
     warnings = firm.early_warnings(session, firm_id)
+    warning_run = early_warnings.latest_run(session) if warnings else None
     book = firm.book_of_firm(session, firm_id, now)
     financings = financing.firm_financings(session, firm_id)
     score_chart = charts.line_chart(
@@ -434,7 +435,8 @@ def _firm_page(request: Request, session: SessionDep, firm_id: int, *, status_co
     bounds = policy.credit_line.limit
     return _page(request, "firm.html", status_code=status_code, firm=summary, score=score, history=history,
                  line=line, holds=holds, ageing=ageing, owed=owed_both, book=book, decisions=decisions, decisions_total=decisions_total,
-                 warnings=warnings, financings=financings, product_labels=financing.PRODUCT_LABELS,
+                 warnings=warnings, warning_run=warning_run, financings=financings,
+                 product_labels=financing.PRODUCT_LABELS,
                  score_chart=score_chart, line_charts=line_charts, ageing_chart=ageing_chart,
                  form=form.values if form else {"action": "", "limit": "", "reason": ""}, errors=errors or {},
                  min_limit=bounds.min_limit_minor, max_limit=bounds.max_limit_minor, now=now)

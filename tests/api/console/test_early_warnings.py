@@ -262,3 +262,15 @@ def test_a_warning_opened_from_the_filtered_list_leads_back_to_it_after_its_form
     assert again.find("p", class_="crumbs").find("a").attrs["href"] == "/console/early-warnings?exposure=1"
     evil = _post(anna, f"/console/early-warnings/{book.run_id}/103/note", note="Again.", back="https://evil.example/")
     assert evil.headers["location"] == "/console/early-warnings?done=noted"  # never off the work list
+
+
+def _links_named(html: str, text: str) -> list[str]:
+    return [anchor.attrs["href"] for anchor in parse(html).find_all("a") if anchor.text.strip() == text]
+
+
+def test_the_firm_page_and_the_portfolio_lead_to_the_work_list(warned, anna) -> None:  # noqa: ANN001
+    book, _ = warned
+    work = _links_named(anna.get("/console/firms/102").text, "Work on this warning")
+    assert work == [f"/console/early-warnings/{book.run_id}/102"]
+    assert anna.get(work[0]).status_code == 200
+    assert _links_named(anna.get("/console/portfolio").text, "Open the work list") == ["/console/early-warnings"]
