@@ -165,6 +165,16 @@ CUT_TABLES = """() => [...document.querySelectorAll('table')].filter(table => {
 }).map(table => (table.className || 'table') + ' ' + Math.round(table.getBoundingClientRect().right))"""
 """Tables whose right edge passes their card's and that no box between them scrolls sideways."""
 
+OVERLAPPING = """() => [...document.querySelectorAll('.split > *, .grid-2 > *, .columns > *')].flatMap(cell =>
+    [...cell.querySelectorAll('table, svg')].filter(element => {
+        for (let box = element.parentElement; box && box !== cell; box = box.parentElement) {
+            if (['auto', 'scroll'].includes(getComputedStyle(box).overflowX)) return false;
+        }
+        return element.getBoundingClientRect().right > cell.getBoundingClientRect().right + 0.5;
+    }).map(element => (cell.closest('.card')?.querySelector('h2') || cell).textContent.trim().slice(0, 40)
+                      + ': ' + element.tagName.toLowerCase() + '.' + (element.getAttribute('class') || '')))"""
+"""Tables and charts that pass the right edge of their column in a side-by-side layout: drawn over the next column."""
+
 
 def visit(browser: Browser, served: Served, state: dict, name: str, width: int) -> Page:
     path, needs_session = PAGES[name]
@@ -206,6 +216,9 @@ def test_the_page_is_no_wider_than_the_window(browser: Browser, served: Served, 
         # and no table sticks out of its card (clipped, or under the next card) unless it scrolls inside it
         cut = page.evaluate(CUT_TABLES)
         assert not cut, f"{name} at {width} px: tables wider than their card: {cut}"
+        # nor over the column beside it (a statement's amounts under the ageing table's headings)
+        overlapping = page.evaluate(OVERLAPPING)
+        assert not overlapping, f"{name} at {width} px: drawn over the next column: {overlapping}"
         # a card scrolls sideways only as a last resort (console.css): none of these pages needs it
         scrolling = page.evaluate("""() => [...document.querySelectorAll('.card')]
             .filter(card => card.scrollWidth > card.clientWidth)
