@@ -505,20 +505,28 @@ def change_line(
         return _firm_page(request, session, number, status_code=403, form=form, errors={"form": refused})
     if not form.ok:
         return _firm_page(request, session, number, status_code=422, form=form, errors=form.errors)
-    line = exposure.line_of_firm(session, number)
+    refused = _change_line_of(request, session, user, number, form, policy)
+    if refused is not None:
+        status_code, errors = refused
+        return _firm_page(request, session, number, status_code=status_code, form=form, errors=errors)
+    return RedirectResponse(f"/console/firms/{number}?changed={form.action}", status_code=303)
+
+
+def _change_line_of(request: Request, session: SessionDep, user: ConsoleUser, firm_id: int,
+                    form: forms.FormResult, policy: Policy) -> tuple[int, dict[str, str]] | None:
+    """The firm's line changed as the form says, by the API's audited service: None, or the refusal's status and messages."""
+    line = exposure.line_of_firm(session, firm_id)
     session.rollback()  # that read must not stand before the service's write lock
     if line is None:
-        return _firm_page(request, session, number, status_code=409, form=form,
-                          errors={"form": "This firm has no credit line to change. Nothing was saved."})
+        return 409, {"form": "This firm has no credit line to change. Nothing was saved."}
     try:
         credit_lines.change_line(session, user.caller, line.line_id, form.action, form.reason, form.limit_minor,
                                  policy, champion_if_available(request.app), clock.now())
     except (ServiceError, LedgerError) as exc:
         session.rollback()
         refusal = as_service_error(exc)
-        return _firm_page(request, session, number, status_code=refusal.status_code, form=form,
-                          errors=forms.service_error_messages(refusal))
-    return RedirectResponse(f"/console/firms/{number}?changed={form.action}", status_code=303)
+        return refusal.status_code, forms.service_error_messages(refusal)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -776,12 +784,14 @@ def _warning_page(request: Request, session: SessionDep, run_id: int, firm_id: i
     here = f"/console/early-warnings/{run_id}/{firm_id}"
     if back != "/console/early-warnings":
         here += "?" + urlencode({"back": back})
+    bounds = policy_of(request).credit_line.limit
     return _page(request, "early_warning.html", status_code=status_code, run=run,
                  item=item, latest=latest, users=early_warnings.console_users(session),
                  changes=early_warnings.line_changes_since(session, firm_id, run.created_at),
                  labels=early_warnings.PRODUCT_LABELS, warning_texts=WARNING_REASONS, errors=errors or {},
                  form=values or {}, line_actions=forms.LINE_ACTIONS, notice=notice,
-                 back=back, here=here, note_max=NOTE_MAX_LENGTH)
+                 back=back, here=here, note_max=NOTE_MAX_LENGTH,
+                 min_limit=bounds.min_limit_minor, max_limit=bounds.max_limit_minor)
 
 
 def _list_back(back: str | None) -> str:
@@ -900,17 +910,8 @@ def change_warned_line(
         return _warning_page(request, session, *ids, status_code=422, errors=form.errors, values=form.values)
     if early_warnings.work_item(session, *ids) is None:
         return _not_found(request, f"Firm {ids[1]} is not on the early-warning list of monitoring run {ids[0]}.")
-    line = exposure.line_of_firm(session, ids[1])
-    session.rollback()  # those reads must not stand before the service's write lock
-    if line is None:
-        return _warning_page(request, session, *ids, status_code=409, values=form.values,
-                             errors={"form": "This firm has no credit line to change. Nothing was saved."})
-    try:
-        credit_lines.change_line(session, user.caller, line.line_id, form.action, form.reason, form.limit_minor,
-                                 policy, champion_if_available(request.app), clock.now())
-    except (ServiceError, LedgerError) as exc:
-        session.rollback()
-        refusal = as_service_error(exc)
-        return _warning_page(request, session, *ids, status_code=refusal.status_code, values=form.values,
-                             errors=forms.service_error_messages(refusal))
+    refused = _change_line_of(request, session, user, ids[1], form, policy)
+    if refused is not None:
+        status_code, errors = refused
+        return _warning_page(request, session, *ids, status_code=status_code, values=form.values, errors=errors)
     return _back_to(back, ids, ("changed", form.action))
