@@ -48,7 +48,7 @@ DATE_SENSITIVE ?= tests/test_clock.py tests/cli/test_demo_book.py tests/ledger t
 	tests/servicing tests/cli/test_servicing.py tests/api/installments \
 	tests/financing tests/api/financing/test_order_invoice.py \
 	tests/api/monitoring/test_financing_route.py tests/cli/test_monitor_financing.py tests/api/loans \
-	tests/events tests/api/test_events.py tests/webhooks tests/sandbox tests/api/sandbox
+	tests/events tests/api/test_events.py tests/webhooks tests/sandbox tests/api/sandbox tests/cli/test_month_end.py
 test-dates: $(INSTALLED) postgres browser
 	@command -v faketime >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
 	@set -o pipefail; for at in $(DATES); do \
