@@ -12,7 +12,8 @@ acts through the API, and else through the jobs the CLI runs:
   part, refunded in part and voided, an order declined, a hold left to expire (``expire_holds``),
   and the receivable paid before its due date by a repayment;
 - line 3 drawn to 95 % of its limit (utilisation above the 0.9 threshold): a monitoring run
-  lists the firm and raises its early warning;
+  lists the firm and raises its early warning, which finance acknowledges, assigns and notes on
+  the console's work list (the library calls its forms make);
 - the financing job makes loan offers; one is accepted over the API (a loan approved);
 - line 2's receivable is never paid: the servicing job's days announce it due soon (-3), overdue
   (1), dunning steps up to the default and charge-off at 90 days, which close the line.
@@ -27,7 +28,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from credit import clock
@@ -38,7 +39,9 @@ from credit.features.panel import build_panel, write_panel
 from credit.financing.run import run_day as financing_day
 from credit.financing.tables import LoanOffer
 from credit.ledger import expire_holds
+from credit.monitoring import work_list
 from credit.monitoring.run import MonitoredModel, monitor
+from credit.monitoring.tables import MonitoringRunRecord
 from credit.policy import default_policy
 from credit.servicing.run import run_day as servicing_day
 from credit.webhooks.dispatch import Dispatcher
@@ -154,6 +157,14 @@ def test_every_event_type_reaches_a_verifying_receiver_once_and_in_order_per_obj
             # 5. monitoring lists buyer 3 (the book has exposure on it): early warning raised
             run = monitor(engine, panel, model)
             assert buyer3 in {w.firm_id for w in run.warnings}, run.warnings
+            # finance works it on the console's work list: acknowledged, assigned, noted
+            with Session(engine) as session, session.begin():
+                run_id = session.scalar(select(func.max(MonitoringRunRecord.run_id)))
+                at = clock.now()
+                work_list.acknowledge(session, run_id, buyer3, actor="key:1", actor_name="anna", now=at)
+                work_list.assign(session, run_id, buyer3, "ben", actor="key:1", actor_name="anna", now=at)
+                work_list.add_note(session, run_id, buyer3, "Called: pays Friday.", actor="key:1",
+                                   actor_name="anna", now=at)
 
             # 6. the financing job makes loan offers; one is accepted over the API
             with Session(engine) as session, session.begin():
@@ -239,6 +250,11 @@ def test_every_event_type_reaches_a_verifying_receiver_once_and_in_order_per_obj
         (line2, "freeze:30", None), (line2, "default:90", "2500.00"), (line2, "charge_off:90", "2500.00")]
     warned = {d["id"]: d for d in of_type("early_warning.raised")}
     assert "utilisation_high" in warned[str(buyer3)]["reasons"], warned
+    worked = [(kind, d["id"]) for kind in ("early_warning.acknowledged", "early_warning.assigned",
+                                           "early_warning.noted") for d in of_type(kind)]
+    assert worked == [(kind, f"{run_id}:{buyer3}") for kind in ("early_warning.acknowledged",
+                                                                 "early_warning.assigned", "early_warning.noted")]
+    assert "Called" not in str(of_type("early_warning.noted"))  # a note's text stays in the console
     assert offer.offer_id in {d["offer_id"] for d in of_type("loan_offer.made")}
     assert [(d["kind"], d["offer_id"], d["status"]) for d in of_type("financing.changed")] == [
         ("loan", offer.offer_id, "approved"), ("loan", offer.offer_id, "paid_out")]
