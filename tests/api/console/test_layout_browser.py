@@ -43,18 +43,14 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Operation with range is deprecated"),
 ]
 
-CHROMIUM = Path("/usr/bin/chromium")
 WIDTHS = (1280, 1920)
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 EXTRA_CANDIDATES = ("scorecard", "logistic")
 """Candidates training logs beside lightgbm (credit/models/training.py): their metrics widen the model page's tables."""
 
-if not CHROMIUM.exists():
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true but {CHROMIUM} is missing: run `make browser`", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing: `make browser` installs it", allow_module_level=True)
+from tests.api.console.test_browser import browser  # noqa: E402, F401  (its skip without chromium, and the fixture)
 
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page  # noqa: E402  (after test_browser's skip without chromium)
 
 
 @dataclass(frozen=True)
@@ -109,16 +105,6 @@ def served(book: CreditBook, registry: Registry, tmp_path_factory: pytest.TempPa
         shot.mkdir(parents=True, exist_ok=True)
     with LiveServer(app) as live:
         yield Served(live, book, financings, registry.run_ids["champion"], tuple(shots))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
