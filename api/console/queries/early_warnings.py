@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.console.queries.exposure import LineView, lines_of_firms
+from api.console.queries.financing import PRODUCT_LABELS as FINANCING_LABELS
 from api.console.sessions import CONSOLE_ROLES
 from api.kit.tables import ApiKey
 from credit.audit import DecisionRecord
@@ -31,8 +32,7 @@ from credit.store.tables import Firm
 
 PAGE_SIZE = 50
 CREDIT_LINE = "credit_line"
-PRODUCT_LABELS: dict[str, str] = {CREDIT_LINE: "Credit line", "order": "Order financing",
-                                  "receivable": "Receivables financing", "loan": "Transaction-flow loan"}
+PRODUCT_LABELS: dict[str, str] = {CREDIT_LINE: "Credit line", **FINANCING_LABELS}
 
 _RUNS = MonitoringRunRecord.__table__
 _WARNINGS = EarlyWarningRecord.__table__
