@@ -69,6 +69,7 @@ def train(
         fail("give either --panel FOLDER (a feature panel) or --table FILE --target COLUMN (a labelled table)")
     if table is None and (target or time_col or id_col or bad or sep or scale):
         fail("--target, --time-col, --id-col, --bad, --sep and --scale go with --table, not with --panel")
+    separator, grade_scale = _separator(sep), _scale(scale)
     settings = _config(config)
     report = report or _default_report("train")
     use_tracking(tracking_uri)
@@ -77,8 +78,8 @@ def train(
             fail("--table needs --target COLUMN: the 0/1 outcome to learn")
         if tune:
             fail("--tune searches on a panel's validation window; with --table, set [lightgbm] in a --config file")
-        _train_table(table, target, time_col, id_col, settings, report, bad=bad, separator=_separator(sep),
-                     scale=_scale(scale))
+        _train_table(table, target, time_col, id_col, settings, report, bad=bad, separator=separator,
+                     scale=grade_scale)
         return
     from credit.features.panel import PanelError, read_panel
     from pipelines.train_pd import train_pd
@@ -268,9 +269,9 @@ def _train_table(path: Path, target: str, time_col: str | None, id_col: str | No
         fail(str(exc))
     checks = table.checks()
     if checks:  # before training, which takes a while: a leaking or misread column is seen at once
-        console.print(f"Data checks on {path}:", highlight=False)
+        console.print(f"Data checks on {path}:", highlight=False, markup=False, soft_wrap=True)
         for line in checks:
-            console.print(f"  {line}", highlight=False, markup=False)
+            console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
     from pipelines.train_table import train_table
 
     try:
