@@ -171,8 +171,9 @@ def read_labelled_table(path: Path | str, target: str, id_column: str | None = N
     features = pd.DataFrame(usable, index=frame.index)
     defaults = int(y.sum())
     if min(defaults, len(y) - defaults) < LEAKAGE_MIN_CLASS_ROWS:
-        findings.append(f"leakage not checked: {defaults} default(s) and {len(y) - defaults} other row(s); the check "
-                        f"needs {LEAKAGE_MIN_CLASS_ROWS} of each, below that a column separates them by chance too often")
+        findings.append(f"leakage not checked: {defaults} default(s) and {len(y) - defaults} other row(s); the "
+                        f"check needs {LEAKAGE_MIN_CLASS_ROWS} of each, below that a column separates them by chance "
+                        "too often")
         warnings = []
     else:
         warnings = leakage_warnings(features, y)
