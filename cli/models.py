@@ -39,7 +39,20 @@ def train(
         "--time-col", help="--table only: a date column for out-of-time windows; without it, stratified "
         "cross-validation.", show_default=False)] = None,
     id_col: Annotated[str | None, typer.Option(
-        "--id-col", help="--table only: a unique row id (not a feature).", show_default=False)] = None,
+        "--id-col", help="--table only: a unique row id (not a feature). Columns with a different text, or a "
+        "dense or id-named whole number, in every row are left out as id-like anyway, and said so.",
+        show_default=False)] = None,
+    bad: Annotated[str | None, typer.Option(
+        "--bad", help="--table only: the target value that marks a default, for any coding (Y, 2, bad, ...); the "
+        "target must then hold two values. Without it: 0/1, true/false or yes/no (1, true, yes = default).",
+        show_default=False)] = None,
+    sep: Annotated[str | None, typer.Option(
+        "--sep", help="--table only: the CSV's separator: ',' ';' '|' or tab (write tab). Default: sniffed from "
+        "the first 64 KB among these.", show_default=False)] = None,
+    scale: Annotated[str | None, typer.Option(
+        "--scale", help="--table only: the report's grades as PD upper bounds, e.g. 0.02,0.05,0.1 (grades A to D, "
+        "the last up to 1). Default: 7 grades A to G at the quantiles of the evaluated PDs of every candidate "
+        "pooled; never the marketplace's master scale.", show_default=False)] = None,
     config: ConfigOption = None,
     truth: TruthOption = None,
     tune: Annotated[bool, typer.Option("--tune", help="Search LightGBM's hyper-parameters with Optuna first "
@@ -54,8 +67,9 @@ def train(
     """
     if (panel is None) == (table is None):
         fail("give either --panel FOLDER (a feature panel) or --table FILE --target COLUMN (a labelled table)")
-    if table is None and (target or time_col or id_col):
-        fail("--target, --time-col and --id-col go with --table, not with --panel")
+    if table is None and (target or time_col or id_col or bad or sep or scale):
+        fail("--target, --time-col, --id-col, --bad, --sep and --scale go with --table, not with --panel")
+    separator, grade_scale = _separator(sep), _scale(scale)
     settings = _config(config)
     report = report or _default_report("train")
     use_tracking(tracking_uri)
@@ -64,7 +78,8 @@ def train(
             fail("--table needs --target COLUMN: the 0/1 outcome to learn")
         if tune:
             fail("--tune searches on a panel's validation window; with --table, set [lightgbm] in a --config file")
-        _train_table(table, target, time_col, id_col, settings, report)
+        _train_table(table, target, time_col, id_col, settings, report, bad=bad, separator=separator,
+                     scale=grade_scale)
         return
     from credit.features.panel import PanelError, read_panel
     from pipelines.train_pd import train_pd
@@ -244,15 +259,25 @@ def export_champion(
 
 
 def _train_table(path: Path, target: str, time_col: str | None, id_col: str | None, settings,  # noqa: ANN001
-                 report: Path) -> None:
+                 report: Path, *, bad: str | None, separator: str | None, scale) -> None:  # noqa: ANN001
     from credit.models.tables import TableError, read_labelled_table
+
+    try:
+        table = read_labelled_table(path, target, id_column=id_col, time_column=time_col, bad_value=bad,
+                                    separator=separator)
+    except (TableError, OSError) as exc:
+        fail(str(exc))
+    checks = table.checks()
+    if checks:  # before training, which takes a while: a leaking or misread column is seen at once
+        console.print(f"Data checks on {path}:", highlight=False, markup=False, soft_wrap=True)
+        for line in checks:
+            console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
     from pipelines.train_table import train_table
 
     try:
-        table = read_labelled_table(path, target, id_column=id_col, time_column=time_col)
         with console.status(f"training on {len(table.target):,} rows of {path}"):
-            outcome = train_table(table, settings, source=path, report_path=report)
-    except (TableError, ValueError, OSError) as exc:
+            outcome = train_table(table, settings, source=path, report_path=report, scale=scale)
+    except (ValueError, OSError) as exc:
         fail(str(exc))
     console.print(f"Validation: {outcome.validation}", highlight=False)
     print_summary(outcome.summary, "Test window" if outcome.out_of_time else "Out-of-fold PDs of every row")
@@ -262,6 +287,27 @@ def _train_table(path: Path, target: str, time_col: str | None, id_col: str | No
             highlight=False)
     console.print(f"Registered {outcome.registered.name} version {outcome.registered.version} as challenger "
                   f"(run {outcome.run_id}). Report: {outcome.report_path}", highlight=False)
+
+
+def _separator(text: str | None) -> str | None:
+    """--sep as the character it names; refused by name when it is not one the reader takes."""
+    if text is None:
+        return None
+    separator = {"tab": "\t", "\\t": "\t"}.get(text.lower(), text)
+    if separator not in {",", ";", "|", "\t"}:
+        fail(f"--sep {text!r}: give one of , ; | or tab")
+    return separator
+
+
+def _scale(text: str | None):  # noqa: ANN202
+    if text is None:
+        return None
+    from credit.models.table_grades import parse_scale
+
+    try:
+        return parse_scale(text)
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def _truth(folder: Path | None) -> Path | None:

@@ -21,9 +21,10 @@ from credit.models import CHALLENGER
 from credit.models.config import BUILT_IN, ModelConfig
 from credit.models.registry import EXPERIMENT, RegisteredVersion, log_pd_model, set_alias
 from credit.models.report import evaluation_report
+from credit.models.table_grades import PdScale, graded_on, quantile_scale
 from credit.models.table_training import train_on_table
 from credit.models.tables import LabelledTable
-from pipelines.train_pd import graded, summary_metrics
+from pipelines.train_pd import summary_metrics
 
 FOLDS = 5
 
@@ -45,8 +46,13 @@ def registered_name(source: Path) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", stem) + "_pd"
 
 
-def train_table(table: LabelledTable, config: ModelConfig, *, source: Path, report_path: Path) -> TableOutcome:
+def train_table(table: LabelledTable, config: ModelConfig, *, source: Path, report_path: Path,
+                scale: PdScale | None = None) -> TableOutcome:
     """Train, evaluate and log the candidates on ``table``; register the LightGBM model as challenger.
+
+    The report grades on ``scale``, by default on the table's own PD quantiles
+    (:func:`~credit.models.table_grades.quantile_scale`), never on the marketplace's master
+    scale; it lists the columns left out and what reading the table found.
 
     The ``[lightgbm]`` section of a configuration file the analyst passes is used as given;
     with the built-in defaults (tuned for marketplace panels of thousands of firms) the
@@ -62,8 +68,10 @@ def train_table(table: LabelledTable, config: ModelConfig, *, source: Path, repo
     trained = train_on_table(table, folds=FOLDS, lightgbm_params=own_params,
                              num_boost_round=config.training.num_boost_round,
                              with_scorecard=config.training.scorecard, random_state=config.training.random_state)
-    report = evaluation_report(graded(trained.evaluated), title=f"PD candidates on {source.name}",
+    scale = scale or quantile_scale([m.pd_test for m in trained.evaluated])
+    report = evaluation_report(graded_on(trained.evaluated, scale), title=f"PD candidates on {source.name}",
                                split_description=trained.split_description, note=trained.note,
+                               findings=table.checks(), grade_scale=scale.describe(),
                                random_state=config.training.random_state)
     report.write(report_path)
     name = registered_name(source)

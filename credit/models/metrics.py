@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, norm, rankdata
+from scipy.stats import chi2, fisher_exact, norm, rankdata
 from sklearn import metrics as sklearn_metrics
 from sklearn.utils import check_random_state
 
@@ -433,6 +433,46 @@ def rank_ordering(y, score, bands: Sequence[float]) -> RankOrdering:
     )
     observed = bad_rate[rows > 0]
     return RankOrdering(table, bool((np.diff(observed) >= 0).all()))
+
+
+RANK_ORDER_LEVEL = 0.05
+"""A fall in bad rate between neighbouring bands counts as a break below this one-sided p-value."""
+
+
+class RankOrderVerdict(NamedTuple):
+    """Whether the rank order holds, breaks, or falls by no more than chance would.
+
+    ``verdict`` is ``"holds"``, ``"breaks"`` or ``"too few defaults to tell"``; ``falls``
+    lists each fall between neighbouring non-empty bands as (safer band, riskier band,
+    one-sided p-value).
+    """
+
+    verdict: str
+    falls: list[tuple[str, str, float]]
+
+
+def rank_order_verdict(table: pd.DataFrame, level: float = RANK_ORDER_LEVEL) -> RankOrderVerdict:
+    """Judge a :func:`rank_ordering` table, telling a real break from a few defaults' noise.
+
+    Each neighbouring pair of non-empty bands whose bad rate falls as the score rises is
+    tested with a one-sided Fisher exact test (scipy; is the safer band's default rate
+    higher?). The rank order ``"breaks"`` when some fall has a p-value below ``level``; it is
+    ``"too few defaults to tell"`` when it falls somewhere but never by more than chance
+    would at that level; it ``"holds"`` when it never falls.
+    """
+    rows = table[table["rows"] > 0]
+    falls = []
+    for (_, safer), (_, riskier) in zip(rows.iterrows(), rows.iloc[1:].iterrows()):
+        if riskier["bad_rate"] < safer["bad_rate"]:
+            counts = [[int(safer["defaults"]), int(safer["rows"] - safer["defaults"])],
+                      [int(riskier["defaults"]), int(riskier["rows"] - riskier["defaults"])]]
+            falls.append((str(safer["band"]), str(riskier["band"]),
+                          float(fisher_exact(counts, alternative="greater").pvalue)))
+    if not falls:
+        return RankOrderVerdict("holds", falls)
+    if any(p < level for _, _, p in falls):
+        return RankOrderVerdict("breaks", falls)
+    return RankOrderVerdict("too few defaults to tell", falls)
 
 
 # ---------------------------------------------------------------------------------------------

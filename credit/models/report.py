@@ -29,6 +29,7 @@ from sklearn.metrics import roc_curve
 
 from credit.charts import svg
 from credit.models.metrics import (
+    RANK_ORDER_LEVEL,
     auc,
     bootstrap_interval,
     brier,
@@ -37,6 +38,7 @@ from credit.models.metrics import (
     gini,
     ks,
     log_loss,
+    rank_order_verdict,
     rank_ordering,
 )
 from credit.monitoring.config import PsiConfig, load_monitoring_config
@@ -152,6 +154,8 @@ def evaluation_report(
     title: str,
     split_description: Mapping[str, str] | str,
     note: str | None = None,
+    findings: Sequence[str] = (),
+    grade_scale: str | None = None,
     bootstrap_rows: int = 500,
     random_state: int = 0,
     pd_bands: Sequence[float] = DEFAULT_PD_BANDS,
@@ -175,6 +179,11 @@ def evaluation_report(
     note : str, optional
         A caveat shown under the split, e.g. "no time column: stratified 5-fold
         cross-validation".
+    findings : sequence of str, optional
+        What was found in the data and done about it, one sentence each (columns left out,
+        missing-value markers, leakage warnings); listed under "Data checks".
+    grade_scale : str, optional
+        How the grades were cut, shown above the bad rate by grade.
     bootstrap_rows : int, default 500
         Number of bootstrap resamples behind each 95% interval (resamples of all the test
         rows, not a number of rows); 0 skips the intervals, leaving them NaN.
@@ -235,7 +244,7 @@ def evaluation_report(
     oracle_pd = None if oracle is None else np.asarray(oracle.pd_test, dtype=float)
     charts = _charts(evaluations, oracle, oracle_pd)
     page = _page(title, split_description, note, summary, evaluations, oracle, charts, bootstrap_rows,
-                 stability, levels)
+                 stability, levels, list(findings), grade_scale)
     return Report(html=page, summary=summary, csi=stability)
 
 
@@ -254,6 +263,8 @@ class _Evaluation:
     by_grade: pd.DataFrame | None
     rank_order: pd.DataFrame
     monotone: bool
+    rank_verdict: str
+    rank_sentence: str
     ks_threshold: float
 
 
@@ -309,14 +320,31 @@ def _evaluate_unnamed(model: EvaluatedModel, oracle: Oracle | None, resamples: i
         by_grade = calibration_by_grade(y, p, model.grades, model.grade_order)
 
     ordering = rank_ordering(y, p, pd_bands)
+    verdict = rank_order_verdict(ordering.table)
     return _Evaluation(
         model=model, y=y, p=p, summary=summary,
         calibration=calibration_table(y, p, bins=10),
         by_grade=by_grade,
         rank_order=ordering.table,
         monotone=ordering.monotone,
+        rank_verdict=verdict.verdict,
+        rank_sentence=_rank_sentence(verdict.verdict, verdict.falls),
         ks_threshold=ks(y, p).threshold,
     )
+
+
+def _rank_sentence(verdict: str, falls: list[tuple[str, str, float]]) -> str:
+    def fall(safer: str, riskier: str, p: float) -> str:
+        return f"{safer} to {riskier}, p = {p:.3f}"
+
+    if verdict == "holds":
+        return "Rank order holds."
+    if verdict == "breaks":
+        shown = "; ".join(fall(*f) for f in falls if f[2] < RANK_ORDER_LEVEL)
+        return f"Rank order breaks: a riskier band defaults less than a safer one ({shown})."
+    shown = "; ".join(fall(*f) for f in falls)
+    return (f"Rank order: too few defaults to tell. The bad rate falls ({shown}), but no more than chance "
+            f"would: every one-sided p >= {RANK_ORDER_LEVEL:g}.")
 
 
 def _stability(features_train: pd.DataFrame, features_test: pd.DataFrame, levels: PsiConfig) -> pd.DataFrame:
@@ -448,7 +476,8 @@ class _Table:
 
 def _page(title: str, split_description: Mapping[str, str] | str, note: str | None, summary: pd.DataFrame,
           evaluations: list[_Evaluation], oracle: Oracle | None, charts: dict, resamples: int,
-          stability: pd.DataFrame | None, levels: PsiConfig | None) -> str:
+          stability: pd.DataFrame | None, levels: PsiConfig | None, findings: list[str],
+          grade_scale: str | None) -> str:
     split = (split_description if isinstance(split_description, str)
              else _Table(["window", "dates"], [[str(w), str(d)] for w, d in split_description.items()]))
     oracle_line = None
@@ -462,13 +491,14 @@ def _page(title: str, split_description: Mapping[str, str] | str, note: str | No
                              "table": _table(stability, {"csi": lambda v: f"{v:.3f}"})}
     rates = {"predicted_mean": _rate, "observed_rate": _rate}
     return _TEMPLATES.get_template("report.html").render(
-        title=title, split=split, note=note, resamples=resamples,
+        title=title, split=split, note=note, findings=findings, grade_scale=grade_scale, resamples=resamples,
         summary=_table(_summary_shown(summary), {}),
         oracle=oracle_line, psi_shown=bool(summary["psi_train_test"].notna().any()),
         charts=charts, chart_css=svg.CHART_CSS,
         calibration=[(e.model.name, _table(e.calibration, rates)) for e in evaluations],
         by_grade=[(e.model.name, _table(e.by_grade, rates)) for e in evaluations if e.by_grade is not None],
-        rank_order=[(e.model.name, e.monotone,
+        rank_order_level=f"{RANK_ORDER_LEVEL:g}",
+        rank_order=[(e.model.name, e.rank_verdict, e.rank_sentence,
                      _table(e.rank_order.drop(columns=["score_low", "score_high"]).rename(columns={"band": "PD band"}),
                             {"bad_rate": _rate}))
                     for e in evaluations],

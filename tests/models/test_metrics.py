@@ -26,6 +26,7 @@ from credit.models.metrics import (
     hosmer_lemeshow,
     ks,
     log_loss,
+    rank_order_verdict,
     rank_ordering,
 )
 
@@ -250,6 +251,48 @@ def test_rank_ordering_lists_empty_bands_but_skips_them_in_the_check() -> None:
     assert table["bad_rate"].iloc[[0, 1, 3]].tolist() == pytest.approx([0, 0.5, 1])
     assert math.isnan(table["bad_rate"].iloc[2])
     assert monotone is True
+
+
+def _one_sided_fisher(safer_defaults: int, safer_rows: int, riskier_defaults: int, riskier_rows: int) -> float:
+    """P(the safer band holds at least its defaults | all defaults and both bands' rows), hypergeometric."""
+    rows, defaults = safer_rows + riskier_rows, safer_defaults + riskier_defaults
+    return sum(math.comb(defaults, k) * math.comb(rows - defaults, safer_rows - k)
+               for k in range(safer_defaults, min(defaults, safer_rows) + 1)) / math.comb(rows, safer_rows)
+
+
+def _bands(*bands: tuple[int, int]) -> tuple[list[int], list[float]]:
+    """Labels and scores with the given (rows, defaults) in bands [0, 0.1], (0.1, 0.2], (0.2, 1]."""
+    y, score = [], []
+    for (rows, defaults), middle in zip(bands, (0.05, 0.15, 0.5), strict=False):
+        y += [1] * defaults + [0] * (rows - defaults)
+        score += [middle] * rows
+    return y, score
+
+
+def test_rank_order_falling_on_four_defaults_in_107_rows_is_too_few_to_tell() -> None:
+    # 3 of 50 default in the safer band, 1 of 57 in the riskier: a fall, but chance gives one
+    # this large with p = 0.261 (one-sided Fisher exact, worked out from the hypergeometric)
+    y, score = _bands((50, 3), (57, 1))
+    ordering = rank_ordering(y, score, bands=[0, 0.1, 0.2, 1])
+    assert ordering.monotone is False
+    verdict = rank_order_verdict(ordering.table)
+    assert verdict.verdict == "too few defaults to tell"
+    assert verdict.falls == [("[0, 0.1]", "(0.1, 0.2]", pytest.approx(_one_sided_fisher(3, 50, 1, 57)))]
+    assert _one_sided_fisher(3, 50, 1, 57) == pytest.approx(0.2611, abs=1e-4)
+
+
+def test_rank_order_breaks_when_a_fall_is_more_than_chance() -> None:
+    # 10 of 20 default in the safer band, 1 of 20 in the riskier: p = 0.0016
+    y, score = _bands((20, 10), (20, 1), (10, 9))
+    verdict = rank_order_verdict(rank_ordering(y, score, bands=[0, 0.1, 0.2, 1]).table)
+    assert verdict.verdict == "breaks"
+    assert verdict.falls == [("[0, 0.1]", "(0.1, 0.2]", pytest.approx(_one_sided_fisher(10, 20, 1, 20)))]
+    assert _one_sided_fisher(10, 20, 1, 20) < 0.01
+
+
+def test_rank_order_that_never_falls_holds() -> None:
+    y, score = _bands((20, 1), (20, 1), (10, 5))
+    assert rank_order_verdict(rank_ordering(y, score, bands=[0, 0.1, 0.2, 1]).table) == ("holds", [])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -246,6 +247,38 @@ def test_grades_add_a_bad_rate_by_grade_table_and_chart(two_models) -> None:
     # and the chart's bar for C is that share, exactly
     (observed_c,) = [tip for tip in tooltips(chart, "observed default rate") if tip.startswith("C: ")]
     assert observed_c == f"C: {100 * grade_c_defaults / (grades == 'C').sum():.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def test_rank_order_on_few_defaults_says_too_few_to_tell_not_breaks() -> None:
+    # 107 rows, 4 defaults: 3 of 50 in PD band [0, 1%], 1 of 57 in (1%, 2%]; the fall has a
+    # one-sided Fisher p of 0.261 (tests/models/test_metrics.py works it out)
+    y = np.array([1] * 3 + [0] * 47 + [1] + [0] * 56)
+    p = np.array([0.005] * 50 + [0.015] * 57)
+    page = make_report([EvaluatedModel("few", y, p)], bootstrap_rows=0).html
+    assert ("Rank order: too few defaults to tell. The bad rate falls ([0, 0.01] to (0.01, 0.02], p = 0.261), "
+            "but no more than chance would: every one-sided p &gt;= 0.05.") in page
+    assert "Rank order breaks" not in page
+
+
+def test_rank_order_that_falls_beyond_chance_is_a_warning() -> None:
+    y = np.array([1] * 10 + [0] * 10 + [1] + [0] * 19)
+    p = np.array([0.005] * 20 + [0.015] * 20)
+    page = make_report([EvaluatedModel("broken", y, p)], bootstrap_rows=0).html
+    assert ('<span class="warning">Rank order breaks: a riskier band defaults less than a safer one '
+            "([0, 0.01] to (0.01, 0.02], p = 0.002).</span>") in page
+
+
+def test_data_checks_and_the_grade_scale_are_shown_when_given(two_models) -> None:
+    models, _ = two_models
+    graded = [replace(m, grades=np.where(np.asarray(m.pd_test) <= 0.1, "A", "B"), grade_order=["A", "B"])
+              for m in models]
+    page = make_report(graded, findings=["left out 'loan_id': id column", "missing values in 'income': '?' (2 rows)"],
+                       grade_scale="2 grades on the analyst's scale (--scale 0.1): A [0%, 10%]; B (10%, 100%]").html
+    assert "<h2>Data checks</h2>" in page
+    assert "<li>left out &#39;loan_id&#39;: id column</li>" in page
+    assert "<li>missing values in &#39;income&#39;: &#39;?&#39; (2 rows)</li>" in page
+    assert "<p>Grades: 2 grades on the analyst&#39;s scale (--scale 0.1): A [0%, 10%]; B (10%, 100%].</p>" in page
+    assert "Data checks" not in make_report(models).html
 
 
 def test_feature_importance_lists_the_20_largest_by_size(two_models) -> None:

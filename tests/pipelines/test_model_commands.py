@@ -75,13 +75,19 @@ def test_train_on_a_table_without_a_time_column_cross_validates(tracked, tmp_pat
     assert "stratified 5-fold cross-validation: no time column was given" in out
     assert "Out-of-fold PDs of every row: 600 rows" in out
     assert "Registered applicants_pd version 1 as challenger" in out
-    assert "cross-validation" in (tmp_path / "table.html").read_text()
+    assert f"Data checks on {path}:\n  left out 'applicant': id column\n" in out
+    page = (tmp_path / "table.html").read_text()
+    assert "cross-validation" in page
+    assert "<li>left out &#39;applicant&#39;: id column</li>" in page
+    # grades from the table's own PDs: seven of them, A to G, never the master scale's H
+    assert "<p>Grades: 7 grades at the quantiles of the evaluated PDs of every candidate, pooled: A [0" in page
+    assert "<td>G</td>" in page and "<td>H</td>" not in page
 
 
 @pytest.mark.parametrize(("args", "message"), [
     ([], "give either --panel FOLDER (a feature panel) or --table FILE --target COLUMN"),
     (["--panel", "p", "--table", "t"], "give either --panel FOLDER"),
-    (["--panel", "{tmp}", "--target", "bad"], "--target, --time-col and --id-col go with --table"),
+    (["--panel", "{tmp}", "--target", "bad"], "--target, --time-col, --id-col, --bad, --sep and --scale go with --table"),
     (["--table", "{tmp}/t.csv"], "--table needs --target COLUMN"),
     (["--panel", "{tmp}"], "holds no feature panel: panel.parquet is missing"),
     (["--panel", "{tmp}", "--config", "{tmp}/none.toml"], "cannot read the model configuration"),
