@@ -56,24 +56,28 @@ def train(
         fail("give either --panel FOLDER (a feature panel) or --table FILE --target COLUMN (a labelled table)")
     if table is None and (target or time_col or id_col):
         fail("--target, --time-col and --id-col go with --table, not with --panel")
-    settings = _config(config)
-    report = report or _default_report("train")
-    use_tracking(tracking_uri)
+    # Every argument is checked before MLflow, pandas or LightGBM are imported (seconds and
+    # hundreds of MB): a mistyped option or file name is answered at once.
     if table is not None:
         if not target:
             fail("--table needs --target COLUMN: the 0/1 outcome to learn")
         if tune:
             fail("--tune searches on a panel's validation window; with --table, set [lightgbm] in a --config file")
-        _train_table(table, target, time_col, id_col, settings, report)
+        if not table.is_file():
+            fail(f"--table {table}: no such file")
+    settings = _config(config)
+    report = report or _default_report("train")
+    if table is not None:
+        _train_table(table, target, time_col, id_col, settings, report, tracking_uri)
         return
-    from credit.features.panel import PanelError, read_panel
+    data = _observed_panel(panel, settings)
+    use_tracking(tracking_uri)
     from pipelines.train_pd import train_pd
 
     try:
-        data = read_panel(panel, settings.training.label).observed()
         with console.status(f"training on {len(data.frame):,} labelled rows of {panel}"):
             outcome = train_pd(data, settings, report_path=report, truth=_truth(truth), tune=tune)
-    except (PanelError, ValueError, OSError) as exc:
+    except (ValueError, OSError) as exc:
         fail(str(exc))
     print_windows(outcome.windows)
     print_summary(outcome.summary)
@@ -101,9 +105,9 @@ def evaluate(
         fail("give --panel FOLDER: the feature panel to evaluate on")
     settings = _config(config)
     report = report or _default_report("evaluate")
+    data = _observed_panel(panel, settings)
     use_tracking(tracking_uri)
     from credit.models.registry import ModelNotFoundError, resolve_alias
-    from credit.features.panel import PanelError, read_panel
     from pipelines.train_pd import evaluate_versions
 
     wanted = version or [CHAMPION, CHALLENGER]
@@ -112,10 +116,9 @@ def evaluate(
         for name in wanted:
             number = name if name.isdigit() else resolve_alias(REGISTERED_MODEL, name).version
             versions[f"v{number}" if name.isdigit() else f"{name} (v{number})"] = number
-        data = read_panel(panel, settings.training.label).observed()
         with console.status(f"scoring {len(versions)} model(s) on {panel}"):
             result = evaluate_versions(data, settings, versions, report_path=report, truth=_truth(truth))
-    except (ModelNotFoundError, PanelError, ValueError, OSError) as exc:
+    except (ModelNotFoundError, ValueError, OSError) as exc:
         fail(str(exc))
     print_summary(result.summary)
     console.print(f"Report: {report}", highlight=False)
@@ -137,14 +140,14 @@ def promote(
     if panel is None:
         fail("give --panel FOLDER: the feature panel whose latest window the gate compares on")
     settings = _config(config)
+    data = _observed_panel(panel, settings)
     use_tracking(tracking_uri)
     from credit.models.registry import ModelNotFoundError
-    from credit.features.panel import PanelError, read_panel
     from pipelines.train_pd import apply_judgement, judge_challenger
 
     try:
-        judgement = judge_challenger(read_panel(panel, settings.training.label).observed(), settings, version)
-    except (ModelNotFoundError, PanelError, ValueError, OSError) as exc:
+        judgement = judge_challenger(data, settings, version)
+    except (ModelNotFoundError, ValueError, OSError) as exc:
         fail(str(exc))
     apply_judgement(judgement)
     print_judgement(judgement)
@@ -180,13 +183,13 @@ def retrain(
     The store, the serving folder and MLflow are the ones `credit serve` uses (CREDIT_DATABASE_URL,
     CREDIT_SERVING_FOLDER, CREDIT_TRACKING_URI).
     """
-    from credit.settings import Settings
-
     day = parse_date(as_of, "--as-of") if as_of else clock.today()
     if day > clock.today():
         fail(f"--as-of {day} is after today ({clock.today()}): a month end is retrained for once it has passed")
     settings = _config(config)
     use_tracking(tracking_uri)
+    from credit.settings import Settings
+
     service = Settings()
     folder = serving or service.resolved_serving_folder()
     from credit.features.history import History, HistoryError
@@ -244,12 +247,15 @@ def export_champion(
 
 
 def _train_table(path: Path, target: str, time_col: str | None, id_col: str | None, settings,  # noqa: ANN001
-                 report: Path) -> None:
+                 report: Path, tracking_uri: str) -> None:
     from credit.models.tables import TableError, read_labelled_table
-    from pipelines.train_table import train_table
 
     try:
         table = read_labelled_table(path, target, id_column=id_col, time_column=time_col)
+        # MLflow and the trainers only for a table that can be trained on: a wrong column is answered quickly
+        use_tracking(tracking_uri)
+        from pipelines.train_table import train_table
+
         with console.status(f"training on {len(table.target):,} rows of {path}"):
             outcome = train_table(table, settings, source=path, report_path=report)
     except (TableError, ValueError, OSError) as exc:
@@ -262,6 +268,16 @@ def _train_table(path: Path, target: str, time_col: str | None, id_col: str | No
             highlight=False)
     console.print(f"Registered {outcome.registered.name} version {outcome.registered.version} as challenger "
                   f"(run {outcome.run_id}). Report: {outcome.report_path}", highlight=False)
+
+
+def _observed_panel(folder: Path, settings):  # noqa: ANN001, ANN202
+    """The panel's labelled rows, read before MLflow is imported: a wrong --panel is answered at once."""
+    from credit.features.panel import PanelError, read_panel
+
+    try:
+        return read_panel(folder, settings.training.label).observed()
+    except (PanelError, ValueError, OSError) as exc:
+        fail(str(exc))
 
 
 def _truth(folder: Path | None) -> Path | None:
