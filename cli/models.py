@@ -43,7 +43,7 @@ def train(
     config: ConfigOption = None,
     truth: TruthOption = None,
     tune: Annotated[bool, typer.Option("--tune", help="Search LightGBM's hyper-parameters with Optuna first "
-                                                     "([tuning] of the configuration); every trial is logged.")] = False,
+                                                     "(\\[tuning] of the configuration); every trial is logged.")] = False,
     report: ReportOption = None,
     tracking_uri: TrackingOption = "",
 ) -> None:
