@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -107,8 +108,45 @@ def installed_command(command: str) -> str:
 
 
 def use_tracking(uri: str) -> None:
-    """Point MLflow at ``uri``, or at the settings' store (var/mlflow.db, artifacts in mlruns/)."""
+    """Point MLflow at ``uri``, or at the settings' store (var/mlflow.db, artifacts in mlruns/).
+
+    MLflow's own progress lines are kept out of the command's output (see :func:`_quiet_mlflow`).
+    """
     from credit.models.registry import tracking
     from credit.settings import Settings
 
+    _quiet_mlflow()
     tracking(Settings(tracking_uri=uri) if uri else Settings())
+
+
+class _MlflowWarnings(logging.Handler):
+    """MLflow's warnings and errors, printed as ours: ``warning (MLflow): ...``."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if _PICKLED_MODEL_WARNING in record.getMessage():
+            # the registry logs its PD model as a Python object on purpose; not the user's concern
+            return
+        errors.print(f"[yellow]{record.levelname.lower()} (MLflow):[/] {escape(record.getMessage())}",
+                     highlight=False, soft_wrap=True)
+
+
+_PICKLED_MODEL_WARNING = "causes it to be serialized using CloudPickle"
+
+
+def _quiet_mlflow() -> None:
+    """Leave out MLflow's INFO lines and its printed progress ("Created version '3' of model ...").
+
+    MLflow logs "INFO mlflow.store.db.utils: Creating initial MLflow database tables" and
+    prints registrations on its own stream; the command says what it did in its own words.
+    That stream is switched off and MLflow's warnings and errors go through
+    :class:`_MlflowWarnings` instead, so a real problem still shows.
+    """
+    from mlflow.utils.logging_utils import disable_logging
+
+    disable_logging()
+    logger = logging.getLogger("mlflow")
+    if not any(isinstance(handler, _MlflowWarnings) for handler in logger.handlers):
+        logger.addHandler(_MlflowWarnings())

@@ -48,12 +48,16 @@ def features_build(
     database_url: DatabaseUrl = "",
 ) -> None:
     """Build the feature panel: one row per firm and as-of date, with its default label."""
+    dates = [parse_date(text, "--as-of") for text in as_of or []]
+    if not dates and not monthly:
+        fail("give at least one --as-of date or a --monthly FROM TO range")
+    if horizon_months <= 0:
+        fail(f"--horizon-months must be a positive number of months; got {horizon_months}")
     from credit.features.asof import AsOfError
     from credit.features.definitions import FeatureDefinitionError
     from credit.features.history import History, HistoryError
     from credit.features.panel import build_panel, write_panel
 
-    dates = [parse_date(text, "--as-of") for text in as_of or []]
     if monthly:
         from credit.features.asof import monthly as month_starts
 
@@ -61,10 +65,6 @@ def features_build(
             dates += month_starts(parse_date(monthly[0], "--monthly"), parse_date(monthly[1], "--monthly"))
         except AsOfError as exc:
             fail(str(exc))
-    if not dates:
-        fail("give at least one --as-of date or a --monthly FROM TO range")
-    if horizon_months <= 0:
-        fail(f"--horizon-months must be a positive number of months; got {horizon_months}")
     try:
         source = History.from_parquet(history) if history else History.from_store(open_store(database_url))
         with console.status(f"building features at {len(set(dates))} as-of date(s) from {source.origin}"):

@@ -56,7 +56,7 @@ def train(
     config: ConfigOption = None,
     truth: TruthOption = None,
     tune: Annotated[bool, typer.Option("--tune", help="Search LightGBM's hyper-parameters with Optuna first "
-                                                     "([tuning] of the configuration); every trial is logged.")] = False,
+                                                     "(\\[tuning] of the configuration); every trial is logged.")] = False,
     report: ReportOption = None,
     tracking_uri: TrackingOption = "",
 ) -> None:
@@ -70,25 +70,29 @@ def train(
     if table is None and (target or time_col or id_col or bad or sep or scale):
         fail("--target, --time-col, --id-col, --bad, --sep and --scale go with --table, not with --panel")
     separator, grade_scale = _separator(sep), _scale(scale)
-    settings = _config(config)
-    report = report or _default_report("train")
-    use_tracking(tracking_uri)
+    # Every argument is checked before MLflow, pandas or LightGBM are imported (seconds and
+    # hundreds of MB): a mistyped option or file name is answered at once.
     if table is not None:
         if not target:
             fail("--table needs --target COLUMN: the 0/1 outcome to learn")
         if tune:
             fail("--tune searches on a panel's validation window; with --table, set [lightgbm] in a --config file")
-        _train_table(table, target, time_col, id_col, settings, report, bad=bad, separator=separator,
+        if not table.is_file():
+            fail(f"--table {table}: no such file")
+    settings = _config(config)
+    report = report or _default_report("train")
+    if table is not None:
+        _train_table(table, target, time_col, id_col, settings, report, tracking_uri, bad=bad, separator=separator,
                      scale=grade_scale)
         return
-    from credit.features.panel import PanelError, read_panel
+    data = _observed_panel(panel, settings)
+    use_tracking(tracking_uri)
     from pipelines.train_pd import train_pd
 
     try:
-        data = read_panel(panel, settings.training.label).observed()
         with console.status(f"training on {len(data.frame):,} labelled rows of {panel}"):
             outcome = train_pd(data, settings, report_path=report, truth=_truth(truth), tune=tune)
-    except (PanelError, ValueError, OSError) as exc:
+    except (ValueError, OSError) as exc:
         fail(str(exc))
     print_windows(outcome.windows)
     print_summary(outcome.summary)
@@ -116,9 +120,9 @@ def evaluate(
         fail("give --panel FOLDER: the feature panel to evaluate on")
     settings = _config(config)
     report = report or _default_report("evaluate")
+    data = _observed_panel(panel, settings)
     use_tracking(tracking_uri)
     from credit.models.registry import ModelNotFoundError, resolve_alias
-    from credit.features.panel import PanelError, read_panel
     from pipelines.train_pd import evaluate_versions
 
     wanted = version or [CHAMPION, CHALLENGER]
@@ -127,10 +131,9 @@ def evaluate(
         for name in wanted:
             number = name if name.isdigit() else resolve_alias(REGISTERED_MODEL, name).version
             versions[f"v{number}" if name.isdigit() else f"{name} (v{number})"] = number
-        data = read_panel(panel, settings.training.label).observed()
         with console.status(f"scoring {len(versions)} model(s) on {panel}"):
             result = evaluate_versions(data, settings, versions, report_path=report, truth=_truth(truth))
-    except (ModelNotFoundError, PanelError, ValueError, OSError) as exc:
+    except (ModelNotFoundError, ValueError, OSError) as exc:
         fail(str(exc))
     print_summary(result.summary)
     console.print(f"Report: {report}", highlight=False)
@@ -152,14 +155,14 @@ def promote(
     if panel is None:
         fail("give --panel FOLDER: the feature panel whose latest window the gate compares on")
     settings = _config(config)
+    data = _observed_panel(panel, settings)
     use_tracking(tracking_uri)
     from credit.models.registry import ModelNotFoundError
-    from credit.features.panel import PanelError, read_panel
     from pipelines.train_pd import apply_judgement, judge_challenger
 
     try:
-        judgement = judge_challenger(read_panel(panel, settings.training.label).observed(), settings, version)
-    except (ModelNotFoundError, PanelError, ValueError, OSError) as exc:
+        judgement = judge_challenger(data, settings, version)
+    except (ModelNotFoundError, ValueError, OSError) as exc:
         fail(str(exc))
     apply_judgement(judgement)
     print_judgement(judgement)
@@ -195,13 +198,13 @@ def retrain(
     The store, the serving folder and MLflow are the ones `credit serve` uses (CREDIT_DATABASE_URL,
     CREDIT_SERVING_FOLDER, CREDIT_TRACKING_URI).
     """
-    from credit.settings import Settings
-
     day = parse_date(as_of, "--as-of") if as_of else clock.today()
     if day > clock.today():
         fail(f"--as-of {day} is after today ({clock.today()}): a month end is retrained for once it has passed")
     settings = _config(config)
     use_tracking(tracking_uri)
+    from credit.settings import Settings
+
     service = Settings()
     folder = serving or service.resolved_serving_folder()
     from credit.features.history import History, HistoryError
@@ -259,7 +262,8 @@ def export_champion(
 
 
 def _train_table(path: Path, target: str, time_col: str | None, id_col: str | None, settings,  # noqa: ANN001
-                 report: Path, *, bad: str | None, separator: str | None, scale) -> None:  # noqa: ANN001
+                 report: Path, tracking_uri: str, *, bad: str | None, separator: str | None,
+                 scale) -> None:  # noqa: ANN001
     from credit.models.tables import TableError, read_labelled_table
 
     try:
@@ -272,6 +276,8 @@ def _train_table(path: Path, target: str, time_col: str | None, id_col: str | No
         console.print(f"Data checks on {path}:", highlight=False, markup=False, soft_wrap=True)
         for line in checks:
             console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
+    # MLflow and the trainers only for a table that can be trained on: a wrong column is answered quickly
+    use_tracking(tracking_uri)
     from pipelines.train_table import train_table
 
     try:
@@ -307,6 +313,16 @@ def _scale(text: str | None):  # noqa: ANN202
     try:
         return parse_scale(text)
     except ValueError as exc:
+        fail(str(exc))
+
+
+def _observed_panel(folder: Path, settings):  # noqa: ANN001, ANN202
+    """The panel's labelled rows, read before MLflow is imported: a wrong --panel is answered at once."""
+    from credit.features.panel import PanelError, read_panel
+
+    try:
+        return read_panel(folder, settings.training.label).observed()
+    except (PanelError, ValueError, OSError) as exc:
         fail(str(exc))
 
 

@@ -51,8 +51,6 @@ def monitor(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from credit.monitoring.config import MonitoringConfigError, load_monitoring_config
-    from credit.monitoring.run import MonitoredModel, MonitoringError, monitor as run_monitoring
     from credit.settings import Settings
 
     if (training_from is None) != (training_to is None):
@@ -68,6 +66,9 @@ def monitor(
         fail(f"no serving files at {folder}: run `credit models export-champion --out {folder}` first.")
     if not panel.is_dir():
         fail(f"no feature panel at {panel}: build one with `credit features build --out {panel}`")
+    from credit.monitoring.config import MonitoringConfigError, load_monitoring_config
+    from credit.monitoring.run import MonitoredModel, MonitoringError, monitor as run_monitoring
+
     try:
         thresholds = load_monitoring_config(config)
     except MonitoringConfigError as exc:

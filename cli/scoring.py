@@ -16,14 +16,15 @@ def score(
     database_url: DatabaseUrl = "",
 ) -> None:
     """Score every eligible firm as of a date with the champion and store the snapshot the API decides on."""
-    from credit.features.asof import AsOfError
-    from credit.scoring import score_all
     from credit.settings import Settings
 
     day = parse_date(as_of, "--as-of")
     folder = serving or Settings().resolved_serving_folder()
     if not folder.is_dir():
         fail(f"no serving files at {folder}: run `credit models export-champion --out {folder}` first.")
+    from credit.features.asof import AsOfError
+    from credit.scoring import score_all
+
     engine = open_store(database_url)
     try:
         with console.status(f"scoring every firm as of {day}"):

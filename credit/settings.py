@@ -6,7 +6,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 
 class RateLimit(BaseModel):
@@ -115,6 +114,8 @@ class Settings(BaseSettings):
     def resolved_sandbox_database_url(self) -> str:
         if self.sandbox_database_url:
             return self.sandbox_database_url
+        from sqlalchemy.engine import make_url  # here, not at import: the CLI reads settings before its arguments are checked
+
         url = make_url(self.resolved_database_url())
         if url.get_backend_name() == "sqlite":
             if not url.database or url.database == ":memory:":

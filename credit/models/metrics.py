@@ -481,28 +481,29 @@ def rank_order_verdict(table: pd.DataFrame, level: float = RANK_ORDER_LEVEL) -> 
 
 
 def bootstrap_interval(
-    metric: Callable[[np.ndarray, np.ndarray], float],
+    metric: Callable,
     y,
     p,
     n: int = 1000,
     level: float = 0.95,
     random_state=0,
 ) -> BootstrapInterval:
-    """Percentile bootstrap interval of any metric.
+    """Percentile bootstrap interval of one of this module's metrics.
 
     Draws ``n`` resamples of the rows with replacement, computes ``metric`` on each, and
     takes the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the results. A
     resample with one class only is skipped (AUC, Gini and KS are undefined there) and
-    counted in ``skipped``; the interval comes from the others.
+    counted in ``skipped``; the interval comes from the others. The resamples are scored all
+    at once from how often each row was drawn (see :func:`bootstrap_intervals`).
 
     Parameters
     ----------
     metric : callable
-        ``metric(y, p) -> float``, e.g. :func:`auc` or :func:`brier`.
+        :func:`auc`, :func:`gini`, :func:`ks` (its statistic), :func:`brier` or :func:`log_loss`.
     y : array-like of shape (n,)
         Default labels, 0 or 1; both classes must be present.
     p : array-like of shape (n,)
-        Predicted PDs or risk scores, whatever ``metric`` takes.
+        Predicted PDs, or risk scores for AUC, Gini and KS.
     n : int, default 1000
         Number of resamples drawn.
     level : float, default 0.95
@@ -519,32 +520,208 @@ def bootstrap_interval(
     Raises
     ------
     ValueError
-        If ``y`` is not 0/1 or has one class only, the lengths differ, ``n`` is not an
-        integer >= 1, ``level`` is not strictly between 0 and 1, or every resample had one
-        class only.
+        If ``metric`` is not one of the five, ``y`` is not 0/1 or has one class only, the
+        lengths differ, ``p`` is not what the metric takes, ``n`` is not an integer >= 1,
+        ``level`` is not strictly between 0 and 1, or every resample had one class only.
     """
+    return bootstrap_intervals([metric], y, p, n=n, level=level, random_state=random_state)[0]
+
+
+def bootstrap_intervals(
+    metrics: Sequence[Callable],
+    y,
+    p,
+    n: int = 1000,
+    level: float = 0.95,
+    random_state=0,
+) -> list[BootstrapInterval]:
+    """:func:`bootstrap_interval` of several metrics, on the same resamples of the rows.
+
+    The same ``random_state`` draws the same resamples as one :func:`bootstrap_interval`
+    call per metric would, so the intervals are the same as theirs; the rows are drawn and
+    counted once.
+
+    Parameters
+    ----------
+    metrics : sequence of callables
+        Each one of :func:`auc`, :func:`gini`, :func:`ks`, :func:`brier`, :func:`log_loss`.
+    y, p, n, level, random_state
+        As :func:`bootstrap_interval`.
+
+    Returns
+    -------
+    list of BootstrapInterval
+        One per metric, in the order given.
+
+    Raises
+    ------
+    ValueError
+        As :func:`bootstrap_interval`.
+    """
+    unknown = [getattr(m, "__name__", repr(m)) for m in metrics if m not in _RESAMPLED_METRICS]
+    if unknown:
+        raise ValueError(f"`metrics` must be among {', '.join(f.__name__ for f in _RESAMPLED_METRICS)}; "
+                         f"got {', '.join(unknown)}.")
+    y, p = _bootstrapped(y, p, "p", level, n, probabilities=any(m in (brier, log_loss) for m in metrics))
+    points = [_point(metric, y, p) for metric in metrics]
+    values, skipped = _resampled([_on_resamples(metrics, y, p)], y, n, random_state)
+    return [_interval(point, column, skipped, n, level) for point, column in zip(points, values.T, strict=True)]
+
+
+def bootstrap_auc_difference(
+    y,
+    score,
+    reference,
+    n: int = 1000,
+    level: float = 0.95,
+    random_state=0,
+) -> BootstrapInterval:
+    """Paired percentile bootstrap interval of ``AUC(score) - AUC(reference)``.
+
+    Both scores are judged on each resample of the rows (a challenger against the champion,
+    the oracle against a model), so what the two share cancels out of the difference.
+    Resamples are drawn as by :func:`bootstrap_interval` with the same ``random_state``.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Default labels, 0 or 1; both classes must be present.
+    score, reference : array-like of shape (n,)
+        Risk scores (or PDs) of the same rows, higher = more likely to default.
+    n, level, random_state
+        As :func:`bootstrap_interval`.
+
+    Returns
+    -------
+    BootstrapInterval
+        The difference on all rows, its interval and the resamples skipped.
+
+    Raises
+    ------
+    ValueError
+        As :func:`bootstrap_interval`, for either score.
+    """
+    y, score = _bootstrapped(y, score, "score", level, n, probabilities=False)
+    reference = _labels_and_scores(y, reference, "reference")[1]
+    point = auc(y, score) - auc(y, reference)
+    values, skipped = _resampled([_on_resamples([auc], y, score), _on_resamples([auc], y, reference)], y, n,
+                                 random_state)
+    return _interval(point, values[:, 0] - values[:, 1], skipped, n, level)
+
+
+# The bootstrap scores a block of resamples at once: a matrix of how often each row was drawn
+# (resamples x rows, counts), from which the metrics are sums. A block holds at most this many
+# counts (8 MB of int64), so the memory does not grow with the number of resamples.
+_BLOCK_COUNTS = 1 << 20
+
+
+def _bootstrapped(y, p, name: str, level: float, n: int, *, probabilities: bool) -> tuple[np.ndarray, np.ndarray]:
     y = _labels(y)
-    p = _one_dimensional(p, "p")
-    _require_same_length(y, p, "p")
+    p = _one_dimensional(p, name)
+    _require_same_length(y, p, name)
     _require_both_classes(y, "a bootstrap interval")
     _require_integer(n, "n", minimum=1)
     if not 0 < level < 1:
         raise ValueError(f"`level` must be strictly between 0 and 1; got {level}.")
+    return _labels_and_probabilities(y, p) if probabilities else _labels_and_scores(y, p, name)
+
+
+def _point(metric: Callable, y: np.ndarray, p: np.ndarray) -> float:
+    return float(metric(y, p).statistic if metric is ks else metric(y, p))
+
+
+def _resampled(kernels: list[Callable[[np.ndarray], np.ndarray]], y: np.ndarray, n: int,
+               random_state) -> tuple[np.ndarray, int]:
+    """The kernels' columns on every resample with both classes (resamples x columns), and the resamples skipped."""
     generator = check_random_state(random_state)
-    point = float(metric(y, p))
-    values = []
-    skipped = 0
-    for _ in range(n):
-        rows = generator.randint(0, len(y), size=len(y))
-        resampled = y[rows]
-        if resampled.min() == resampled.max():
-            skipped += 1
-            continue
-        values.append(metric(resampled, p[rows]))
+    rows = len(y)
+    block = max(1, _BLOCK_COUNTS // rows)
+    values, skipped = [], 0
+    for first in range(0, n, block):
+        size = min(block, n - first)
+        # one draw of size x rows gives the same rows, in the same order, as `size` draws of `rows`
+        drawn = generator.randint(0, rows, size=(size, rows))
+        counts = np.bincount((drawn + rows * np.arange(size)[:, None]).ravel(), minlength=size * rows)
+        counts = counts.reshape(size, rows)
+        bads = counts @ y.astype(np.int64)
+        both = (bads > 0) & (bads < rows)
+        skipped += int(size - both.sum())
+        if both.any():
+            counts = counts[both]
+            values.append(np.hstack([kernel(counts) for kernel in kernels]))
     if not values:
         raise ValueError(f"all {n} resamples had one class only; draw more resamples or use more rows.")
+    return np.vstack(values), skipped
+
+
+def _interval(point: float, values: np.ndarray, skipped: int, n: int, level: float) -> BootstrapInterval:
     low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
     return BootstrapInterval(point, float(low), float(high), skipped)
+
+
+def _by_score(y: np.ndarray, score: np.ndarray) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Counts of bads and of goods per distinct score (lowest first), for a block of resample counts."""
+    order = np.argsort(score, kind="stable")
+    sorted_score = score[order]
+    first_of_each_score = np.flatnonzero(np.r_[True, sorted_score[1:] != sorted_score[:-1]])
+    is_bad = y[order].astype(np.int64)
+
+    def bads_and_goods(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        drawn = counts[:, order]
+        bads = np.add.reduceat(drawn * is_bad, first_of_each_score, axis=1)
+        return bads, np.add.reduceat(drawn, first_of_each_score, axis=1) - bads
+
+    return bads_and_goods
+
+
+def _auc_by_score(bads: np.ndarray, goods: np.ndarray) -> np.ndarray:
+    # Mann-Whitney over the drawn rows: a bad beats the goods scored below it, and half of
+    # those tied with it. Twice the count is an exact integer.
+    goods_below = np.cumsum(goods, axis=1) - goods
+    twice_wins = (bads * (2 * goods_below + goods)).sum(axis=1)
+    return twice_wins / (2.0 * bads.sum(axis=1) * goods.sum(axis=1))
+
+
+def _ks_by_score(bads: np.ndarray, goods: np.ndarray) -> np.ndarray:
+    n_bad, n_good = bads.sum(axis=1, keepdims=True), goods.sum(axis=1, keepdims=True)
+    # as in ks: |G - B| scaled by n_good * n_bad, an exact integer, after each distinct score
+    scaled_gap = np.abs(np.cumsum(goods, axis=1) * n_bad - np.cumsum(bads, axis=1) * n_good)
+    return scaled_gap.max(axis=1) / (n_good * n_bad)[:, 0]
+
+
+def _brier_terms(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    return (p - y) ** 2
+
+
+def _log_loss_terms(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    # scikit-learn's clipping (see log_loss): the probability given to the outcome, within [eps, 1 - eps]
+    eps = np.finfo(np.float64).eps
+    return -np.log(np.clip(np.where(y == 1, p, 1 - p), eps, 1 - eps))
+
+
+# How each metric that can be bootstrapped is computed from a block of resample counts: the
+# ranking metrics from the bads and goods per distinct score (counted once for all three), the
+# others as the mean over the drawn rows of a term per row.
+_BY_SCORE: dict[Callable, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    auc: _auc_by_score, gini: lambda bads, goods: 2.0 * _auc_by_score(bads, goods) - 1.0, ks: _ks_by_score,
+}
+_MEAN_OF_TERMS: dict[Callable, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    brier: _brier_terms, log_loss: _log_loss_terms,
+}
+_RESAMPLED_METRICS = (auc, gini, ks, brier, log_loss)
+
+
+def _on_resamples(metrics: Sequence[Callable], y: np.ndarray, p: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """The metrics on each resample of a block of counts (resamples x metrics)."""
+    bads_and_goods = _by_score(y, p) if any(metric in _BY_SCORE for metric in metrics) else None
+    terms = {metric: _MEAN_OF_TERMS[metric](y, p) for metric in metrics if metric in _MEAN_OF_TERMS}
+
+    def kernel(counts: np.ndarray) -> np.ndarray:
+        ranked = bads_and_goods(counts) if bads_and_goods else None
+        return np.column_stack([_BY_SCORE[metric](*ranked) if metric in _BY_SCORE else counts @ terms[metric] / len(y)
+                                for metric in metrics])
+
+    return kernel
 
 
 # ---------------------------------------------------------------------------------------------

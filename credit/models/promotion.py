@@ -25,7 +25,7 @@ import numpy as np
 from scipy.stats import norm
 
 from credit.models.config import PromotionPolicy
-from credit.models.metrics import auc, bootstrap_interval, brier, calibration_in_the_large, hosmer_lemeshow
+from credit.models.metrics import auc, bootstrap_auc_difference, brier, calibration_in_the_large, hosmer_lemeshow
 
 
 @dataclass(frozen=True)
@@ -112,10 +112,7 @@ def promotion_decision(y, pd_challenger, pd_champion=None, *, policy: PromotionP
             "brier_increase", increase <= policy.max_brier_increase, increase, policy.max_brier_increase,
             f"Brier {brier_challenger:.5f} vs champion {brier_champion:.5f}: change {increase:+.5f}, "
             f"needs <= {policy.max_brier_increase:+.5f}"))
-        # the "scores" resampled are row numbers, so both models are scored on the same resample
-        result = bootstrap_interval(
-            lambda labels, rows: auc(labels, challenger[rows.astype(int)]) - auc(labels, champion[rows.astype(int)]),
-            y, np.arange(len(y)), n=resamples, random_state=random_state)
+        result = bootstrap_auc_difference(y, challenger, champion, n=resamples, random_state=random_state)
         interval = (result.low, result.high)
     return PromotionDecision(all(c.passed for c in checks), checks, interval)
 

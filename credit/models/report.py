@@ -31,7 +31,8 @@ from credit.charts import svg
 from credit.models.metrics import (
     RANK_ORDER_LEVEL,
     auc,
-    bootstrap_interval,
+    bootstrap_auc_difference,
+    bootstrap_intervals,
     brier,
     calibration_by_grade,
     calibration_table,
@@ -64,13 +65,8 @@ DEFAULT_PD_BANDS: tuple[float, ...] = (0.0, 0.01, 0.02, 0.03, 0.05, 0.10, 0.20, 
 
 FEATURE_IMPORTANCE_TOP = 20
 
-_HEADLINE_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "auc": auc,
-    "gini": gini,
-    "ks": lambda y, p: ks(y, p).statistic,
-    "brier": brier,
-    "log_loss": log_loss,
-}
+_HEADLINE_METRICS: dict[str, Callable] = {"auc": auc, "gini": gini, "ks": ks, "brier": brier, "log_loss": log_loss}
+"""The summary's metrics, each with its bootstrap interval; KS by its statistic."""
 
 
 @dataclass(frozen=True)
@@ -292,9 +288,7 @@ def _evaluate_unnamed(model: EvaluatedModel, oracle: Oracle | None, resamples: i
         raise ValueError("`grade_order` is required with `grades`: the report lists grades best first.")
 
     summary: dict = {"model": model.name, "rows": len(y), "defaults": int(y.sum())}
-    for name, metric in _HEADLINE_METRICS.items():
-        summary[name], summary[f"{name}_low"], summary[f"{name}_high"] = _with_interval(
-            metric, y, p, resamples, random_state)
+    summary |= _headline(y, p, resamples, random_state)
 
     if oracle is not None:
         truth = np.asarray(oracle.pd_test, dtype=float)
@@ -302,13 +296,9 @@ def _evaluate_unnamed(model: EvaluatedModel, oracle: Oracle | None, resamples: i
             raise ValueError(f"oracle {oracle.name!r} has {truth.size} PDs for {len(y)} test rows; "
                              "it must score the same test rows.")
         summary["oracle_auc"] = auc(y, truth)
-
-        def gap(y_resampled: np.ndarray, rows: np.ndarray) -> float:
-            return auc(y_resampled, truth[rows]) - auc(y_resampled, p[rows])
-
-        # resampling row numbers keeps model and oracle on the same rows: a paired interval
-        summary["auc_gap_to_oracle"], summary["auc_gap_low"], summary["auc_gap_high"] = _with_interval(
-            gap, y, np.arange(len(y)), resamples, random_state)
+        summary["auc_gap_to_oracle"], summary["auc_gap_low"], summary["auc_gap_high"] = (
+            bootstrap_auc_difference(y, truth, p, n=resamples, level=0.95, random_state=random_state)[:3]
+            if resamples else (summary["oracle_auc"] - summary["auc"], np.nan, np.nan))
 
     if model.pd_train is not None:
         summary["psi_train_test"] = psi(np.asarray(model.pd_train, dtype=float), p)
@@ -355,11 +345,18 @@ def _stability(features_train: pd.DataFrame, features_test: pd.DataFrame, levels
     return table.reset_index(drop=True)[list(CSI_COLUMNS)]
 
 
-def _with_interval(metric, y, p, resamples: int, random_state: int) -> tuple[float, float, float]:
-    if resamples == 0:
-        return float(metric(y, p)), np.nan, np.nan
-    point, low, high, _ = bootstrap_interval(metric, y, p, n=resamples, level=0.95, random_state=random_state)
-    return point, low, high
+def _headline(y: np.ndarray, p: np.ndarray, resamples: int, random_state: int) -> dict[str, float]:
+    """Each headline metric, with ``_low`` and ``_high`` of its 95% interval (NaN without resamples)."""
+    if resamples:
+        intervals = bootstrap_intervals(list(_HEADLINE_METRICS.values()), y, p, n=resamples, level=0.95,
+                                        random_state=random_state)
+    else:
+        values = [metric(y, p) for metric in _HEADLINE_METRICS.values()]
+        intervals = [(float(getattr(value, "statistic", value)), np.nan, np.nan) for value in values]
+    summary = {}
+    for name, (point, low, high, *_) in zip(_HEADLINE_METRICS, intervals, strict=True):
+        summary[name], summary[f"{name}_low"], summary[f"{name}_high"] = point, low, high
+    return summary
 
 
 # ---------------------------------------------------------------------------------------------

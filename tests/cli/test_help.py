@@ -78,3 +78,22 @@ def test_an_error_naming_a_config_section_shows_the_brackets(capsys) -> None:  #
         fail("[promotion] min_auc_gain must be a number; got 'x'")
     assert exited.value.exit_code == 2
     assert "error: [promotion] min_auc_gain must be a number; got 'x'" in capsys.readouterr().err
+
+
+def test_train_help_names_the_tuning_section_of_the_configuration() -> None:
+    result = CliRunner().invoke(app, ["train", "--help"], terminal_width=200)
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "with Optuna first ([tuning] of the configuration); every trial is logged." in text, result.output
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
+def test_every_bracketed_word_of_an_option_help_is_shown(path):
+    """Rich reads ``[tuning]`` as markup and drops it unless escaped (``\\[tuning]``): none may go missing."""
+    import re
+
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    wanted = {word for option in command.params for word in re.findall(r"\[[^\]\s]+\]", option.help or "")}
+    shown = CliRunner().invoke(app, [*path, "--help"], terminal_width=200).output
+    assert not [word for word in wanted if word not in shown], shown

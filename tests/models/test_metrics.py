@@ -14,10 +14,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import ks_2samp
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.metrics import log_loss as sklearn_log_loss
 
+from credit.models import metrics
 from credit.models.metrics import (
     auc,
+    bootstrap_auc_difference,
     bootstrap_interval,
+    bootstrap_intervals,
     brier,
     calibration_by_grade,
     calibration_in_the_large,
@@ -307,8 +312,9 @@ class ScriptedRows(np.random.RandomState):
         super().__init__(0)
         self.resamples = iter(resamples)
 
-    def randint(self, low, high=None, size=None, dtype=int):  # RandomState.randint signature; arguments unused
-        return np.array(next(self.resamples))
+    def randint(self, low, high=None, size=None, dtype=int):  # RandomState.randint signature
+        # a block of (resamples, rows): that many of the scripted resamples
+        return np.array([next(self.resamples) for _ in range(size[0])])
 
 
 def test_bootstrap_interval_contains_the_point_estimate_and_narrows_with_more_rows() -> None:
@@ -336,6 +342,78 @@ def test_bootstrap_interval_skips_and_counts_resamples_with_one_class() -> None:
     assert low == pytest.approx(0.0325)
     assert high == pytest.approx(0.0575)
     assert skipped == 2
+
+
+def _resampled_by_loop(metric, y: np.ndarray, p: np.ndarray, n: int, seed: int) -> tuple[list[float], int]:
+    """The bootstrap written out: one resample of the rows at a time, one-class resamples skipped."""
+    generator = np.random.RandomState(seed)
+    values, skipped = [], 0
+    for _ in range(n):
+        rows = generator.randint(0, len(y), size=len(y))
+        if y[rows].min() == y[rows].max():
+            skipped += 1
+        else:
+            values.append(metric(y[rows], p[rows]))
+    return values, skipped
+
+
+def tied_scores(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`scored_firms` with scores squeezed into PDs and rounded to 2 decimals: many ties."""
+    y, risk = scored_firms(rows, seed)
+    return y, np.round(1 / (1 + np.exp(-(risk - 2))), 2)
+
+
+def _by_sklearn_ks(y: np.ndarray, p: np.ndarray) -> float:
+    return ks_2samp(p[y == 1], p[y == 0]).statistic
+
+
+@pytest.mark.parametrize(("metric", "by_loop"), [
+    (auc, roc_auc_score),
+    (gini, lambda y, p: 2 * roc_auc_score(y, p) - 1),
+    (ks, _by_sklearn_ks),
+    (brier, brier_score_loss),
+    (log_loss, lambda y, p: sklearn_log_loss(y, p, labels=[0, 1])),
+], ids=["auc", "gini", "ks", "brier", "log_loss"])
+@pytest.mark.parametrize("rows", [1500, 40], ids=["1500 rows", "40 rows with 2 bads"])
+def test_the_bootstrap_equals_the_loop_over_resamples_scored_by_scikit_learn(metric, by_loop, rows: int,
+                                                                            monkeypatch) -> None:  # noqa: ANN001
+    # blocks of 7 resamples (and a last one of 4) instead of one block: the rows drawn must not depend on it
+    monkeypatch.setattr(metrics, "_BLOCK_COUNTS", 7 * rows)
+    y, p = tied_scores(rows, seed=21)
+    if rows == 40:  # 2 bads in 40 rows: a resample has none with odds (38/40)^40, about 1 in 8
+        y = (np.arange(rows) % 20 == 3).astype(int)
+    values, skipped = _resampled_by_loop(by_loop, y, p, n=130, seed=3)
+    low, high = np.quantile(values, [0.05, 0.95])
+    interval = bootstrap_interval(metric, y, p, n=130, level=0.9, random_state=3)
+    assert interval.skipped == skipped
+    assert interval.low == pytest.approx(low, abs=1e-12)
+    assert interval.high == pytest.approx(high, abs=1e-12)
+    if rows == 40:
+        assert skipped > 0  # the case it is there for: those resamples are skipped, as the loop skips them
+
+
+def test_the_paired_auc_difference_is_bootstrapped_on_the_same_rows_for_both_scores() -> None:
+    y, p = tied_scores(800, seed=4)
+    other = np.round(p + np.random.default_rng(1).normal(scale=0.05, size=len(p)), 2)
+    values, skipped = _resampled_by_loop(lambda y, rows: roc_auc_score(y, p[rows]) - roc_auc_score(y, other[rows]),
+                                         y, np.arange(len(y)), n=200, seed=9)
+    low, high = np.quantile(values, [0.025, 0.975])
+    point, interval_low, interval_high, interval_skipped = bootstrap_auc_difference(y, p, other, n=200,
+                                                                                    random_state=9)
+    assert point == pytest.approx(roc_auc_score(y, p) - roc_auc_score(y, other), abs=1e-12)
+    assert (interval_low, interval_high) == pytest.approx((low, high), abs=1e-12)
+    assert interval_skipped == skipped
+
+
+def test_several_metrics_share_the_resamples_one_metric_would_draw() -> None:
+    y, p = tied_scores(500, seed=6)
+    together = bootstrap_intervals([auc, brier, ks], y, p, n=150, random_state=2)
+    assert together == [bootstrap_interval(metric, y, p, n=150, random_state=2) for metric in (auc, brier, ks)]
+
+
+def test_the_bootstrap_refuses_a_metric_it_cannot_resample() -> None:
+    with raises("`metrics` must be among auc, gini, ks, brier, log_loss; got <lambda>."):
+        bootstrap_interval(lambda y, p: 0.0, [0, 1], [0.1, 0.2])
 
 
 def test_bootstrap_interval_is_repeatable_with_the_same_random_state() -> None:
