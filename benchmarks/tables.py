@@ -24,7 +24,8 @@ every model of a table (paired), so the interval of the margin (``diff``) is pai
 ``--baselines-only`` skips our training and gives the baselines the folds that the contract of
 ``credit train --table`` states (``StratifiedKFold(5, shuffle=True, random_state=0)`` over the
 rows in table order). ``--quick`` runs the random search with 5 draws instead of 20.
-``--reuse-baselines`` keeps a table's ``baselines.json`` when its folds and draws are unchanged.
+``--reuse-baselines`` keeps a table's ``baselines.json`` when its folds and draws are unchanged and it is
+newer than ``table_baselines.py``.
 """
 
 from __future__ import annotations
@@ -101,15 +102,18 @@ def run_baselines(name: str, csv: Path, folder: Path, fold: pd.Series, draws: in
     folds_csv, out = folder / "folds.csv", folder / "baselines.json"
     folds = pd.DataFrame({"row": np.arange(len(fold)), "fold": fold.to_numpy()})
     same_folds = folds_csv.is_file() and pd.read_csv(folds_csv).astype(str).equals(folds.astype(str))
-    if reuse and same_folds and out.is_file() and json.loads(out.read_text())["draws"] == draws:
-        return json.loads(out.read_text())
+    script = ROOT / "benchmarks" / "table_baselines.py"
+    fresh = same_folds and out.is_file() and (
+        out.stat().st_mtime > max(script.stat().st_mtime, folds_csv.stat().st_mtime))
+    if reuse and same_folds and fresh and json.loads(out.read_text())["draws"] == draws:
+        return json.loads(out.read_text()) | {"reused": True}
     folds.to_csv(folds_csv, index=False)
     command = [sys.executable, str(ROOT / "benchmarks" / "table_baselines.py"), "--table", str(csv), "--target",
                TARGET, "--folds", str(folds_csv), "--draws", str(draws), "--out", str(out)]
     if TABLES[name].id_column:
         command += ["--drop", TABLES[name].id_column]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return json.loads(out.read_text())
+    return json.loads(out.read_text()) | {"reused": False}
 
 
 def bootstrap_auc(y: np.ndarray, scores: dict[str, np.ndarray], resamples: int, seed: int) -> dict[str, np.ndarray]:
@@ -234,9 +238,10 @@ def main() -> None:
         row |= {"ours_seconds": ours_seconds, "baseline_seconds": baseline_seconds,
                 "tuned_per_fold": result["lightgbm_tuned_per_fold"]}
         rows.append(row)
-        print(f"{name}: {len(y):,} rows; credit train {ours_seconds:.0f} s, baselines {baseline_seconds:.0f} s"
-              + (f"; champion {champion}, candidates " + ", ".join(f"{c} {a:.3f}" for c, a in row["candidates"].items())
-                 if with_ours else ""), flush=True)
+        ours_note = (f"credit train {ours_seconds:.0f} s, champion {champion}, candidates "
+                     + ", ".join(f"{c} {a:.3f}" for c, a in row["candidates"].items()) + "; ") if with_ours else ""
+        print(f"{name}: {len(y):,} rows; {ours_note}baselines "
+              f"{'reused' if result['reused'] else f'{baseline_seconds:.0f} s'}", flush=True)
     print()
     print_comparison(rows, with_ours)
     print(f"\n{len(rows)} tables in {time.perf_counter() - started:.0f} s; random search {draws} draws")
