@@ -16,7 +16,8 @@ packages ship; written as CSV with a 0/1 column ``bad``):
 3. Prints, per table, rows and bad rate, our champion's name and the AUC of its pooled
    out-of-fold PDs with a 95% bootstrap interval, each baseline's AUC and interval, our margin
    over the best baseline, and whether it is within that baseline's interval half-width
-   ("ok" when margin >= -half-width); then the mean over tables; then log loss and Brier score.
+   ("ok" when margin >= -half-width); then the mean over tables; then log loss and Brier score,
+   and how many of our champion's PDs are exactly 0 or 1.
 
 Intervals: percentile bootstrap, 1,000 resamples of the rows, seed 0; the same resamples for
 every model of a table (paired), so the interval of the margin (``diff``) is paired too.
@@ -199,6 +200,9 @@ def print_comparison(rows: list[dict], with_ours: bool) -> None:
     for r in rows:
         print(f"{r['table']:<13}" + "".join(
             f"{r['models'][m]['log_loss']:.4f} / {r['models'][m]['brier']:.4f}".ljust(20) for m in models))
+    if with_ours:
+        print("Our champion's PDs of exactly 0 or 1: " + ", ".join(
+            f"{r['table']} {r['models']['ours']['exact_0_or_1']}" for r in rows))
 
 
 def main() -> None:
