@@ -280,8 +280,8 @@ def export_serving_files(name: str, alias: str, folder: str | Path) -> Path:
     version = resolve_alias(name, alias)
     pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}").unwrap_python_model()
     if not isinstance(pyfunc.model, LightGBMPD):
-        raise NotServableError(f"{name} version {version.version} ({alias}) is a {type(pyfunc.model).__name__}, "
-                               "not a LightGBM PD model: only a LightGBM model can be exported for serving (a "
+        raise NotServableError(f"{name} version {version.version} ({alias}) is not a LightGBM PD model but a "
+                               f"{type(pyfunc.model).__name__}: only a LightGBM model can be exported for serving (a "
                                "table's champion may be a scorecard, a logistic regression or a blend; load it "
                                f"with mlflow.pyfunc.load_model('models:/{name}/{version.version}') instead).")
     return write_serving_files(pyfunc.model, folder, categories=pyfunc.categories,

@@ -254,7 +254,7 @@ def tune_table_lightgbm(X: pd.DataFrame, y: np.ndarray, *, trials: int, inner_fo
     return {**base_params, **study.best_params}
 
 
-def train_on_table(table: LabelledTable, *, folds: int = 5, inner_folds: int = 3, tuning_trials: int = 10,
+def train_on_table(table: LabelledTable, *, folds: int = 5, inner_folds: int = 3, tuning_trials: int = 8,
                    calibration: str | None = "sigmoid", lightgbm_params: dict | None = None,
                    num_boost_round: int = 2000, early_stopping_rounds: int = 50, with_scorecard: bool = True,
                    random_state: int = 0) -> TableTraining:
