@@ -76,7 +76,8 @@ def train(
         if not target:
             fail("--table needs --target COLUMN: the 0/1 outcome to learn")
         if tune:
-            fail("--tune searches on a panel's validation window; with --table, set [lightgbm] in a --config file")
+            fail("--tune searches on a panel's validation window; with --table, LightGBM is always tuned "
+                 "([tuning] table_trials of the configuration)")
         if not table.is_file():
             fail(f"--table {table}: no such file")
     settings = _config(config)
@@ -246,14 +247,14 @@ def export_champion(
 
     A running service serving from --out loads them within CREDIT_SERVING_CHECK_SECONDS (5 s).
     """
-    from credit.models.registry import ModelNotFoundError, export_serving_files, resolve_alias
+    from credit.models.registry import ModelNotFoundError, NotServableError, export_serving_files, resolve_alias
     from credit.settings import Settings
 
     use_tracking(tracking_uri)
     try:
         version = resolve_alias(name, alias)
         folder = export_serving_files(name, alias, out)
-    except ModelNotFoundError as exc:
+    except (ModelNotFoundError, NotServableError) as exc:
         fail(str(exc))
     console.print(f"Exported {name} version {version.version} ({alias}) to {folder}. A service serving from this "
                   f"folder picks it up within {Settings().serving_check_seconds:g} s, no restart needed; run "
@@ -291,8 +292,11 @@ def _train_table(path: Path, target: str, time_col: str | None, id_col: str | No
         console.print("AUC over the folds (mean ± sd): " + "; ".join(
             f"{row.model} {row.auc_mean:.3f} ± {row.auc_std:.3f}" for row in outcome.fold_auc.itertuples()),
             highlight=False)
-    console.print(f"Registered {outcome.registered.name} version {outcome.registered.version} as challenger "
-                  f"(run {outcome.run_id}). Report: {outcome.report_path}", highlight=False)
+    inner = ", ".join(f"{row.model} {row.inner_auc:.4f}" for row in outcome.inner_auc.itertuples())
+    console.print(f"Champion: {outcome.champion}, the highest AUC on the inner folds of the training rows "
+                  f"({inner}).", highlight=False)
+    console.print(f"Registered {outcome.registered.name} version {outcome.registered.version} ({outcome.champion}) "
+                  f"as challenger (run {outcome.run_id}). Report: {outcome.report_path}", highlight=False)
 
 
 def _separator(text: str | None) -> str | None:

@@ -52,6 +52,9 @@ class WindowConfig(Section):
 class TuningConfig(Section):
     trials: PositiveInt
     timeout_seconds: Annotated[float, Field(ge=1)]
+    table_trials: Annotated[int, Field(ge=0)]
+    """Optuna trials tuning LightGBM in each training set of `credit train --table`; 0: no tuning."""
+    table_inner_folds: Annotated[int, Field(ge=2)]
 
 
 class PromotionPolicy(Section):

@@ -13,6 +13,7 @@ store in :class:`credit.settings.Settings` or at a URI a test gives.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 from contextlib import nullcontext
@@ -32,7 +33,7 @@ from mlflow.types.schema import AnyType, ColSpec, Schema
 from sklearn.isotonic import IsotonicRegression
 
 from credit.models import REGISTERED_MODEL
-from credit.models.pd_model import LOGIT_CLIP, LightGBMPD, apply_calibrator
+from credit.models.pd_model import LOGIT_CLIP, PD_CLIP, LightGBMPD, calibrated_pd
 from credit.models.serving import (
     BOOSTER_FILE,
     CALIBRATOR_FILE,
@@ -73,15 +74,23 @@ class AliasNotFoundError(ModelNotFoundError):
     """A registered model has no version under the alias asked for."""
 
 
-class PDPyfunc(mlflow.pyfunc.PythonModel):
-    """The pyfunc face of a :class:`LightGBMPD`: ``predict`` returns the calibrated PD.
+class NotServableError(ValueError):
+    """A registered model that is not a LightGBM PD model, so it has no serving files."""
 
-    ``categories`` maps each categorical feature to its training categories, so that rows
-    whose categoricals arrive as strings (MLflow's schema has no categorical type) are coded
-    as in training.
+
+class PDPyfunc(mlflow.pyfunc.PythonModel):
+    """The pyfunc face of a fitted PD model: ``predict`` returns the calibrated PD.
+
+    ``model`` is a :class:`LightGBMPD` (the marketplace's models, the only kind that can be
+    exported for serving) or, for a labelled table's champion, any fitted classifier with
+    ``feature_names_in_`` and ``predict_proba`` (a :class:`~credit.models.scorecard.ScorecardPD`,
+    the logistic pipeline of :func:`~credit.models.training.logistic_baseline`, or a
+    :class:`~credit.models.table_training.BlendPD`). ``categories`` maps each categorical
+    feature to its training categories, so that rows whose categoricals arrive as strings
+    (MLflow's schema has no categorical type) are coded as in training.
     """
 
-    def __init__(self, model: LightGBMPD, categories: dict[str, list]) -> None:
+    def __init__(self, model: object, categories: dict[str, list]) -> None:
         self.model = model
         self.categories = categories
 
@@ -119,15 +128,17 @@ def tracking(settings_or_uri: Settings | str) -> str:
     return mlflow.create_experiment(EXPERIMENT, artifact_location=settings.resolved_artifact_location())
 
 
-def log_pd_model(model: LightGBMPD, *, params: dict, metrics: dict[str, float], feature_names: list[str],
+def log_pd_model(model: object, *, params: dict, metrics: dict[str, float], feature_names: list[str],
                  input_example: pd.DataFrame, run_name: str, report_path: str | Path | None = None,
                  register_as: str = REGISTERED_MODEL) -> RegisteredVersion:
     """Log a fitted PD model in one MLflow run and register it as a new version.
 
     Parameters
     ----------
-    model : LightGBMPD
-        A fitted model.
+    model : LightGBMPD or fitted classifier
+        A fitted model: a :class:`LightGBMPD`, or any classifier with ``feature_names_in_``
+        and ``predict_proba`` (see :class:`PDPyfunc`; only a LightGBMPD can be exported for
+        serving).
     params, metrics : dict
         Logged as the run's parameters and metrics.
     feature_names : list of str
@@ -179,11 +190,17 @@ def log_pd_model(model: LightGBMPD, *, params: dict, metrics: dict[str, float], 
         info = mlflow.pyfunc.log_model(
             name="pd_model", python_model=PDPyfunc(model, categories), signature=signature,
             input_example=example, registered_model_name=register_as,
-            # explicit requirements: inferring them loads the model again and costs seconds
-            pip_requirements=[f"mlflow=={mlflow.__version__}", f"lightgbm=={lgb.__version__}",
-                              f"scikit-learn=={sklearn.__version__}", f"pandas=={pd.__version__}",
-                              f"numpy=={np.__version__}"])
+            pip_requirements=_requirements(model))
     return RegisteredVersion.of(MlflowClient().get_model_version(register_as, str(info.registered_model_version)))
+
+
+def _requirements(model: object) -> list[str]:
+    # explicit requirements: inferring them loads the model again and costs seconds
+    requirements = [f"mlflow=={mlflow.__version__}", f"lightgbm=={lgb.__version__}",
+                    f"scikit-learn=={sklearn.__version__}", f"pandas=={pd.__version__}", f"numpy=={np.__version__}"]
+    if not isinstance(model, LightGBMPD):  # a table's champion may hold a scorecard
+        requirements.append(f"optbinning=={importlib.metadata.version('optbinning')}")
+    return requirements
 
 
 def _signature(example: pd.DataFrame, pd_: np.ndarray, categories: dict[str, list]) -> ModelSignature:
@@ -257,9 +274,16 @@ def export_serving_files(name: str, alias: str, folder: str | Path) -> Path:
     ------
     AliasNotFoundError
         If the model does not exist or has no such alias.
+    NotServableError
+        If the version is not a :class:`LightGBMPD` (a table's scorecard, logistic or blend champion).
     """
     version = resolve_alias(name, alias)
     pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}").unwrap_python_model()
+    if not isinstance(pyfunc.model, LightGBMPD):
+        raise NotServableError(f"{name} version {version.version} ({alias}) is not a LightGBM PD model but a "
+                               f"{type(pyfunc.model).__name__}: only a LightGBM model can be exported for serving (a "
+                               "table's champion may be a scorecard, a logistic regression or a blend; load it "
+                               f"with mlflow.pyfunc.load_model('models:/{name}/{version.version}') instead).")
     return write_serving_files(pyfunc.model, folder, categories=pyfunc.categories,
                                version={"name": name, "version": version.version, "alias": alias,
                                         "run_id": version.run_id})
@@ -304,15 +328,15 @@ def _replace_file(path: Path, data: bytes) -> None:
 def _calibrator_as_numbers(model: LightGBMPD) -> dict:
     fitted = model.calibrator_
     if fitted is None:
-        calibrator = {"kind": None}
+        calibrator = {"kind": None, "pd_clip": PD_CLIP}
     elif isinstance(fitted, IsotonicRegression):
         calibrator = {"kind": "isotonic", "x_thresholds": fitted.X_thresholds_.tolist(),
-                      "y_thresholds": fitted.y_thresholds_.tolist()}
+                      "y_thresholds": fitted.y_thresholds_.tolist(), "pd_clip": PD_CLIP}
     else:
         calibrator = {"kind": "sigmoid", "coef": float(fitted.coef_[0, 0]), "intercept": float(fitted.intercept_[0]),
-                      "logit_clip": LOGIT_CLIP}
+                      "logit_clip": LOGIT_CLIP, "pd_clip": PD_CLIP}
     grid = np.concatenate([np.linspace(0, 1, 2001), calibrator.get("x_thresholds", [])])
-    expected = grid if fitted is None else apply_calibrator(fitted, grid)
+    expected = calibrated_pd(fitted, grid)
     if not np.allclose(calibrate(calibrator, grid), expected, rtol=0, atol=1e-12):
         raise RuntimeError("the exported calibrator does not reproduce the model's; "
                            "update credit.models.serving.calibrate to match credit.models.pd_model.")

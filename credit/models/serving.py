@@ -159,17 +159,24 @@ def restore_categories(frame: Any, categories: dict[str, list]) -> Any:
 
 
 def calibrate(calibrator: dict, raw: np.ndarray) -> np.ndarray:
-    """Map the booster's PDs through the exported calibrator (see ``calibrator.json``)."""
+    """Map the booster's PDs through the exported calibrator (see ``calibrator.json``).
+
+    With ``pd_clip`` in the file (every export since PDs are kept off 0 and 1), the PD is then
+    clipped to [pd_clip, 1 - pd_clip], as :func:`credit.models.pd_model.calibrated_pd` does.
+    """
     kind = calibrator["kind"]
     if kind is None:
-        return raw
-    if kind == "isotonic":
+        calibrated = raw
+    elif kind == "isotonic":
         x, y = np.asarray(calibrator["x_thresholds"]), np.asarray(calibrator["y_thresholds"])
         # scikit-learn clips to the fitted range and interpolates linearly between thresholds
-        return np.interp(np.clip(raw, x[0], x[-1]), x, y)
-    if kind == "sigmoid":
+        calibrated = np.interp(np.clip(raw, x[0], x[-1]), x, y)
+    elif kind == "sigmoid":
         clip = calibrator["logit_clip"]
         p = np.clip(raw, clip, 1 - clip)
         z = calibrator["coef"] * np.log(p / (1 - p)) + calibrator["intercept"]
-        return 1 / (1 + np.exp(-z))
-    raise ValueError(f"unknown calibrator kind {kind!r}; expected 'isotonic', 'sigmoid' or null.")
+        calibrated = 1 / (1 + np.exp(-z))
+    else:
+        raise ValueError(f"unknown calibrator kind {kind!r}; expected 'isotonic', 'sigmoid' or null.")
+    pd_clip = calibrator.get("pd_clip")
+    return calibrated if pd_clip is None else np.clip(calibrated, pd_clip, 1 - pd_clip)

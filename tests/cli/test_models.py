@@ -12,10 +12,13 @@ import re
 from datetime import date
 from pathlib import Path
 
+import mlflow
+import numpy as np
+import pandas as pd
 import pytest
 
 from credit.models import REGISTERED_MODEL
-from tests.cli.conftest import Registry, applicants_table
+from tests.cli.conftest import Registry, applicants_table, mlflow_left_as_found
 from tests.cli.invoke import assert_refused, credit
 
 pytestmark = [
@@ -49,9 +52,35 @@ def test_train_time_col_validates_the_table_out_of_time(registry: Registry) -> N
     assert (train_from, test_to) == (applied_on.min(), applied_on.max())
     assert train_to < test_from
     assert "Test window:" in outcome.text and "Out-of-fold PDs" not in outcome.text
-    assert "Registered applicants_pd version 1 as challenger" in outcome.text
+    champion = re.search(r"Champion: (\w+), the highest AUC on the inner folds of the training rows \(", outcome.text)
+    assert champion, outcome.output
+    assert f"Registered applicants_pd version 1 ({champion[1]}) as challenger" in outcome.text
     params = _run_params(registry, "applicants_pd", "1")
     assert params["time_column"] == "applied_on" and params["validation"] == "out-of-time"
+    run_id = registry.client.get_model_version("applicants_pd", "1").run_id
+    assert f"run {run_id}" in outcome.text
+    assert registry.client.get_run(run_id).data.tags["champion"] == champion[1]
+
+
+def test_train_table_logs_every_rows_pds_and_registers_a_champion_that_loads(registry: Registry,
+                                                                              tmp_path: Path) -> None:
+    run_id = registry.client.get_model_version("applicants_pd", "1").run_id
+    path = registry.client.download_artifacts(run_id, "evaluation/out_of_fold.csv", str(tmp_path))
+    out_of_fold = pd.read_csv(path)
+    table = applicants_table()
+    assert out_of_fold.columns.tolist() == ["row", "fold", "target", "champion", "logistic", "lightgbm", "blend"]
+    assert out_of_fold["row"].tolist() == list(range(len(table)))
+    assert out_of_fold["target"].tolist() == table["bad"].tolist()
+    assert set(out_of_fold["fold"]) == {"train", "test"}
+    uri = registry.tracking[1]
+    with mlflow_left_as_found():
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        model = mlflow.pyfunc.load_model("models:/applicants_pd/1")
+    pds = np.asarray(model.predict(table[["risk", "noise", "sector"]].astype({"sector": "category"})))
+    assert ((pds > 0) & (pds < 1)).all()
+    test = out_of_fold["fold"] == "test"
+    np.testing.assert_allclose(pds[test.to_numpy()], out_of_fold.loc[test, "champion"], rtol=0, atol=1e-12)
 
 
 def test_promote_version_judges_that_version_not_the_challenger(registry: Registry) -> None:

@@ -38,11 +38,16 @@ def test_export_champion_alias_exports_the_version_under_that_alias(registry: Re
     assert (version["name"], version["version"], version["alias"]) == (REGISTERED_MODEL, "2", "challenger")
 
 
-def test_export_champion_name_exports_another_registered_model(registry: Registry, tmp_path: Path) -> None:
+def test_export_champion_refuses_a_table_champion_that_is_not_lightgbm(registry: Registry, tmp_path: Path) -> None:
     assert registry.table_training.exit_code == 0, registry.table_training.output
-    version = _exported(registry, tmp_path / "serving", "--name", "applicants_pd", "--alias", "challenger")
-    assert (version["name"], version["version"]) == ("applicants_pd", "1")
-    assert json.loads((tmp_path / "serving" / "features.json").read_text())  # the table's features, not the panel's
+    # the applicants' log-odds are linear in one risk driver: the logistic regression is the true model and wins
+    run = registry.client.get_run(registry.client.get_model_version("applicants_pd", "1").run_id)
+    assert run.data.tags["champion"] == "logistic"
+    outcome = credit("models", "export-champion", "--out", tmp_path / "serving", "--name", "applicants_pd",
+                     "--alias", "challenger", *registry.tracking)
+    assert_refused(outcome, "applicants_pd version 1 (challenger) is not a LightGBM PD model",
+                   "only a LightGBM model can be exported for serving")
+    assert not (tmp_path / "serving").exists()
 
 
 @pytest.mark.parametrize(("arguments", "phrases"), [

@@ -8,14 +8,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from credit.models import table_training
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+
+from credit.models import pd_model, table_training
 from credit.models.metrics import auc
+from credit.models.pd_model import PD_CLIP
 from credit.models.report import evaluation_report
-from credit.models.table_training import small_table_lightgbm_params, train_on_table
+from credit.models.table_training import AveragePD, small_table_lightgbm_params, train_on_table
 from credit.models.tables import LabelledTable, read_labelled_table
 
 REGION_EFFECT = {"north": 1.6, "south": -1.2, "east": 0.0}
-FAST = {"num_boost_round": 150, "lightgbm_params": {"learning_rate": 0.1}}
+FAST = {"num_boost_round": 150, "lightgbm_params": {"learning_rate": 0.1}, "tuning_trials": 2}
+CANDIDATES = ["champion", "logistic", "scorecard", "lightgbm", "blend"]
 
 
 def make_loans(rows: int = 600, seed: int = 7) -> tuple[pd.DataFrame, np.ndarray]:
@@ -52,12 +57,12 @@ def test_without_a_time_column_each_candidate_ranks_defaults_using_the_number_an
     best_possible, number_alone = auc(y, log_odds), auc(y, frame["overdraft"].to_numpy())
     assert best_possible - number_alone > 0.04  # the region carries signal a model must pick up
     assert trained.validation == "cross-validation"
-    assert [m.name for m in trained.evaluated] == ["lightgbm", "scorecard", "logistic"]
+    assert [m.name for m in trained.evaluated] == CANDIDATES
     for model in trained.evaluated:
         pooled = auc(model.y_test, model.pd_test)
         assert number_alone + 0.03 < pooled <= best_possible + 0.02, (model.name, pooled)
     assert "stratified 3-fold cross-validation: no time column was given" in trained.split_description
-    assert trained.fold_auc()["folds"].tolist() == [3, 3, 3]
+    assert trained.fold_auc()["folds"].tolist() == [3] * 5
 
 
 def test_a_categorical_column_is_a_category_in_every_candidate(cross_validated) -> None:  # noqa: ANN001
@@ -81,11 +86,10 @@ def test_every_row_is_scored_once_by_models_that_never_saw_it(monkeypatch: pytes
     table = LabelledTable(frame[["overdraft", "region", "noise"]].astype({"region": "category"}), frame["bad"])
     seen: dict[str, list[set[int]]] = {"lightgbm": [], "scorecard": [], "logistic": []}
 
-    class SpiedLightGBM(table_training.LightGBMPD):
-        def fit(self, X, y, *, X_valid, y_valid, X_calibrate=None, y_calibrate=None):  # noqa: ANN001, ANN202
-            seen["lightgbm"].append(set(X.index) | set(X_valid.index) | set(X_calibrate.index))
-            return super().fit(X, y, X_valid=X_valid, y_valid=y_valid, X_calibrate=X_calibrate,
-                               y_calibrate=y_calibrate)
+    class SpiedLightGBM(table_training.CrossFittedLightGBMPD):
+        def fit(self, X, y):  # noqa: ANN001, ANN202
+            seen["lightgbm"].append(set(X.index))
+            return super().fit(X, y)
 
     class SpiedScorecard(table_training.ScorecardPD):
         def fit(self, X, y):  # noqa: ANN001, ANN202
@@ -100,18 +104,27 @@ def test_every_row_is_scored_once_by_models_that_never_saw_it(monkeypatch: pytes
         pipeline.fit = lambda X, y: (seen["logistic"].append(set(X.index)), fit(X, y))[1]
         return pipeline
 
-    monkeypatch.setattr(table_training, "LightGBMPD", SpiedLightGBM)
+    monkeypatch.setattr(table_training, "CrossFittedLightGBMPD", SpiedLightGBM)
     monkeypatch.setattr(table_training, "ScorecardPD", SpiedScorecard)
     monkeypatch.setattr(table_training, "logistic_baseline", spied_logistic)
-    trained = train_on_table(table, folds=4, **FAST)
+    trained = train_on_table(table, folds=4, inner_folds=3, **FAST)
 
     assert np.bincount(trained.fold_of_row).tolist() == [75, 75, 75, 75]
     for model in trained.evaluated:
         assert model.y_test.tolist() == frame["bad"].tolist() and not np.isnan(model.pd_test).any()
     everything = set(range(len(frame)))
-    held_out = [set(np.flatnonzero(trained.fold_of_row == fold)) for fold in range(4)]
-    for name, fits in seen.items():
-        assert fits == [everything - rows for rows in held_out] + [everything], name
+    training_sets = [everything - set(np.flatnonzero(trained.fold_of_row == fold)) for fold in range(4)]
+    training_sets.append(everything)  # the final models
+    # LightGBM is fitted once per training set (its inner folds are inside that fit) ...
+    assert seen["lightgbm"] == training_sets
+    # ... the others three times on inner folds (two thirds of the training set each) and once on all of it
+    for name in ("scorecard", "logistic"):
+        fits = seen[name]
+        assert len(fits) == 4 * len(training_sets), name
+        for number, rows in enumerate(training_sets):
+            inner, whole = fits[4 * number:4 * number + 3], fits[4 * number + 3]
+            assert whole == rows and all(fit < rows for fit in inner), name
+            assert set.union(*(rows - fit for fit in inner)) == rows  # each row held out by one inner fold
 
 
 def test_with_a_time_column_every_test_row_comes_after_every_training_row(tmp_path: Path) -> None:
@@ -124,12 +137,12 @@ def test_with_a_time_column_every_test_row_comes_after_every_training_row(tmp_pa
 
     split, days = trained.split, pd.to_datetime(table.times).to_numpy()
     assert trained.validation == "out-of-time"
-    windows = [days[mask] for mask in (split.train, split.valid, split.calibrate, split.test)]
+    windows = [days[mask] for mask in (split.train, split.test)]
     for earlier, later in zip(windows, windows[1:], strict=False):
         assert earlier.max() < later.min()
-    # a day goes to the window in which the share of rows dated before it falls: days 0-99 hold the
-    # first 300 rows (60%), 100-116 the next 51, 117-133 the next 51, and days 134-166 the last 98
-    assert [len(w) for w in windows] == [300, 51, 51, 98]
+    # the test window starts on the first day with 80% of the rows (400) dated before it: day 134
+    # has 402 before it, so days 0-133 train (402 rows) and days 134-166 test (the last 98)
+    assert [len(w) for w in windows] == [402, 98]
     assert all(len(m.pd_test) == 98 for m in trained.evaluated)
     assert trained.split_description["test"] == "2021-05-15 to 2021-06-16: 98 rows, " + f"{frame['bad'][402:].sum()} bad"
     assert trained.fold_metrics["fold"].unique().tolist() == ["test"]
@@ -141,7 +154,7 @@ def test_the_result_feeds_the_evaluation_report_with_intervals(cross_validated) 
     report = evaluation_report(trained.evaluated, title="loans.csv", split_description=trained.split_description,
                                note=trained.note, bootstrap_rows=50)
 
-    assert report.summary["rows"].tolist() == [600, 600, 600]
+    assert report.summary["rows"].tolist() == [600] * 5
     assert (report.summary["auc_low"] < report.summary["auc"]).all()
     assert "no time column was given" in report.html and "Per-fold AUC" in report.html
 
@@ -160,7 +173,7 @@ def test_too_few_bad_rows_to_stop_early_and_calibrate_in_each_fold_is_refused() 
     bad = np.flatnonzero(frame["bad"].to_numpy())
     frame.loc[bad[5:], "bad"] = 0
     table = LabelledTable(frame[["overdraft"]], frame["bad"])
-    with pytest.raises(ValueError, match=r"with 2 folds a fold's training rows hold only 2"):
+    with pytest.raises(ValueError, match=r"with 2 folds a fold's training rows hold only 2, fewer than the 3 inner"):
         train_on_table(table, folds=2)
 
 
@@ -169,7 +182,7 @@ def test_a_time_window_without_defaults_is_refused() -> None:
     frame["bad"] = (np.arange(200) < 100) & (np.arange(200) % 4 == 0)  # no default after the first half
     times = pd.Series(pd.date_range("2022-01-01", periods=200, freq="D"), name="granted")
     table = LabelledTable(frame[["overdraft"]], frame["bad"].astype(int), times=times)
-    with pytest.raises(ValueError, match=r"the valid window of 'granted' \(2022-05-01 to 2022-05-20\) holds 20 rows "
+    with pytest.raises(ValueError, match=r"the test window of 'granted' \(2022-06-10 to 2022-07-19\) holds 40 rows "
                                          r"of which 0 bad"):
         train_on_table(table)
 
@@ -181,17 +194,158 @@ def test_folds_must_be_an_integer_of_two_or_more(folds: object) -> None:
         train_on_table(LabelledTable(frame[["overdraft"]], frame["bad"]), folds=folds)
 
 
-def test_small_tables_get_smaller_leaves_one_thread_and_a_sigmoid_calibrator() -> None:
-    assert small_table_lightgbm_params(188, calibration_defaults=4) == {
-        "min_child_samples": 9, "min_data_per_group": 9, "num_threads": 1, "calibration": "sigmoid"}
-    assert small_table_lightgbm_params(40, calibration_defaults=1)["min_child_samples"] == 5
-    assert small_table_lightgbm_params(200_000, calibration_defaults=900) == {
-        "min_child_samples": 50, "min_data_per_group": 50, "calibration": "isotonic"}
+def test_small_tables_get_smaller_leaves_and_one_thread() -> None:
+    assert small_table_lightgbm_params(188) == {"min_child_samples": 9, "min_data_per_group": 9, "num_threads": 1}
+    assert small_table_lightgbm_params(40)["min_child_samples"] == 5
+    assert small_table_lightgbm_params(200_000)["min_child_samples"] == 50
 
 
-def test_the_callers_lightgbm_parameters_override_the_small_table_rule() -> None:
+def test_the_callers_lightgbm_parameters_are_used_untuned_with_no_trials() -> None:
     frame, _ = make_loans(rows=300)
     trained = train_on_table(LabelledTable(frame[["overdraft"]], frame["bad"]), folds=3, with_scorecard=False,
-                             num_boost_round=50, lightgbm_params={"min_child_samples": 30, "calibration": None})
+                             num_boost_round=50, tuning_trials=0, calibration=None,
+                             lightgbm_params={"min_child_samples": 30})
     assert trained.lightgbm_params["min_child_samples"] == 30
     assert trained.models["lightgbm"].calibrator_ is None
+
+
+def tempting_isotonic(rows: int = 800, seed: int = 5) -> LabelledTable:
+    """A table where ``score`` below 0 never defaults and above 1.2 always does: isotonic steps of 0 and 1."""
+    rng = np.random.default_rng(seed)
+    score = rng.uniform(-2, 2, size=rows)
+    bad = np.where(score < 0, 0, np.where(score > 1.2, 1, (rng.random(rows) < 0.3).astype(int)))
+    return LabelledTable(pd.DataFrame({"score": score, "noise": rng.normal(size=rows)}), pd.Series(bad, name="bad"))
+
+
+def test_isotonic_calibration_never_gives_a_pd_of_exactly_0_or_1() -> None:
+    table = tempting_isotonic()
+    trained = train_on_table(table, folds=3, calibration="isotonic", **FAST)
+
+    pds = trained.out_of_fold[CANDIDATES].to_numpy()
+    assert ((pds > 0) & (pds < 1)).all()
+    # below 0 every row is good, so the isotonic step there is its lower bound, PD_CLIP, not 0;
+    # above 1.2 every row is bad, so the top step is 1 - PD_CLIP, not 1
+    final = trained.models["lightgbm"]
+    assert isinstance(final.calibrator_, IsotonicRegression)
+    registered = final.predict_proba(table.features)[:, 1]
+    assert registered.min() == PD_CLIP and registered.max() == 1 - PD_CLIP
+    assert trained.out_of_fold["lightgbm"].min() == PD_CLIP
+    for model in trained.models.values():
+        pd_ = model.predict_proba(table.features)[:, 1]
+        assert ((pd_ >= PD_CLIP) & (pd_ <= 1 - PD_CLIP)).all()
+
+
+def test_the_configured_calibration_is_the_one_of_every_fold_model_and_of_the_final_model(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    calibrators = []
+
+    class SpiedLightGBM(table_training.CrossFittedLightGBMPD):
+        def fit(self, X, y):  # noqa: ANN001, ANN202
+            fitted = super().fit(X, y)
+            calibrators.append(type(fitted.calibrator_))
+            return fitted
+
+    monkeypatch.setattr(table_training, "CrossFittedLightGBMPD", SpiedLightGBM)
+    trained = train_on_table(tempting_isotonic(rows=400), folds=3, calibration="sigmoid", with_scorecard=False, **FAST)
+
+    assert calibrators == [LogisticRegression] * 4  # 3 outer folds and the final model
+    assert isinstance(trained.models["lightgbm"].calibrator_, LogisticRegression)
+    assert trained.lightgbm_params["calibration"] == "sigmoid"
+
+
+def test_the_final_booster_learns_from_every_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    frame, _ = make_loans(rows=300)
+    table = LabelledTable(frame[["overdraft", "noise"]], frame["bad"])
+    boosted_rows = []
+    train = pd_model.lgb.train
+
+    def spied_train(params, data, **options):  # noqa: ANN001, ANN003, ANN202
+        booster = train(params, data, **options)
+        boosted_rows.append(data.num_data())
+        return booster
+
+    monkeypatch.setattr(pd_model.lgb, "train", spied_train)
+    trained = train_on_table(table, folds=3, with_scorecard=False, **FAST)
+
+    # lgb.train is the final booster of each training set (the inner folds boost in lgb.cv): the
+    # three outer training sets hold 200 rows each, the final model all 300
+    assert boosted_rows == [200, 200, 200, 300]
+    assert trained.models["lightgbm"].best_iteration_ >= 1
+
+
+def test_the_same_seed_gives_the_same_pds_and_champion() -> None:
+    frame, _ = make_loans(rows=300)
+    table = LabelledTable(frame[["overdraft", "region", "noise"]].astype({"region": "category"}), frame["bad"])
+    first, second = (train_on_table(table, folds=3, random_state=11, **FAST) for _ in range(2))
+
+    pd.testing.assert_frame_equal(first.out_of_fold, second.out_of_fold)
+    assert first.champion == second.champion
+    assert first.lightgbm_params == second.lightgbm_params
+
+
+def test_the_out_of_fold_table_holds_each_folds_champion_and_every_candidate(cross_validated) -> None:  # noqa: ANN001
+    frame, _, trained = cross_validated
+
+    table = trained.out_of_fold
+    assert table.columns.tolist() == ["row", "fold", "target"] + CANDIDATES
+    assert table["row"].tolist() == list(range(600)) and table["target"].tolist() == frame["bad"].tolist()
+    chosen = trained.inner_auc[trained.inner_auc["champion"]].set_index("fold")["model"]
+    for fold in range(3):
+        rows = table[table["fold"] == fold]
+        assert rows["champion"].tolist() == rows[chosen[fold]].tolist()
+    final = trained.inner_auc[trained.inner_auc["fold"] == "final"].set_index("model")["inner_auc"]
+    assert trained.champion == final.idxmax()
+    assert f"The champion is {trained.champion}" in trained.note
+
+
+def linear_table(rows: int = 2000, seed: int = 1) -> tuple[LabelledTable, np.ndarray]:
+    """Ten standard normal features adding up linearly in the log-odds: a logistic regression is the true model."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(rows, 10)), columns=[f"x{i}" for i in range(10)])
+    log_odds = -1.5 + 0.45 * X.sum(axis=1).to_numpy()
+    bad = (rng.random(rows) < 1 / (1 + np.exp(-log_odds))).astype(int)
+    return LabelledTable(X, pd.Series(bad, name="bad")), log_odds
+
+
+def interaction_table(rows: int = 2000, seed: int = 1) -> tuple[LabelledTable, np.ndarray]:
+    """The log-odds turn on the product of two features: no straight line, nor bins of one feature, can follow it."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(rows, 3)), columns=["x0", "x1", "x2"])
+    log_odds = -1 + X["x0"].to_numpy() + 3 * (X["x0"] * X["x1"]).to_numpy()
+    bad = (rng.random(rows) < 1 / (1 + np.exp(-log_odds))).astype(int)
+    return LabelledTable(X, pd.Series(bad, name="bad")), log_odds
+
+
+def test_the_champion_is_the_logistic_regression_when_the_truth_is_linear() -> None:
+    table, log_odds = linear_table()
+    trained = train_on_table(table, folds=2, tuning_trials=0, lightgbm_params={"learning_rate": 0.1})
+
+    final = trained.inner_auc[trained.inner_auc["fold"] == "final"].set_index("model")["inner_auc"]
+    assert trained.champion == "logistic"
+    # the well-specified model comes within 0.01 of the true log-odds' AUC on rows it did not see
+    assert auc(table.target.to_numpy(), log_odds) - final["logistic"] < 0.01
+    assert final.drop("logistic").max() < final["logistic"]
+
+
+def test_the_champion_is_lightgbm_when_the_truth_is_an_interaction() -> None:
+    table, log_odds = interaction_table()
+    trained = train_on_table(table, folds=2, tuning_trials=0, lightgbm_params={"learning_rate": 0.1})
+
+    final = trained.inner_auc[trained.inner_auc["fold"] == "final"].set_index("model")["inner_auc"]
+    assert trained.champion == "lightgbm"
+    # x0 alone carries the only straight-line signal; the product is out of the linear models' reach
+    y = table.target.to_numpy()
+    assert final["logistic"] < auc(y, table.features["x0"].to_numpy()) + 0.02 < final["lightgbm"] - 0.1
+    assert isinstance(trained.champion_model, table_training.CrossFittedLightGBMPD)
+
+
+def test_a_scorecard_or_logistic_champion_is_registered_with_its_pds_clipped() -> None:
+    table, _ = linear_table(rows=600)
+    trained = train_on_table(table, folds=2, tuning_trials=0, with_scorecard=False,
+                             lightgbm_params={"learning_rate": 0.1})
+    assert trained.champion == "logistic"
+    registered = trained.champion_model
+    assert isinstance(registered, AveragePD) and list(registered.members) == ["logistic"]
+    np.testing.assert_array_equal(registered.predict_proba(table.features)[:, 1],
+                                  np.clip(trained.models["logistic"].predict_proba(table.features)[:, 1],
+                                          PD_CLIP, 1 - PD_CLIP))
