@@ -163,8 +163,8 @@ def training_window_of_run(run_id: str) -> tuple[date, date]:
 
     :func:`pipelines.train_pd.train_pd` logs each out-of-time window as a parameter
     (``window.train`` = ``"2023-04-01 to 2024-04-01 (13 as-of dates, ...)"``); the model is
-    fitted on the train, valid and calibration windows (:func:`credit.models.training.train_on_panel`),
-    so the window runs from the first date of ``window.train`` to the last of ``window.calibrate``.
+    fitted on the train and valid windows (:func:`credit.models.training.train_on_panel`),
+    so the window runs from the first date of ``window.train`` to the last of ``window.valid``.
 
     Raises
     ------
@@ -180,13 +180,13 @@ def training_window_of_run(run_id: str) -> tuple[date, date]:
         raise MonitoringError(f"the model's training run {run_id!r} is not in the MLflow store at "
                               f"{mlflow.get_tracking_uri()}; point --tracking-uri at it or give the training "
                               "window (--training-from, --training-to)") from exc
-    found = {key: _WINDOW.match(params.get(key, "")) for key in ("window.train", "window.calibrate")}
+    found = {key: _WINDOW.match(params.get(key, "")) for key in ("window.train", "window.valid")}
     missing = [key for key, match in found.items() if match is None]
     if missing:
         raise MonitoringError(f"the model's training run {run_id!r} does not record {' and '.join(missing)} "
                               "('<first> to <last> (...)'); give the training window (--training-from, "
                               "--training-to)")
-    return date.fromisoformat(found["window.train"].group(1)), date.fromisoformat(found["window.calibrate"].group(2))
+    return date.fromisoformat(found["window.train"].group(1)), date.fromisoformat(found["window.valid"].group(2))
 
 
 def monitor(engine: Engine, panel: str | Path | Panel, model: MonitoredModel, *, as_of: date | None = None,

@@ -52,30 +52,6 @@ def test_the_candidates_learn_from_earlier_dates_and_rank_later_defaults(panel) 
     assert report.summary["auc_gap_to_oracle"].notna().all()
 
 
-def test_the_pd_model_learns_from_the_calibration_window_and_is_calibrated_out_of_time(panel) -> None:  # noqa: ANN001
-    from credit.models.pd_model import LightGBMPD
-
-    frame, manifest, _ = panel
-    features = manifest["feature_columns"]
-    split = split_of(frame)
-    params = {"learning_rate": 0.1, "num_threads": 1}
-    trained = train_on_panel(frame, features, "default_12m", split, lightgbm_params=params, with_scorecard=False)
-    champion = trained.models["lightgbm"]
-    X, y = frame[features], frame["default_12m"]
-    rounds, before, everything = champion.best_iteration_, split.train | split.valid, split.train | split.valid | split.calibrate
-    # the same booster fitted here on every window before the test; and the calibrator fitted
-    # on the calibration window's scores by one that never saw those months
-    latest = LightGBMPD(params=params, num_boost_round=rounds, early_stopping_rounds=None, calibration=None).fit(
-        X[everything], y[everything])
-    earlier = LightGBMPD(params=params, num_boost_round=rounds, early_stopping_rounds=None, calibration="sigmoid").fit(
-        X[before], y[before], X_calibrate=X[split.calibrate], y_calibrate=y[split.calibrate])
-    test = X[split.test]
-    np.testing.assert_allclose(champion.predict_raw(test), latest.predict_raw(test))
-    assert not np.allclose(champion.predict_raw(test), earlier.predict_raw(test))
-    np.testing.assert_allclose(champion.calibrator_.coef_, earlier.calibrator_.coef_)
-    np.testing.assert_allclose(champion.calibrator_.intercept_, earlier.calibrator_.intercept_)
-
-
 def test_the_oracle_is_the_true_pd_of_the_same_firm_and_month(panel) -> None:  # noqa: ANN001
     frame, _, folder = panel
     truth = pd.read_parquet(Path(folder) / "truth" / "firm_month.parquet")

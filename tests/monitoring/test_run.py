@@ -158,13 +158,11 @@ def test_the_training_window_comes_from_the_training_run(tmp_path: Path):
     try:  # the experiment named: an earlier test may leave another store's experiment active in MLflow
         with mlflow.start_run(experiment_id=experiment) as trained:
             mlflow.log_params({"window.train": "2023-04-01 to 2024-04-01 (13 as-of dates, 40,000 rows, 900 defaults)",
-                               "window.valid": "2024-05-01 to 2024-07-01 (3 as-of dates, 9,000 rows, 200 defaults)",
-                               "window.calibrate": "2024-08-01 to 2024-10-01 (3 as-of dates, 9,100 rows, 210 defaults)"})
+                               "window.valid": "2024-05-01 to 2024-07-01 (3 as-of dates, 9,000 rows, 200 defaults)"})
         with mlflow.start_run(experiment_id=experiment) as bare:
             mlflow.log_param("window.train", "2023-04-01 to 2024-04-01 (13 as-of dates)")
-        # the model learns from the train, valid and calibration windows: 2023-04 to 2024-10
-        assert training_window_of_run(trained.info.run_id) == (date(2023, 4, 1), date(2024, 10, 1))
-        with pytest.raises(MonitoringError, match=r"does not record window.calibrate"):
+        assert training_window_of_run(trained.info.run_id) == (date(2023, 4, 1), date(2024, 7, 1))
+        with pytest.raises(MonitoringError, match=r"does not record window.valid"):
             training_window_of_run(bare.info.run_id)
         with pytest.raises(MonitoringError, match="is not in the MLflow store"):
             training_window_of_run("0" * 32)

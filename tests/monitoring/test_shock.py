@@ -155,8 +155,8 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Monitored]:
 def test_the_model_was_monitored_against_the_window_its_mlflow_run_recorded(study):  # noqa: ANN001
     for result in study.values():
         # the default windows on labelled months 2023-04 to 2025-01: test 2024-11..2025-01,
-        # calibrate 2024-08..10, valid 2024-05..07, train 2023-04..2024-04; fitted on all three
-        assert (result.run.training_from, result.run.training_to) == (date(2023, 4, 1), date(2024, 10, 1))
+        # calibrate 2024-08..10, valid 2024-05..07, train 2023-04..2024-04; fitted on train + valid
+        assert (result.run.training_from, result.run.training_to) == (date(2023, 4, 1), date(2024, 7, 1))
         assert result.run.as_of == MONTH and SEGMENT in {row.segment for row in result.run.psi}
 
 
