@@ -1,11 +1,12 @@
 """Oracle-gap benchmark (issue 4): the PD candidates' out-of-time AUC against the simulator's true PD.
 
-    .venv/bin/python benchmarks/oracle_gap.py [--firms 4000 --years 4 --seed 7] [--test-months 6]
+    .venv/bin/python benchmarks/oracle_gap.py [--firms 4000 --years 4 --seeds 7,11,13] [--test-months 6]
 
 1. Simulates the marketplace (cached under ``benchmarks/out/oracle_gap/``; the folder name
    carries a hash of the simulator's source, so a changed simulator is simulated afresh).
-2. Builds the monthly panel from six months after the start to the last month whose
-   12-month outcome is known.
+2. Builds the monthly panel from the first month start with every feature window complete
+   (the start plus the longest window, :func:`credit.features.panel.first_complete_as_of`) to
+   the last month whose 12-month outcome is known.
 3. Splits it out of time from the latest labelled month backwards with the model
    configuration's windows (``--config``, default ``credit/models/model.toml``; ``--test-months``
    overrides the test window) and trains the LightGBM champion, the scorecard and the logistic
@@ -13,9 +14,14 @@
 4. Prints the test rows and defaults, each candidate's AUC, the oracle's AUC (the true
    ``pd_12m`` of the same rows) and the gap, and the oracle on the test rows of healthy
    firms only: the truth knows a firm is in distress before anything is observable.
+5. With several ``--seeds`` (one history each, same size and start), ends with one table:
+   seed, test rows, defaults, the champion's and the oracle's AUC, and the gap with its
+   paired 95% bootstrap interval (model and oracle resampled on the same rows).
 
 ``--lightgbm-params '{"num_leaves": 7}'`` and ``--lightgbm-options '{"num_boost_round": 300}'``
-pass through to ``train_on_panel`` to try model-side changes on the same split.
+pass through to ``train_on_panel`` to try model-side changes; ``--validation`` leaves the test
+window out and evaluates on the months before it, so that such a change is chosen without
+looking at the test window.
 """
 
 from __future__ import annotations
@@ -28,11 +34,13 @@ import time
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "benchmarks" / "out" / "oracle_gap"
-WARM_UP_MONTHS = 6
 HORIZON_MONTHS = 12
+BOOTSTRAP_RESAMPLES = 1000
 
 
 def simulator_fingerprint() -> str:
@@ -57,31 +65,67 @@ def simulated(firms: int, years: int, seed: int, start: date) -> Path:
     return folder
 
 
+def seed_list(text: str) -> list[int]:
+    """``7,11,13`` -> [7, 11, 13]; a clear error for anything else."""
+    try:
+        seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seeds takes whole numbers separated by commas, e.g. 7,11,13; got {text!r}")
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"--seeds repeats a seed: {text!r}")
+    return seeds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--firms", type=int, default=4000)
     parser.add_argument("--years", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seeds", type=seed_list, default=[7], help="simulation seeds, comma-separated (default 7, "
+                        "the demo's); one history and one row of the final table each")
     parser.add_argument("--start", type=date.fromisoformat, default=date(2023, 1, 1))
+    parser.add_argument("--history-end", type=date.fromisoformat, default=None,
+                        help="read the history as it stood on this day (YYYY-MM-DD), as the demo reads it as of now: "
+                             "the panel ends at the last month whose 12-month outcome is known by then (default: "
+                             "the end of the simulated years)")
     parser.add_argument("--config", type=Path, default=None, help="model configuration (default: credit/models/model.toml)")
     parser.add_argument("--test-months", type=int, default=None, help="override the configuration's test window")
     parser.add_argument("--no-scorecard", action="store_true", help="skip the scorecard (the slowest candidate)")
+    parser.add_argument("--validation", action="store_true", help="leave the test window's months out and evaluate "
+                        "on the months before them (every window moved back by the test window): to choose model "
+                        "settings without looking at the test window")
     parser.add_argument("--lightgbm-params", type=json.loads, default=None)
     parser.add_argument("--lightgbm-options", type=json.loads, default=None)
     args = parser.parse_args()
 
+    rows = []
+    for seed in args.seeds:
+        print(f"\n=== seed {seed} ===")
+        started = time.perf_counter()
+        rows.append(one_seed(args, seed) | {"seconds": time.perf_counter() - started})
+    read = f", read as of {args.history_end}" if args.history_end else ""
+    print(f"\n{args.firms:,} firms x {args.years} years from {args.start}{read}; champion: LightGBM; gap = oracle AUC - "
+          f"champion AUC, paired 95% bootstrap interval ({BOOTSTRAP_RESAMPLES} resamples of the test rows)")
+    print(f"{'seed':>5} {'test rows':>10} {'defaults':>9} {'champion AUC':>13} {'oracle AUC':>11} "
+          f"{'gap':>8}  {'95% interval':<18} {'seconds':>8}")
+    for row in rows:
+        print(f"{row['seed']:>5} {row['rows']:>10,} {row['defaults']:>9,} {row['champion']:>13.4f} {row['oracle']:>11.4f} "
+              f"{row['gap']:>+8.4f}  [{row['low']:+.4f}, {row['high']:+.4f}]  {row['seconds']:>8.0f}")
+
+
+def one_seed(args: argparse.Namespace, seed: int) -> dict:
+    """Simulate (or reuse) one history, train on its panel, print the candidates; the champion's row of the table."""
     from credit.features.asof import monthly
     from credit.features.history import History
     from credit.features.labels import add_months
-    from credit.features.panel import build_panel
+    from credit.features.panel import build_panel, first_complete_as_of
     from credit.models.config import load_model_config
-    from credit.models.metrics import auc
+    from credit.models.metrics import auc, bootstrap_interval
     from credit.models.splits import latest_windows
     from credit.models.training import oracle_pd, train_on_panel
 
-    folder = simulated(args.firms, args.years, args.seed, args.start)
-    end = add_months(args.start, 12 * args.years)
-    as_of = monthly(add_months(args.start, WARM_UP_MONTHS), add_months(end, -HORIZON_MONTHS))
+    folder = simulated(args.firms, args.years, seed, args.start)
+    end = args.history_end or add_months(args.start, 12 * args.years)
+    as_of = monthly(first_complete_as_of(args.start), add_months(end, -HORIZON_MONTHS))
     started = time.perf_counter()
     panel = build_panel(History.from_parquet(folder), as_of, horizon_months=HORIZON_MONTHS)
     label = panel.manifest["label_column"]
@@ -92,6 +136,10 @@ def main() -> None:
 
     config = load_model_config(args.config)
     windows = vars(config.windows) | ({"test_months": args.test_months} if args.test_months else {})
+    if args.validation:
+        months = sorted(frame["as_of"].unique())
+        frame = frame[frame["as_of"] < months[-windows["test_months"]]].reset_index(drop=True)
+        print(f"validation: the test window's {windows['test_months']} months left out; the windows move back by them")
     split = latest_windows(frame["as_of"], **windows)
     dates = split.dates
     print(f"split: train {dates['train'][0]} .. {dates['train'][-1]}, valid {dates['valid'][0]} .. "
@@ -122,6 +170,16 @@ def main() -> None:
     healthy_auc = auc(y_test[healthy], true_pd[healthy])
     print(f"  oracle on the {int(healthy.sum()):,} rows of firms not yet in distress: AUC {healthy_auc:.4f} "
           f"({int((~healthy).sum()):,} rows already distressed, true PD 1)")
+
+    champion_pd = next(e.pd_test for e in trained.evaluated if e.name == "lightgbm")
+
+    def gap(y_resampled, rows):  # noqa: ANN001, ANN202 - bootstrap_interval's metric(y, p)
+        return auc(y_resampled, true_pd[rows]) - auc(y_resampled, champion_pd[rows])
+
+    # resampling row numbers keeps champion and oracle on the same rows: a paired interval
+    point, low, high, _ = bootstrap_interval(gap, y_test, np.arange(len(y_test)), n=BOOTSTRAP_RESAMPLES)
+    return {"seed": seed, "rows": len(test), "defaults": int(y_test.sum()), "champion": auc(y_test, champion_pd),
+            "oracle": oracle_auc, "gap": point, "low": low, "high": high}
 
 
 if __name__ == "__main__":

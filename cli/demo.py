@@ -31,7 +31,7 @@ def demo(
              "serving files go where `credit serve`, `credit retrain` and `credit score` find them: CREDIT_DATABASE_URL "
              "(default var/credit.db) and CREDIT_SERVING_FOLDER (default var/serving).")] = Path("var/demo"),
     firms: Annotated[int, typer.Option(help="Firms in the demo marketplace.")] = 4000,
-    years: Annotated[int, typer.Option(help="Years of history (at least 3: the model windows need 12 labelled months after 6 months of warm-up).", min=3, max=20)] = 4,
+    years: Annotated[int, typer.Option(help="Years of history (at least 3: the model windows need 12 labelled months after the first year, which the 365-day features need complete).", min=3, max=20)] = 4,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     start: Annotated[str, typer.Option(
         help="First day of the simulated history (YYYY-MM-DD). Default: the first of next month `years` years "
@@ -86,10 +86,11 @@ def demo(
     console.rule("4. features")
     from credit.features.asof import monthly as month_starts
     from credit.features.history import History
-    from credit.features.panel import build_panel, write_panel
+    from credit.features.panel import build_panel, first_complete_as_of, write_panel
 
+    # the panel starts when its longest feature window (365 days) lies wholly within the history
     with console.status("building monthly features from the store"):
-        panel = build_panel(History.from_store(engine), month_starts(_first_month_start_after(first_day, 6),
+        panel = build_panel(History.from_store(engine), month_starts(first_complete_as_of(first_day),
                                                                 _last_month_start(history_end)))
     print_panel(panel, *write_panel(panel, workdir / "features"))
     console.rule("5. models")
@@ -228,14 +229,6 @@ def _hand_over(engine, url: str, serving: Path, serve: bool, port: int) -> None:
         return
     console.print(f"Serving on {base} until Ctrl-C.", highlight=False)
     run_server(settings, port=port)
-
-
-def _first_month_start_after(day: date, months: int) -> date:
-    """The first month start at least ``months`` months after ``day`` (the warm-up before the first as-of date)."""
-    from credit.simulate.market import add_months
-
-    shifted = add_months(day, months)
-    return shifted if shifted.day == 1 else add_months(shifted.replace(day=1), 1)
 
 
 def _default_start(years: int, now: datetime) -> date:

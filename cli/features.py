@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -56,7 +57,7 @@ def features_build(
     from credit.features.asof import AsOfError
     from credit.features.definitions import FeatureDefinitionError
     from credit.features.history import History, HistoryError
-    from credit.features.panel import build_panel, write_panel
+    from credit.features.panel import IncompleteWindowWarning, build_panel, write_panel
 
     if monthly:
         from credit.features.asof import monthly as month_starts
@@ -67,7 +68,9 @@ def features_build(
             fail(str(exc))
     try:
         source = History.from_parquet(history) if history else History.from_store(open_store(database_url))
-        with console.status(f"building features at {len(set(dates))} as-of date(s) from {source.origin}"):
+        with console.status(f"building features at {len(set(dates))} as-of date(s) from {source.origin}"), \
+                warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", IncompleteWindowWarning)
             if workers:
                 from credit.features.distributed import build_panel_dask
 
@@ -76,6 +79,11 @@ def features_build(
                 panel = build_panel(source, dates, horizon_months=horizon_months)
     except (AsOfError, FeatureDefinitionError, HistoryError) as exc:
         fail(str(exc))
+    for warning in caught:
+        if issubclass(warning.category, IncompleteWindowWarning):
+            console.print(f"[yellow]Warning:[/] {warning.message}", highlight=False, soft_wrap=True)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     data, meta = write_panel(panel, out)
     print_panel(panel, data, meta)
 

@@ -3,8 +3,9 @@
     credit retrain [--as-of DATE] [--history DIR] [--workdir DIR] [--config FILE] [--serving DIR]
 
 The retrain is for a month end, its as-of date ``D`` (default today): the history is read as
-it stood at ``D`` 00:00, nothing later. The panel runs from the first month with
-:data:`FIRST_MONTHS` of history behind it to the latest month start by then; the challenger is
+it stood at ``D`` 00:00, nothing later. The panel runs from the first month start whose every
+feature window lies within the history (:func:`credit.features.panel.first_complete_as_of`:
+the first event plus the longest window, 365 days) to the latest month start by then; the challenger is
 trained on it with the configured windows, registered, and judged against the champion on the
 same latest test window by the promotion gate (:mod:`credit.models.promotion`); the decision
 and its reasons are logged in the challenger's MLflow run. When the gate promotes, the new
@@ -27,15 +28,11 @@ from sqlalchemy import Engine
 from credit import clock
 from credit.features.asof import monthly
 from credit.features.history import History
-from credit.features.panel import build_panel, read_panel, write_panel
+from credit.features.panel import build_panel, first_complete_as_of, longest_window, read_panel, write_panel
 from credit.models.config import ModelConfig
 from credit.monitoring.results import MonitoringRun
 from credit.scoring.batch import ScoringRun
 from pipelines.train_pd import Judgement, TrainingOutcome, apply_judgement, judge_challenger, train_pd
-
-FIRST_MONTHS = 6
-"""Months of history before the first as-of date, so that its features are not all empty."""
-
 
 @dataclass(frozen=True)
 class RetrainOutcome:
@@ -88,11 +85,12 @@ def retrain(history: History, config: ModelConfig, workdir: Path, *, as_of: date
     with clock.running_on(clock.FixedClock(datetime.combine(as_of, datetime.min.time()))):
         # the history as it stood at the as-of date: its end, and so the labels' horizons, stop there
         first_event, history_end = history.span()
-        first = _month_start_after(first_event.date(), FIRST_MONTHS)
+        first = first_complete_as_of(first_event.date())
         last = history_end.date().replace(day=1)
         if last <= first:
             raise ValueError(f"the history ({first_event.date()} to {history_end.date()}) is too short: the panel "
-                             f"starts {FIRST_MONTHS} months after the first event")
+                             f"starts {first}, when the longest feature window ({longest_window()} days) lies "
+                             "within it")
         dates = monthly(first, last)
         panel_folder = workdir / "panel"
         write_panel(build_panel(history, dates, horizon_months=int(horizon.group(1))), panel_folder)
@@ -135,7 +133,3 @@ def _monitored(engine: Engine | None, panel_folder: Path, history: History) -> t
     except (ModelNotFoundError, MonitoringError) as exc:
         return None, f"the champion was not monitored: {exc}"
 
-
-def _month_start_after(day: date, months: int) -> date:
-    month = day.month - 1 + months + (day.day > 1)
-    return date(day.year + month // 12, month % 12 + 1, 1)

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +115,40 @@ def grid_for(as_of: list[date], features: list[Feature] = MARKETPLACE_FEATURES,
     return AsOfGrid(as_of, windows)
 
 
+class IncompleteWindowWarning(UserWarning):
+    """As-of dates whose feature windows reach back before the history's first event."""
+
+
+def longest_window(features: list[Feature] = MARKETPLACE_FEATURES, derived: list[Derived] = DERIVED) -> int:
+    """Days the longest finite feature window of the set reaches back (365 for the marketplace's)."""
+    return max(grid_for([date(2000, 1, 1)], features, derived).windows)
+
+
+def first_complete_as_of(history_start: date, features: list[Feature] = MARKETPLACE_FEATURES,
+                         derived: list[Derived] = DERIVED) -> date:
+    """The first month start whose every feature window lies within a history that starts on ``history_start``.
+
+    That is ``history_start`` plus :func:`longest_window` days, moved on to the next month start
+    when it is not one. Earlier as-of dates would get features over part of a window only: a
+    firm's 365-day counts and rates there are not comparable with the same firm's a year later.
+    """
+    day = history_start + timedelta(days=longest_window(features, derived))
+    return day if day.day == 1 else date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def incomplete_windows(grid: AsOfGrid, first_event: datetime, origin: str) -> str | None:
+    """What is wrong with the grid's as-of dates whose longest window starts before ``first_event``'s day; None if none."""
+    first_day, window = first_event.date(), max(grid.windows)
+    early = [d for d in grid.dates if d - timedelta(days=window) < first_day]
+    if not early:
+        return None
+    complete = first_day + timedelta(days=window)
+    return (f"as-of {early[0]}: its {window}-day feature window starts {early[0] - timedelta(days=window)}, before "
+            f"the history's first event ({first_day}, {origin}); {len(early)} as-of date(s) up to {early[-1]} get "
+            f"features over part of their windows only. The first as-of date with every window complete is "
+            f"{complete} ({window} days after the first event).")
+
+
 def firm_stage(history: History, grid: AsOfGrid, firms: np.ndarray, features: list[Feature] = MARKETPLACE_FEATURES,
                derived: list[Derived] = DERIVED) -> FeatureBlock:
     """Stage 1: features of ``firms`` computed from their own events only."""
@@ -162,6 +197,13 @@ def build_panel(history: History, as_of: list[date], horizon_months: int = DEFAU
     ------
     FeatureDefinitionError, AsOfError
         For a definition that cannot be computed or an as-of date outside the history.
+
+    Warns
+    -----
+    IncompleteWindowWarning
+        For as-of dates whose longest window reaches back before the history's first event
+        (:func:`first_complete_as_of` gives the first date without that). They are built, since a
+        scoring date may need them, but their window features cover part of the window only.
     """
     started = time.perf_counter()
     grid, history_end = plan(history, as_of, features)
@@ -178,6 +220,9 @@ def plan(history: History, as_of: list[date], features: list[Feature]) -> tuple[
     grid = grid_for(as_of, features)
     first_event, history_end = history.span()
     grid.check_within(first_event, history_end, history.origin)
+    problem = incomplete_windows(grid, first_event, history.origin)
+    if problem:
+        warnings.warn(IncompleteWindowWarning(problem), stacklevel=3)
     return grid, history_end
 
 

@@ -1,6 +1,6 @@
 """The analyst's month end is one command: ``credit retrain --as-of`` ends with the running service on the new champion.
 
-A small marketplace (200 firms, the 24 months up to this month) is ingested into a SQLite
+A small marketplace (200 firms, the 36 months up to this month) is ingested into a SQLite
 store; a real uvicorn serves the API on that store and on a serving folder that is empty at
 first. ``credit retrain`` runs against the same store, serving folder and a real MLflow store
 in tmp, three times, while the service keeps running:
@@ -47,7 +47,8 @@ pytestmark = [
 CHECK_SECONDS = 0.2
 """How often the test's service looks at the serving folder's version marker."""
 
-# Small windows (a month each) so that 24 months of history are enough; the gate's AUC margin
+# Small windows (a month each) so that 36 months of history are enough (the panel starts a year in,
+# when the 365-day windows are complete, and its last 12 months have no outcome yet); the gate's AUC margin
 # decides: -1 lets any challenger win on AUC, +1 none. Calibration is left lenient.
 WINDOWS = """
 [lightgbm]
@@ -84,9 +85,9 @@ LAST_MONTH = _month_start(THIS_MONTH, -1)
 
 @pytest.fixture(scope="module")
 def month_end(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    """The store with 24 months of history up to this month's first day, an empty serving folder, MLflow in tmp."""
+    """The store with 36 months of history up to this month's first day, an empty serving folder, MLflow in tmp."""
     root = tmp_path_factory.mktemp("month-end")
-    simulate(SimulationConfig(firms=200, years=2, seed=11, start=_month_start(THIS_MONTH, -24)), root / "history")
+    simulate(SimulationConfig(firms=200, years=3, seed=11, start=_month_start(THIS_MONTH, -36)), root / "history")
     url = f"sqlite:///{root / 'credit.db'}"
     loaded = credit("ingest", root / "history", "--database-url", url)
     assert loaded.exit_code == 0, loaded.output

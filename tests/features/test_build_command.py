@@ -56,6 +56,10 @@ def test_build_writes_the_panel_and_a_manifest_that_describes_it(simulated: Path
     assert by_date["2023-07-01"]["labelled"] == by_date["2023-07-01"]["rows"]
     assert by_date["2024-06-15"]["labelled"] == by_date["2024-06-15"]["defaults"] < by_date["2024-06-15"]["rows"]
     assert not panel.duplicated(["firm_id", "as_of"]).any()
+    # the history starts 2023-01-01: the 365-day windows of the three 2023 dates reach before it
+    assert (f"Warning: as-of 2023-07-01: its 365-day feature window starts 2022-07-01, before the history's first "
+            f"event (2023-01-01, {simulated}); 3 as-of date(s) up to 2023-09-01 get features over part of their "
+            "windows only. The first as-of date with every window complete is 2024-01-01") in result.output
 
 
 @pytest.mark.parametrize(("arguments", "message"), [

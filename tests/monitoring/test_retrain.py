@@ -38,11 +38,11 @@ def test_retrain_monitors_the_champion_it_leaves_in_place(marketplace, tmp_path:
         run = latest_run(session)
     assert run is not None, result.output
     assert (run.model_name, run.model_version) == (REGISTERED_MODEL, "1")
-    # the panel runs 2023-07 to 2026-01 (six months into the history, to its end); its labelled
-    # months end 2025-01 (12 months before the end), and the quick windows take the last 3
-    # (test, 2024-11..2025-01), 3 before (calibrate, 2024-08..10), 2 before (valid, 2024-06..07):
-    # the model is fitted on train + valid, 2023-07 to 2024-07
+    # the panel runs 2024-01 to 2026-01 (from the first event, 2023-01-01, plus the 365-day
+    # window, to the history's end); its labelled months end 2025-01 (12 months before the end),
+    # and the quick windows take the last 3 (test, 2024-11..2025-01), 3 before (calibrate,
+    # 2024-08..10), 2 before (valid, 2024-06..07): the model is fitted on train + valid, 2024-01 to 2024-07
     assert run.source == str(tmp_path / "retrain" / "panel")
-    assert (run.training_from.isoformat(), run.training_to.isoformat()) == ("2023-07-01", "2024-07-01")
+    assert (run.training_from.isoformat(), run.training_to.isoformat()) == ("2024-01-01", "2024-07-01")
     assert run.as_of.isoformat() == "2026-01-01"
     assert f"Monitoring run {run.run_id}: {REGISTERED_MODEL} version 1" in result.output
