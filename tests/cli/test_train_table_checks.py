@@ -57,7 +57,7 @@ def test_a_leaking_column_is_warned_about_first(tmp_path: Path, tracking: tuple[
         f"2024-03-01,{50 + i if b else 0},{i % 3},{b}\n" for i, b in enumerate(bad)))
     # one date cannot be cut into windows: refused once the checks are out
     outcome = credit("train", "--table", path, "--target", "bad", "--time-col", "opened", *tracking)
-    assert_refused(outcome, "cannot be cut into train, valid, calibrate and test windows")
+    assert_refused(outcome, "cannot be cut into a train window and a test window of about 20% of the rows")
     lines = lines_of(outcome.output)
     assert lines[lines.index(f"Data checks on {path}:") + 1] == (
         "  warning: possible leakage: 'recovered' alone separates defaults from the rest (single-column AUC 1.000 "
