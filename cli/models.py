@@ -55,15 +55,18 @@ def train(
         "pooled; never the marketplace's master scale.", show_default=False)] = None,
     config: ConfigOption = None,
     truth: TruthOption = None,
-    tune: Annotated[bool, typer.Option("--tune", help="Search LightGBM's hyper-parameters with Optuna first "
-                                                     "(\\[tuning] of the configuration); every trial is logged.")] = False,
+    tune: Annotated[bool, typer.Option("--tune", help="--panel only: search LightGBM's hyper-parameters with Optuna first "
+                                                     "(\\[tuning] of the configuration); every trial is logged. With "
+                                                     "--table LightGBM is always tuned.")] = False,
     report: ReportOption = None,
     tracking_uri: TrackingOption = "",
 ) -> None:
     """Train the PD model, the scorecard and a logistic baseline out of time; report, log and register.
 
-    The LightGBM PD model is registered in MLflow as a new version of credit_pd under the
-    alias `challenger`; `credit promote` makes it the champion if it passes the gate.
+    With --panel, the LightGBM PD model is registered in MLflow as a new version of credit_pd
+    under the alias `challenger`; `credit promote` makes it the champion if it passes the gate.
+    With --table, LightGBM is tuned and the champion among LightGBM, the scorecard, the logistic
+    regression and their blend is chosen by inner folds and registered as <file stem>_pd.
     """
     if (panel is None) == (table is None):
         fail("give either --panel FOLDER (a feature panel) or --table FILE --target COLUMN (a labelled table)")
