@@ -87,7 +87,8 @@ def test_the_jobs_train_promote_refuse_evaluate_and_retrain(marketplace, store) 
     # 5. retrain rebuilds the panel from the history up to its last month and judges a new challenger
     outcome = retrain(History.from_parquet(marketplace["history"]), quick, store / "retrain",
                       truth=marketplace["truth"])
-    assert outcome.as_of[0] == date(2023, 7, 1) and outcome.as_of[-1] == date(2026, 1, 1)
+    # the panel starts when every feature window is complete: the history's start (2023-01-01) + 365 days
+    assert outcome.as_of[0] == date(2024, 1, 1) and outcome.as_of[-1] == date(2026, 1, 1)
     assert outcome.training.registered.version == "3"
     assert outcome.judgement.champion.version == "1"
     expected = "3" if outcome.judgement.decision.promote else "1"
