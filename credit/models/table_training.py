@@ -97,6 +97,11 @@ FEW_TEST_DEFAULTS = 20
 Validation = Literal["out-of-time", "cross-validation"]
 
 
+def mean_pd(pds: list[np.ndarray]) -> np.ndarray:
+    """The rows' mean of several models' PDs, clipped to [PD_CLIP, 1 - PD_CLIP]: the blend's PD."""
+    return np.clip(np.mean(pds, axis=0), PD_CLIP, 1 - PD_CLIP)
+
+
 class AveragePD(ClassifierMixin, BaseEstimator):
     """The mean of fitted PD models' PDs, clipped to [PD_CLIP, 1 - PD_CLIP]; one member gives that member's PD.
 
@@ -122,8 +127,7 @@ class AveragePD(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Probabilities, shape (rows, 2): column 1 is the PD."""
-        pd_ = np.clip(np.mean([model.predict_proba(X)[:, 1] for model in self.members.values()], axis=0),
-                      PD_CLIP, 1 - PD_CLIP)
+        pd_ = mean_pd([model.predict_proba(X)[:, 1] for model in self.members.values()])
         return np.column_stack([1 - pd_, pd_])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
@@ -364,7 +368,7 @@ def _fit_candidates(X: pd.DataFrame, y: np.ndarray, recipe: _Recipe) -> _Fitted:
         models[name] = make().fit(X, y)
     blended = [name for name in BLENDED if name in models]
     models["blend"] = AveragePD({name: models[name] for name in blended})
-    inner_pd["blend"] = np.clip(np.mean([inner_pd[name] for name in blended], axis=0), PD_CLIP, 1 - PD_CLIP)
+    inner_pd["blend"] = mean_pd([inner_pd[name] for name in blended])
     order = [name for name in CANDIDATES if name in models]
     models = {name: models[name] for name in order}
     inner_auc = {name: auc(y, inner_pd[name]) for name in order}
