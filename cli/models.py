@@ -282,6 +282,7 @@ def _train_table(path: Path, target: str, time_col: str | None, id_col: str | No
             console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
     # MLflow and the trainers only for a table that can be trained on: a wrong column is answered quickly
     use_tracking(tracking_uri)
+    from credit.models.table_training import champion_reason
     from pipelines.train_table import train_table
 
     try:
@@ -295,9 +296,10 @@ def _train_table(path: Path, target: str, time_col: str | None, id_col: str | No
         console.print("AUC over the folds (mean ± sd): " + "; ".join(
             f"{row.model} {row.auc_mean:.3f} ± {row.auc_std:.3f}" for row in outcome.fold_auc.itertuples()),
             highlight=False)
-    inner = ", ".join(f"{row.model} {row.inner_auc:.4f}" for row in outcome.inner_auc.itertuples())
-    console.print(f"Champion: {outcome.champion}, the highest AUC on the inner folds of the training rows "
-                  f"({inner}).", highlight=False)
+    inner = outcome.inner_auc.set_index("model")
+    reason = champion_reason(outcome.champion, inner["inner_auc"].to_dict(), inner["margin_low"].dropna().to_dict(),
+                             "the training rows")
+    console.print(f"Champion: {reason}.", highlight=False)
     console.print(f"Registered {outcome.registered.name} version {outcome.registered.version} ({outcome.champion}) "
                   f"as challenger (run {outcome.run_id}). Report: {outcome.report_path}", highlight=False)
 

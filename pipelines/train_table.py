@@ -39,7 +39,7 @@ class TableOutcome:
     fold_auc: pd.DataFrame
     champion: str
     inner_auc: pd.DataFrame
-    """The final choice: ``model``, ``inner_auc``, ``champion`` (see TableTraining.inner_auc)."""
+    """The final choice: ``model``, ``inner_auc``, ``margin_low``, ``champion`` (see TableTraining.inner_auc)."""
     validation: str
     out_of_time: bool
     report_path: Path
