@@ -65,8 +65,9 @@ def train(
 
     With --panel, the LightGBM PD model is registered in MLflow as a new version of credit_pd
     under the alias `challenger`; `credit promote` makes it the champion if it passes the gate.
-    With --table, LightGBM is tuned and the champion among LightGBM, the scorecard, the logistic
-    regression and their blend is chosen by inner folds and registered as <file stem>_pd.
+    With --table, LightGBM is tuned, and the champion, the blend of LightGBM, the scorecard and
+    the logistic regression unless one of them beats it beyond noise on inner folds, is
+    registered as <file stem>_pd.
     """
     if (panel is None) == (table is None):
         fail("give either --panel FOLDER (a feature panel) or --table FILE --target COLUMN (a labelled table)")
