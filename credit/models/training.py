@@ -69,7 +69,7 @@ def held_out_firms(firm_ids: pd.Series, share: float) -> np.ndarray:
 def train_on_panel(frame: pd.DataFrame, feature_columns: list[str], label: str, split: OutOfTimeSplit, *,
                    lightgbm_params: dict | None = None, lightgbm_options: dict | None = None,
                    with_scorecard: bool = True, random_state: int = 0,
-                   held_out_firm_share: float = HELD_OUT_FIRM_SHARE) -> TrainedModels:
+                   held_out_firm_share: float = HELD_OUT_FIRM_SHARE, dask_client=None) -> TrainedModels:  # noqa: ANN001
     """Fit the candidates on the windows before the test window and predict the test window.
 
     Every candidate learns from the train and valid windows. The PD model finds its number of
@@ -98,6 +98,10 @@ def train_on_panel(frame: pd.DataFrame, feature_columns: list[str], label: str, 
         ``early_stopping_rounds``, ``calibration``.
     held_out_firm_share
         Share of firms that stop the boosting; the panel needs a ``firm_id`` column.
+    dask_client
+        A ``distributed.Client``: the PD model is then trained on its workers, the panel
+        partitioned by firm (:func:`credit.models.distributed.train_lightgbm_dask`: the same
+        rounds, calibration and model type); the challengers still train here.
 
     Raises
     ------
@@ -120,13 +124,22 @@ def train_on_panel(frame: pd.DataFrame, feature_columns: list[str], label: str, 
 
     options = dict(lightgbm_options or {})
     calibration = options.pop("calibration", "sigmoid")
-    stopping = fit_rows & held_out_firms(frame["firm_id"], held_out_firm_share)
-    probe = LightGBMPD(params=lightgbm_params, random_state=random_state, calibration=None, **options).fit(
-        X[fit_rows & ~stopping], y[fit_rows & ~stopping], X_valid=X[stopping], y_valid=y[stopping])
-    rounds = math.ceil(probe.best_iteration_ / (1 - held_out_firm_share))
-    champion = LightGBMPD(params=lightgbm_params, random_state=random_state, num_boost_round=rounds,
-                          early_stopping_rounds=None, calibration=calibration).fit(
-        X[fit_rows], y[fit_rows], X_calibrate=X[split.calibrate], y_calibrate=y[split.calibrate])
+    if dask_client is not None:
+        from credit.models.distributed import partition_by_firm, train_lightgbm_dask
+
+        rows = partition_by_firm(frame[["firm_id", "as_of", label, *feature_columns]], dask_client)
+        champion = train_lightgbm_dask(rows, list(feature_columns), label, split, client=dask_client,
+                                       lightgbm_params=lightgbm_params,
+                                       lightgbm_options={**options, "calibration": calibration},
+                                       random_state=random_state, held_out_firm_share=held_out_firm_share)
+    else:
+        stopping = fit_rows & held_out_firms(frame["firm_id"], held_out_firm_share)
+        probe = LightGBMPD(params=lightgbm_params, random_state=random_state, calibration=None, **options).fit(
+            X[fit_rows & ~stopping], y[fit_rows & ~stopping], X_valid=X[stopping], y_valid=y[stopping])
+        rounds = math.ceil(probe.best_iteration_ / (1 - held_out_firm_share))
+        champion = LightGBMPD(params=lightgbm_params, random_state=random_state, num_boost_round=rounds,
+                              early_stopping_rounds=None, calibration=calibration).fit(
+            X[fit_rows], y[fit_rows], X_calibrate=X[split.calibrate], y_calibrate=y[split.calibrate])
     models: dict[str, object] = {"lightgbm": champion}
     if with_scorecard:
         models["scorecard"] = ScorecardPD().fit(X[fit_rows], y[fit_rows].astype(int))
