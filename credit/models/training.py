@@ -122,24 +122,17 @@ def train_on_panel(frame: pd.DataFrame, feature_columns: list[str], label: str, 
     numeric = [c for c in feature_columns if c not in categorical]
     fit_rows = split.train | split.valid
 
-    options = dict(lightgbm_options or {})
-    calibration = options.pop("calibration", "sigmoid")
     if dask_client is not None:
         from credit.models.distributed import partition_by_firm, train_lightgbm_dask
 
         rows = partition_by_firm(frame[["firm_id", "as_of", label, *feature_columns]], dask_client)
         champion = train_lightgbm_dask(rows, list(feature_columns), label, split, client=dask_client,
-                                       lightgbm_params=lightgbm_params,
-                                       lightgbm_options={**options, "calibration": calibration},
+                                       lightgbm_params=lightgbm_params, lightgbm_options=lightgbm_options,
                                        random_state=random_state, held_out_firm_share=held_out_firm_share)
     else:
-        stopping = fit_rows & held_out_firms(frame["firm_id"], held_out_firm_share)
-        probe = LightGBMPD(params=lightgbm_params, random_state=random_state, calibration=None, **options).fit(
-            X[fit_rows & ~stopping], y[fit_rows & ~stopping], X_valid=X[stopping], y_valid=y[stopping])
-        rounds = math.ceil(probe.best_iteration_ / (1 - held_out_firm_share))
-        champion = LightGBMPD(params=lightgbm_params, random_state=random_state, num_boost_round=rounds,
-                              early_stopping_rounds=None, calibration=calibration).fit(
-            X[fit_rows], y[fit_rows], X_calibrate=X[split.calibrate], y_calibrate=y[split.calibrate])
+        champion = train_lightgbm(frame, feature_columns, label, split, lightgbm_params=lightgbm_params,
+                                  lightgbm_options=lightgbm_options, random_state=random_state,
+                                  held_out_firm_share=held_out_firm_share)
     models: dict[str, object] = {"lightgbm": champion}
     if with_scorecard:
         models["scorecard"] = ScorecardPD().fit(X[fit_rows], y[fit_rows].astype(int))
@@ -154,6 +147,26 @@ def train_on_panel(frame: pd.DataFrame, feature_columns: list[str], label: str, 
         for name, model in models.items()
     ]
     return TrainedModels(split, list(feature_columns), models, evaluated)
+
+
+def train_lightgbm(frame: pd.DataFrame, feature_columns: list[str], label: str, split: OutOfTimeSplit, *,
+                   lightgbm_params: dict | None = None, lightgbm_options: dict | None = None, random_state: int = 0,
+                   held_out_firm_share: float = HELD_OUT_FIRM_SHARE) -> LightGBMPD:
+    """The PD model of :func:`train_on_panel`, in this process: rounds found on held-out firms, refitted, calibrated.
+
+    The panel's windows must be labelled (:func:`train_on_panel` checks them first).
+    """
+    X, y = frame[feature_columns], frame[label].astype("float64")
+    fit_rows = split.train | split.valid
+    options = dict(lightgbm_options or {})
+    calibration = options.pop("calibration", "sigmoid")
+    stopping = fit_rows & held_out_firms(frame["firm_id"], held_out_firm_share)
+    probe = LightGBMPD(params=lightgbm_params, random_state=random_state, calibration=None, **options).fit(
+        X[fit_rows & ~stopping], y[fit_rows & ~stopping], X_valid=X[stopping], y_valid=y[stopping])
+    rounds = math.ceil(probe.best_iteration_ / (1 - held_out_firm_share))
+    return LightGBMPD(params=lightgbm_params, random_state=random_state, num_boost_round=rounds,
+                      early_stopping_rounds=None, calibration=calibration).fit(
+        X[fit_rows], y[fit_rows], X_calibrate=X[split.calibrate], y_calibrate=y[split.calibrate])
 
 
 def oracle_pd(frame: pd.DataFrame, truth_folder: Path | str) -> np.ndarray:
