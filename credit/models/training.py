@@ -4,8 +4,11 @@
 found on held-out firms and calibrated on the calibration window), the scorecard challenger
 (:class:`ScorecardPD`) and a plain logistic regression on the raw features, each on rows
 before the test window only, and returns them with their test-window PDs ready for
-:func:`credit.models.report.evaluation_report`. :func:`oracle_pd` reads the simulator's true
-12-month PD for the same rows, so the report can show the gap to the best achievable model.
+:func:`credit.models.report.evaluation_report`. The PD model is trained here
+(:func:`train_lightgbm`) or, given a Dask client, on the cluster
+(:func:`credit.models.distributed.train_lightgbm_dask`, the same model). :func:`oracle_pd`
+reads the simulator's true 12-month PD for the same rows, so the report can show the gap to
+the best achievable model.
 """
 
 from __future__ import annotations
