@@ -209,6 +209,8 @@ def compare(out: Path) -> None:
     print(f"test window: {len(y):,} rows, {int(y.sum()):,} defaults; AUC single {roc_auc_score(y, single):.4f}, "
           f"dask {roc_auc_score(y, dask_pd):.4f}; PDs equal: {int((single == dask_pd).sum()):,} of {len(y):,}, "
           f"max |difference| {np.abs(single - dask_pd).max():.3g}, correlation {np.corrcoef(single, dask_pd)[0, 1]:.4f}")
+    trees = [(out / f"serving-{mode}" / "model.lgb").read_text().split("end of trees")[0] for mode in ("single", "dask")]
+    print(f"trees: {'identical' if trees[0] == trees[1] else 'differ'} (model text up to 'end of trees')")
     rows = {mode: pickle.loads((out / f"rows-{mode}.pickle").read_bytes()) for mode in ("single", "dask")}
     equal = sum(a == b for a, b in zip(rows["single"], rows["dask"], strict=True))
     print(f"score rows (both with the single-process model): {equal:,} of {len(rows['single']):,} equal "
@@ -219,13 +221,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--firms", type=int, default=12_500)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--reuse-single", action="store_true",
+                        help="take the single-process run from the last run's files instead of running it again")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     print(f"load average at start {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     folder = panel_folder(args.firms)
     out = OUT / f"dask_training{args.firms}"
     out.mkdir(parents=True, exist_ok=True)
-    single = child("single", folder, args.workers, out)
+    if args.reuse_single and (out / "result-single.json").is_file():
+        single = json.loads((out / "result-single.json").read_text())
+        print(f"single process: reusing the run saved in {out}")
+    else:
+        single = child("single", folder, args.workers, out)
+        (out / "result-single.json").write_text(json.dumps(single))
     print(f"panel: {single['rows']:,} labelled rows x {single['features']} features; windows {single['windows']}")
     print(f"single process: train {single['train_seconds']:.1f} s (CPU {single['train_cpu_seconds']:.1f} s), "
           f"{single['rounds']} rounds; score {single['scoring_rows']:,} firms {single['score_seconds']:.2f} s "

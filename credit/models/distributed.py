@@ -35,8 +35,7 @@ import pandas as pd
 
 from credit.features.panel import KEY_COLUMNS
 from credit.models.pd_model import LightGBMPD, fit_calibrator
-from credit.models.splits import OutOfTimeSplit
-from credit.models.training import HELD_OUT_FIRM_SHARE, held_out_firms
+from credit.models.splits import HELD_OUT_FIRM_SHARE, OutOfTimeSplit, held_out_firms
 
 LEAF_CHUNK = 100
 """Trees whose leaves are looked up at once when the held-out loss curve is computed (bounds memory)."""
@@ -71,7 +70,7 @@ def partition_by_firm(frame: pd.DataFrame, client, partitions: int | None = None
     """
     import dask.dataframe as dd
 
-    partitions = partitions or 2 * max(1, len(client.scheduler_info()["workers"]))
+    partitions = partitions or 2 * max(1, len(client.nthreads()))
     firm_part = frame["firm_id"].to_numpy() % partitions
     parts = [frame[firm_part == p] for p in range(partitions)]
     return dd.from_delayed(client.scatter(parts), meta=frame.iloc[:0], verify_meta=False)
@@ -255,6 +254,6 @@ def _per_worker(rows, client):  # noqa: ANN001, ANN202
     fixed; joining them here, in order, makes the rows each worker trains on, and so the
     bagging, the same on every run, and with one worker the single-process path's rows.
     """
-    workers = max(1, len(client.scheduler_info()["workers"]))
+    workers = max(1, len(client.nthreads()))
     merged = rows.repartition(npartitions=min(workers, rows.npartitions))
     return merged.map_partitions(lambda part: part.sort_values(KEY_COLUMNS, kind="stable"), meta=merged._meta).persist()

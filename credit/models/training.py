@@ -28,7 +28,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from credit.models.pd_model import LightGBMPD
 from credit.models.report import EvaluatedModel
 from credit.models.scorecard import ScorecardPD
-from credit.models.splits import OutOfTimeSplit
+from credit.models.splits import HELD_OUT_FIRM_SHARE, OutOfTimeSplit, held_out_firms
 
 
 @dataclass
@@ -57,16 +57,6 @@ def categories_as_objects(X: pd.DataFrame) -> pd.DataFrame:
     for column in X.columns:
         X[column] = X[column].astype(object).where(X[column].notna(), np.nan)
     return X
-
-
-HELD_OUT_FIRM_SHARE = 0.2
-"""Share of firms whose train- and valid-window rows stop the PD model's boosting (see :func:`train_on_panel`)."""
-
-
-def held_out_firms(firm_ids: pd.Series, share: float) -> np.ndarray:
-    """A fixed pseudo-random ``share`` of the firms (by a hash of the id, so the same firms every run)."""
-    hashed = (firm_ids.to_numpy().astype(np.uint64) * np.uint64(2654435761)) % np.uint64(2**32)
-    return hashed < np.uint64(int(share * 2**32))
 
 
 def train_on_panel(frame: pd.DataFrame, feature_columns: list[str], label: str, split: OutOfTimeSplit, *,

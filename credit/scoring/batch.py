@@ -181,7 +181,7 @@ def score_rows_dask(frame: pd.DataFrame, model: ServingModel, as_of: date, score
 
     if not len(frame):
         return []
-    partitions = partitions or 2 * max(1, len(client.scheduler_info()["workers"]))
+    partitions = partitions or 2 * max(1, len(client.nthreads()))
     firm_part = frame["firm_id"].to_numpy() % partitions
     parts = dd.from_delayed(client.scatter([frame[firm_part == p] for p in range(partitions)]), meta=frame.iloc[:0],
                             verify_meta=False)
