@@ -59,6 +59,9 @@ def train(
                                                      "(\\[tuning] of the configuration); every trial is logged. With "
                                                      "--table LightGBM is always tuned.")] = False,
     report: ReportOption = None,
+    workers: Annotated[int, typer.Option(help="--panel only. 0: train here; N: train the LightGBM PD model on a local "
+                                              "Dask cluster of N workers, the panel partitioned by firm (same "
+                                              "configuration, rounds and calibration).", min=0)] = 0,
     tracking_uri: TrackingOption = "",
 ) -> None:
     """Train the PD model, the scorecard and a logistic baseline out of time; report, log and register.
@@ -73,6 +76,8 @@ def train(
         fail("give either --panel FOLDER (a feature panel) or --table FILE --target COLUMN (a labelled table)")
     if table is None and (target or time_col or id_col or bad or sep or scale):
         fail("--target, --time-col, --id-col, --bad, --sep and --scale go with --table, not with --panel")
+    if table is not None and workers:
+        fail("--workers trains a panel's PD model on Dask; a --table trains here")
     separator, grade_scale = _separator(sep), _scale(scale)
     # Every argument is checked before MLflow, pandas or LightGBM are imported (seconds and
     # hundreds of MB): a mistyped option or file name is answered at once.
@@ -96,7 +101,8 @@ def train(
 
     try:
         with console.status(f"training on {len(data.frame):,} labelled rows of {panel}"):
-            outcome = train_pd(data, settings, report_path=report, truth=_truth(truth), tune=tune)
+            outcome = train_pd(data, settings, report_path=report, truth=_truth(truth), tune=tune,
+                               dask_workers=workers)
     except (ValueError, OSError) as exc:
         fail(str(exc))
     print_windows(outcome.windows)

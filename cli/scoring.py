@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Annotated
 
 import typer
@@ -13,6 +14,8 @@ from cli.common import DatabaseUrl, ServingOption, app, console, fail, open_stor
 def score(
     as_of: Annotated[str, typer.Option("--as-of", help="Features use only events before this date (YYYY-MM-DD).")],
     serving: ServingOption = None,
+    workers: Annotated[int, typer.Option(help="0: score here; N: score on a local Dask cluster of N workers, the "
+                                              "firms partitioned by firm id (the same rows).", min=0)] = 0,
     database_url: DatabaseUrl = "",
 ) -> None:
     """Score every eligible firm as of a date with the champion and store the snapshot the API decides on."""
@@ -27,8 +30,13 @@ def score(
 
     engine = open_store(database_url)
     try:
-        with console.status(f"scoring every firm as of {day}"):
-            run = score_all(engine, folder, day)
+        with console.status(f"scoring every firm as of {day}"), ExitStack() as stack:
+            client = None
+            if workers:
+                from credit.models.distributed import local_cluster
+
+                client = stack.enter_context(local_cluster(workers))
+            run = score_all(engine, folder, day, client=client)
     except (AsOfError, ValueError, OSError) as exc:
         fail(str(exc))
     console.print(f"Scored {run.rows:,} firms as of {run.as_of} with {run.model_name} version {run.model_version} "

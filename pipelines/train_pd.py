@@ -9,6 +9,7 @@ evaluate``, ``credit promote``) and ``credit retrain`` (:mod:`pipelines.retrain`
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from credit import clock
 from credit.features.panel import Panel, PanelError
 from credit.models import CHALLENGER, CHAMPION, REGISTERED_MODEL
 from credit.models.config import ModelConfig
+from credit.models.distributed import local_cluster
 from credit.models.promotion import PromotionDecision, promotion_decision
 from credit.models.registry import (
     EXPERIMENT,
@@ -67,7 +69,7 @@ def describe_windows(panel: Panel, split: OutOfTimeSplit) -> dict[str, str]:
 
 
 def train_pd(panel: Panel, config: ModelConfig, *, report_path: Path, truth: Path | None = None,
-             tune: bool = False) -> TrainingOutcome:
+             tune: bool = False, dask_workers: int = 0) -> TrainingOutcome:
     """Train the candidates, write the report, log the run and register the PD model as challenger.
 
     Call :func:`credit.models.registry.tracking` first. The run logs the configuration, the
@@ -80,6 +82,9 @@ def train_pd(panel: Panel, config: ModelConfig, *, report_path: Path, truth: Pat
     ----------
     panel
         The rows whose outcome is observed: ``read_panel(folder, label).observed()``.
+    dask_workers
+        0: train here; N: train the PD model on a local Dask cluster of N workers, the panel
+        partitioned by firm (:mod:`credit.models.distributed`); the challengers train here.
 
     Raises
     ------
@@ -97,12 +102,15 @@ def train_pd(panel: Panel, config: ModelConfig, *, report_path: Path, truth: Pat
         params = dict(config.lightgbm)
         if tune:
             params = _tuned(config, panel, split)
-        trained = train_on_panel(
-            panel.frame, panel.feature_columns, panel.label, split, lightgbm_params=params,
-            lightgbm_options={"num_boost_round": config.training.num_boost_round,
-                              "early_stopping_rounds": config.training.early_stopping_rounds,
-                              "calibration": config.training.calibration},
-            with_scorecard=config.training.scorecard, random_state=config.training.random_state)
+        with ExitStack() as stack:
+            client = stack.enter_context(local_cluster(dask_workers)) if dask_workers else None
+            trained = train_on_panel(
+                panel.frame, panel.feature_columns, panel.label, split, lightgbm_params=params,
+                lightgbm_options={"num_boost_round": config.training.num_boost_round,
+                                  "early_stopping_rounds": config.training.early_stopping_rounds,
+                                  "calibration": config.training.calibration},
+                with_scorecard=config.training.scorecard, random_state=config.training.random_state,
+                dask_client=client)
         oracle = Oracle("simulator's true PD", oracle_pd(panel.frame[split.test], truth)) if truth else None
         report = evaluation_report(graded(trained.evaluated), oracle=oracle,
                                    title=f"PD model: out-of-time evaluation on {panel.folder}",
@@ -112,7 +120,7 @@ def train_pd(panel: Panel, config: ModelConfig, *, report_path: Path, truth: Pat
         mlflow.log_params(config.as_params() | {
             "panel": str(panel.folder), "features": len(panel.feature_columns),
             "definitions_version": panel.manifest.get("definitions_version"), "tuned": tune,
-            **{f"window.{name}": text for name, text in windows.items()},
+            "dask_workers": dask_workers, **{f"window.{name}": text for name, text in windows.items()},
             **({f"tuned.{key}": value for key, value in params.items()} if tune else {})})
         mlflow.log_metrics(summary_metrics(report) | csi_metrics(report))
         mlflow.log_text(report.summary.to_csv(index=False), "evaluation/summary.csv")

@@ -118,6 +118,24 @@ class LightGBMPD(ClassifierMixin, BaseEstimator):
             self.calibrator_ = fit_calibrator(self.calibration, self._raw(X_calibrate), y_calibrate)
         return self
 
+    def adopt_booster(self, booster: lgb.Booster, rounds: int, calibrator: IsotonicRegression | LogisticRegression | None,
+                      ) -> LightGBMPD:
+        """Take a booster trained elsewhere from these parameters (on Dask: :mod:`credit.models.distributed`) as the fit.
+
+        ``_booster_params`` must have been called on the training columns (it sets
+        ``feature_names_in_`` and ``monotone_constraints_``); ``rounds`` become
+        ``best_iteration_`` and ``calibrator`` the calibrator, as :meth:`fit` would set them.
+        """
+        if not hasattr(self, "feature_names_in_"):
+            raise ValueError("call _booster_params on the training columns before adopting a booster.")
+        if list(booster.feature_name()) != list(self.feature_names_in_):
+            raise ValueError("the booster was trained on other columns than this model's.")
+        self.booster_ = booster
+        self.best_iteration_ = rounds
+        self.classes_ = np.array([0, 1])
+        self.calibrator_ = calibrator
+        return self
+
     def predict_raw(self, X: pd.DataFrame) -> np.ndarray:
         """The booster's PD before calibration."""
         self._check_fitted()

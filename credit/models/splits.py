@@ -101,3 +101,14 @@ def latest_windows(as_of: pd.Series, *, test_months: int, calibrate_months: int,
     valid_end = dates[-test_months - calibrate_months]
     train_end = dates[-test_months - calibrate_months - valid_months]
     return out_of_time_split(as_of, train_end, valid_end, calibrate_end, test_start)
+
+
+HELD_OUT_FIRM_SHARE = 0.2
+"""Share of firms whose train- and valid-window rows stop the PD model's boosting (see
+:func:`credit.models.training.train_on_panel`)."""
+
+
+def held_out_firms(firm_ids: pd.Series, share: float) -> np.ndarray:
+    """A fixed pseudo-random ``share`` of the firms (by a hash of the id, so the same firms every run)."""
+    hashed = (firm_ids.to_numpy().astype(np.uint64) * np.uint64(2654435761)) % np.uint64(2**32)
+    return hashed < np.uint64(int(share * 2**32))

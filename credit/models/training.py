@@ -4,8 +4,11 @@
 found on held-out firms and calibrated on the calibration window), the scorecard challenger
 (:class:`ScorecardPD`) and a plain logistic regression on the raw features, each on rows
 before the test window only, and returns them with their test-window PDs ready for
-:func:`credit.models.report.evaluation_report`. :func:`oracle_pd` reads the simulator's true
-12-month PD for the same rows, so the report can show the gap to the best achievable model.
+:func:`credit.models.report.evaluation_report`. The PD model is trained here
+(:func:`train_lightgbm`) or, given a Dask client, on the cluster
+(:func:`credit.models.distributed.train_lightgbm_dask`, the same model). :func:`oracle_pd`
+reads the simulator's true 12-month PD for the same rows, so the report can show the gap to
+the best achievable model.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from credit.models.pd_model import LightGBMPD
 from credit.models.report import EvaluatedModel
 from credit.models.scorecard import ScorecardPD
-from credit.models.splits import OutOfTimeSplit
+from credit.models.splits import HELD_OUT_FIRM_SHARE, OutOfTimeSplit, held_out_firms
 
 
 @dataclass
@@ -56,20 +59,10 @@ def categories_as_objects(X: pd.DataFrame) -> pd.DataFrame:
     return X
 
 
-HELD_OUT_FIRM_SHARE = 0.2
-"""Share of firms whose train- and valid-window rows stop the PD model's boosting (see :func:`train_on_panel`)."""
-
-
-def held_out_firms(firm_ids: pd.Series, share: float) -> np.ndarray:
-    """A fixed pseudo-random ``share`` of the firms (by a hash of the id, so the same firms every run)."""
-    hashed = (firm_ids.to_numpy().astype(np.uint64) * np.uint64(2654435761)) % np.uint64(2**32)
-    return hashed < np.uint64(int(share * 2**32))
-
-
 def train_on_panel(frame: pd.DataFrame, feature_columns: list[str], label: str, split: OutOfTimeSplit, *,
                    lightgbm_params: dict | None = None, lightgbm_options: dict | None = None,
                    with_scorecard: bool = True, random_state: int = 0,
-                   held_out_firm_share: float = HELD_OUT_FIRM_SHARE) -> TrainedModels:
+                   held_out_firm_share: float = HELD_OUT_FIRM_SHARE, dask_client=None) -> TrainedModels:  # noqa: ANN001
     """Fit the candidates on the windows before the test window and predict the test window.
 
     Every candidate learns from the train and valid windows. The PD model finds its number of
@@ -98,6 +91,10 @@ def train_on_panel(frame: pd.DataFrame, feature_columns: list[str], label: str, 
         ``early_stopping_rounds``, ``calibration``.
     held_out_firm_share
         Share of firms that stop the boosting; the panel needs a ``firm_id`` column.
+    dask_client
+        A ``distributed.Client``: the PD model is then trained on its workers, the panel
+        partitioned by firm (:func:`credit.models.distributed.train_lightgbm_dask`: the same
+        rounds, calibration and model type); the challengers still train here.
 
     Raises
     ------
@@ -118,15 +115,17 @@ def train_on_panel(frame: pd.DataFrame, feature_columns: list[str], label: str, 
     numeric = [c for c in feature_columns if c not in categorical]
     fit_rows = split.train | split.valid
 
-    options = dict(lightgbm_options or {})
-    calibration = options.pop("calibration", "sigmoid")
-    stopping = fit_rows & held_out_firms(frame["firm_id"], held_out_firm_share)
-    probe = LightGBMPD(params=lightgbm_params, random_state=random_state, calibration=None, **options).fit(
-        X[fit_rows & ~stopping], y[fit_rows & ~stopping], X_valid=X[stopping], y_valid=y[stopping])
-    rounds = math.ceil(probe.best_iteration_ / (1 - held_out_firm_share))
-    champion = LightGBMPD(params=lightgbm_params, random_state=random_state, num_boost_round=rounds,
-                          early_stopping_rounds=None, calibration=calibration).fit(
-        X[fit_rows], y[fit_rows], X_calibrate=X[split.calibrate], y_calibrate=y[split.calibrate])
+    if dask_client is not None:
+        from credit.models.distributed import partition_by_firm, train_lightgbm_dask
+
+        rows = partition_by_firm(frame[["firm_id", "as_of", label, *feature_columns]], dask_client)
+        champion = train_lightgbm_dask(rows, list(feature_columns), label, split, client=dask_client,
+                                       lightgbm_params=lightgbm_params, lightgbm_options=lightgbm_options,
+                                       random_state=random_state, held_out_firm_share=held_out_firm_share)
+    else:
+        champion = train_lightgbm(frame, feature_columns, label, split, lightgbm_params=lightgbm_params,
+                                  lightgbm_options=lightgbm_options, random_state=random_state,
+                                  held_out_firm_share=held_out_firm_share)
     models: dict[str, object] = {"lightgbm": champion}
     if with_scorecard:
         models["scorecard"] = ScorecardPD().fit(X[fit_rows], y[fit_rows].astype(int))
@@ -141,6 +140,26 @@ def train_on_panel(frame: pd.DataFrame, feature_columns: list[str], label: str, 
         for name, model in models.items()
     ]
     return TrainedModels(split, list(feature_columns), models, evaluated)
+
+
+def train_lightgbm(frame: pd.DataFrame, feature_columns: list[str], label: str, split: OutOfTimeSplit, *,
+                   lightgbm_params: dict | None = None, lightgbm_options: dict | None = None, random_state: int = 0,
+                   held_out_firm_share: float = HELD_OUT_FIRM_SHARE) -> LightGBMPD:
+    """The PD model of :func:`train_on_panel`, in this process: rounds found on held-out firms, refitted, calibrated.
+
+    The panel's windows must be labelled (:func:`train_on_panel` checks them first).
+    """
+    X, y = frame[feature_columns], frame[label].astype("float64")
+    fit_rows = split.train | split.valid
+    options = dict(lightgbm_options or {})
+    calibration = options.pop("calibration", "sigmoid")
+    stopping = fit_rows & held_out_firms(frame["firm_id"], held_out_firm_share)
+    probe = LightGBMPD(params=lightgbm_params, random_state=random_state, calibration=None, **options).fit(
+        X[fit_rows & ~stopping], y[fit_rows & ~stopping], X_valid=X[stopping], y_valid=y[stopping])
+    rounds = math.ceil(probe.best_iteration_ / (1 - held_out_firm_share))
+    return LightGBMPD(params=lightgbm_params, random_state=random_state, num_boost_round=rounds,
+                      early_stopping_rounds=None, calibration=calibration).fit(
+        X[fit_rows], y[fit_rows], X_calibrate=X[split.calibrate], y_calibrate=y[split.calibrate])
 
 
 def oracle_pd(frame: pd.DataFrame, truth_folder: Path | str) -> np.ndarray:

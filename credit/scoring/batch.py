@@ -5,7 +5,9 @@ one as-of date from the operational store (:func:`credit.features.panel.build_pa
 features are the training features, point-in-time correct), scores every eligible firm with
 an exported model (:class:`credit.models.serving.ServingModel`), explains each score with
 reason codes from TreeSHAP contributions (only those true of the firm), and replaces that
-date's snapshot for that model version in one transaction.
+date's snapshot for that model version in one transaction. Given a Dask client, it scores the
+firms on the cluster's workers, mapped over firm partitions (:func:`score_rows_dask`), and
+writes the same rows.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ class ScoringRun:
 
 
 def score_all(engine: Engine, serving_folder: str | Path, as_of: date, *,
-              reasons_per_score: int = REASONS_PER_SCORE) -> ScoringRun:
+              reasons_per_score: int = REASONS_PER_SCORE, client=None) -> ScoringRun:  # noqa: ANN001
     """Score every eligible firm as of ``as_of`` and store the snapshot.
 
     Parameters
@@ -73,6 +75,9 @@ def score_all(engine: Engine, serving_folder: str | Path, as_of: date, *,
         default then are not scored (the panel's eligibility rule).
     reasons_per_score
         Most reason codes kept per firm.
+    client
+        A ``distributed.Client``: the firms are then scored on its workers, partitioned by
+        firm (:func:`score_rows_dask`); the rows written are the same.
 
     Returns
     -------
@@ -90,11 +95,12 @@ def score_all(engine: Engine, serving_folder: str | Path, as_of: date, *,
     model = ServingModel.load(serving_folder)
     frame = build_panel(History.from_store(engine), [as_of]).frame
     return store_scores(engine, model, frame, as_of, reasons_per_score=reasons_per_score,
-                        feature_seconds=time.perf_counter() - started)
+                        feature_seconds=time.perf_counter() - started, client=client)
 
 
 def store_scores(engine: Engine, model: ServingModel, frame: pd.DataFrame, as_of: date, *,
-                 reasons_per_score: int = REASONS_PER_SCORE, feature_seconds: float = 0.0) -> ScoringRun:
+                 reasons_per_score: int = REASONS_PER_SCORE, feature_seconds: float = 0.0,
+                 client=None) -> ScoringRun:  # noqa: ANN001
     """Score the firms of a feature frame built as of ``as_of`` and store them as that date's snapshot.
 
     :func:`score_all` builds the frame from the store; a job that already holds the panel
@@ -115,6 +121,8 @@ def store_scores(engine: Engine, model: ServingModel, frame: pd.DataFrame, as_of
         Most reason codes kept per firm.
     feature_seconds
         Time already spent building ``frame``, reported in the run.
+    client
+        A ``distributed.Client`` to score on, the frame partitioned by firm (:func:`score_rows_dask`).
 
     Returns
     -------
@@ -126,16 +134,11 @@ def store_scores(engine: Engine, model: ServingModel, frame: pd.DataFrame, as_of
         If the frame lacks a feature of the model or a feature has no reason code.
     """
     started = time.perf_counter()
-    pds = model.predict_pd(frame) if len(frame) else np.empty(0)
-    reasons = (reason_codes(model.contributions(frame), top=reasons_per_score, values=frame[model.features])
-               if len(frame) else [])
-    features = feature_records(frame, model)
     scored_at = clock.now()
-    rows = [{"firm_id": int(firm_id), "as_of": as_of, "model_name": model.name, "model_version": model.version,
-             "pd": float(pd_), "features": values, "reason_codes": codes,
-             "reason_catalogue_version": REASON_CATALOGUE_VERSION, "scored_at": scored_at}
-            for firm_id, pd_, values, codes in zip(frame["firm_id"].tolist(), pds.tolist(), features, reasons,
-                                                   strict=True)]
+    if client is None:
+        rows = scored_rows(frame, model, as_of, scored_at, reasons_per_score)
+    else:
+        rows = score_rows_dask(frame, model, as_of, scored_at, reasons_per_score, client)
     scored = time.perf_counter()
 
     with engine.begin() as connection:
@@ -149,6 +152,51 @@ def store_scores(engine: Engine, model: ServingModel, frame: pd.DataFrame, as_of
                       replaced=replaced, scored_at=scored_at, seconds=feature_seconds + finished - started,
                       feature_seconds=feature_seconds, scoring_seconds=scored - started,
                       writing_seconds=finished - scored)
+
+
+def scored_rows(frame: pd.DataFrame, model: ServingModel, as_of: date, scored_at: datetime,
+                reasons_per_score: int = REASONS_PER_SCORE) -> list[dict]:
+    """The snapshot rows of the firms of ``frame``: PD, inputs and reason codes, in the frame's order."""
+    pds = model.predict_pd(frame) if len(frame) else np.empty(0)
+    reasons = (reason_codes(model.contributions(frame), top=reasons_per_score, values=frame[model.features])
+               if len(frame) else [])
+    features = feature_records(frame, model)
+    return [{"firm_id": int(firm_id), "as_of": as_of, "model_name": model.name, "model_version": model.version,
+             "pd": float(pd_), "features": values, "reason_codes": codes,
+             "reason_catalogue_version": REASON_CATALOGUE_VERSION, "scored_at": scored_at}
+            for firm_id, pd_, values, codes in zip(frame["firm_id"].tolist(), pds.tolist(), features, reasons,
+                                                   strict=True)]
+
+
+def score_rows_dask(frame: pd.DataFrame, model: ServingModel, as_of: date, scored_at: datetime,
+                    reasons_per_score: int, client, partitions: int | None = None) -> list[dict]:  # noqa: ANN001
+    """:func:`scored_rows` mapped over firm partitions of ``frame`` on ``client``'s workers, in the frame's order.
+
+    Partition ``p`` holds the firms with ``firm_id % partitions == p`` (default: twice the
+    workers, as the Dask feature build). The model goes to each worker once; each task scores
+    its firms exactly as one process would (the booster scores each row on its own), and the
+    rows come back in the order of ``frame``.
+    """
+    import dask.dataframe as dd
+
+    if not len(frame):
+        return []
+    partitions = partitions or 2 * max(1, len(client.nthreads()))
+    firm_part = frame["firm_id"].to_numpy() % partitions
+    parts = dd.from_delayed(client.scatter([frame[firm_part == p] for p in range(partitions)]), meta=frame.iloc[:0],
+                            verify_meta=False)
+    [shared] = client.scatter([model], broadcast=True)
+    scored = parts.map_partitions(_score_partition, shared, as_of, scored_at, reasons_per_score,
+                                  meta={"firm_id": "i8", "row": "object"}).compute()
+    by_firm = dict(zip(scored["firm_id"].tolist(), scored["row"].tolist(), strict=True))
+    return [by_firm[firm_id] for firm_id in frame["firm_id"].tolist()]
+
+
+def _score_partition(part: pd.DataFrame, model: ServingModel, as_of: date, scored_at: datetime,
+                     reasons_per_score: int) -> pd.DataFrame:
+    rows = scored_rows(part, model, as_of, scored_at, reasons_per_score)
+    return pd.DataFrame({"firm_id": part["firm_id"].to_numpy(dtype=np.int64),
+                         "row": pd.Series(rows, index=part.index, dtype=object)})
 
 
 def feature_records(frame: pd.DataFrame, model: ServingModel) -> list[dict]:

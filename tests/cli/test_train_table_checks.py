@@ -102,3 +102,10 @@ def test_a_separator_or_scale_it_cannot_use_is_refused_by_name(arguments: list[s
 def test_table_options_are_refused_with_a_panel(option: list[str], tmp_path: Path) -> None:
     assert_refused(credit("train", "--panel", tmp_path, *option),
                    "--target, --time-col, --id-col, --bad, --sep and --scale go with --table, not with --panel")
+
+
+def test_dask_workers_are_refused_with_a_table(tmp_path: Path) -> None:
+    path = tmp_path / "loans.csv"
+    path.write_text("amount,bad\n1,0\n2,1\n")
+    assert_refused(credit("train", "--table", path, "--target", "bad", "--workers", "2"),
+                   "--workers trains a panel's PD model on Dask; a --table trains here")

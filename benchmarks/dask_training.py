@@ -1,0 +1,261 @@
+"""PD training and batch scoring on Dask against one process, on a simulated panel of N firms.
+
+    .venv/bin/python benchmarks/dask_training.py [--firms 12500] [--workers 2]
+
+1. Simulates (once, then reused) N firms x 3 years (seed 7) under benchmarks/out, and builds
+   (once) the monthly panel 2024-01-01 .. 2025-01-01: the 13 as-of dates whose 12-month
+   outcome the history holds.
+2. In a fresh process, trains the LightGBM PD model as ``credit train`` does (model.toml's
+   parameters, rounds and windows: rounds found on held-out firms, refitted, calibrated) and
+   scores every firm of the last as-of date with it (PD, reason codes, feature records): wall
+   time, CPU time and the process's peak RSS.
+3. In another fresh process, the same on a local Dask cluster of ``--workers`` workers (the
+   panel partitioned by firm; the scoring maps the single-process model over firm partitions,
+   so its rows can be compared one for one): wall and CPU time of the driver and of each worker, the
+   driver's peak RSS, and per worker the peak of the memory the scheduler reports for it
+   (sampled every 0.1 s) and the worker process's own peak RSS.
+4. Compares the two models (rounds, test-window AUC, PDs) and the two sets of score rows.
+
+Nothing here is an estimate: every number is printed by the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import resource
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "out"
+AS_OF = (date(2024, 1, 1), date(2025, 1, 1))
+
+
+def simulated(firms: int) -> Path:
+    from credit.simulate import SimulationConfig, simulate
+
+    folder = OUT / f"sim{firms}"
+    manifest = folder / "manifest.json"
+    if manifest.is_file() and json.loads(manifest.read_text()).get("config", {}).get("firms") == firms:
+        print(f"history: reusing {folder}")
+        return folder
+    started = time.perf_counter()
+    simulate(SimulationConfig(firms=firms, years=3, seed=7, start=date(2023, 1, 1)), folder)
+    print(f"history: simulated {firms:,} firms x 3 years in {time.perf_counter() - started:.1f} s -> {folder}")
+    return folder
+
+
+def panel_folder(firms: int) -> Path:
+    from credit.features.asof import monthly
+    from credit.features.history import History
+    from credit.features.panel import build_panel, write_panel
+
+    folder = OUT / f"panel{firms}"
+    if (folder / "manifest.json").is_file():
+        print(f"panel: reusing {folder}")
+        return folder
+    history = simulated(firms)
+    started = time.perf_counter()
+    write_panel(build_panel(History.from_parquet(history), monthly(*AS_OF)), folder)
+    print(f"panel: built {len(monthly(*AS_OF))} as-of dates in {time.perf_counter() - started:.1f} s -> {folder}")
+    return folder
+
+
+def explained(columns: list[str]) -> list[str]:
+    """The features with a reason code: a served model explains every score with them."""
+    from credit.models.reasons import feature_reason_codes
+
+    kept = []
+    for column in columns:
+        try:
+            feature_reason_codes([column])
+        except ValueError:
+            continue
+        kept.append(column)
+    return kept
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(mode: str, folder: Path, workers: int, out: Path) -> dict:
+    """Train and score in this process (``mode`` "single") or on Dask ("dask"); save the model and rows to ``out``."""
+    import numpy as np
+    import pandas as pd
+
+    from credit.features.panel import read_panel
+    from credit.models.config import load_model_config
+    from credit.models.registry import write_serving_files
+    from credit.models.serving import ServingModel
+    from credit.models.splits import latest_windows
+    from credit.models.training import train_lightgbm
+    from credit.scoring.batch import score_rows_dask, scored_rows
+
+    config = load_model_config()
+    whole = read_panel(folder, config.training.label)
+    observed = whole.observed()
+    frame, label = observed.frame, observed.label
+    features = explained(observed.feature_columns)
+    split = latest_windows(frame["as_of"], **vars(config.windows))
+    options = {"num_boost_round": config.training.num_boost_round,
+               "early_stopping_rounds": config.training.early_stopping_rounds,
+               "calibration": config.training.calibration}
+    scoring_day = whole.frame["as_of"].max()
+    scoring_frame = whole.frame[whole.frame["as_of"] == scoring_day].reset_index(drop=True)
+    result: dict = {"rows": len(frame), "features": len(features), "scoring_rows": len(scoring_frame),
+                    "windows": {name: int(getattr(split, name).sum()) for name in ("train", "valid", "calibrate", "test")}}
+
+    client = cluster = sampler = None
+    peaks: dict[str, float] = {}
+    if mode == "dask":
+        from distributed import Client, LocalCluster
+
+        started = time.perf_counter()
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+        result["cluster_start_seconds"] = time.perf_counter() - started
+        result["worker_memory_limit_mb"] = [info["memory_limit"] / 2**20
+                                            for info in client.scheduler_info()["workers"].values()]
+        stop = threading.Event()
+
+        def sample() -> None:  # the scheduler's view of each worker's process memory
+            while not stop.is_set():
+                for address, info in client.scheduler_info()["workers"].items():
+                    peaks[address] = max(peaks.get(address, 0), info["metrics"]["memory"])
+                time.sleep(0.1)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        worker_cpu_start = client.run(cpu_seconds)
+
+    started, cpu = time.perf_counter(), cpu_seconds()
+    if client is None:
+        model = train_lightgbm(frame, features, label, split, lightgbm_params=dict(config.lightgbm),
+                               lightgbm_options=options, random_state=config.training.random_state)
+    else:
+        from credit.models.distributed import partition_by_firm, train_lightgbm_dask
+
+        rows = partition_by_firm(frame[["firm_id", "as_of", label, *features]], client)
+        model = train_lightgbm_dask(rows, features, label, split, client=client, lightgbm_params=dict(config.lightgbm),
+                                    lightgbm_options=options, random_state=config.training.random_state)
+        del rows
+    result["train_seconds"], result["train_cpu_seconds"] = time.perf_counter() - started, cpu_seconds() - cpu
+    if client is not None:
+        worker_cpu_trained = client.run(cpu_seconds)
+        result["train_worker_cpu_seconds"] = [worker_cpu_trained[a] - worker_cpu_start[a] for a in worker_cpu_start]
+    result["rounds"] = int(model.best_iteration_)
+
+    categories = {c: frame[c].cat.categories.tolist() for c in features if isinstance(frame[c].dtype, pd.CategoricalDtype)}
+    serving = write_serving_files(model, out / f"serving-{mode}", categories=categories,
+                                  version={"name": "credit_pd", "version": mode, "alias": "champion", "run_id": mode})
+    # both runs score with the single-process model, so their rows must be equal whatever the trees
+    serving_model = ServingModel.load(serving if client is None else out / "serving-single")
+    scored_at = pd.Timestamp("2025-01-01").to_pydatetime()
+    started, cpu = time.perf_counter(), cpu_seconds()
+    if client is None:
+        score_rows = scored_rows(scoring_frame, serving_model, scoring_day.date(), scored_at)
+    else:
+        worker_cpu_start = client.run(cpu_seconds)
+        score_rows = score_rows_dask(scoring_frame, serving_model, scoring_day.date(), scored_at, 4, client)
+        worker_cpu_scored = client.run(cpu_seconds)
+        result["score_worker_cpu_seconds"] = [worker_cpu_scored[a] - worker_cpu_start[a] for a in worker_cpu_start]
+    result["score_seconds"], result["score_cpu_seconds"] = time.perf_counter() - started, cpu_seconds() - cpu
+
+    if client is not None:
+        stop.set()
+        sampler.join()
+        result["worker_peak_memory_mb"] = [peaks[a] / 2**20 for a in sorted(peaks)]
+        result["worker_peak_rss_mb"] = [v / 1024 for v in client.run(
+            lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss).values()]
+        client.close()
+        cluster.close()
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    test = frame[split.test]
+    np.save(out / f"pd_test-{mode}.npy", model.predict_proba(test[features])[:, 1])
+    np.save(out / f"y_test-{mode}.npy", test[label].astype(int).to_numpy())
+    with open(out / f"rows-{mode}.pickle", "wb") as file:
+        pickle.dump(score_rows, file)
+    return result
+
+
+def child(mode: str, folder: Path, workers: int, out: Path) -> dict:
+    """:func:`run` in a fresh process, so its peak RSS is its own."""
+    code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); from pathlib import Path; "
+            f"sys.argv = ['dask_training']; import benchmarks.dask_training as b\n"
+            f"if __name__ == '__main__':\n"
+            f"    print('RESULT ' + json.dumps(b.run({mode!r}, Path({str(folder)!r}), {workers}, Path({str(out)!r}))))")
+    result = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, cwd=ROOT)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+    if result.returncode or not lines:
+        sys.exit(f"{mode} run failed:\n{result.stderr[-4000:]}")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def compare(out: Path) -> None:
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    y = np.load(out / "y_test-single.npy")
+    single, dask_pd = np.load(out / "pd_test-single.npy"), np.load(out / "pd_test-dask.npy")
+    print(f"test window: {len(y):,} rows, {int(y.sum()):,} defaults; AUC single {roc_auc_score(y, single):.4f}, "
+          f"dask {roc_auc_score(y, dask_pd):.4f}; PDs equal: {int((single == dask_pd).sum()):,} of {len(y):,}, "
+          f"max |difference| {np.abs(single - dask_pd).max():.3g}, correlation {np.corrcoef(single, dask_pd)[0, 1]:.4f}")
+    trees = [(out / f"serving-{mode}" / "model.lgb").read_text().split("end of trees")[0] for mode in ("single", "dask")]
+    print(f"trees: {'identical' if trees[0] == trees[1] else 'differ'} (model text up to 'end of trees')")
+    rows = {mode: pickle.loads((out / f"rows-{mode}.pickle").read_bytes()) for mode in ("single", "dask")}
+    equal = sum(a == b for a, b in zip(rows["single"], rows["dask"], strict=True))
+    print(f"score rows (both with the single-process model): {equal:,} of {len(rows['single']):,} equal "
+          f"(firm, PD, features, reason codes)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--firms", type=int, default=12_500)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--reuse-single", action="store_true",
+                        help="take the single-process run from the last run's files instead of running it again")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    print(f"load average at start {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    folder = panel_folder(args.firms)
+    out = OUT / f"dask_training{args.firms}"
+    out.mkdir(parents=True, exist_ok=True)
+    if args.reuse_single and (out / "result-single.json").is_file():
+        single = json.loads((out / "result-single.json").read_text())
+        print(f"single process: reusing the run saved in {out}")
+    else:
+        single = child("single", folder, args.workers, out)
+        (out / "result-single.json").write_text(json.dumps(single))
+    print(f"panel: {single['rows']:,} labelled rows x {single['features']} features; windows {single['windows']}")
+    print(f"single process: train {single['train_seconds']:.1f} s (CPU {single['train_cpu_seconds']:.1f} s), "
+          f"{single['rounds']} rounds; score {single['scoring_rows']:,} firms {single['score_seconds']:.2f} s "
+          f"(CPU {single['score_cpu_seconds']:.2f} s); peak RSS {single['peak_rss_mb']:,.0f} MB")
+    print(f"load average after single {os.getloadavg()[0]:.2f}")
+    on_dask = child("dask", folder, args.workers, out)
+    fmt = lambda values, spec: "[" + ", ".join(format(v, spec) for v in values) + "]"  # noqa: E731
+    print(f"dask, {args.workers} workers (cluster start {on_dask['cluster_start_seconds']:.1f} s, not counted; "
+          f"memory limit per worker {fmt(on_dask['worker_memory_limit_mb'], ',.0f')} MB):")
+    print(f"  train {on_dask['train_seconds']:.1f} s (driver CPU {on_dask['train_cpu_seconds']:.1f} s, worker CPU "
+          f"{fmt(on_dask['train_worker_cpu_seconds'], '.1f')} s), {on_dask['rounds']} rounds")
+    print(f"  score {on_dask['scoring_rows']:,} firms {on_dask['score_seconds']:.2f} s (driver CPU "
+          f"{on_dask['score_cpu_seconds']:.2f} s, worker CPU {fmt(on_dask['score_worker_cpu_seconds'], '.2f')} s)")
+    print(f"  peak memory per worker (scheduler metric) {fmt(on_dask['worker_peak_memory_mb'], ',.0f')} MB, "
+          f"worker peak RSS {fmt(on_dask['worker_peak_rss_mb'], ',.0f')} MB, driver peak RSS "
+          f"{on_dask['peak_rss_mb']:,.0f} MB")
+    compare(out)
+    print(f"ratios dask/single: train wall {on_dask['train_seconds'] / single['train_seconds']:.2f}, "
+          f"score wall {on_dask['score_seconds'] / single['score_seconds']:.2f}")
+    print(f"load average at end {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
