@@ -195,6 +195,8 @@ def _constraints_built_after_first_load(connection, table: str) -> Iterator[bool
         yield False
         return
     foreign_keys = list(target.foreign_key_constraints) if connection.dialect.name == "postgresql" else []
+    if connection.dialect.name == "postgresql":  # index builds sort in memory (this transaction only)
+        connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
     for constraint in foreign_keys:
         connection.execute(DropConstraint(constraint))
     for index in target.indexes:
