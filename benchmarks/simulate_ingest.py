@@ -87,7 +87,15 @@ def _ingest(folder: Path, database_url: str) -> dict:
     return {"seconds": seconds, "cpu_seconds": time.process_time() - cpu_before, "tables": tables,
             "startup_seconds": startup,
             "load_average_before": load_before, "load_average_after": os.getloadavg(),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": _own_peak_rss_mb()}
+
+
+def _own_peak_rss_mb() -> float:
+    """This process's peak RSS since its exec (VmHWM); ru_maxrss keeps the forking parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _child(phase: str, args: argparse.Namespace, folder: Path) -> dict:
