@@ -1,26 +1,30 @@
 """The database side of ingest: look up referenced rows, compare with stored rows, insert.
 
-Queries take the chunk's keys as one parameter (``json_each`` on SQLite, ``= ANY(array)``
-on PostgreSQL) and read rows through the raw driver cursor, so their cost grows with the
-chunk, not with the store, and no per-row Python objects are built beyond the driver's.
-Valid new rows are written once, straight into the target table (executemany on SQLite,
-COPY on PostgreSQL).
+Parent rows loaded earlier in the same run are looked up in memory (`LoadedRows`, sorted
+keys and numpy columns); only keys not found there go to the database. Queries take the
+chunk's keys as one parameter (``json_each`` on SQLite, ``= ANY(array)`` on PostgreSQL) and
+read rows through the raw driver cursor, so their cost grows with the chunk, not with the
+store. Valid new rows are written once, straight into the target table: one prepared
+INSERT run by ``executemany`` on SQLite, COPY of Arrow's CSV rendering on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+from collections import defaultdict
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
 from credit import clock
-from credit.ingest.rules import Lookup
+from credit.ingest.rules import Lookup, lookups
 from credit.store.frames import HISTORY, TableSpec
 from credit.store.tables import QuarantinedRow
 
@@ -55,17 +59,122 @@ def _typed_frame(rows: list[tuple], names: list[str], kinds: list[str]) -> pd.Da
     return pd.DataFrame(frame)
 
 
-def parent_values(connection: Connection, lookup: Lookup, foreign_keys: pd.Series) -> pd.DataFrame:
-    """Per distinct foreign key that resolves: ``<fk>`` and ``<fk>__<column>`` of its parent row."""
+class LoadedRows:
+    """The columns children look up, of the rows one run has loaded, per parent table.
+
+    A file's rows are added once its transaction has committed (`commit`), so a file that
+    fails leaves nothing here. Keys are sorted on the first lookup after a commit.
+    """
+
+    def __init__(self) -> None:
+        self._needed: dict[str, set[str]] = defaultdict(set)
+        for table in HISTORY:
+            for lookup in lookups(table):
+                self._needed[lookup.parent_table] |= {lookup.parent_key, *lookup.columns}
+        self._pending: dict[str, list[pd.DataFrame]] = defaultdict(list)
+        self._parts: dict[str, list[pd.DataFrame]] = defaultdict(list)
+        self._sorted: dict[str, dict[str, np.ndarray]] = {}
+
+    def add(self, table: str, frame: pd.DataFrame) -> None:
+        """Rows of ``table`` inserted by the file being loaded (kept once it commits)."""
+        if table in self._needed and len(frame):
+            self._pending[table].append(frame[sorted(self._needed[table])].reset_index(drop=True))
+
+    def commit(self) -> None:
+        for table, parts in self._pending.items():
+            self._parts[table].extend(parts)
+            self._sorted.pop(table, None)
+        self._pending.clear()
+
+    def rollback(self) -> None:
+        self._pending.clear()
+
+    def find(self, table: str, key: str, columns: list[str], keys: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """``(columns of the rows found by key, keys not found)`` for distinct ``keys``."""
+        if not self._parts.get(table):
+            return {}, keys
+        if table not in self._sorted:
+            merged = pd.concat(self._parts[table], ignore_index=True)
+            self._parts[table] = [merged]
+            stored = merged[key].to_numpy(dtype=np.int64)
+            order = np.argsort(stored, kind="stable")
+            self._sorted[table] = {name: _numpy(merged[name])[order] for name in merged.columns}
+        data = self._sorted[table]
+        found, positions = _positions(data[key], keys)
+        return {key: keys[found], **{c: data[c][positions[found]] for c in columns}}, keys[~found]
+
+
+def _numpy(series: pd.Series) -> np.ndarray:
+    if isinstance(series.dtype, pd.Int64Dtype):
+        return series.to_numpy(dtype=np.int64)  # lookup columns are NOT NULL in the store
+    return series.to_numpy()
+
+
+def _positions(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per key: is it in ``sorted_keys``, and at which position."""
+    if not len(sorted_keys):
+        return np.zeros(len(keys), bool), np.zeros(len(keys), np.int64)
+    positions = np.searchsorted(sorted_keys, keys).clip(max=len(sorted_keys) - 1)
+    return sorted_keys[positions] == keys, positions
+
+
+def parent_values(connection: Connection, lookup: Lookup, foreign_keys: pd.Series,
+                  loaded: LoadedRows | None = None) -> pd.DataFrame:
+    """Per distinct foreign key that resolves: ``<fk>`` and ``<fk>__<column>`` of its parent row.
+
+    Keys of rows in ``loaded`` are answered from memory; the others from the database.
+    """
     keys = foreign_keys.dropna().unique().astype(np.int64)
     parent = HISTORY[lookup.parent_table]
-    rows = _rows_by_key(connection, parent.name, lookup.parent_key, list(lookup.columns), keys)
     fk = lookup.foreign_key
     names = [fk, *(f"{fk}__{c}" for c in lookup.columns)]
     kinds = ["id", *(parent.column(c).kind for c in lookup.columns)]
-    found = _typed_frame(rows, names, kinds)
+    in_memory, keys = (loaded or LoadedRows()).find(parent.name, lookup.parent_key, list(lookup.columns), keys)
+    parts = []
+    if in_memory:
+        parts.append(pd.DataFrame({
+            name: (pd.array(values, dtype="Int64") if kind in ("id", "money", "integer") else values)
+            for name, kind, values in zip(names, kinds, in_memory.values())
+        }))
+    if len(keys) or not parts:
+        rows = _rows_by_key(connection, parent.name, lookup.parent_key, list(lookup.columns), keys)
+        parts.append(_typed_frame(rows, names, kinds))
+    found = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     found[f"{fk}__found"] = True
     return found
+
+
+def attach(frame: pd.DataFrame, found: pd.DataFrame, key: str) -> pd.DataFrame:
+    """``frame`` with the columns of ``found`` (one row per distinct ``key``) of its ``key``.
+
+    A left join by binary search: chunk order kept, a missing key gives missing values.
+    """
+    wanted = frame[key]
+    present = wanted.notna().to_numpy(dtype=bool)
+    values = wanted.to_numpy(dtype=np.int64, na_value=0)
+    if found.empty:  # no key resolves: one placeholder row to take from, every value missing
+        found = pd.concat([found, found.iloc[:0].reindex([0])], ignore_index=True)
+        found[key] = pd.array([0], dtype="Int64")
+        present = np.zeros(len(frame), bool)
+    found_keys = found[key].to_numpy(dtype=np.int64)
+    order = np.argsort(found_keys, kind="stable")
+    hit, positions = _positions(found_keys[order], values)
+    hit &= present
+    rows = order[positions]
+    added = {}
+    for name in found.columns:
+        if name == key:
+            continue
+        column = found[name]
+        if name.endswith("__found"):
+            added[name] = hit
+        elif isinstance(column.dtype, pd.Int64Dtype):
+            added[name] = pd.arrays.IntegerArray(column.to_numpy(dtype=np.int64, na_value=0)[rows], ~hit)
+        else:
+            taken = column.to_numpy()[rows].copy()
+            taken[~hit] = np.datetime64("NaT") if taken.dtype.kind == "M" else None
+            added[name] = taken
+    return frame.assign(**added)
 
 
 def stored_rows(connection: Connection, spec: TableSpec, keys: pd.Series) -> pd.DataFrame:
@@ -79,16 +188,42 @@ def insert_rows(connection: Connection, spec: TableSpec, frame: pd.DataFrame) ->
     """Insert typed rows into ``spec``'s table."""
     if frame.empty:
         return
-    names = spec.column_names
-    values = list(zip(*(_db_values(frame[c.name], c.kind) for c in spec.columns)))
+    names = ", ".join(spec.column_names)
     if connection.dialect.name == "postgresql":
+        # Arrow's C++ CSV writer renders the typed columns exactly (integers as digits,
+        # timestamps to the microsecond, text always quoted so "" stays an empty string and
+        # an unquoted empty field is NULL); COPY parses it server-side.
+        buffer = io.BytesIO()
+        pacsv.write_csv(_arrow_table(spec, frame), buffer, pacsv.WriteOptions(include_header=False, batch_size=65_536))
         cursor = connection.connection.dbapi_connection.cursor()
-        with cursor.copy(f"COPY {spec.name} ({', '.join(names)}) FROM STDIN") as copy:
-            for row in values:
-                copy.write_row(row)
+        with cursor.copy(f"COPY {spec.name} ({names}) FROM STDIN (FORMAT csv)") as copy:
+            view = buffer.getbuffer()
+            for start in range(0, len(view), 1 << 24):
+                copy.write(view[start:start + (1 << 24)])
+            del view
         return
-    placeholders = ", ".join("?" for _ in names)
-    connection.exec_driver_sql(f"INSERT INTO {spec.name} ({', '.join(names)}) VALUES ({placeholders})", values)
+    values = zip(*(_db_values(frame[c.name], c.kind) for c in spec.columns))
+    placeholders = ", ".join("?" for _ in spec.columns)
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.executemany(f"INSERT INTO {spec.name} ({names}) VALUES ({placeholders})", values)
+    finally:
+        cursor.close()
+
+
+def _arrow_table(spec: TableSpec, frame: pd.DataFrame) -> pa.Table:
+    columns = []
+    for c in spec.columns:
+        series = frame[c.name]
+        if c.kind == "timestamp":
+            columns.append(pa.array(series.to_numpy(), type=pa.timestamp("us"), from_pandas=True))
+        elif c.kind in ("id", "money", "integer"):
+            columns.append(pa.array(series, type=pa.int64(), from_pandas=True))
+        elif c.kind == "boolean":
+            columns.append(pa.array(series, type=pa.bool_(), from_pandas=True))
+        else:
+            columns.append(pa.array(series, type=pa.string(), from_pandas=True))
+    return pa.Table.from_arrays(columns, names=spec.column_names)
 
 
 def quarantine(connection: Connection, records: list[dict]) -> None:
@@ -116,4 +251,6 @@ def _db_values(series: pd.Series, kind: str) -> list:
         return pc.cast(pa.array(series, type=pa.timestamp("us")), pa.string()).to_pylist()
     if kind == "boolean":
         return series.astype("Int64").to_numpy(dtype=object, na_value=None).tolist()
+    if isinstance(series.dtype, pd.Int64Dtype) and not series.hasnans:
+        return series.to_numpy(dtype=np.int64).tolist()  # Python ints, 5x faster than via object
     return series.to_numpy(dtype=object, na_value=None).tolist()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -30,7 +31,8 @@ from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from credit import clock
 from credit.text import escape_controls
-from credit.ingest.loading import insert_rows, parent_values, quarantine, quarantine_record, stored_rows
+from credit.ingest.loading import (LoadedRows, attach, insert_rows, parent_values, quarantine, quarantine_record,
+                                   stored_rows)
 from credit.ingest.reading import CHUNK_ROWS, Chunk, UnusableFileError, read_chunks
 from credit.ingest.rules import CONFLICT, MALFORMED, lookups, rule_named, validator
 from credit.store.frames import HISTORY
@@ -51,6 +53,7 @@ class FileResult:
     quarantined: int = 0
     by_rule: Counter = field(default_factory=Counter)
     error: str | None = None  # set when the file was unusable and nothing was loaded
+    seconds: float = 0.0  # the file's load, commit and index builds included
 
 
 def find_history_files(paths: Iterable[Path]) -> tuple[list[tuple[str, Path]], list[Path]]:
@@ -108,10 +111,16 @@ def ingest_files(
     progress
         Called with (table, rows read so far) after each chunk.
     """
-    return [_ingest_file(engine, table, path, progress, chunk_rows) for table, path in files]
+    loaded = LoadedRows()
+    results = []
+    for table, path in files:
+        started = time.perf_counter()
+        results.append(_ingest_file(engine, table, path, progress, chunk_rows, loaded))
+        results[-1].seconds = time.perf_counter() - started
+    return results
 
 
-def _ingest_file(engine, table, path, progress, chunk_rows) -> FileResult:  # noqa: ANN001
+def _ingest_file(engine, table, path, progress, chunk_rows, loaded: LoadedRows) -> FileResult:  # noqa: ANN001
     result = FileResult(table=table, path=path)
     started = clock.now()
     spec = HISTORY[table]
@@ -119,10 +128,11 @@ def _ingest_file(engine, table, path, progress, chunk_rows) -> FileResult:  # no
     try:
         with (engine.connect() as connection, _bulk_load_settings(connection),
               connection.execution_options(sqlite_begin="IMMEDIATE").begin()):
-            inserted_keys: list[np.ndarray] = []  # keys this file has loaded so far
-            with _constraints_built_after_first_load(connection, table):
-                for chunk in read_chunks(path, spec, chunk_rows):
-                    _ingest_chunk(connection, spec, chunk, check, result, inserted_keys)
+            inserted = _InsertedKeys()  # keys this file has loaded so far
+            with _constraints_built_after_first_load(connection, table) as was_empty:
+                for number, chunk in enumerate(read_chunks(path, spec, chunk_rows)):
+                    _ingest_chunk(connection, spec, chunk, check, result, inserted, loaded,
+                                  was_empty=was_empty, cross_check=number == 0)
                     if progress:
                         progress(table, result.rows_read)
             connection.execute(insert(IngestRun.__table__).values(
@@ -131,7 +141,12 @@ def _ingest_file(engine, table, path, progress, chunk_rows) -> FileResult:  # no
                 started_at=started, finished_at=clock.now(),
             ))
     except UnusableFileError as exc:
+        loaded.rollback()
         return FileResult(table=table, path=path, error=exc.reason)
+    except BaseException:
+        loaded.rollback()
+        raise
+    loaded.commit()
     return result
 
 
@@ -150,15 +165,20 @@ def _bulk_load_settings(connection) -> Iterator[None]:  # noqa: ANN001
     driver = connection.connection.dbapi_connection  # outside any transaction: PRAGMA
     driver.execute("PRAGMA foreign_keys = OFF")       # foreign_keys is a no-op inside one
     driver.execute("PRAGMA cache_size = -524288")
+    # index builds sort in memory with a helper thread instead of in temporary files
+    driver.execute("PRAGMA temp_store = MEMORY")
+    driver.execute("PRAGMA threads = 2")
     try:
         yield
     finally:
+        driver.execute("PRAGMA threads = 0")
+        driver.execute("PRAGMA temp_store = DEFAULT")
         driver.execute("PRAGMA cache_size = -2000")
         driver.execute("PRAGMA foreign_keys = ON")
 
 
 @contextmanager
-def _constraints_built_after_first_load(connection, table: str) -> Iterator[None]:  # noqa: ANN001
+def _constraints_built_after_first_load(connection, table: str) -> Iterator[bool]:  # noqa: ANN001
     """Into an empty table, load without secondary indexes (and, on PostgreSQL, foreign keys).
 
     Building an index once from sorted keys is several times faster than millions of random
@@ -166,47 +186,82 @@ def _constraints_built_after_first_load(connection, table: str) -> Iterator[None
     instead of one trigger call per row. (SQLite's per-row checks are off for the load; see
     `_bulk_load_settings`.) All of it happens inside the file's transaction: a failed load
     leaves the table as it was, and a re-added foreign key still refuses any orphan.
+
+    Yields whether the table was empty, so the load knows no row was stored before it.
     """
     target = Base.metadata.tables[table]
     empty = connection.execute(select(target.c[HISTORY[table].key]).limit(1)).first() is None
     if not empty:
-        yield
+        yield False
         return
     foreign_keys = list(target.foreign_key_constraints) if connection.dialect.name == "postgresql" else []
+    if connection.dialect.name == "postgresql":  # index builds sort in memory (this transaction only)
+        connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
     for constraint in foreign_keys:
         connection.execute(DropConstraint(constraint))
     for index in target.indexes:
         index.drop(connection)
-    yield
+    yield True
     for index in target.indexes:
         index.create(connection)
     for constraint in foreign_keys:
         connection.execute(AddConstraint(constraint))
 
 
-def _ingest_chunk(connection, spec, chunk: Chunk, check, result: FileResult,  # noqa: ANN001
-                  inserted_keys: list[np.ndarray]) -> None:
+class _InsertedKeys:
+    """Keys one file has inserted, as sorted segments (one per chunk) with their ranges.
+
+    A chunk's keys are tested against each segment only within its range: files in key order
+    (as exports are) skip every earlier segment at the cost of two comparisons per key.
+    """
+
+    def __init__(self) -> None:
+        self._segments: list[np.ndarray] = []
+
+    def add(self, keys: np.ndarray) -> None:
+        if len(keys):
+            self._segments.append(np.sort(keys))
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(keys), bool)
+        for segment in self._segments:
+            candidates = np.flatnonzero((keys >= segment[0]) & (keys <= segment[-1]) & ~out)
+            if len(candidates):
+                positions = np.searchsorted(segment, keys[candidates]).clip(max=len(segment) - 1)
+                out[candidates[segment[positions] == keys[candidates]]] = True
+        return out
+
+
+def _ingest_chunk(connection, spec, chunk: Chunk, check, result: FileResult,  # noqa: ANN001, PLR0913
+                  inserted: _InsertedKeys, loaded: LoadedRows, *, was_empty: bool, cross_check: bool) -> None:
     frame = chunk.frame
     source = str(result.path)
     validation = frame
     for lookup in lookups(spec.name):
-        found = parent_values(connection, lookup, frame[lookup.foreign_key])
-        validation = validation.merge(found, on=lookup.foreign_key, how="left")
-    failures = check.failures(validation, chunk.parse_failed)
+        found = parent_values(connection, lookup, frame[lookup.foreign_key], loaded)
+        validation = attach(validation, found, lookup.foreign_key)
+    failures = check.failures(validation, chunk.parse_failed, cross_check=cross_check)
 
     failed_any = np.zeros(len(frame), bool)
     for rows in failures.values():
         failed_any[rows] = True
-    stored = stored_rows(connection, spec, frame[spec.key])
-    already_stored = frame[spec.key].isin(stored[spec.key]).to_numpy(dtype=bool)
-    if already_stored.any() and inserted_keys:
-        # a key this file loaded in an earlier chunk: the same duplicate the unique rule
-        # catches within a chunk, not a row that was stored before the file
-        repeated = np.flatnonzero(already_stored & frame[spec.key].isin(np.concatenate(inserted_keys)).to_numpy(bool))
+    keys = frame[spec.key]
+    key_values = keys.to_numpy(dtype=np.int64, na_value=0)
+    # a key this file loaded in an earlier chunk: the same duplicate the unique rule catches
+    # within a chunk, not a row that was stored before the file
+    repeated = np.flatnonzero(inserted.contains(key_values) & keys.notna().to_numpy(bool))
+    if len(repeated):
         unique_rule = f"unique:{spec.key}"
         failures[unique_rule] = np.union1d(failures.get(unique_rule, np.zeros(0, np.int64)), repeated)
         failed_any[repeated] = True
-    identical = _identical_to_stored(frame, stored, spec)
+    if was_empty:  # nothing was stored before this file: only its own earlier rows, handled above
+        already_stored = np.zeros(len(frame), bool)
+        already_stored[repeated] = True
+        identical = np.zeros(len(frame), bool)
+    else:
+        stored = stored_rows(connection, spec, keys)
+        already_stored = keys.isin(stored[spec.key]).to_numpy(dtype=bool)
+        identical = _identical_to_stored(frame, stored, spec)
     conflicts = np.flatnonzero(already_stored & ~identical & ~failed_any)
     if len(conflicts):
         failures[CONFLICT.name] = conflicts
@@ -233,8 +288,10 @@ def _ingest_chunk(connection, spec, chunk: Chunk, check, result: FileResult,  # 
     quarantine(connection, records)
 
     new = ~failed_any & ~already_stored
-    insert_rows(connection, spec, frame[new])
-    inserted_keys.append(frame[spec.key][new].to_numpy(dtype=np.int64))
+    rows_new = frame[new] if not new.all() else frame
+    insert_rows(connection, spec, rows_new)
+    inserted.add(key_values[new])
+    loaded.add(spec.name, rows_new)
     result.loaded += int(new.sum())
     result.unchanged += int(unchanged.sum())
     result.quarantined += int(failed_any.sum()) + len(chunk.malformed)
