@@ -36,7 +36,7 @@ from api.checkout.schemas import (
 from api.kit.auth import Caller, requires
 from api.kit.db import SessionDep, runs_sql
 from api.kit.errors import responses
-from api.kit.idempotency import IdempotencyDep
+from api.kit.idempotency import IdempotencyDep, IdempotentUnitOfWorkDep
 from api.kit.state import policy_of
 from credit import clock
 
@@ -65,9 +65,10 @@ def precheck(body: PrecheckIn, request: Request, session: SessionDep, caller: Ch
                **_MOVES},
 )
 @runs_sql
-def authorize(body: AuthorizationIn, request: Request, session: SessionDep, idem: IdempotencyDep,
-              caller: Checkout) -> Response:
+def authorize(body: AuthorizationIn, request: Request, idem: IdempotentUnitOfWorkDep, caller: Checkout) -> Response:
     """Authorize an order on the buyer's credit line: hold the amount (201) or decline (200)."""
+    # The hottest route: its Idempotency-Key claim commits with the hold (one commit, not two).
+    session = idem.begin()
     outcome = service.authorize(session, caller, body, policy_of(request), clock.now())
     return idem.respond(outcome, status_code=201 if isinstance(outcome, AuthorizationApproved) else 200)
 

@@ -156,7 +156,8 @@ async def finish_sql(engine: Engine, work: Callable[..., Any], *arguments: Any) 
         work(*arguments)
 
 
-def _finish(session: Session, succeeded: bool) -> None:
+def finish_unit_of_work(session: Session, succeeded: bool) -> None:
+    """Commit (``succeeded``) or roll back the request's session, and close it."""
     try:
         if succeeded:
             session.commit()
@@ -176,9 +177,9 @@ async def _request_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     except BaseException:
-        await finish_sql(engine, _finish, session, False)
+        await finish_sql(engine, finish_unit_of_work, session, False)
         raise
-    await finish_sql(engine, _finish, session, True)
+    await finish_sql(engine, finish_unit_of_work, session, True)
 
 
 SessionDep = Annotated[Session, Depends(_request_session, scope="function")]
@@ -192,6 +193,8 @@ def take_write_lock(session: Session) -> None:
 
     A unit of work that reads and then writes must take SQLite's write lock first: a deferred
     transaction whose read overlaps another connection's commit fails with "database is
-    locked" instead of waiting.
+    locked" instead of waiting. A transaction already begun keeps its begin mode: the unit of
+    work of :data:`~api.kit.idempotency.IdempotentUnitOfWorkDep` took the lock at its claim.
     """
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    if not session.in_transaction():
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})

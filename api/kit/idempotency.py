@@ -53,29 +53,46 @@ Design (why a retry can never book twice, even across crashes)
    deleted (guarded by the token) in a short transaction, so a retry starts afresh.
 
 Each request costs one indexed insert (plus, for a duplicate, one indexed select) before the
-route, and one indexed update inside the route's own transaction. Records are kept: nothing
+route, and one indexed update inside the route's own transaction.
+
+One transaction instead of two (``IdempotentUnitOfWorkDep``, checkout's authorization)
+---------------------------------------------------------------------------------------
+A hot route may claim inside its own unit of work instead (:func:`claim_in_unit_of_work`):
+the claim is the transaction's first write (``INSERT ... ON CONFLICT DO NOTHING``, SQLite's
+write lock taken at BEGIN), then the business writes, then the completed record, one
+COMMIT. A crash or an error before it rolls back all three, which leaves what step 5 leaves
+(no record, nothing booked): a retry runs afresh, so nothing can book twice. A concurrent
+duplicate waits for the first to commit (SQLite's lock; on PostgreSQL the unique key) and
+then replays its answer or is refused as reused; the 409 ``idempotency_request_in_progress``
+remains for a record another route's separate claim left ``in_progress``, settled as in
+step 4. One COMMIT less per request: on SQLite the commit was the largest single cost of an
+authorization. Records are kept: nothing
 removes old ones yet (a retention job would delete completed records older than any client
 retries).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
 from datetime import timedelta
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel
-from sqlalchemy import Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from api.kit.auth import CallerDep, check_role, route_roles
-from api.kit.db import SessionDep, finish_sql, request_engine, run_sql
+from api.kit.auth import Caller, CallerDep, check_role, route_roles
+from api.kit.db import (STORE_SCOPE_KEY, SessionDep, finish_sql, finish_unit_of_work, request_engine, run_sql,
+                        take_write_lock)
 from api.kit.errors import BadRequest, Conflict, Unprocessable
 from api.kit.tables import IdempotencyRecord
 from credit import clock
@@ -182,6 +199,37 @@ class IdempotentRequest:
         return Response(text.encode("utf-8"), status_code=status_code, media_type="application/json")
 
 
+class IdempotentUnitOfWork(IdempotentRequest):
+    """An :class:`IdempotentRequest` whose claim is the first write of the request's own unit of work.
+
+    The route calls :meth:`begin` first, in its own database work (``runs_sql``): on a
+    database server the claim then runs in the same pool thread as the route, so no request
+    holds a connection while it waits for a thread (a pool of one thread would deadlock).
+    """
+
+    def __init__(self, session: Session, claim: Callable[[], tuple[int, str]]) -> None:
+        super().__init__(session, 0, "")
+        self._claim = claim
+
+    def begin(self) -> Session:
+        """Claim the key in the session's transaction and return the session (replay or refuse by raising).
+
+        Raises
+        ------
+        IdempotentReplay, Unprocessable, Conflict
+            See :func:`claim_in_unit_of_work`.
+        """
+        if self.record_id:
+            raise RuntimeError("begin() was already called for this request")
+        self.record_id, self.lock_token = self._claim()
+        return self.session
+
+    def respond(self, content: Any, status_code: int = 200, *, stored_content: Any = None) -> Response:
+        if not self.record_id:
+            raise RuntimeError("respond() before begin(): the Idempotency-Key was never claimed")
+        return super().respond(content, status_code, stored_content=stored_content)
+
+
 _existing = select(
     IdempotencyRecord.record_id, IdempotencyRecord.request_method, IdempotencyRecord.request_path,
     IdempotencyRecord.request_hash, IdempotencyRecord.state, IdempotencyRecord.lock_token,
@@ -197,47 +245,106 @@ def _claim(
         now = clock.now()
         try:
             with engine.begin() as connection:
-                record_id = _CLAIM.first(connection, {
-                    "key_id": key_id, "client": client, "idempotency_key": key, "request_method": method,
-                    "request_path": path[:1000],
-                    "request_hash": fingerprint, "state": "in_progress", "lock_token": token, "locked_at": now,
-                    "created_at": now,
-                }).record_id
+                record_id = _CLAIM.first(connection, _claim_values(key_id, client, key, method, path, fingerprint,
+                                                                   token, now)).record_id
             return record_id, token
         except IntegrityError:
             pass
         # Reads, then may take the record over: on SQLite the write lock first (see take_write_lock).
         with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection, connection.begin():
-            record = connection.execute(
-                _existing.where(IdempotencyRecord.client == client, IdempotencyRecord.idempotency_key == key)
-            ).first()
-            if record is None:
-                continue  # released between our insert and this read: claim again
-            if record.request_hash != fingerprint:
-                raise Unprocessable(
-                    "This Idempotency-Key was already used with a different request.",
-                    code="idempotency_key_reused",
-                    details={"first_used_with": f"{record.request_method} {record.request_path}"},
-                )
-            if record.state == "completed":
-                raise IdempotentReplay(record.response_status, record.response_body)
-            if record.locked_at < now - lease:
-                taken = connection.execute(
-                    update(IdempotencyRecord)
-                    .where(
-                        IdempotencyRecord.record_id == record.record_id,
-                        IdempotencyRecord.state == "in_progress",
-                        IdempotencyRecord.lock_token == record.lock_token,
-                    )
-                    .values(lock_token=token, locked_at=now)
-                ).rowcount
-                if taken == 1:
-                    return record.record_id, token
-            raise Conflict(
-                "A request with this Idempotency-Key is still being processed; retry later.",
-                code="idempotency_request_in_progress",
-            )
+            taken = _settle(connection, client, key, fingerprint, token, now, lease)
+            if taken is not None:
+                return taken, token
     raise Conflict("This Idempotency-Key is contended; retry later.", code="idempotency_request_in_progress")
+
+
+def _claim_values(key_id: int, client: str, key: str, method: str, path: str, fingerprint: str, token: str,
+                  now: Any) -> dict[str, Any]:
+    return {"key_id": key_id, "client": client, "idempotency_key": key, "request_method": method,
+            "request_path": path[:1000], "request_hash": fingerprint, "state": "in_progress", "lock_token": token,
+            "locked_at": now, "created_at": now}
+
+
+def _settle(connection: Connection | Session, client: str, key: str, fingerprint: str, token: str, now: Any,
+            lease: timedelta) -> int | None:
+    """A claim found taken: refuse, replay, or take over a dead attempt's (its record id); None if it is gone."""
+    record = connection.execute(
+        _existing.where(IdempotencyRecord.client == client, IdempotencyRecord.idempotency_key == key)
+    ).first()
+    if record is None:
+        return None  # released between our insert and this read: claim again
+    if record.request_hash != fingerprint:
+        raise Unprocessable(
+            "This Idempotency-Key was already used with a different request.",
+            code="idempotency_key_reused",
+            details={"first_used_with": f"{record.request_method} {record.request_path}"},
+        )
+    if record.state == "completed":
+        raise IdempotentReplay(record.response_status, record.response_body)
+    if record.locked_at < now - lease:
+        taken = connection.execute(
+            update(IdempotencyRecord)
+            .where(
+                IdempotencyRecord.record_id == record.record_id,
+                IdempotencyRecord.state == "in_progress",
+                IdempotencyRecord.lock_token == record.lock_token,
+            )
+            .values(lock_token=token, locked_at=now)
+        ).rowcount
+        if taken == 1:
+            return record.record_id
+    raise Conflict(
+        "A request with this Idempotency-Key is still being processed; retry later.",
+        code="idempotency_request_in_progress",
+    )
+
+
+def claim_in_unit_of_work(session: Session, key_id: int, client: str, key: str, method: str, path: str,
+                          fingerprint: str, lease: timedelta) -> tuple[int, str]:
+    """Claim the key as the first write of the request's own transaction (one commit per request, not two).
+
+    The claim commits or rolls back with the business writes and the completed record, so a
+    crash or an error leaves neither the writes nor the claim: a retry runs afresh, as after
+    a released claim. A concurrent duplicate waits for the writer ahead of it (SQLite's write
+    lock, taken here at BEGIN; PostgreSQL's wait on the unique key under ``ON CONFLICT DO
+    NOTHING``) and then finds the completed record: it replays instead of answering 409. A
+    record still ``in_progress`` (claimed by :func:`_claim` in a transaction of its own) is
+    settled as there: 409, or taken over after the lease.
+
+    Raises
+    ------
+    IdempotentReplay, Unprocessable, Conflict
+        As :func:`_claim`: the stored answer, ``idempotency_key_reused``, ``idempotency_request_in_progress``.
+    """
+    take_write_lock(session)
+    token = secrets.token_hex(16)
+    for _ in range(3):
+        now = clock.now()
+        claimed = _claim_if_free(session).first(
+            session, _claim_values(key_id, client, key, method, path, fingerprint, token, now))
+        if claimed is not None:
+            return claimed.record_id, token
+        taken = _settle(session, client, key, fingerprint, token, now, lease)
+        if taken is not None:
+            return taken, token
+        # gone by our read: another route's claim released (PostgreSQL; SQLite holds the lock): claim again
+    raise Conflict("This Idempotency-Key is contended; retry later.", code="idempotency_request_in_progress")
+
+
+_CLAIMS_IF_FREE: dict[str, PreparedStatement] = {}
+
+
+def _claim_if_free(session: Session) -> PreparedStatement:
+    # INSERT ... ON CONFLICT DO NOTHING: a duplicate leaves the transaction usable (PostgreSQL
+    # would abort it on a unique violation); each dialect's own construct, built once per dialect.
+    dialect = session.get_bind().dialect.name
+    statement = _CLAIMS_IF_FREE.get(dialect)
+    if statement is None:
+        make = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+        statement = _CLAIMS_IF_FREE[dialect] = PreparedStatement(
+            make(_RECORDS).on_conflict_do_nothing(index_elements=[_RECORDS.c.client, _RECORDS.c.idempotency_key])
+            .returning(_RECORDS.c.record_id), column_keys=list(_claim_values(0, "", "", "", "", "", "", None)))
+    return statement
 
 
 def _release(engine: Engine, record_id: int, token: str) -> None:
@@ -260,20 +367,17 @@ async def _request_body(request: Request) -> bytes:
     return await request.body()
 
 
-async def _idempotent_request(
-    request: Request,
-    caller: CallerDep,
-    session: SessionDep,
-    request_body: Annotated[bytes, Depends(_request_body)],
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias=IDEMPOTENCY_HEADER,
-            description="Required. A unique value per operation (a UUID): a retry with the same key "
-            "and body replays the first response instead of running twice.",
-        ),
-    ] = None,
-) -> Any:
+_KeyHeader = Annotated[
+    str | None,
+    Header(
+        alias=IDEMPOTENCY_HEADER,
+        description="Required. A unique value per operation (a UUID): a retry with the same key "
+        "and body replays the first response instead of running twice.",
+    ),
+]
+
+
+def _checked(request: Request, caller: Caller, idempotency_key: str | None) -> str:
     # The route's role check, first: a caller it refuses gets its 403 without a claim on the key
     # (FastAPI solves the route's dependencies in parameter order, this one often before the role's).
     if (roles := _roles_of(request)) is not None:
@@ -285,6 +389,17 @@ async def _idempotent_request(
             f"`{IDEMPOTENCY_HEADER}` must be 1 to {MAX_KEY_LENGTH} printable ASCII characters without spaces.",
             code="idempotency_key_invalid",
         )
+    return idempotency_key
+
+
+async def _idempotent_request(
+    request: Request,
+    caller: CallerDep,
+    session: SessionDep,
+    request_body: Annotated[bytes, Depends(_request_body)],
+    idempotency_key: _KeyHeader = None,
+) -> Any:
+    idempotency_key = _checked(request, caller, idempotency_key)
     engine: Engine = request_engine(request)  # the sandbox's for a test key
     lease = timedelta(seconds=request.app.state.settings.idempotency_lease_seconds)
     path = request.url.path
@@ -303,6 +418,32 @@ async def _idempotent_request(
         raise
 
 
+async def _idempotent_unit_of_work(request: Request, caller: CallerDep, idempotency_key: _KeyHeader = None) -> Any:
+    # IdempotencyDep and SessionDep in one dependency, the claim inside the unit of work
+    # (claim_in_unit_of_work): one transaction and one commit per request instead of two.
+    idempotency_key = _checked(request, caller, idempotency_key)
+    store = request.scope.get(STORE_SCOPE_KEY)  # the sandbox's for a test key, as SessionDep
+    if store is None:
+        session: Session = request.app.state.sessionmaker()
+        engine: Engine = request.app.state.engine
+    else:
+        session, engine = store.sessionmaker(), store.engine
+    path = request.url.path
+    fingerprint = request_fingerprint(request.method, path, await request.body())
+    lease = timedelta(seconds=request.app.state.settings.idempotency_lease_seconds)
+    claim = IdempotentUnitOfWork(session, functools.partial(
+        claim_in_unit_of_work, session, caller.key_id, caller.client, idempotency_key, request.method, path,
+        fingerprint, lease))
+    try:
+        yield claim
+        if not claim.responded:
+            raise RuntimeError(f"{request.method} {path} did not end with IdempotentRequest.respond()")
+    except BaseException:
+        await finish_sql(engine, finish_unit_of_work, session, False)
+        raise
+    await finish_sql(engine, finish_unit_of_work, session, True)  # claim, business writes and answer, atomically
+
+
 def _roles_of(request: Request) -> tuple[str, ...] | None:
     route = request.scope.get("route")
     if route is None:
@@ -319,6 +460,11 @@ def _give_up(session: Session, engine: Engine, record_id: int, token: str) -> No
 
 IdempotencyDep = Annotated[IdempotentRequest, Depends(_idempotent_request, scope="function")]
 """Claims the request's ``Idempotency-Key``; the route must return ``idem.respond(...)``."""
+
+IdempotentUnitOfWorkDep = Annotated[IdempotentUnitOfWork, Depends(_idempotent_unit_of_work, scope="function")]
+"""``SessionDep`` and ``IdempotencyDep`` in one, the claim inside the request's transaction
+(:func:`claim_in_unit_of_work`): for a hot route, one commit instead of two. The route starts
+with ``session = idem.begin()`` and returns ``idem.respond(...)``."""
 
 
 async def replay_handler(_request: Request, exc: IdempotentReplay) -> Response:

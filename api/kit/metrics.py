@@ -10,6 +10,7 @@ counts its own requests; use prometheus-client's multiprocess mode
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,6 +31,19 @@ class ApiMetrics:
             "credit_http_request_duration_seconds", "Time from request start to response end.",
             ("method", "route", "status"), buckets=LATENCY_BUCKETS, registry=self.registry,
         )
+
+        # The children of each label set, found once: ``labels()`` costs a lock and a few lookups on
+        # every request. As bounded as the families' own children (templates, methods, statuses).
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+    def observe(self, method: str, route: str, status: str, seconds: float) -> None:
+        """Count one request and its latency under its labels."""
+        labels = (method, route, status)
+        children = self._children.get(labels)
+        if children is None:
+            children = self._children[labels] = (self.requests.labels(*labels), self.latency.labels(*labels))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def exposition(self) -> tuple[bytes, str]:
         """The registry in Prometheus text format and its content type."""
@@ -61,6 +75,4 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            labels = (scope["method"], template, str(status))
-            self.metrics.requests.labels(*labels).inc()
-            self.metrics.latency.labels(*labels).observe(time.perf_counter() - start)
+            self.metrics.observe(scope["method"], template, str(status), time.perf_counter() - start)
