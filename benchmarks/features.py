@@ -1,6 +1,6 @@
 """Feature-build benchmark: the full panel at 12 monthly as-of dates, and a featuretools comparison.
 
-    .venv/bin/python benchmarks/features.py [--firms 50000] [--peer-buyers N]
+    .venv/bin/python benchmarks/features.py [--firms 50000] [--history FOLDER] [--peer-buyers N] [--no-peer]
 
 1. Simulates (once, then reused) the 50,000-firm, 3-year history: about 10.4 million orders,
    30 million rows in all.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -148,19 +149,30 @@ def compare(ours, peer_path: Path) -> tuple[int, int]:  # noqa: ANN001
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--firms", type=int, default=50_000)
+    parser.add_argument("--history", type=Path, default=None,
+                        help="an existing simulated history folder to read (default: benchmarks/out/sim<N>k, "
+                             "simulated on the first run)")
     parser.add_argument("--peer-buyers", type=int, default=0, help="first N buyers for the comparison; 0: all")
+    parser.add_argument("--no-peer", action="store_true", help="build our panel only, skip the featuretools comparison")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from credit.features.asof import monthly
 
     dates = monthly(date.fromisoformat(AS_OF[0]), date.fromisoformat(AS_OF[1]))
-    history = simulated(args.firms)
+    if args.history is not None:
+        history = args.history
+        print(f"history: reusing {history}")
+    else:
+        history = simulated(args.firms)
 
     build = build_in_child(history)
     print(f"ours, full panel: {build['rows']:,} rows (firm x as-of) x {build['features']} features at "
           f"{len(dates)} as-of dates from {build['orders']:,} orders ({build['all_rows']:,} history rows): "
           f"{build['seconds']:.1f} s ({build['with_write']:.1f} s with the Parquet write), "
           f"peak RSS {build['peak_mb']:,.0f} MB")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.no_peer:
+        return
 
     orders, buyer_ids = peer_orders(history, args.peer_buyers or args.firms)
     ours, our_seconds = ours_on_subset(history, orders, buyer_ids, dates)
