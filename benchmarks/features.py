@@ -61,8 +61,10 @@ from pathlib import Path
 started = time.perf_counter()
 panel = build_panel(History.from_parquet({str(history)!r}), monthly(date.fromisoformat({AS_OF[0]!r}), date.fromisoformat({AS_OF[1]!r})))
 built = time.perf_counter() - started
+usage = resource.getrusage(resource.RUSAGE_SELF)
+cpu = usage.ru_utime + usage.ru_stime
 write_panel(panel, Path({str(OUT / 'features')!r}))
-print(json.dumps({{"seconds": built, "with_write": time.perf_counter() - started,
+print(json.dumps({{"seconds": built, "cpu_seconds": cpu, "with_write": time.perf_counter() - started,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "rows": len(panel.frame), "features": len(panel.manifest["feature_columns"]),
                   "orders": panel.manifest["watermarks"]["orders"]["rows"],
@@ -169,7 +171,7 @@ def main() -> None:
     print(f"ours, full panel: {build['rows']:,} rows (firm x as-of) x {build['features']} features at "
           f"{len(dates)} as-of dates from {build['orders']:,} orders ({build['all_rows']:,} history rows): "
           f"{build['seconds']:.1f} s ({build['with_write']:.1f} s with the Parquet write), "
-          f"peak RSS {build['peak_mb']:,.0f} MB")
+          f"peak RSS {build['peak_mb']:,.0f} MB; build CPU time {build['cpu_seconds']:.1f} s (all threads)")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.no_peer:
         return
