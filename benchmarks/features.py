@@ -1,6 +1,6 @@
 """Feature-build benchmark: the full panel at 12 monthly as-of dates, and a featuretools comparison.
 
-    .venv/bin/python benchmarks/features.py [--firms 50000] [--peer-buyers N]
+    .venv/bin/python benchmarks/features.py [--firms 50000] [--history FOLDER] [--peer-buyers N] [--no-peer]
 
 1. Simulates (once, then reused) the 50,000-firm, 3-year history: about 10.4 million orders,
    30 million rows in all.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -60,8 +61,10 @@ from pathlib import Path
 started = time.perf_counter()
 panel = build_panel(History.from_parquet({str(history)!r}), monthly(date.fromisoformat({AS_OF[0]!r}), date.fromisoformat({AS_OF[1]!r})))
 built = time.perf_counter() - started
+usage = resource.getrusage(resource.RUSAGE_SELF)
+cpu = usage.ru_utime + usage.ru_stime
 write_panel(panel, Path({str(OUT / 'features')!r}))
-print(json.dumps({{"seconds": built, "with_write": time.perf_counter() - started,
+print(json.dumps({{"seconds": built, "cpu_seconds": cpu, "with_write": time.perf_counter() - started,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "rows": len(panel.frame), "features": len(panel.manifest["feature_columns"]),
                   "orders": panel.manifest["watermarks"]["orders"]["rows"],
@@ -148,19 +151,30 @@ def compare(ours, peer_path: Path) -> tuple[int, int]:  # noqa: ANN001
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--firms", type=int, default=50_000)
+    parser.add_argument("--history", type=Path, default=None,
+                        help="an existing simulated history folder to read (default: benchmarks/out/sim<N>k, "
+                             "simulated on the first run)")
     parser.add_argument("--peer-buyers", type=int, default=0, help="first N buyers for the comparison; 0: all")
+    parser.add_argument("--no-peer", action="store_true", help="build our panel only, skip the featuretools comparison")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from credit.features.asof import monthly
 
     dates = monthly(date.fromisoformat(AS_OF[0]), date.fromisoformat(AS_OF[1]))
-    history = simulated(args.firms)
+    if args.history is not None:
+        history = args.history
+        print(f"history: reusing {history}")
+    else:
+        history = simulated(args.firms)
 
     build = build_in_child(history)
     print(f"ours, full panel: {build['rows']:,} rows (firm x as-of) x {build['features']} features at "
           f"{len(dates)} as-of dates from {build['orders']:,} orders ({build['all_rows']:,} history rows): "
           f"{build['seconds']:.1f} s ({build['with_write']:.1f} s with the Parquet write), "
-          f"peak RSS {build['peak_mb']:,.0f} MB")
+          f"peak RSS {build['peak_mb']:,.0f} MB; build CPU time {build['cpu_seconds']:.1f} s (all threads)")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.no_peer:
+        return
 
     orders, buyer_ids = peer_orders(history, args.peer_buyers or args.firms)
     ours, our_seconds = ours_on_subset(history, orders, buyer_ids, dates)

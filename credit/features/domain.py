@@ -200,17 +200,19 @@ def trade_network(history: History, grid: AsOfGrid, firms: np.ndarray, partners:
         window = grid.range(as_of, CONCENTRATION_WINDOW)
         if len(pair_start):
             pair_gmv[k] = np.add.reduceat(np.where((segment >= window.lo) & (segment < window.hi), gmv, 0.0), pair_start)
+    buyer, supplier = buyer[pair_start], supplier[pair_start]
+    del table, segment, gmv, new_pair, pair_start  # the per-segment rows are summed up: not held beside what follows
     block = FeatureBlock(firms, grid.dates)
 
     def role_weights(own: np.ndarray, other: np.ndarray) -> dict[str, np.ndarray]:
-        mine = np.isin(own, firms)
+        mine = np.flatnonzero(np.isin(own, firms))
         return _partner_weights(len(firms), block.positions(own[mine]), partners.positions(other[mine]),
-                                pair_gmv[:, mine], partners)
+                                pair_gmv, mine, partners)
 
     # the two roles are independent NumPy work, which releases the GIL: one per core
     with ThreadPoolExecutor(max_workers=2) as pool:
-        roles = {"buyer": pool.submit(role_weights, buyer[pair_start], supplier[pair_start]),
-                 "supplier": pool.submit(role_weights, supplier[pair_start], buyer[pair_start])}
+        roles = {"buyer": pool.submit(role_weights, buyer, supplier),
+                 "supplier": pool.submit(role_weights, supplier, buyer)}
         for role, weights in roles.items():
             for name, values in weights.result().items():
                 block.add(f"{role}_partners_{name}_365d", values)
@@ -218,20 +220,25 @@ def trade_network(history: History, grid: AsOfGrid, firms: np.ndarray, partners:
 
 
 def _partner_weights(firms: int, rows: np.ndarray, partner_rows: np.ndarray, pair_gmv: np.ndarray,
-                     partners: FeatureBlock) -> dict[str, np.ndarray]:
-    """Concentration and partner-risk columns from each pair's order value per as-of (dates x pairs)."""
+                     pairs: np.ndarray, partners: FeatureBlock) -> dict[str, np.ndarray]:
+    """Concentration and partner-risk columns from each pair's order value per as-of (dates x all pairs).
+
+    ``pairs`` are the columns of ``pair_gmv`` whose firm is in ``rows``, ``partner_rows``.
+    """
     if len(rows) and np.any(rows[1:] < rows[:-1]):
         order = np.argsort(rows, kind="stable")
-        rows, partner_rows, pair_gmv = rows[order], partner_rows[order], pair_gmv[:, order]
+        rows, partner_rows, pairs = rows[order], partner_rows[order], pairs[order]
     out = {name: np.full((firms, pair_gmv.shape[0]), np.nan)
            for name in ("top_share", "hhi", "overdue_share", "defaulted_share", "defaulted")}
     out["defaulted"][:] = 0.0
     for k in range(pair_gmv.shape[0]):
+        # one as-of date's row at a time: the whole matrix in this order would be another copy of it
+        pair_trade = pair_gmv[k, pairs]
         # only pairs that traded in this window count; rows stay sorted, so firms are runs
-        active = np.flatnonzero(pair_gmv[k] > 0)
+        active = np.flatnonzero(pair_trade > 0)
         if not len(active):
             continue
-        trade, firm_rows = pair_gmv[k, active], rows[active]
+        trade, firm_rows = pair_trade[active], rows[active]
         overdue = partners.columns["overdue"][:, k][partner_rows[active]]
         defaulted = partners.columns["defaulted"][:, k][partner_rows[active]]
         starts = np.flatnonzero(np.r_[True, firm_rows[1:] != firm_rows[:-1]])

@@ -24,7 +24,7 @@ from credit.features.asof import AsOfGrid
 from credit.features.block import FeatureBlock
 from credit.features.definitions import ALL_HISTORY, Aggregate, Feature, Ratio, Window, check_definitions
 from credit.features.history import History
-from credit.features.sources import DAY_US, SOURCES, Source, prepare
+from credit.features.sources import DAY_US, SOURCES, Source, prepare, reads_helper_tables
 
 INT64_MAX = np.iinfo(np.int64).max
 INT64_MIN = np.iinfo(np.int64).min
@@ -59,11 +59,10 @@ def compute_features(history: History, grid: AsOfGrid, features: list[Feature], 
     if missing:
         raise ValueError(f"the as-of grid lacks window(s) {sorted(missing)}")
     register_grid(history, grid, firms)
-    prepare_streams(history, grid)
+    by_stream = _by_stream(features)
+    if any(reads_helper_tables(SOURCES[source_name]) for source_name, _ in by_stream):
+        prepare_streams(history, grid)
     block = FeatureBlock(firms, grid.dates)
-    by_stream: dict[tuple[str, str], list[Feature]] = defaultdict(list)
-    for feature in features:
-        by_stream[(feature.source, feature.entity)].append(feature)
     # NumPy combines one stream's partials while DuckDB scans the next: both release the GIL,
     # so the combining runs on the core DuckDB leaves idle between its parallel phases
     with ThreadPoolExecutor(max_workers=1) as combiner:
@@ -75,6 +74,19 @@ def compute_features(history: History, grid: AsOfGrid, features: list[Feature], 
             for name, values in done.result():
                 block.add(name, values)
     return block
+
+
+def _by_stream(features: list[Feature]) -> dict[tuple[str, str], list[Feature]]:
+    by_stream: dict[tuple[str, str], list[Feature]] = defaultdict(list)
+    for feature in features:
+        by_stream[(feature.source, feature.entity)].append(feature)
+    return by_stream
+
+
+def column_order(features: list[Feature]) -> list[str]:
+    """The columns :func:`compute_features` returns for ``features``, in its order (stream by stream)."""
+    return [name for stream_features in _by_stream(features).values()
+            for feature in stream_features for name in feature.column_names()]
 
 
 def _combine_scanned(scanned: _Scanned, block: FeatureBlock, grid: AsOfGrid,

@@ -9,6 +9,9 @@ SQLite or PostgreSQL reader without downloading an extension.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +26,8 @@ from credit import clock
 from credit.store.frames import HISTORY, TableSpec
 
 STORE_BATCH_ROWS = 200_000
+MEMORY_LIMIT = "768MB"
+"""DuckDB's own memory (tables, sorts, hash tables; not results handed to Python) per history."""
 
 
 class HistoryError(ValueError):
@@ -158,6 +163,18 @@ def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:
     if threads:
         connection.execute(f"SET threads = {int(threads)}")
     connection.execute("SET preserve_insertion_order = false")
+    # Past the limit DuckDB moves table blocks and sort runs to disk: the feature build's payment
+    # and invoice helper tables alone are 1.4 GB on a 50,000-firm history, and they are read
+    # stream by stream, so holding all of them in memory buys little time.
+    spill = tempfile.mkdtemp(prefix="credit-duckdb-")
+    weakref.finalize(connection, shutil.rmtree, spill, ignore_errors=True)
+    connection.execute(f"SET temp_directory = {_quote(spill)}")
+    connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    # and it hands memory back after each query instead of keeping it for the next (a few
+    # hundred MB otherwise, held while NumPy works on the result)
+    connection.execute("SET allocator_flush_threshold = '8MB'")
+    connection.execute("SET allocator_bulk_deallocation_flush_threshold = '32MB'")
+    connection.execute("SET allocator_background_threads = true")
     return connection
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from credit.features.asof import AsOfGrid
 from credit.features.block import FeatureBlock
@@ -32,9 +34,9 @@ from credit.features.domain import (
     CONCENTRATION_WINDOW, DERIVED, Derived, monthly_activity, overdue_as_of, partner_flags, tenure_days,
     trade_network,
 )
-from credit.features.engine import compute_features, register_grid
+from credit.features.engine import column_order, compute_features, prepare_streams, register_grid
 from credit.features.history import History
-from credit.features.sources import release
+from credit.features.sources import SOURCES, reads_helper_tables, release
 from credit.features.labels import DEFAULT_HORIZON_MONTHS, default_labels
 
 FEATURE_SET_VERSION = 1
@@ -44,6 +46,8 @@ FIRMOGRAPHICS = ["industry", "region", "size_band", "roles"]
 
 
 PANEL_FILE, MANIFEST_FILE = "panel.parquet", "manifest.json"
+WRITE_ROWS = 65_536
+"""Panel rows converted and written at a time (one Parquet row group each)."""
 
 
 class PanelError(ValueError):
@@ -153,16 +157,26 @@ def firm_stage(history: History, grid: AsOfGrid, firms: np.ndarray, features: li
                derived: list[Derived] = DERIVED) -> FeatureBlock:
     """Stage 1: features of ``firms`` computed from their own events only."""
     helpers = [need for d in derived for need in d.needs]
-    computed = compute_features(history, grid, [*features, *helpers], firms)
+    wanted = [*features, *helpers]
+    # the streams derived from the payment and invoice helper tables, and the overdue state,
+    # come first: the tables (a copy of every payment and invoice) are dropped before the order
+    # streams are scanned, so they are never held beside the whole block
+    derived_streams = [f for f in wanted if reads_helper_tables(SOURCES[f.source])]
+    prepare_streams(history, grid)
+    overdue = overdue_as_of(history, grid, firms)
+    computed = compute_features(history, grid, derived_streams, firms)
+    release(history)
+    computed.update(compute_features(history, grid, [f for f in wanted if f not in derived_streams], firms))
     block = FeatureBlock(firms, grid.dates)
     helper_columns = {name for f in helpers for name in f.column_names()}
-    for name, values in computed.columns.items():
+    for name in column_order(wanted):
         if name not in helper_columns:
-            block.add(name, values)
+            block.add(name, computed.columns[name])
     for feature in derived:
         block.add(feature.name, feature.combine(computed.columns))
-    block.update(overdue_as_of(history, grid, firms))
-    release(history)
+    del computed
+    block.update(overdue)
+    del overdue
     block.update(monthly_activity(history, grid, firms))
     block.update(tenure_days(history, grid, firms))
     return block
@@ -237,17 +251,40 @@ def finish(history: History, grid: AsOfGrid, block: FeatureBlock, features: list
 
 
 def assemble(history: History, block: FeatureBlock, eligible: np.ndarray) -> pd.DataFrame:
-    """Long panel rows for the eligible (firm, as-of) pairs, with firmographics joined."""
-    frame = block.frame(eligible)
+    """Long panel rows for the eligible (firm, as-of) pairs, sorted by them, with firmographics joined.
+
+    Empties ``block``: each of its columns is dropped as soon as it is copied into the panel,
+    so the two are never held whole side by side (together they would be the build's peak).
+    """
+    firm_of = np.repeat(np.arange(len(block.firms)), len(block.dates))
+    date_of = np.tile(np.arange(len(block.dates)), len(block.firms))
+    cells = np.flatnonzero(eligible.reshape(-1))
+    dates = np.array(block.dates, dtype="datetime64[us]")
+    firm_ids = block.firms[firm_of[cells]]
+    cells = cells[np.lexsort((dates[date_of[cells]], firm_ids))]  # stable, as a sort by the key columns
+    firm_rows = firm_of[cells]
     firms = history.connection.execute(
         f"SELECT firm_id, {', '.join(FIRMOGRAPHICS)}, CAST(verified AS DOUBLE) AS verified, "
         f"CAST(deposit_minor AS DOUBLE) AS deposit_minor FROM firms").df()
-    for column in FIRMOGRAPHICS:
-        firms[column] = firms[column].astype("category")
-    frame = frame.merge(firms, on="firm_id", how="left", validate="many_to_one")
-    columns = KEY_COLUMNS + FIRMOGRAPHICS + ["verified", "deposit_minor"]
-    frame = frame[columns + [c for c in frame.columns if c not in columns]]
-    return frame.sort_values(KEY_COLUMNS, kind="stable").reset_index(drop=True)
+    # each panel row's firm in the firms table (-1: not there, its firmographics are null)
+    source = pd.Index(firms["firm_id"]).get_indexer(block.firms)[firm_rows]
+    known = source >= 0
+    numeric = ["verified", "deposit_minor"]
+    names = [*numeric, *block.columns]
+    # one 2-D array filled in place: a frame built from separate columns would copy them all again
+    values = np.empty((len(names), len(cells)))
+    for k, column in enumerate(numeric):
+        values[k] = np.where(known, firms[column].to_numpy(dtype=np.float64)[np.maximum(source, 0)], np.nan)
+    for k, name in enumerate(list(block.columns), start=len(numeric)):
+        values[k] = block.columns.pop(name).reshape(-1)[cells]
+    frame = pd.DataFrame(values.T, columns=names, copy=False)
+    frame.insert(0, "firm_id", block.firms[firm_rows])
+    frame.insert(1, "as_of", dates[date_of[cells]])
+    for k, column in enumerate(FIRMOGRAPHICS, start=2):
+        category = firms[column].astype("category")
+        codes = np.where(known, category.cat.codes.to_numpy()[np.maximum(source, 0)], -1)
+        frame.insert(k, column, pd.Categorical.from_codes(codes, dtype=category.dtype))
+    return frame
 
 
 def label_column(horizon_months: int) -> str:
@@ -290,7 +327,12 @@ def write_panel(panel: Panel, out: Path) -> tuple[Path, Path]:
     """Write ``panel.parquet`` and ``manifest.json`` into the folder ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     data, meta = out / PANEL_FILE, out / MANIFEST_FILE
-    panel.frame.to_parquet(data, index=False)
+    # a slice of rows at a time: converting the whole panel to Arrow at once would hold it twice
+    schema = pa.Schema.from_pandas(panel.frame.iloc[:0], preserve_index=False)
+    with pq.ParquetWriter(data, schema) as writer:
+        for start in range(0, len(panel.frame), WRITE_ROWS):
+            writer.write_table(pa.Table.from_pandas(panel.frame.iloc[start:start + WRITE_ROWS], schema=schema,
+                                                    preserve_index=False))
     meta.write_text(json.dumps(panel.manifest, indent=2) + "\n")
     return data, meta
 

@@ -53,11 +53,13 @@ class Source:
     select: str
 
 
+# The running total is cast to BIGINT (a sum is HUGEINT, twice the bytes on ten million rows):
+# it is at most an invoice's payments, far inside BIGINT, and DuckDB raises on an overflow.
 _PAYMENT_FACTS = """
 CREATE OR REPLACE TEMP TABLE _payment_facts AS
 SELECT p.payment_id, p.invoice_id, i.buyer_id, i.supplier_id, p.paid_at, p.amount_minor,
        i.due_at, i.amount_minor AS invoice_amount_minor,
-       sum(p.amount_minor) OVER invoice_payments AS paid_to_date_minor,
+       CAST(sum(p.amount_minor) OVER invoice_payments AS BIGINT) AS paid_to_date_minor,
        lead(p.paid_at) OVER invoice_payments AS next_paid_at
 FROM (SELECT * FROM payments WHERE paid_at < $until) p JOIN invoices i USING (invoice_id)
 WINDOW invoice_payments AS (PARTITION BY p.invoice_id ORDER BY p.paid_at, p.payment_id ROWS UNBOUNDED PRECEDING)
@@ -85,6 +87,11 @@ WHERE order_id IN (SELECT order_id FROM returns UNION ALL SELECT order_id FROM d
 """
 
 HELPER_TABLES = ("_payment_facts", "_invoice_facts", "_order_parties")
+
+
+def reads_helper_tables(source: Source) -> bool:
+    """Whether the stream is derived from the helper tables (:func:`prepare` must run before it is scanned)."""
+    return any(table in source.select for table in HELPER_TABLES)
 
 
 def release(history: History) -> None:
