@@ -119,7 +119,7 @@ def one_seed(args: argparse.Namespace, seed: int) -> dict:
     from credit.features.labels import add_months
     from credit.features.panel import build_panel, first_complete_as_of
     from credit.models.config import load_model_config
-    from credit.models.metrics import auc, bootstrap_interval
+    from credit.models.metrics import auc, bootstrap_auc_difference
     from credit.models.splits import latest_windows
     from credit.models.training import oracle_pd, train_on_panel
 
@@ -172,12 +172,8 @@ def one_seed(args: argparse.Namespace, seed: int) -> dict:
           f"({int((~healthy).sum()):,} rows already distressed, true PD 1)")
 
     champion_pd = next(e.pd_test for e in trained.evaluated if e.name == "lightgbm")
-
-    def gap(y_resampled, rows):  # noqa: ANN001, ANN202 - bootstrap_interval's metric(y, p)
-        return auc(y_resampled, true_pd[rows]) - auc(y_resampled, champion_pd[rows])
-
-    # resampling row numbers keeps champion and oracle on the same rows: a paired interval
-    point, low, high, _ = bootstrap_interval(gap, y_test, np.arange(len(y_test)), n=BOOTSTRAP_RESAMPLES)
+    # paired: the oracle and the champion are judged on the same resampled rows
+    point, low, high, _ = bootstrap_auc_difference(y_test, true_pd, champion_pd, n=BOOTSTRAP_RESAMPLES)
     return {"seed": seed, "rows": len(test), "defaults": int(y_test.sum()), "champion": auc(y_test, champion_pd),
             "oracle": oracle_auc, "gap": point, "low": low, "high": high}
 
