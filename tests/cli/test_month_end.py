@@ -215,11 +215,13 @@ def test_retrain_promotes_exports_rescores_and_the_running_service_serves_the_ne
 @pytest.mark.parametrize(("as_of", "phrase"), [
     ("2026/11/30", "--as-of must be a date like 2023-01-01; got '2026/11/30'"),
     ("next month", "--as-of must be a date like 2023-01-01; got 'next month'"),
-    (_month_start(THIS_MONTH, 1).isoformat(),
-     f"--as-of {_month_start(THIS_MONTH, 1)} is after today ({clock.today()}): a month end is retrained for once it "
-     "has passed"),
-])
+    ("{next_month}", "--as-of {next_month} is after today ({today}): a month end is retrained for once it has passed"),
+], ids=["slashes", "words", "next-month-start"])
 def test_retrain_refuses_an_as_of_that_is_not_a_past_date(as_of: str, phrase: str, tmp_path: Path) -> None:
+    # today when the test runs, not when it was collected: a run may cross midnight
+    today = clock.today()
+    dates = {"next_month": _month_start(today, 1).isoformat(), "today": today.isoformat()}
+    as_of, phrase = as_of.format(**dates), phrase.format(**dates)
     outcome = credit("retrain", "--as-of", as_of, "--database-url", f"sqlite:///{tmp_path / 'store.db'}",
                      "--serving", tmp_path / "serving", "--workdir", tmp_path / "retrain",
                      "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}")
