@@ -79,15 +79,17 @@ def _month_start(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-THIS_MONTH = _month_start(clock.today(), 0)
-LAST_MONTH = _month_start(THIS_MONTH, -1)
-
-
 @pytest.fixture(scope="module")
 def month_end(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    """The store with 36 months of history up to this month's first day, an empty serving folder, MLflow in tmp."""
+    """The store with 36 months of history up to this month's first day, an empty serving folder, MLflow in tmp.
+
+    Yields the folder, the store's URL and this month's first day, read from the clock when the
+    fixture is set up (not when the module is imported: a run that collects before midnight on a
+    month's last day and tests after it would otherwise simulate up to the wrong month).
+    """
+    this_month = _month_start(clock.today(), 0)
     root = tmp_path_factory.mktemp("month-end")
-    simulate(SimulationConfig(firms=200, years=3, seed=11, start=_month_start(THIS_MONTH, -36)), root / "history")
+    simulate(SimulationConfig(firms=200, years=3, seed=11, start=_month_start(this_month, -36)), root / "history")
     url = f"sqlite:///{root / 'credit.db'}"
     loaded = credit("ingest", root / "history", "--database-url", url)
     assert loaded.exit_code == 0, loaded.output
@@ -96,7 +98,7 @@ def month_end(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     with pytest.MonkeyPatch.context() as environment, mlflow_left_as_found():
         environment.setenv("CREDIT_ARTIFACT_LOCATION", (root / "mlruns").as_uri())
         environment.setenv("CREDIT_SERVING_CHECK_SECONDS", str(CHECK_SECONDS))
-        yield root, url
+        yield root, url, this_month
 
 
 def _retrain(root: Path, url: str, as_of: date, config: str) -> Outcome:
@@ -143,7 +145,8 @@ def _until(client: httpx.Client, firm: int, wanted: tuple[str, str], within: flo
 
 
 def test_retrain_promotes_exports_rescores_and_the_running_service_serves_the_new_champion(month_end) -> None:  # noqa: ANN001
-    root, url = month_end
+    root, url, this_month = month_end
+    last_month = _month_start(this_month, -1)
     app = create_app(Settings(database_url=url, serving_folder=str(root / "serving"),
                               tracking_uri=f"sqlite:///{root / 'service-mlflow.db'}",
                               serving_check_seconds=CHECK_SECONDS))
@@ -153,31 +156,31 @@ def test_retrain_promotes_exports_rescores_and_the_running_service_serves_the_ne
         assert app.state.serving_model is None  # nothing exported yet: the service runs without a model
 
         # 1. last month's end: the first champion, served by the service that started without one
-        first = _retrain(root, url, LAST_MONTH, "passing.toml")
+        first = _retrain(root, url, last_month, "passing.toml")
         assert first.exit_code == 0, first.output
         assert "PROMOTED: version 1 is the champion" in first.text
-        assert f"Panel: {root / 'retrain' / 'panel'} (as-of " in first.text and f" to {LAST_MONTH})" in first.text
+        assert f"Panel: {root / 'retrain' / 'panel'} (as-of " in first.text and f" to {last_month})" in first.text
         assert f"Exported {REGISTERED_MODEL} version 1 (champion) to {root / 'serving'}." in first.text
         scored = _scores(url)
-        assert set(scored) == {(LAST_MONTH, "1")}, scored
-        assert f"Re-scored {scored[(LAST_MONTH, '1')]:,} firms as of {LAST_MONTH} with version 1 into firm_scores" \
+        assert set(scored) == {(last_month, "1")}, scored
+        assert f"Re-scored {scored[(last_month, '1')]:,} firms as of {last_month} with version 1 into firm_scores" \
             in first.text
         assert (f"The running service (serving from {root / 'serving'}) picks up version 1 within {CHECK_SECONDS:g} s; "
                 "no restart needed.") in first.text
-        firm = _a_scored_firm(url, LAST_MONTH)
-        assert _until(client, firm, ("1", LAST_MONTH.isoformat()), within=10) == ("1", LAST_MONTH.isoformat())
+        firm = _a_scored_firm(url, last_month)
+        assert _until(client, firm, ("1", last_month.isoformat()), within=10) == ("1", last_month.isoformat())
 
         # 2. this month's end, the gate refuses: nothing served changes
         marker = (root / "serving" / "version.json").read_bytes()
-        refused = _retrain(root, url, THIS_MONTH, "refusing.toml")
+        refused = _retrain(root, url, this_month, "refusing.toml")
         assert refused.exit_code == 1, refused.output
         assert "NOT PROMOTED: the champion stays" in refused.text
         assert (f"Nothing served changed: no export, no firm re-scored; the serving files at {root / 'serving'} "
                 "hold version 1.") in refused.text
         assert (root / "serving" / "version.json").read_bytes() == marker
-        assert set(_scores(url)) == {(LAST_MONTH, "1")}
+        assert set(_scores(url)) == {(last_month, "1")}
         time.sleep(3 * CHECK_SECONDS)  # several looks at the marker later
-        assert _served(client, firm) == ("1", LAST_MONTH.isoformat())
+        assert _served(client, firm) == ("1", last_month.isoformat())
         assert app.state.serving_model.version == "1"
 
         # 3. this month's end, promoted while a client keeps asking: version 3 is served, no restart
@@ -192,15 +195,15 @@ def test_retrain_promotes_exports_rescores_and_the_running_service_serves_the_ne
         asking = threading.Thread(target=ask)
         asking.start()
         try:
-            promoted = _retrain(root, url, THIS_MONTH, "passing.toml")
+            promoted = _retrain(root, url, this_month, "passing.toml")
             assert promoted.exit_code == 0, promoted.output
             assert "Challenger: version 3" in promoted.text and "PROMOTED: version 3 is the champion" in promoted.text
-            assert f" to {THIS_MONTH})" in promoted.text  # the panel reaches this month now
+            assert f" to {this_month})" in promoted.text  # the panel reaches this month now
             scored = _scores(url)
-            assert set(scored) == {(LAST_MONTH, "1"), (THIS_MONTH, "3")}, scored
-            assert f"Re-scored {scored[(THIS_MONTH, '3')]:,} firms as of {THIS_MONTH} with version 3" in promoted.text
+            assert set(scored) == {(last_month, "1"), (this_month, "3")}, scored
+            assert f"Re-scored {scored[(this_month, '3')]:,} firms as of {this_month} with version 3" in promoted.text
             assert f"picks up version 3 within {CHECK_SECONDS:g} s" in promoted.text
-            assert _until(client, firm, ("3", THIS_MONTH.isoformat()), within=10) == ("3", THIS_MONTH.isoformat())
+            assert _until(client, firm, ("3", this_month.isoformat()), within=10) == ("3", this_month.isoformat())
         finally:
             stop.set()
             asking.join(timeout=30)
@@ -209,7 +212,7 @@ def test_retrain_promotes_exports_rescores_and_the_running_service_serves_the_ne
     versions = [answer[0] for answer in answers]
     assert versions and set(versions) <= {"1", "3"}, set(versions)
     assert versions[-1] == "3" and "1" not in versions[versions.index("3"):]
-    assert answers[-1] == ("3", THIS_MONTH.isoformat())
+    assert answers[-1] == ("3", this_month.isoformat())
 
 
 @pytest.mark.parametrize(("as_of", "phrase"), [
