@@ -4,11 +4,11 @@ The stream (PostgreSQL docs, "COPY ... Binary Format"): an 11-byte signature, a 
 flags field and a 32-bit header-extension length; per row a 16-bit field count, then per
 field a 32-bit byte length (-1 for NULL) and the value in the type's binary send format
 (big-endian integers; ``timestamp`` as 64-bit microseconds since 2000-01-01; ``boolean`` one
-byte; text as its UTF-8 bytes); a 16-bit -1 ends it. Each part is written into one byte
-array by scattering whole columns to their rows' offsets.
+byte; text as its UTF-8 bytes); a 16-bit -1 ends it. Whole columns are written at once
+(see `_rows`); nothing runs per row in Python.
 
-The server then stores the values as sent, without parsing text: on the simulated history
-this is what the CSV path spent most of its server time on.
+The server then stores the values as sent instead of parsing digits and timestamps out of
+CSV text (benchmarks/results.md compares the two on the same history).
 """
 
 from __future__ import annotations
@@ -42,70 +42,61 @@ def encode(table: pa.Table, column_types: list[str]) -> np.ndarray:
         A type this encoder does not send, or an integer outside its column's range (the
         text path would have failed on the server; here it would be truncated).
     """
-    rows = table.num_rows
     fields = [_field(name, table.column(name), kind) for name, kind in zip(table.column_names, column_types)]
-    row_bytes = 2 + sum(4 + lengths for _, lengths, _ in fields)
-    starts = np.zeros(rows, np.int64)
-    np.cumsum(row_bytes[:-1], out=starts[1:])
-    starts += len(SIGNATURE)
-    out = np.empty(len(SIGNATURE) + int(row_bytes.sum()) + len(TRAILER), np.uint8)
-    out[: len(SIGNATURE)] = np.frombuffer(SIGNATURE, np.uint8)
-    out[-len(TRAILER):] = np.frombuffer(TRAILER, np.uint8)
-    _scatter(out, starts, _big_endian(np.full(rows, len(fields)), ">i2"))
-    position = starts + 2
-    for valid, lengths, value in fields:
-        _scatter(out, position, _big_endian(np.where(valid, lengths, -1), ">i4"))
-        position += 4
-        if isinstance(value, tuple):  # variable length: (data, offsets)
-            _scatter_bytes(out, position, lengths, *value)
-        else:
-            _scatter(out, position[valid], value[valid])
-        position += lengths
-    return out
+    return np.concatenate([np.frombuffer(SIGNATURE, np.uint8), _rows(table.num_rows, fields),
+                           np.frombuffer(TRAILER, np.uint8)])
 
 
-def _field(name: str, column: pa.ChunkedArray, kind: str) -> tuple[np.ndarray, np.ndarray, object]:
-    """(valid mask, per-row value byte length, big-endian value bytes or (data, offsets))."""
+def _rows(rows: int, fields: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The rows' bytes: each field laid out at its widest in a row-major matrix, with a mask
+    of the bytes a row really has (a NULL's value and a short text's tail are not sent);
+    boolean indexing keeps row-major order, so ``matrix[mask]`` is the stream of rows.
+
+    Memory is rows x the widest row, twice (bytes and mask): meant for chunks of history
+    rows, whose text columns are short (at most a few hundred characters).
+    """
+    width = 2 + sum(4 + value.shape[1] for value, _ in fields)
+    matrix = np.empty((rows, width), np.uint8)
+    sent = np.ones((rows, width), bool)
+    matrix[:, :2] = _big_endian(np.full(rows, len(fields)), ">i2")
+    at = 2
+    for value, lengths in fields:
+        size = value.shape[1]
+        matrix[:, at:at + 4] = _big_endian(lengths, ">i4")
+        matrix[:, at + 4:at + 4 + size] = value
+        sent[:, at + 4:at + 4 + size] = np.arange(size) < lengths[:, None]
+        at += 4 + size
+    return matrix[sent]
+
+
+def _field(name: str, column: pa.ChunkedArray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(value bytes, one row per value at the column's widest; byte length per value, -1 for NULL)."""
     array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     valid = pc.is_valid(array).to_numpy(zero_copy_only=False)
     if kind in ("character varying", "text"):
         array = array.cast(pa.large_string())
         offsets = np.frombuffer(array.buffers()[1], np.int64)[array.offset: array.offset + len(array) + 1]
-        data = np.frombuffer(array.buffers()[2], np.uint8) if array.buffers()[2] else np.zeros(0, np.uint8)
-        lengths = np.where(valid, np.diff(offsets), 0)
-        return valid, lengths, (data, offsets)
+        data = np.frombuffer(array.buffers()[2], np.uint8) if array.buffers()[2] else np.zeros(1, np.uint8)
+        lengths = np.where(valid, np.diff(offsets), -1)
+        widest = int(lengths.max(initial=0))
+        at = offsets[:-1, None] + np.arange(widest)
+        return data[np.minimum(at, len(data) - 1)], lengths  # bytes past a value's end are not sent
     if kind == "boolean":
         values = array.fill_null(False).to_numpy(zero_copy_only=False).astype(np.uint8)[:, None]
-        return valid, np.where(valid, 1, 0), values
+        return values, np.where(valid, 1, -1)
     if kind == "timestamp without time zone":
         micros = array.cast(pa.int64()).fill_null(0).to_numpy() - _EPOCH_2000_US
-        return valid, np.where(valid, 8, 0), _big_endian(micros, ">i8")
+        return _big_endian(micros, ">i8"), np.where(valid, 8, -1)
     if kind in _INTEGER_BYTES:
         size = _INTEGER_BYTES[kind]
         values = array.fill_null(0).to_numpy()
         limit = 1 << (8 * size - 1)
         if size < 8 and ((values < -limit) | (values >= limit)).any():
             raise ValueError(f"column {name} ({kind}) got a value outside -{limit}..{limit - 1}")
-        return valid, np.where(valid, size, 0), _big_endian(values, f">i{size}")
+        return _big_endian(values, f">i{size}"), np.where(valid, size, -1)
     raise ValueError(f"column {name}: binary COPY of type {kind!r} is not implemented (one of {', '.join(TYPES)})")
 
 
 def _big_endian(values: np.ndarray, dtype: str) -> np.ndarray:
     """Per value its bytes in network order, one row of the result per value."""
     return values.astype(dtype).view(np.uint8).reshape(len(values), np.dtype(dtype).itemsize)
-
-
-def _scatter(out: np.ndarray, starts: np.ndarray, values: np.ndarray) -> None:
-    """Write row ``i`` of ``values`` (a 2-D byte array) at ``out[starts[i]:]``."""
-    for byte in range(values.shape[1]):  # one strided pass per byte beats a 2-D index array
-        out[starts + byte] = values[:, byte]
-
-
-def _scatter_bytes(out: np.ndarray, starts: np.ndarray, lengths: np.ndarray, data: np.ndarray,
-                   offsets: np.ndarray) -> None:
-    """Write each row's slice of ``data`` (``offsets[i]``, ``lengths[i]`` bytes) at ``out[starts[i]:]``."""
-    total = int(lengths.sum())
-    if not total:
-        return
-    within = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    out[np.repeat(starts, lengths) + within] = data[np.repeat(offsets[:-1], lengths) + within]
