@@ -5,13 +5,13 @@ keys and numpy columns); only keys not found there go to the database. Queries t
 chunk's keys as one parameter (``json_each`` on SQLite, ``= ANY(array)`` on PostgreSQL) and
 read rows through the raw driver cursor, so their cost grows with the chunk, not with the
 store. Valid new rows are written once, straight into the target table: one prepared
-INSERT run by ``executemany`` on SQLite, COPY of Arrow's CSV rendering on PostgreSQL.
+INSERT run by ``executemany`` on SQLite, binary COPY built from Arrow columns on PostgreSQL
+(`pg_binary`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from collections import defaultdict
 
@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
 from credit import clock
+from credit.ingest import pg_binary
 from credit.ingest.rules import Lookup, lookups
 from credit.store.frames import HISTORY, TableSpec
 from credit.store.tables import QuarantinedRow
@@ -190,17 +190,15 @@ def insert_rows(connection: Connection, spec: TableSpec, frame: pd.DataFrame) ->
         return
     names = ", ".join(spec.column_names)
     if connection.dialect.name == "postgresql":
-        # Arrow's C++ CSV writer renders the typed columns exactly (integers as digits,
-        # timestamps to the microsecond, text always quoted so "" stays an empty string and
-        # an unquoted empty field is NULL); COPY parses it server-side.
-        buffer = io.BytesIO()
-        pacsv.write_csv(_arrow_table(spec, frame), buffer, pacsv.WriteOptions(include_header=False, batch_size=65_536))
+        # binary COPY: the server stores the values as sent instead of parsing text
         cursor = connection.connection.dbapi_connection.cursor()
-        with cursor.copy(f"COPY {spec.name} ({names}) FROM STDIN (FORMAT csv)") as copy:
-            view = buffer.getbuffer()
-            for start in range(0, len(view), 1 << 24):
-                copy.write(view[start:start + (1 << 24)])
-            del view
+        cursor.execute("SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
+                       "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped", (spec.name,))
+        types = dict(cursor.fetchall())
+        stream = memoryview(pg_binary.encode(_arrow_table(spec, frame), [types[c] for c in spec.column_names]))
+        with cursor.copy(f"COPY {spec.name} ({names}) FROM STDIN (FORMAT binary)") as copy:
+            for start in range(0, len(stream), 1 << 24):
+                copy.write(stream[start:start + (1 << 24)])
         return
     values = zip(*(_db_values(frame[c.name], c.kind) for c in spec.columns))
     placeholders = ", ".join("?" for _ in spec.columns)

@@ -333,6 +333,11 @@ def rule_masks(table: str, frame: pd.DataFrame) -> dict[str, np.ndarray]:
     Each declared GE expectation is evaluated with its GE meaning, vectorised: rows with a
     missing value are not judged by value rules (GE's ``mostly`` semantics), a pair rule
     skips a row where either value is missing, and uniqueness flags every copy of a value.
+
+    Raises
+    ------
+    ValueError
+        A rule declares an expectation option that its vectorised form does not implement.
     """
     out = {}
     for rule in table_rules(table):
@@ -342,8 +347,15 @@ def rule_masks(table: str, frame: pd.DataFrame) -> dict[str, np.ndarray]:
             out[rule.name] = ~rule.holds(frame).astype("boolean").fillna(False).to_numpy(dtype=bool)
         else:
             kind, kwargs = rule.expectation
-            out[rule.name] = _EXPECTATIONS[kind](frame, **kwargs)
+            try:
+                out[rule.name] = _EXPECTATIONS[kind](frame, **kwargs)
+            except UnsupportedExpectationError as exc:
+                raise ValueError(f"rule {table}.{rule.name} ({kind} on {', '.join(rule.columns)}): {exc}") from None
     return out
+
+
+class UnsupportedExpectationError(ValueError):
+    """An expectation option the vectorised masks do not implement (a programming error)."""
 
 
 def _present(series: pd.Series) -> np.ndarray:
@@ -359,9 +371,15 @@ def _unique(frame: pd.DataFrame, column: str) -> np.ndarray:
     return (values.duplicated(keep=False) & values.notna()).to_numpy(dtype=bool)
 
 
-def _between(frame: pd.DataFrame, column: str, min_value: int) -> np.ndarray:
+def _between(frame: pd.DataFrame, column: str, min_value: int | None = None, max_value: int | None = None,
+             strict_min: bool = False, strict_max: bool = False) -> np.ndarray:
     values = frame[column]
-    return ((values < min_value).fillna(False) & values.notna()).to_numpy(dtype=bool)
+    outside = pd.Series(False, index=values.index)
+    if min_value is not None:
+        outside |= (values <= min_value if strict_min else values < min_value).fillna(False)
+    if max_value is not None:
+        outside |= (values >= max_value if strict_max else values > max_value).fillna(False)
+    return (outside & values.notna()).to_numpy(dtype=bool)
 
 
 def _in_set(frame: pd.DataFrame, column: str, value_set: list) -> np.ndarray:
@@ -375,12 +393,16 @@ def _lengths_between(frame: pd.DataFrame, column: str, min_value: int, max_value
     return (((lengths < min_value) | (lengths > max_value)).fillna(False) & values.notna()).to_numpy(dtype=bool)
 
 
-def _pair_greater(frame: pd.DataFrame, column_A: str, column_B: str, or_equal: bool,  # noqa: N803
-                  ignore_row_if: str) -> np.ndarray:
-    assert ignore_row_if == "either_value_is_missing" and or_equal
+def _pair_greater(frame: pd.DataFrame, column_A: str, column_B: str, or_equal: bool = False,  # noqa: N803
+                  ignore_row_if: str = "both_values_are_missing") -> np.ndarray:
+    if ignore_row_if != "either_value_is_missing":
+        raise UnsupportedExpectationError(
+            f"{column_A} > {column_B} with ignore_row_if={ignore_row_if!r}: only 'either_value_is_missing' "
+            "is implemented")
     a, b = frame[column_A], frame[column_B]
     judged = a.notna().to_numpy(dtype=bool) & b.notna().to_numpy(dtype=bool)
-    return judged & ~(a >= b).fillna(False).to_numpy(dtype=bool)
+    holds = a >= b if or_equal else a > b
+    return judged & ~holds.fillna(False).to_numpy(dtype=bool)
 
 
 _EXPECTATIONS: dict[str, Callable[..., np.ndarray]] = {
