@@ -1,7 +1,8 @@
 """The feature build on a Dask cluster, partitioned by firm, from the same definitions.
 
-Each task opens the Parquet history restricted to one partition of firms
-(``firm_id % partitions``: their orders and invoices as either party, and what hangs off
+The history is first written in firm buckets (:mod:`credit.features.buckets`, once per
+history and partition count, on the driver), and each task opens only its own bucket's files
+(``firm_id % partitions``: the firms' orders and invoices as either party, and what hangs off
 them) and runs :func:`~credit.features.panel.firm_stage`, the same code as a local build.
 The driver gathers every firm's overdue and default flags, broadcasts them, and a second
 round of tasks computes network features (a firm's partners may live in any partition).
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from credit.features.block import FeatureBlock
+from credit.features.buckets import is_bucketed, write_buckets
 from credit.features.catalog import MARKETPLACE_FEATURES
 from credit.features.definitions import Feature
 from credit.features.domain import partner_flags
@@ -68,7 +70,8 @@ def build_panel_dask(history: History, as_of: list[date], workers: int = 2, part
     workers
         Worker processes of the local cluster started when no ``client`` is given.
     partitions
-        Firm partitions (tasks per stage); default twice the workers.
+        Firm partitions (tasks per stage, and firm buckets written beside the history when the
+        folder holds none of that count from its current files); default twice the workers.
     client
         An existing ``distributed.Client`` to run on (a real cluster).
 
@@ -86,6 +89,8 @@ def build_panel_dask(history: History, as_of: list[date], workers: int = 2, part
     grid, history_end = plan(history, as_of, features)
     partitions = partitions or 2 * workers
     folder = str(Path(history.folder).resolve())
+    if not is_bucketed(folder, partitions):
+        write_buckets(folder, partitions)
     cluster = None
     if client is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
