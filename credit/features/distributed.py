@@ -47,14 +47,25 @@ def _network_task(folder: str, part: int, partitions: int, as_of: list[date], fe
     return network_stage(history, grid_for(as_of, features), firms, partners)
 
 
-def _combine(blocks: list[FeatureBlock], firms: np.ndarray, dates: list[date]) -> FeatureBlock:
-    """One block over ``firms`` from blocks over disjoint subsets of them."""
+def _gather(futures: list, firms: np.ndarray, dates: list[date]) -> FeatureBlock:  # noqa: ANN001
+    """One block over ``firms`` from tasks' blocks over disjoint subsets of them, in the first block's column order.
+
+    Each block is copied in as its task finishes and then let go, so the driver holds the
+    whole block and one task's, never every task's at once beside it.
+    """
+    from distributed import as_completed
+
     combined = FeatureBlock(firms, dates)
-    for name in blocks[0].columns:
-        values = combined.empty()
-        for block in blocks:
-            values[combined.positions(block.firms)] = block.columns[name]
-        combined.add(name, values)
+    for future in as_completed(futures):
+        block = future.result()
+        future.release()
+        if not combined.columns:
+            for name in block.columns:
+                combined.add(name, combined.empty())
+        rows = combined.positions(block.firms)
+        for name, values in block.columns.items():
+            combined.columns[name][rows] = values
+        del block
     return combined
 
 
@@ -97,14 +108,12 @@ def build_panel_dask(history: History, as_of: list[date], workers: int = 2, part
         client = Client(cluster)
     try:
         dates = list(grid.dates)
-        firm_blocks = client.gather([client.submit(_firm_task, folder, p, partitions, dates, features, pure=False)
-                                     for p in range(partitions)])
         firms = all_firms(history)
-        block = _combine(firm_blocks, firms, grid.dates)
+        block = _gather([client.submit(_firm_task, folder, p, partitions, dates, features, pure=False)
+                         for p in range(partitions)], firms, grid.dates)
         [partners] = client.scatter([partner_flags(history, grid, block)], broadcast=True)
-        network_blocks = client.gather([client.submit(_network_task, folder, p, partitions, dates, features, partners,
-                                                      pure=False) for p in range(partitions)])
-        block.update(_combine(network_blocks, firms, grid.dates))
+        block.update(_gather([client.submit(_network_task, folder, p, partitions, dates, features, partners,
+                                            pure=False) for p in range(partitions)], firms, grid.dates))
     finally:
         if cluster is not None:
             client.close()
