@@ -111,8 +111,9 @@ def run(mode: str, folder: Path, workers: int, out: Path, memory_limit: str = "a
 
     On Dask each worker gets ``memory_limit`` (Dask's syntax, "auto" for its default); the
     scoring uses the single-process model saved in ``out`` if ``score_with_single``, else the
-    model just trained. Worker peaks are reported for training (``train_worker_*``) and then
-    for training and scoring together.
+    model just trained. Worker peaks are reported for training (``train_worker_*``) and then,
+    sampled by the scheduler, for the scoring alone (``worker_peak_memory_mb``) and, by RSS,
+    for training and scoring together (``worker_peak_rss_mb``).
     """
     import numpy as np
     import pandas as pd
@@ -171,6 +172,7 @@ def run(mode: str, folder: Path, workers: int, out: Path, memory_limit: str = "a
         result["train_worker_cpu_seconds"] = [worker_cpu_trained[a] - worker_cpu_start[a] for a in worker_cpu_start]
         result["train_worker_peak_memory_mb"] = [peaks[a] / 2**20 for a in sorted(peaks)]
         result["train_worker_peak_rss_mb"] = worker_peak_rss_mb(client)
+        peaks.clear()  # from here the sampled peaks are the scoring's own
     result["train_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["rounds"] = int(model.best_iteration_)
 
@@ -267,7 +269,8 @@ def main() -> None:
           f"{fmt(on_dask['train_worker_cpu_seconds'], '.1f')} s), {on_dask['rounds']} rounds")
     print(f"  score {on_dask['scoring_rows']:,} firms {on_dask['score_seconds']:.2f} s (driver CPU "
           f"{on_dask['score_cpu_seconds']:.2f} s, worker CPU {fmt(on_dask['score_worker_cpu_seconds'], '.2f')} s)")
-    print(f"  peak memory per worker (scheduler metric) {fmt(on_dask['worker_peak_memory_mb'], ',.0f')} MB, "
+    print(f"  peak memory per worker (scheduler metric) training {fmt(on_dask['train_worker_peak_memory_mb'], ',.0f')} "
+          f"MB, scoring {fmt(on_dask['worker_peak_memory_mb'], ',.0f')} MB, "
           f"worker peak RSS {fmt(on_dask['worker_peak_rss_mb'], ',.0f')} MB, driver peak RSS "
           f"{on_dask['peak_rss_mb']:,.0f} MB")
     compare(out)
