@@ -38,20 +38,6 @@ OUT = ROOT / "benchmarks" / "out"
 AS_OF = (date(2024, 1, 1), date(2025, 1, 1))
 
 
-def simulated(firms: int) -> Path:
-    from credit.simulate import SimulationConfig, simulate
-
-    folder = OUT / f"sim{firms}"
-    manifest = folder / "manifest.json"
-    if manifest.is_file() and json.loads(manifest.read_text()).get("config", {}).get("firms") == firms:
-        print(f"history: reusing {folder}")
-        return folder
-    started = time.perf_counter()
-    simulate(SimulationConfig(firms=firms, years=3, seed=7, start=date(2023, 1, 1)), folder)
-    print(f"history: simulated {firms:,} firms x 3 years in {time.perf_counter() - started:.1f} s -> {folder}")
-    return folder
-
-
 def panel_folder(firms: int) -> Path:
     from credit.features.asof import monthly
     from credit.features.history import History
@@ -61,6 +47,8 @@ def panel_folder(firms: int) -> Path:
     if (folder / "manifest.json").is_file():
         print(f"panel: reusing {folder}")
         return folder
+    from benchmarks.histories import simulated
+
     history = simulated(firms)
     started = time.perf_counter()
     write_panel(build_panel(History.from_parquet(history), monthly(*AS_OF)), folder)
@@ -87,8 +75,46 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run(mode: str, folder: Path, workers: int, out: Path) -> dict:
-    """Train and score in this process (``mode`` "single") or on Dask ("dask"); save the model and rows to ``out``."""
+def sample_worker_memory(client, peaks: dict[str, float]) -> tuple[threading.Event, threading.Thread]:  # noqa: ANN001
+    """Keep in ``peaks`` the highest process memory the scheduler reports per worker (every 0.1 s) until the event is set."""
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            for address, info in client.scheduler_info()["workers"].items():
+                peaks[address] = max(peaks.get(address, 0), info["metrics"]["memory"])
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    return stop, sampler
+
+
+def own_peak_rss_kb() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+
+def worker_peak_rss_mb(client) -> list[float]:  # noqa: ANN001
+    """Each worker process's own peak RSS (MB), by /proc's VmHWM.
+
+    Not ``ru_maxrss``: on Linux a process started by fork and exec keeps the peak of the
+    process that forked it there, so every worker would show at least the driver's peak at
+    the cluster's start; VmHWM belongs to the process's own memory and starts anew at exec.
+    """
+    return [v / 1024 for v in client.run(own_peak_rss_kb).values()]
+
+
+def run(mode: str, folder: Path, workers: int, out: Path, memory_limit: str = "auto",
+        score_with_single: bool = True) -> dict:
+    """Train and score in this process (``mode`` "single") or on Dask ("dask"); save the model and rows to ``out``.
+
+    On Dask each worker gets ``memory_limit`` (Dask's syntax, "auto" for its default); the
+    scoring uses the single-process model saved in ``out`` if ``score_with_single``, else the
+    model just trained. Worker peaks are reported for training (``train_worker_*``) and then,
+    sampled by the scheduler, for the scoring alone (``worker_peak_memory_mb``) and, by RSS,
+    for training and scoring together (``worker_peak_rss_mb``).
+    """
     import numpy as np
     import pandas as pd
 
@@ -120,21 +146,13 @@ def run(mode: str, folder: Path, workers: int, out: Path) -> dict:
         from distributed import Client, LocalCluster
 
         started = time.perf_counter()
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               memory_limit=memory_limit)
         client = Client(cluster)
         result["cluster_start_seconds"] = time.perf_counter() - started
         result["worker_memory_limit_mb"] = [info["memory_limit"] / 2**20
                                             for info in client.scheduler_info()["workers"].values()]
-        stop = threading.Event()
-
-        def sample() -> None:  # the scheduler's view of each worker's process memory
-            while not stop.is_set():
-                for address, info in client.scheduler_info()["workers"].items():
-                    peaks[address] = max(peaks.get(address, 0), info["metrics"]["memory"])
-                time.sleep(0.1)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
+        stop, sampler = sample_worker_memory(client, peaks)
         worker_cpu_start = client.run(cpu_seconds)
 
     started, cpu = time.perf_counter(), cpu_seconds()
@@ -152,13 +170,17 @@ def run(mode: str, folder: Path, workers: int, out: Path) -> dict:
     if client is not None:
         worker_cpu_trained = client.run(cpu_seconds)
         result["train_worker_cpu_seconds"] = [worker_cpu_trained[a] - worker_cpu_start[a] for a in worker_cpu_start]
+        result["train_worker_peak_memory_mb"] = [peaks[a] / 2**20 for a in sorted(peaks)]
+        result["train_worker_peak_rss_mb"] = worker_peak_rss_mb(client)
+        peaks.clear()  # from here the sampled peaks are the scoring's own
+    result["train_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["rounds"] = int(model.best_iteration_)
 
     categories = {c: frame[c].cat.categories.tolist() for c in features if isinstance(frame[c].dtype, pd.CategoricalDtype)}
     serving = write_serving_files(model, out / f"serving-{mode}", categories=categories,
                                   version={"name": "credit_pd", "version": mode, "alias": "champion", "run_id": mode})
     # both runs score with the single-process model, so their rows must be equal whatever the trees
-    serving_model = ServingModel.load(serving if client is None else out / "serving-single")
+    serving_model = ServingModel.load(out / "serving-single" if client is not None and score_with_single else serving)
     scored_at = pd.Timestamp("2025-01-01").to_pydatetime()
     started, cpu = time.perf_counter(), cpu_seconds()
     if client is None:
@@ -174,8 +196,7 @@ def run(mode: str, folder: Path, workers: int, out: Path) -> dict:
         stop.set()
         sampler.join()
         result["worker_peak_memory_mb"] = [peaks[a] / 2**20 for a in sorted(peaks)]
-        result["worker_peak_rss_mb"] = [v / 1024 for v in client.run(
-            lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss).values()]
+        result["worker_peak_rss_mb"] = worker_peak_rss_mb(client)
         client.close()
         cluster.close()
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -248,7 +269,8 @@ def main() -> None:
           f"{fmt(on_dask['train_worker_cpu_seconds'], '.1f')} s), {on_dask['rounds']} rounds")
     print(f"  score {on_dask['scoring_rows']:,} firms {on_dask['score_seconds']:.2f} s (driver CPU "
           f"{on_dask['score_cpu_seconds']:.2f} s, worker CPU {fmt(on_dask['score_worker_cpu_seconds'], '.2f')} s)")
-    print(f"  peak memory per worker (scheduler metric) {fmt(on_dask['worker_peak_memory_mb'], ',.0f')} MB, "
+    print(f"  peak memory per worker (scheduler metric) training {fmt(on_dask['train_worker_peak_memory_mb'], ',.0f')} "
+          f"MB, scoring {fmt(on_dask['worker_peak_memory_mb'], ',.0f')} MB, "
           f"worker peak RSS {fmt(on_dask['worker_peak_rss_mb'], ',.0f')} MB, driver peak RSS "
           f"{on_dask['peak_rss_mb']:,.0f} MB")
     compare(out)

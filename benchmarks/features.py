@@ -34,21 +34,6 @@ AS_OF = ("2025-02-01", "2026-01-01")
 PEER_WINDOWS = (30, 90, 365)
 
 
-def simulated(firms: int) -> Path:
-    from credit.simulate import SimulationConfig, simulate
-
-    folder = OUT / f"sim{firms // 1000}k"
-    manifest = folder / "manifest.json"
-    if manifest.is_file() and json.loads(manifest.read_text()).get("config", {}).get("firms") == firms:
-        print(f"history: reusing {folder}")
-        return folder
-    started = time.perf_counter()
-    summary = simulate(SimulationConfig(firms=firms, years=3, seed=7, start=date(2023, 1, 1)), folder)
-    print(f"history: simulated {firms:,} firms x 3 years in {time.perf_counter() - started:.1f} s -> {folder}")
-    del summary
-    return folder
-
-
 def build_in_child(history: Path) -> dict:
     """Run the full build in a fresh process so peak RSS is the build's own."""
     code = f"""
@@ -152,7 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--firms", type=int, default=50_000)
     parser.add_argument("--history", type=Path, default=None,
-                        help="an existing simulated history folder to read (default: benchmarks/out/sim<N>k, "
+                        help="an existing simulated history folder to read (default: benchmarks/out/sim<N>, "
                              "simulated on the first run)")
     parser.add_argument("--peer-buyers", type=int, default=0, help="first N buyers for the comparison; 0: all")
     parser.add_argument("--no-peer", action="store_true", help="build our panel only, skip the featuretools comparison")
@@ -165,6 +150,8 @@ def main() -> None:
         history = args.history
         print(f"history: reusing {history}")
     else:
+        from benchmarks.histories import simulated
+
         history = simulated(args.firms)
 
     build = build_in_child(history)

@@ -45,7 +45,9 @@ def features_build(
     out: Annotated[Path, typer.Option(help="Folder for panel.parquet and manifest.json.")] = Path("var/features"),
     horizon_months: Annotated[int, typer.Option(help="Label: a credit event within this many months.")] = 12,
     workers: Annotated[int, typer.Option(help="0: build here; N: on a local Dask cluster of N workers, "
-                                              "partitioned by firm.", min=0)] = 0,
+                                              "partitioned by firm (the --history folder is first written "
+                                              "in firm buckets, under DIR/by_firm/, each task reading its "
+                                              "own).", min=0)] = 0,
     database_url: DatabaseUrl = "",
 ) -> None:
     """Build the feature panel: one row per firm and as-of date, with its default label."""

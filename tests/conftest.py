@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -96,3 +96,25 @@ def session(store: Engine) -> Iterator[Session]:
         finally:
             session.close()
             outer.rollback()
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[Callable[[int], object]]:
+    """``dask_client(workers)``: a Dask client on that many single-threaded workers in this process.
+
+    One cluster per worker count, started on first use and closed at the end of the session.
+    """
+    clusters: dict[int, tuple[object, object]] = {}
+
+    def client(workers: int) -> object:
+        from distributed import Client, LocalCluster
+
+        if workers not in clusters:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None)
+            clusters[workers] = (cluster, Client(cluster))
+        return clusters[workers][1]
+
+    yield client
+    for cluster, started in clusters.values():
+        started.close()
+        cluster.close()

@@ -1,7 +1,8 @@
 """The feature build on a Dask cluster, partitioned by firm, from the same definitions.
 
-Each task opens the Parquet history restricted to one partition of firms
-(``firm_id % partitions``: their orders and invoices as either party, and what hangs off
+The history is first written in firm buckets (:mod:`credit.features.buckets`, once per
+history and partition count, on the driver), and each task opens only its own bucket's files
+(``firm_id % partitions``: the firms' orders and invoices as either party, and what hangs off
 them) and runs :func:`~credit.features.panel.firm_stage`, the same code as a local build.
 The driver gathers every firm's overdue and default flags, broadcasts them, and a second
 round of tasks computes network features (a firm's partners may live in any partition).
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from credit.features.block import FeatureBlock
+from credit.features.buckets import is_bucketed, write_buckets
 from credit.features.catalog import MARKETPLACE_FEATURES
 from credit.features.definitions import Feature
 from credit.features.domain import partner_flags
@@ -45,14 +47,25 @@ def _network_task(folder: str, part: int, partitions: int, as_of: list[date], fe
     return network_stage(history, grid_for(as_of, features), firms, partners)
 
 
-def _combine(blocks: list[FeatureBlock], firms: np.ndarray, dates: list[date]) -> FeatureBlock:
-    """One block over ``firms`` from blocks over disjoint subsets of them."""
+def _gather(futures: list, firms: np.ndarray, dates: list[date]) -> FeatureBlock:  # noqa: ANN001
+    """One block over ``firms`` from tasks' blocks over disjoint subsets of them, in the first block's column order.
+
+    Each block is copied in as its task finishes and then let go, so the driver holds the
+    whole block and one task's, never every task's at once beside it.
+    """
+    from distributed import as_completed
+
     combined = FeatureBlock(firms, dates)
-    for name in blocks[0].columns:
-        values = combined.empty()
-        for block in blocks:
-            values[combined.positions(block.firms)] = block.columns[name]
-        combined.add(name, values)
+    for future in as_completed(futures):
+        block = future.result()
+        future.release()
+        if not combined.columns:
+            for name in block.columns:
+                combined.add(name, combined.empty())
+        rows = combined.positions(block.firms)
+        for name, values in block.columns.items():
+            combined.columns[name][rows] = values
+        del block
     return combined
 
 
@@ -68,7 +81,8 @@ def build_panel_dask(history: History, as_of: list[date], workers: int = 2, part
     workers
         Worker processes of the local cluster started when no ``client`` is given.
     partitions
-        Firm partitions (tasks per stage); default twice the workers.
+        Firm partitions (tasks per stage, and firm buckets written beside the history when the
+        folder holds none of that count from its current files); default twice the workers.
     client
         An existing ``distributed.Client`` to run on (a real cluster).
 
@@ -86,20 +100,20 @@ def build_panel_dask(history: History, as_of: list[date], workers: int = 2, part
     grid, history_end = plan(history, as_of, features)
     partitions = partitions or 2 * workers
     folder = str(Path(history.folder).resolve())
+    if not is_bucketed(folder, partitions):
+        write_buckets(folder, partitions)
     cluster = None
     if client is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
     try:
         dates = list(grid.dates)
-        firm_blocks = client.gather([client.submit(_firm_task, folder, p, partitions, dates, features, pure=False)
-                                     for p in range(partitions)])
         firms = all_firms(history)
-        block = _combine(firm_blocks, firms, grid.dates)
+        block = _gather([client.submit(_firm_task, folder, p, partitions, dates, features, pure=False)
+                         for p in range(partitions)], firms, grid.dates)
         [partners] = client.scatter([partner_flags(history, grid, block)], broadcast=True)
-        network_blocks = client.gather([client.submit(_network_task, folder, p, partitions, dates, features, partners,
-                                                      pure=False) for p in range(partitions)])
-        block.update(_combine(network_blocks, firms, grid.dates))
+        block.update(_gather([client.submit(_network_task, folder, p, partitions, dates, features, partners,
+                                            pure=False) for p in range(partitions)], firms, grid.dates))
     finally:
         if cluster is not None:
             client.close()

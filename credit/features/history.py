@@ -9,6 +9,7 @@ SQLite or PostgreSQL reader without downloading an extension.
 
 from __future__ import annotations
 
+import glob
 import shutil
 import tempfile
 import weakref
@@ -70,15 +71,20 @@ class History:
         Parameters
         ----------
         partition
-            ``(p, count)``: keep only what the firms with ``firm_id % count == p`` need (their
-            orders and invoices as either party, with the payments, returns and disputes on
-            them); ``firms`` and ``credit_events`` stay whole, they are small.
+            ``(p, count)``: read only bucket ``p`` of the history written in ``count`` firm
+            buckets (:func:`credit.features.buckets.write_buckets`): what the firms with
+            ``firm_id % count == p`` need, their orders and invoices as either party, with the
+            payments, returns and disputes on them; ``firms`` and ``credit_events`` stay whole,
+            they are small.
 
         Raises
         ------
         HistoryError
-            If a table's file is missing or its columns differ from the data model.
+            If a table's file is missing or its columns differ from the data model, or a
+            partition is asked for and the folder holds no current buckets of that count.
         """
+        from credit.features.buckets import BUCKETED, bucket_files, is_bucketed
+
         folder = Path(folder)
         connection = _connect(threads)
         for spec in HISTORY.values():
@@ -88,10 +94,17 @@ class History:
                                    f"({', '.join(HISTORY)})")
             relation = connection.sql(f"SELECT * FROM read_parquet({_quote(str(path))})")
             _check_columns(spec, dict(zip(relation.columns, relation.types, strict=True)), str(path))
-            rows = f"SELECT {', '.join(spec.column_names)} FROM read_parquet({_quote(str(path))})"
-            if partition is not None:
-                rows += _partition_filter(spec.name, *partition)
-            connection.execute(f"CREATE VIEW {spec.name} AS {rows}")
+        if partition is not None and not is_bucketed(folder, partition[1]):
+            raise HistoryError(f"{folder}: no firm buckets of {partition[1]} written from the current files; "
+                               "write them first (credit.features.buckets.write_buckets)")
+        for spec in HISTORY.values():
+            source = f"read_parquet({_quote(str(folder / f'{spec.name}.parquet'))})"
+            if partition is not None and spec.name in BUCKETED:
+                files = bucket_files(folder, spec.name, *partition)
+                # a bucket with no rows of a table has no file: an empty view of the table's columns
+                source = (f"read_parquet({_quote(files)}, hive_partitioning = false)" if glob.glob(files)
+                          else f"(SELECT * FROM {source} LIMIT 0)")
+            connection.execute(f"CREATE VIEW {spec.name} AS SELECT {', '.join(spec.column_names)} FROM {source}")
         origin = str(folder) if partition is None else f"{folder} (firm partition {partition[0]} of {partition[1]})"
         history = cls(connection, origin)
         history.folder = folder
@@ -145,17 +158,6 @@ class History:
         last = max(m.last_event for m in marks)
         end = min(datetime(last.year, last.month, last.day) + timedelta(days=1), clock.now())
         return first, end
-
-
-def _partition_filter(table: str, part: int, count: int) -> str:
-    mine = f"% {int(count)} = {int(part)}"
-    return {
-        "orders": f" WHERE buyer_id {mine} OR supplier_id {mine}",
-        "invoices": f" WHERE buyer_id {mine} OR supplier_id {mine}",
-        "payments": " WHERE invoice_id IN (SELECT invoice_id FROM invoices)",
-        "returns": " WHERE order_id IN (SELECT order_id FROM orders)",
-        "disputes": " WHERE order_id IN (SELECT order_id FROM orders)",
-    }.get(table, "")
 
 
 def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:

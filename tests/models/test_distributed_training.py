@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import lightgbm as lgb
@@ -32,19 +31,7 @@ def panel(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     return built.frame, built.feature_columns
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[object]:
-    """One single-threaded worker in this process: LightGBM then trains with its serial tree learner."""
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
-    client = Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
-
-
-def test_one_dask_worker_trains_the_single_process_model_exactly(panel, client) -> None:  # noqa: ANN001
+def test_one_dask_worker_trains_the_single_process_model_exactly(panel, dask_client) -> None:  # noqa: ANN001
     frame, features = panel
     split = out_of_time_split(frame["as_of"], train_end=date(2024, 7, 1), valid_end=date(2024, 9, 1),
                               calibrate_end=date(2024, 11, 1), test_start=date(2024, 11, 1))
@@ -53,7 +40,8 @@ def test_one_dask_worker_trains_the_single_process_model_exactly(panel, client) 
               "lightgbm_options": {"num_boost_round": 300, "early_stopping_rounds": 30, "calibration": "sigmoid"}}
     assert frame[LABEL].sum() > 50 and len(frame) > 3000
     local = train_on_panel(frame, features, LABEL, split, **kwargs)
-    on_dask = train_on_panel(frame, features, LABEL, split, dask_client=client, **kwargs)
+    on_dask = train_on_panel(frame, features, LABEL, split, dask_client=dask_client(1), **kwargs)
+    # one single-threaded worker: LightGBM then trains with its serial tree learner
 
     single, distributed = local.models["lightgbm"], on_dask.models["lightgbm"]
     assert isinstance(distributed, LightGBMPD)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from credit.scoring.batch import score_all
@@ -17,18 +15,6 @@ COMPARED = ("firm_id", "as_of", "model_name", "model_version", "pd", "features",
 """Every column but the row id and ``scored_at`` (each run's own time)."""
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[object]:
-    """Two single-threaded workers in this process: four firm partitions, two per worker."""
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
-    client = Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
-
-
 def _rows(engine) -> dict[int, tuple]:  # noqa: ANN001
     with engine.connect() as connection:
         rows = connection.execute(select(ScoreSnapshot).where(
@@ -37,9 +23,9 @@ def _rows(engine) -> dict[int, tuple]:  # noqa: ANN001
 
 
 def test_dask_scoring_writes_the_single_process_rows_exactly(scored_store, serving_folders: dict[str, Path],  # noqa: ANN001
-                                                             client) -> None:  # noqa: ANN001
+                                                             dask_client) -> None:  # noqa: ANN001
     single = _rows(scored_store.engine)
-    run = score_all(scored_store.engine, serving_folders["1"], AS_OF, client=client)
+    run = score_all(scored_store.engine, serving_folders["1"], AS_OF, client=dask_client(2))  # 4 firm partitions, 2 per worker
     on_dask = _rows(scored_store.engine)
     assert run.rows == run.replaced == len(single) > 150
     # tolerance 0: each partition scores its firms with the same booster and calibrator, and a row's PD,
