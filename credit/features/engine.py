@@ -25,6 +25,7 @@ from credit.features.block import FeatureBlock
 from credit.features.definitions import ALL_HISTORY, Aggregate, Feature, Ratio, Window, check_definitions
 from credit.features.history import History
 from credit.features.sources import DAY_US, SOURCES, Source, prepare, reads_helper_tables
+from credit.features.stages import stage
 
 INT64_MAX = np.iinfo(np.int64).max
 INT64_MIN = np.iinfo(np.int64).min
@@ -68,11 +69,13 @@ def compute_features(history: History, grid: AsOfGrid, features: list[Feature], 
     with ThreadPoolExecutor(max_workers=1) as combiner:
         pending = []
         for (source_name, role), stream_features in by_stream.items():
-            scanned = _scan(history, SOURCES[source_name], role, stream_features, grid)
+            with stage(f"  scan {source_name} as {role}"):
+                scanned = _scan(history, SOURCES[source_name], role, stream_features, grid)
             pending.append(combiner.submit(_combine_scanned, scanned, block, grid, stream_features))
-        for done in pending:
-            for name, values in done.result():
-                block.add(name, values)
+        with stage("  combining left after the last scan"):
+            for done in pending:
+                for name, values in done.result():
+                    block.add(name, values)
     return block
 
 
