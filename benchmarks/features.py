@@ -1,12 +1,14 @@
 """Feature-build benchmark: the full panel at 12 monthly as-of dates, and a featuretools comparison.
 
     .venv/bin/python benchmarks/features.py [--firms 50000] [--history FOLDER] [--peer-buyers N] [--no-peer]
+                                            [--stages]
 
 1. Simulates (once, then reused) the 50,000-firm, 3-year history: about 10.4 million orders,
    30 million rows in all.
 2. Builds the whole panel (every declarative and domain feature, labels) for every firm at
    the 12 month starts 2025-02-01 .. 2026-01-01, so every order of the history is read, in a
-   fresh process; prints wall time and the process's peak RSS.
+   fresh process; prints wall time, build CPU time and the process's peak RSS (with
+   ``--stages``, also wall, CPU and peak RSS after each step of the build).
 3. Runs featuretools (Deep Feature Synthesis with cutoff times, its own pandas-2.3 venv, see
    benchmarks/featuretools_peer/) and our engine on the same orders (every buyer's by
    default, or the first N buyers') with the same primitives (count, sum, mean, min, max,
@@ -34,10 +36,13 @@ AS_OF = ("2025-02-01", "2026-01-01")
 PEER_WINDOWS = (30, 90, 365)
 
 
-def build_in_child(history: Path) -> dict:
-    """Run the full build in a fresh process so peak RSS is the build's own."""
+def build_in_child(history: Path, stages: bool = False) -> dict:
+    """Run the full build in a fresh process so peak RSS is the build's own; with ``stages``, print its steps."""
     code = f"""
-import json, resource, time
+import json, logging, resource, sys, time
+if {stages!r}:
+    logging.basicConfig(stream=sys.stderr, format="%(message)s")
+    logging.getLogger("credit.features.stages").setLevel(logging.DEBUG)
 from datetime import date
 from credit.features.asof import monthly
 from credit.features.history import History
@@ -56,6 +61,8 @@ print(json.dumps({{"seconds": built, "cpu_seconds": cpu, "with_write": time.perf
                   "all_rows": sum(m["rows"] for m in panel.manifest["watermarks"].values())}}))
 """
     result = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True)
+    if stages:
+        print(result.stderr, end="")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -141,6 +148,8 @@ def main() -> None:
                              "simulated on the first run)")
     parser.add_argument("--peer-buyers", type=int, default=0, help="first N buyers for the comparison; 0: all")
     parser.add_argument("--no-peer", action="store_true", help="build our panel only, skip the featuretools comparison")
+    parser.add_argument("--stages", action="store_true",
+                        help="print wall time, CPU time (all threads) and peak RSS after each step of the build")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from credit.features.asof import monthly
@@ -154,7 +163,7 @@ def main() -> None:
 
         history = simulated(args.firms)
 
-    build = build_in_child(history)
+    build = build_in_child(history, args.stages)
     print(f"ours, full panel: {build['rows']:,} rows (firm x as-of) x {build['features']} features at "
           f"{len(dates)} as-of dates from {build['orders']:,} orders ({build['all_rows']:,} history rows): "
           f"{build['seconds']:.1f} s ({build['with_write']:.1f} s with the Parquet write), "

@@ -28,6 +28,7 @@ from credit.features.block import FeatureBlock
 from credit.features.definitions import Aggregate, Feature
 from credit.features.history import History
 from credit.features.sources import DAY_US
+from credit.standing.definition import overdue_cutoff
 from credit.standing.frames import INVOICE_COLUMNS, PAYMENT_COLUMNS, firm_standing, invoice_standing
 
 OVERDUE_DAYS_FOR_RISK = 30
@@ -50,15 +51,24 @@ def overdue_as_of(history: History, grid: AsOfGrid, firms: np.ndarray) -> Featur
         and ``debtor_overdue_invoices``, and ``creditor_overdue_value`` (owed to the firm).
     """
     times = grid.as_of_timestamps()
-    # only invoices that can be overdue at some as-of date, with their payments: due before the
-    # last date and not paid in full before the first (the standing itself is judged in full)
-    bounds = {"first": times[0].astype(datetime), "last": times[-1].astype(datetime)}
-    candidates = "FROM _invoice_facts WHERE due_at < $last AND (settled_at IS NULL OR settled_at >= $first)"
+    # only invoices that are overdue at some as-of date if unpaid then, with their payments: the
+    # first as-of date a whole day past the due time (its overdue cutoff) is not after the payment
+    # that paid the invoice in full. A few percent of the invoices; the standing of those is then
+    # judged in full, and every other one has no overdue row at any date anyway.
+    cutoffs = overdue_cutoff(times)
+    bounds = {"last_cutoff": cutoffs[-1].astype(datetime)}
+    first_overdue = []
+    for k, (cutoff, as_of) in enumerate(zip(cutoffs, times, strict=True)):
+        bounds[f"cutoff{k}"], bounds[f"as_of{k}"] = cutoff.astype(datetime), as_of.astype(datetime)
+        first_overdue.append(f"WHEN due_at <= $cutoff{k} THEN $as_of{k}")
+    candidates = (f"FROM _invoice_facts WHERE due_at <= $last_cutoff "
+                  f"AND (settled_at IS NULL OR settled_at >= CASE {' '.join(first_overdue)} END)")
     invoices = history.connection.execute(
         f"SELECT {', '.join(INVOICE_COLUMNS)} {candidates}", bounds).df()
     payments = history.connection.execute(
         f"SELECT {', '.join(PAYMENT_COLUMNS)} FROM _payment_facts "
-        f"WHERE paid_at < $last AND invoice_id IN (SELECT invoice_id {candidates})", bounds).df()
+        f"WHERE paid_at < $last AND invoice_id IN (SELECT invoice_id {candidates})",
+        {**bounds, "last": times[-1].astype(datetime)}).df()
     overdue = invoice_standing(invoices, payments, times, overdue_only=True)
     block = FeatureBlock(firms, grid.dates)
     shape = (len(firms), len(grid.dates))

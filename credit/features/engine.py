@@ -25,6 +25,7 @@ from credit.features.block import FeatureBlock
 from credit.features.definitions import ALL_HISTORY, Aggregate, Feature, Ratio, Window, check_definitions
 from credit.features.history import History
 from credit.features.sources import DAY_US, SOURCES, Source, prepare, reads_helper_tables
+from credit.features.stages import stage
 
 INT64_MAX = np.iinfo(np.int64).max
 INT64_MIN = np.iinfo(np.int64).min
@@ -66,13 +67,15 @@ def compute_features(history: History, grid: AsOfGrid, features: list[Feature], 
     # NumPy combines one stream's partials while DuckDB scans the next: both release the GIL,
     # so the combining runs on the core DuckDB leaves idle between its parallel phases
     with ThreadPoolExecutor(max_workers=1) as combiner:
-        pending = []
+        pending, pairs = [], {}
         for (source_name, role), stream_features in by_stream.items():
-            scanned = _scan(history, SOURCES[source_name], role, stream_features, grid)
+            with stage(f"  scan {source_name} as {role}"):
+                scanned = _scan(history, SOURCES[source_name], role, stream_features, grid, pairs)
             pending.append(combiner.submit(_combine_scanned, scanned, block, grid, stream_features))
-        for done in pending:
-            for name, values in done.result():
-                block.add(name, values)
+        with stage("  combining left after the last scan"):
+            for done in pending:
+                for name, values in done.result():
+                    block.add(name, values)
     return block
 
 
@@ -260,8 +263,13 @@ def _parts(aggregate: Aggregate, time: str) -> dict[str, str]:
 _FILLS = {"min": INT64_MAX, "max": INT64_MIN}
 
 
-def _scan(history: History, source: Source, role: str, features: list[Feature], grid: AsOfGrid) -> _Scanned:
-    """Partial aggregates of one stream role: one grouped query, plus one per distinct count."""
+def _scan(history: History, source: Source, role: str, features: list[Feature], grid: AsOfGrid,
+          pairs: dict[tuple, pa.Table]) -> _Scanned:
+    """Partial aggregates of one stream role: one grouped query, plus one per distinct count.
+
+    ``pairs`` keeps the segment masks of distinct partners (another role's firm, as the buyer's
+    suppliers) for the partner's role, which reads the same (buyer, supplier) masks by the other key.
+    """
     scope = events_scope(source, role, grid, history.whole_universe)
     # identical partial expressions (the count behind a mean and a count, say) are computed once
     expressions: dict[str, str] = {}
@@ -283,9 +291,23 @@ def _scan(history: History, source: Source, role: str, features: list[Feature], 
         masks = ", ".join(f"CAST(bit_or(CASE WHEN segment // 64 = {w} THEN CAST(1 AS UBIGINT) << CAST(segment % 64 AS UBIGINT) "
                           f"ELSE CAST(0 AS UBIGINT) END) AS UBIGINT) AS w{w}" for w in range(words))
         condition = f" AND ({aggregate.filter})" if aggregate.filter else ""
-        distinct[aggregate] = history.connection.sql(
-            f"SELECT firm_id, {masks} FROM (SELECT firm_id, {SEGMENT} AS segment, e.{aggregate.column} AS value {scope} "
-            f"AND e.{aggregate.column} IS NOT NULL{condition}) GROUP BY firm_id, value").to_arrow_table()
+        # a partner count of every firm: the other role's count of partners groups the same pairs
+        # (only every firm's: for a subset the scope keeps this role's firms' events only)
+        partner = history.whole_universe and aggregate.column in source.entities.values()
+        key = (source.name, frozenset((source.entities[role], aggregate.column)), aggregate.filter)
+        if partner and key in pairs:
+            shared = pairs.pop(key)
+            distinct[aggregate] = shared.select(["value", *shared.column_names[2:]]).rename_columns(
+                ["firm_id", *shared.column_names[2:]])
+            continue
+        table = history.connection.sql(
+            f"SELECT firm_id{', value' if partner else ''}, {masks} FROM (SELECT firm_id, {SEGMENT} AS segment, "
+            f"e.{aggregate.column} AS value {scope} AND e.{aggregate.column} IS NOT NULL{condition}) "
+            f"GROUP BY firm_id, value").to_arrow_table()
+        if partner:
+            pairs[key] = table
+            table = table.drop_columns(["value"])
+        distinct[aggregate] = table
     return _Scanned(parts, grouped, distinct, words)
 
 

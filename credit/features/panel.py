@@ -37,6 +37,7 @@ from credit.features.domain import (
 from credit.features.engine import column_order, compute_features, prepare_streams, register_grid
 from credit.features.history import History
 from credit.features.sources import SOURCES, reads_helper_tables, release
+from credit.features.stages import stage
 from credit.features.labels import DEFAULT_HORIZON_MONTHS, default_labels
 
 FEATURE_SET_VERSION = 1
@@ -162,23 +163,31 @@ def firm_stage(history: History, grid: AsOfGrid, firms: np.ndarray, features: li
     # come first: the tables (a copy of every payment and invoice) are dropped before the order
     # streams are scanned, so they are never held beside the whole block
     derived_streams = [f for f in wanted if reads_helper_tables(SOURCES[f.source])]
-    prepare_streams(history, grid)
-    overdue = overdue_as_of(history, grid, firms)
-    computed = compute_features(history, grid, derived_streams, firms)
-    release(history)
-    computed.update(compute_features(history, grid, [f for f in wanted if f not in derived_streams], firms))
-    block = FeatureBlock(firms, grid.dates)
-    helper_columns = {name for f in helpers for name in f.column_names()}
-    for name in column_order(wanted):
-        if name not in helper_columns:
-            block.add(name, computed.columns[name])
-    for feature in derived:
-        block.add(feature.name, feature.combine(computed.columns))
-    del computed
-    block.update(overdue)
-    del overdue
-    block.update(monthly_activity(history, grid, firms))
-    block.update(tenure_days(history, grid, firms))
+    with stage("helper tables"):
+        prepare_streams(history, grid)
+    with stage("overdue state"):
+        overdue = overdue_as_of(history, grid, firms)
+    with stage("streams on the helper tables"):
+        computed = compute_features(history, grid, derived_streams, firms)
+    with stage("helper tables dropped"):
+        release(history)
+    with stage("order streams"):
+        computed.update(compute_features(history, grid, [f for f in wanted if f not in derived_streams], firms))
+    with stage("block and derived rates"):
+        block = FeatureBlock(firms, grid.dates)
+        helper_columns = {name for f in helpers for name in f.column_names()}
+        for name in column_order(wanted):
+            if name not in helper_columns:
+                block.add(name, computed.columns[name])
+        for feature in derived:
+            block.add(feature.name, feature.combine(computed.columns))
+        del computed
+        block.update(overdue)
+        del overdue
+    with stage("monthly activity"):
+        block.update(monthly_activity(history, grid, firms))
+    with stage("tenure"):
+        block.update(tenure_days(history, grid, firms))
     return block
 
 
@@ -220,11 +229,14 @@ def build_panel(history: History, as_of: list[date], horizon_months: int = DEFAU
         scoring date may need them, but their window features cover part of the window only.
     """
     started = time.perf_counter()
-    grid, history_end = plan(history, as_of, features)
-    firms = all_firms(history)
+    with stage("plan (definitions, as-of dates, span)"):
+        grid, history_end = plan(history, as_of, features)
+        firms = all_firms(history)
     block = firm_stage(history, grid, firms, features)
-    partners = partner_flags(history, grid, block)
-    block.update(network_stage(history, grid, firms, partners))
+    with stage("partner flags"):
+        partners = partner_flags(history, grid, block)
+    with stage("network (concentration, partner risk)"):
+        block.update(network_stage(history, grid, firms, partners))
     return finish(history, grid, block, features, horizon_months, history_end, started, engine="duckdb")
 
 
@@ -243,11 +255,15 @@ def plan(history: History, as_of: list[date], features: list[Feature]) -> tuple[
 def finish(history: History, grid: AsOfGrid, block: FeatureBlock, features: list[Feature], horizon_months: int,
            history_end: datetime, started: float, engine: str) -> Panel:
     """Add labels, keep the eligible rows, join firmographics and describe the result."""
-    eligible, labels = default_labels(history, grid, block.firms, history_end, horizon_months)
-    block.update(labels)
-    frame = assemble(history, block, eligible)
-    return Panel(frame, manifest(history, grid, frame, features, horizon_months, history_end,
-                                 time.perf_counter() - started, engine=engine))
+    with stage("labels"):
+        eligible, labels = default_labels(history, grid, block.firms, history_end, horizon_months)
+        block.update(labels)
+    with stage("assemble"):
+        frame = assemble(history, block, eligible)
+    with stage("manifest"):
+        described = manifest(history, grid, frame, features, horizon_months, history_end,
+                             time.perf_counter() - started, engine=engine)
+    return Panel(frame, described)
 
 
 def assemble(history: History, block: FeatureBlock, eligible: np.ndarray) -> pd.DataFrame:

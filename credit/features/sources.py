@@ -66,18 +66,21 @@ WINDOW invoice_payments AS (PARTITION BY p.invoice_id ORDER BY p.paid_at, p.paym
 """
 
 # An invoice is settled by the payment that brings the amount paid to its amount; what was
-# paid by the due time is the running total at the last payment not after it. Picking those
-# rows (instead of grouping ten million payments by invoice) is the fast way here.
+# paid by the due time is the running total at the last payment not after it. Each is one row of
+# the invoice's payments (the amounts are positive), picked by one grouping of the payments by
+# invoice: one pass over them instead of a join with each of two selections of them.
 _INVOICE_FACTS = """
 CREATE OR REPLACE TEMP TABLE _invoice_facts AS
-SELECT i.invoice_id, i.buyer_id, i.supplier_id, i.issued_at, i.due_at, i.amount_minor, s.paid_at AS settled_at,
-       coalesce(d.paid_to_date_minor, 0) AS paid_by_due_minor
+SELECT i.invoice_id, i.buyer_id, i.supplier_id, i.issued_at, i.due_at, i.amount_minor, p.settled_at,
+       coalesce(p.paid_by_due_minor, 0) AS paid_by_due_minor
 FROM (SELECT * FROM invoices WHERE issued_at < $until) i
-LEFT JOIN (SELECT invoice_id, paid_at FROM _payment_facts
-           WHERE paid_to_date_minor >= invoice_amount_minor
-             AND paid_to_date_minor - amount_minor < invoice_amount_minor) s USING (invoice_id)
-LEFT JOIN (SELECT invoice_id, paid_to_date_minor FROM _payment_facts
-           WHERE paid_at <= due_at AND (next_paid_at IS NULL OR next_paid_at > due_at)) d USING (invoice_id)
+LEFT JOIN (SELECT invoice_id,
+                  min(paid_at) FILTER (WHERE paid_to_date_minor >= invoice_amount_minor
+                                         AND paid_to_date_minor - amount_minor < invoice_amount_minor) AS settled_at,
+                  max(paid_to_date_minor) FILTER (WHERE paid_at <= due_at
+                                                    AND (next_paid_at IS NULL OR next_paid_at > due_at))
+                      AS paid_by_due_minor
+           FROM _payment_facts GROUP BY invoice_id) p USING (invoice_id)
 """
 
 _ORDER_PARTIES = """

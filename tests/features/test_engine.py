@@ -164,3 +164,29 @@ def _escaped(text: str) -> str:
     import re
 
     return re.escape(text)
+
+
+def test_distinct_partners_of_both_roles_from_one_set_of_pairs_equal_each_role_counted_alone() -> None:
+    # for every firm the supplier role's distinct buyers reuse the buyer role's (buyer, supplier)
+    # masks; buyer 4 adds o7 2024-03-10 with supplier 2. At AS_OF (30 days back: 2024-03-02):
+    # supplier 2 sold to buyers 1 (o1 o3 o5) and 4 (o7), in the 30 days to 1 (o5) and 4;
+    # supplier 3 to buyer 1 only (o2 o4); at EARLIER supplier 2 had buyer 1 only (o1 o3).
+    source = orders_of_buyer_1()
+    rows = source.connection.execute("SELECT * FROM orders").df()
+    rows.loc[len(rows)] = {**rows.iloc[0].to_dict(), "order_id": 7, "buyer_id": 4, "supplier_id": 2,
+                           "created_at": np.datetime64("2024-03-10T00:00", "us"), "amount_minor": 50}
+    source = history(firms=[firm(1), firm(2), firm(3), firm(4)], orders=rows.to_dict("records"))
+    features = [buyer("suppliers", Aggregate("distinct_count", "supplier_id"), 30, "all"),
+                Feature("buyers", "test", "orders", "supplier", Aggregate("distinct_count", "buyer_id"), (30, "all"))]
+    grid = AsOfGrid([EARLIER, AS_OF], {30})
+    every = compute_features(source, grid, features, np.array([1, 2, 3, 4]))
+    expected = {  # firm: (suppliers_30d, suppliers_all, buyers_30d, buyers_all) at EARLIER, then AS_OF
+        1: [(1, 2, 0, 0), (2, 2, 0, 0)], 2: [(0, 0, 1, 1), (0, 0, 2, 2)],
+        3: [(0, 0, 0, 1), (0, 0, 1, 1)], 4: [(0, 0, 0, 0), (1, 1, 0, 0)]}
+    for row, firm_id in enumerate([1, 2, 3, 4]):
+        for k, values in enumerate(expected[firm_id]):
+            got = tuple(every.columns[name][row, k] for name in ("suppliers_30d", "suppliers_all", "buyers_30d", "buyers_all"))
+            assert got == values, (firm_id, k)
+    alone = compute_features(source, grid, features, np.array([2]))
+    for name in ("suppliers_30d", "suppliers_all", "buyers_30d", "buyers_all"):
+        np.testing.assert_array_equal(alone.columns[name][0], every.columns[name][1], err_msg=name)
