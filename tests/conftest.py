@@ -9,9 +9,11 @@ tests/workers.py says which tests share a worker.
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from credit.store.engine import make_engine
 from migrations import upgrade
-from tests.stores import empty_all_tables
+from tests.stores import copy_of, empty_all_tables, migrated_template
 
 # The CLI tests ask for a wide terminal (COLUMNS in tests/cli/invoke.py), which rich honours only
 # if COLUMNS was unset when the CLI's console was made. pytest imports readline, which exports
@@ -52,6 +54,29 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):  # noqa: ANN001, AN
     return WorkUnitScheduling(config, log)
 
 
+class _NoFullCollection:
+    """``gc`` for the app's lifespan in tests: freezes like the real one, without the full collection first.
+
+    The lifespan collects and freezes the heap once per process start, so that a server's
+    gen-2 collections stop walking the import-time objects (api/app.py). Tests start hundreds of
+    apps in one process, and each full collection walks the whole test session's heap: 0.2 CPU-s
+    and more per app. No test asserts on the collector; Python's own collections still run.
+    """
+
+    collect = staticmethod(lambda generation=2: 0)
+    freeze = staticmethod(gc.freeze)
+    unfreeze = staticmethod(gc.unfreeze)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _apps_skip_the_full_collection() -> Iterator[None]:
+    import api.app
+
+    real, api.app.gc = api.app.gc, _NoFullCollection()
+    yield
+    api.app.gc = real
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     admin = _postgres_admin()
@@ -67,12 +92,17 @@ def postgres_url() -> Iterator[str]:
         connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite store at the latest migration, built once per session (per xdist worker); copy it."""
+    return migrated_template(tmp_path_factory.mktemp("migrated"))
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request, tmp_path) -> Iterator[Engine]:  # noqa: ANN001
-    """An empty store at the latest migration, on SQLite and on PostgreSQL."""
+def store(request, tmp_path, migrated_sqlite: Path) -> Iterator[Engine]:  # noqa: ANN001
+    """An empty store at the latest migration, on SQLite (a copy of the session's template) and on PostgreSQL."""
     if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
-        upgrade(engine)
+        engine = make_engine(copy_of(migrated_sqlite, tmp_path / "store.db"))
         yield engine
         engine.dispose()
         return

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated
 
 import pytest
@@ -25,7 +26,7 @@ from api.kit.idempotency import IdempotencyDep
 from api.kit.money import AmountMinor, AmountOut
 from api.kit.tables import ApiKey
 from credit.settings import Settings
-from tests.stores import empty_all_tables
+from tests.stores import copy_of, empty_all_tables
 
 ROLES = ("checkout", "payments", "finance", "analyst", "admin")
 
@@ -105,8 +106,9 @@ def auth(key: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:  # noqa: ANN001
-    return Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}")
+def settings(tmp_path, migrated_sqlite: Path) -> Settings:  # noqa: ANN001
+    """A fresh SQLite store: a copy of the session's migrated template (the app's lifespan finds it at heads)."""
+    return Settings(database_url=copy_of(migrated_sqlite, tmp_path / "api.db"))
 
 
 @pytest.fixture
@@ -126,10 +128,10 @@ def keys(client: TestClient, app: FastAPI) -> dict[str, str]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_settings(request, tmp_path) -> Iterator[Settings]:  # noqa: ANN001
-    """Settings on a fresh SQLite file and on the test PostgreSQL database."""
+def store_settings(request, tmp_path, migrated_sqlite: Path) -> Iterator[Settings]:  # noqa: ANN001
+    """Settings on a fresh SQLite file (a copy of the session's migrated template) and on the test PostgreSQL database."""
     if request.param == "sqlite":
-        yield Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}")
+        yield Settings(database_url=copy_of(migrated_sqlite, tmp_path / "api.db"))
         return
     settings = Settings(database_url=request.getfixturevalue("postgres_url"))
     yield settings
