@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from api.access.routes import router as access_router
+from api.checkout import fast_path as checkout_fast_path
 from api.checkout.routes import router as checkout_router
 from api.repayments.routes import router as repayments_router
 from api.console.routes import mount_console
@@ -178,6 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks_router)
     app.include_router(sandbox_router)
     mount_console(app)  # the finance console's pages under /console, not in the OpenAPI document
+    checkout_fast_path.install(app)  # before every route: the ordinary authorization skips FastAPI's dependencies
     finish_contract(app)  # every operation documents the statuses the kit answers, integer bounds exact
     _document(app, document_request_id)  # last: the header goes on every response, the kit's too
     return app

@@ -77,8 +77,8 @@ import functools
 import hashlib
 import json
 import secrets
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -122,7 +122,6 @@ class IdempotentReplay(Exception):
 
 class _LostClaim(Conflict):
     code = "idempotency_request_in_progress"
-
 
 
 # The two statements every request runs, built once on the table (not the ORM class: no
@@ -358,7 +357,8 @@ def _release(engine: Engine, record_id: int, token: str) -> None:
         )
 
 
-def _valid_key(key: str) -> bool:
+def valid_key(key: str) -> bool:
+    """Whether an ``Idempotency-Key`` header's value is well formed (1-255 printable ASCII characters, no space)."""
     return 1 <= len(key) <= MAX_KEY_LENGTH and all(33 <= ord(c) <= 126 for c in key)
 
 
@@ -384,7 +384,7 @@ def _checked(request: Request, caller: Caller, idempotency_key: str | None) -> s
         check_role(caller, roles)
     if idempotency_key is None:
         raise BadRequest(f"This operation requires an `{IDEMPOTENCY_HEADER}` header.", code="idempotency_key_required")
-    if not _valid_key(idempotency_key):
+    if not valid_key(idempotency_key):
         raise BadRequest(
             f"`{IDEMPOTENCY_HEADER}` must be 1 to {MAX_KEY_LENGTH} printable ASCII characters without spaces.",
             code="idempotency_key_invalid",
@@ -418,9 +418,19 @@ async def _idempotent_request(
         raise
 
 
-async def _idempotent_unit_of_work(request: Request, caller: CallerDep, idempotency_key: _KeyHeader = None) -> Any:
-    # IdempotencyDep and SessionDep in one dependency, the claim inside the unit of work
-    # (claim_in_unit_of_work): one transaction and one commit per request instead of two.
+def open_unit_of_work(request: Request, caller: Caller, idempotency_key: str | None,
+                      body: bytes) -> tuple[IdempotentUnitOfWork, Engine]:
+    """The request's unit of work with its Idempotency-Key claim to make (``begin``), and its store's engine.
+
+    What :data:`IdempotentUnitOfWorkDep` gives a route, for a caller that runs the route
+    without FastAPI's dependencies (:mod:`api.checkout.fast_path`); nothing is claimed or
+    opened on the database yet. The caller ends the unit of work with :func:`end_unit_of_work`.
+
+    Raises
+    ------
+    Forbidden, BadRequest
+        The route's roles refuse the caller; the key is missing or malformed (see :func:`_checked`).
+    """
     idempotency_key = _checked(request, caller, idempotency_key)
     store = request.scope.get(STORE_SCOPE_KEY)  # the sandbox's for a test key, as SessionDep
     if store is None:
@@ -429,19 +439,38 @@ async def _idempotent_unit_of_work(request: Request, caller: CallerDep, idempote
     else:
         session, engine = store.sessionmaker(), store.engine
     path = request.url.path
-    fingerprint = request_fingerprint(request.method, path, await request.body())
+    fingerprint = request_fingerprint(request.method, path, body)
     lease = timedelta(seconds=request.app.state.settings.idempotency_lease_seconds)
     claim = IdempotentUnitOfWork(session, functools.partial(
         claim_in_unit_of_work, session, caller.key_id, caller.client, idempotency_key, request.method, path,
         fingerprint, lease))
+    return claim, engine
+
+
+async def end_unit_of_work(claim: IdempotentUnitOfWork, engine: Engine, succeeded: bool) -> None:
+    """Commit the claim, the business writes and the answer atomically (``succeeded``), or roll all back.
+
+    Raises
+    ------
+    RuntimeError
+        ``succeeded`` but the route never called :meth:`IdempotentRequest.respond` (a bug): rolled back.
+    """
+    if succeeded and not claim.responded:
+        await finish_sql(engine, finish_unit_of_work, claim.session, False)
+        raise RuntimeError("the route did not end with IdempotentRequest.respond()")
+    await finish_sql(engine, finish_unit_of_work, claim.session, succeeded)
+
+
+async def _idempotent_unit_of_work(request: Request, caller: CallerDep, idempotency_key: _KeyHeader = None) -> Any:
+    # IdempotencyDep and SessionDep in one dependency, the claim inside the unit of work
+    # (claim_in_unit_of_work): one transaction and one commit per request instead of two.
+    claim, engine = open_unit_of_work(request, caller, idempotency_key, await request.body())
     try:
         yield claim
-        if not claim.responded:
-            raise RuntimeError(f"{request.method} {path} did not end with IdempotentRequest.respond()")
     except BaseException:
-        await finish_sql(engine, finish_unit_of_work, session, False)
+        await end_unit_of_work(claim, engine, False)
         raise
-    await finish_sql(engine, finish_unit_of_work, session, True)  # claim, business writes and answer, atomically
+    await end_unit_of_work(claim, engine, True)
 
 
 def _roles_of(request: Request) -> tuple[str, ...] | None:

@@ -31,7 +31,8 @@ from sqlalchemy.sql import ClauseElement
 
 
 class _Compiled:
-    __slots__ = ("sql", "positional", "names", "processors", "literals", "row", "types", "result_processors")
+    __slots__ = ("sql", "positional", "names", "processors", "converters", "literals", "row", "types",
+                 "result_processors")
 
     def __init__(self, statement: ClauseElement, dialect: Any, column_keys: list[str] | None) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=column_keys)
@@ -40,6 +41,7 @@ class _Compiled:
         every = compiled.construct_params(_check=False)
         self.names = tuple(compiled.positiontup) if self.positional else tuple(every)
         self.processors = dict(compiled._bind_processors)  # the processors SQLAlchemy's execute would apply
+        self.converters = [(name, self.processors.get(name)) for name in self.names]  # in bind order
         # Literal binds the statement carries itself ('active', the 0 of a COALESCE): their values now.
         self.literals = {name: value for name, value in every.items() if value is not None}
         columns = compiled._result_columns
@@ -108,17 +110,13 @@ class PreparedStatement:
         if isinstance(connection, Session):
             if connection.autoflush:
                 connection._autoflush()  # what Session.execute does first
-            connection = connection.connection()
+            connection = _connection_of(connection)
         dialect = connection.dialect
         compiled = self._compiled(dialect)
         values = {**compiled.literals, **params} if compiled.literals else params
-        processors = compiled.processors
-        if compiled.positional:
-            arguments: Any = tuple(
-                processors[name](values[name]) if name in processors else values[name] for name in compiled.names)
-        else:
-            arguments = {name: processors[name](values[name]) if name in processors else values[name]
-                         for name in compiled.names}
+        converted = [values[name] if process is None else process(values[name])
+                     for name, process in compiled.converters]
+        arguments: Any = tuple(converted) if compiled.positional else dict(zip(compiled.names, converted))
         cursor = connection.connection.dbapi_connection.cursor()
         try:
             cursor.execute(compiled.sql, arguments)
@@ -137,3 +135,23 @@ class PreparedStatement:
             return [make(row) for row in rows], count
         return [make([value if process is None else process(value) for process, value in zip(convert, row)])
                 for row in rows], count
+
+
+def _connection_of(session: Session) -> Connection:
+    """``session.connection()``, which costs ~4 us, once per transaction: later calls reuse it.
+
+    Kept in ``session.info`` with the innermost transaction it was asked in, and used only
+    while that transaction is still the session's innermost and active: in a new savepoint
+    (``session.connection()`` emits its SAVEPOINT), after a commit, a rollback or a failed
+    flush, ``session.connection()`` decides again (begins anew, or raises as it would).
+    """
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    cached = session.info.get(_CONNECTION_KEY)
+    if cached is not None and cached[0] is transaction and transaction.is_active:
+        return cached[1]
+    connection = session.connection()
+    session.info[_CONNECTION_KEY] = (session.get_nested_transaction() or session.get_transaction(), connection)
+    return connection
+
+
+_CONNECTION_KEY = "credit.prepared.connection"
