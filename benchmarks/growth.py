@@ -68,7 +68,8 @@ def stage_simulate(firms: int, **_: object) -> dict:
 
 def stage_buckets(firms: int, partitions: int, **_: object) -> dict:
     from benchmarks.histories import simulated
-    from credit.features.buckets import bucket_folder, write_buckets
+    from credit.features.bucket_layout import bucket_folder
+    from credit.features.buckets import write_buckets
 
     folder = simulated(firms)
     started, cpu = time.perf_counter(), _cpu()
@@ -83,7 +84,7 @@ def stage_features(firms: int, memory_limit: str, partitions: int, **_: object) 
     from benchmarks.dask_training import sample_worker_memory, worker_peak_rss_mb
     from benchmarks.histories import simulated
     from credit.features.asof import monthly
-    from credit.features.buckets import is_bucketed
+    from credit.features.bucket_layout import is_bucketed
     from credit.features.distributed import build_panel_dask
     from credit.features.history import History
     from credit.features.panel import write_panel

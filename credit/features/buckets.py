@@ -4,10 +4,8 @@ Bucket ``p`` of ``count`` holds what the firms with ``firm_id % count == p`` nee
 and invoices as either party, and the payments, returns and disputes on those. An order between
 a buyer in bucket 1 and a supplier in bucket 3 is written to both buckets (stored twice); one
 whose parties share a bucket, once. ``firms`` and ``credit_events`` are small and stay whole
-at the top of the history folder. The layout, inside the history folder::
-
-    by_firm/<count>/<table>/bucket=<p>/*.parquet
-    by_firm/<count>/manifest.json     the source files' sizes and times when written
+at the top of the history folder. Where the buckets go, and when they are current, is
+:mod:`credit.features.bucket_layout`.
 
 Each table is written in one DuckDB pass (``COPY ... PARTITION_BY``) under DuckDB's memory
 limit; buckets are rewritten when a source file has changed since.
@@ -19,34 +17,9 @@ import json
 import shutil
 from pathlib import Path
 
+from credit.features.bucket_layout import BUCKETED, bucket_folder, sources
 from credit.features.history import HistoryError, _connect, _quote
 from credit.store.frames import HISTORY
-
-BUCKETED = ("orders", "invoices", "payments", "returns", "disputes")
-"""The tables written per bucket; the others are read whole."""
-
-
-def bucket_folder(folder: Path | str, count: int) -> Path:
-    """Where the ``count`` buckets of the history in ``folder`` live."""
-    return Path(folder) / "by_firm" / str(int(count))
-
-
-def bucket_files(folder: Path | str, table: str, bucket: int, count: int) -> str:
-    """The glob of bucket ``bucket``'s files of ``table`` (a bucket may hold no file: no rows)."""
-    return str(bucket_folder(folder, count) / table / f"bucket={int(bucket)}" / "*.parquet")
-
-
-def _sources(folder: Path) -> dict[str, list[int]]:
-    return {name: [(folder / f"{name}.parquet").stat().st_size, (folder / f"{name}.parquet").stat().st_mtime_ns]
-            for name in BUCKETED}
-
-
-def is_bucketed(folder: Path | str, count: int) -> bool:
-    """Whether ``folder`` holds ``count`` buckets written from its current files."""
-    manifest = bucket_folder(folder, count) / "manifest.json"
-    if not manifest.is_file():
-        return False
-    return json.loads(manifest.read_text()).get("sources") == _sources(Path(folder))
 
 
 def write_buckets(folder: Path | str, count: int, threads: int | None = None) -> Path:
@@ -91,7 +64,7 @@ def write_buckets(folder: Path | str, count: int, threads: int | None = None) ->
                   UNION
                   SELECT {key}, supplier_id % {n} AS bucket FROM {source(parent)}) AS p USING ({key})""",
               out / table)
-    (out / "manifest.json").write_text(json.dumps({"buckets": n, "sources": _sources(folder)}, indent=2))
+    (out / "manifest.json").write_text(json.dumps({"buckets": n, "sources": sources(folder)}, indent=2))
     return out
 
 

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from credit.features.block import FeatureBlock
-from credit.features.buckets import is_bucketed, write_buckets
+from credit.features.bucket_layout import is_bucketed
+from credit.features.buckets import write_buckets
 from credit.features.catalog import MARKETPLACE_FEATURES
 from credit.features.definitions import Feature
 from credit.features.domain import partner_flags

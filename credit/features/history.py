@@ -83,7 +83,7 @@ class History:
             If a table's file is missing or its columns differ from the data model, or a
             partition is asked for and the folder holds no current buckets of that count.
         """
-        from credit.features.buckets import BUCKETED, bucket_files, is_bucketed
+        from credit.features.bucket_layout import BUCKETED, bucket_files, is_bucketed
 
         folder = Path(folder)
         connection = _connect(threads)

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from credit.features.asof import monthly
-from credit.features.buckets import bucket_folder, is_bucketed, write_buckets
+from credit.features.bucket_layout import bucket_folder, is_bucketed
+from credit.features.buckets import write_buckets
 from credit.features.distributed import build_panel_dask
 from credit.features.history import History, HistoryError
 from credit.features.panel import build_panel
