@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Engine
 
 from credit import clock
+from credit.features.bucket_layout import BUCKETED, bucket_files, is_bucketed
 from credit.store.frames import HISTORY, TableSpec
 
 STORE_BATCH_ROWS = 200_000
@@ -83,8 +84,6 @@ class History:
             If a table's file is missing or its columns differ from the data model, or a
             partition is asked for and the folder holds no current buckets of that count.
         """
-        from credit.features.bucket_layout import BUCKETED, bucket_files, is_bucketed
-
         folder = Path(folder)
         connection = _connect(threads)
         for spec in HISTORY.values():
