@@ -9,11 +9,13 @@ directly:
 
 * the body parsed as FastAPI parses it (``Request.json``) and validated by the same model;
 * the key read by the same security schemes and authenticated by the same function
-  (:func:`api.kit.auth.authenticate`: 401, its rate limit's 429);
+  (:func:`api.kit.auth.authenticate_on`: 401, its rate limit's 429), on the unit of work's
+  connection after its ``BEGIN`` instead of a pooled connection of its own;
 * the role and the Idempotency-Key checked, and the unit of work opened and ended, by
   :func:`api.kit.idempotency.open_unit_of_work` / :func:`~api.kit.idempotency.end_unit_of_work`,
   as :data:`~api.kit.idempotency.IdempotentUnitOfWorkDep` does;
-* the route's own function (:func:`api.checkout.routes.authorize`) runs.
+* the route's own function (:func:`api.checkout.routes.authorize`) runs, in the same call as
+  the key's lookup and the claim (one trip to the thread pool on a database server, none on SQLite).
 
 What it raises (401, 403, a replay, 404 ``unknown_firm``, 409 ...) goes to the app's
 exception handlers as the FastAPI route's would, so the answers are the same bytes.
@@ -34,17 +36,20 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Message, Receive, Scope, Send
 
 from api.checkout import routes
 from api.checkout.schemas import AuthorizationIn
-from api.kit.auth import authenticate
-from api.kit.db import STORE_SCOPE_KEY
-from api.kit.idempotency import end_unit_of_work, open_unit_of_work, valid_key
+from api.kit.auth import authenticate_on, presented_key
+from api.kit.db import STORE_SCOPE_KEY, finish_sql, finish_unit_of_work, new_unit_of_work, run_sql, take_write_lock
+from api.kit.idempotency import IdempotentUnitOfWork, end_unit_of_work, open_unit_of_work, valid_key
 
 PATH = "/v1/checkout/authorizations"
+_route = routes.authorize.__wrapped__  # the route's own function, without runs_sql's dispatch: _authorize is dispatched
 _HANDED_ON = "credit.checkout_fast_path.handed_on"  # in the scope of a request handed to the router
 
 
@@ -93,15 +98,16 @@ class AuthorizeFastPath(BaseRoute):
         if body is None:
             await self._hand_on(scope, receive, send, raw)
             return
-        # From here on as the FastAPI route: the same functions, in the order its dependencies run.
-        caller = await authenticate(request)
-        idem, engine = open_unit_of_work(request, caller, key[0], raw)
+        # From here on as the FastAPI route: the same functions, in the order its dependencies run,
+        # in one unit of work run in one go (one trip to the thread pool on a database server).
+        session, engine = new_unit_of_work(request)
         try:
-            response = await routes.authorize(body=body, request=request, idem=idem, caller=caller)
+            response, claim = await run_sql(engine, _authorize, request, session, await presented_key(request),
+                                            key[0], raw, body)
         except BaseException:
-            await end_unit_of_work(idem, engine, False)
+            await finish_sql(engine, finish_unit_of_work, session, False)
             raise
-        await end_unit_of_work(idem, engine, True)
+        await end_unit_of_work(claim, engine, True)
         await response(scope, receive, send)
 
     async def _hand_on(self, scope: Scope, receive: Receive, send: Send, body: bytes | None) -> None:
@@ -110,6 +116,21 @@ class AuthorizeFastPath(BaseRoute):
         if body is not None:
             receive = _replaying(body, receive)
         await scope["router"].app(scope, receive, send)
+
+
+def _authorize(request: Request, session: Session, plaintext: str | None, key: str, raw: bytes,
+               body: AuthorizationIn) -> tuple[Response, IdempotentUnitOfWork]:
+    """Authenticate, check, claim and authorize in the one transaction ``session`` begins here.
+
+    The API key is looked up on the unit of work's connection instead of a pooled connection
+    of its own: on SQLite after ``BEGIN IMMEDIATE`` (the write lock the claim takes anyway),
+    so the read sees every revocation committed before it, as the separate autocommit read
+    did. A 401, 429 or 403 raised here rolls back a transaction that has written nothing.
+    """
+    take_write_lock(session)
+    caller = authenticate_on(session, request, plaintext)
+    claim, _ = open_unit_of_work(request, caller, key, raw, (session, session.get_bind()))
+    return _route(body=body, request=request, idem=claim, caller=caller), claim
 
 
 def _replaying(body: bytes, receive: Receive) -> Receive:

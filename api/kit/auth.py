@@ -34,7 +34,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from api.kit.db import request_engine, request_store, runs_sql
@@ -227,7 +227,22 @@ def _authenticate(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header_key: Annotated[str | None, Depends(_api_key_header)],
 ) -> Caller:
-    plaintext = bearer.credentials if bearer is not None else header_key
+    # A connection of its own, closed at once: the request's session must not hold a read
+    # snapshot from before the idempotency claim commits (SQLite could not then write). No
+    # BEGIN: on SQLite the read is its own autocommit statement; PostgreSQL's implicit
+    # transaction is rolled back when the pool takes the connection back.
+    with request_engine(request).connect() as connection:  # a test key's request: the sandbox's store
+        return authenticate_on(connection, request, bearer.credentials if bearer is not None else header_key)
+
+
+def authenticate_on(connection: Connection | Session, request: Request, plaintext: str | None) -> Caller:
+    """The caller presenting ``plaintext``, its key looked up on ``connection`` (401; its rate limit's 429).
+
+    What :data:`CallerDep` does on a connection of its own, for a unit of work that looks the
+    key up in its own transaction (:mod:`api.checkout.fast_path`, after SQLite's ``BEGIN
+    IMMEDIATE``: the read sees every committed revocation). ``plaintext`` is the key as
+    presented (``Authorization: Bearer`` or ``X-API-Key``); None when there is none.
+    """
     if not plaintext:
         raise Unauthenticated("An API key is required: `Authorization: Bearer <key>` or `X-API-Key: <key>`.")
     test = is_test_key(plaintext)
@@ -236,12 +251,7 @@ def _authenticate(
     if not test and (len(plaintext) != _KEY_LENGTH or not plaintext.startswith(KEY_PREFIX)):
         raise Unauthenticated("The API key is not valid.")
     digest = hash_key(plaintext)
-    # A connection of its own, closed at once: the request's session must not hold a read
-    # snapshot from before the idempotency claim commits (SQLite could not then write). No
-    # BEGIN: on SQLite the read is its own autocommit statement; PostgreSQL's implicit
-    # transaction is rolled back when the pool takes the connection back.
-    with request_engine(request).connect() as connection:  # a test key's request: the sandbox's store
-        row = _LOOKUP.first(connection, {"key_hash": digest})
+    row = _LOOKUP.first(connection, {"key_hash": digest})
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         raise Unauthenticated("The test API key is not valid in the sandbox (issue one with `credit sandbox key`)."
                               if test else "The API key is not valid.")
@@ -254,14 +264,14 @@ def _authenticate(
     return caller
 
 
+async def presented_key(request: Request) -> str | None:
+    """The API key a request presents, read as :data:`CallerDep` reads it (``Bearer`` first, then ``X-API-Key``)."""
+    bearer = await _bearer(request)
+    return bearer.credentials if bearer is not None else await _api_key_header(request)
+
+
 CallerDep = Annotated[Caller, Depends(_authenticate)]
 """The authenticated caller, any role (401 without a valid key)."""
-
-
-async def authenticate(request: Request) -> Caller:
-    """What :data:`CallerDep` gives a route, for code that runs without FastAPI's dependencies (401, 429)."""
-    return await _authenticate(request=request, bearer=await _bearer(request),
-                               header_key=await _api_key_header(request))
 
 
 def requires(*roles: Role) -> Any:

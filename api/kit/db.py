@@ -167,13 +167,16 @@ def finish_unit_of_work(session: Session, succeeded: bool) -> None:
         session.close()
 
 
-async def _request_session(request: Request) -> AsyncIterator[Session]:
+def new_unit_of_work(request: Request) -> tuple[Session, Engine]:
+    """A new session on the store the request acts on (the sandbox's for a test key), and that store's engine."""
     store = request.scope.get(STORE_SCOPE_KEY)
     if store is None:
-        session: Session = request.app.state.sessionmaker()
-        engine = request.app.state.engine
-    else:
-        session, engine = store.sessionmaker(), store.engine
+        return request.app.state.sessionmaker(), request.app.state.engine
+    return store.sessionmaker(), store.engine
+
+
+async def _request_session(request: Request) -> AsyncIterator[Session]:
+    session, engine = new_unit_of_work(request)
     try:
         yield session
     except BaseException:

@@ -91,7 +91,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.kit.auth import Caller, CallerDep, check_role, route_roles
-from api.kit.db import (STORE_SCOPE_KEY, SessionDep, finish_sql, finish_unit_of_work, request_engine, run_sql,
+from api.kit.db import (SessionDep, finish_sql, finish_unit_of_work, new_unit_of_work, request_engine, run_sql,
                         take_write_lock)
 from api.kit.errors import BadRequest, Conflict, Unprocessable
 from api.kit.tables import IdempotencyRecord
@@ -418,13 +418,15 @@ async def _idempotent_request(
         raise
 
 
-def open_unit_of_work(request: Request, caller: Caller, idempotency_key: str | None,
-                      body: bytes) -> tuple[IdempotentUnitOfWork, Engine]:
+def open_unit_of_work(request: Request, caller: Caller, idempotency_key: str | None, body: bytes,
+                      unit_of_work: tuple[Session, Engine] | None = None) -> tuple[IdempotentUnitOfWork, Engine]:
     """The request's unit of work with its Idempotency-Key claim to make (``begin``), and its store's engine.
 
     What :data:`IdempotentUnitOfWorkDep` gives a route, for a caller that runs the route
-    without FastAPI's dependencies (:mod:`api.checkout.fast_path`); nothing is claimed or
-    opened on the database yet. The caller ends the unit of work with :func:`end_unit_of_work`.
+    without FastAPI's dependencies (:mod:`api.checkout.fast_path`); nothing is claimed yet.
+    ``unit_of_work``: the session (and its engine) to claim in, one the caller already began
+    (the fast path looks the API key up in it); by default a new one, nothing opened on the
+    database yet. The caller ends the unit of work with :func:`end_unit_of_work`.
 
     Raises
     ------
@@ -432,12 +434,7 @@ def open_unit_of_work(request: Request, caller: Caller, idempotency_key: str | N
         The route's roles refuse the caller; the key is missing or malformed (see :func:`_checked`).
     """
     idempotency_key = _checked(request, caller, idempotency_key)
-    store = request.scope.get(STORE_SCOPE_KEY)  # the sandbox's for a test key, as SessionDep
-    if store is None:
-        session: Session = request.app.state.sessionmaker()
-        engine: Engine = request.app.state.engine
-    else:
-        session, engine = store.sessionmaker(), store.engine
+    session, engine = new_unit_of_work(request) if unit_of_work is None else unit_of_work
     path = request.url.path
     fingerprint = request_fingerprint(request.method, path, body)
     lease = timedelta(seconds=request.app.state.settings.idempotency_lease_seconds)
