@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 
-def make_engine(url: str, *, busy_timeout_seconds: float = 30.0) -> Engine:
+def make_engine(url: str, *, busy_timeout_seconds: float = 30.0, wal_autocheckpoint: int | None = None) -> Engine:
     """Create an engine for ``url``; SQLite files get their folder and safe pragmas.
 
     Parameters
@@ -33,6 +33,9 @@ def make_engine(url: str, *, busy_timeout_seconds: float = 30.0) -> Engine:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True)
+    if wal_autocheckpoint is not None and (isinstance(wal_autocheckpoint, bool) or not isinstance(
+            wal_autocheckpoint, int) or wal_autocheckpoint < 0):
+        raise ValueError(f"`wal_autocheckpoint` must be a whole number of pages, 0 or more; got {wal_autocheckpoint!r}.")
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -47,6 +50,8 @@ def make_engine(url: str, *, busy_timeout_seconds: float = 30.0) -> Engine:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
+        if wal_autocheckpoint is not None:
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {wal_autocheckpoint:d}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
