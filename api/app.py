@@ -40,7 +40,7 @@ from api.installments.routes import router as installments_router
 from api.kit import state
 from api.kit.auth import Caller, requires
 from api.kit.contract import finish_contract
-from api.kit.db import make_sessionmaker, runs_sql
+from api.kit.db import close_kept_connection, make_sessionmaker, runs_sql
 from api.kit.docs import mount_docs
 from api.kit.errors import ErrorBody, install_error_handlers, responses
 from api.kit.idempotency import IdempotentReplay, replay_handler
@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             gc.unfreeze()  # tests build many apps in one process: let their objects be collected again
             state.stop(app)
+            close_kept_connection(app)
             checkpointer.stop()
             engine.dispose()
             sandbox.close()

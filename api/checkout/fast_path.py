@@ -36,6 +36,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import ValidationError
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,7 +46,7 @@ from starlette.types import Message, Receive, Scope, Send
 from api.checkout import routes
 from api.checkout.schemas import AuthorizationIn
 from api.kit.auth import authenticate_on, presented_key
-from api.kit.db import STORE_SCOPE_KEY, finish_sql, finish_unit_of_work, new_unit_of_work, run_sql, take_write_lock
+from api.kit.db import STORE_SCOPE_KEY, finish_sql, finish_unit_of_work, kept_unit_of_work, run_sql, take_write_lock
 from api.kit.idempotency import IdempotentUnitOfWork, end_unit_of_work, open_unit_of_work, valid_key
 
 PATH = "/v1/checkout/authorizations"
@@ -100,10 +101,10 @@ class AuthorizeFastPath(BaseRoute):
             return
         # From here on as the FastAPI route: the same functions, in the order its dependencies run,
         # in one unit of work run in one go (one trip to the thread pool on a database server).
-        session, engine = new_unit_of_work(request)
+        session, engine = kept_unit_of_work(request)
         try:
-            response, claim = await run_sql(engine, _authorize, request, session, await presented_key(request),
-                                            key[0], raw, body)
+            response, claim = await run_sql(engine, _authorize, request, session, engine,
+                                            await presented_key(request), key[0], raw, body)
         except BaseException:
             await finish_sql(engine, finish_unit_of_work, session, False)
             raise
@@ -118,7 +119,7 @@ class AuthorizeFastPath(BaseRoute):
         await scope["router"].app(scope, receive, send)
 
 
-def _authorize(request: Request, session: Session, plaintext: str | None, key: str, raw: bytes,
+def _authorize(request: Request, session: Session, engine: Engine, plaintext: str | None, key: str, raw: bytes,
                body: AuthorizationIn) -> tuple[Response, IdempotentUnitOfWork]:
     """Authenticate, check, claim and authorize in the one transaction ``session`` begins here.
 
@@ -129,7 +130,7 @@ def _authorize(request: Request, session: Session, plaintext: str | None, key: s
     """
     take_write_lock(session)
     caller = authenticate_on(session, request, plaintext)
-    claim, _ = open_unit_of_work(request, caller, key, raw, (session, session.get_bind()))
+    claim, _ = open_unit_of_work(request, caller, key, raw, (session, engine))
     return _route(body=body, request=request, idem=claim, caller=caller), claim
 
 

@@ -54,7 +54,7 @@ from typing import Annotated, Any, TypeVar
 import anyio
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -173,6 +173,39 @@ def new_unit_of_work(request: Request) -> tuple[Session, Engine]:
     if store is None:
         return request.app.state.sessionmaker(), request.app.state.engine
     return store.sessionmaker(), store.engine
+
+
+def kept_unit_of_work(request: Request) -> tuple[Session, Engine]:
+    """:func:`new_unit_of_work` on the operational store, its session on a connection the app keeps when inline.
+
+    On SQLite served inline (not :func:`on_a_server`) a unit of work runs from its ``BEGIN``
+    to its ``COMMIT`` or rollback within one step of the event loop (nothing in it awaits),
+    so one connection kept for the process serves every such unit of work in turn; a new
+    session per request is bound to it. That saves the pool's checkout and check-in, a
+    ``Connection`` and its options per request (~5 % of a checkout authorization). The
+    connection begins its transactions with ``BEGIN IMMEDIATE`` (every unit of work on it
+    writes) and is closed by :func:`close_kept_connection` at the app's shutdown. On a
+    database server, or for a test key's request: :func:`new_unit_of_work`.
+    """
+    engine: Engine = request.app.state.engine
+    if STORE_SCOPE_KEY in request.scope or on_a_server(engine):
+        return new_unit_of_work(request)
+    state = request.app.state
+    connection: Connection | None = getattr(state, "kept_connection", None)
+    if connection is not None and connection.in_transaction():
+        # Another unit of work is on it (one that awaited mid-way, which none should): leave it be.
+        return new_unit_of_work(request)
+    if connection is None or connection.closed:
+        connection = state.kept_connection = engine.connect().execution_options(sqlite_begin="IMMEDIATE")
+    return state.sessionmaker(bind=connection), engine
+
+
+def close_kept_connection(app: Any) -> None:
+    """Give back the connection :func:`kept_unit_of_work` kept (at the app's shutdown, before its engine's disposal)."""
+    connection = getattr(app.state, "kept_connection", None)
+    if connection is not None:
+        app.state.kept_connection = None
+        connection.close()
 
 
 async def _request_session(request: Request) -> AsyncIterator[Session]:

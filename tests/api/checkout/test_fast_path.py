@@ -10,8 +10,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from fastapi.testclient import TestClient
+from starlette.requests import Request
 
 from api.checkout import fast_path
+from api.kit.db import kept_unit_of_work
 from tests.api.checkout.factories import make_buyer_with_line
 from tests.api.conftest import auth
 
@@ -125,3 +128,34 @@ def test_the_openapi_document_has_no_trace_of_the_fast_path(app):
     assert isinstance(app.router.routes[0], fast_path.AuthorizeFastPath)
     operation = app.openapi()["paths"][fast_path.PATH]["post"]
     assert operation["operationId"].startswith("authorize")
+
+
+def test_sqlite_authorizations_share_one_kept_connection_given_back_at_shutdown(app, keys, handed_on):
+    with TestClient(app) as client:
+        buyer, _ = make_buyer_with_line(app.state.engine, limit_minor=100_000)
+        answers = [_post(client, keys["checkout"], FAST, _order(buyer, "PO-K0", "10.00"), "kept-0")]
+        kept, checked_out = app.state.kept_connection, app.state.engine.pool.checkedout()
+        answers += [_post(client, keys["checkout"], FAST, _order(buyer, f"PO-K{i}", "10.00"), f"kept-{i}")
+                    for i in (1, 2)]
+        assert [answer.status_code for answer in answers] == [201, 201, 201]
+        assert app.state.kept_connection is kept and not kept.closed and not kept.in_transaction()
+        assert app.state.engine.pool.checkedout() == checked_out  # no other connection taken from the pool
+        # Worked out: 10.00 held three times on one line, each seeing the ones before it on the same connection.
+        assert [answer.json()["balances"]["pending"] for answer in answers] == ["10.00", "20.00", "30.00"]
+    assert handed_on == []
+    assert app.state.kept_connection is None and kept.closed
+
+
+def test_a_kept_connection_in_a_transaction_is_left_to_it(app, keys):
+    with TestClient(app) as client:
+        buyer, _ = make_buyer_with_line(app.state.engine, limit_minor=100_000)
+        assert _post(client, keys["checkout"], FAST, _order(buyer, "PO-T1", "10.00"), "t-1").status_code == 201
+        kept = app.state.kept_connection
+        kept.begin()  # as if a unit of work on it were still open
+        try:
+            request = Request({"type": "http", "app": app, "headers": []})
+            session, _ = kept_unit_of_work(request)
+            assert session.connection() is not kept  # a pooled connection of its own
+            session.close()
+        finally:
+            kept.rollback()
