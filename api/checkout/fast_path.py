@@ -10,7 +10,7 @@ directly:
 * the body parsed as FastAPI parses it (``Request.json``) and validated by the same model;
 * the key read by the same security schemes and authenticated by the same function
   (:func:`api.kit.auth.authenticate_on`: 401, its rate limit's 429), on the unit of work's
-  connection after its ``BEGIN`` instead of a pooled connection of its own;
+  connection instead of a pooled connection of its own (see :func:`_authorize`);
 * the role and the Idempotency-Key checked, and the unit of work opened and ended, by
   :func:`api.kit.idempotency.open_unit_of_work` / :func:`~api.kit.idempotency.end_unit_of_work`,
   as :data:`~api.kit.idempotency.IdempotentUnitOfWorkDep` does;
@@ -36,7 +36,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import ValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -121,15 +121,21 @@ class AuthorizeFastPath(BaseRoute):
 
 def _authorize(request: Request, session: Session, engine: Engine, plaintext: str | None, key: str, raw: bytes,
                body: AuthorizationIn) -> tuple[Response, IdempotentUnitOfWork]:
-    """Authenticate, check, claim and authorize in the one transaction ``session`` begins here.
+    """Authenticate, check, claim and authorize in ``session``'s unit of work, begun here.
 
-    The API key is looked up on the unit of work's connection instead of a pooled connection
-    of its own: on SQLite after ``BEGIN IMMEDIATE`` (the write lock the claim takes anyway),
-    so the read sees every revocation committed before it, as the separate autocommit read
-    did. A 401, 429 or 403 raised here rolls back a transaction that has written nothing.
+    The API key is looked up without a pooled connection of its own. On SQLite, on the
+    connection the app keeps (:func:`~api.kit.db.kept_unit_of_work`) before ``BEGIN IMMEDIATE``,
+    in the driver's autocommit as :data:`~api.kit.auth.CallerDep` reads it: a 401 or a 429
+    never takes the write lock. On a database server, in the unit of work's own transaction,
+    so the lookup, the claim and the route share one trip to the thread pool.
     """
-    take_write_lock(session)
-    caller = authenticate_on(session, request, plaintext)
+    kept = session.bind if isinstance(session.bind, Connection) else None
+    if kept is not None:
+        caller = authenticate_on(kept, request, plaintext)
+        take_write_lock(session)
+    else:
+        take_write_lock(session)
+        caller = authenticate_on(session, request, plaintext)
     claim, _ = open_unit_of_work(request, caller, key, raw, (session, engine))
     return _route(body=body, request=request, idem=claim, caller=caller), claim
 

@@ -239,9 +239,10 @@ def authenticate_on(connection: Connection | Session, request: Request, plaintex
     """The caller presenting ``plaintext``, its key looked up on ``connection`` (401; its rate limit's 429).
 
     What :data:`CallerDep` does on a connection of its own, for a unit of work that looks the
-    key up in its own transaction (:mod:`api.checkout.fast_path`, after SQLite's ``BEGIN
-    IMMEDIATE``: the read sees every committed revocation). ``plaintext`` is the key as
-    presented (``Authorization: Bearer`` or ``X-API-Key``); None when there is none.
+    key up on its own connection (:mod:`api.checkout.fast_path`): a connection outside a
+    transaction (SQLite's autocommit read) or a transaction that sees every committed
+    revocation. ``plaintext`` is the key as presented (``Authorization: Bearer`` or
+    ``X-API-Key``); None when there is none.
     """
     if not plaintext:
         raise Unauthenticated("An API key is required: `Authorization: Bearer <key>` or `X-API-Key: <key>`.")

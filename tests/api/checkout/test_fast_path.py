@@ -8,9 +8,11 @@ its own order reference and Idempotency-Key), and compares what comes back.
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 from starlette.requests import Request
 
 from api.checkout import fast_path
@@ -159,3 +161,19 @@ def test_a_kept_connection_in_a_transaction_is_left_to_it(app, keys):
             session.close()
         finally:
             kept.rollback()
+
+
+def test_an_unknown_key_is_refused_without_the_write_lock(app, keys, settings):
+    # Another writer holds SQLite's write lock: a 401 must not wait for it (it would wait the busy
+    # timeout, 30 s, and fail with "database is locked"), as CallerDep's autocommit read does not.
+    with TestClient(app) as client:
+        buyer, _ = make_buyer_with_line(app.state.engine, limit_minor=100_000)
+        assert _post(client, keys["checkout"], FAST, _order(buyer, "PO-L1", "1.00"), "l-1").status_code == 201
+        writer = sqlite3.connect(make_url(settings.resolved_database_url()).database, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            refused = _post(client, "mck_" + "y" * 43, FAST, _order(buyer, "PO-L2", "1.00"), "l-2")
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+        assert (refused.status_code, refused.json()["error"]["code"]) == (401, "unauthenticated")
