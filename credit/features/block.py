@@ -41,17 +41,23 @@ class FeatureBlock:
     def positions(self, firm_ids: Iterable[int]) -> np.ndarray:
         """Row of each firm id in this block (every id must belong to it)."""
         ids = np.asarray(firm_ids, dtype=np.int64)
-        lookup = self._lookup()
-        if lookup is not None:
-            inside = (ids >= 0) & (ids < len(lookup))
-            position = np.where(inside, lookup[np.where(inside, ids, 0)], -1)
-            unknown = position < 0
-        else:
-            position = np.minimum(np.searchsorted(self.firms, ids), len(self.firms) - 1)
-            unknown = self.firms[position] != ids if len(ids) else np.zeros(0, dtype=bool)
+        position = self.rows_or_missing(ids)
+        unknown = position < 0
         if unknown.any():
             raise KeyError(f"firm id(s) {ids[unknown][:5].tolist()} are not in the firms table")
         return position
+
+    def rows_or_missing(self, firm_ids: Iterable[int]) -> np.ndarray:
+        """Row of each firm id in this block, -1 for an id that is not in it."""
+        ids = np.asarray(firm_ids, dtype=np.int64)
+        lookup = self._lookup()
+        if lookup is not None:
+            inside = (ids >= 0) & (ids < len(lookup))
+            return np.where(inside, lookup[np.where(inside, ids, 0)], -1)
+        position = np.minimum(np.searchsorted(self.firms, ids), len(self.firms) - 1)
+        if not len(ids):
+            return position
+        return np.where(self.firms[position] == ids, position, -1)
 
     def _lookup(self) -> np.ndarray | None:
         """An id -> row array when ids are dense enough for one (a gather beats a binary search)."""

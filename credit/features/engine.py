@@ -1,19 +1,19 @@
-"""The engine: every declarative feature, for every firm and as-of date, one scan per stream role.
+"""The engine: every declarative feature, for every firm and as-of date, one read per stream.
 
-For each (stream, role) pair one DuckDB query reads the stream once, keeps events before the
-last as-of date, gives each its time segment (:mod:`credit.features.asof`) and computes the
-partial aggregates every definition on that stream needs, grouped by (firm, segment):
-counts, sums, sums of squares, minima, maxima, the latest value and time. NumPy then turns
-them into each window of each as-of date: cumulative sums for counts, sums and spreads, a
-running "latest non-empty segment" for last values and recency, and slices for minima and
-maxima. Counts, sums, minima, maxima and latest values are exact integers, so computing an
-as-of date alone or in a batch gives the same numbers.
+For each stream one DuckDB query reads it once, keeps events before the last as-of date and
+evaluates the columns and filters the definitions on it need. NumPy gives each event its time
+segment (:mod:`credit.features.asof`) and, for every role of the stream at once, computes the
+partial aggregates per (segment, firm) cell: counts, sums, sums of squares, minima, maxima,
+the latest value and time. NumPy then turns them into each window of each as-of date:
+cumulative sums for counts, sums and spreads, a running "latest non-empty segment" for last
+values and recency, and slices for minima and maxima. Counts, sums, minima, maxima and latest
+values are exact integers, so computing an as-of date alone or in a batch gives the same
+numbers. Distinct counts are one grouped DuckDB query each, per (firm, value).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -64,18 +64,19 @@ def compute_features(history: History, grid: AsOfGrid, features: list[Feature], 
     if any(reads_helper_tables(SOURCES[source_name]) for source_name, _ in by_stream):
         prepare_streams(history, grid)
     block = FeatureBlock(firms, grid.dates)
-    # NumPy combines one stream's partials while DuckDB scans the next: both release the GIL,
-    # so the combining runs on the core DuckDB leaves idle between its parallel phases
-    with ThreadPoolExecutor(max_workers=1) as combiner:
-        pending, pairs = [], {}
-        for (source_name, role), stream_features in by_stream.items():
-            with stage(f"  scan {source_name} as {role}"):
-                scanned = _scan(history, SOURCES[source_name], role, stream_features, grid, pairs)
-            pending.append(combiner.submit(_combine_scanned, scanned, block, grid, stream_features))
-        with stage("  combining left after the last scan"):
-            for done in pending:
-                for name, values in done.result():
-                    block.add(name, values)
+    by_source: dict[str, dict[str, list[Feature]]] = defaultdict(dict)
+    for (source_name, role), stream_features in by_stream.items():
+        by_source[source_name][role] = stream_features
+    computed: dict[tuple[str, str], list[tuple[str, np.ndarray]]] = {}
+    for source_name, roles in by_source.items():
+        with stage(f"  scan {source_name} as {' and '.join(roles)}"):
+            scanned = _scan_source(history, SOURCES[source_name], roles, grid, block)
+        with stage(f"  windows of {source_name}"):
+            for role in roles:  # each role's partials dropped once its windows are out: never two streams' at once
+                computed[(source_name, role)] = _combine(scanned.pop(role), grid, roles[role])
+    for stream in by_stream:  # in the streams' order, whatever order they were read in
+        for name, values in computed.pop(stream):
+            block.add(name, values)
     return block
 
 
@@ -92,9 +93,7 @@ def column_order(features: list[Feature]) -> list[str]:
             for feature in stream_features for name in feature.column_names()]
 
 
-def _combine_scanned(scanned: _Scanned, block: FeatureBlock, grid: AsOfGrid,
-                     features: list[Feature]) -> list[tuple[str, np.ndarray]]:
-    partials = scanned.partials(block, grid)
+def _combine(partials: _Partials, grid: AsOfGrid, features: list[Feature]) -> list[tuple[str, np.ndarray]]:
     return [(name, partials.window_values(feature.of, window))
             for feature in features for window, name in zip(feature.windows, feature.column_names(), strict=True)]
 
@@ -236,57 +235,241 @@ def _segment_bits(lo: int, hi: int, word: int) -> np.uint64:
     return np.uint64(sum(1 << bit for bit in range(first, last)))
 
 
-def _parts(aggregate: Aggregate, time: str) -> dict[str, str]:
-    """The partial aggregates ``aggregate`` needs: part name -> DuckDB expression."""
-    where = f" FILTER (WHERE {aggregate.filter})" if aggregate.filter else ""
-    column = aggregate.column
+# A partial aggregate: (kind, column, filter). Kinds: "n" count (of the column's non-null values,
+# or of events without a column), "s" sum, "q" sum of squares, "min", "max", "last" the value of
+# the latest event (ties in time: the largest value), "t" the latest event time (epoch us).
+Part = tuple[str, str | None, str | None]
+
+
+def _parts(aggregate: Aggregate) -> dict[str, Part]:
+    """The partial aggregates ``aggregate`` needs: part name -> partial."""
+    column, where = aggregate.column, aggregate.filter
     match aggregate.function:
         case "count":
-            return {"n": f"count(*){where}"}
+            return {"n": ("n", None, where)}
         case "days_since":
-            return {"n": f"count(*){where}", "t": f"max(epoch_us(e.{time})){where}"}
+            return {"n": ("n", None, where), "t": ("t", None, where)}
         case "sum" | "mean":
-            return {"n": f"count({column}){where}", "s": f"CAST(sum({column}){where} AS BIGINT)"}
+            return {"n": ("n", column, where), "s": ("s", column, where)}
         case "std":
-            return {"n": f"count({column}){where}", "s": f"CAST(sum({column}){where} AS BIGINT)",
-                    "q": f"CAST(sum(CAST({column} AS HUGEINT) * {column}){where} AS DOUBLE)"}
+            return {"n": ("n", column, where), "s": ("s", column, where), "q": ("q", column, where)}
         case "min" | "max":
-            return {"n": f"count({column}){where}", aggregate.function: f"{aggregate.function}({column}){where}"}
+            return {"n": ("n", column, where), aggregate.function: (aggregate.function, column, where)}
         case "last":
-            condition = f"({aggregate.filter}) AND {column} IS NOT NULL" if aggregate.filter else f"{column} IS NOT NULL"
-            # the key orders by time, then value: equal times resolve the same way in any batch
-            key = f"CAST(epoch_us(e.{time}) AS HUGEINT) * {2**64} + CAST({column} AS HUGEINT)"
-            return {"n": f"count({column}){where}", "last": f"arg_max({column}, {key}) FILTER (WHERE {condition})"}
+            return {"n": ("n", column, where), "last": ("last", column, where)}
     raise AssertionError(aggregate.function)
 
 
-_FILLS = {"min": INT64_MAX, "max": INT64_MIN}
+BATCH_ROWS = 1 << 19
+"""Events read from DuckDB and aggregated at a time (both roles' partials from each batch)."""
+SQUARE_EXACT = 1 << 31
+"""Values below this in magnitude have squares that split into two 32-bit halves summed in int64."""
 
 
-def _scan(history: History, source: Source, role: str, features: list[Feature], grid: AsOfGrid,
-          pairs: dict[tuple, pa.Table]) -> _Scanned:
-    """Partial aggregates of one stream role: one grouped query, plus one per distinct count.
+def _scan_source(history: History, source: Source, roles: dict[str, list[Feature]], grid: AsOfGrid,
+                 block: FeatureBlock) -> dict[str, _Partials]:
+    """Partial aggregates of every role of one stream from one read of it, plus one query per distinct count.
+
+    DuckDB evaluates the stream, its filters and its columns; NumPy gives each event its
+    (segment, firm) cell and sums, counts and takes extremes per cell for every role at once,
+    in integers, so the partials are exactly those a grouped query returns.
+    """
+    plans: dict[str, tuple[dict[Aggregate, dict[str, str]], dict[str, Part]]] = {}
+    for role, features in roles.items():
+        parts: dict[Aggregate, dict[str, str]] = {}
+        aliases: dict[Part, str] = {}
+        for aggregate in sorted({a for f in features for a in f.aggregates}, key=repr):
+            if aggregate.function != "distinct_count":
+                parts[aggregate] = {name: aliases.setdefault(part, f"p{len(aliases)}")
+                                    for name, part in _parts(aggregate).items()}
+        plans[role] = (parts, {alias: part for part, alias in aliases.items()})
+    wanted = [part for _, by_alias in plans.values() for part in by_alias.values()]
+    accumulators = {role: _Accumulator(grid.segments, len(block.firms), by_alias)
+                    for role, (_, by_alias) in plans.items() if by_alias}
+    if accumulators:
+        columns = sorted({column for _, column, _ in wanted if column is not None})
+        filters = sorted({where for _, _, where in wanted if where is not None})
+        keys = {role: source.entities[role] for role in accumulators}
+        select = [f"e.{key} AS k_{role}" for role, key in keys.items()]
+        select += [f"epoch_us(e.{source.event_time}) AS t"]
+        select += [f"CAST(e.{column} AS BIGINT) AS c{i}" for i, column in enumerate(columns)]
+        select += [f"coalesce(({where}), false) AS f{i}" for i, where in enumerate(filters)]
+        among = "" if history.whole_universe else \
+            " AND (" + " OR ".join(f"e.{key} IN (SELECT firm_id FROM _universe)" for key in keys.values()) + ")"
+        reader = history.connection.sql(
+            f"SELECT {', '.join(select)} FROM ({source.select}) e "
+            f"WHERE e.{source.event_time} < TIMESTAMP '{grid.last.isoformat()} 00:00:00'{among}"
+        ).to_arrow_reader(BATCH_ROWS)
+        segment_of = _SegmentOf(grid)
+        for batch in reader:
+            segments = segment_of(batch.column("t").to_numpy())
+            values = {column: _integers(batch.column(f"c{i}")) for i, column in enumerate(columns)}
+            masks = {where: batch.column(f"f{i}").to_numpy(zero_copy_only=False) for i, where in enumerate(filters)}
+            for role, accumulator in accumulators.items():
+                ids = batch.column(f"k_{role}").to_numpy()
+                if history.whole_universe:
+                    rows, known = block.positions(ids), None
+                else:
+                    rows = block.rows_or_missing(ids)
+                    known = rows >= 0
+                accumulator.add(segments * len(block.firms) + rows, known, batch.column("t").to_numpy(), values, masks)
+    out = {}
+    pairs: dict[tuple, pa.Table] = {}
+    for role, features in roles.items():
+        parts, _ = plans[role]
+        arrays = accumulators[role].arrays() if role in accumulators else {}
+        distinct = _distinct(history, source, role, features, grid, block, pairs)
+        out[role] = _Partials(grid, len(block.firms), parts, arrays, distinct)
+    return out
+
+
+class _SegmentOf:
+    """Event time (epoch microseconds) -> segment of the grid, by the event's calendar day."""
+
+    def __init__(self, grid: AsOfGrid) -> None:
+        days = grid.day_segments()
+        self.first = _day_number(grid.boundaries[0])
+        self.table = days["segment"].to_numpy().astype(np.int64)
+
+    def __call__(self, times_us: np.ndarray) -> np.ndarray:
+        index = np.floor_divide(times_us, DAY_US) - self.first
+        # days before the first boundary are segment 0; events on or after the last as-of date are not read
+        return np.where(index < 0, 0, self.table[np.clip(index, 0, max(len(self.table) - 1, 0))]) \
+            if len(self.table) else np.zeros(len(times_us), dtype=np.int64)
+
+
+def _day_number(day: object) -> int:
+    return int(np.datetime64(day, "D").astype(np.int64))
+
+
+def _integers(column: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
+    """An integer column's values (0 where null) and where it is not null (None: nowhere null)."""
+    if column.null_count == 0:
+        return column.to_numpy(), None
+    return column.fill_null(0).to_numpy(), column.is_valid().to_numpy(zero_copy_only=False)
+
+
+class _Accumulator:
+    """Dense (segment, firm) partials of one role, summed batch by batch."""
+
+    def __init__(self, segments: int, firms: int, parts: dict[str, Part]) -> None:
+        self.size, self.shape, self.parts = segments * firms, (segments, firms), parts
+        self.dense: dict[str, np.ndarray] = {}
+        self.big_squares: dict[str, dict[int, int]] = {}
+        for alias, (kind, _, _) in parts.items():
+            if kind == "q":  # the squares' high and low 32 bits, summed apart so neither sum overflows
+                self.dense[alias + ":hi"] = np.zeros(self.size, dtype=np.int64)
+                self.dense[alias + ":lo"] = np.zeros(self.size, dtype=np.int64)
+                self.big_squares[alias] = {}
+            elif kind == "last":
+                self.dense[alias + ":t"] = np.full(self.size, INT64_MIN, dtype=np.int64)
+                self.dense[alias] = np.full(self.size, INT64_MIN, dtype=np.int64)
+            else:
+                fill = {"min": INT64_MAX, "max": INT64_MIN, "t": INT64_MIN}.get(kind, 0)
+                self.dense[alias] = np.full(self.size, fill, dtype=np.int64)
+
+    def add(self, cells: np.ndarray, known: np.ndarray | None, times: np.ndarray,
+            values: dict[str, tuple[np.ndarray, np.ndarray | None]], masks: dict[str, np.ndarray]) -> None:
+        selected: dict[tuple[str | None, str | None], np.ndarray | None] = {}
+        for alias, (kind, column, where) in self.parts.items():
+            key = (column, where)
+            if key not in selected:
+                keep = known
+                for extra in ((values[column][1] if column else None), (masks[where] if where else None)):
+                    if extra is not None:
+                        keep = extra if keep is None else keep & extra
+                selected[key] = None if keep is None else np.flatnonzero(keep)
+            rows = selected[key]
+            at = cells if rows is None else cells[rows]
+            value = None if column is None else (values[column][0] if rows is None else values[column][0][rows])
+            dense = self.dense.get(alias)
+            match kind:
+                case "n":
+                    np.add.at(dense, at, 1)
+                case "s":
+                    _check_sum(value, len(at), column)
+                    np.add.at(dense, at, value)
+                case "q":
+                    self._add_squares(alias, at, value)
+                case "min":
+                    np.minimum.at(dense, at, value)
+                case "max":
+                    np.maximum.at(dense, at, value)
+                case "t":
+                    np.maximum.at(dense, at, times if rows is None else times[rows])
+                case "last":
+                    self._add_last(alias, at, times if rows is None else times[rows], value)
+
+    def _add_squares(self, alias: str, at: np.ndarray, value: np.ndarray) -> None:
+        big = np.abs(value) >= SQUARE_EXACT
+        if big.any():  # squares past int64: summed as Python integers, cell by cell
+            extra = self.big_squares[alias]
+            for cell, v in zip(at[big].tolist(), value[big].tolist(), strict=True):
+                extra[cell] = extra.get(cell, 0) + v * v
+            at, value = at[~big], value[~big]
+        square = value * value
+        np.add.at(self.dense[alias + ":hi"], at, square >> 32)
+        np.add.at(self.dense[alias + ":lo"], at, square & 0xFFFFFFFF)
+
+    def _add_last(self, alias: str, at: np.ndarray, times: np.ndarray, value: np.ndarray) -> None:
+        # the latest time per cell so far, then the largest value among the cell's events at it
+        # (a cell whose latest time moves on forgets the value it held)
+        held_time, held = self.dense[alias + ":t"], self.dense[alias]
+        before = held_time[at]
+        np.maximum.at(held_time, at, times)
+        latest = held_time[at]
+        held[at[before < latest]] = INT64_MIN
+        at_latest = times == latest
+        np.maximum.at(held, at[at_latest], value[at_latest])
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The partials as a grouped query would give them, nulls filled as :class:`_Partials` expects."""
+        out = {}
+        for alias, (kind, _, _) in self.parts.items():
+            if kind == "q":
+                out[alias] = self._squares(alias)
+            elif kind in ("t", "last"):  # no event: null, filled with 0
+                empty = (self.dense[alias + ":t"] if kind == "last" else self.dense[alias]) == INT64_MIN
+                out[alias] = np.where(empty, 0, self.dense[alias])
+            else:
+                out[alias] = self.dense[alias]
+            out[alias] = out[alias].reshape(self.shape)
+        self.dense.clear()
+        return out
+
+    def _squares(self, alias: str) -> np.ndarray:
+        hi, lo = self.dense.pop(alias + ":hi"), self.dense.pop(alias + ":lo")
+        small = (hi < 1 << 30) & (lo < 1 << 62)  # below 2**63: exact in int64, then rounded once
+        out = np.where(small, (hi << 32) + lo, 0).astype(np.float64)
+        extra = self.big_squares.pop(alias)
+        for cell in sorted(set(np.flatnonzero(~small).tolist()) | set(extra)):
+            out[cell] = _hugeint_to_double((int(hi[cell]) << 32) + int(lo[cell]) + extra.get(cell, 0))
+        return out
+
+
+def _hugeint_to_double(value: int) -> float:
+    """DuckDB's cast of a HUGEINT to DOUBLE: the low 64 bits, plus the high ones times 2**64 (as doubles)."""
+    return float(value & (2**64 - 1)) + float(value >> 64) * float(2**64 - 1)
+
+
+def _check_sum(value: np.ndarray, rows: int, column: str | None) -> None:
+    """Refuse sums that could pass int64 (a grouped query's BIGINT would overflow and raise too)."""
+    if rows and float(np.abs(value).max()) * rows >= 2.0**62:
+        raise OverflowError(f"sum of {column} may pass the 64-bit range: {rows:,} values up to "
+                            f"{int(np.abs(value).max()):,} in magnitude")
+
+
+def _distinct(history: History, source: Source, role: str, features: list[Feature], grid: AsOfGrid,
+              block: FeatureBlock, pairs: dict[tuple, pa.Table]) -> dict[Aggregate, tuple[np.ndarray, np.ndarray]]:
+    """Distinct counts' (firm row, segment bitmask) rows: one grouped query per distinct count.
 
     ``pairs`` keeps the segment masks of distinct partners (another role's firm, as the buyer's
     suppliers) for the partner's role, which reads the same (buyer, supplier) masks by the other key.
     """
     scope = events_scope(source, role, grid, history.whole_universe)
-    # identical partial expressions (the count behind a mean and a count, say) are computed once
-    expressions: dict[str, str] = {}
-    parts: dict[Aggregate, dict[str, str]] = {}
-    wanted = {a for f in features for a in f.aggregates}
-    for aggregate in sorted(wanted, key=repr):
-        if aggregate.function != "distinct_count":
-            parts[aggregate] = {part: expressions.setdefault(expression, f"p{len(expressions)}")
-                                for part, expression in _parts(aggregate, source.event_time).items()}
-    grouped = None
-    if expressions:
-        select = ", ".join(f"{expression} AS {alias}" for expression, alias in expressions.items())
-        grouped = history.connection.sql(f"SELECT firm_id, {SEGMENT} AS segment, {select} {scope} GROUP BY ALL"
-                                         ).to_arrow_table()
-    distinct = {}
     words = -(-grid.segments // 64)
-    for aggregate in sorted((a for a in wanted if a.function == "distinct_count"), key=repr):
+    distinct = {}
+    for aggregate in sorted({a for f in features for a in f.aggregates if a.function == "distinct_count"}, key=repr):
         # one row per (firm, value): a bitmask of the segments the value occurs in, 64 per word
         masks = ", ".join(f"CAST(bit_or(CASE WHEN segment // 64 = {w} THEN CAST(1 AS UBIGINT) << CAST(segment % 64 AS UBIGINT) "
                           f"ELSE CAST(0 AS UBIGINT) END) AS UBIGINT) AS w{w}" for w in range(words))
@@ -297,45 +480,16 @@ def _scan(history: History, source: Source, role: str, features: list[Feature], 
         key = (source.name, frozenset((source.entities[role], aggregate.column)), aggregate.filter)
         if partner and key in pairs:
             shared = pairs.pop(key)
-            distinct[aggregate] = shared.select(["value", *shared.column_names[2:]]).rename_columns(
+            table = shared.select(["value", *shared.column_names[2:]]).rename_columns(
                 ["firm_id", *shared.column_names[2:]])
-            continue
-        table = history.connection.sql(
-            f"SELECT firm_id{', value' if partner else ''}, {masks} FROM (SELECT firm_id, {SEGMENT} AS segment, "
-            f"e.{aggregate.column} AS value {scope} AND e.{aggregate.column} IS NOT NULL{condition}) "
-            f"GROUP BY firm_id, value").to_arrow_table()
-        if partner:
-            pairs[key] = table
-            table = table.drop_columns(["value"])
-        distinct[aggregate] = table
-    return _Scanned(parts, grouped, distinct, words)
-
-
-@dataclass
-class _Scanned:
-    """What DuckDB returned for one stream role, before it is laid out per (segment, firm)."""
-
-    parts: dict[Aggregate, dict[str, str]]
-    grouped: pa.Table | None
-    distinct: dict[Aggregate, pa.Table]
-    words: int
-
-    def partials(self, block: FeatureBlock, grid: AsOfGrid) -> _Partials:
-        firms = len(block.firms)
-        shape = (grid.segments, firms)
-        arrays: dict[str, np.ndarray] = {}
-        if self.grouped is not None:
-            table = self.grouped
-            cells = table.column("segment").to_numpy() * firms + block.positions(table.column("firm_id").to_numpy())
-            fills = {alias: _FILLS[part] for names in self.parts.values() for part, alias in names.items()
-                     if part in _FILLS}
-            for alias in table.column_names[2:]:
-                column, fill = table.column(alias), fills.get(alias, 0)
-                dtype = np.float64 if pa.types.is_floating(column.type) else np.int64
-                dense = np.zeros(shape, dtype=dtype) if fill == 0 else np.full(shape, fill, dtype=dtype)
-                dense.reshape(-1)[cells] = column.fill_null(fill).to_numpy()
-                arrays[alias] = dense
-        distinct = {aggregate: (block.positions(table.column("firm_id").to_numpy()),
-                                np.column_stack([table.column(f"w{w}").to_numpy() for w in range(self.words)]))
-                    for aggregate, table in self.distinct.items()}
-        return _Partials(grid, firms, self.parts, arrays, distinct)
+        else:
+            table = history.connection.sql(
+                f"SELECT firm_id{', value' if partner else ''}, {masks} FROM (SELECT firm_id, {SEGMENT} AS segment, "
+                f"e.{aggregate.column} AS value {scope} AND e.{aggregate.column} IS NOT NULL{condition}) "
+                f"GROUP BY firm_id, value").to_arrow_table()
+            if partner:
+                pairs[key] = table
+                table = table.drop_columns(["value"])
+        distinct[aggregate] = (block.positions(table.column("firm_id").to_numpy()),
+                               np.column_stack([table.column(f"w{w}").to_numpy() for w in range(words)]))
+    return distinct

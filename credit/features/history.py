@@ -30,6 +30,12 @@ from credit.store.frames import HISTORY, TableSpec
 STORE_BATCH_ROWS = 200_000
 MEMORY_LIMIT = "768MB"
 """DuckDB's own memory (tables, sorts, hash tables; not results handed to Python) per history."""
+BUILD_MEMORY_LIMIT = "1200MB"
+"""DuckDB's memory while it builds the feature helper tables (:func:`credit.features.sources.prepare`).
+
+Nothing else is held then, and below this the payment window and the invoice join spill to
+disk and back; once they are built the limit returns to :data:`MEMORY_LIMIT`.
+"""
 
 
 class HistoryError(ValueError):

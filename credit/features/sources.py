@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from credit.features.history import History
+from credit.features.history import BUILD_MEMORY_LIMIT, MEMORY_LIMIT, History
 
 DAY_US = 86_400_000_000
 
@@ -111,9 +111,13 @@ def prepare(history: History, until: datetime) -> None:
     happens at a payment; what was paid by a due date is paid before it), so the later
     ones are never read.
     """
-    history.connection.execute(_PAYMENT_FACTS, {"until": until})
-    history.connection.execute(_INVOICE_FACTS, {"until": until})
-    history.connection.execute(_ORDER_PARTIES)
+    history.connection.execute(f"SET memory_limit = '{BUILD_MEMORY_LIMIT}'")
+    try:
+        history.connection.execute(_PAYMENT_FACTS, {"until": until})
+        history.connection.execute(_INVOICE_FACTS, {"until": until})
+        history.connection.execute(_ORDER_PARTIES)
+    finally:
+        history.connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
 
 
 def _days(later: str, earlier: str) -> str:
