@@ -212,11 +212,6 @@ def _constraints_built_after_first_load(connection, table: str) -> Iterator[bool
         connection.exec_driver_sql(f"PRAGMA cache_size = {_DEFAULT_CACHE_KIB}")
     for index in target.indexes:
         index.create(connection)
-    if connection.dialect.name == "postgresql":
-        # statistics first: re-adding a foreign key checks every row with one join, planned
-        # from them; without them a few thousand returns are joined against all orders by
-        # scanning both. (Later files' queries get them too, before autovacuum comes by.)
-        connection.exec_driver_sql(f"ANALYZE {table}")
     for constraint in foreign_keys:
         connection.execute(AddConstraint(constraint))
 
