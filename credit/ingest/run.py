@@ -213,7 +213,40 @@ def _constraints_built_after_first_load(connection, table: str) -> Iterator[bool
     for index in target.indexes:
         index.create(connection)
     for constraint in foreign_keys:
-        connection.execute(AddConstraint(constraint))
+        with _checked_by_index_probes(connection, constraint):
+            connection.execute(AddConstraint(constraint))
+
+
+@contextmanager
+def _checked_by_index_probes(connection, constraint) -> Iterator[None]:  # noqa: ANN001
+    """PostgreSQL checks a re-added foreign key with one anti-join of the table against its
+    parent, planned as a hash join over the whole parent: 58,778 returns cost a scan of
+    2.6 M orders. When the table is far smaller than the parent (their ``reltuples``, which
+    the index builds have just set), the check is planned as one probe of the parent's
+    primary key per row instead (returns' two keys at 12,500 firms: 0.35 CPU-s instead of
+    1.15 plus a parallel worker's). The check itself is the same: every row is checked.
+    """
+    child_rows, parent_rows = connection.exec_driver_sql(
+        "SELECT (SELECT reltuples FROM pg_class WHERE oid = %(child)s::regclass), "
+        "(SELECT reltuples FROM pg_class WHERE oid = %(parent)s::regclass)",
+        {"child": constraint.table.name, "parent": constraint.referred_table.name}).one()
+    if child_rows < 0 or parent_rows < 0 or child_rows * _PROBE_RATIO > parent_rows:
+        yield
+        return
+    for setting, value in _PROBE_SETTINGS.items():
+        connection.exec_driver_sql(f"SET LOCAL {setting} = {value}")
+    try:
+        yield
+    finally:
+        for setting in _PROBE_SETTINGS:
+            connection.exec_driver_sql(f"RESET {setting}")
+
+
+_PROBE_RATIO = 10
+"""A table with at most a tenth of its parent's rows is checked by probes of the parent's key
+(measured: returns and disputes, 1/44 and 1/105 of orders, 3x and 8x less CPU; payments,
+as many rows as invoices, twice the CPU by probes)."""
+_PROBE_SETTINGS = {"enable_hashjoin": "off", "enable_mergejoin": "off", "max_parallel_workers_per_gather": "0"}
 
 
 class _RowsWriter:
