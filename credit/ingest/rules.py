@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import numpy as np
 import pandas as pd
@@ -238,24 +238,35 @@ def rule_named(table: str, name: str) -> Rule:
 
 @cache
 def validator(table: str) -> "TableValidator":
-    """The (cached) validator of ``table``; building a GE suite is done once per process."""
+    """The (cached) validator of ``table``; its GE suite is built once per process, when first run."""
     return TableValidator(table)
 
 
 class TableValidator:
-    """Runs a table's rules on validation frames; its Great Expectations suite is the contract."""
+    """Runs a table's rules on validation frames; its Great Expectations suite is the contract.
+
+    The suite is built on its first use (`suite`): importing Great Expectations and building
+    the suites costs seconds, and a load of small clean files (a daily delivery) never runs it.
+    """
 
     def __init__(self, table: str) -> None:
-        import great_expectations as gx  # 2 s import: only when validating
+        self.table = table
+        self.rules = {rule.name: rule for rule in table_rules(table)}
+
+    @cached_property
+    def _batch_definition(self):  # noqa: ANN202
+        return (_context().data_sources.add_pandas(f"ingest_{self.table}")
+                .add_dataframe_asset(self.table).add_batch_definition_whole_dataframe("chunk"))
+
+    @cached_property
+    def suite(self):  # noqa: ANN201
+        """The table's Great Expectations suite: one expectation per rule (``type:`` rules aside)."""
+        import great_expectations as gx  # 2 s import: only when the suite runs
         import great_expectations.expectations as gxe
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
-        self.table = table
-        self.rules = {rule.name: rule for rule in table_rules(table)}
         context = _context()
-        self._batch_definition = (context.data_sources.add_pandas(f"ingest_{table}")
-                                  .add_dataframe_asset(table).add_batch_definition_whole_dataframe("chunk"))
-        suite = gx.ExpectationSuite(name=f"history_{table}")
+        suite = gx.ExpectationSuite(name=f"history_{self.table}")
         for rule in self.rules.values():
             if rule.name.startswith("type:"):
                 continue  # parse failures are known before validation; see `failures`
@@ -266,8 +277,8 @@ class TableValidator:
                 expectation = gxe.ExpectColumnValuesToBeInSet(
                     column=rule.check_column, value_set=[True], meta={"rule": rule.name})
             suite.add_expectation(expectation)
-        self.suite = context.suites.add(suite)
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        return context.suites.add(suite)
 
     def failures(self, frame: pd.DataFrame, parse_failed: dict[str, np.ndarray],
                  cross_check: bool = False) -> dict[str, np.ndarray]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -74,3 +78,21 @@ def test_a_mask_that_disagrees_with_the_suite_stops_the_load(tmp_path, monkeypat
 
     with pytest.raises(RuntimeError, match=r"firms\.(non_negative:deposit_minor|allowed:region).*disagree"):
         validator("firms").failures(chunk.frame, chunk.parse_failed, cross_check=True)
+
+
+def test_loading_small_clean_files_does_not_import_great_expectations(tmp_path):
+    folder = write_csv(tmp_path / "history", valid_history())
+    code = (
+        "import sys\n"
+        "from credit.ingest import find_history_files, ingest_files\n"
+        "from credit.store.engine import make_engine\n"
+        "from migrations import upgrade\n"
+        f"engine = make_engine('sqlite:///{tmp_path / 'store.db'}')\n"
+        "upgrade(engine)\n"
+        f"results = ingest_files(engine, find_history_files([__import__('pathlib').Path({str(folder)!r})])[0])\n"
+        "print(sum(r.loaded for r in results), 'great_expectations' in sys.modules)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                               cwd=Path(__file__).resolve().parents[2])
+
+    assert completed.stdout.split()[-2:] == [str(sum(len(rows) for rows in valid_history().values())), "False"]

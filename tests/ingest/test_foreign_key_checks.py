@@ -37,7 +37,6 @@ def test_foreign_keys_come_back_validated_and_enforced(postgres_url, tmp_path, m
 
 
 def _assert_validated_and_enforced(engine, probed: list[str]) -> None:  # noqa: ANN001
-
     with engine.connect() as connection:
         constraints = connection.execute(text(
             "SELECT conrelid::regclass::text, conname, convalidated FROM pg_constraint WHERE contype = 'f' "
