@@ -1,7 +1,7 @@
 """Growth: wall time, CPU time and peak memory of each stage at 12,500 / 50,000 / 200,000 firms.
 
     .venv/bin/python benchmarks/growth.py [--firms 12500 50000] [--stages simulate features train] \
-        [--memory-limit 3GB] [--partitions N] [--table]
+        [--memory-limit 3GB] [--partitions N] [--postgres URL] [--table]
 
 Stages, each in a fresh process so its peak memory is its own, on the history of
 ``benchmarks/histories.py`` (N firms x 3 years, seed 7):
@@ -17,9 +17,16 @@ Stages, each in a fresh process so its peak memory is its own, on the history of
   (benchmarks/dask_training.py's Dask run, on the same kind of cluster), then every eligible
   firm at 2025-01-01 is scored on Dask with it (score).
 
+- ingest_sqlite, ingest_postgresql: the history loaded by `credit ingest`'s code
+  (benchmarks/simulate_ingest.py's `ingest_folder`) into a fresh store: a new SQLite file
+  (benchmarks/out/growth-ingest<N>.db, deleted afterwards) or a new PostgreSQL database on
+  the server of ``--postgres``, created and dropped by the stage. CPU seconds are the
+  process's plus, on PostgreSQL, its backend's (a local server, read from /proc); peak memory
+  is the process's own (the server's is not in it); importing Great Expectations and building
+  the suites (a few seconds, once per process) is not in either.
+
 Every cell is saved in benchmarks/out/growth/<N>-<stage>.json; ``--table`` prints the table
-of all saved cells. Ingest into SQLite and PostgreSQL is benchmarks/simulate_ingest.py's
-and is not run here: its cells print "not measured". Peak memory of a Dask stage is the
+of all saved cells. Peak memory of a Dask stage is the
 driver's peak RSS plus each worker's (/proc VmHWM); the score cells' peaks include the
 training before it in the same processes (RSS peaks only grow), the scheduler-sampled
 worker peaks printed beside them do not.
@@ -140,19 +147,74 @@ def stage_train(firms: int, memory_limit: str, **_: object) -> dict:
     }
 
 
-STAGES = {"simulate": stage_simulate, "buckets": stage_buckets, "features": stage_features, "train": stage_train}
+def stage_ingest_sqlite(firms: int, **_: object) -> dict:
+    from benchmarks.histories import simulated
+    from benchmarks.simulate_ingest import ingest_folder
+
+    folder = simulated(firms)
+    store = OUT / f"growth-ingest{firms}.db"
+    _remove_sqlite(store)
+    try:
+        result = ingest_folder(folder, f"sqlite:///{store}")
+        size = store.stat().st_size / 2**20
+    finally:
+        _remove_sqlite(store)
+    return {"ingest sqlite": _ingest_cell(result, f"{size:,.0f} MB store")}
+
+
+def stage_ingest_postgresql(firms: int, postgres: str, **_: object) -> dict:
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from benchmarks.histories import simulated
+    from benchmarks.simulate_ingest import ingest_folder
+
+    folder = simulated(firms)
+    name = f"growth_ingest_{firms}"
+    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        result = ingest_folder(folder, make_url(postgres).set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+    return {"ingest postgresql": _ingest_cell(result, f"server {result['server_cpu_seconds']:,.1f} CPU-s")}
+
+
+def _ingest_cell(result: dict, detail: str) -> dict:
+    rows = sum(t["rows"] for t in result["tables"].values())
+    quarantined = sum(t["quarantined"] for t in result["tables"].values())
+    cpu = result["cpu_seconds"] + (result["server_cpu_seconds"] or 0)
+    return {"seconds": result["seconds"], "cpu_seconds": cpu, "peak_mb": result["peak_rss_mb"],
+            "rows": rows, "process_cpu_seconds": result["cpu_seconds"],
+            "server_cpu_seconds": result["server_cpu_seconds"], "tables": result["tables"],
+            "note": f"{rows:,} rows ({quarantined:,} quarantined), {rows / result['seconds']:,.0f} rows/s, "
+                    f"{rows / cpu:,.0f} rows per CPU-s; {detail}"}
+
+
+def _remove_sqlite(store: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{store}{suffix}").unlink(missing_ok=True)
+
+
+STAGES = {"simulate": stage_simulate, "ingest_sqlite": stage_ingest_sqlite,
+          "ingest_postgresql": stage_ingest_postgresql, "buckets": stage_buckets, "features": stage_features,
+          "train": stage_train}
 
 
 def _size_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
 
 
-def child(stage: str, firms: int, memory_limit: str, partitions: int) -> dict:
+def child(stage: str, firms: int, memory_limit: str, partitions: int, postgres: str) -> dict:
     """One stage in a fresh process; its cells are saved and returned."""
     code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); import benchmarks.growth as g\n"
             f"if __name__ == '__main__':\n"
             f"    print('RESULT ' + json.dumps(g.STAGES[{stage!r}]({firms}, memory_limit={memory_limit!r}, "
-            f"partitions={partitions})))")
+            f"partitions={partitions}, postgres={postgres!r})))")
     load = os.getloadavg()
     result = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, cwd=ROOT)
     lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
@@ -194,13 +256,16 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="3GB", help="Dask memory limit of each of the 2 workers")
     parser.add_argument("--partitions", type=int, default=0,
                         help="firm partitions (and buckets) of the feature build; default 4 per 50,000 firms, at least 4")
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+                        help="a PostgreSQL server (any database on it) where ingest_postgresql creates and drops "
+                             "its database")
     parser.add_argument("--table", action="store_true", help="only print the table of the saved cells")
     args = parser.parse_args()
     if not args.table:
         for firms in args.firms:
             partitions = args.partitions or max(4, -(-firms // 12_500))
             for stage in args.stages:
-                child(stage, firms, args.memory_limit, partitions)
+                child(stage, firms, args.memory_limit, partitions, args.postgres)
     print("wall s (CPU-s of all processes), peak MB (a Dask stage: driver + workers' peak RSS)")
     table()
 

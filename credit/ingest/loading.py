@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -119,10 +120,11 @@ def _positions(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, n
 
 
 def parent_values(connection: Connection, lookup: Lookup, foreign_keys: pd.Series,
-                  loaded: LoadedRows | None = None) -> pd.DataFrame:
+                  loaded: LoadedRows | None = None, before_query: Callable[[], None] | None = None) -> pd.DataFrame:
     """Per distinct foreign key that resolves: ``<fk>`` and ``<fk>__<column>`` of its parent row.
 
-    Keys of rows in ``loaded`` are answered from memory; the others from the database.
+    Keys of rows in ``loaded`` are answered from memory; the others from the database, after
+    calling ``before_query`` (which waits for a COPY still writing on the connection).
     """
     keys = foreign_keys.dropna().unique().astype(np.int64)
     parent = HISTORY[lookup.parent_table]
@@ -137,6 +139,8 @@ def parent_values(connection: Connection, lookup: Lookup, foreign_keys: pd.Serie
             for name, kind, values in zip(names, kinds, in_memory.values())
         }))
     if len(keys) or not parts:
+        if before_query:
+            before_query()
         rows = _rows_by_key(connection, parent.name, lookup.parent_key, list(lookup.columns), keys)
         parts.append(_typed_frame(rows, names, kinds))
     found = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
@@ -188,23 +192,44 @@ def insert_rows(connection: Connection, spec: TableSpec, frame: pd.DataFrame) ->
     """Insert typed rows into ``spec``'s table."""
     if frame.empty:
         return
-    names = ", ".join(spec.column_names)
     if connection.dialect.name == "postgresql":
-        # binary COPY: the server stores the values as sent instead of parsing text
-        cursor = connection.connection.dbapi_connection.cursor()
-        cursor.execute("SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
-                       "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped", (spec.name,))
-        types = dict(cursor.fetchall())
-        stream = memoryview(pg_binary.encode(_arrow_table(spec, frame), [types[c] for c in spec.column_names]))
-        with cursor.copy(f"COPY {spec.name} ({names}) FROM STDIN (FORMAT binary)") as copy:
-            for start in range(0, len(stream), 1 << 24):
-                copy.write(stream[start:start + (1 << 24)])
+        driver = connection.connection.dbapi_connection
+        copy_rows(driver, spec, frame, column_types(driver, spec))
         return
+    names = ", ".join(spec.column_names)
     values = zip(*(_db_values(frame[c.name], c.kind) for c in spec.columns))
     placeholders = ", ".join("?" for _ in spec.columns)
     cursor = connection.connection.dbapi_connection.cursor()
     try:
         cursor.executemany(f"INSERT INTO {spec.name} ({names}) VALUES ({placeholders})", values)
+    finally:
+        cursor.close()
+
+
+def column_types(driver, spec: TableSpec) -> list[str]:  # noqa: ANN001
+    """PostgreSQL: the type of each of ``spec``'s columns, as `pg_binary.encode` takes them."""
+    cursor = driver.cursor()
+    try:
+        cursor.execute("SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
+                       "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped", (spec.name,))
+        types = dict(cursor.fetchall())
+    finally:
+        cursor.close()
+    return [types[c] for c in spec.column_names]
+
+
+def copy_rows(driver, spec: TableSpec, frame: pd.DataFrame, types: list[str]) -> None:  # noqa: ANN001
+    """PostgreSQL: binary COPY of typed rows through the psycopg connection ``driver``; the
+    server stores the values as sent instead of parsing text. Touches nothing else, so it
+    may run on a thread of its own while nothing else uses ``driver``."""
+    if frame.empty:
+        return
+    stream = memoryview(pg_binary.encode(_arrow_table(spec, frame), types))
+    cursor = driver.cursor()
+    try:
+        with cursor.copy(f"COPY {spec.name} ({', '.join(spec.column_names)}) FROM STDIN (FORMAT binary)") as copy:
+            for start in range(0, len(stream), 1 << 24):
+                copy.write(stream[start:start + (1 << 24)])
     finally:
         cursor.close()
 
