@@ -8,7 +8,9 @@ the latest value and time. NumPy then turns them into each window of each as-of 
 cumulative sums for counts, sums and spreads, a running "latest non-empty segment" for last
 values and recency, and slices for minima and maxima. Counts, sums, minima, maxima and latest
 values are exact integers, so computing an as-of date alone or in a batch gives the same
-numbers. Distinct counts are one grouped DuckDB query each, per (firm, value).
+numbers. Distinct counts of a column with few values (goods categories) are marked per
+(value, segment, firm) in the same pass; the others are one grouped DuckDB query each, per
+(firm, value).
 """
 
 from __future__ import annotations
@@ -286,14 +288,21 @@ def _scan_source(history: History, source: Source, roles: dict[str, list[Feature
     wanted = [part for _, by_alias in plans.values() for part in by_alias.values()]
     accumulators = {role: _Accumulator(grid.segments, len(block.firms), by_alias)
                     for role, (_, by_alias) in plans.items() if by_alias}
+    # distinct counts of a column that is not a firm: tried in the pass (a partner count is not)
+    few = {(role, aggregate): _FewValues(grid.segments, len(block.firms))
+           for role in accumulators for aggregate in sorted({a for f in roles[role] for a in f.aggregates}, key=repr)
+           if aggregate.function == "distinct_count" and aggregate.column not in source.entities.values()}
     if accumulators:
         columns = sorted({column for _, column, _ in wanted if column is not None})
-        filters = sorted({where for _, _, where in wanted if where is not None})
+        filters = sorted({where for _, _, where in wanted if where is not None}
+                         | {a.filter for _, a in few if a.filter is not None})
+        raw = sorted({a.column for _, a in few})
         keys = {role: source.entities[role] for role in accumulators}
         select = [f"e.{key} AS k_{role}" for role, key in keys.items()]
         select += [f"epoch_us(e.{source.event_time}) AS t"]
         select += [f"CAST(e.{column} AS BIGINT) AS c{i}" for i, column in enumerate(columns)]
         select += [f"coalesce(({where}), false) AS f{i}" for i, where in enumerate(filters)]
+        select += [f"e.{column} AS v{i}" for i, column in enumerate(raw)]
         among = "" if history.whole_universe else \
             " AND (" + " OR ".join(f"e.{key} IN (SELECT firm_id FROM _universe)" for key in keys.values()) + ")"
         reader = history.connection.sql(
@@ -312,13 +321,22 @@ def _scan_source(history: History, source: Source, roles: dict[str, list[Feature
                 else:
                     rows = block.rows_or_missing(ids)
                     known = rows >= 0
-                accumulator.add(segments * len(block.firms) + rows, known, batch.column("t").to_numpy(), values, masks)
+                cells = segments * len(block.firms) + rows
+                accumulator.add(cells, known, batch.column("t").to_numpy(), values, masks)
+                for (of_role, aggregate), marks in few.items():
+                    if of_role == role:
+                        keep = known
+                        if aggregate.filter is not None:
+                            keep = masks[aggregate.filter] if keep is None else keep & masks[aggregate.filter]
+                        marks.add(cells, keep, batch.column(f"v{raw.index(aggregate.column)}"))
     out = {}
     pairs: dict[tuple, pa.Table] = {}
     for role, features in roles.items():
         parts, _ = plans[role]
         arrays = accumulators[role].arrays() if role in accumulators else {}
-        distinct = _distinct(history, source, role, features, grid, block, pairs)
+        counted = {aggregate: marks.rows_and_masks() for (of_role, aggregate), marks in few.items()
+                   if of_role == role and marks.present is not None}
+        distinct = counted | _distinct(history, source, role, features, grid, block, pairs, set(counted))
         out[role] = _Partials(grid, len(block.firms), parts, arrays, distinct)
     return out
 
@@ -447,6 +465,53 @@ class _Accumulator:
         return out
 
 
+FEW_VALUES = 64
+"""A distinct count's column with at most this many values is counted in the pass over its stream."""
+
+
+class _FewValues:
+    """Where each value of a column occurs, per (segment, firm) cell, while the column has few values.
+
+    ``present`` is None once the column has shown more than :data:`FEW_VALUES` values (a
+    grouped query counts it then).
+    """
+
+    def __init__(self, segments: int, firms: int) -> None:
+        self.size, self.shape = segments * firms, (segments, firms)
+        self.present: dict[object, np.ndarray] | None = {}
+
+    def add(self, cells: np.ndarray, keep: np.ndarray | None, column: pa.Array) -> None:
+        if self.present is None:
+            return
+        encoded = column.dictionary_encode()
+        values = encoded.dictionary.to_pylist()
+        if len(set(values) | set(self.present)) > FEW_VALUES:
+            self.present = None
+            return
+        codes = encoded.indices.fill_null(-1).to_numpy()
+        for code, value in enumerate(values):
+            hit = codes == code
+            if keep is not None:
+                hit &= keep
+            if value not in self.present:
+                self.present[value] = np.zeros(self.size, dtype=bool)
+            self.present[value][cells[hit]] = True
+
+    def rows_and_masks(self) -> tuple[np.ndarray, np.ndarray]:
+        """(firm row, segment bitmask) per (firm, value) that occurs, as the grouped query gives them."""
+        segments, firms = self.shape
+        rows, masks = [np.zeros(0, dtype=np.int64)], [np.zeros((0, -(-segments // 64)), dtype=np.uint64)]
+        for present in self.present.values():
+            cells = present.reshape(self.shape)
+            where = np.flatnonzero(cells.any(axis=0))
+            mask = np.zeros((len(where), -(-segments // 64)), dtype=np.uint64)
+            for segment in range(segments):
+                mask[cells[segment, where], segment // 64] |= np.uint64(1 << (segment % 64))
+            rows.append(where)
+            masks.append(mask)
+        return np.concatenate(rows), np.vstack(masks)
+
+
 def _hugeint_to_double(value: int) -> float:
     """DuckDB's cast of a HUGEINT to DOUBLE: the low 64 bits, plus the high ones times 2**64 (as doubles)."""
     return float(value & (2**64 - 1)) + float(value >> 64) * float(2**64 - 1)
@@ -460,8 +525,9 @@ def _check_sum(value: np.ndarray, rows: int, column: str | None) -> None:
 
 
 def _distinct(history: History, source: Source, role: str, features: list[Feature], grid: AsOfGrid,
-              block: FeatureBlock, pairs: dict[tuple, pa.Table]) -> dict[Aggregate, tuple[np.ndarray, np.ndarray]]:
-    """Distinct counts' (firm row, segment bitmask) rows: one grouped query per distinct count.
+              block: FeatureBlock, pairs: dict[tuple, pa.Table],
+              counted: set[Aggregate]) -> dict[Aggregate, tuple[np.ndarray, np.ndarray]]:
+    """Distinct counts' (firm row, segment bitmask) rows: one grouped query per distinct count not ``counted``.
 
     ``pairs`` keeps the segment masks of distinct partners (another role's firm, as the buyer's
     suppliers) for the partner's role, which reads the same (buyer, supplier) masks by the other key.
@@ -469,7 +535,8 @@ def _distinct(history: History, source: Source, role: str, features: list[Featur
     scope = events_scope(source, role, grid, history.whole_universe)
     words = -(-grid.segments // 64)
     distinct = {}
-    for aggregate in sorted({a for f in features for a in f.aggregates if a.function == "distinct_count"}, key=repr):
+    for aggregate in sorted({a for f in features for a in f.aggregates
+                             if a.function == "distinct_count" and a not in counted}, key=repr):
         # one row per (firm, value): a bitmask of the segments the value occurs in, 64 per word
         masks = ", ".join(f"CAST(bit_or(CASE WHEN segment // 64 = {w} THEN CAST(1 AS UBIGINT) << CAST(segment % 64 AS UBIGINT) "
                           f"ELSE CAST(0 AS UBIGINT) END) AS UBIGINT) AS w{w}" for w in range(words))

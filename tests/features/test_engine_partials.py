@@ -108,3 +108,39 @@ def test_a_sum_that_may_pass_64_bits_is_refused() -> None:
     with pytest.raises(OverflowError, match="sum of amount_minor may pass the 64-bit range"):
         compute_features(history([firm(1), firm(9)], orders=rows), AsOfGrid([date(2024, 2, 1)], set()),
                          [buyer("total", Aggregate("sum", "amount_minor"), "all")], np.array([1, 9]))
+
+
+DISTINCT = [
+    buyer("n", Aggregate("count"), WINDOW),
+    buyer("kinds", Aggregate("distinct_count", "category"), WINDOW),
+    buyer("kinds_net30", Aggregate("distinct_count", "category", filter="payment_terms = 'net30'"), "all"),
+]
+
+
+@pytest.mark.parametrize("few_values", [64, 2])
+def test_distinct_categories_in_the_pass_or_by_query_equal_a_python_count(
+        monkeypatch: pytest.MonkeyPatch, few_values: int) -> None:
+    # five categories: counted in the pass over the orders, or (at most 2 allowed) by the grouped query
+    rows = orders()
+    rng = random.Random(7)
+    for r in rows:  # net30 orders of two categories only, so the filter changes the count
+        r["category"] = rng.choice(["tools", "food"] if r["payment_terms"] == "net30"
+                                   else ["tools", "food", "paper", "glass", "steel"])
+    monkeypatch.setattr(engine, "BATCH_ROWS", 7)
+    monkeypatch.setattr(engine, "FEW_VALUES", few_values)
+    in_pass = []
+    counted = engine._FewValues.rows_and_masks
+    monkeypatch.setattr(engine._FewValues, "rows_and_masks", lambda self: in_pass.append(1) or counted(self))
+    firms = np.array([1, 2, 9])  # not buyer 3: its orders must not count for anyone
+    block = compute_features(history([firm(1), firm(2), firm(3), firm(9)], orders=rows),
+                             AsOfGrid(DATES, {WINDOW}), DISTINCT, firms)
+    assert bool(in_pass) == (few_values == 64)
+    for row, buyer_id in enumerate(firms):  # firm 9 places no orders: 0
+        for column, as_of in enumerate(DATES):
+            end = datetime(as_of.year, as_of.month, as_of.day)
+            seen = [r for r in rows if r["buyer_id"] == buyer_id and datetime.fromisoformat(r["created_at"]) < end]
+            recent = {r["category"] for r in seen if datetime.fromisoformat(r["created_at"]) >= end - timedelta(days=WINDOW)}
+            net30 = {r["category"] for r in seen if r["payment_terms"] == "net30"}
+            assert block.columns["kinds_30d"][row, column] == len(recent)
+            assert block.columns["kinds_net30_all"][row, column] == len(net30)
+    assert block.columns["kinds_net30_all"][:2, -1].tolist() == [2, 2]
