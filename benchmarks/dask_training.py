@@ -10,7 +10,8 @@
    scores every firm of the last as-of date with it (PD, reason codes, feature records): wall
    time, CPU time and the process's peak RSS.
 3. In another fresh process, the same on a local Dask cluster of ``--workers`` workers (the
-   panel partitioned by firm; the scoring maps the single-process model over firm partitions,
+   workers read the panel file in row ranges, one per row group, and the driver never holds
+   it; the scoring maps the single-process model over those ranges of the last as-of date,
    so its rows can be compared one for one): wall and CPU time of the driver and of each worker, the
    driver's peak RSS, and per worker the peak of the memory the scheduler reports for it
    (sampled every 0.1 s) and the worker process's own peak RSS.

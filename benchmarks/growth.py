@@ -14,8 +14,9 @@ Stages, each in a fresh process so its peak memory is its own, on the history of
   (``--partitions``, default 4 per 50,000 firms, at least 4);
   written to benchmarks/out/panel<N> (the panel benchmarks/dask_training.py reads);
 - train: LightGBM's Dask estimator trains the PD model on that panel from model.toml
-  (benchmarks/dask_training.py's Dask run, on the same kind of cluster), then every eligible
-  firm at 2025-01-01 is scored on Dask with it (score).
+  (benchmarks/dask_training.py's Dask run, on the same kind of cluster: the workers read the
+  panel file in row ranges, the driver never holds it), then every eligible firm at
+  2025-01-01 is scored on Dask with it (score), each task reading its own rows.
 
 Every cell is saved in benchmarks/out/growth/<N>-<stage>.json; ``--table`` prints the table
 of all saved cells. Ingest into SQLite and PostgreSQL is benchmarks/simulate_ingest.py's
