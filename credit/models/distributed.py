@@ -271,7 +271,7 @@ def _per_worker(rows, feature_columns: list[str], label: str, client):  # noqa: 
 
     addresses = sorted(client.scheduler_info()["workers"])
     merged = rows.repartition(npartitions=min(len(addresses), rows.npartitions))
-    ordered = merged.map_partitions(lambda part: part.sort_values(KEY_COLUMNS, kind="stable"), meta=merged._meta)
+    ordered = merged.map_partitions(_in_panel_order, meta=merged._meta)
     X, y = [], []
     for part, address in zip(ordered.to_delayed(), addresses, strict=False):
         on = {"workers": [address], "allow_other_workers": False}
@@ -281,6 +281,14 @@ def _per_worker(rows, feature_columns: list[str], label: str, client):  # noqa: 
         del whole  # released once X and y are taken from it
     return (dd.from_delayed(X, meta=ordered._meta[feature_columns], verify_meta=False),
             dd.from_delayed(y, meta=_labels(ordered._meta, label), verify_meta=False))
+
+
+def _in_panel_order(part: pd.DataFrame) -> pd.DataFrame:
+    """``part`` sorted by firm and as-of date, stably; not copied when it already is (row ranges of a panel file)."""
+    firm, day = part["firm_id"].to_numpy(), part["as_of"].to_numpy()
+    if len(part) < 2 or bool(np.all((firm[1:] > firm[:-1]) | ((firm[1:] == firm[:-1]) & (day[1:] > day[:-1])))):
+        return part
+    return part.sort_values(KEY_COLUMNS, kind="stable")
 
 
 def _columns(part: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
