@@ -10,7 +10,8 @@
    scores every firm of the last as-of date with it (PD, reason codes, feature records): wall
    time, CPU time and the process's peak RSS.
 3. In another fresh process, the same on a local Dask cluster of ``--workers`` workers (the
-   panel partitioned by firm; the scoring maps the single-process model over firm partitions,
+   workers read the panel file in row ranges, one per row group, and the driver never holds
+   it; the scoring maps the single-process model over those ranges of the last as-of date,
    so its rows can be compared one for one): wall and CPU time of the driver and of each worker, the
    driver's peak RSS, and per worker the peak of the memory the scheduler reports for it
    (sampled every 0.1 s) and the worker process's own peak RSS.
@@ -32,6 +33,9 @@ import threading
 import time
 from datetime import date
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
@@ -105,20 +109,28 @@ def worker_peak_rss_mb(client) -> list[float]:  # noqa: ANN001
     return [v / 1024 for v in client.run(own_peak_rss_kb).values()]
 
 
+def test_pds(part, model, features: list[str], label: str, dates: list) -> pd.DataFrame:  # noqa: ANN001
+    """The PD and label of each row of ``part`` at the test window's dates (a task over the panel's partitions)."""
+    test = part[pd.to_datetime(part["as_of"]).dt.date.isin(dates)]
+    return pd.DataFrame({"pd": model.predict_proba(test[features])[:, 1] if len(test) else np.empty(0),
+                         "y": test[label].astype(int).to_numpy()})
+
+
 def run(mode: str, folder: Path, workers: int, out: Path, memory_limit: str = "auto",
         score_with_single: bool = True) -> dict:
     """Train and score in this process (``mode`` "single") or on Dask ("dask"); save the model and rows to ``out``.
 
-    On Dask each worker gets ``memory_limit`` (Dask's syntax, "auto" for its default); the
-    scoring uses the single-process model saved in ``out`` if ``score_with_single``, else the
-    model just trained. Worker peaks are reported for training (``train_worker_*``) and then,
-    sampled by the scheduler, for the scoring alone (``worker_peak_memory_mb``) and, by RSS,
-    for training and scoring together (``worker_peak_rss_mb``).
+    In this process the panel is read whole; on Dask it is never read here: each worker's
+    tasks read their own rows of the panel file (:func:`credit.features.panel.read_panel_dask`)
+    for the training, the test-window PDs and the scoring, and only the as-of column, the
+    booster, the test PDs and the score rows come back. On Dask each worker gets
+    ``memory_limit`` (Dask's syntax, "auto" for its default); the scoring uses the
+    single-process model saved in ``out`` if ``score_with_single``, else the model just
+    trained. Worker peaks are reported for training (``train_worker_*``) and then, sampled by
+    the scheduler, for the scoring alone (``worker_peak_memory_mb``) and, by RSS, for training
+    and scoring together (``worker_peak_rss_mb``).
     """
-    import numpy as np
-    import pandas as pd
-
-    from credit.features.panel import read_panel
+    from credit.features.panel import read_panel, read_panel_dask
     from credit.models.config import load_model_config
     from credit.models.registry import write_serving_files
     from credit.models.serving import ServingModel
@@ -127,18 +139,29 @@ def run(mode: str, folder: Path, workers: int, out: Path, memory_limit: str = "a
     from credit.scoring.batch import score_rows_dask, scored_rows
 
     config = load_model_config()
-    whole = read_panel(folder, config.training.label)
-    observed = whole.observed()
-    frame, label = observed.frame, observed.label
-    features = explained(observed.feature_columns)
-    split = latest_windows(frame["as_of"], **vars(config.windows))
+    label = config.training.label
     options = {"num_boost_round": config.training.num_boost_round,
                "early_stopping_rounds": config.training.early_stopping_rounds,
                "calibration": config.training.calibration}
-    scoring_day = whole.frame["as_of"].max()
-    scoring_frame = whole.frame[whole.frame["as_of"] == scoring_day].reset_index(drop=True)
-    result: dict = {"rows": len(frame), "features": len(features), "scoring_rows": len(scoring_frame),
-                    "windows": {name: int(getattr(split, name).sum()) for name in ("train", "valid", "calibrate", "test")}}
+    if mode == "dask":
+        manifest, _ = read_panel_dask(folder, label, columns=[])
+        features = explained(manifest.feature_columns)
+        _, rows = read_panel_dask(folder, label, features, observed=True)
+        _, every_row = read_panel_dask(folder, label, features)
+        scoring_day = pd.Timestamp(max(day for day, n in manifest.manifest["rows_by_as_of"].items() if n["rows"]))
+        categories = {c: rows._meta[c].cat.categories.tolist() for c in features
+                      if isinstance(rows._meta[c].dtype, pd.CategoricalDtype)}
+    else:
+        whole = read_panel(folder, label)
+        observed = whole.observed()
+        frame = observed.frame
+        features = explained(observed.feature_columns)
+        scoring_day = whole.frame["as_of"].max()
+        scoring_frame = whole.frame[whole.frame["as_of"] == scoring_day].reset_index(drop=True)
+        categories = {c: frame[c].cat.categories.tolist() for c in features
+                      if isinstance(frame[c].dtype, pd.CategoricalDtype)}
+        del whole
+    result: dict = {"features": len(features)}
 
     client = cluster = sampler = None
     peaks: dict[str, float] = {}
@@ -157,26 +180,28 @@ def run(mode: str, folder: Path, workers: int, out: Path, memory_limit: str = "a
 
     started, cpu = time.perf_counter(), cpu_seconds()
     if client is None:
+        split = latest_windows(frame["as_of"], **vars(config.windows))
         model = train_lightgbm(frame, features, label, split, lightgbm_params=dict(config.lightgbm),
                                lightgbm_options=options, random_state=config.training.random_state)
     else:
-        from credit.models.distributed import partition_by_firm, train_lightgbm_dask
+        from credit.models.distributed import train_lightgbm_dask
 
-        rows = partition_by_firm(frame[["firm_id", "as_of", label, *features]], client)
+        # the as-of dates of the labelled rows, to place the windows: the one column read here
+        split = latest_windows(rows["as_of"].compute(), **vars(config.windows))
         model = train_lightgbm_dask(rows, features, label, split, client=client, lightgbm_params=dict(config.lightgbm),
                                     lightgbm_options=options, random_state=config.training.random_state)
-        del rows
     result["train_seconds"], result["train_cpu_seconds"] = time.perf_counter() - started, cpu_seconds() - cpu
+    result["rows"] = len(split.train)
+    result["windows"] = {name: int(getattr(split, name).sum()) for name in ("train", "valid", "calibrate", "test")}
     if client is not None:
         worker_cpu_trained = client.run(cpu_seconds)
         result["train_worker_cpu_seconds"] = [worker_cpu_trained[a] - worker_cpu_start[a] for a in worker_cpu_start]
         result["train_worker_peak_memory_mb"] = [peaks[a] / 2**20 for a in sorted(peaks)]
         result["train_worker_peak_rss_mb"] = worker_peak_rss_mb(client)
         peaks.clear()  # from here the sampled peaks are the scoring's own
-    result["train_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["train_peak_rss_mb"] = own_peak_rss_kb() / 1024
     result["rounds"] = int(model.best_iteration_)
 
-    categories = {c: frame[c].cat.categories.tolist() for c in features if isinstance(frame[c].dtype, pd.CategoricalDtype)}
     serving = write_serving_files(model, out / f"serving-{mode}", categories=categories,
                                   version={"name": "credit_pd", "version": mode, "alias": "champion", "run_id": mode})
     # both runs score with the single-process model, so their rows must be equal whatever the trees
@@ -187,22 +212,30 @@ def run(mode: str, folder: Path, workers: int, out: Path, memory_limit: str = "a
         score_rows = scored_rows(scoring_frame, serving_model, scoring_day.date(), scored_at)
     else:
         worker_cpu_start = client.run(cpu_seconds)
-        score_rows = score_rows_dask(scoring_frame, serving_model, scoring_day.date(), scored_at, 4, client)
+        score_rows = score_rows_dask(every_row[every_row["as_of"] == scoring_day], serving_model, scoring_day.date(),
+                                     scored_at, 4, client)
         worker_cpu_scored = client.run(cpu_seconds)
         result["score_worker_cpu_seconds"] = [worker_cpu_scored[a] - worker_cpu_start[a] for a in worker_cpu_start]
     result["score_seconds"], result["score_cpu_seconds"] = time.perf_counter() - started, cpu_seconds() - cpu
+    result["scoring_rows"] = len(score_rows)
 
-    if client is not None:
+    if client is None:
+        test = frame[split.test]
+        pd_test, y_test = model.predict_proba(test[features])[:, 1], test[label].astype(int).to_numpy()
+    else:
         stop.set()
         sampler.join()
         result["worker_peak_memory_mb"] = [peaks[a] / 2**20 for a in sorted(peaks)]
         result["worker_peak_rss_mb"] = worker_peak_rss_mb(client)
+        # the test window's PDs on the workers too, in the panel's order (after the measured stages)
+        tested = rows.map_partitions(test_pds, model, features, label, split.dates["test"],
+                                     meta={"pd": "f8", "y": "i8"}).compute()
+        pd_test, y_test = tested["pd"].to_numpy(), tested["y"].to_numpy()
         client.close()
         cluster.close()
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    test = frame[split.test]
-    np.save(out / f"pd_test-{mode}.npy", model.predict_proba(test[features])[:, 1])
-    np.save(out / f"y_test-{mode}.npy", test[label].astype(int).to_numpy())
+    result["peak_rss_mb"] = own_peak_rss_kb() / 1024
+    np.save(out / f"pd_test-{mode}.npy", pd_test)
+    np.save(out / f"y_test-{mode}.npy", y_test)
     with open(out / f"rows-{mode}.pickle", "wb") as file:
         pickle.dump(score_rows, file)
     return result
@@ -222,7 +255,6 @@ def child(mode: str, folder: Path, workers: int, out: Path) -> dict:
 
 
 def compare(out: Path) -> None:
-    import numpy as np
     from sklearn.metrics import roc_auc_score
 
     y = np.load(out / "y_test-single.npy")

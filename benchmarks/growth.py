@@ -14,8 +14,9 @@ Stages, each in a fresh process so its peak memory is its own, on the history of
   (``--partitions``, default 4 per 50,000 firms, at least 4);
   written to benchmarks/out/panel<N> (the panel benchmarks/dask_training.py reads);
 - train: LightGBM's Dask estimator trains the PD model on that panel from model.toml
-  (benchmarks/dask_training.py's Dask run, on the same kind of cluster), then every eligible
-  firm at 2025-01-01 is scored on Dask with it (score).
+  (benchmarks/dask_training.py's Dask run, on the same kind of cluster: the workers read the
+  panel file in row ranges, the driver never holds it), then every eligible firm at
+  2025-01-01 is scored on Dask with it (score), each task reading its own rows.
 
 - ingest_sqlite, ingest_postgresql: the history loaded by `credit ingest`'s code
   (benchmarks/simulate_ingest.py's `ingest_folder`) into a fresh store: a new SQLite file

@@ -9,7 +9,8 @@ Dask cluster partitioned by firm (:mod:`credit.features.distributed`):
    (partners may sit in other partitions), then computes concentration and network risk.
 
 :func:`write_panel` stores the panel as Parquet with a JSON manifest beside it, and
-:func:`read_panel` reads it back: the one place that knows the folder's layout.
+:func:`read_panel` reads it back (:func:`read_panel_dask` as a Dask DataFrame whose tasks each
+read their own rows): the one place that knows the folder's layout.
 """
 
 from __future__ import annotations
@@ -103,13 +104,17 @@ class Panel:
         """
         # A default shows before the horizon ends, a non-default only after: at as-of dates whose
         # horizon is not over yet the known labels are mostly defaults, so those dates are left out.
-        history_end = pd.Timestamp(self.history_end)
-        horizon_over = pd.to_datetime(self.frame["as_of"]) + pd.DateOffset(months=self.horizon_months) <= history_end
-        rows = self.frame[horizon_over & self.frame[self.label].notna()].reset_index(drop=True)
+        rows = self.frame[outcome_observed(self.frame, self.label, self.horizon_months, self.history_end)]
         if rows.empty:
             raise PanelError(f"no as-of date of the panel in {self.folder} has its {self.horizon_months}-month "
-                             f"outcome observed: the history ends {history_end.date()}")
-        return replace(self, frame=rows)
+                             f"outcome observed: the history ends {self.history_end.date()}")
+        return replace(self, frame=rows.reset_index(drop=True))
+
+
+def outcome_observed(frame: pd.DataFrame, label: str, horizon_months: int, history_end: datetime) -> pd.Series:
+    """The rows of ``frame`` labelled and with their whole horizon within the history (see :meth:`Panel.observed`)."""
+    horizon_over = pd.to_datetime(frame["as_of"]) + pd.DateOffset(months=horizon_months) <= pd.Timestamp(history_end)
+    return horizon_over & frame[label].notna()
 
 
 def grid_for(as_of: list[date], features: list[Feature] = MARKETPLACE_FEATURES,
@@ -375,6 +380,103 @@ def read_panel(folder: Path | str, label: str | None = None) -> Panel:
         If a file is missing, the manifest lacks what a panel's has, or the panel lacks its
         key columns or has another label than ``label``.
     """
+    panel = _read_manifest(folder, label)
+    data = panel.folder / PANEL_FILE
+    frame = pd.read_parquet(data)
+    absent = [name for name in (*KEY_COLUMNS, panel.label) if name not in frame.columns]
+    if absent:
+        raise PanelError(f"{data} lacks the column(s) {absent} its manifest promises")
+    return replace(panel, frame=frame)
+
+
+def read_panel_dask(folder: Path | str, label: str | None = None, columns: list[str] | None = None, *,
+                    observed: bool = False, partitions: int | None = None):  # noqa: ANN201
+    """The panel :func:`write_panel` wrote, as a Dask DataFrame whose tasks each read their own rows of the file.
+
+    Nothing but the manifest and the category columns is read here: each partition is a
+    contiguous range of the file's rows (so of the panel's order, firm then as-of date; a firm
+    may straddle two partitions), read by its task from the row groups it overlaps. So a
+    cluster's workers read the panel and the caller never holds it whole. The rows and dtypes
+    are :func:`read_panel`'s: category columns get the categories of the whole file.
+
+    Parameters
+    ----------
+    folder, label
+        As for :func:`read_panel`.
+    columns
+        Columns to read (default every one), in the file's order; the key columns and the label are always read.
+    observed
+        Keep only the rows whose outcome is known, as :meth:`Panel.observed` does.
+    partitions
+        Row ranges, at most one per row; default one per row group of the file.
+
+    Returns
+    -------
+    tuple
+        The :class:`Panel` with an empty frame (the manifest and folder) and the Dask DataFrame.
+
+    Raises
+    ------
+    PanelError
+        As :func:`read_panel`, and if a column asked for is not in the file.
+    """
+    import dask.dataframe as dd
+
+    panel = _read_manifest(folder, label)
+    data = panel.folder / PANEL_FILE
+    file = pq.ParquetFile(data)
+    names = file.schema_arrow.names
+    asked = {*KEY_COLUMNS, panel.label, *(names if columns is None else columns)}
+    absent = sorted(asked - set(names))
+    if absent:
+        raise PanelError(f"{data} lacks the column(s) {absent[:5]}")
+    if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1):
+        raise ValueError(f"`partitions` must be an integer >= 1; got {partitions!r}.")
+    wanted = [name for name in names if name in asked]  # in the file's order, as read_panel's frame
+    # the categories of the whole file: a row range read alone would know only the labels it holds
+    dictionaries = [n for n in wanted if pa.types.is_dictionary(file.schema_arrow.field(n).type)]
+    categories = dict(pd.read_parquet(data, columns=dictionaries).dtypes.items()) if dictionaries else {}
+    group_rows = [file.metadata.row_group(g).num_rows for g in range(file.num_row_groups)]
+    starts = np.concatenate([[0], np.cumsum(group_rows)]).astype(np.int64)
+    total = int(starts[-1])
+    count = max(1, min(partitions or len(group_rows), total))
+    bounds = [0, *starts[1:-1].tolist(), total] if partitions is None else np.linspace(0, total, count + 1).astype(
+        np.int64).tolist()
+    ranges = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)] or [(0, 0)]
+    reader = _RowRangeReader(str(data), wanted, categories, starts.tolist(),
+                             (panel.label, panel.horizon_months, panel.history_end) if observed else None)
+    meta = reader((0, 0))
+    return panel, dd.from_map(reader, ranges, meta=meta, enforce_metadata=False)
+
+
+@dataclass(frozen=True)
+class _RowRangeReader:
+    """Reads rows ``[start, stop)`` of a panel file (a task of :func:`read_panel_dask`); picklable for the workers."""
+
+    path: str
+    columns: list[str]
+    categories: dict
+    group_starts: list[int]
+    observed: tuple | None
+
+    def __call__(self, rows: tuple[int, int]) -> pd.DataFrame:
+        start, stop = rows
+        file = pq.ParquetFile(self.path)
+        starts = self.group_starts
+        groups = [g for g in range(len(starts) - 1) if starts[g] < stop and starts[g + 1] > start]
+        table = (file.read_row_groups(groups, columns=self.columns) if groups
+                 else file.schema_arrow.empty_table().select(self.columns))
+        first = starts[groups[0]] if groups else 0
+        frame = table.slice(start - first, stop - start).to_pandas() if groups else table.to_pandas()
+        for name, dtype in self.categories.items():
+            frame[name] = frame[name].astype(dtype)
+        if self.observed is not None:
+            frame = frame[outcome_observed(frame, *self.observed)]
+        return frame.reset_index(drop=True)
+
+
+def _read_manifest(folder: Path | str, label: str | None) -> Panel:
+    """The panel of ``folder`` with an empty frame, its manifest checked (see :func:`read_panel`)."""
     folder = Path(folder)
     data, meta = folder / PANEL_FILE, folder / MANIFEST_FILE
     for path in (data, meta):
@@ -391,8 +493,4 @@ def read_panel(folder: Path | str, label: str | None = None) -> Panel:
     if label is not None and label != own_label:
         raise PanelError(f"the panel in {folder} has no label column {label!r}; its label is {own_label!r} "
                          "(set [training] label in the model configuration)")
-    frame = pd.read_parquet(data)
-    absent = [name for name in (*KEY_COLUMNS, own_label) if name not in frame.columns]
-    if absent:
-        raise PanelError(f"{data} lacks the column(s) {absent} its manifest promises")
-    return replace(panel, frame=frame)
+    return panel

@@ -30,6 +30,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -187,17 +188,19 @@ def train_lightgbm_dask(panel, feature_columns: list[str], label: str, split: Ou
     # LightGBM on Dask takes its threads from each worker
     params = {k: v for k, v in model._booster_params(panel._meta[feature_columns]).items() if k != "num_threads"}
 
-    learn = _per_worker(rows[rows["_window"] == "learn"], client)
-    probe = _fit_booster(learn[feature_columns], learn[label].astype("int64"), client, num_boost_round, params)
+    # each fit's rows live on the workers only while LightGBM builds its Datasets from them
+    probe = _fit_booster(*_per_worker(rows[rows["_window"] == "learn"], feature_columns, label, client), client,
+                         num_boost_round, params)
     leaves = leaf_values(probe)
     stop = rows[rows["_window"] == "stop"]
-    sums = np.sum(dask.compute(*[dask.delayed(round_loss_sums)(part, probe, leaves, feature_columns, label)
+    probe_text = probe.model_to_string()
+    sums = np.sum(dask.compute(*[dask.delayed(_stop_loss_sums)(part, probe_text, leaves, feature_columns, label)
                                  for part in stop.to_delayed()]), axis=0)
     best = early_stopping_round(sums[:-1] / sums[-1], early_stopping_rounds or num_boost_round)
     rounds = math.ceil(best / (1 - held_out_firm_share))
 
-    fit = _per_worker(rows[rows["_window"].isin(["learn", "stop"])], client)
-    booster = _fit_booster(fit[feature_columns], fit[label].astype("int64"), client, rounds, params)
+    booster = _fit_booster(*_per_worker(rows[rows["_window"].isin(["learn", "stop"])], feature_columns, label, client),
+                           client, rounds, params)
     calibrator = None
     if calibration is not None:
         window = rows[rows["_window"] == "calibrate"]
@@ -209,6 +212,13 @@ def train_lightgbm_dask(panel, feature_columns: list[str], label: str, split: Ou
         raw = raw.sort_values(KEY_COLUMNS, kind="stable")
         calibrator = fit_calibrator(calibration, raw["raw"].to_numpy(), raw[label].astype(int).to_numpy())
     return model.adopt_booster(booster, rounds, calibrator)
+
+
+def _stop_loss_sums(rows: pd.DataFrame, model_text: str, leaves: list[np.ndarray], feature_columns: list[str],
+                    label: str) -> np.ndarray:
+    """:func:`round_loss_sums` with the task's own booster: LightGBM keeps the iteration range to predict in the
+    booster, so tasks sharing one (threads of a worker, in-process workers) would race on it."""
+    return round_loss_sums(rows, lgb.Booster(model_str=model_text), leaves, feature_columns, label)
 
 
 _WINDOW_NAMES = {"learn": "firms not held out of the train and valid windows",
@@ -247,13 +257,43 @@ def _fit_booster(X, y, client, rounds: int, params: dict):  # noqa: ANN001, ANN2
         return DaskLGBMClassifier(client=client, n_estimators=rounds, **params).fit(X, y).booster_
 
 
-def _per_worker(rows, client):  # noqa: ANN001, ANN202
-    """One partition per worker, in the panel's order (firm, as-of date) within it.
+def _per_worker(rows, feature_columns: list[str], label: str, client):  # noqa: ANN001, ANN202
+    """The features and the 0/1 label of ``rows``: one partition per worker, computed on that worker, in panel order.
 
     LightGBM joins the partitions a worker holds in the order Dask lists them, which is not
     fixed; joining them here, in order, makes the rows each worker trains on, and so the
     bagging, the same on every run, and with one worker the single-process path's rows.
+    Worker ``i`` (by address) computes partition ``i`` and every task it needs, so it reads
+    its own rows of the panel and nothing passes through the driver; only the features and
+    the label are kept, as LightGBM takes them, so the worker holds no other copy.
     """
-    workers = max(1, len(client.nthreads()))
-    merged = rows.repartition(npartitions=min(workers, rows.npartitions))
-    return merged.map_partitions(lambda part: part.sort_values(KEY_COLUMNS, kind="stable"), meta=merged._meta).persist()
+    import dask.dataframe as dd
+
+    addresses = sorted(client.scheduler_info()["workers"])
+    merged = rows.repartition(npartitions=min(len(addresses), rows.npartitions))
+    ordered = merged.map_partitions(_in_panel_order, meta=merged._meta)
+    X, y = [], []
+    for part, address in zip(ordered.to_delayed(), addresses, strict=False):
+        on = {"workers": [address], "allow_other_workers": False}
+        whole = client.compute(part, **on)
+        X.append(client.submit(_columns, whole, feature_columns, **on))
+        y.append(client.submit(_labels, whole, label, **on))
+        del whole  # released once X and y are taken from it
+    return (dd.from_delayed(X, meta=ordered._meta[feature_columns], verify_meta=False),
+            dd.from_delayed(y, meta=_labels(ordered._meta, label), verify_meta=False))
+
+
+def _in_panel_order(part: pd.DataFrame) -> pd.DataFrame:
+    """``part`` sorted by firm and as-of date, stably; not copied when it already is (row ranges of a panel file)."""
+    firm, day = part["firm_id"].to_numpy(), part["as_of"].to_numpy()
+    if len(part) < 2 or bool(np.all((firm[1:] > firm[:-1]) | ((firm[1:] == firm[:-1]) & (day[1:] > day[:-1])))):
+        return part
+    return part.sort_values(KEY_COLUMNS, kind="stable")
+
+
+def _columns(part: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    return part[columns]
+
+
+def _labels(part: pd.DataFrame, label: str) -> pd.Series:
+    return part[label].astype("int64")

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import dask
 import numpy as np
 import pandas as pd
 import pytest
 
-from credit.features.panel import Panel, PanelError, read_panel, write_panel
+from credit.features import panel as panel_module
+from credit.features.panel import Panel, PanelError, read_panel, read_panel_dask, write_panel
 
 
 def small_panel() -> Panel:
@@ -80,3 +82,41 @@ def test_asking_for_another_label_is_a_clear_error(tmp_path: Path) -> None:
     write_panel(small_panel(), tmp_path)
     with pytest.raises(PanelError, match="has no label column 'default_6m'; its label is 'default_12m'"):
         read_panel(tmp_path, "default_6m")
+
+
+def _with_regions(panel: Panel) -> Panel:
+    # one region per pair of rows: with two rows per row group, each group holds one label only
+    region = pd.Categorical(["north", "north", "south", "south", "west", "west"], categories=["north", "south", "west"])
+    return Panel(panel.frame.assign(region=region), panel.manifest)
+
+
+def _computed(rows) -> pd.DataFrame:  # noqa: ANN001
+    with dask.config.set(scheduler="synchronous"):
+        return rows.compute().reset_index(drop=True)
+
+
+@pytest.mark.parametrize("partitions", [None, 4, 6])
+def test_a_panel_read_by_row_ranges_on_dask_is_the_panel_read_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  partitions: int | None) -> None:
+    monkeypatch.setattr(panel_module, "WRITE_ROWS", 2)  # three row groups of two rows
+    write_panel(_with_regions(small_panel()), tmp_path)
+    whole = read_panel(tmp_path)
+    manifest, rows = read_panel_dask(tmp_path, partitions=partitions)
+    # by default one partition per row group; 4 partitions cut the groups at rows 1 | 3 | 4 (not their bounds)
+    assert rows.npartitions == (partitions or 3) and manifest.manifest == whole.manifest and manifest.frame.empty
+    # every row, value and dtype, the region's categories those of the whole file, not of a row group's labels
+    pd.testing.assert_frame_equal(_computed(rows), whole.frame, check_exact=True)
+    assert rows._meta["region"].cat.categories.tolist() == ["north", "south", "west"]
+    _, observed = read_panel_dask(tmp_path, columns=["region"], observed=True, partitions=partitions)
+    # the three observed rows of the test above, only the columns asked for beside the keys and label
+    assert _computed(observed)[["firm_id", "region", "default_12m"]].astype(str).values.tolist() == [
+        ["1", "north", "0.0"], ["2", "north", "1.0"], ["2", "south", "0.0"]]
+    assert list(observed.columns) == ["firm_id", "as_of", "default_12m", "region"]
+
+
+def test_a_column_the_panel_lacks_is_a_clear_error_on_dask_too(tmp_path: Path) -> None:
+    write_panel(small_panel(), tmp_path)
+    with pytest.raises(PanelError, match=r"panel.parquet lacks the column\(s\) \['gmv_30d'\]"):
+        read_panel_dask(tmp_path, columns=["gmv_90d", "gmv_30d"])
+    with pytest.raises(PanelError, match="has no label column 'default_6m'"):
+        read_panel_dask(tmp_path, "default_6m")

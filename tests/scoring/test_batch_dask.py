@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
-from credit.scoring.batch import score_all
+from credit.features.history import History
+from credit.features.panel import build_panel, read_panel, read_panel_dask, write_panel
+from credit.models.serving import ServingModel
+from credit.scoring.batch import REASONS_PER_SCORE, score_all, score_rows_dask, scored_rows
 from credit.scoring.tables import ScoreSnapshot
 from tests.scoring.conftest import AS_OF
 
@@ -32,3 +36,17 @@ def test_dask_scoring_writes_the_single_process_rows_exactly(scored_store, servi
     # contributions and reason codes depend on that row alone
     assert on_dask == single
     assert len({values[4] for values in on_dask.values()}) > len(on_dask) / 2  # PDs that differ between firms
+
+
+def test_dask_scoring_of_a_panel_read_on_the_workers_gives_the_single_process_rows(
+        marketplace: Path, serving_folders: dict[str, Path], dask_client, tmp_path: Path) -> None:  # noqa: ANN001
+    write_panel(build_panel(History.from_parquet(marketplace), [AS_OF]), tmp_path)
+    model = ServingModel.load(serving_folders["1"])
+    scored_at = datetime(2024, 12, 1, 6, 0)
+    single = scored_rows(read_panel(tmp_path).frame, model, AS_OF, scored_at)
+    # 3 row ranges of the panel file, each read and scored by a task on one of the 2 workers
+    _, frame = read_panel_dask(tmp_path, columns=model.features, partitions=3)
+    on_dask = score_rows_dask(frame, model, AS_OF, scored_at, REASONS_PER_SCORE, dask_client(2))
+    assert len(single) > 150 and [row["firm_id"] for row in single] == sorted(row["firm_id"] for row in single)
+    # tolerance 0 and the same order: each row's PD, inputs and reason codes depend on that row alone
+    assert on_dask == single
