@@ -16,8 +16,7 @@ Stages, each in a fresh process so its peak memory is its own, on the history of
 - train: LightGBM's Dask estimator trains the PD model on that panel from model.toml
   (benchmarks/dask_training.py's Dask run, on the same kind of cluster: the workers read the
   panel file in row ranges, the driver never holds it), then every eligible firm at
-  2025-01-01 is scored on Dask with it (score), each task reading its own rows.
-
+  2025-01-01 is scored on Dask with it (score), each task reading its own rows;
 - ingest_sqlite, ingest_postgresql: the history loaded by `credit ingest`'s code
   (benchmarks/simulate_ingest.py's `ingest_folder`) into a fresh store: a new SQLite file
   (benchmarks/out/growth-ingest<N>.db, deleted afterwards) or a new PostgreSQL database on
@@ -27,8 +26,10 @@ Stages, each in a fresh process so its peak memory is its own, on the history of
   the suites (a few seconds, once per process) is not in either.
 
 Every cell is saved in benchmarks/out/growth/<N>-<stage>.json; ``--table`` prints the table
-of all saved cells. Peak memory of a Dask stage is the
-driver's peak RSS plus each worker's (/proc VmHWM); the score cells' peaks include the
+of all saved cells, each with the load average (1 minute) when its stage started: on this
+2-core machine a cell measured beside other work has a longer wall time than an idle
+machine gives (its CPU seconds change less). Peak memory of a Dask stage is the driver's
+peak RSS plus each worker's (/proc VmHWM); the score cells' peaks include the
 training before it in the same processes (RSS peaks only grow), the scheduler-sampled
 worker peaks printed beside them do not.
 """
@@ -236,18 +237,19 @@ def child(stage: str, firms: int, memory_limit: str, partitions: int, postgres: 
 
 
 def _cell(cell: dict) -> str:
-    return f"{cell['seconds']:,.1f} s ({cell['cpu_seconds']:,.1f} CPU-s), {cell['peak_mb']:,.0f} MB"
+    return (f"{cell['seconds']:,.1f} s ({cell['cpu_seconds']:,.1f} CPU-s), {cell['peak_mb']:,.0f} MB, "
+            f"load {cell['load_before'][0]:.1f}")
 
 
 def table() -> None:
+    """One row per stage, one column per size (a row's cells are comparable: same stage, other sizes)."""
     sizes = sorted({int(p.name.split("-")[0]) for p in CELLS.glob("*.json")})
-    print("firms    | " + " | ".join(COLUMNS))
-    for firms in sizes:
-        row = []
-        for name in COLUMNS:
-            path = CELLS / f"{firms}-{name}.json"
-            row.append(_cell(json.loads(path.read_text())) if path.is_file() else "not measured")
-        print(f"{firms:>8,} | " + " | ".join(row))
+    cells = {(name, firms): _cell(json.loads(path.read_text())) if (path := CELLS / f"{firms}-{name}.json").is_file()
+             else "not measured" for name in COLUMNS for firms in sizes}
+    widths = [max(len(f"{firms:,} firms"), *(len(cells[name, firms]) for name in COLUMNS)) for firms in sizes]
+    print((f"{'stage':<17} | " + " | ".join(f"{f'{firms:,} firms':<{w}}" for firms, w in zip(sizes, widths))).rstrip())
+    for name in COLUMNS:
+        print((f"{name:<17} | " + " | ".join(f"{cells[name, firms]:<{w}}" for firms, w in zip(sizes, widths))).rstrip())
 
 
 def main() -> None:
