@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import numpy as np
 
@@ -27,7 +27,6 @@ from credit.features.asof import AsOfGrid
 from credit.features.block import FeatureBlock
 from credit.features.definitions import Aggregate, Feature
 from credit.features.history import History
-from credit.features.engine import order_pairs
 from credit.features.sources import DAY_US
 from credit.standing.definition import overdue_cutoff
 from credit.standing.frames import INVOICE_COLUMNS, PAYMENT_COLUMNS, firm_standing, invoice_standing
@@ -191,9 +190,16 @@ def trade_network(history: History, grid: AsOfGrid, firms: np.ndarray, partners:
     every firm (:func:`partner_flags`), not only of ``firms``.
     """
     first = grid.dates[0]
-    # order value per (buyer, supplier, segment), sorted so that each pair is one run of rows; rows of
-    # segments before the window (in the table the partner counts kept) add zeros to a pair's value
-    table = order_pairs(history, grid, datetime(first.year, first.month, first.day) - timedelta(days=CONCENTRATION_WINDOW))
+    # order value per (buyer, supplier, segment), sorted so that each pair is one run of rows
+    table = history.connection.sql(f"""
+        SELECT o.buyer_id, o.supplier_id, coalesce(d.segment, 0) AS segment,
+               CAST(sum(o.amount_minor) AS BIGINT) AS gmv
+        FROM orders o LEFT JOIN _day_segments d ON d.day = CAST(o.created_at AS DATE)
+        WHERE o.created_at < $last AND o.created_at >= $first - INTERVAL {CONCENTRATION_WINDOW} DAY
+          AND (o.buyer_id IN (SELECT firm_id FROM _universe) OR o.supplier_id IN (SELECT firm_id FROM _universe))
+        GROUP BY ALL ORDER BY o.buyer_id, o.supplier_id, segment""",
+        params={"last": grid.as_of_timestamps()[-1].astype(datetime),
+                "first": datetime(first.year, first.month, first.day)}).to_arrow_table()
     buyer, supplier = table.column("buyer_id").to_numpy(), table.column("supplier_id").to_numpy()
     segment, gmv = table.column("segment").to_numpy(), table.column("gmv").to_numpy().astype(np.float64)
     new_pair = np.ones(len(buyer), dtype=bool)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pyarrow as pa
@@ -115,40 +115,6 @@ def register_grid(history: History, grid: AsOfGrid, firms: np.ndarray) -> None:
         "day": pa.array(days["day"].dt.date, type=pa.date32()), "segment": pa.array(days["segment"], type=pa.int32())}))
     history.connection.register("_universe", pa.table({"firm_id": pa.array(firms, type=pa.int64())}))
     history.whole_universe = len(firms) == history.one("SELECT count(*) FROM firms")[0]
-
-
-# order value per (buyer, supplier, segment), sorted so that each pair is one run of rows
-_ORDER_PAIRS = """
-SELECT o.buyer_id, o.supplier_id, coalesce(d.segment, 0) AS segment, CAST(sum(o.amount_minor) AS BIGINT) AS gmv
-FROM orders o LEFT JOIN _day_segments d ON d.day = CAST(o.created_at AS DATE)
-WHERE o.created_at < $until AND o.created_at >= $since
-  AND (o.buyer_id IN (SELECT firm_id FROM _universe) OR o.supplier_id IN (SELECT firm_id FROM _universe))
-GROUP BY ALL ORDER BY o.buyer_id, o.supplier_id, segment"""
-
-
-def keep_order_pairs(history: History, grid: AsOfGrid, since: datetime) -> None:
-    """Group the orders from ``since`` to the grid's last date by (buyer, supplier, segment) once, for two readers.
-
-    The partner counts (:func:`_distinct`) read the kept table when their windows start on or
-    after ``since``; the trade network (:func:`credit.features.domain.trade_network`) takes it
-    with :func:`order_pairs`, which lets it go. ``_day_segments`` and ``_universe`` must be
-    those of ``grid`` and the firms computed for (:func:`register_grid`).
-    """
-    history.order_pairs = (grid, since, order_pairs(history, grid, since))
-
-
-def order_pairs(history: History, grid: AsOfGrid, since: datetime) -> pa.Table:
-    """Order value per (buyer, supplier, segment) of ``grid``, sorted by the three: orders from ``since`` on.
-
-    Only orders before the grid's last date with a firm of ``_universe``. A table
-    :func:`keep_order_pairs` kept for the grid from ``since`` or earlier is returned instead
-    (its earlier rows are in segments before ``since``) and let go.
-    """
-    kept, history.order_pairs = history.order_pairs, None
-    if kept is not None and kept[0] is grid and kept[1] <= since:
-        return kept[2]
-    return history.connection.sql(_ORDER_PAIRS, params={
-        "until": grid.as_of_timestamps()[-1].astype(datetime), "since": since}).to_arrow_table()
 
 
 def events_scope(source: Source, role: str, grid: AsOfGrid, whole_universe: bool) -> str:
@@ -583,9 +549,6 @@ def _distinct(history: History, source: Source, role: str, features: list[Featur
             shared = pairs.pop(key)
             table = shared.select(["value", *shared.column_names[2:]]).rename_columns(
                 ["firm_id", *shared.column_names[2:]])
-        elif partner and (kept := _kept_partners(history, source, role, features, aggregate, grid)) is not None:
-            pairs[key] = kept
-            table = kept.drop_columns(["value"])
         else:
             table = history.connection.sql(
                 f"SELECT firm_id{', value' if partner else ''}, {masks} FROM (SELECT firm_id, {SEGMENT} AS segment, "
@@ -597,35 +560,3 @@ def _distinct(history: History, source: Source, role: str, features: list[Featur
         distinct[aggregate] = (block.positions(table.column("firm_id").to_numpy()),
                                np.column_stack([table.column(f"w{w}").to_numpy() for w in range(words)]))
     return distinct
-
-
-def _kept_partners(history: History, source: Source, role: str, features: list[Feature], aggregate: Aggregate,
-                   grid: AsOfGrid) -> pa.Table | None:
-    """A distinct count of order partners from the kept (buyer, supplier, segment) table; None if there is none.
-
-    The table is sorted by the pair, so each pair is one run of rows and its segment bitmask
-    is an OR over the run: the rows the grouped query in :func:`_distinct` gives, without
-    grouping the orders a second time (the trade network groups them so anyway).
-    """
-    windows = {w for f in features if aggregate in f.aggregates for w in f.windows}
-    kept = history.order_pairs
-    if kept is None or kept[0] is not grid or source.name != "orders" or aggregate.filter is not None or \
-            {source.entities[role], aggregate.column} != {"buyer_id", "supplier_id"} or ALL_HISTORY in windows or \
-            grid.dates[0] - timedelta(days=max(windows)) < kept[1].date():
-        return None  # not these pairs, or a window reaching back before the kept orders
-    table = kept[2]
-    if table.column("buyer_id").null_count or table.column("supplier_id").null_count:
-        return None
-    firm_id = table.column(source.entities[role]).to_numpy()
-    value = table.column(aggregate.column).to_numpy()
-    segment = table.column("segment").to_numpy().astype(np.uint64)
-    buyer, supplier = table.column("buyer_id").to_numpy(), table.column("supplier_id").to_numpy()
-    new_pair = np.ones(len(buyer), dtype=bool)
-    new_pair[1:] = (buyer[1:] != buyer[:-1]) | (supplier[1:] != supplier[:-1])
-    starts = np.flatnonzero(new_pair)
-    columns = {"firm_id": firm_id[starts], "value": value[starts]}
-    for word in range(-(-grid.segments // 64)):
-        in_word = (segment // np.uint64(64)) == np.uint64(word)
-        bits = np.where(in_word, np.left_shift(np.uint64(1), segment % np.uint64(64)), np.uint64(0))
-        columns[f"w{word}"] = np.bitwise_or.reduceat(bits, starts) if len(starts) else bits[:0]
-    return pa.table(columns)

@@ -69,7 +69,6 @@ class History:
         self.prepared_until: datetime | None = None  # helper tables built for events before this
         self.folder: Path | None = None  # the Parquet folder, when read from one
         self.whole_universe = False  # features are being computed for every firm
-        self.order_pairs: tuple[object, datetime, pa.Table] | None = None  # (grid, since, table): keep_order_pairs
 
     @classmethod
     def from_parquet(cls, folder: Path | str, threads: int | None = None,

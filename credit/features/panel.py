@@ -34,7 +34,7 @@ from credit.features.domain import (
     CONCENTRATION_WINDOW, DERIVED, Derived, monthly_activity, overdue_as_of, partner_flags, tenure_days,
     trade_network,
 )
-from credit.features.engine import column_order, compute_features, keep_order_pairs, prepare_streams, register_grid
+from credit.features.engine import column_order, compute_features, prepare_streams, register_grid
 from credit.features.history import History
 from credit.features.sources import SOURCES, reads_helper_tables, release
 from credit.features.stages import stage
@@ -171,11 +171,6 @@ def firm_stage(history: History, grid: AsOfGrid, firms: np.ndarray, features: li
         computed = compute_features(history, grid, derived_streams, firms)
     with stage("helper tables dropped"):
         release(history)
-    register_grid(history, grid, firms)
-    if history.whole_universe:  # the partner counts and the trade network group the orders by pair alike
-        with stage("orders by pair and segment"):
-            first = datetime(grid.dates[0].year, grid.dates[0].month, grid.dates[0].day)
-            keep_order_pairs(history, grid, first - timedelta(days=CONCENTRATION_WINDOW))
     with stage("order streams"):
         computed.update(compute_features(history, grid, [f for f in wanted if f not in derived_streams], firms))
     with stage("block and derived rates"):
