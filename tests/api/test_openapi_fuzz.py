@@ -57,7 +57,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from api.app import create_app
 from credit.ingest import find_history_files, ingest_files
 from credit.scoring.batch import score_all
-from credit.settings import Settings
+from credit.settings import DEFAULT_RATE_LIMITS, RateLimit, Settings
 from credit.store.engine import make_engine
 from tests.api.conftest import ROLES, auth, make_key
 from tests.api.marketplace import AS_OF, ScoredMarketplace, marketplace  # noqa: F401
@@ -95,7 +95,11 @@ def _running(store: str, url: str, marketplace: ScoredMarketplace,  # noqa: F811
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
     serving = tmp_path_factory.mktemp("fuzz-serving")
     shutil.copytree(marketplace.serving, serving, dirs_exist_ok=True)
-    app = create_app(Settings(database_url=url, serving_folder=str(serving)))
+    # No rate limit within reach: how fast the cases come depends on the machine, and a 429 in
+    # place of the answer the document gives would fail the case (tests/api/test_rate_limits.py
+    # covers the limits).
+    unlimited = {role: RateLimit(per_second=1_000_000, burst=1_000_000) for role in DEFAULT_RATE_LIMITS}
+    app = create_app(Settings(database_url=url, serving_folder=str(serving), api_rate_limits=unlimited))
     with TestClient(app):  # runs the lifespan: the store is opened, migrated and kept on app.state
         yield store, app, {role: make_key(app, role, name=f"schemathesis-{role}") for role in ROLES}
     print(f"\nschemathesis on {store}: " + ", ".join(
