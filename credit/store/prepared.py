@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable
-from typing import Any
 from datetime import datetime
+from typing import Any
 from weakref import WeakKeyDictionary, ref
 
 from sqlalchemy import Connection
