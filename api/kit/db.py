@@ -39,8 +39,10 @@ nothing waits in a cycle.
 
 SQLite's write lock: a unit of work that reads before it writes calls
 :func:`take_write_lock` first (``BEGIN IMMEDIATE``). Another connection that wants the lock
-meanwhile (a ``def`` route in the pool, another worker process) waits in SQLite's busy
-handler (``timeout=30`` in :func:`credit.store.engine.make_engine`).
+meanwhile (a ``def`` route in the pool, another worker process) queues for it on the store's
+writer lock (:mod:`credit.store.writer_lock`), woken as soon as the holder commits, at most
+the busy timeout for a thread of the same process (``timeout=30`` in
+:func:`credit.store.engine.make_engine`).
 """
 
 from __future__ import annotations

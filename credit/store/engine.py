@@ -9,6 +9,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from credit.store.writer_lock import LockingConnection
+
 
 def make_engine(url: str, *, busy_timeout_seconds: float = 30.0, wal_autocheckpoint: int | None = None) -> Engine:
     """Create an engine for ``url``; SQLite files get their folder and safe pragmas.
@@ -27,6 +29,9 @@ def make_engine(url: str, *, busy_timeout_seconds: float = 30.0, wal_autocheckpo
         A pooled engine. On SQLite, foreign keys are enforced and the journal is WAL so
         readers do not block the writer; ``engine.execution_options(sqlite_begin="IMMEDIATE")``
         gives sessions that take the write lock at BEGIN (other databases ignore the option).
+        A file's connections queue for that lock on ``<file>-writer`` first
+        (:mod:`credit.store.writer_lock`): a waiting writer is woken when the holder ends its
+        transaction, instead of polling in SQLite's busy handler.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
@@ -37,9 +42,12 @@ def make_engine(url: str, *, busy_timeout_seconds: float = 30.0, wal_autocheckpo
             wal_autocheckpoint, int) or wal_autocheckpoint < 0):
         raise ValueError(f"`wal_autocheckpoint` must be a whole number of pages, 0 or more; got {wal_autocheckpoint!r}.")
 
+    connect_args: dict = {"timeout": busy_timeout_seconds}
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, connect_args={"timeout": busy_timeout_seconds})
+        if not parsed.query.get("uri"):  # a file: write transactions queue on its writer lock
+            connect_args["factory"] = LockingConnection
+    engine = create_engine(parsed, connect_args=connect_args)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
@@ -65,8 +73,12 @@ def make_engine(url: str, *, busy_timeout_seconds: float = 30.0, wal_autocheckpo
         # Straight to the driver: through exec_driver_sql SQLAlchemy builds an execution
         # context and a result for it, ~15 us per transaction (three per checkout request).
         statement = f"BEGIN {mode}"
+        driver = connection.connection.driver_connection
         try:
-            connection.connection.driver_connection.execute(statement)
+            if isinstance(driver, LockingConnection):
+                driver.begin(mode)  # IMMEDIATE and EXCLUSIVE wait their turn on the store's writer lock first
+            else:
+                driver.execute(statement)
         except sqlite3.Error as exc:  # wrapped as SQLAlchemy would (OperationalError for a lock timeout)
             raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
