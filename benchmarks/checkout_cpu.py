@@ -1,13 +1,17 @@
 """CPU per checkout authorization in process: the app called as ASGI, no HTTP, no client on the same cores.
 
-Builds the store of ``benchmarks/checkout.py`` (a fresh SQLite file, 1,000 buyers), runs the
+Builds the store of ``benchmarks/checkout.py`` (a fresh SQLite file, or with ``--postgres`` a new
+database on that server; 1,000 buyers), runs the
 app's lifespan, warms up with 300 authorizations, then sends ``N`` more in five batches and
 prints the process CPU (user + system) per authorization of each batch and their minimum.
+``--together K`` sends K at a time (``asyncio.gather``), as a loaded server has several to
+answer at once, which then share a transaction (api/checkout/group_commit.py).
 On a shared machine the minimum over batches, and runs of two trees alternated, compare
 better than an HTTP run whose server gets a fraction of a core. ``--profile FILE`` writes a
 cProfile of the measured batches (cProfile times wall clock: read shares, not microseconds).
 
-    PYTHONPATH=. .venv/bin/python benchmarks/checkout_cpu.py [N] [--profile FILE]
+    PYTHONPATH=. .venv/bin/python benchmarks/checkout_cpu.py [N] [--together K] [--profile FILE]
+        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from checkout import ROOT, build_store  # noqa: E402  (the HTTP benchmark's store)
+from checkout import ROOT, build_store, create_database, drop_database  # noqa: E402  (the HTTP benchmark's store)
 
 sys.path.insert(0, str(ROOT))
 
@@ -32,8 +36,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", type=int, nargs="?", default=3000, help="authorizations measured (five batches)")
     parser.add_argument("--profile", type=Path, default=None, help="write a cProfile of the measured batches here")
+    parser.add_argument("--together", type=int, default=1, metavar="K",
+                        help="send K authorizations at once, as a loaded server reads them (default 1: one at a time)")
+    parser.add_argument("--postgres", metavar="URL", default=None,
+                        help="a new database on this PostgreSQL server (dropped after) instead of a SQLite file")
     args = parser.parse_args()
-    url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='checkout_cpu_')) / 'store.db'}"
+    if args.postgres:
+        url = create_database(args.postgres)
+        try:
+            measure(args, url)
+        finally:
+            drop_database(args.postgres, url)
+    else:
+        measure(args, f"sqlite:///{Path(tempfile.mkdtemp(prefix='checkout_cpu_')) / 'store.db'}")
+
+
+def measure(args: argparse.Namespace, url: str) -> None:
+    """Build the store at ``url``, then run and print the measured batches."""
     key = build_store(url, 1000)
     os.environ["CREDIT_DATABASE_URL"] = url
     os.environ["CREDIT_API_RATE_LIMITS"] = json.dumps({"checkout": {"per_second": 1_000_000, "burst": 1_000_000}})
@@ -90,9 +109,11 @@ def main() -> None:
             cpu = time.process_time()
             if profiler:
                 profiler.enable()
-            for i in range(args.n // 5):
-                status, answer = await call(*authorization(batch * 1_000_000 + i, "order"))
-                assert status == 201, (status, answer)
+            for first in range(0, args.n // 5, args.together):
+                sent = range(first, min(first + args.together, args.n // 5))
+                for status, answer in await asyncio.gather(
+                        *(call(*authorization(batch * 1_000_000 + i, "order")) for i in sent)):
+                    assert status == 201, (status, answer)
             if profiler:
                 profiler.disable()
             per_batch.append((time.process_time() - cpu) / (args.n // 5) * 1e6)

@@ -10,12 +10,13 @@ directly:
 * the body parsed as FastAPI parses it (``Request.json``) and validated by the same model;
 * the key read by the same security schemes and authenticated by the same function
   (:func:`api.kit.auth.authenticate_on`: 401, its rate limit's 429), on the unit of work's
-  connection instead of a pooled connection of its own (see :func:`_authorize`);
-* the role and the Idempotency-Key checked, and the unit of work opened and ended, by
-  :func:`api.kit.idempotency.open_unit_of_work` / :func:`~api.kit.idempotency.end_unit_of_work`,
-  as :data:`~api.kit.idempotency.IdempotentUnitOfWorkDep` does;
+  connection instead of a pooled connection of its own;
+* the role and the Idempotency-Key checked, and the unit of work opened, by
+  :func:`api.kit.idempotency.open_unit_of_work`, as :data:`~api.kit.idempotency.IdempotentUnitOfWorkDep` does;
 * the route's own function (:func:`api.checkout.routes.authorize`) runs, in the same call as
-  the key's lookup and the claim (one trip to the thread pool on a database server, none on SQLite).
+  the key's lookup and the claim, in a transaction it shares with the authorizations that
+  arrived with it (:mod:`api.checkout.group_commit`: one COMMIT for all; one trip to the
+  thread pool on a database server, none on SQLite).
 
 What it raises (401, 403, a replay, 404 ``unknown_firm``, 409 ...) goes to the app's
 exception handlers as the FastAPI route's would, so the answers are the same bytes.
@@ -36,21 +37,19 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine
-from sqlalchemy.orm import Session
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Message, Receive, Scope, Send
 
 from api.checkout import routes
+from api.checkout.group_commit import Authorization, GroupCommit
 from api.checkout.schemas import AuthorizationIn
-from api.kit.auth import authenticate_on, presented_key
-from api.kit.db import STORE_SCOPE_KEY, finish_sql, finish_unit_of_work, kept_unit_of_work, run_sql, take_write_lock
-from api.kit.idempotency import IdempotentUnitOfWork, end_unit_of_work, open_unit_of_work, valid_key
+from api.kit.auth import presented_key
+from api.kit.db import STORE_SCOPE_KEY
+from api.kit.idempotency import valid_key
 
 PATH = "/v1/checkout/authorizations"
-_route = routes.authorize.__wrapped__  # the route's own function, without runs_sql's dispatch: _authorize is dispatched
+_route = routes.authorize.__wrapped__  # the route's own function, without runs_sql's dispatch: batches are dispatched
 _HANDED_ON = "credit.checkout_fast_path.handed_on"  # in the scope of a request handed to the router
 
 
@@ -69,6 +68,7 @@ class AuthorizeFastPath(BaseRoute):
 
     def __init__(self, route: APIRoute) -> None:
         self.route = route
+        self.group_commit = GroupCommit(_route)
         self.child_scope = {"route": route, "endpoint": route.endpoint, "path_params": {}}
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -100,15 +100,9 @@ class AuthorizeFastPath(BaseRoute):
             await self._hand_on(scope, receive, send, raw)
             return
         # From here on as the FastAPI route: the same functions, in the order its dependencies run,
-        # in one unit of work run in one go (one trip to the thread pool on a database server).
-        session, engine = kept_unit_of_work(request)
-        try:
-            response, claim = await run_sql(engine, _authorize, request, session, engine,
-                                            await presented_key(request), key[0], raw, body)
-        except BaseException:
-            await finish_sql(engine, finish_unit_of_work, session, False)
-            raise
-        await end_unit_of_work(claim, engine, True)
+        # in a unit of work shared with the authorizations that arrived with this one (group_commit).
+        authorization = Authorization(request, await presented_key(request), key[0], raw, body)
+        response = await self.group_commit.submit(authorization)
         await response(scope, receive, send)
 
     async def _hand_on(self, scope: Scope, receive: Receive, send: Send, body: bytes | None) -> None:
@@ -117,27 +111,6 @@ class AuthorizeFastPath(BaseRoute):
         if body is not None:
             receive = _replaying(body, receive)
         await scope["router"].app(scope, receive, send)
-
-
-def _authorize(request: Request, session: Session, engine: Engine, plaintext: str | None, key: str, raw: bytes,
-               body: AuthorizationIn) -> tuple[Response, IdempotentUnitOfWork]:
-    """Authenticate, check, claim and authorize in ``session``'s unit of work, begun here.
-
-    The API key is looked up without a pooled connection of its own. On SQLite, on the
-    connection the app keeps (:func:`~api.kit.db.kept_unit_of_work`) before ``BEGIN IMMEDIATE``,
-    in the driver's autocommit as :data:`~api.kit.auth.CallerDep` reads it: a 401 or a 429
-    never takes the write lock. On a database server, in the unit of work's own transaction,
-    so the lookup, the claim and the route share one trip to the thread pool.
-    """
-    kept = session.bind if isinstance(session.bind, Connection) else None
-    if kept is not None:
-        caller = authenticate_on(kept, request, plaintext)
-        take_write_lock(session)
-    else:
-        take_write_lock(session)
-        caller = authenticate_on(session, request, plaintext)
-    claim, _ = open_unit_of_work(request, caller, key, raw, (session, engine))
-    return _route(body=body, request=request, idem=claim, caller=caller), claim
 
 
 def _replaying(body: bytes, receive: Receive) -> Receive:
