@@ -26,6 +26,7 @@ import numpy as np
 from credit.features.asof import AsOfGrid
 from credit.features.block import FeatureBlock
 from credit.features.definitions import Aggregate, Feature
+from credit.features.engine import MonthlyTotals
 from credit.features.history import History
 from credit.features.sources import DAY_US
 from credit.standing.definition import overdue_cutoff
@@ -86,7 +87,18 @@ def overdue_as_of(history: History, grid: AsOfGrid, firms: np.ndarray) -> Featur
     return block
 
 
-def monthly_activity(history: History, grid: AsOfGrid, firms: np.ndarray) -> FeatureBlock:
+def monthly_gmv(grid: AsOfGrid) -> MonthlyTotals:
+    """The order value per firm and calendar month that :func:`monthly_activity` needs.
+
+    From 24 months before the first as-of month to the last as-of month. The engine sums it in
+    its pass over the orders (:func:`credit.features.engine.compute_features`), so the orders
+    are not read again for it.
+    """
+    first_month = _month_number(grid.dates[0]) - 24
+    return MonthlyTotals("orders", "amount_minor", first_month, _month_number(grid.dates[-1]) - first_month + 1)
+
+
+def monthly_activity(history: History, grid: AsOfGrid, firms: np.ndarray, gmv: MonthlyTotals) -> FeatureBlock:
     """Trends of monthly GMV over the calendar months completed before each as-of date.
 
     Only months from the firm's registration month on count. For each role (buyer, supplier):
@@ -98,10 +110,11 @@ def monthly_activity(history: History, grid: AsOfGrid, firms: np.ndarray) -> Fea
     - ``<role>_gmv_volatility_12m``: sample standard deviation over mean of monthly GMV in
       the last 12 months (at least 3 months needed).
 
-    Ratios are null when their base is 0.
+    Ratios are null when their base is 0. ``gmv`` is :func:`monthly_gmv`'s request for ``grid``,
+    filled by the engine's pass over the orders for ``firms``.
     """
-    first_month = _month_number(grid.dates[0]) - 24
-    months = _month_number(grid.dates[-1]) - first_month
+    first_month = gmv.first_month
+    months = gmv.months - 1
     # the months complete at as-of d are those before d's own month (still running at d,
     # or just starting when d is the 1st): indices below this
     complete = np.array([_month_number(d) - first_month for d in grid.dates])
@@ -113,33 +126,17 @@ def monthly_activity(history: History, grid: AsOfGrid, firms: np.ndarray) -> Fea
     ids = registered.column("firm_id").to_numpy()
     mine = np.isin(ids, firms)
     start[block.positions(ids[mine])] = registered.column("month").to_numpy()[mine]
-    among = "" if history.whole_universe else \
-        " AND (buyer_id IN (SELECT firm_id FROM _universe) OR supplier_id IN (SELECT firm_id FROM _universe))"
-    # one scan for both roles: order value per (buyer, month) and per (supplier, month)
-    table = history.connection.sql(f"""
-        SELECT buyer_id, supplier_id, month, CAST(sum(amount_minor) AS BIGINT) AS gmv
-        FROM (SELECT buyer_id, supplier_id, amount_minor,
-                     CAST(datediff('month', make_timestamp({first_month // 12}, {first_month % 12 + 1}, 1, 0, 0, 0),
-                                   created_at) AS BIGINT) AS month
-              FROM orders
-              WHERE created_at >= make_timestamp({first_month // 12}, {first_month % 12 + 1}, 1, 0, 0, 0)
-                AND created_at < $last{among})
-        GROUP BY GROUPING SETS ((buyer_id, month), (supplier_id, month))""",
-        params={"last": grid.as_of_timestamps()[-1].astype(datetime)}).to_arrow_table()
-    for role, key in (("buyer", "buyer_id"), ("supplier", "supplier_id")):
-        ids = table.column(key).fill_null(-1).to_numpy()  # null: a row of the other role's grouping set
-        mine = np.isin(ids, firms)
-        gmv = np.zeros((len(firms), months + 1))
-        gmv[block.positions(ids[mine]), table.column("month").to_numpy()[mine]] = table.column("gmv").to_numpy()[mine]
+    for role in ("buyer", "supplier"):
+        gmv_by_month = gmv.totals[role].astype(np.float64)
         columns = {name: block.empty() for name in ("active", "growth", "yoy", "volatility")}
         for k, end in enumerate(complete):
             month_index = np.arange(months + 1)[None, :]
             eligible = month_index >= start[:, None]
-            last12 = gmv[:, end - 12:end]
+            last12 = gmv_by_month[:, end - 12:end]
             known12 = eligible[:, end - 12:end]
             columns["active"][:, k] = ((last12 > 0) & known12).sum(axis=1)
-            recent, before = gmv[:, end - 3:end].sum(axis=1), gmv[:, end - 6:end - 3].sum(axis=1)
-            year_ago = gmv[:, end - 15:end - 12].sum(axis=1)
+            recent, before = gmv_by_month[:, end - 3:end].sum(axis=1), gmv_by_month[:, end - 6:end - 3].sum(axis=1)
+            year_ago = gmv_by_month[:, end - 15:end - 12].sum(axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
                 columns["growth"][:, k] = np.where((before > 0) & eligible[:, end - 6], recent / before - 1, np.nan)
                 columns["yoy"][:, k] = np.where((year_ago > 0) & eligible[:, end - 15], recent / year_ago - 1, np.nan)

@@ -10,7 +10,8 @@ values and recency, and slices for minima and maxima. Counts, sums, minima, maxi
 values are exact integers, so computing an as-of date alone or in a batch gives the same
 numbers. Distinct counts of a column with few values (goods categories) are marked per
 (value, segment, firm) in the same pass; the others are one grouped DuckDB query each, per
-(firm, value).
+(firm, value). A caller may ask the same pass for a column's sum per firm and calendar month
+(:class:`MonthlyTotals`), so that the monthly trends need no read of the stream of their own.
 """
 
 from __future__ import annotations
@@ -33,7 +34,24 @@ INT64_MAX = np.iinfo(np.int64).max
 INT64_MIN = np.iinfo(np.int64).min
 
 
-def compute_features(history: History, grid: AsOfGrid, features: list[Feature], firms: np.ndarray) -> FeatureBlock:
+@dataclass
+class MonthlyTotals:
+    """A request for one column's sum per firm and calendar month, taken in the pass over its stream.
+
+    Months are numbered ``year * 12 + month - 1``; events before ``first_month`` are left out.
+    :func:`compute_features` fills ``totals``: for every role of ``source``, an int64 array of
+    shape ``(firms, months)`` (exact sums; null values count as none).
+    """
+
+    source: str
+    column: str
+    first_month: int
+    months: int
+    totals: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def compute_features(history: History, grid: AsOfGrid, features: list[Feature], firms: np.ndarray,
+                     monthly: MonthlyTotals | None = None) -> FeatureBlock:
     """Compute ``features`` for ``firms`` at every as-of date of ``grid``.
 
     Parameters
@@ -46,6 +64,9 @@ def compute_features(history: History, grid: AsOfGrid, features: list[Feature], 
         Declarative definitions (checked first).
     firms
         Sorted firm ids to compute for; events of other firms are not read.
+    monthly
+        Monthly sums to take in the same pass over their stream (which is read for them even
+        when no feature needs it); filled in place.
 
     Returns
     -------
@@ -69,10 +90,14 @@ def compute_features(history: History, grid: AsOfGrid, features: list[Feature], 
     by_source: dict[str, dict[str, list[Feature]]] = defaultdict(dict)
     for (source_name, role), stream_features in by_stream.items():
         by_source[source_name][role] = stream_features
+    if monthly is not None:
+        for role in SOURCES[monthly.source].entities:
+            by_source[monthly.source].setdefault(role, [])
     computed: dict[tuple[str, str], list[tuple[str, np.ndarray]]] = {}
     for source_name, roles in by_source.items():
+        wanted = monthly if monthly is not None and monthly.source == source_name else None
         with stage(f"  scan {source_name} as {' and '.join(roles)}"):
-            scanned = _scan_source(history, SOURCES[source_name], roles, grid, block)
+            scanned = _scan_source(history, SOURCES[source_name], roles, grid, block, wanted)
         with stage(f"  windows of {source_name}"):
             for role in roles:  # each role's partials dropped once its windows are out: never two streams' at once
                 computed[(source_name, role)] = _combine(scanned.pop(role), grid, roles[role])
@@ -269,12 +294,13 @@ SQUARE_EXACT = 1 << 31
 
 
 def _scan_source(history: History, source: Source, roles: dict[str, list[Feature]], grid: AsOfGrid,
-                 block: FeatureBlock) -> dict[str, _Partials]:
+                 block: FeatureBlock, monthly: MonthlyTotals | None = None) -> dict[str, _Partials]:
     """Partial aggregates of every role of one stream from one read of it, plus one query per distinct count.
 
     DuckDB evaluates the stream, its filters and its columns; NumPy gives each event its
     (segment, firm) cell and sums, counts and takes extremes per cell for every role at once,
-    in integers, so the partials are exactly those a grouped query returns.
+    in integers, so the partials are exactly those a grouped query returns. ``monthly`` (of
+    this stream) is summed per (month, firm) in the same pass.
     """
     plans: dict[str, tuple[dict[Aggregate, dict[str, str]], dict[str, Part]]] = {}
     for role, features in roles.items():
@@ -292,12 +318,14 @@ def _scan_source(history: History, source: Source, roles: dict[str, list[Feature
     few = {(role, aggregate): _FewValues(grid.segments, len(block.firms))
            for role in accumulators for aggregate in sorted({a for f in roles[role] for a in f.aggregates}, key=repr)
            if aggregate.function == "distinct_count" and aggregate.column not in source.entities.values()}
-    if accumulators:
-        columns = sorted({column for _, column, _ in wanted if column is not None})
+    months = {role: _MonthSums(monthly, len(block.firms)) for role in roles} if monthly is not None else {}
+    if accumulators or months:
+        columns = sorted({column for _, column, _ in wanted if column is not None}
+                         | ({monthly.column} if monthly is not None else set()))
         filters = sorted({where for _, _, where in wanted if where is not None}
                          | {a.filter for _, a in few if a.filter is not None})
         raw = sorted({a.column for _, a in few})
-        keys = {role: source.entities[role] for role in accumulators}
+        keys = {role: source.entities[role] for role in roles if role in accumulators or role in months}
         select = [f"e.{key} AS k_{role}" for role, key in keys.items()]
         select += [f"epoch_us(e.{source.event_time}) AS t"]
         select += [f"CAST(e.{column} AS BIGINT) AS c{i}" for i, column in enumerate(columns)]
@@ -314,13 +342,19 @@ def _scan_source(history: History, source: Source, roles: dict[str, list[Feature
             segments = segment_of(batch.column("t").to_numpy())
             values = {column: _integers(batch.column(f"c{i}")) for i, column in enumerate(columns)}
             masks = {where: batch.column(f"f{i}").to_numpy(zero_copy_only=False) for i, where in enumerate(filters)}
-            for role, accumulator in accumulators.items():
+            month = _month_number(batch.column("t").to_numpy()) if months else None
+            for role in keys:
                 ids = batch.column(f"k_{role}").to_numpy()
                 if history.whole_universe:
                     rows, known = block.positions(ids), None
                 else:
                     rows = block.rows_or_missing(ids)
                     known = rows >= 0
+                if role in months:
+                    months[role].add(month, rows, known, values[monthly.column])
+                if role not in accumulators:
+                    continue
+                accumulator = accumulators[role]
                 cells = segments * len(block.firms) + rows
                 accumulator.add(cells, known, batch.column("t").to_numpy(), values, masks)
                 for (of_role, aggregate), marks in few.items():
@@ -329,6 +363,8 @@ def _scan_source(history: History, source: Source, roles: dict[str, list[Feature
                         if aggregate.filter is not None:
                             keep = masks[aggregate.filter] if keep is None else keep & masks[aggregate.filter]
                         marks.add(cells, keep, batch.column(f"v{raw.index(aggregate.column)}"))
+    if monthly is not None:
+        monthly.totals.update({role: sums.dense.reshape(sums.shape).T for role, sums in months.items()})
     out = {}
     pairs: dict[tuple, pa.Table] = {}
     for role, features in roles.items():
@@ -354,6 +390,31 @@ class _SegmentOf:
         # days before the first boundary are segment 0; events on or after the last as-of date are not read
         return np.where(index < 0, 0, self.table[np.clip(index, 0, max(len(self.table) - 1, 0))]) \
             if len(self.table) else np.zeros(len(times_us), dtype=np.int64)
+
+
+def _month_number(times_us: np.ndarray) -> np.ndarray:
+    """Calendar month (``year * 12 + month - 1``) of each event time (epoch microseconds)."""
+    return times_us.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64) + 1970 * 12
+
+
+class _MonthSums:
+    """One role's sums of a column per (month, firm) cell of a :class:`MonthlyTotals`, batch by batch."""
+
+    def __init__(self, monthly: MonthlyTotals, firms: int) -> None:
+        self.first, self.shape = monthly.first_month, (monthly.months, firms)
+        self.dense = np.zeros(monthly.months * firms, dtype=np.int64)
+
+    def add(self, month: np.ndarray, rows: np.ndarray, known: np.ndarray | None,
+            values: tuple[np.ndarray, np.ndarray | None]) -> None:
+        index = month - self.first
+        keep = (index >= 0) & (index < self.shape[0])
+        for extra in (known, values[1]):
+            if extra is not None:
+                keep &= extra
+        at = np.flatnonzero(keep)
+        value = values[0][at]
+        _check_sum(value, len(at), "a monthly total")
+        np.add.at(self.dense, index[at] * self.shape[1] + rows[at], value)
 
 
 def _day_number(day: object) -> int:

@@ -32,8 +32,8 @@ from credit.features.block import FeatureBlock
 from credit.features.catalog import MARKETPLACE_FEATURES
 from credit.features.definitions import ALL_HISTORY, Feature, check_definitions, definitions_version
 from credit.features.domain import (
-    CONCENTRATION_WINDOW, DERIVED, Derived, monthly_activity, overdue_as_of, partner_flags, tenure_days,
-    trade_network,
+    CONCENTRATION_WINDOW, DERIVED, Derived, monthly_activity, monthly_gmv, overdue_as_of, partner_flags,
+    tenure_days, trade_network,
 )
 from credit.features.engine import column_order, compute_features, prepare_streams, register_grid
 from credit.features.history import History
@@ -176,8 +176,10 @@ def firm_stage(history: History, grid: AsOfGrid, firms: np.ndarray, features: li
         computed = compute_features(history, grid, derived_streams, firms)
     with stage("helper tables dropped"):
         release(history)
+    gmv = monthly_gmv(grid)
     with stage("order streams"):
-        computed.update(compute_features(history, grid, [f for f in wanted if f not in derived_streams], firms))
+        computed.update(compute_features(history, grid, [f for f in wanted if f not in derived_streams], firms,
+                                         monthly=gmv))
     with stage("block and derived rates"):
         block = FeatureBlock(firms, grid.dates)
         helper_columns = {name for f in helpers for name in f.column_names()}
@@ -190,7 +192,8 @@ def firm_stage(history: History, grid: AsOfGrid, firms: np.ndarray, features: li
         block.update(overdue)
         del overdue
     with stage("monthly activity"):
-        block.update(monthly_activity(history, grid, firms))
+        block.update(monthly_activity(history, grid, firms, gmv))
+        del gmv
     with stage("tenure"):
         block.update(tenure_days(history, grid, firms))
     return block

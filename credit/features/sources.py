@@ -59,27 +59,23 @@ _PAYMENT_FACTS = """
 CREATE OR REPLACE TEMP TABLE _payment_facts AS
 SELECT p.payment_id, p.invoice_id, i.buyer_id, i.supplier_id, p.paid_at, p.amount_minor,
        i.due_at, i.amount_minor AS invoice_amount_minor,
-       CAST(sum(p.amount_minor) OVER invoice_payments AS BIGINT) AS paid_to_date_minor,
-       lead(p.paid_at) OVER invoice_payments AS next_paid_at
+       CAST(sum(p.amount_minor) OVER (PARTITION BY p.invoice_id ORDER BY p.paid_at, p.payment_id
+                                      ROWS UNBOUNDED PRECEDING) AS BIGINT) AS paid_to_date_minor
 FROM (SELECT * FROM payments WHERE paid_at < $until) p JOIN invoices i USING (invoice_id)
-WINDOW invoice_payments AS (PARTITION BY p.invoice_id ORDER BY p.paid_at, p.payment_id ROWS UNBOUNDED PRECEDING)
 """
 
-# An invoice is settled by the payment that brings the amount paid to its amount; what was
-# paid by the due time is the running total at the last payment not after it. Each is one row of
-# the invoice's payments (the amounts are positive), picked by one grouping of the payments by
-# invoice: one pass over them instead of a join with each of two selections of them.
+# Payment amounts are positive (a CHECK of the store), so an invoice's running total only grows:
+# it is settled at the first payment whose running total reaches its amount, and what was paid
+# by the due time is the largest running total of a payment not after it. Both are plain
+# aggregates of one grouping of the payments by invoice, with no look at the next payment.
 _INVOICE_FACTS = """
 CREATE OR REPLACE TEMP TABLE _invoice_facts AS
 SELECT i.invoice_id, i.buyer_id, i.supplier_id, i.issued_at, i.due_at, i.amount_minor, p.settled_at,
        coalesce(p.paid_by_due_minor, 0) AS paid_by_due_minor
 FROM (SELECT * FROM invoices WHERE issued_at < $until) i
 LEFT JOIN (SELECT invoice_id,
-                  min(paid_at) FILTER (WHERE paid_to_date_minor >= invoice_amount_minor
-                                         AND paid_to_date_minor - amount_minor < invoice_amount_minor) AS settled_at,
-                  max(paid_to_date_minor) FILTER (WHERE paid_at <= due_at
-                                                    AND (next_paid_at IS NULL OR next_paid_at > due_at))
-                      AS paid_by_due_minor
+                  min(paid_at) FILTER (WHERE paid_to_date_minor >= invoice_amount_minor) AS settled_at,
+                  max(paid_to_date_minor) FILTER (WHERE paid_at <= due_at) AS paid_by_due_minor
            FROM _payment_facts GROUP BY invoice_id) p USING (invoice_id)
 """
 
