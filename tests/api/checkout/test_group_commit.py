@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
 
+from api.checkout import group_commit
 from api.checkout.fast_path import AuthorizeFastPath
 from api.kit.tables import IdempotencyRecord
 from credit.audit.tables import DecisionRecord
@@ -36,37 +37,44 @@ def served(store_settings):  # noqa: ANN001, ANN201
         yield app, client, make_key(app, "checkout"), ends
 
 
+async def _asgi_call(app: FastAPI, key: str, idempotency_key: str, body: dict) -> tuple[int, dict, dict]:
+    """One authorization sent to the app as ASGI; its (status, JSON, headers)."""
+    raw = json.dumps(body).encode()
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/v1/checkout/authorizations", "raw_path": b"/v1/checkout/authorizations",
+             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+             "headers": [(b"host", b"test"), (b"authorization", f"Bearer {key}".encode()),
+                         (b"idempotency-key", idempotency_key.encode()), (b"content-type", b"application/json"),
+                         (b"content-length", str(len(raw)).encode())]}
+    sent, out = False, []
+
+    async def receive() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+        await asyncio.Event().wait()
+        return {}
+
+    async def send(message: dict) -> None:
+        out.append(message)
+
+    await app(scope, receive, send)
+    body_bytes = b"".join(message.get("body", b"") for message in out if message["type"] == "http.response.body")
+    headers = {name.decode(): value.decode() for name, value in out[0]["headers"]}
+    return out[0]["status"], json.loads(body_bytes), headers
+
+
+async def _asgi_calls(app: FastAPI, requests: list[tuple[str, str, dict]]) -> list[tuple[int, dict, dict]]:
+    """(key, Idempotency-Key, body) sent at once to the app; (status, JSON, headers) in the same order."""
+    return list(await asyncio.gather(*(_asgi_call(app, *request) for request in requests)))
+
+
 def _send_together(client: TestClient, app: FastAPI, requests: list[tuple[str, str, dict]]) -> list[tuple[int, dict, dict]]:
-    """(key, Idempotency-Key, body) sent at once in the app's loop; (status, JSON, headers) in the same order."""
-
-    async def one(key: str, idempotency_key: str, body: dict) -> tuple[int, dict, dict]:
-        raw = json.dumps(body).encode()
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-                 "scheme": "http", "path": "/v1/checkout/authorizations", "raw_path": b"/v1/checkout/authorizations",
-                 "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
-                 "headers": [(b"host", b"test"), (b"authorization", f"Bearer {key}".encode()),
-                             (b"idempotency-key", idempotency_key.encode()), (b"content-type", b"application/json"),
-                             (b"content-length", str(len(raw)).encode())]}
-        sent, out = False, []
-
-        async def receive() -> dict:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": raw, "more_body": False}
-            await asyncio.Event().wait()
-            return {}
-
-        async def send(message: dict) -> None:
-            out.append(message)
-
-        await app(scope, receive, send)
-        body_bytes = b"".join(message.get("body", b"") for message in out if message["type"] == "http.response.body")
-        headers = {name.decode(): value.decode() for name, value in out[0]["headers"]}
-        return out[0]["status"], json.loads(body_bytes), headers
+    """The requests sent at once in the app's own event loop (its lifespan's), as a loaded server reads them."""
 
     async def together() -> list[tuple[int, dict, dict]]:
-        return list(await asyncio.gather(*(one(*request) for request in requests)))
+        return await _asgi_calls(app, requests)
 
     return client.portal.call(together)
 
@@ -150,3 +158,29 @@ def test_an_unknown_key_is_answered_alone_while_the_others_commit_together(serve
     assert answers[1][1]["error"]["code"] == "unauthenticated"
     assert [answers[0][1]["balances"]["pending"], answers[2][1]["balances"]["pending"]] == ["10.00", "20.00"]
     assert ends["commit"] - commits == 1
+
+
+def test_a_request_that_comes_as_a_batch_ends_gets_a_batch_of_its_own(served, monkeypatch):
+    # A request can reach the fast path after the batch runner's last look for work and before
+    # its task is cleaned up (on a uvicorn worker: the next request of a client just answered).
+    # Played here by a request whose task is created inside the runner's last step.
+    app, client, key, _ = served
+    buyer, _ = make_buyer_with_line(app.state.engine, limit_minor=100_000)
+    late: list[asyncio.Task] = []
+    run_sql = group_commit.run_sql
+
+    async def run_then_a_request_comes(*arguments: object) -> object:
+        answers = await run_sql(*arguments)
+        if not late:
+            late.append(asyncio.get_running_loop().create_task(
+                _asgi_call(app, key, "late", _order(buyer, "PO-LATE", "1.00"))))
+        return answers
+
+    monkeypatch.setattr(group_commit, "run_sql", run_then_a_request_comes)
+
+    async def scenario() -> tuple[int, int]:
+        (early, _, _), = await _asgi_calls(app, [(key, "early", _order(buyer, "PO-EARLY", "1.00"))])
+        status, answer, _ = await asyncio.wait_for(late[0], 10)
+        return early, status, answer["balances"]["pending"]
+
+    assert client.portal.call(scenario) == (201, 201, "2.00")
