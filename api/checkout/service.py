@@ -1,4 +1,4 @@
-"""Checkout credit over HTTP: the buyer's state in two reads, the policy's decision, the ledger's hold, the audit.
+"""Checkout credit over HTTP: the buyer's state in one read, the policy's decision, the ledger's hold, the audit.
 
 Every function takes the request's session and flushes, never commits (the kit's unit of
 work does, together with the stored idempotent response). Units of work that read before
@@ -59,7 +59,7 @@ from credit.ledger import references
 from credit.ledger.journal import LINES, Balances
 from credit.paging import InvalidCursor, decode_cursor, encode_cursor
 from credit.policy import Policy
-from credit.scoring import latest_score
+from credit.scoring.tables import ScoreSnapshot
 from credit.servicing import receivables
 from credit.standing import overdue_cutoff
 from credit.standing import sql as standing
@@ -95,15 +95,23 @@ class BuyerState:
 
 
 def _buyer_query() -> Any:
-    # The buyer's line and the due time of its oldest overdue invoice (credit.standing).
+    # The buyer's line, the due time of its oldest overdue invoice (credit.standing) and its
+    # latest score (credit.scoring.latest_score's row: newest as-of, then newest run, on
+    # ix_firm_scores_latest), in one statement: one round trip, and not the stored features.
     # On the tables, not the ORM classes: a Core statement skips the ORM's result machinery.
     firms = Firm.__table__.c
+    scores = ScoreSnapshot.__table__.c
     buyer = bindparam("buyer_id", type_=BigInteger)
     overdue_since = standing.overdue_since(buyer, bindparam("now", type_=DateTime),
                                            bindparam("overdue_cutoff", type_=DateTime))
+    latest = (select(scores.score_id).where(scores.firm_id == buyer)
+              .order_by(scores.as_of.desc(), scores.scored_at.desc(), scores.score_id.desc()).limit(1)
+              .scalar_subquery())
     return (select(LINES.c.line_id, LINES.c.status, LINES.c.per_order_cap_minor, LINES.c.limit_minor,
-                   LINES.c.posted_minor, LINES.c.pending_minor, overdue_since.label("overdue_since"))
+                   LINES.c.posted_minor, LINES.c.pending_minor, overdue_since.label("overdue_since"),
+                   scores.pd, scores.model_name, scores.model_version)
             .select_from(Firm.__table__).outerjoin(LINES, LINES.c.firm_id == firms.firm_id)
+            .outerjoin(ScoreSnapshot.__table__, scores.score_id == latest)
             .where(firms.firm_id == buyer))
 
 
@@ -111,7 +119,7 @@ _BUYER = PreparedStatement(_buyer_query())  # built once: constructing it costs 
 
 
 def buyer_state(session: Session, buyer_id: int, now: datetime) -> BuyerState:
-    """The buyer's line and arrears (one query on ``ix_invoices_buyer_due`` / ``ix_payments_invoice``) and latest score.
+    """The buyer's line, arrears (``ix_invoices_buyer_due`` / ``ix_payments_invoice``) and latest score, in one query.
 
     Raises
     ------
@@ -123,15 +131,12 @@ def buyer_state(session: Session, buyer_id: int, now: datetime) -> BuyerState:
     if row is None:
         raise firms.unknown_firm(buyer_id)
     days_past_due = standing.days_past_due_since(row.overdue_since, now)
-    score = latest_score(session, buyer_id)
     has_line = row.line_id is not None
     return BuyerState(
         firm_id=buyer_id, line_id=row.line_id, line_status=row.status if has_line else "none",
         per_order_cap_minor=row.per_order_cap_minor,
         balances=Balances(row.limit_minor, row.posted_minor, row.pending_minor) if has_line else None,
-        days_past_due=days_past_due,
-        pd=score.pd if score else None,
-        model_name=score.model_name if score else None, model_version=score.model_version if score else None,
+        days_past_due=days_past_due, pd=row.pd, model_name=row.model_name, model_version=row.model_version,
     )
 
 

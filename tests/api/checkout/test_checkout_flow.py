@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from credit import clock
 from credit.audit import DecisionRecord, get_decision
 from credit.ledger import reconcile
+from credit.scoring.tables import ScoreSnapshot
 from tests.api.checkout.factories import make_buyer_with_line, make_firm, make_score, make_unpaid_invoice
 from tests.api.conftest import auth
 
@@ -190,3 +195,24 @@ def test_an_order_over_the_per_order_cap_is_declined_before_the_limit(client, ap
     out = _post(client, keys["checkout"], "/v1/checkout/authorizations",
                 {"buyer_id": buyer, "order_reference": "PO-6", "amount": "5000.00"}, idem="cap").json()
     assert out["decline_code"] == "per_order_cap_exceeded"
+
+
+@pytest.mark.parametrize(("snapshots", "decline_code", "version"), [
+    # (as_of days ago, scored hours ago, pd, version): the newest as-of decides, then the newest run on it
+    ([(30, 720, 0.30, "1"), (0, 1, 0.003, "2")], None, "2"),
+    ([(30, 720, 0.003, "1"), (0, 1, 0.30, "2")], "too_high_risk", "2"),
+    ([(0, 5, 0.003, "1"), (0, 1, 0.30, "2"), (0, 3, 0.003, "3")], "too_high_risk", "2"),
+])
+def test_the_buyers_latest_score_decides(client, app, keys, snapshots, decline_code, version):
+    buyer, _ = make_buyer_with_line(app.state.engine, limit_minor=100_000)
+    now = clock.now()
+    with Session(app.state.engine) as session, session.begin():
+        session.add_all([ScoreSnapshot(firm_id=buyer, as_of=(now - timedelta(days=days)).date(), model_name="credit-pd",
+                                       model_version=v, pd=pd, features={"x": 1}, reason_codes=[],
+                                       reason_catalogue_version=1, scored_at=now - timedelta(hours=hours))
+                         for days, hours, pd, v in snapshots])
+    out = _post(client, keys["checkout"], "/v1/checkout/authorizations",
+                {"buyer_id": buyer, "order_reference": "PO-L", "amount": "10.00"}, idem=f"latest-{version}")
+    assert out.json().get("decline_code") == decline_code
+    with Session(app.state.engine) as session:
+        assert get_decision(session, out.json()["decision_id"]).model_version == version
