@@ -150,9 +150,7 @@ def record_decision(session: Session, *, kind: str, inputs: Any, decision: Any, 
         request = json.loads(json.dumps(request, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"`request` must be JSON values: {exc}") from None
-    stored = _STORED_HASH.first(session, {"version": policy.version})
-    if stored is None or stored.content_hash != policy.content_hash:
-        store_policy(session, policy, now=now)  # stores it the first time, or raises PolicyVersionConflict
+    _ensure_policy_stored(session, policy, now)
     values = dict(
         decision_id=str(uuid.uuid4()), kind=kind, firm_id=firm_id if firm_id is not None else spec.firm_of(inputs),
         request=request, inputs=spec.inputs_json(inputs), model_name=model_name, model_version=model_version,
@@ -169,6 +167,31 @@ def record_decision(session: Session, *, kind: str, inputs: Any, decision: Any, 
     record = _new_decision_record()()
     record.__dict__.update(values)
     return record
+
+
+_POLICIES_KEY = "credit.audit.policies_stored"
+
+
+def _ensure_policy_stored(session: Session, policy: Policy, now: datetime | None) -> None:
+    """Store ``policy`` if its version is not stored yet (raises PolicyVersionConflict for another document).
+
+    Checked once per transaction: the versions seen stored are kept in ``session.info`` with
+    the innermost transaction they were seen in, and trusted only while that transaction is
+    still the innermost and active (policies are insert-only), so the decisions of one unit of
+    work (a batch of checkout authorizations, :mod:`api.checkout.group_commit`) read it once.
+    """
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    seen = session.info.get(_POLICIES_KEY)
+    if seen is not None and seen[0] is transaction and transaction is not None and transaction.is_active \
+            and (policy.version, policy.content_hash) in seen[1]:
+        return
+    stored = _STORED_HASH.first(session, {"version": policy.version})
+    if stored is None or stored.content_hash != policy.content_hash:
+        store_policy(session, policy, now=now)  # stores it the first time, or raises PolicyVersionConflict
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if seen is None or seen[0] is not transaction:
+        seen = session.info[_POLICIES_KEY] = (transaction, set())
+    seen[1].add((policy.version, policy.content_hash))
 
 
 @functools.cache

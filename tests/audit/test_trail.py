@@ -40,6 +40,8 @@ from credit.decisions import (
     review_credit_line,
 )
 from credit.financing.factoring_steps import ReceivableStepCase, decide_receivable_step
+from credit.store.engine import make_engine
+from tests.stores import copy_of
 from tests.decisions.policies import POLICY, edited_policy
 
 
@@ -264,3 +266,28 @@ def test_a_request_that_is_not_json_is_refused(session):
 def test_replaying_an_unknown_decision_is_a_lookup_error(session):
     with pytest.raises(LookupError):
         replay(session, "00000000-0000-0000-0000-000000000000")
+
+
+def test_a_policy_stored_in_a_rolled_back_transaction_is_stored_again(session):
+    record_application(session)
+    session.rollback()  # the policy's row went with it
+    record_application(session)
+    assert session.query(StoredPolicy).count() == 1
+
+
+def test_the_stored_policy_is_looked_up_once_per_transaction(tmp_path, migrated_sqlite):
+    # SQLite's trace callback sees every statement, those run on the driver's cursor too
+    engine = make_engine(copy_of(migrated_sqlite, tmp_path / "trail.db"))
+    statements: list[str] = []
+    try:
+        with Session(engine) as session:
+            session.connection().connection.driver_connection.set_trace_callback(statements.append)
+            for _ in range(3):
+                record_application(session)
+            session.commit()
+            record_application(session)  # a new transaction: looked up again
+            session.rollback()
+    finally:
+        engine.dispose()
+    # Worked out: one look-up in each of the two transactions (three decisions without the rule: four)
+    assert sum(s.lstrip().startswith("SELECT policies.content_hash") for s in statements) == 2
