@@ -7,7 +7,7 @@ authorizations one of them pays the copy and two ``fdatasync`` calls (py-spy: 6.
 authorizations' samples, all of it in a few requests: a latency spike, the p99).
 
 :class:`Checkpointer` moves it to a daemon thread of its own with its own connection: every
-``interval`` seconds a ``PASSIVE`` checkpoint copies what no reader still needs, without
+``interval`` seconds (:data:`INTERVAL_SECONDS`) a ``PASSIVE`` checkpoint copies what no reader still needs, without
 waiting for or blocking anyone (it takes no write lock; SQLite releases the GIL while it
 works). The engine's request connections keep an automatic checkpoint, raised to
 :data:`HARD_LIMIT_PAGES`, as the bound should the thread fall behind (a starved process, a
@@ -27,8 +27,13 @@ HARD_LIMIT_PAGES = 16_000
 """The request connections' ``wal_autocheckpoint``: a request checkpoints only if the WAL reaches this (64 MB of
 4 KB pages), i.e. only when the background thread has fallen behind."""
 
-INTERVAL_SECONDS = 0.5
-"""How often the thread checkpoints: a checkpoint of nothing new is a read of the WAL index."""
+INTERVAL_SECONDS = 0.05
+"""How often the thread checkpoints: a checkpoint of nothing new is a read of the WAL index.
+
+Often, so that each copies little: a checkpoint's copy and ``fdatasync`` stall the commits
+made meanwhile for as long as they take. Checkout at 1,000 authorizations a second, 2
+workers (issue 19): p99 54.8 ms checkpointing every 5 s, 37.2 ms every 0.5 s, 11.4 ms every
+0.1 s, 6.8 ms every 0.05 s, 6.0 ms every 0.02 s, for the same server CPU per request."""
 
 _log = logging.getLogger("credit.store.checkpoint")
 
