@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 from starlette.requests import Request
