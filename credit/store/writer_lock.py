@@ -51,7 +51,7 @@ class WriterLock:
 
     def acquire(self, timeout: float) -> None:
         """Wait for the lock: other threads of this process at most ``timeout`` seconds, then other processes."""
-        if not self._threads.acquire(timeout=timeout if timeout > 0 else -1):
+        if not self._threads.acquire(timeout=max(timeout, 0)):  # 0: no wait, as SQLite's busy timeout of 0
             raise sqlite3.OperationalError("database is locked")
         try:
             if self._fd is None:

@@ -147,3 +147,17 @@ def test_another_thread_waits_at_most_the_busy_timeout(tmp_path):
     thread.join(30)
     assert done == ["committed"]
     engine.dispose()
+
+
+def test_with_no_busy_timeout_another_thread_does_not_wait_at_all(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}", busy_timeout_seconds=0)
+    holding = _immediate(engine).connect()
+    holding.begin()
+    try:
+        thread, done = _write_in_thread(engine)
+        thread.join(30)
+        assert len(done) == 1 and isinstance(done[0], OperationalError) and "database is locked" in str(done[0])
+    finally:
+        holding.rollback()
+        holding.close()
+        engine.dispose()
