@@ -423,10 +423,11 @@ def open_unit_of_work(request: Request, caller: Caller, idempotency_key: str | N
     """The request's unit of work with its Idempotency-Key claim to make (``begin``), and its store's engine.
 
     What :data:`IdempotentUnitOfWorkDep` gives a route, for a caller that runs the route
-    without FastAPI's dependencies (:mod:`api.checkout.fast_path`); nothing is claimed yet.
+    without FastAPI's dependencies (:mod:`api.checkout.group_commit`); nothing is claimed yet.
     ``unit_of_work``: the session (and its engine) to claim in, one the caller already began
     (the fast path looks the API key up in it); by default a new one, nothing opened on the
-    database yet. The caller ends the unit of work with :func:`end_unit_of_work`.
+    database yet. The caller ends the unit of work with :func:`end_unit_of_work`, or commits it
+    itself once the route has responded (a batch of them: :mod:`api.checkout.group_commit`).
 
     Raises
     ------
