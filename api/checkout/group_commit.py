@@ -88,7 +88,7 @@ class GroupCommit:
 
     def __init__(self, route: Route) -> None:
         self.route = route
-        self.batches = 0  # how many transactions ran (for tests and metrics)
+        self.batches = 0  # how many batches ran (the tests read it)
         self._waiting: list[Authorization] = []
         self._running = 0  # runners between their start and the end of their last batch
         self._runners: set[asyncio.Task[None]] = set()  # the event loop keeps only weak references to tasks
