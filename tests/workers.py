@@ -10,6 +10,10 @@ order. The unit of a test is
   registry, the console's credit book, the simulated marketplaces) are built on one worker,
   not on each, and a module's fixtures once.
 
+Workers take the longest units first (:data:`UNIT_SECONDS`): a long unit handed out last is
+run alone while the other workers wait for it. In collection order, ``tests/servicing`` (200 s)
+came last and ran alone for minutes; longest first, the two workers end together.
+
 Each worker is a test session of its own: it has its own ``tmp_path_factory`` folder, its own
 PostgreSQL database (``postgres_url``) and builds its own copy of a session fixture that two
 directories share.
@@ -50,6 +54,28 @@ OWN_UNITS = (
     "tests/api/test_openapi_fuzz.py",  # Schemathesis, every check, every role, on SQLite and PostgreSQL: minutes
 )
 
+# What each long unit took in a CI run (2026-12-07, seconds summed over its tests, the machine under
+# load): the order the units are handed out in. A unit not listed counts SECONDS_PER_TEST a test.
+UNIT_SECONDS = {
+    "live-servers": 543,
+    "tests/servicing": 201,
+    "tests/cli/test_demo_end_to_end.py": 199,
+    "tests/models": 149,
+    "tests/cli": 148,
+    "tests/monitoring": 120,
+    "tests/api/test_openapi_fuzz.py": 115,
+    "tests/financing": 77,
+    "tests/features": 69,
+    "tests/api/financing": 66,
+    "tests/pipelines": 62,
+    "tests/webhooks": 49,
+    "tests/api/sandbox": 46,
+    "tests/scoring": 46,
+    "tests/api/monitoring": 44,
+    "tests/standing": 29,
+}
+SECONDS_PER_TEST = 0.3
+
 
 def work_unit(nodeid: str) -> str:
     """The work unit of a test given its node id (without an ``@group`` suffix)."""
@@ -61,18 +87,24 @@ def work_unit(nodeid: str) -> str:
     return path.rsplit("/", 1)[0] if "/" in path else path
 
 
+def longest(workqueue: dict[str, dict[str, bool]]) -> str:
+    """The unit of ``workqueue`` (unit -> its tests) expected to take longest; the first of equals."""
+    return max(workqueue, key=lambda unit: UNIT_SECONDS.get(unit, SECONDS_PER_TEST * len(workqueue[unit])))
+
+
 class WorkUnitScheduling(LoadGroupScheduling):
     """``loadgroup`` whose tests without a mark are grouped by :func:`work_unit`, not one by one."""
 
     def _assign_work_unit(self, node) -> None:  # noqa: ANN001 - xdist's WorkerController
-        """Send a unit's tests by every index they were collected at, not only the first.
+        """Send the longest unit left (:data:`UNIT_SECONDS`), by every index its tests were collected at.
 
-        Schemathesis collects one test per API operation under one node id
-        (tests/api/test_openapi_fuzz.py: 53 items, one id); xdist's own version sends
+        Every index, not only the first: Schemathesis collects one test per API operation under
+        one node id (tests/api/test_openapi_fuzz.py: 53 items, one id); xdist's own version sends
         ``collection.index(nodeid)``, so only the first of them ever ran on a worker.
         """
         assert self.workqueue
-        scope, work_unit = self.workqueue.popitem(last=False)
+        scope = longest(self.workqueue)
+        work_unit = self.workqueue.pop(scope)
         self.assigned_work.setdefault(node, {})[scope] = work_unit
         wanted = {nodeid for nodeid, completed in work_unit.items() if not completed}
         node.send_runtest_some([index for index, nodeid in enumerate(self.registered_collections[node])
