@@ -238,9 +238,25 @@ class MoneyReceived:
     refunded: int
 
 
-def assert_exposure(session: Session, line_ids: list[int]) -> dict[int, int]:
-    """Open principal of each line's live receivables = ``posted_minor`` = its transfers; returns it by line."""
-    book = receivables(session)
+@dataclass(frozen=True)
+class Book:
+    """The receivables and the repayments read back once, for several invariants to check."""
+
+    receivables: dict[int, BookedReceivable]
+    repayments: dict[int, BookedRepayment]
+
+
+def read_book(session: Session) -> Book:
+    return Book(receivables(session), repayments(session))
+
+
+def assert_exposure(session: Session, line_ids: list[int], book: Book | None = None) -> dict[int, int]:
+    """Open principal of each line's live receivables = ``posted_minor`` = its transfers; returns it by line.
+
+    ``book``: the book already read in this transaction (by default it is read here), as for
+    every ``assert_*`` below.
+    """
+    book = (book or read_book(session)).receivables
     posted = posted_from_transfers(session)
     exposure = {}
     for line_id in line_ids:
@@ -252,20 +268,21 @@ def assert_exposure(session: Session, line_ids: list[int]) -> dict[int, int]:
     return exposure
 
 
-def assert_allocations(session: Session) -> None:
+def assert_allocations(session: Session, book: Book | None = None) -> None:
     """For every receivable and part: journal = cached ``paid_*``, and 0 <= paid <= what the part carries."""
-    for r in receivables(session).values():
+    for r in (book or read_book(session)).receivables.values():
         assert r.paid == r.cached_paid, r
         for part in PARTS:
             assert 0 <= r.paid[part] <= r.carries[part], (r, part)
 
 
-def assert_money_received(session: Session, line_id: int) -> MoneyReceived:
+def assert_money_received(session: Session, line_id: int, book: Book | None = None) -> MoneyReceived:
     """Received (repayments not returned) = allocated (receivables' journal) + credit (cached) + refunded to the buyer."""
-    mine = [r for r in repayments(session).values() if r.line_id == line_id]
+    book = book or read_book(session)
+    mine = [r for r in book.repayments.values() if r.line_id == line_id]
     money = MoneyReceived(
         received=sum(r.amount for r in mine if r.status == "received"),
-        allocated=sum(r.total_paid for r in receivables(session).values() if r.line_id == line_id),
+        allocated=sum(r.total_paid for r in book.receivables.values() if r.line_id == line_id),
         credit=sum(r.credit for r in mine),
         refunded=sum(r.credit_refunded for r in mine))
     assert money.received == money.allocated + money.credit + money.refunded, money
@@ -273,9 +290,9 @@ def assert_money_received(session: Session, line_id: int) -> MoneyReceived:
     return money
 
 
-def assert_credit_and_returns(session: Session) -> None:
+def assert_credit_and_returns(session: Session, book: Book | None = None) -> None:
     """Per repayment: ``applied_minor`` = its journal; received: 0 <= credit <= amount; returned: nothing kept."""
-    for r in repayments(session).values():
+    for r in (book or read_book(session)).repayments.values():
         assert r.applied == r.allocated, r
         if r.status == "received":
             assert 0 <= r.credit <= r.amount, r

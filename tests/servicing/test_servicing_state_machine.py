@@ -476,45 +476,43 @@ class ServicingMachine(RuleBasedStateMachine):
             hold = self.holds[hold_id]
             hold.released, hold.status = hold.amount - hold.captured, "expired"
 
-    # -- invariants, checked after every step ---------------------------------------------
+    # -- invariants, checked after every step on the book read once -----------------------
 
     @invariant()
-    def open_principal_of_live_receivables_is_the_lines_posted_exposure(self):
-        invariants.assert_exposure(self.session, list(self.lines))
+    def the_book_keeps_every_invariant(self):
+        book = invariants.read_book(self.session)
+        self.open_principal_of_live_receivables_is_the_lines_posted_exposure(book)
+        self.each_hold_carries_its_captures_and_refunds_as_receivables(book)
+        invariants.assert_allocations(self.session, book)  # no part is allocated more than it carries
+        self.every_minor_unit_received_is_allocated_in_credit_or_refunded(book)
+        invariants.assert_credit_and_returns(self.session, book)  # never negative; a returned repayment keeps nothing
+        self.each_receivable_has_the_status_its_amounts_and_due_date_give(book)
 
-    @invariant()
-    def each_hold_carries_its_captures_and_refunds_as_receivables(self):
-        book = invariants.receivables(self.session)
+    def open_principal_of_live_receivables_is_the_lines_posted_exposure(self, book):
+        invariants.assert_exposure(self.session, list(self.lines), book)
+
+    def each_hold_carries_its_captures_and_refunds_as_receivables(self, book):
         transfers = invariants.hold_transfers(self.session)
+        receivables = book.receivables.values()
         for hold_id, hold in self.holds.items():
-            mine = [r for r in book.values() if r.hold_id == hold_id]  # its captures and their installments
+            mine = [r for r in receivables if r.hold_id == hold_id]  # its captures and their installments
             assert sum(r.principal for r in mine if r.parent_id is None) == transfers[hold_id]["post"] == hold.captured
             assert sum(r.refunded for r in mine) == transfers[hold_id]["refund"] == hold.refunded, hold_id
         for line_id, totals in self.lines.items():
-            captures = [r for r in book.values() if r.line_id == line_id and r.parent_id is None]
+            captures = [r for r in receivables if r.line_id == line_id and r.parent_id is None]
             assert sum(r.principal for r in captures) == totals.captured
             # a plan's installments carry the principal their receivable moved to them
             for parent in captures:
-                plan = [r for r in book.values() if r.parent_id == parent.receivable_id]
+                plan = [r for r in receivables if r.parent_id == parent.receivable_id]
                 assert sum(r.principal for r in plan) == parent.rescheduled, parent
 
-    @invariant()
-    def no_part_is_allocated_more_than_it_carries(self):
-        invariants.assert_allocations(self.session)
-
-    @invariant()
-    def every_minor_unit_received_is_allocated_in_credit_or_refunded(self):
+    def every_minor_unit_received_is_allocated_in_credit_or_refunded(self, book):
         for line_id, totals in self.lines.items():
-            money = invariants.assert_money_received(self.session, line_id)
+            money = invariants.assert_money_received(self.session, line_id, book)
             assert (money.received, money.refunded) == (totals.received, totals.credit_refunded), money
 
-    @invariant()
-    def credit_is_never_negative_and_a_returned_repayment_keeps_nothing(self):
-        invariants.assert_credit_and_returns(self.session)
-
-    @invariant()
-    def each_receivable_has_the_status_its_amounts_and_due_date_give(self):
-        for r in invariants.receivables(self.session).values():
+    def each_receivable_has_the_status_its_amounts_and_due_date_give(self, book):
+        for r in book.receivables.values():
             expected = invariants.expected_status(r, self.now)
             assert expected is None or r.status == expected, (r, expected)
 
