@@ -49,6 +49,8 @@ from api.checkout.schemas import AuthorizationIn
 from api.kit.auth import Caller, authenticate_on
 from api.kit.db import finish_unit_of_work, kept_unit_of_work, on_a_server, run_sql, take_write_lock
 from api.kit.idempotency import IdempotentUnitOfWork, open_unit_of_work
+from credit.store.engine import writer_queue
+from credit.store.writer_lock import WriterLock
 
 MOST = 32
 """The most authorizations one transaction holds (the first of them waits for the last)."""
@@ -56,7 +58,36 @@ MOST = 32
 BATCHES_ON_A_SERVER = 4
 """How many batches a worker runs at once on a database server (on SQLite: one)."""
 
+TURN_POLL_SECONDS = 0.001
+"""How often a worker waiting for another's SQLite writer lock tries it again (uvloop's timers count whole ms)."""
+
+TURN_PATIENCE_SECONDS = 0.02
+"""How long it tries before it waits in the kernel's queue, event loop and all, as any other writer."""
+
 Route = Callable[..., Response]
+
+
+async def _writer_turn(engine: Engine) -> WriterLock | None:
+    """On a SQLite file served inline, the store's writer lock, waited for with the event loop free; else None.
+
+    A batch's ``BEGIN IMMEDIATE`` waits for another worker's batch in ``flock``, and the event
+    loop with it: requests arriving meanwhile are not even read. Taken here first, without
+    waiting, and tried again every :data:`TURN_POLL_SECONDS` while the loop reads, parses and
+    queues them, so they join the batch. The batch's ``BEGIN`` then finds the lock already held
+    by its thread; the caller gives it back after the batch. After
+    :data:`TURN_PATIENCE_SECONDS` of tries (another process keeps it: polling has no queue),
+    None: the ``BEGIN`` waits in the kernel's queue, which serves in turn.
+    """
+    queue = None if on_a_server(engine) else writer_queue(engine)
+    if queue is None:
+        return None
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + TURN_PATIENCE_SECONDS
+    while not queue.try_acquire():
+        if loop.time() >= give_up:
+            return None
+        await asyncio.sleep(TURN_POLL_SECONDS)
+    return queue
 
 
 @dataclass
@@ -114,13 +145,18 @@ class GroupCommit:
 
     async def _run_waiting(self) -> None:
         while self._waiting:
-            batch, self._waiting = self._waiting[:MOST], self._waiting[MOST:]
-            engine: Engine = batch[0].request.app.state.engine
-            self.batches += 1
+            engine: Engine = self._waiting[0].request.app.state.engine
+            turn = await _writer_turn(engine)  # meanwhile, requests read from the sockets join the batch
             try:
-                answers = await run_sql(engine, self._run, batch, engine)
-            except Exception as exc:  # noqa: BLE001  (a bug here: every waiting request answers it)
-                answers = [exc] * len(batch)
+                batch, self._waiting = self._waiting[:MOST], self._waiting[MOST:]
+                self.batches += 1
+                try:
+                    answers = await run_sql(engine, self._run, batch, engine)
+                except Exception as exc:  # noqa: BLE001  (a bug here: every waiting request answers it)
+                    answers = [exc] * len(batch)
+            finally:
+                if turn is not None:
+                    turn.release()
             for authorization, answer in zip(batch, answers):
                 if authorization.answer.done():
                     continue

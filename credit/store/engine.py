@@ -6,10 +6,10 @@ import sqlite3
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 
-from credit.store.writer_lock import LockingConnection
+from credit.store.writer_lock import LockingConnection, WriterLock, writer_lock
 
 
 def make_engine(url: str, *, busy_timeout_seconds: float = 30.0, wal_autocheckpoint: int | None = None) -> Engine:
@@ -45,8 +45,8 @@ def make_engine(url: str, *, busy_timeout_seconds: float = 30.0, wal_autocheckpo
     connect_args: dict = {"timeout": busy_timeout_seconds}
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        if not parsed.query.get("uri"):  # a file: write transactions queue on its writer lock
-            connect_args["factory"] = LockingConnection
+    if _queues_writers(parsed):
+        connect_args["factory"] = LockingConnection
     engine = create_engine(parsed, connect_args=connect_args)
 
     @event.listens_for(engine, "connect")
@@ -83,3 +83,15 @@ def make_engine(url: str, *, busy_timeout_seconds: float = 30.0, wal_autocheckpo
             raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
     return engine
+
+
+def _queues_writers(url: URL) -> bool:
+    """Whether a SQLite URL names a file whose write transactions queue on its writer lock."""
+    return bool(url.database) and url.database != ":memory:" and not url.query.get("uri")
+
+
+def writer_queue(engine: Engine) -> WriterLock | None:
+    """The writer lock the engine's write transactions queue on (a SQLite file's); None for any other store."""
+    if engine.dialect.name != "sqlite" or not _queues_writers(engine.url):
+        return None
+    return writer_lock(engine.url.database)  # type: ignore[arg-type]

@@ -48,20 +48,50 @@ class WriterLock:
         self.path = path
         self._threads = threading.Lock()
         self._fd: int | None = None
+        self._owner: int | None = None  # the thread holding it
+        self._depth = 0  # how many times its holder took it
 
     def acquire(self, timeout: float) -> None:
-        """Wait for the lock: other threads of this process at most ``timeout`` seconds, then other processes."""
+        """Wait for the lock: other threads of this process at most ``timeout`` seconds, then other processes.
+
+        The thread holding it takes it again at once (it then gives it back as often).
+        """
+        if self._owner == threading.get_ident():
+            self._depth += 1
+            return
         if not self._threads.acquire(timeout=max(timeout, 0)):  # 0: no wait, as SQLite's busy timeout of 0
             raise sqlite3.OperationalError("database is locked")
+        self._lock_file(fcntl.LOCK_EX)
+
+    def try_acquire(self) -> bool:
+        """Take the lock if nobody else holds it, without waiting; whether it was taken."""
+        if self._owner == threading.get_ident():
+            self._depth += 1
+            return True
+        if not self._threads.acquire(blocking=False):
+            return False
+        try:
+            self._lock_file(fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another process holds it (_lock_file gave the threads' lock back)
+            return False
+        return True
+
+    def _lock_file(self, operation: int) -> None:
+        """``flock`` the file, holding the threads' lock (given back if that fails); this thread owns the lock."""
         try:
             if self._fd is None:
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            fcntl.flock(self._fd, operation)
         except BaseException:
             self._threads.release()
             raise
+        self._owner, self._depth = threading.get_ident(), 1
 
     def release(self) -> None:
+        self._depth -= 1
+        if self._depth:
+            return
+        self._owner = None
         try:
             fcntl.flock(self._fd, fcntl.LOCK_UN)  # type: ignore[arg-type]
         finally:

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
-from credit.store.engine import make_engine
+from credit.store.engine import make_engine, writer_queue
 
 
 @pytest.fixture
@@ -148,3 +148,40 @@ def test_another_thread_waits_at_most_the_busy_timeout(tmp_path, busy_timeout):
     thread.join(30)
     assert done == ["committed"]
     engine.dispose()
+
+
+def test_try_acquire_takes_a_free_lock_and_never_waits_for_a_held_one(store):
+    queue = writer_queue(store)
+    assert queue is not None and queue is store.connect().connection.driver_connection._queue  # the one BEGIN takes
+    child = _holder(store, "sys.stdin.readline()")  # another process holds it
+    assert queue.try_acquire() is False
+    assert not _lock_is_free(store)
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    assert child.wait(30) == 0
+    assert queue.try_acquire() is True
+    assert not _lock_is_free(store)
+    queue.release()
+    assert _lock_is_free(store)
+
+
+def test_the_holder_takes_the_lock_again_and_gives_it_back_as_often(store):
+    # As a checkout batch does: the lock taken first, then its BEGIN IMMEDIATE and COMMIT on the same thread.
+    queue = writer_queue(store)
+    assert queue.try_acquire()
+    with _immediate(store).begin() as connection:  # does not wait for itself
+        connection.execute(text("INSERT INTO t VALUES (5)"))
+    assert not _lock_is_free(store)  # the COMMIT gave back only what BEGIN took
+    thread, done = _write_in_thread(store)  # another thread still waits (busy timeout 5 s)
+    thread.join(0.3)
+    assert done == []
+    queue.release()  # the last time: the waiting thread goes
+    thread.join(30)
+    assert done == ["committed"]
+    assert _lock_is_free(store)
+
+
+def test_only_a_sqlite_file_has_a_writer_queue(tmp_path):
+    assert writer_queue(make_engine(f"sqlite:///{tmp_path / 'a.db'}")) is not None
+    assert writer_queue(make_engine("sqlite://")) is None  # in memory: one connection, nobody to queue with
+    assert writer_queue(make_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test")) is None

@@ -9,7 +9,10 @@ authorizations raises, the batch rolls back and each runs alone, committing its 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import os
+import threading
 
 import pytest
 from fastapi import FastAPI
@@ -29,7 +32,17 @@ from tests.api.conftest import build_app, make_key
 @pytest.fixture
 def served(store_settings):  # noqa: ANN001, ANN201
     """The app running (its lifespan) on SQLite and on PostgreSQL, a checkout key, and its transaction counts."""
-    app = build_app(store_settings)
+    yield from _serve(store_settings)
+
+
+@pytest.fixture
+def served_on_sqlite(settings):  # noqa: ANN001, ANN201
+    """As ``served``, on a SQLite file only."""
+    yield from _serve(settings)
+
+
+def _serve(settings):  # noqa: ANN001, ANN202
+    app = build_app(settings)
     with TestClient(app) as client:
         ends = {"commit": 0, "rollback": 0}
         for name in ends:
@@ -184,3 +197,31 @@ def test_a_request_that_comes_as_a_batch_ends_gets_a_batch_of_its_own(served, mo
         return early, status, answer["balances"]["pending"]
 
     assert client.portal.call(scenario) == (201, 201, "2.00")
+
+
+def test_a_batch_waiting_for_another_writer_leaves_the_loop_free_and_takes_whoever_arrives(served_on_sqlite,
+                                                                                           monkeypatch):
+    # Another writer (another worker process, played by an flock on a file description of its own)
+    # holds the store's writer lock for 0.5 s. The first authorization waits for it without
+    # blocking the event loop, so the three sent 0.1 s later are read and join its batch.
+    app, client, key, ends = served_on_sqlite
+    buyer, _ = make_buyer_with_line(app.state.engine, limit_minor=100_000)
+    monkeypatch.setattr(group_commit, "TURN_PATIENCE_SECONDS", 30)
+    other_writer = os.open(app.state.engine.url.database + "-writer", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(other_writer, fcntl.LOCK_EX)
+    lets_go = threading.Timer(0.5, os.close, [other_writer])  # closing the file gives its lock back
+    batches, commits = _batches(app), ends["commit"]
+
+    async def scenario() -> list[tuple[int, dict, dict]]:
+        lets_go.start()
+        first = asyncio.get_running_loop().create_task(_asgi_call(app, key, "w-0", _order(buyer, "PO-W0", "1.00")))
+        await asyncio.sleep(0.1)
+        assert not first.done()
+        rest = await _asgi_calls(app, [(key, f"w-{i}", _order(buyer, f"PO-W{i}", "1.00")) for i in (1, 2, 3)])
+        return [await first, *rest]
+
+    answers = client.portal.call(scenario)
+    lets_go.join()
+    assert [(status, answer["balances"]["pending"]) for status, answer, _ in answers] == [
+        (201, "1.00"), (201, "2.00"), (201, "3.00"), (201, "4.00")]
+    assert _batches(app) - batches == 1 and ends["commit"] - commits == 1
