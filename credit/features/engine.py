@@ -188,8 +188,12 @@ class _Partials:
         key = "cum:" + name
         if key not in self._cache:
             values = self.arrays[name]
-            out = np.zeros((values.shape[0] + 1, values.shape[1]), dtype=values.dtype)
-            np.cumsum(values, axis=0, out=out[1:])
+            out = np.empty((values.shape[0] + 1, values.shape[1]), dtype=values.dtype)
+            out[0] = 0
+            # segment by segment, each a contiguous row: the same additions in the same order as
+            # np.cumsum(axis=0), which walks the segment-major array column by column, 2-3x slower
+            for segment in range(values.shape[0]):
+                np.add(out[segment], values[segment], out=out[segment + 1])
             self._cache[key] = out
         return self._cache[key]
 
