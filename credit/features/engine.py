@@ -386,14 +386,13 @@ class _SegmentOf:
 
     def __init__(self, grid: AsOfGrid) -> None:
         days = grid.day_segments()
-        self.first = _day_number(grid.boundaries[0])
-        self.table = days["segment"].to_numpy().astype(np.int64)
+        # the day before the first boundary leads the table: a clipped index sends every earlier
+        # day to it (segment 0), and days past the table's end (not read) to its last day
+        self.first = _day_number(grid.boundaries[0]) - 1
+        self.table = np.concatenate([[0], days["segment"].to_numpy().astype(np.int64)])
 
     def __call__(self, times_us: np.ndarray) -> np.ndarray:
-        index = np.floor_divide(times_us, DAY_US) - self.first
-        # days before the first boundary are segment 0; events on or after the last as-of date are not read
-        return np.where(index < 0, 0, self.table[np.clip(index, 0, max(len(self.table) - 1, 0))]) \
-            if len(self.table) else np.zeros(len(times_us), dtype=np.int64)
+        return np.take(self.table, np.floor_divide(times_us, DAY_US) - self.first, mode="clip")
 
 
 def _month_number(times_us: np.ndarray) -> np.ndarray:

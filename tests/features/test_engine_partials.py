@@ -144,3 +144,17 @@ def test_distinct_categories_in_the_pass_or_by_query_equal_a_python_count(
             assert block.columns["kinds_30d"][row, column] == len(recent)
             assert block.columns["kinds_net30_all"][row, column] == len(net30)
     assert block.columns["kinds_net30_all"][:2, -1].tolist() == [2, 2]
+
+
+def test_an_event_gets_the_segment_of_its_calendar_day_and_days_before_the_grid_segment_0() -> None:
+    grid = AsOfGrid(DATES, {WINDOW})
+    days = grid.day_segments()
+    segment_of = engine._SegmentOf(grid)
+    first_us = int(np.datetime64(days["day"].iloc[0], "us").astype(np.int64))
+    day_us = 86_400_000_000
+    # each listed day at its first and last microsecond, and three times before the first listed day
+    starts = days["day"].to_numpy().astype("datetime64[us]").astype(np.int64)
+    times = np.concatenate([starts, starts + day_us - 1, [first_us - 1, first_us - day_us, first_us - 400 * day_us]])
+    expected = [*days["segment"], *days["segment"], 0, 0, 0]
+    assert segment_of(times).tolist() == expected
+    assert days["segment"].iloc[0] == 1 and days["segment"].iloc[-1] == grid.segments - 1
