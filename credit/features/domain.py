@@ -187,13 +187,15 @@ def trade_network(history: History, grid: AsOfGrid, firms: np.ndarray, partners:
     every firm (:func:`partner_flags`), not only of ``firms``.
     """
     first = grid.dates[0]
+    # for every firm the universe test passes every order: left out, it saves about a sixth of the query
+    among = "" if history.whole_universe else \
+        "AND (o.buyer_id IN (SELECT firm_id FROM _universe) OR o.supplier_id IN (SELECT firm_id FROM _universe))"
     # order value per (buyer, supplier, segment), sorted so that each pair is one run of rows
     table = history.connection.sql(f"""
         SELECT o.buyer_id, o.supplier_id, coalesce(d.segment, 0) AS segment,
                CAST(sum(o.amount_minor) AS BIGINT) AS gmv
         FROM orders o LEFT JOIN _day_segments d ON d.day = CAST(o.created_at AS DATE)
-        WHERE o.created_at < $last AND o.created_at >= $first - INTERVAL {CONCENTRATION_WINDOW} DAY
-          AND (o.buyer_id IN (SELECT firm_id FROM _universe) OR o.supplier_id IN (SELECT firm_id FROM _universe))
+        WHERE o.created_at < $last AND o.created_at >= $first - INTERVAL {CONCENTRATION_WINDOW} DAY {among}
         GROUP BY ALL ORDER BY o.buyer_id, o.supplier_id, segment""",
         params={"last": grid.as_of_timestamps()[-1].astype(datetime),
                 "first": datetime(first.year, first.month, first.day)}).to_arrow_table()
