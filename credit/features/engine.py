@@ -536,36 +536,43 @@ FEW_VALUES = 64
 class _FewValues:
     """Where each value of a column occurs, per (segment, firm) cell, while the column has few values.
 
-    ``present`` is None once the column has shown more than :data:`FEW_VALUES` values (a
-    grouped query counts it then).
+    ``present`` holds one row of cells per value (``rows`` gives a value's row), so a batch is
+    marked with one scatter whatever its values; it is None once the column has shown more
+    than :data:`FEW_VALUES` values (a grouped query counts it then).
     """
 
     def __init__(self, segments: int, firms: int) -> None:
         self.size, self.shape = segments * firms, (segments, firms)
-        self.present: dict[object, np.ndarray] | None = {}
+        self.rows: dict[object, int] = {}
+        self.present: np.ndarray | None = np.zeros((0, self.size), dtype=bool)
 
     def add(self, cells: np.ndarray, keep: np.ndarray | None, column: pa.Array) -> None:
         if self.present is None:
             return
         encoded = column.dictionary_encode()
         values = encoded.dictionary.to_pylist()
-        if len(set(values) | set(self.present)) > FEW_VALUES:
+        new = [value for value in values if value not in self.rows]
+        if len(self.rows) + len(new) > FEW_VALUES:
             self.present = None
             return
+        if new:  # rare: a column of few values shows most of them in its first batch
+            self.rows.update({value: len(self.rows) + k for k, value in enumerate(new)})
+            grown = np.zeros((len(self.rows), self.size), dtype=bool)
+            grown[:len(self.present)] = self.present
+            self.present = grown
         codes = encoded.indices.fill_null(-1).to_numpy()
-        for code, value in enumerate(values):
-            hit = codes == code
-            if keep is not None:
-                hit &= keep
-            if value not in self.present:
-                self.present[value] = np.zeros(self.size, dtype=bool)
-            self.present[value][cells[hit]] = True
+        hit = codes >= 0
+        if keep is not None:
+            hit &= keep
+        at = np.flatnonzero(hit)
+        row_of_code = np.array([self.rows[value] for value in values], dtype=np.int64)
+        self.present.reshape(-1)[row_of_code[codes[at]] * self.size + cells[at]] = True
 
     def rows_and_masks(self) -> tuple[np.ndarray, np.ndarray]:
         """(firm row, segment bitmask) per (firm, value) that occurs, as the grouped query gives them."""
         segments, firms = self.shape
         rows, masks = [np.zeros(0, dtype=np.int64)], [np.zeros((0, -(-segments // 64)), dtype=np.uint64)]
-        for present in self.present.values():
+        for present in self.present:
             cells = present.reshape(self.shape)
             where = np.flatnonzero(cells.any(axis=0))
             mask = np.zeros((len(where), -(-segments // 64)), dtype=np.uint64)
