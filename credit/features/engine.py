@@ -347,6 +347,8 @@ def _scan_source(history: History, source: Source, roles: dict[str, list[Feature
             values = {column: _integers(batch.column(f"c{i}")) for i, column in enumerate(columns)}
             masks = {where: batch.column(f"f{i}").to_numpy(zero_copy_only=False) for i, where in enumerate(filters)}
             month = _month_number(batch.column("t").to_numpy()) if months else None
+            # both roles mark the same values: encoded once per batch
+            encoded = [batch.column(f"v{i}").dictionary_encode() for i in range(len(raw))]
             for role in keys:
                 ids = batch.column(f"k_{role}").to_numpy()
                 if history.whole_universe:
@@ -366,7 +368,7 @@ def _scan_source(history: History, source: Source, roles: dict[str, list[Feature
                         keep = known
                         if aggregate.filter is not None:
                             keep = masks[aggregate.filter] if keep is None else keep & masks[aggregate.filter]
-                        marks.add(cells, keep, batch.column(f"v{raw.index(aggregate.column)}"))
+                        marks.add(cells, keep, encoded[raw.index(aggregate.column)])
     if monthly is not None:
         monthly.totals.update({role: sums.dense.reshape(sums.shape).T for role, sums in months.items()})
     out = {}
@@ -546,10 +548,9 @@ class _FewValues:
         self.rows: dict[object, int] = {}
         self.present: np.ndarray | None = np.zeros((0, self.size), dtype=bool)
 
-    def add(self, cells: np.ndarray, keep: np.ndarray | None, column: pa.Array) -> None:
+    def add(self, cells: np.ndarray, keep: np.ndarray | None, encoded: pa.DictionaryArray) -> None:
         if self.present is None:
             return
-        encoded = column.dictionary_encode()
         values = encoded.dictionary.to_pylist()
         new = [value for value in values if value not in self.rows]
         if len(self.rows) + len(new) > FEW_VALUES:
@@ -590,9 +591,13 @@ def _hugeint_to_double(value: int) -> float:
 
 def _check_sum(value: np.ndarray, rows: int, column: str | None) -> None:
     """Refuse sums that could pass int64 (a grouped query's BIGINT would overflow and raise too)."""
-    if rows and float(np.abs(value).max()) * rows >= 2.0**62:
+    if not rows:
+        return
+    # the extremes as Python integers: no array of magnitudes per batch, and no overflow at -2**63
+    largest = max(abs(int(value.max())), abs(int(value.min())))
+    if float(largest) * rows >= 2.0**62:
         raise OverflowError(f"sum of {column} may pass the 64-bit range: {rows:,} values up to "
-                            f"{int(np.abs(value).max()):,} in magnitude")
+                            f"{largest:,} in magnitude")
 
 
 def _distinct(history: History, source: Source, role: str, features: list[Feature], grid: AsOfGrid,

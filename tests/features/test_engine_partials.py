@@ -103,8 +103,10 @@ def test_partials_over_many_batches_equal_exact_arithmetic(monkeypatch: pytest.M
                 assert got == want or (math.isnan(want) and math.isnan(got)), (name, buyer_id, as_of, got, want)
 
 
-def test_a_sum_that_may_pass_64_bits_is_refused() -> None:
-    rows = [order(k, 1, 9, f"2024-01-0{k} 10:00", 2**62) for k in (1, 2)]
+@pytest.mark.parametrize("amounts", [(2**62, 2**62), (1, -(2**62))])
+def test_a_sum_that_may_pass_64_bits_is_refused(amounts: tuple[int, int]) -> None:
+    # the second case: the largest magnitude is the smallest value
+    rows = [order(k, 1, 9, f"2024-01-0{k} 10:00", amount) for k, amount in zip((1, 2), amounts, strict=True)]
     with pytest.raises(OverflowError, match="sum of amount_minor may pass the 64-bit range"):
         compute_features(history([firm(1), firm(9)], orders=rows), AsOfGrid([date(2024, 2, 1)], set()),
                          [buyer("total", Aggregate("sum", "amount_minor"), "all")], np.array([1, 9]))
