@@ -440,7 +440,22 @@ class _Accumulator:
         self.size, self.shape, self.parts = segments * firms, (segments, firms), parts
         self.dense: dict[str, np.ndarray] = {}
         self.big_squares: dict[str, dict[int, int]] = {}
+        # Counts under the same filter differ only where a counted column is null, which most
+        # columns never are: each such count follows a leader (the count of events if asked
+        # for) and keeps only its difference from it, summed in the batches that have nulls.
+        self.leaders: dict[str, str] = {}
+        self.differences: dict[str, np.ndarray] = {}
+        counts = sorted((column is not None, alias, where) for alias, (kind, column, where) in parts.items()
+                        if kind == "n")
+        first_of: dict[str | None, str] = {}
+        for _, alias, where in counts:
+            if where in first_of:
+                self.leaders[alias] = first_of[where]
+            else:
+                first_of[where] = alias
         for alias, (kind, _, _) in parts.items():
+            if alias in self.leaders:
+                continue
             if kind == "q":  # the squares' high and low 32 bits, summed apart so neither sum overflows
                 self.dense[alias + ":hi"] = np.zeros(self.size, dtype=np.int64)
                 self.dense[alias + ":lo"] = np.zeros(self.size, dtype=np.int64)
@@ -455,7 +470,9 @@ class _Accumulator:
     def add(self, cells: np.ndarray, known: np.ndarray | None, times: np.ndarray,
             values: dict[str, tuple[np.ndarray, np.ndarray | None]], masks: dict[str, np.ndarray]) -> None:
         selected: dict[tuple[str | None, str | None], np.ndarray | None] = {}
-        for alias, (kind, column, where) in self.parts.items():
+
+        def select(column: str | None, where: str | None) -> np.ndarray | None:
+            """The batch's events of a part: None for all of them, else their positions."""
             key = (column, where)
             if key not in selected:
                 keep = known
@@ -463,7 +480,19 @@ class _Accumulator:
                     if extra is not None:
                         keep = extra if keep is None else keep & extra
                 selected[key] = None if keep is None else np.flatnonzero(keep)
-            rows = selected[key]
+            return selected[key]
+
+        for alias, (kind, column, where) in self.parts.items():
+            if alias in self.leaders:
+                leader_column = self.parts[self.leaders[alias]][1]
+                if all(c is None or values[c][1] is None for c in (column, leader_column)):
+                    continue  # no nulls in either counted column: the same events as the leader's
+                difference = self.differences.setdefault(alias, np.zeros(self.size, dtype=np.int64))
+                mine, leaders = select(column, where), select(leader_column, where)
+                np.add.at(difference, cells if mine is None else cells[mine], 1)
+                np.subtract.at(difference, cells if leaders is None else cells[leaders], 1)
+                continue
+            rows = select(column, where)
             at = cells if rows is None else cells[rows]
             value = None if column is None else (values[column][0] if rows is None else values[column][0][rows])
             dense = self.dense.get(alias)
@@ -510,7 +539,11 @@ class _Accumulator:
         """The partials as a grouped query would give them, nulls filled as :class:`_Partials` expects."""
         out = {}
         for alias, (kind, _, _) in self.parts.items():
-            if kind == "q":
+            if alias in self.leaders:
+                leader = self.dense[self.leaders[alias]]
+                # read only: a count without a difference shares its leader's array
+                out[alias] = leader + self.differences.pop(alias) if alias in self.differences else leader
+            elif kind == "q":
                 out[alias] = self._squares(alias)
             elif kind in ("t", "last"):  # no event: null, filled with 0
                 empty = (self.dense[alias + ":t"] if kind == "last" else self.dense[alias]) == INT64_MIN

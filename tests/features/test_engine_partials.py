@@ -160,3 +160,34 @@ def test_an_event_gets_the_segment_of_its_calendar_day_and_days_before_the_grid_
     expected = [*days["segment"], *days["segment"], 0, 0, 0]
     assert segment_of(times).tolist() == expected
     assert days["segment"].iloc[0] == 1 and days["segment"].iloc[-1] == grid.segments - 1
+
+
+@pytest.mark.parametrize("with_event_count", [True, False])
+def test_counts_of_a_column_with_nulls_in_some_batches_leave_out_its_nulls(
+        monkeypatch: pytest.MonkeyPatch, with_event_count: bool) -> None:
+    # hours to ship are null for orders never confirmed, here orders 20-29 only: with batches of 7
+    # some batches have nulls and most have none. The mean's count must skip the nulls, while the
+    # count of shipments (or, without it, the count of amounts) counts every shipment.
+    rows = []
+    for k in range(80):
+        created = datetime(2024, 1, 1, 8) + timedelta(days=k)
+        row = order(k + 1, 1, 9, created.isoformat(sep=" "), 1000 + k)
+        row["confirmed_at"] = None if 20 <= k < 30 else (created + timedelta(hours=1)).isoformat(sep=" ")
+        row["shipped_at"] = (created + timedelta(hours=k % 5 + 2)).isoformat(sep=" ")
+        rows.append(row)
+    features = [Feature("hours", "test", "order_shipments", "supplier", Aggregate("mean", "hours_to_ship"), ("all",)),
+                Feature("value", "test", "order_shipments", "supplier", Aggregate("mean", "amount_minor"), ("all",))]
+    if with_event_count:
+        features.append(Feature("shipped", "test", "order_shipments", "supplier", Aggregate("count"), ("all",)))
+    monkeypatch.setattr(engine, "BATCH_ROWS", 7)
+    block = compute_features(history([firm(1), firm(9)], orders=rows), AsOfGrid(DATES, set()), features,
+                             np.array([1, 9]))
+    for column, as_of in enumerate(DATES):
+        end = datetime(as_of.year, as_of.month, as_of.day)
+        shipped = [r for r in rows if datetime.fromisoformat(r["shipped_at"]) < end]
+        hours = [k % 5 + 1 for k, r in enumerate(rows) if r in shipped and r["confirmed_at"] is not None]
+        assert block.columns["hours_all"][1, column] == sum(hours) / len(hours)
+        assert block.columns["value_all"][1, column] == sum(r["amount_minor"] for r in shipped) / len(shipped)
+        if with_event_count:
+            assert block.columns["shipped_all"][1, column] == len(shipped)
+    assert len(hours) < len(shipped)  # the last date sees the nulls
