@@ -52,6 +52,10 @@ class FeatureBlock:
         ids = np.asarray(firm_ids, dtype=np.int64)
         lookup = self._lookup()
         if lookup is not None:
+            # the engine looks up half a million ids per batch: when all are in range, a plain
+            # gather is five times cheaper than masking the out-of-range ones
+            if not len(ids) or (ids.min() >= 0 and ids.max() < len(lookup)):
+                return lookup[ids]
             inside = (ids >= 0) & (ids < len(lookup))
             return np.where(inside, lookup[np.where(inside, ids, 0)], -1)
         position = np.minimum(np.searchsorted(self.firms, ids), len(self.firms) - 1)

@@ -187,13 +187,15 @@ def trade_network(history: History, grid: AsOfGrid, firms: np.ndarray, partners:
     every firm (:func:`partner_flags`), not only of ``firms``.
     """
     first = grid.dates[0]
+    # for every firm the universe test passes every order: left out, it saves near a third of the query
+    among = "" if history.whole_universe else \
+        "AND (o.buyer_id IN (SELECT firm_id FROM _universe) OR o.supplier_id IN (SELECT firm_id FROM _universe))"
     # order value per (buyer, supplier, segment), sorted so that each pair is one run of rows
     table = history.connection.sql(f"""
         SELECT o.buyer_id, o.supplier_id, coalesce(d.segment, 0) AS segment,
                CAST(sum(o.amount_minor) AS BIGINT) AS gmv
         FROM orders o LEFT JOIN _day_segments d ON d.day = CAST(o.created_at AS DATE)
-        WHERE o.created_at < $last AND o.created_at >= $first - INTERVAL {CONCENTRATION_WINDOW} DAY
-          AND (o.buyer_id IN (SELECT firm_id FROM _universe) OR o.supplier_id IN (SELECT firm_id FROM _universe))
+        WHERE o.created_at < $last AND o.created_at >= $first - INTERVAL {CONCENTRATION_WINDOW} DAY {among}
         GROUP BY ALL ORDER BY o.buyer_id, o.supplier_id, segment""",
         params={"last": grid.as_of_timestamps()[-1].astype(datetime),
                 "first": datetime(first.year, first.month, first.day)}).to_arrow_table()
@@ -203,10 +205,16 @@ def trade_network(history: History, grid: AsOfGrid, firms: np.ndarray, partners:
     new_pair[1:] = (buyer[1:] != buyer[:-1]) | (supplier[1:] != supplier[:-1])
     pair_start = np.flatnonzero(new_pair)
     pair_gmv = np.zeros((len(grid.dates), len(pair_start)))
-    for k, as_of in enumerate(grid.dates):
-        window = grid.range(as_of, CONCENTRATION_WINDOW)
-        if len(pair_start):
-            pair_gmv[k] = np.add.reduceat(np.where((segment >= window.lo) & (segment < window.hi), gmv, 0.0), pair_start)
+
+    def window_trade(k: int) -> None:
+        window = grid.range(grid.dates[k], CONCENTRATION_WINDOW)
+        pair_gmv[k] = np.add.reduceat(np.where((segment >= window.lo) & (segment < window.hi), gmv, 0.0), pair_start)
+
+    if len(pair_start):
+        # each date's sums are independent NumPy work that releases the GIL: two dates at a time
+        # (on one thread they took about 1 s of the step, while the other core waited)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(window_trade, range(len(grid.dates))))
     buyer, supplier = buyer[pair_start], supplier[pair_start]
     del table, segment, gmv, new_pair, pair_start  # the per-segment rows are summed up: not held beside what follows
     block = FeatureBlock(firms, grid.dates)

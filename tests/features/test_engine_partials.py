@@ -103,8 +103,10 @@ def test_partials_over_many_batches_equal_exact_arithmetic(monkeypatch: pytest.M
                 assert got == want or (math.isnan(want) and math.isnan(got)), (name, buyer_id, as_of, got, want)
 
 
-def test_a_sum_that_may_pass_64_bits_is_refused() -> None:
-    rows = [order(k, 1, 9, f"2024-01-0{k} 10:00", 2**62) for k in (1, 2)]
+@pytest.mark.parametrize("amounts", [(2**62, 2**62), (1, -(2**62))])
+def test_a_sum_that_may_pass_64_bits_is_refused(amounts: tuple[int, int]) -> None:
+    # the second case: the largest magnitude is the smallest value
+    rows = [order(k, 1, 9, f"2024-01-0{k} 10:00", amount) for k, amount in zip((1, 2), amounts, strict=True)]
     with pytest.raises(OverflowError, match="sum of amount_minor may pass the 64-bit range"):
         compute_features(history([firm(1), firm(9)], orders=rows), AsOfGrid([date(2024, 2, 1)], set()),
                          [buyer("total", Aggregate("sum", "amount_minor"), "all")], np.array([1, 9]))
@@ -144,3 +146,48 @@ def test_distinct_categories_in_the_pass_or_by_query_equal_a_python_count(
             assert block.columns["kinds_30d"][row, column] == len(recent)
             assert block.columns["kinds_net30_all"][row, column] == len(net30)
     assert block.columns["kinds_net30_all"][:2, -1].tolist() == [2, 2]
+
+
+def test_an_event_gets_the_segment_of_its_calendar_day_and_days_before_the_grid_segment_0() -> None:
+    grid = AsOfGrid(DATES, {WINDOW})
+    days = grid.day_segments()
+    segment_of = engine._SegmentOf(grid)
+    first_us = int(np.datetime64(days["day"].iloc[0], "us").astype(np.int64))
+    day_us = 86_400_000_000
+    # each listed day at its first and last microsecond, and three times before the first listed day
+    starts = days["day"].to_numpy().astype("datetime64[us]").astype(np.int64)
+    times = np.concatenate([starts, starts + day_us - 1, [first_us - 1, first_us - day_us, first_us - 400 * day_us]])
+    expected = [*days["segment"], *days["segment"], 0, 0, 0]
+    assert segment_of(times).tolist() == expected
+    assert days["segment"].iloc[0] == 1 and days["segment"].iloc[-1] == grid.segments - 1
+
+
+@pytest.mark.parametrize("with_event_count", [True, False])
+def test_counts_of_a_column_with_nulls_in_some_batches_leave_out_its_nulls(
+        monkeypatch: pytest.MonkeyPatch, with_event_count: bool) -> None:
+    # hours to ship are null for orders never confirmed, here orders 20-29 only: with batches of 7
+    # some batches have nulls and most have none. The mean's count must skip the nulls, while the
+    # count of shipments (or, without it, the count of amounts) counts every shipment.
+    rows = []
+    for k in range(80):
+        created = datetime(2024, 1, 1, 8) + timedelta(days=k)
+        row = order(k + 1, 1, 9, created.isoformat(sep=" "), 1000 + k)
+        row["confirmed_at"] = None if 20 <= k < 30 else (created + timedelta(hours=1)).isoformat(sep=" ")
+        row["shipped_at"] = (created + timedelta(hours=k % 5 + 2)).isoformat(sep=" ")
+        rows.append(row)
+    features = [Feature("hours", "test", "order_shipments", "supplier", Aggregate("mean", "hours_to_ship"), ("all",)),
+                Feature("value", "test", "order_shipments", "supplier", Aggregate("mean", "amount_minor"), ("all",))]
+    if with_event_count:
+        features.append(Feature("shipped", "test", "order_shipments", "supplier", Aggregate("count"), ("all",)))
+    monkeypatch.setattr(engine, "BATCH_ROWS", 7)
+    block = compute_features(history([firm(1), firm(9)], orders=rows), AsOfGrid(DATES, set()), features,
+                             np.array([1, 9]))
+    for column, as_of in enumerate(DATES):
+        end = datetime(as_of.year, as_of.month, as_of.day)
+        shipped = [r for r in rows if datetime.fromisoformat(r["shipped_at"]) < end]
+        hours = [k % 5 + 1 for k, r in enumerate(rows) if r in shipped and r["confirmed_at"] is not None]
+        assert block.columns["hours_all"][1, column] == sum(hours) / len(hours)
+        assert block.columns["value_all"][1, column] == sum(r["amount_minor"] for r in shipped) / len(shipped)
+        if with_event_count:
+            assert block.columns["shipped_all"][1, column] == len(shipped)
+    assert len(hours) < len(shipped)  # the last date sees the nulls
