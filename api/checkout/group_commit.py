@@ -77,6 +77,10 @@ async def _writer_turn(engine: Engine) -> WriterLock | None:
     by its thread; the caller gives it back after the batch. After
     :data:`TURN_PATIENCE_SECONDS` of tries (another process keeps it: polling has no queue),
     None: the ``BEGIN`` waits in the kernel's queue, which serves in turn.
+
+    The lock is reentrant per thread, and every coroutine of the loop runs on its thread, so it
+    may be held only within one step of the loop: from the successful try to the end of the
+    batch nothing awaits (on SQLite :func:`~api.kit.db.run_sql` runs the batch inline).
     """
     queue = None if on_a_server(engine) else writer_queue(engine)
     if queue is None:

@@ -19,6 +19,10 @@ with "database is locked". SQLite's own lock still guards the data; this is only
 front of it, so a transaction begun ``DEFERRED`` that writes, which does not queue here, is
 still serialised by SQLite (and waits in its busy handler as before).
 
+The lock is reentrant per thread: a thread that took it (the checkout's group commit takes it
+with :meth:`WriterLock.try_acquire`, which never waits, before its batch's ``BEGIN``) takes it again
+at once and must give it back as often.
+
 :class:`LockingConnection` is the ``sqlite3`` connection class that does it, given to the
 driver as its ``factory`` by :func:`credit.store.engine.make_engine` for a store in a file.
 """
