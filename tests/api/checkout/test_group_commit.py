@@ -202,26 +202,50 @@ def test_a_request_that_comes_as_a_batch_ends_gets_a_batch_of_its_own(served, mo
 def test_a_batch_waiting_for_another_writer_leaves_the_loop_free_and_takes_whoever_arrives(served_on_sqlite,
                                                                                            monkeypatch):
     # Another writer (another worker process, played by an flock on a file description of its own)
-    # holds the store's writer lock for 0.5 s. The first authorization waits for it without
-    # blocking the event loop, so the three sent 0.1 s later are read and join its batch.
+    # holds the store's writer lock. The first authorization waits for it without blocking the
+    # event loop, so the three sent after it are read and join its batch once the lock is free.
+    # Counted in turns of the loop, not seconds: the faketime pass of `make test-dates` freezes timers.
     app, client, key, ends = served_on_sqlite
     buyer, _ = make_buyer_with_line(app.state.engine, limit_minor=100_000)
-    monkeypatch.setattr(group_commit, "TURN_PATIENCE_SECONDS", 30)
+    monkeypatch.setattr(group_commit, "TURN_POLL_SECONDS", 0)  # try again at every turn of the loop
+    monkeypatch.setattr(group_commit, "TURN_PATIENCE_SECONDS", 3600)
     other_writer = os.open(app.state.engine.url.database + "-writer", os.O_RDWR | os.O_CREAT)
     fcntl.flock(other_writer, fcntl.LOCK_EX)
-    lets_go = threading.Timer(0.5, os.close, [other_writer])  # closing the file gives its lock back
+    released = threading.Lock()
+
+    def let_go() -> None:  # closing the file gives its lock back
+        if released.acquire(blocking=False):
+            os.close(other_writer)
+
+    # Should the first wait with its loop blocked (the bug), only another thread can let go: a
+    # failure then, not a hang.
+    rescue = threading.Timer(10, let_go)
+    rescue.daemon = True
+    rescue.start()
     batches, commits = _batches(app), ends["commit"]
 
-    async def scenario() -> list[tuple[int, dict, dict]]:
-        lets_go.start()
-        first = asyncio.get_running_loop().create_task(_asgi_call(app, key, "w-0", _order(buyer, "PO-W0", "1.00")))
-        await asyncio.sleep(0.1)
-        assert not first.done()
-        rest = await _asgi_calls(app, [(key, f"w-{i}", _order(buyer, f"PO-W{i}", "1.00")) for i in (1, 2, 3)])
-        return [await first, *rest]
+    async def turns(count: int) -> None:
+        for _ in range(count):
+            await asyncio.sleep(0)
 
-    answers = client.portal.call(scenario)
-    lets_go.join()
+    async def scenario() -> list[tuple[int, dict, dict]]:
+        try:
+            loop = asyncio.get_running_loop()
+            first = loop.create_task(_asgi_call(app, key, "w-0", _order(buyer, "PO-W0", "1.00")))
+            await turns(50)
+            assert not first.done()  # waiting for the lock, and the loop goes on
+            rest = loop.create_task(_asgi_calls(app, [(key, f"w-{i}", _order(buyer, f"PO-W{i}", "1.00"))
+                                                      for i in (1, 2, 3)]))
+            await turns(50)
+            assert not first.done() and not rest.done()
+        finally:
+            let_go()
+        return [await first, *await rest]
+
+    try:
+        answers = client.portal.call(scenario)
+    finally:
+        rescue.cancel()
     assert [(status, answer["balances"]["pending"]) for status, answer, _ in answers] == [
         (201, "1.00"), (201, "2.00"), (201, "3.00"), (201, "4.00")]
     assert _batches(app) - batches == 1 and ends["commit"] - commits == 1
