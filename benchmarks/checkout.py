@@ -345,7 +345,7 @@ def benchmark(args: argparse.Namespace, url: str) -> None:
             await open_loop(port, args.rate, args.warmup, authorize_request("warm"), classify_authorization, server.pid)
             overhead = await open_loop(port, args.rate, min(args.seconds, 10), lambda i: health,
                                        lambda status, body: str(status), server.pid)
-            report("GET /v1/health (client overhead baseline)", overhead, args.rate)
+            report("GET /v1/health (reads the store: not the HTTP floor, see results.md)", overhead, args.rate)
             measured = await open_loop(port, args.rate, args.seconds, authorize_request("order"),
                                        classify_authorization, server.pid)
             report("POST /v1/checkout/authorizations", measured, args.rate)
