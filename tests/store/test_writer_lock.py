@@ -152,7 +152,8 @@ def test_another_thread_waits_at_most_the_busy_timeout(tmp_path, busy_timeout):
 
 def test_try_acquire_takes_a_free_lock_and_never_waits_for_a_held_one(store):
     queue = writer_queue(store)
-    assert queue is not None and queue is store.connect().connection.driver_connection._queue  # the one BEGIN takes
+    with store.connect() as connection:
+        assert queue is not None and queue is connection.connection.driver_connection._queue  # the one BEGIN takes
     child = _holder(store, "sys.stdin.readline()")  # another process holds it
     assert queue.try_acquire() is False
     assert not _lock_is_free(store)
