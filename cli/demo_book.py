@@ -13,7 +13,8 @@ service, in time order, the way the marketplace would have called it:
   history has them: authorize when the order is placed, capture when it ships, void when it
   is cancelled before shipping, and repay as its invoice's payments arrive (never more than
   was captured for that order), as the marketplace's payment system, each payment under its
-  own reference; holds not captured in time expire at the daily sweep;
+  own reference; a buyer whose invoice is paid in full then pays the fees the book charged on
+  it; holds not captured in time expire at the daily sweep;
 * suppliers finance orders and invoices and sellers take transaction-flow loans, and the
   financing book runs its daily job after the book's servicing (:mod:`cli.demo_financing`).
 
@@ -54,7 +55,7 @@ from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.policy import Policy
 from credit.scoring.batch import store_scores
 from credit.scoring.tables import ScoreSnapshot
-from credit.servicing.amounts import FEE_OWED, LATE_FEE_OWED, RECEIVABLES
+from credit.servicing.amounts import OWED, RECEIVABLES
 from credit.servicing.run import run_day
 from credit.store.tables import Invoice, Order, Payment
 
@@ -308,13 +309,16 @@ class _Replay:
         return []
 
     def _pay_fees(self, session: Session, moment: datetime, order_id: int) -> None:
-        """A buyer that paid its invoice in full also pays the late fees the book charged on it."""
+        """A buyer that paid its invoice in full also pays the fees the book charged on it.
+
+        The waterfall pays late fees and fees before principal, so once the invoice's payments are
+        in, what the fees took of them is still owed as principal: the buyer pays all that is left.
+        """
         receivable_id = self.receivables[order_id]
-        fees = session.execute(select(LATE_FEE_OWED + FEE_OWED).where(RECEIVABLES.c.receivable_id == receivable_id)
-                               ).scalar_one()
-        if fees > 0:
+        left = session.execute(select(OWED).where(RECEIVABLES.c.receivable_id == receivable_id)).scalar_one()
+        if left > 0:
             repayments.receive(session, PAYMENT_SYSTEM, self.order_lines[order_id], RepaymentIn(
-                amount=from_minor(int(fees)), reference=f"fees-order-{order_id}", receivable_ids=[receivable_id]),
+                amount=from_minor(int(left)), reference=f"fees-order-{order_id}", receivable_ids=[receivable_id]),
                 self.policy, moment)
             self.summary.checkout["fees paid"] += 1
 

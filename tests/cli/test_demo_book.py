@@ -21,6 +21,8 @@ from credit.ledger.tables import Hold, LedgerTransfer
 from credit.origination.tables import CreditLineApplicationRecord as Application
 from credit.policy import default_policy
 from credit.scoring.tables import ScoreSnapshot
+from credit.servicing.amounts import OWED
+from credit.servicing.tables import Receivable, Repayment
 from credit.store.engine import make_engine
 from credit.store.tables import Invoice, Order, Payment
 from cli.demo_book import ON_TERMS, BookExists, open_demo_book
@@ -84,9 +86,14 @@ def test_checkout_traffic_follows_the_buyers_orders_on_terms(book) -> None:  # n
         order_amounts = dict(session.execute(select(Order.order_id, Order.amount_minor)).all())
         held = [(amount, order_amounts[int(reference.removeprefix("order-"))])
                 for reference, amount in session.execute(select(Hold.order_reference, Hold.amount_minor))]
-        repaid = Counter(session.execute(select(LedgerTransfer.reference, LedgerTransfer.amount_minor)
-                                         .where(LedgerTransfer.kind == "repay")).all())
-        expected_repaid = _repayments_the_history_makes(session, end)
+        repaid = Counter(session.execute(select(Repayment.reference, Repayment.amount_minor)
+                                         .where(Repayment.reference.like("payment-%"))).all())
+        expected_repaid, paid_in_full = _repayments_the_history_makes(session, end)
+        receivables = session.execute(
+            select(Hold.order_reference, Receivable.late_fee_minor + Receivable.fee_minor, OWED)
+            .join(Receivable, Receivable.hold_id == Hold.hold_id)).all()
+        fees_paid = dict(session.execute(select(Repayment.reference, Repayment.amount_minor)
+                                         .where(Repayment.reference.like("fees-order-%"))).all())
         report = reconcile(session)
     assert set(lines) == set(opened)
     assert Counter((firm_id, request["order_reference"]) for firm_id, request in checkout) == expected
@@ -98,14 +105,21 @@ def test_checkout_traffic_follows_the_buyers_orders_on_terms(book) -> None:  # n
     # history ends; that every such payment was repaid, capped at what was captured, does not.
     assert repaid == expected_repaid
     assert summary.checkout["repaid"] == sum(expected_repaid.values())
+    # A buyer that paid its invoice in full paid the fees charged on it too, and owes nothing: the
+    # waterfall takes late fees first, so without that payment principal would stay overdue.
+    charged = {reference: fees for reference, fees, _ in receivables if reference in paid_in_full and fees > 0}
+    assert fees_paid == {f"fees-{reference}": fees for reference, fees in charged.items()}
+    assert summary.checkout["fees paid"] == len(charged)
+    assert all(owed == 0 for reference, _, owed in receivables if reference in paid_in_full)
     assert last_transfer < end
     assert report.differences == ()
 
 
-def _repayments_the_history_makes(session: Session, end: datetime) -> Counter:
+def _repayments_the_history_makes(session: Session, end: datetime) -> tuple[Counter, set[str]]:
     """(reference, amount) of each repayment: the payments of a captured order's invoice from its capture to
-    ``end``, in time order, each capped at what is still unpaid of the captured amount."""
-    expected = Counter()
+    ``end``, in time order, each capped at what is still unpaid of the captured amount; and the orders whose
+    payments covered what was captured."""
+    expected, paid_in_full = Counter(), set()
     captures = session.execute(select(Hold.order_reference, func.min(LedgerTransfer.created_at),
                                       func.sum(LedgerTransfer.amount_minor))
                                .join(LedgerTransfer, LedgerTransfer.hold_id == Hold.hold_id)
@@ -120,7 +134,9 @@ def _repayments_the_history_makes(session: Session, end: datetime) -> Counter:
             if unpaid > 0:
                 expected[(f"payment-{payment_id}", min(paid, unpaid))] += 1
                 unpaid -= min(paid, unpaid)
-    return expected
+        if unpaid == 0:
+            paid_in_full.add(reference)
+    return expected, paid_in_full
 
 
 def _months_back(month_start, months: int):  # noqa: ANN001, ANN202
