@@ -7,8 +7,10 @@ A :class:`PreparedStatement` keeps SQLAlchemy for what it is good at (building t
 each dialect, the types' bind and result processors, the transaction a Connection or
 Session holds) and skips the per-call machinery: it compiles its statement once per
 dialect, converts the parameters with the same processors SQLAlchemy would use, and calls
-``cursor.execute`` on the connection the caller's transaction already uses. Driver errors
-are wrapped as SQLAlchemy wraps them (``IntegrityError``, ``OperationalError``, ...).
+``cursor.execute`` on the connection the caller's transaction already uses; on PostgreSQL,
+once psycopg has prepared the statement on that connection, libpq runs it in one call
+(:mod:`credit.store.libpq_lane`). Driver errors are wrapped as SQLAlchemy wraps them
+(``IntegrityError``, ``OperationalError``, ...).
 
 Given a Session, it autoflushes and begins the Session's transaction as ``Session.execute``
 would. What it does not do: fire ``before_cursor_execute`` / ``after_cursor_execute``
@@ -31,6 +33,8 @@ from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
+
+from credit.store import libpq_lane
 
 
 def _NO_DIALECT() -> None:  # noqa: N802  (stands for a dead weak reference: no dialect yet)
@@ -63,7 +67,7 @@ def _faster(kind: Any, dialect: Any, process: Callable[[Any], Any]) -> Callable[
 
 class _Compiled:
     __slots__ = ("sql", "positional", "names", "processors", "converters", "literals", "row", "types",
-                 "result_processors")
+                 "result_processors", "on_psycopg")
 
     def __init__(self, statement: ClauseElement, dialect: Any, column_keys: list[str] | None) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=column_keys)
@@ -80,13 +84,14 @@ class _Compiled:
         self.row = namedtuple("Row", [column.keyname for column in columns], rename=True) if columns else None
         self.types = [column.type for column in columns]
         self.result_processors: list[Any] | None = None  # from the driver's column types, at the first run
+        self.on_psycopg = dialect.driver == "psycopg"  # PostgreSQL's short lane may take it (credit.store.libpq_lane)
 
-    def result_processors_for(self, dialect: Any, description: Any) -> list[Any]:
+    def result_processors_for(self, dialect: Any, type_codes: list[Any]) -> list[Any]:
         # As SQLAlchemy's cursor result does: a type's processor may depend on the driver's
         # column type code (psycopg's numeric codes), fixed for a given statement.
         if self.result_processors is None:
-            self.result_processors = [kind._cached_result_processor(dialect, column[1])
-                                      for kind, column in zip(self.types, description)]
+            self.result_processors = [kind._cached_result_processor(dialect, code)
+                                      for kind, code in zip(self.types, type_codes)]
         return self.result_processors
 
 
@@ -154,24 +159,37 @@ class PreparedStatement:
         converted = [values[name] if process is None else process(values[name])
                      for name, process in compiled.converters]
         arguments: Any = tuple(converted) if compiled.positional else dict(zip(compiled.names, converted))
-        cursor = connection.connection.dbapi_connection.cursor()
+        driver_connection = connection.connection.dbapi_connection
         try:
-            cursor.execute(compiled.sql, arguments)
-            rows = [] if compiled.row is None else cursor.fetchall()
-            count = cursor.rowcount
-            convert = compiled.result_processors_for(dialect, cursor.description) if rows else None
+            ran = libpq_lane.run(driver_connection, compiled.sql, arguments) if compiled.on_psycopg else None
+            if ran is None:
+                rows, count, type_codes = _on_a_cursor(driver_connection, compiled, arguments)
+            else:
+                rows, count, type_codes = ran
         except dialect.loaded_dbapi.Error as exc:
             raise DBAPIError.instance(compiled.sql, arguments, exc, dialect.loaded_dbapi.Error,
                                       dialect=dialect) from exc
-        finally:
-            cursor.close()
-        if not rows:
-            return rows, count
+        if not rows or compiled.row is None:
+            return [], count
+        convert = compiled.result_processors_for(dialect, type_codes)
         make = compiled.row._make
         if not any(convert):
             return [make(row) for row in rows], count
         return [make([value if process is None else process(value) for process, value in zip(convert, row)])
                 for row in rows], count
+
+
+def _on_a_cursor(driver_connection: Any, compiled: _Compiled, arguments: Any) -> tuple[list[Any], int, list[Any]]:
+    """rows, rowcount and each column's type code, run on a new cursor of the driver's connection."""
+    cursor = driver_connection.cursor()
+    try:
+        cursor.execute(compiled.sql, arguments)
+        if compiled.row is None:
+            return [], cursor.rowcount, []
+        rows = cursor.fetchall()
+        return rows, cursor.rowcount, [column[1] for column in cursor.description] if rows else []
+    finally:
+        cursor.close()
 
 
 def _connection_of(session: Session) -> Connection:
