@@ -3,11 +3,11 @@
 psycopg prepares a statement on the server after it ran five times on a connection, and from
 then on sends only its name and parameters. What stays costly is psycopg's own Python around
 each of them: a cursor per statement, its generators, a ``poll`` on the socket between sending
-and reading, the result's description. Measured on this machine (``SELECT $1::bigint,
-$2::text, now()``, one connection): 40-75 us of client CPU and 127-348 us of wall per
-statement through a new cursor, 7-12 us and 20-41 us through libpq's ``PQexecPrepared``,
-which sends, waits (the GIL released) and reads in one C call. An authorization runs about
-twelve such statements.
+and reading, the result's description. ``benchmarks/pg_statement.py`` (a small ``SELECT``
+through :class:`~credit.store.prepared.PreparedStatement`, one connection) measured 36-37 us
+of client CPU and 46-48 us of wall per statement on a cursor, and 13 us and 21 us through
+libpq's ``PQexecPrepared``, which sends, waits (the GIL released) and reads in one C call.
+An authorization runs about twelve such statements.
 
 :func:`run` takes a statement only when everything psycopg would check holds, and otherwise
 says no (None), so the caller runs it on a cursor as before:
