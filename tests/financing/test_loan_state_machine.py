@@ -162,6 +162,9 @@ def test_a_loan_keeps_its_invariants_through_random_sales_prepayments_and_days(s
     LoanMachine.engine = store
     LoanMachine.statuses_seen = set()
     run_state_machine_as_test(LoanMachine, settings=settings(
-        max_examples=30, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]))
+        max_examples=30, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+        derandomize=True))
+    # derandomize: the same examples on every run, so the assertion below holds on every run or on none (drawn
+    # at random, some runs missed a status: --hypothesis-seed=6 fails it on both stores).
     # the runs reached every step of the minimum check, and repayment in full
     assert {"paid_out", "overdue", "written_off", "settled"} <= LoanMachine.statuses_seen
