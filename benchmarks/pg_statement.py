@@ -1,7 +1,7 @@
 """CPU and wall per prepared statement on PostgreSQL: psycopg's cursor against libpq's one call (credit/store/libpq_lane.py).
 
-Runs one small statement (``SELECT`` of a bigint, a text and ``now()``, the shape of the
-checkout's statements) N times through :class:`credit.store.prepared.PreparedStatement` inside
+Runs one small statement (``SELECT`` of a bigint, a text and a timestamp it is given, the shape
+of the checkout's statements) N times through :class:`credit.store.prepared.PreparedStatement` inside
 one transaction, with the lane as it is and with it turned off (every statement on a new
 cursor, as before the lane), alternated three times, and prints the client's process CPU and
 the wall time per statement of each run. The server's time is in the wall, not in the CPU.
@@ -14,9 +14,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import BigInteger, String, bindparam, func, select
+from sqlalchemy import BigInteger, DateTime, String, bindparam, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -25,17 +26,19 @@ from credit.store.engine import make_engine  # noqa: E402
 from credit.store.prepared import PreparedStatement  # noqa: E402
 
 STATEMENT = PreparedStatement(select(bindparam("n", type_=BigInteger).label("n"),
-                                     bindparam("s", type_=String).label("s"), func.now().label("at")))
+                                     bindparam("s", type_=String).label("s"),
+                                     bindparam("at", type_=DateTime).label("at")))
+AT = datetime(2026, 12, 7, 14, 22, 5, 123456)  # any timestamp: what matters is sending and reading one
 
 
 def per_statement(engine, n: int) -> tuple[float, float]:  # noqa: ANN001
     """Microseconds of process CPU and of wall per statement, over ``n`` runs after 100 of warm-up."""
     with engine.begin() as connection:
         for i in range(100):  # psycopg prepares the statement on its 6th run
-            STATEMENT.first(connection, {"n": i, "s": "warm"})
+            STATEMENT.first(connection, {"n": i, "s": "warm", "at": AT})
         cpu, wall = time.process_time(), time.perf_counter()
         for i in range(n):
-            STATEMENT.first(connection, {"n": i, "s": "abc"})
+            STATEMENT.first(connection, {"n": i, "s": "abc", "at": AT})
         return (time.process_time() - cpu) / n * 1e6, (time.perf_counter() - wall) / n * 1e6
 
 
