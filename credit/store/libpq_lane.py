@@ -15,7 +15,7 @@ says no (None), so the caller runs it on a cursor as before:
 
 * the connection is inside a transaction (on an idle one psycopg's cursor first sends the
   ``BEGIN`` that SQLAlchemy's transaction stands for; this lane sends nothing but the
-  statement);
+  statement), and not in pipeline mode (where libpq refuses a call that waits for its result);
 * psycopg has this very statement (its SQL and its parameters' types) prepared on this
   connection, under the name psycopg gave it. psycopg forgets its names when it deallocates
   them (``DEALLOCATE ALL`` after every rollback, to a savepoint too, and its cache's own
@@ -64,7 +64,8 @@ def run(connection: Any, sql: str, arguments: dict[str, Any]) -> tuple[list[tupl
     psycopg.Error
         The server's error, as psycopg raises it.
     """
-    if PostgresQuery is None or connection.pgconn.transaction_status != TransactionStatus.INTRANS:
+    if (PostgresQuery is None or connection.pgconn.transaction_status != TransactionStatus.INTRANS
+            or connection.pgconn.pipeline_status):
         return None
     names = getattr(getattr(connection, "_prepared", None), "_names", None)
     if not names:  # nothing prepared yet (or psycopg's cache looks different): the cursor prepares

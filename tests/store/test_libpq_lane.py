@@ -155,3 +155,19 @@ def test_a_statement_failing_on_the_lane_raises_and_fails_the_transaction_as_on_
             read.first(connection, {"id": 1})
         assert isinstance(after.value.orig, psycopg.errors.InFailedSqlTransaction)
         connection.rollback()
+
+
+def test_in_pipeline_mode_the_cursor_runs_it(table, lane_runs) -> None:  # noqa: ANN001
+    engine, t = table
+    write = PreparedStatement(insert(t), column_keys=["id", "note"])
+    read = PreparedStatement(select(t.c.note).where(t.c.id == bindparam("id")))
+    with engine.connect() as connection:
+        connection.begin()
+        for i in range(CURSOR_RUNS + 1):
+            write.rows(connection, {"id": i, "note": f"n{i}"})
+            assert read.first(connection, {"id": i}).note == f"n{i}"
+        assert lane_runs[-1] is True
+        with connection.connection.dbapi_connection.pipeline():  # libpq would refuse PQexecPrepared here
+            assert read.first(connection, {"id": 3}).note == "n3"
+            assert lane_runs[-1] is False
+        connection.rollback()
