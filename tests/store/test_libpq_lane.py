@@ -135,16 +135,22 @@ def test_after_a_rollback_psycopg_prepares_again_and_the_lane_waits_for_it(table
         connection.rollback()
 
 
-def test_a_statement_failing_on_the_lane_raises_and_fails_the_transaction_as_on_a_cursor(table, lane_runs) -> None:  # noqa: ANN001
-    engine, t = table
+def _prepared_in_a_transaction(connection, t: Table, lane_runs: list[bool]) -> tuple[PreparedStatement, ...]:  # noqa: ANN001
+    """An insert and a read of ``t`` (ids 0-6, notes n0-n6), prepared by psycopg in the connection's open transaction."""
     write = PreparedStatement(insert(t), column_keys=["id", "note"])
     read = PreparedStatement(select(t.c.note).where(t.c.id == bindparam("id")))
+    connection.begin()
+    for i in range(CURSOR_RUNS + 1):
+        write.rows(connection, {"id": i, "note": f"n{i}"})
+        assert read.first(connection, {"id": i}).note == f"n{i}"
+    assert lane_runs[-2:] == [True, True]
+    return write, read
+
+
+def test_a_statement_failing_on_the_lane_raises_and_fails_the_transaction_as_on_a_cursor(table, lane_runs) -> None:  # noqa: ANN001
+    engine, t = table
     with engine.connect() as connection:
-        connection.begin()
-        for i in range(CURSOR_RUNS + 1):
-            write.rows(connection, {"id": i, "note": "x"})
-            read.first(connection, {"id": i})
-        assert lane_runs[-2:] == [True, True]
+        write, read = _prepared_in_a_transaction(connection, t, lane_runs)
         seen = len(lane_runs)
         with pytest.raises(IntegrityError) as raised:
             write.rows(connection, {"id": 3, "note": "again"})
@@ -159,14 +165,8 @@ def test_a_statement_failing_on_the_lane_raises_and_fails_the_transaction_as_on_
 
 def test_in_pipeline_mode_the_cursor_runs_it(table, lane_runs) -> None:  # noqa: ANN001
     engine, t = table
-    write = PreparedStatement(insert(t), column_keys=["id", "note"])
-    read = PreparedStatement(select(t.c.note).where(t.c.id == bindparam("id")))
     with engine.connect() as connection:
-        connection.begin()
-        for i in range(CURSOR_RUNS + 1):
-            write.rows(connection, {"id": i, "note": f"n{i}"})
-            assert read.first(connection, {"id": i}).note == f"n{i}"
-        assert lane_runs[-1] is True
+        _, read = _prepared_in_a_transaction(connection, t, lane_runs)
         with connection.connection.dbapi_connection.pipeline():  # libpq would refuse PQexecPrepared here
             assert read.first(connection, {"id": 3}).note == "n3"
             assert lane_runs[-1] is False
