@@ -305,8 +305,8 @@ def test_bookings_lines_payouts_and_collections_never_exceed_a_cap(store):
         max_examples=25, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow],
         derandomize=True))
     # derandomize: the same examples on every run, so the assertion below holds on every run or on none (drawn
-    # at random, some runs missed one of the caps: --hypothesis-seed=1 fails it on both stores, before and after
-    # the change that made it derandomized).
+    # at random, some runs missed one of the caps: with random draws, --hypothesis-seed=1 failed it on both
+    # stores, with and without the libpq lane of credit/store/libpq_lane.py).
     # the caps bound: bookings were cut or declined by both concentration caps and the order buyer cap. (Each
     # line step checks by hand that it is refused exactly when above what the debtor cap leaves; a refusal is
     # not reached in every run, so it is not asserted here.)
