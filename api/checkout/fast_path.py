@@ -9,12 +9,13 @@ directly:
 
 * the body parsed as FastAPI parses it (``Request.json``) and validated by the same model;
 * the key read by the same security schemes and authenticated by the same function
-  (:func:`api.kit.auth.authenticate_on`: 401, its rate limit's 429), on the unit of work's
-  connection instead of a pooled connection of its own;
+  (:func:`api.kit.auth.authenticate_on`: 401, its rate limit's 429), on a connection the
+  app keeps as the request arrives (SQLite) or in the unit of work's transaction (a server),
+  instead of on a pooled connection of its own;
 * the role and the Idempotency-Key checked, and the unit of work opened, by
   :func:`api.kit.idempotency.open_unit_of_work`, as :data:`~api.kit.idempotency.IdempotentUnitOfWorkDep` does;
 * the route's own function (:func:`api.checkout.routes.authorize`) runs, in the same call as
-  the key's lookup and the claim, in a transaction it shares with the authorizations that
+  the claim, in a transaction it shares with the authorizations that
   arrived with it (:mod:`api.checkout.group_commit`: one COMMIT for all; one trip to the
   thread pool on a database server, none on SQLite).
 

@@ -47,8 +47,8 @@ from starlette.responses import Response
 
 from api.checkout.schemas import AuthorizationIn
 from api.kit.auth import Caller, authenticate_on
-from api.kit.db import finish_unit_of_work, kept_unit_of_work, on_a_server, run_sql, take_write_lock
-from api.kit.idempotency import IdempotentUnitOfWork, open_unit_of_work
+from api.kit.db import finish_unit_of_work, kept_connection, kept_unit_of_work, on_a_server, run_sql, take_write_lock
+from api.kit.idempotency import IdempotentUnitOfWork, open_unit_of_work, request_identity
 from credit.store.engine import writer_queue
 from credit.store.writer_lock import WriterLock
 
@@ -130,6 +130,7 @@ class GroupCommit:
 
     async def submit(self, authorization: Authorization) -> Response:
         """The authorization's answer once its batch committed; raises what it would raise alone."""
+        self._before_the_batch(authorization)
         self._waiting.append(authorization)
         most = BATCHES_ON_A_SERVER if on_a_server(authorization.request.app.state.engine) else 1
         if self._running < most:  # starts at the loop's next step: the requests read in this turn join first
@@ -138,6 +139,22 @@ class GroupCommit:
             self._runners.add(runner)
             runner.add_done_callback(self._runners.discard)
         return await authorization.answer
+
+    def _before_the_batch(self, authorization: Authorization) -> None:
+        """What needs no transaction, done as the request arrives: outside the batch, on SQLite its write lock.
+
+        The request's path and fingerprint; on SQLite served inline also the API key's look-up
+        (on the kept connection, outside a transaction, as in the batch): several worker
+        processes take turns at the one write lock, so what a batch holds it for is what
+        bounds their throughput. A refused key is kept (``refused``) for the batch to answer.
+        """
+        request_identity(authorization.request, authorization.raw)
+        kept = kept_connection(authorization.request)
+        if kept is not None:
+            try:
+                self._authenticate(authorization, None, kept)
+            except Exception:  # noqa: BLE001, S110  (kept in authorization.refused: its batch answers it)
+                pass
 
     async def _run_batches(self) -> None:
         try:
@@ -224,12 +241,13 @@ class GroupCommit:
         return session, session.bind if isinstance(session.bind, Connection) else None
 
     @staticmethod
-    def _authenticate(authorization: Authorization, session: Session, kept: Connection | None) -> None:
+    def _authenticate(authorization: Authorization, session: Session | None, kept: Connection | None) -> None:
         """Look the API key up (once per authorization), before the write lock on SQLite (a 401 never takes it).
 
         On SQLite on the kept connection, outside a transaction (the driver's autocommit, as
-        :data:`~api.kit.auth.CallerDep` reads it); on a database server in the unit of work's
-        own transaction, which sees every committed revocation.
+        :data:`~api.kit.auth.CallerDep` reads it), as the request arrives
+        (:meth:`_before_the_batch`); on a database server in the unit of work's own
+        transaction, which sees every committed revocation.
         """
         if authorization.refused is not None:
             raise authorization.refused

@@ -189,17 +189,29 @@ def kept_unit_of_work(request: Request) -> tuple[Session, Engine]:
     writes) and is closed by :func:`close_kept_connection` at the app's shutdown. On a
     database server, or for a test key's request: :func:`new_unit_of_work`.
     """
+    connection = kept_connection(request)
+    if connection is None:
+        return new_unit_of_work(request)
+    return request.app.state.sessionmaker(bind=connection), request.app.state.engine
+
+
+def kept_connection(request: Request) -> Connection | None:
+    """The connection :func:`kept_unit_of_work` binds its sessions to, outside any transaction; None if it binds none.
+
+    None on a database server, for a test key's request, and while another unit of work is on
+    the connection (one that awaited mid-way, which none should: it is left be). Opened the
+    first time, and again after :func:`close_kept_connection`.
+    """
     engine: Engine = request.app.state.engine
     if STORE_SCOPE_KEY in request.scope or on_a_server(engine):
-        return new_unit_of_work(request)
+        return None
     state = request.app.state
     connection: Connection | None = getattr(state, "kept_connection", None)
     if connection is not None and connection.in_transaction():
-        # Another unit of work is on it (one that awaited mid-way, which none should): leave it be.
-        return new_unit_of_work(request)
+        return None
     if connection is None or connection.closed:
         connection = state.kept_connection = engine.connect().execution_options(sqlite_begin="IMMEDIATE")
-    return state.sessionmaker(bind=connection), engine
+    return connection
 
 
 def close_kept_connection(app: Any) -> None:

@@ -152,6 +152,22 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
+_IDENTITY_KEY = "credit.idempotency.identity"  # in the request's scope: its path and fingerprint, once computed
+
+
+def request_identity(request: Request, body: bytes) -> tuple[str, str]:
+    """The request's path and :func:`request_fingerprint` (of ``body``, its body), computed once per request.
+
+    The checkout fast path computes them as it reads a request, outside the batch's write lock
+    (:mod:`api.checkout.group_commit`); :func:`open_unit_of_work` then finds them computed.
+    """
+    identity = request.scope.get(_IDENTITY_KEY)
+    if identity is None:
+        path = request.url.path
+        identity = request.scope[_IDENTITY_KEY] = (path, request_fingerprint(request.method, path, body))
+    return identity
+
+
 def _json_text(content: Any) -> str:
     if isinstance(content, BaseModel):
         return content.model_dump_json()
@@ -436,8 +452,7 @@ def open_unit_of_work(request: Request, caller: Caller, idempotency_key: str | N
     """
     idempotency_key = _checked(request, caller, idempotency_key)
     session, engine = new_unit_of_work(request) if unit_of_work is None else unit_of_work
-    path = request.url.path
-    fingerprint = request_fingerprint(request.method, path, body)
+    path, fingerprint = request_identity(request, body)
     lease = timedelta(seconds=request.app.state.settings.idempotency_lease_seconds)
     claim = IdempotentUnitOfWork(session, functools.partial(
         claim_in_unit_of_work, session, caller.key_id, caller.client, idempotency_key, request.method, path,

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
 
 from api.checkout import group_commit
+from api.kit import idempotency
 from api.checkout.fast_path import AuthorizeFastPath
 from api.kit.tables import IdempotencyRecord
 from credit.audit.tables import DecisionRecord
@@ -249,3 +250,41 @@ def test_a_batch_waiting_for_another_writer_leaves_the_loop_free_and_takes_whoev
     assert [(status, answer["balances"]["pending"]) for status, answer, _ in answers] == [
         (201, "1.00"), (201, "2.00"), (201, "3.00"), (201, "4.00")]
     assert _batches(app) - batches == 1 and ends["commit"] - commits == 1
+
+
+def test_the_key_and_the_fingerprint_are_worked_out_before_the_batch_on_sqlite(served, monkeypatch):
+    # Worker processes take turns at SQLite's one write lock, which a batch holds from its start
+    # to its COMMIT: what needs no transaction is done as each request arrives. On a database
+    # server the key is looked up in the batch's own transaction (it sees every revocation).
+    app, client, key, _ = served
+    buyer, _ = make_buyer_with_line(app.state.engine, limit_minor=100_000)
+    in_batch, seen = [False], {"lookup": [], "fingerprint": []}
+    run, authenticate_on, fingerprint = (group_commit.GroupCommit._run, group_commit.authenticate_on,
+                                         idempotency.request_fingerprint)
+
+    def batch(self, *arguments):  # noqa: ANN001, ANN002, ANN202
+        in_batch[0] = True
+        try:
+            return run(self, *arguments)
+        finally:
+            in_batch[0] = False
+
+    def looked_up(*arguments):  # noqa: ANN002, ANN202
+        seen["lookup"].append(in_batch[0])
+        return authenticate_on(*arguments)
+
+    def fingerprinted(*arguments):  # noqa: ANN002, ANN202
+        seen["fingerprint"].append(in_batch[0])
+        return fingerprint(*arguments)
+
+    monkeypatch.setattr(group_commit.GroupCommit, "_run", batch)
+    monkeypatch.setattr(group_commit, "authenticate_on", looked_up)
+    monkeypatch.setattr(idempotency, "request_fingerprint", fingerprinted)
+    batches = _batches(app)
+    answers = _send_together(client, app, [(key, f"b-{i}", _order(buyer, f"PO-B{i}", "10.00")) for i in range(3)]
+                             + [("mck_" + "z" * 43, "b-x", _order(buyer, "PO-BX", "10.00"))])
+    assert [status for status, _, _ in answers] == [201, 201, 201, 401]
+    assert [answer["balances"]["pending"] for _, answer, _ in answers[:3]] == ["10.00", "20.00", "30.00"]
+    assert _batches(app) - batches == 1
+    on_sqlite = app.state.engine.dialect.name == "sqlite"
+    assert seen == {"lookup": [not on_sqlite] * 4, "fingerprint": [False] * 4}
