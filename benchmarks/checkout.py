@@ -350,7 +350,8 @@ def benchmark(args: argparse.Namespace, url: str) -> None:
                                        classify_authorization, server.pid)
             report("POST /v1/checkout/authorizations", measured, args.rate)
             p99 = percentile(measured.latencies, .99) * 1000
-            print(f"target p99 < 10 ms at {args.rate:g}/s: {'met' if p99 < 10 else 'MISSED'} (p99 {p99:.2f} ms)")
+            limit = 15 if args.postgres else 10  # issue 19: p99 under 10 ms on SQLite, under 15 ms on PostgreSQL
+            print(f"target p99 < {limit} ms at {args.rate:g}/s: {'met' if p99 < limit else 'MISSED'} (p99 {p99:.2f} ms)")
 
         uvloop.run(scenario())
     finally:
