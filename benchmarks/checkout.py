@@ -14,7 +14,7 @@ never waits for a free one. Its own overhead is reported: the same schedule agai
 ``GET /v1/health`` (one trivial read), the client's CPU per request, and how late it sent.
 
     .venv/bin/python benchmarks/checkout.py [--rate 500] [--seconds 25] [--buyers 1000] [--workers 1] [--folder DIR]
-        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--batch-meter]
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import batch_meter  # noqa: E402  (beside this script)
 
 
 def build_store(url: str, buyers: int) -> str:
@@ -260,6 +262,23 @@ async def open_loop(port: int, rate: float, seconds: float, make_request, classi
     return run
 
 
+def report_batches(before: dict[str, dict[str, float]], after: dict[str, dict[str, float]], elapsed: float) -> None:
+    """Each worker's checkout batches during the measured run (``--batch-meter``), and their time summed."""
+    held = working = 0.0
+    for pid, totals in sorted(after.items()):
+        delta = {name: value - before.get(pid, {}).get(name, 0.0) for name, value in totals.items()}
+        authorizations = max(delta["authorizations"], 1)
+        held += delta["wall_seconds"]
+        working += delta["cpu_seconds"]
+        print(f"  batches     worker {pid}: {delta['batches']:,.0f} batches, {delta['authorizations']:,.0f} "
+              f"authorizations ({delta['authorizations'] / max(delta['batches'], 1):.1f} a batch); in batches "
+              f"{delta['cpu_seconds'] / authorizations * 1e6:.0f} us CPU, {delta['wall_seconds'] / authorizations * 1e6:.0f}"
+              f" us wall per authorization; {delta['turn_wait_seconds']:.2f} s waiting for the writer's turn")
+    print(f"  batches     {held:.2f} s in batches, {working:.2f} s of it CPU, over the {elapsed:.1f} s measured "
+          f"({held / elapsed:.0%} and {working / elapsed:.0%}; on SQLite the batches' CPU is serial: it runs under the "
+          "write lock, whose waits in BEGIN the first figure includes)")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -293,7 +312,15 @@ def main() -> None:
                              "after; the URL's own database is only used to create it) instead of a SQLite file")
     parser.add_argument("--app", default="api.app:create_app", help="app factory to serve (to try a change)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--batch-meter", action="store_true",
+                        help="serve benchmarks/batch_meter.py's app (the service with its checkout batches timed) and "
+                             "print each worker's time in batches during the measured run: on SQLite, the write lock")
     args = parser.parse_args()
+    if args.batch_meter:
+        if args.app != "api.app:create_app":
+            parser.error("--batch-meter serves its own app factory: leave out --app")
+        args.app = "benchmarks.batch_meter:create_app"
+        os.environ["CREDIT_BATCH_METER_DIR"] = tempfile.mkdtemp(prefix="checkout_batch_meter_")
 
     if args.postgres:
         url = create_database(args.postgres)
@@ -346,9 +373,13 @@ def benchmark(args: argparse.Namespace, url: str) -> None:
             overhead = await open_loop(port, args.rate, min(args.seconds, 10), lambda i: health,
                                        lambda status, body: str(status), server.pid)
             report("GET /v1/health (reads the store: not the HTTP floor, see results.md)", overhead, args.rate)
+            meter = Path(os.environ["CREDIT_BATCH_METER_DIR"]) if args.batch_meter else None
+            before = batch_meter.read_totals(meter) if meter else {}
             measured = await open_loop(port, args.rate, args.seconds, authorize_request("order"),
                                        classify_authorization, server.pid)
             report("POST /v1/checkout/authorizations", measured, args.rate)
+            if meter:
+                report_batches(before, batch_meter.read_totals(meter), measured.elapsed)
             p99 = percentile(measured.latencies, .99) * 1000
             limit = 15 if args.postgres else 10  # issue 19: p99 under 10 ms on SQLite, under 15 ms on PostgreSQL
             print(f"target p99 < {limit} ms at {args.rate:g}/s: {'met' if p99 < limit else 'MISSED'} (p99 {p99:.2f} ms)")
