@@ -12,6 +12,9 @@ the server or in the client counts. The client is a small HTTP/1.1 client on raw
 streams (uvloop) over keep-alive connections, a new connection whenever none is idle, so it
 never waits for a free one. Its own overhead is reported: the same schedule against
 ``GET /v1/health`` (one trivial read), the client's CPU per request, and how late it sent.
+Each run also prints the CPU of the server's processes and, for a PostgreSQL on this
+machine, of PostgreSQL's, per request, and how busy the machine's cores were in all: the
+client shares them, so a run that keeps them mostly busy cannot have a short tail.
 
     .venv/bin/python benchmarks/checkout.py [--rate 500] [--seconds 25] [--buyers 1000] [--workers 1] [--folder DIR]
         [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--batch-meter]
@@ -168,6 +171,33 @@ def cpu_seconds(pid: int) -> float:
     return own + sum(cpu_seconds(int(child)) for child in children)
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the machine's cores spent busy (user, system, interrupts, stolen; not idle, not I/O wait)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU of this machine's PostgreSQL processes (server, backends, WAL writer ...), from /proc.
+
+    A process that exits during the run takes its CPU with it, so over a run this is a lower
+    bound; the benchmark's connections stay open throughout.
+    """
+    ticks = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Run:
     """What one open-loop run measured."""
@@ -179,6 +209,9 @@ class Run:
     elapsed: float = 0.0
     client_cpu: float = 0.0
     server_cpu: float = 0.0
+    store_cpu: float | None = None
+    """PostgreSQL's processes (None: not measured, a SQLite store runs in the server's processes)."""
+    machine_busy: float = 0.0
 
 
 class Connection:
@@ -196,7 +229,8 @@ class Connection:
         return status, await self.reader.readexactly(length)
 
 
-async def open_loop(port: int, rate: float, seconds: float, make_request, classify, server_pid: int) -> Run:  # noqa: ANN001
+async def open_loop(port: int, rate: float, seconds: float, make_request, classify, server_pid: int,  # noqa: ANN001
+                    local_postgres: bool = False) -> Run:
     run = Run()
     idle: list[Connection] = []
 
@@ -244,7 +278,8 @@ async def open_loop(port: int, rate: float, seconds: float, make_request, classi
     # request task) paused it for 60-90 ms, sending late and reading late, which counted as
     # server latency; measured with gc.callbacks. No collections while the clock runs.
     gc.disable()
-    cpu0, server_cpu0 = time.process_time(), cpu_seconds(server_pid)
+    cpu0, server_cpu0, busy0 = time.process_time(), cpu_seconds(server_pid), machine_busy_seconds()
+    store_cpu0 = postgres_cpu_seconds() if local_postgres else None
     start = time.perf_counter() + 0.05
     for i in range(total):
         due = start + i / rate
@@ -256,6 +291,9 @@ async def open_loop(port: int, rate: float, seconds: float, make_request, classi
     run.elapsed = time.perf_counter() - start
     run.client_cpu = time.process_time() - cpu0
     run.server_cpu = cpu_seconds(server_pid) - server_cpu0
+    run.machine_busy = machine_busy_seconds() - busy0
+    if store_cpu0 is not None:
+        run.store_cpu = postgres_cpu_seconds() - store_cpu0
     gc.enable()
     for connection in idle:
         connection.writer.close()
@@ -298,6 +336,12 @@ def report(name: str, run: Run, rate: float) -> None:
           f"{percentile(lag, .99):.2f} ms / max {max(lag):.2f} ms, {run.connections} connections")
     print(f"  server      CPU {run.server_cpu / max(requests, 1) * 1e6:.0f} us/request "
           f"({run.server_cpu / run.elapsed:.0%} of one core)")
+    if run.store_cpu is not None:
+        print(f"  postgresql  CPU {run.store_cpu / max(requests, 1) * 1e6:.0f} us/request "
+              f"({run.store_cpu / run.elapsed:.0%} of one core; this machine's postgres processes)")
+    cores = os.cpu_count() or 1
+    print(f"  machine     CPU {run.machine_busy / max(requests, 1) * 1e6:.0f} us/request in all: "
+          f"{run.machine_busy / run.elapsed / cores:.0%} of its {cores} cores busy")
 
 
 def main() -> None:
@@ -367,16 +411,19 @@ def benchmark(args: argparse.Namespace, url: str) -> None:
             return f"200 declined {json.loads(body)['decline_code']}"
         return f"{status} {json.loads(body).get('error', {}).get('code', '')}".strip()
 
+    from sqlalchemy.engine import make_url
+
+    local_postgres = bool(args.postgres) and make_url(args.postgres).host in ("127.0.0.1", "localhost", "::1", None)
     try:
         async def scenario() -> None:
             await open_loop(port, args.rate, args.warmup, authorize_request("warm"), classify_authorization, server.pid)
             overhead = await open_loop(port, args.rate, min(args.seconds, 10), lambda i: health,
-                                       lambda status, body: str(status), server.pid)
+                                       lambda status, body: str(status), server.pid, local_postgres)
             report("GET /v1/health (reads the store: not the HTTP floor, see results.md)", overhead, args.rate)
             meter = Path(os.environ["CREDIT_BATCH_METER_DIR"]) if args.batch_meter else None
             before = batch_meter.read_totals(meter) if meter else {}
             measured = await open_loop(port, args.rate, args.seconds, authorize_request("order"),
-                                       classify_authorization, server.pid)
+                                       classify_authorization, server.pid, local_postgres)
             report("POST /v1/checkout/authorizations", measured, args.rate)
             if meter:
                 report_batches(before, batch_meter.read_totals(meter), measured.elapsed)
