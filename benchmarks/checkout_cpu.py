@@ -6,6 +6,11 @@ app's lifespan, warms up with 300 authorizations, then sends ``N`` more in five 
 prints the process CPU (user + system) per authorization of each batch and their minimum.
 ``--together K`` sends K at a time (``asyncio.gather``), as a loaded server has several to
 answer at once, which then share a transaction (api/checkout/group_commit.py).
+It also prints the CPU spent inside the batches (``GroupCommit._run``: one transaction from
+its first statement to its COMMIT, unless one of its authorizations fails and each runs
+alone) per authorization, and how many authorizations a batch held: runs at several
+``--together`` split that CPU into a cost per batch and a cost per authorization. On
+SQLite a batch holds the store's one write lock.
 On a shared machine the minimum over batches, and runs of two trees alternated, compare
 better than an HTTP run whose server gets a fraction of a core. ``--profile FILE`` writes a
 cProfile of the measured batches (cProfile times wall clock: read shares, not microseconds).
@@ -23,8 +28,10 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from checkout import ROOT, build_store, create_database, drop_database  # noqa: E402  (the HTTP benchmark's store)
@@ -51,12 +58,45 @@ def main() -> None:
         measure(args, f"sqlite:///{Path(tempfile.mkdtemp(prefix='checkout_cpu_')) / 'store.db'}")
 
 
+class _Batches:
+    """CPU (of the thread running each) and authorizations inside ``GroupCommit._run``, summed while ``on``."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.cpu = 0.0
+        self.batches = 0
+        self.authorizations = 0
+        self._lock = threading.Lock()  # on PostgreSQL batches run on several threads
+
+    def install(self) -> None:
+        from api.checkout import group_commit
+
+        run = group_commit.GroupCommit._run
+        meter = self
+
+        def timed(self: Any, batch: list, engine: Any) -> Any:  # noqa: ANN401
+            cpu = time.thread_time()
+            try:
+                return run(self, batch, engine)
+            finally:
+                if meter.on:
+                    with meter._lock:
+                        meter.cpu += time.thread_time() - cpu
+                        meter.batches += 1
+                        meter.authorizations += len(batch)
+
+        group_commit.GroupCommit._run = timed
+
+
 def measure(args: argparse.Namespace, url: str) -> None:
     """Build the store at ``url``, then run and print the measured batches."""
     key = build_store(url, 1000)
     os.environ["CREDIT_DATABASE_URL"] = url
     os.environ["CREDIT_API_RATE_LIMITS"] = json.dumps({"checkout": {"per_second": 1_000_000, "burst": 1_000_000}})
     from api.app import create_app
+
+    batches = _Batches()
+    batches.install()
 
     app = create_app()
     auth = f"Bearer {key}".encode()
@@ -105,6 +145,7 @@ def measure(args: argparse.Namespace, url: str) -> None:
             assert status == 201, (status, answer)
         profiler = cProfile.Profile() if args.profile else None
         per_batch = []
+        batches.on = True
         for batch in range(5):
             cpu = time.process_time()
             if profiler:
@@ -117,8 +158,12 @@ def measure(args: argparse.Namespace, url: str) -> None:
             if profiler:
                 profiler.disable()
             per_batch.append((time.process_time() - cpu) / (args.n // 5) * 1e6)
+        batches.on = False
         print("in-process CPU us/authorization per batch:", " ".join(f"{v:.0f}" for v in per_batch),
               f"min {min(per_batch):.0f}; load average {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+        print(f"of it inside the group-commit batches (api/checkout/group_commit.py): "
+              f"{batches.cpu / batches.authorizations * 1e6:.0f} us/authorization, "
+              f"{batches.authorizations / batches.batches:.1f} authorizations a batch")
         if profiler:
             profiler.dump_stats(args.profile)
         await messages.put({"type": "lifespan.shutdown"})
