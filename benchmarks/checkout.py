@@ -178,13 +178,9 @@ def machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def postgres_cpu_seconds() -> float:
-    """User + system CPU of this machine's PostgreSQL processes (server, backends, WAL writer ...), from /proc.
-
-    A process that exits during the run takes its CPU with it, so over a run this is a lower
-    bound; the benchmark's connections stay open throughout.
-    """
-    ticks = 0
+def postgres_cpu_ticks() -> dict[int, int]:
+    """User + system CPU (clock ticks) of each of this machine's PostgreSQL processes (server, backends ...), by pid."""
+    ticks = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -194,8 +190,18 @@ def postgres_cpu_seconds() -> float:
             fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:  # gone meanwhile
             continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+        ticks[int(proc.name)] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def postgres_cpu_since(before: dict[int, int]) -> float:
+    """CPU seconds PostgreSQL's processes used since ``before`` (:func:`postgres_cpu_ticks`).
+
+    Processes started since count whole; one that exited meanwhile takes its CPU with it, so
+    this is a lower bound (the benchmark's connections stay open throughout a run).
+    """
+    after = postgres_cpu_ticks()
+    return sum(ticks - before.get(pid, 0) for pid, ticks in after.items()) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -279,7 +285,7 @@ async def open_loop(port: int, rate: float, seconds: float, make_request, classi
     # server latency; measured with gc.callbacks. No collections while the clock runs.
     gc.disable()
     cpu0, server_cpu0, busy0 = time.process_time(), cpu_seconds(server_pid), machine_busy_seconds()
-    store_cpu0 = postgres_cpu_seconds() if local_postgres else None
+    store_ticks = postgres_cpu_ticks() if local_postgres else None
     start = time.perf_counter() + 0.05
     for i in range(total):
         due = start + i / rate
@@ -292,8 +298,8 @@ async def open_loop(port: int, rate: float, seconds: float, make_request, classi
     run.client_cpu = time.process_time() - cpu0
     run.server_cpu = cpu_seconds(server_pid) - server_cpu0
     run.machine_busy = machine_busy_seconds() - busy0
-    if store_cpu0 is not None:
-        run.store_cpu = postgres_cpu_seconds() - store_cpu0
+    if store_ticks is not None:
+        run.store_cpu = postgres_cpu_since(store_ticks)
     gc.enable()
     for connection in idle:
         connection.writer.close()
