@@ -6,13 +6,15 @@ the workers, is the time the lock is held: close to the measured span, and the w
 for it. :func:`create_app` is :func:`api.app.create_app` with ``GroupCommit._run`` (the batch)
 and the wait for the writer's turn timed. Each worker keeps its running totals in
 ``$CREDIT_BATCH_METER_DIR/<pid>``, one line rewritten after every batch (:data:`FIELDS`), which
-the benchmark reads before and after its measured run.
+the benchmark reads before and after its measured run. :func:`time_batches`, the timing of the
+batches alone, also serves ``benchmarks/checkout_cpu.py`` in process.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,26 @@ FIELDS = ("batches", "authorizations", "wall_seconds", "cpu_seconds", "turn_wait
 _RECORD = 120  # bytes: every line is padded to this, so a rewrite always covers the previous one
 
 
+def time_batches(record: Callable[[float, float, int], None]) -> None:
+    """Time every checkout batch from now on: ``record(wall_seconds, cpu_seconds, authorizations)`` after each.
+
+    Wraps ``GroupCommit._run`` (:mod:`api.checkout.group_commit`); the CPU is the thread's that
+    ran the batch (on a database server, a thread of the pool).
+    """
+    from api.checkout import group_commit
+
+    run = group_commit.GroupCommit._run
+
+    def timed_run(self: Any, batch: list, engine: Any) -> Any:  # noqa: ANN401
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return run(self, batch, engine)
+        finally:
+            record(time.perf_counter() - wall, time.thread_time() - cpu, len(batch))
+
+    group_commit.GroupCommit._run = timed_run
+
+
 def create_app() -> Any:
     from api.app import create_app as create_service  # here: the benchmark's client reads totals, and needs no app
     from api.checkout import group_commit
@@ -29,19 +51,15 @@ def create_app() -> Any:
     folder = Path(os.environ["CREDIT_BATCH_METER_DIR"])
     totals = dict.fromkeys(FIELDS, 0.0)
     descriptor = os.open(folder / str(os.getpid()), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    run, writer_turn = group_commit.GroupCommit._run, group_commit._writer_turn
+    writer_turn = group_commit._writer_turn
 
-    def timed_run(self: Any, batch: list, engine: Any) -> Any:  # noqa: ANN401
-        wall, cpu = time.perf_counter(), time.thread_time()
-        try:
-            return run(self, batch, engine)
-        finally:
-            totals["wall_seconds"] += time.perf_counter() - wall
-            totals["cpu_seconds"] += time.thread_time() - cpu
-            totals["batches"] += 1
-            totals["authorizations"] += len(batch)
-            line = " ".join(f"{totals[name]:.6f}" for name in FIELDS)
-            os.pwrite(descriptor, line.ljust(_RECORD - 1).encode() + b"\n", 0)
+    def record(wall: float, cpu: float, authorizations: int) -> None:
+        totals["wall_seconds"] += wall
+        totals["cpu_seconds"] += cpu
+        totals["batches"] += 1
+        totals["authorizations"] += authorizations
+        line = " ".join(f"{totals[name]:.6f}" for name in FIELDS)
+        os.pwrite(descriptor, line.ljust(_RECORD - 1).encode() + b"\n", 0)
 
     async def timed_turn(engine: Any) -> Any:  # noqa: ANN401
         started = time.perf_counter()
@@ -50,7 +68,7 @@ def create_app() -> Any:
         finally:
             totals["turn_wait_seconds"] += time.perf_counter() - started
 
-    group_commit.GroupCommit._run = timed_run
+    time_batches(record)
     group_commit._writer_turn = timed_turn
     return create_service()
 

@@ -31,9 +31,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import batch_meter  # noqa: E402  (beside this script)
 from checkout import ROOT, build_store, create_database, drop_database  # noqa: E402  (the HTTP benchmark's store)
 
 sys.path.insert(0, str(ROOT))
@@ -59,7 +59,7 @@ def main() -> None:
 
 
 class _Batches:
-    """CPU (of the thread running each) and authorizations inside ``GroupCommit._run``, summed while ``on``."""
+    """CPU (of the thread running each) and authorizations inside the checkout's batches, summed while ``on``."""
 
     def __init__(self) -> None:
         self.on = False
@@ -68,24 +68,12 @@ class _Batches:
         self.authorizations = 0
         self._lock = threading.Lock()  # on PostgreSQL batches run on several threads
 
-    def install(self) -> None:
-        from api.checkout import group_commit
-
-        run = group_commit.GroupCommit._run
-        meter = self
-
-        def timed(self: Any, batch: list, engine: Any) -> Any:  # noqa: ANN401
-            cpu = time.thread_time()
-            try:
-                return run(self, batch, engine)
-            finally:
-                if meter.on:
-                    with meter._lock:
-                        meter.cpu += time.thread_time() - cpu
-                        meter.batches += 1
-                        meter.authorizations += len(batch)
-
-        group_commit.GroupCommit._run = timed
+    def record(self, _wall: float, cpu: float, authorizations: int) -> None:
+        if self.on:
+            with self._lock:
+                self.cpu += cpu
+                self.batches += 1
+                self.authorizations += authorizations
 
 
 def measure(args: argparse.Namespace, url: str) -> None:
@@ -96,7 +84,7 @@ def measure(args: argparse.Namespace, url: str) -> None:
     from api.app import create_app
 
     batches = _Batches()
-    batches.install()
+    batch_meter.time_batches(batches.record)
 
     app = create_app()
     auth = f"Bearer {key}".encode()
