@@ -160,10 +160,15 @@ def start_server(url: str, port: int, app: str = "api.app:create_app", workers: 
     raise SystemExit("uvicorn did not start")
 
 
+def _ticks(proc: Path) -> int:
+    """User + system CPU of the process at ``/proc/<pid>``, in clock ticks (its ``stat``'s utime and stime)."""
+    fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its live children (uvicorn's workers), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = _ticks(Path(f"/proc/{pid}")) / os.sysconf("SC_CLK_TCK")
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
@@ -185,12 +190,10 @@ def postgres_cpu_ticks() -> dict[int, int]:
         if not proc.name.isdigit():
             continue
         try:
-            if (proc / "comm").read_text().strip() != "postgres":
-                continue
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            if (proc / "comm").read_text().strip() == "postgres":
+                ticks[int(proc.name)] = _ticks(proc)
         except OSError:  # gone meanwhile
             continue
-        ticks[int(proc.name)] = int(fields[11]) + int(fields[12])
     return ticks
 
 

@@ -418,10 +418,10 @@ async def _idempotent_request(
     idempotency_key = _checked(request, caller, idempotency_key)
     engine: Engine = request_engine(request)  # the sandbox's for a test key
     lease = timedelta(seconds=request.app.state.settings.idempotency_lease_seconds)
-    path = request.url.path
+    path, fingerprint = request_identity(request, request_body)
     record_id, token = await run_sql(
         engine, _claim, engine, caller.key_id, caller.client, idempotency_key, request.method, path,
-        request_fingerprint(request.method, path, request_body), lease,
+        fingerprint, lease,
     )
     claim = IdempotentRequest(session, record_id, token)
     try:

@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
 
 from api.checkout import group_commit
-from api.kit import idempotency
 from api.checkout.fast_path import AuthorizeFastPath
+from api.kit import idempotency
 from api.kit.tables import IdempotencyRecord
 from credit.audit.tables import DecisionRecord
 from credit.events.tables import Event
